@@ -6,9 +6,9 @@ namespace mta::detail {
 [[noreturn]] void assert_fail(const char* condition, const char* file, int line) noexcept;
 }  // namespace mta::detail
 
-#define MTA_ASSERT(condition)                                                    \
-  do {                                                                           \
-    if (!(condition)) [[unlikely]] {                                             \
-      ::mta::detail::assert_fail(#condition, __FILE__, __LINE__);                \
-    }                                                                            \
+#define MTA_ASSERT(condition)                                     \
+  do {                                                            \
+    if (!(condition)) [[unlikely]] {                              \
+      ::mta::detail::assert_fail(#condition, __FILE__, __LINE__); \
+    }                                                             \
   } while (false)

@@ -15,9 +15,7 @@ class Buffer {
   Buffer() = default;
   explicit Buffer(std::string_view initial) : data_(initial) {}
 
-  std::string_view readable() const {
-    return std::string_view(data_).substr(read_);
-  }
+  std::string_view readable() const { return std::string_view(data_).substr(read_); }
   std::size_t size() const { return data_.size() - read_; }
   bool empty() const { return size() == 0; }
 

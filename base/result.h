@@ -48,10 +48,10 @@ class [[nodiscard]] Result {
   Result(const T& value) : state_(std::in_place_index<0>, value) {}  // NOLINT: implicit by design
   Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, Result>)
-  Result(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
-  Result(Unexpected<Error> error)  // NOLINT: implicit by design
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, Result>) Result(U&& value)
+      : state_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
+  Result(Unexpected<Error> error)                                  // NOLINT: implicit by design
       : state_(std::in_place_index<1>, std::move(error).error()) {}
 
   bool has_value() const { return state_.index() == 0; }
