@@ -1,0 +1,153 @@
+// ClientSession: the client half of one SMTP connection (RFC 5321) with PIPELINING (RFC 2920),
+// as a pure state machine. The caller moves bytes between it and a socket, and reads events;
+// TLS, timeouts, DNS and retry policy are the caller's (delivery/ on engine/).
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+#include "proto/smtp/capabilities.h"
+#include "proto/smtp/reply.h"
+
+namespace mta::smtp {
+
+// Bare addresses without "<>"; an empty mail_from is the null sender (bounces). Addresses must
+// not contain CR or LF (checked by MTA_ASSERT: validating them is the injection path's job).
+struct Envelope {
+  std::string mail_from;
+  std::vector<std::string> recipients;
+};
+
+struct ClientOptions {
+  std::string helo_name = "localhost";
+  ReplyLimits reply_limits;
+  bool use_pipelining = true;  // when the server advertises it
+};
+
+// Events, in the order they happen.
+struct SessionReady {  // greeting and EHLO (or the HELO fallback) done
+  Capabilities capabilities;
+};
+struct RecipientResult {  // one per envelope recipient, in envelope order
+  std::size_t index = 0;
+  Reply reply;
+};
+struct TransactionResult {  // the end of one message
+  bool delivered = false;   // final DATA reply 2xx for at least one accepted recipient
+  // The reply that decided it: the final DATA reply, the DATA rejection, the MAIL rejection,
+  // or, when every recipient was rejected, the first recipient's reply.
+  Reply reply;
+  std::vector<Reply> recipient_replies;  // envelope order; MAIL's reply if MAIL was rejected
+};
+// Greeting, EHLO or HELO rejected, a 421 at any point, unparsable replies or a protocol
+// violation. The connection must be closed; a transaction in progress gets no
+// TransactionResult (recipients not yet reported are undelivered, to be retried). The reply
+// is empty (code 0) when no server reply caused the failure.
+struct SessionFailed {
+  Reply reply;
+  std::string reason;
+};
+struct SessionClosed {};  // QUIT answered
+using SessionEvent =
+    std::variant<SessionReady, RecipientResult, TransactionResult, SessionFailed, SessionClosed>;
+
+namespace detail {
+
+// The state of one message in flight. Outside ClientSession only so that its default member
+// initializers are usable there (clang rejects them in a nested class of an incomplete one).
+struct ClientTransaction {
+  bool pipelined = false;
+  std::vector<std::string> recipients;  // kept only when not pipelined, to send later
+  std::size_t recipient_count = 0;
+  std::string mail_command;  // kept only when not pipelined
+  std::optional<Reply> mail_rejection;
+  std::vector<Reply> recipient_replies;
+  std::size_t accepted = 0;
+  bool body_withheld = false;  // 354 with no recipient accepted: sent "." alone
+  std::optional<Reply> data_reply;
+};
+
+}  // namespace detail
+
+// Lifecycle: construct when the TCP (or TLS) connection is up, feed server bytes through
+// on_bytes, write bytes_to_send() and report it with on_sent, drain next_event() after every
+// on_bytes. After SessionReady, begin_transaction whenever ready_for_transaction(); finish
+// with quit(). One session per connection, used by one thread.
+//
+// Pipelining: with PIPELINING advertised (and enabled), [RSET,] MAIL, every RCPT and DATA go
+// out in one write; replies are matched to commands in order; the body follows the 354. That
+// costs one round trip for the envelope instead of 2 + recipients. Without PIPELINING, one
+// command at a time, and DATA is not sent when every recipient was rejected.
+class ClientSession {
+ public:
+  explicit ClientSession(ClientOptions options);
+
+  // An error means the session failed (SessionFailed is queued too): unparsable replies or a
+  // reply nothing was waiting for. A server rejection that ends the session (greeting 554,
+  // 421) is not an error of on_bytes; it is a SessionFailed event and failed() turns true.
+  Result<void> on_bytes(std::string_view from_server);
+  // What to write next. The view is invalidated by any non-const call, so the caller copies
+  // it into the buffer its write operation owns, then reports completions with on_sent.
+  std::string_view bytes_to_send() const;
+  void on_sent(std::size_t byte_count);
+  std::optional<SessionEvent> next_event();
+
+  bool ready_for_transaction() const;
+  // Queues one message: the raw RFC 5322 message (headers and body, CRLF or LF line ends),
+  // dot-stuffed here. Requires ready_for_transaction() and at least one recipient.
+  void begin_transaction(const Envelope& envelope, std::string_view message);
+  // Sends QUIT now if idle, else once the handshake or transaction in progress ends.
+  // SessionClosed follows its reply. A no-op on a failed or closed session.
+  void quit();
+  bool failed() const { return state_ == State::failed; }
+  bool closed() const { return state_ == State::closed; }
+  const Capabilities& capabilities() const { return capabilities_; }
+
+ private:
+  enum class State { greeting, ehlo, helo, ready, transaction, quitting, closed, failed };
+  enum class Command { greeting, ehlo, helo, rset, mail, rcpt, data, body, quit };
+  struct Pending {
+    Command command;
+    std::size_t index = 0;  // recipient index for rcpt
+  };
+
+  Result<void> dispatch(Reply reply);
+  void on_greeting(Reply reply);
+  void on_ehlo(Reply reply);
+  void on_helo(Reply reply);
+  void on_rset(Reply reply);
+  void on_mail(Reply reply);
+  void on_rcpt(std::size_t index, Reply reply);
+  void on_data(Reply reply);
+  void on_body(Reply reply);
+  void on_quit(Reply reply);
+
+  void send(Command command, std::string_view line, std::size_t index = 0);
+  void send_rcpt(std::size_t index);
+  void become_ready();
+  void finish_transaction(bool delivered, Reply reply);
+  const Reply& undelivered_reply() const;
+  void fail(Reply reply, std::string reason);
+
+  ClientOptions options_;
+  ReplyParser parser_;
+  State state_ = State::greeting;
+  Capabilities capabilities_;
+  bool pipelining_ = false;
+  bool quit_requested_ = false;
+  std::size_t transactions_begun_ = 0;
+  std::optional<detail::ClientTransaction> transaction_;
+  std::deque<Pending> pending_;  // commands sent (or queued to send) awaiting replies, in order
+  std::string out_;              // bytes for the server; out_[out_sent_..] not yet written
+  std::size_t out_sent_ = 0;
+  std::string body_;  // the stuffed message waiting for 354
+  std::deque<SessionEvent> events_;
+};
+
+}  // namespace mta::smtp

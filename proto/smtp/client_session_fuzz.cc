@@ -1,0 +1,53 @@
+// libFuzzer target for ClientSession: after a scripted greeting and EHLO, a transaction is
+// begun and the fuzz input is fed as the server's bytes, in chunks that the input chooses.
+// The session must never crash or assert, whatever the server says; it may only fail.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "base/assert.h"
+#include "proto/smtp/client_session.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  // The first byte picks the setup, so the corpus covers both pipelined and lock-step paths.
+  bool pipelining = size > 0 && (data[0] & 1) != 0;
+  if (size > 0) input.remove_prefix(1);
+
+  mta::smtp::ClientOptions options;
+  options.reply_limits = {256, 16};
+  mta::smtp::ClientSession session(options);
+  auto drain = [&] {
+    while (session.next_event()) {
+    }
+    session.on_sent(session.bytes_to_send().size());
+  };
+  MTA_ASSERT(session.on_bytes("220 fuzz ESMTP\r\n").has_value());
+  MTA_ASSERT(session
+                 .on_bytes(pipelining ? "250-fuzz\r\n250-PIPELINING\r\n250 SIZE 100\r\n"
+                                      : "250-fuzz\r\n250 8BITMIME\r\n")
+                 .has_value());
+  drain();
+  MTA_ASSERT(session.ready_for_transaction());
+  session.begin_transaction({"a@x", {"b@y", "c@z", "d@w"}}, "Subject: t\n\n.body\n");
+  drain();
+
+  std::size_t chunk = 1;
+  while (!input.empty() && !session.failed()) {
+    std::size_t n = std::min(chunk, input.size());
+    (void)session.on_bytes(input.substr(0, n));
+    input.remove_prefix(n);
+    drain();
+    chunk = chunk % 7 + 1;
+    // Exercise further transactions and QUIT whenever the script lets us.
+    if (session.ready_for_transaction()) {
+      if (input.size() % 3 == 0) {
+        session.quit();
+      } else {
+        session.begin_transaction({"", {"e@v"}}, "x");
+      }
+      drain();
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,410 @@
+// ServerSession: splits client bytes into command lines (or hands them to a DataReader during
+// DATA), applies the RFC 5321 §4.1.4 command order, and queues replies. Replies follow
+// Postfix's wording so operators recognise them; enhanced codes follow RFC 3463.
+#include "proto/smtp/server_session.h"
+
+#include <charconv>
+#include <utility>
+
+#include "base/assert.h"
+#include "proto/smtp/errc.h"
+
+namespace mta::smtp {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto up = [](char c) { return (c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c; };
+    if (up(a[i]) != up(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// esmtp-value of SIZE (RFC 1870): 1*20DIGIT. A number too big for size_t is simply too big.
+std::optional<std::size_t> parse_size(std::string_view value, std::size_t too_big) {
+  if (value.empty() || value.size() > 20) {
+    return std::nullopt;
+  }
+  std::size_t size = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
+  if (end != value.data() + value.size()) {
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range) {
+    return too_big;
+  }
+  if (ec != std::errc()) {
+    return std::nullopt;
+  }
+  return size;
+}
+
+constexpr std::string_view kHelp = "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP";
+constexpr std::string_view kVrfy = "Cannot VRFY user, but will accept message and attempt delivery";
+
+}  // namespace
+
+ServerSession::ServerSession(ServerOptions options)
+    : options_(std::move(options)),
+      size_keyword_("SIZE " + std::to_string(options_.limits.message_bytes_max)) {
+  MTA_ASSERT(options_.limits.command_line_bytes_max >= 3);
+  MTA_ASSERT(options_.limits.errors_max >= 1);
+  reply_line("220 " + options_.hostname + " ESMTP Outpost");
+}
+
+// The single list of EHLO capabilities (RFC 5321 §4.1.1.1); STARTTLS, AUTH and CHUNKING join
+// here once the session implements them.
+std::vector<std::string_view> ServerSession::ehlo_keywords() const {
+  std::vector<std::string_view> keywords;
+  if (options_.pipelining) {
+    keywords.emplace_back("PIPELINING");
+  }
+  keywords.emplace_back(size_keyword_);
+  if (options_.eight_bit_mime) {
+    keywords.emplace_back("8BITMIME");
+  }
+  if (options_.enhanced_status_codes) {
+    keywords.emplace_back("ENHANCEDSTATUSCODES");
+  }
+  if (options_.smtputf8) {
+    keywords.emplace_back("SMTPUTF8");
+  }
+  return keywords;
+}
+
+std::size_t ServerSession::buffered_bytes() const {
+  return line_.size() + pending_.size() + (data_reader_ ? data_reader_->body_bytes() : 0) +
+         (out_.size() - out_sent_);
+}
+
+void ServerSession::on_sent(std::size_t byte_count) {
+  MTA_ASSERT(byte_count <= out_.size() - out_sent_);
+  out_sent_ += byte_count;
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+  } else if (out_sent_ >= 4096 && out_sent_ * 2 >= out_.size()) {
+    out_.erase(0, out_sent_);  // reclaim once the sent prefix dominates
+    out_sent_ = 0;
+  }
+}
+
+std::optional<ServerEvent> ServerSession::next_event() {
+  if (events_.empty()) {
+    return std::nullopt;
+  }
+  ServerEvent event = std::move(events_.front());
+  events_.pop_front();
+  return event;
+}
+
+void ServerSession::on_bytes(std::string_view from_client) {
+  if (ended_) {
+    return;
+  }
+  if (awaiting_decision_) {
+    hold(from_client);
+    return;
+  }
+  process(from_client);
+}
+
+void ServerSession::complete_message(std::string_view reply_line_text) {
+  MTA_ASSERT(awaiting_decision_);
+  MTA_ASSERT(!ended_);
+  reply_line(reply_line_text);
+  awaiting_decision_ = false;
+  if (pending_overflow_) {
+    end_with_421("Error: too much pipelined input");
+    return;
+  }
+  // process() may start awaiting again and hold the rest in pending_, so work on a copy.
+  const std::string held = std::exchange(pending_, {});
+  process(held);
+}
+
+void ServerSession::hold(std::string_view bytes) {
+  const std::size_t room = options_.limits.pending_input_bytes_max - pending_.size();
+  if (bytes.size() > room) {
+    pending_overflow_ = true;  // the caller did not stop reading; answered after the decision
+    bytes = bytes.substr(0, room);
+  }
+  pending_.append(bytes);
+}
+
+// Command lines are split at LF; a CR before it is dropped. A line longer than
+// command_line_bytes_max (counting its line end) is never buffered: Mode::discard_line skips
+// to its LF and then answers 500 once, in order with the commands around it.
+void ServerSession::process(std::string_view bytes) {
+  const std::size_t line_max = options_.limits.command_line_bytes_max;
+  while (!bytes.empty() && !ended_ && !awaiting_decision_) {
+    switch (mode_) {
+      case Mode::data: {
+        bytes.remove_prefix(data_reader_->feed(bytes));
+        if (data_reader_->done()) {
+          on_data_done();
+        }
+        break;
+      }
+      case Mode::discard_line: {
+        const std::size_t lf = bytes.find('\n');
+        if (lf == std::string_view::npos) {
+          return;
+        }
+        bytes.remove_prefix(lf + 1);
+        mode_ = Mode::command;
+        reply_error("500", "5.5.2", "Error: line too long");
+        break;
+      }
+      case Mode::command: {
+        const std::size_t lf = bytes.find('\n');
+        if (lf == std::string_view::npos) {
+          if (line_.size() + bytes.size() >= line_max) {  // cannot end within the limit now
+            line_.clear();
+            mode_ = Mode::discard_line;
+            return;
+          }
+          line_.append(bytes);
+          return;
+        }
+        if (line_.size() + lf + 1 > line_max) {
+          line_.clear();
+          bytes.remove_prefix(lf + 1);
+          reply_error("500", "5.5.2", "Error: line too long");
+          break;
+        }
+        std::string_view line = bytes.substr(0, lf);
+        if (!line_.empty()) {
+          line_.append(line);
+          line = line_;
+        }
+        bytes.remove_prefix(lf + 1);
+        if (line.ends_with('\r')) {
+          line.remove_suffix(1);
+        }
+        on_line(line);
+        line_.clear();
+        break;
+      }
+    }
+  }
+  if (awaiting_decision_ && !bytes.empty()) {
+    hold(bytes);
+  }
+}
+
+void ServerSession::on_line(std::string_view line) {
+  Result<Command> parsed = parse_command(line, options_.limits.command_line_bytes_max);
+  if (!parsed) {
+    // The detail is "x.y.z text" (see command.h).
+    const std::string& detail = parsed.error().detail;
+    const std::size_t space = detail.find(' ');
+    const std::string_view code =
+        parsed.error().code == Errc::command_too_long ? std::string_view("500") : "501";
+    reply_error(code, std::string_view(detail).substr(0, space),
+                std::string_view(detail).substr(space + 1));
+    return;
+  }
+  const Command& command = *parsed;
+  switch (command.verb) {
+    case Verb::helo:
+    case Verb::ehlo:
+      on_helo(command.verb == Verb::ehlo);
+      return;
+    case Verb::mail:
+      on_mail(command);
+      return;
+    case Verb::rcpt:
+      on_rcpt(command);
+      return;
+    case Verb::data:
+      on_data();
+      return;
+    case Verb::rset:
+      reset_transaction();
+      reply("250", "2.0.0", "Ok");
+      return;
+    case Verb::noop:
+      reply("250", "2.0.0", "Ok");
+      return;
+    case Verb::quit:
+      reply("221", "2.0.0", "Bye");
+      end();
+      return;
+    case Verb::vrfy:
+      reply("252", "2.0.0", kVrfy);
+      return;
+    case Verb::help:
+      reply("214", "2.0.0", kHelp);
+      return;
+    case Verb::starttls:
+    case Verb::auth:
+    case Verb::bdat:
+    case Verb::expn:
+      reply_error("502", "5.5.1", "Error: command not implemented");
+      return;
+    case Verb::unknown:
+      reply_error("500", "5.5.2", "Error: command not recognized");
+      return;
+  }
+}
+
+// RFC 5321 §4.1.4: HELO/EHLO may come again at any time and then reset the transaction.
+void ServerSession::on_helo(bool extended) {
+  reset_transaction();
+  greeted_ = true;
+  if (!extended) {
+    reply_line("250 " + options_.hostname);
+    return;
+  }
+  out_.append("250-").append(options_.hostname).append("\r\n");
+  const std::vector<std::string_view> keywords = ehlo_keywords();
+  for (std::size_t i = 0; i < keywords.size(); ++i) {
+    out_.append(i + 1 == keywords.size() ? "250 " : "250-").append(keywords[i]).append("\r\n");
+  }
+}
+
+// BODY=7BIT|8BITMIME (RFC 6152) and SMTPUTF8 (RFC 6531), when offered; SIZE is checked apart.
+bool ServerSession::mail_parameter_supported(std::string_view keyword,
+                                             std::string_view value) const {
+  if (keyword == "BODY") {
+    return iequals(value, "7BIT") || (options_.eight_bit_mime && iequals(value, "8BITMIME"));
+  }
+  if (keyword == "SMTPUTF8") {
+    return options_.smtputf8 && value.empty();
+  }
+  return false;
+}
+
+void ServerSession::on_mail(const Command& command) {
+  if (!greeted_) {
+    return reply_error("503", "5.5.1", "Error: send HELO/EHLO first");
+  }
+  if (mail_from_) {
+    return reply_error("503", "5.5.1", "Error: nested MAIL command");
+  }
+  for (const auto& [keyword, value] : command.parameters) {
+    if (keyword == "SIZE") {
+      const std::optional<std::size_t> size =
+          parse_size(value, options_.limits.message_bytes_max + 1);
+      if (!size) {
+        return reply_error("501", "5.5.4", "Syntax: bad SIZE value");
+      }
+      if (*size > options_.limits.message_bytes_max) {
+        return reply("552", "5.3.4", "Message size exceeds fixed limit");
+      }
+    } else if (!mail_parameter_supported(keyword, value)) {
+      // RFC 5321 §4.1.1.11: parameters the server does not offer get 555.
+      return reply_error("555", "5.5.4", "Unsupported option: " + keyword);
+    }
+  }
+  if (check_mail_from) {
+    if (std::optional<std::string> rejection = check_mail_from(command.path)) {
+      return reply_line(*rejection);
+    }
+  }
+  mail_from_ = command.path;
+  reply("250", "2.1.0", "Ok");
+}
+
+void ServerSession::on_rcpt(const Command& command) {
+  if (!mail_from_) {
+    return reply_error("503", "5.5.1", "Error: need MAIL command");
+  }
+  if (!command.parameters.empty()) {
+    return reply_error("555", "5.5.4", "Unsupported option: " + command.parameters[0].first);
+  }
+  if (recipients_.size() >= options_.limits.recipients_max) {
+    return reply("452", "4.5.3", "Error: too many recipients");  // RFC 5321 §4.5.3.1.10
+  }
+  if (check_recipient) {
+    if (std::optional<std::string> rejection = check_recipient(command.path)) {
+      return reply_line(*rejection);
+    }
+  }
+  recipients_.push_back(command.path);
+  reply("250", "2.1.5", "Ok");
+}
+
+void ServerSession::on_data() {
+  if (!mail_from_) {
+    return reply_error("503", "5.5.1", "Error: need MAIL command");
+  }
+  if (recipients_.empty()) {
+    return reply_error("503", "5.5.1", "Error: need RCPT command");
+  }
+  reply_line("354 End data with <CR><LF>.<CR><LF>");  // 3xx carries no enhanced code
+  data_reader_.emplace(options_.limits.message_bytes_max, options_.limits.text_line_bytes_max);
+  mode_ = Mode::data;
+}
+
+// RFC 5321 §4.1.1.4: whatever the outcome, the end of data closes the transaction.
+void ServerSession::on_data_done() {
+  const DataOutcome outcome = data_reader_->outcome();
+  mode_ = Mode::command;
+  switch (outcome) {
+    case DataOutcome::ok:
+      events_.push_back(MessageReceived{std::move(*mail_from_), std::move(recipients_),
+                                        data_reader_->take_body()});
+      awaiting_decision_ = true;
+      break;
+    case DataOutcome::too_large:
+      reply("552", "5.3.4", "Message size exceeds fixed limit");
+      break;
+    case DataOutcome::line_too_long:
+      reply("554", "5.5.6", "Error: message not accepted: line too long");
+      break;
+    case DataOutcome::reading:
+      MTA_ASSERT(false);
+  }
+  data_reader_.reset();
+  reset_transaction();
+}
+
+void ServerSession::reset_transaction() {
+  mail_from_.reset();
+  recipients_.clear();
+}
+
+void ServerSession::reply(std::string_view code, std::string_view enhanced, std::string_view text) {
+  out_.append(code).append(" ");
+  if (options_.enhanced_status_codes) {
+    out_.append(enhanced).append(" ");
+  }
+  out_.append(text).append("\r\n");
+}
+
+void ServerSession::reply_error(std::string_view code, std::string_view enhanced,
+                                std::string_view text) {
+  reply(code, enhanced, text);
+  ++errors_;
+  if (errors_ >= options_.limits.errors_max) {
+    end_with_421("Error: too many errors");
+  }
+}
+
+void ServerSession::reply_line(std::string_view line) {
+  MTA_ASSERT(line.size() >= 3);
+  MTA_ASSERT(line.find_first_of("\r\n") == std::string_view::npos);
+  out_.append(line).append("\r\n");
+}
+
+void ServerSession::end_with_421(std::string_view text) {
+  reply("421", "4.7.0", options_.hostname + " " + std::string(text));
+  end();
+}
+
+void ServerSession::end() {
+  ended_ = true;
+  events_.push_back(SessionEnded{});
+  pending_.clear();
+  data_reader_.reset();
+  mode_ = Mode::command;
+}
+
+}  // namespace mta::smtp

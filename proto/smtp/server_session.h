@@ -1,0 +1,138 @@
+// ServerSession: the server half of one SMTP connection (RFC 5321, PIPELINING RFC 2920, SIZE
+// RFC 1870, 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034/3463, SMTPUTF8 RFC 6531). Bytes from
+// the client in; reply bytes and events (a received message, the end) out. It owns no socket,
+// clock or thread: timeouts, TLS and the durable write belong to the caller.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "proto/smtp/command.h"
+#include "proto/smtp/data_reader.h"
+
+namespace mta::smtp {
+
+struct ServerLimits {
+  std::size_t command_line_bytes_max = 512;  // RFC 5321 §4.5.3.1.4 (incl. CRLF)
+  std::size_t text_line_bytes_max = 1000;    // §4.5.3.1.6 (incl. CRLF)
+  std::size_t message_bytes_max = 50 * 1024 * 1024;
+  std::size_t recipients_max = 1000;
+  std::size_t errors_max = 20;  // then 421 and close
+  // Client bytes held while a message awaits the application's decision. The caller stops
+  // reading while awaiting_decision(), so this only has to cover one read; more than this is
+  // dropped and the session ends with 421 after the decision's reply.
+  std::size_t pending_input_bytes_max = 64 * 1024;
+};
+
+struct ServerOptions {
+  std::string hostname = "localhost";
+  ServerLimits limits;
+  bool pipelining = true, eight_bit_mime = true, enhanced_status_codes = true, smtputf8 = true;
+  // Later issues add STARTTLS/AUTH/CHUNKING; ServerSession::ehlo_keywords() is the one place
+  // that turns these into EHLO capabilities.
+};
+
+// End of DATA ("." line) with a valid message.
+struct MessageReceived {
+  std::string mail_from;  // "" = null sender
+  std::vector<std::string> recipients;
+  std::string body;  // dot-unstuffed, exactly as received (CRLF line ends)
+};
+// QUIT answered, or the session gave up (too many errors, protocol abuse).
+struct SessionEnded {};
+using ServerEvent = std::variant<MessageReceived, SessionEnded>;
+
+// Lifecycle: construct (the 220 greeting is queued), then loop: on_bytes() with what the
+// socket read, write bytes_to_send() and report on_sent(), drain next_event(). After a
+// MessageReceived the session answers nothing more until complete_message(); the caller should
+// stop reading meanwhile. Once ended(), flush bytes_to_send() and close. One thread (the
+// connection's shard) at a time.
+//
+// Pipelining: every complete command line in a read is answered in order, at once, so a client
+// sending MAIL, RCPT..., DATA in one packet gets its replies in one write. Replies are small
+// (under 200 bytes per command line), so output per on_bytes() is bounded by a small multiple
+// of its input; the caller should not read more while much output is unsent.
+//
+// Memory: a partial command line (at most command_line_bytes_max; a longer line is discarded
+// as it arrives and answered with 500), the DATA body (at most message_bytes_max, else it is
+// discarded as it arrives and answered with 552), input held while awaiting a decision (at
+// most pending_input_bytes_max), and unsent output. buffered_bytes() reports their sum.
+//
+// Errors: 500/501/502/503/555 replies count as errors; after errors_max of them the session
+// answers "421 4.7.0 <host> Error: too many errors" and ends. Policy rejections from the hooks,
+// 452 (too many recipients) and 552/554 after DATA are verdicts, not client errors, and do not
+// count.
+class ServerSession {
+ public:
+  explicit ServerSession(ServerOptions options);
+
+  // Consumes all of from_client (ignored once ended()).
+  void on_bytes(std::string_view from_client);
+  std::string_view bytes_to_send() const { return std::string_view(out_).substr(out_sent_); }
+  void on_sent(std::size_t byte_count);
+  std::optional<ServerEvent> next_event();
+
+  // Answers the message of the last MessageReceived with reply_line (without CRLF, e.g.
+  // "250 2.0.0 Ok: queued as 0000..." or "451 4.3.0 ..." on a failed write), then resumes
+  // with any pipelined input held meanwhile. Only valid while awaiting_decision().
+  void complete_message(std::string_view reply_line);
+  bool awaiting_decision() const { return awaiting_decision_; }
+  // After QUIT's 221 (or a 421): the caller flushes bytes_to_send() and then closes.
+  bool ended() const { return ended_; }
+
+  // Bytes held in memory now: partial line, DATA body, held input and unsent output.
+  std::size_t buffered_bytes() const;
+
+  // Optional policy hooks (empty = accept): return a full reply line (without CRLF) to reject.
+  std::function<std::optional<std::string>(std::string_view mail_from)> check_mail_from;
+  std::function<std::optional<std::string>(std::string_view recipient)> check_recipient;
+
+ private:
+  enum class Mode { command, discard_line, data };
+
+  void process(std::string_view bytes);
+  void on_line(std::string_view line);
+  void on_helo(bool extended);
+  void on_mail(const Command& command);
+  bool mail_parameter_supported(std::string_view keyword, std::string_view value) const;
+  void on_rcpt(const Command& command);
+  void on_data();
+  void on_data_done();
+  void reset_transaction();
+
+  std::vector<std::string_view> ehlo_keywords() const;
+  // "code enhanced text\r\n", or "code text\r\n" without enhanced status codes.
+  void reply(std::string_view code, std::string_view enhanced, std::string_view text);
+  // The same, for a client error: counted, and the session ends after errors_max of them.
+  void reply_error(std::string_view code, std::string_view enhanced, std::string_view text);
+  void reply_line(std::string_view line);
+  void end_with_421(std::string_view text);
+  void hold(std::string_view bytes);
+  void end();
+
+  ServerOptions options_;
+  std::string size_keyword_;  // "SIZE <message_bytes_max>", built once
+  Mode mode_ = Mode::command;
+  std::string line_;     // partial command line (Mode::command)
+  std::string pending_;  // input held while awaiting a decision
+  bool pending_overflow_ = false;
+  std::optional<DataReader> data_reader_;
+  std::string out_;
+  std::size_t out_sent_ = 0;
+  std::deque<ServerEvent> events_;
+
+  bool greeted_ = false;  // HELO or EHLO seen
+  std::optional<std::string> mail_from_;
+  std::vector<std::string> recipients_;
+  std::size_t errors_ = 0;
+  bool awaiting_decision_ = false;
+  bool ended_ = false;
+};
+
+}  // namespace mta::smtp
