@@ -1,0 +1,73 @@
+// Envelope: what the queue keeps about one accepted message besides its body (sender,
+// per-recipient delivery state, retry bookkeeping), and its versioned binary record codec.
+// The codec is pure; Stores call it. Scheduling policy lives elsewhere and only reads these.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "base/strong_id.h"
+
+namespace mta::queue {
+
+enum class RecipientState : std::uint8_t { pending = 0, delivered = 1, deferred = 2, bounced = 3 };
+
+struct Recipient {
+  std::string address;
+  RecipientState state = RecipientState::pending;
+  std::uint32_t attempts = 0;
+  std::string last_reply;  // e.g. "451 4.3.0 try later"
+
+  friend bool operator==(const Recipient&, const Recipient&) = default;
+};
+
+struct Envelope {
+  MessageId id;
+  std::string mail_from;  // "" = null sender (a bounce)
+  std::vector<Recipient> recipients;
+  Clock::WallTime received_at{};
+  Clock::WallTime next_attempt_at{};
+  std::uint32_t attempts = 0;
+  std::uint64_t body_bytes = 0;
+
+  friend bool operator==(const Envelope&, const Envelope&) = default;
+};
+
+// Bounds the decoder enforces, so a damaged length field can never make it allocate gigabytes.
+// They are far above what injection accepts (RFC 5321 4.5.3.1: a path is at most 256 octets),
+// so they only ever reject corruption or a caller that skipped validation.
+inline constexpr std::size_t address_bytes_max = 4096;     // mail_from and each recipient
+inline constexpr std::size_t reply_bytes_max = 64 * 1024;  // last_reply (multi-line replies)
+inline constexpr std::size_t recipients_per_envelope_max = 100'000;
+
+// The record format version encode_envelope writes. Decoding an unknown version fails, so a
+// newer format must bump this and keep decoding the older one.
+inline constexpr std::uint8_t envelope_record_version = 1;
+
+// Checks the bounds above; record_too_large names the field. Store::put and update_envelope
+// call it before encoding, so oversized input is an error value, never an assert.
+Result<void> validate_envelope(const Envelope& envelope);
+
+// Binary record (version 1), all integers little-endian and fixed-width:
+//   u8  version (= 1)
+//   u64 id
+//   i64 received_at       nanoseconds since the Unix epoch
+//   i64 next_attempt_at   nanoseconds since the Unix epoch
+//   u32 attempts
+//   u64 body_bytes
+//   str mail_from         (str = u32 length, then that many bytes)
+//   u32 recipient count, then per recipient:
+//       u8 state, u32 attempts, str address, str last_reply
+// Precondition: validate_envelope(envelope) succeeded (asserted).
+std::string encode_envelope(const Envelope& envelope);
+
+// Inverse of encode_envelope. Any truncation, unknown version, out-of-range state, length or
+// count beyond the bounds, or trailing byte gives Errc::corrupt_record; never asserts on input.
+Result<Envelope> decode_envelope(std::string_view bytes);
+
+}  // namespace mta::queue
