@@ -378,11 +378,15 @@ TEST(Connection, CloseFlushesPendingOutputThenEof) {
     session.connection()->close();
     session.connection()->close();  // idempotent
   };
+  // Stop only after the server saw our EOF: a stop during the linger would abort it.
+  Signal closed;
+  server.on_closed = [&](Server::Session&, int) { closed.notify(); };
   ASSERT_TRUE(runtime.start([&](Shard& shard) { server.listen(shard, *listen_fd); }).has_value());
   const int client = blocking_connect(loopback(port));
   ASSERT_GE(client, 0);
   const std::string got = read_all(client);
   ::close(client);
+  ASSERT_TRUE(closed.wait());
   runtime.request_stop();
   runtime.wait();
   EXPECT_EQ(got.size(), big.size());
@@ -421,8 +425,11 @@ TEST(Connection, CloseWithUnreadInputStillDeliversTheReply) {
   const std::string junk(100'000, 'x');
   ASSERT_EQ(::write(client, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
   std::this_thread::sleep_for(150ms);  // let the server finish handing the reply to the kernel
+  Signal closed;
+  server.on_closed = [&](Server::Session&, int) { closed.notify(); };
   const std::string got = read_all(client);
   ::close(client);
+  ASSERT_TRUE(closed.wait());  // a stop during the server's linger would abort it
   runtime.request_stop();
   runtime.wait();
   EXPECT_EQ(got.size(), reply.size());
