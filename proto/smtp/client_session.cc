@@ -119,7 +119,7 @@ Result<void> ClientSession::dispatch(Reply reply) {
       on_helo(std::move(reply));
       break;
     case Command::rset:
-      on_rset(std::move(reply));
+      on_rset(reply);
       break;
     case Command::mail:
       on_mail(std::move(reply));
@@ -134,7 +134,7 @@ Result<void> ClientSession::dispatch(Reply reply) {
       on_body(std::move(reply));
       break;
     case Command::quit:
-      on_quit(std::move(reply));
+      on_quit(reply);
       break;
   }
   return {};
@@ -240,7 +240,7 @@ void ClientSession::send_rcpt(std::size_t index) {
   pending_.push_back({Command::rcpt, index});
 }
 
-void ClientSession::on_rset(Reply reply) {
+void ClientSession::on_rset(const Reply& reply) {
   // A refused RSET changes nothing we can act on: MAIL's reply tells whether the server
   // will take a new transaction.
   (void)reply;
@@ -349,7 +349,7 @@ void ClientSession::quit() {
   if (state_ == State::ready) become_ready();
 }
 
-void ClientSession::on_quit(Reply reply) {
+void ClientSession::on_quit(const Reply& reply) {
   (void)reply;  // 221 or not, the conversation is over
   state_ = State::closed;
   events_.push_back(SessionClosed{});

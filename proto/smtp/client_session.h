@@ -121,12 +121,12 @@ class ClientSession {
   void on_greeting(Reply reply);
   void on_ehlo(Reply reply);
   void on_helo(Reply reply);
-  void on_rset(Reply reply);
+  void on_rset(const Reply& reply);
   void on_mail(Reply reply);
   void on_rcpt(std::size_t index, Reply reply);
   void on_data(Reply reply);
   void on_body(Reply reply);
-  void on_quit(Reply reply);
+  void on_quit(const Reply& reply);
 
   void send(Command command, std::string_view line, std::size_t index = 0);
   void send_rcpt(std::size_t index);
