@@ -1,0 +1,214 @@
+// TOML configuration through toml++ (Debian's libtomlplusplus-dev). toml++ reports syntax
+// errors by exception; they are caught here and turned into a Result, so the rest of the
+// program sees no exceptions.
+#include "app/config.h"
+
+#include <toml++/toml.h>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+namespace mta::app {
+namespace {
+
+Unexpected<Error> config_error(std::string detail) {
+  return unexpected(std::make_error_code(std::errc::invalid_argument), std::move(detail));
+}
+
+// Reads one table's keys, remembering which ones were known so the rest can be reported.
+class Section {
+ public:
+  Section(const toml::table* table, std::string name) : table_(table), name_(std::move(name)) {}
+
+  Result<void> string(std::string_view key, std::string& out) {
+    if (auto* node = find(key)) {
+      auto value = node->value<std::string>();
+      if (!value) return config_error(where(key) + " must be a string");
+      out = *value;
+    }
+    return {};
+  }
+  template <typename Int>
+  Result<void> integer(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
+    if (auto* node = find(key)) {
+      auto value = node->value<std::int64_t>();
+      if (!value || *value < min || *value > max) {
+        return config_error(where(key) + " must be an integer from " + std::to_string(min) +
+                            " to " + std::to_string(max));
+      }
+      out = static_cast<Int>(*value);
+    }
+    return {};
+  }
+  Result<void> duration(std::string_view key, Clock::Duration& out) {
+    if (auto* node = find(key)) {
+      std::string text;
+      if (auto s = node->value<std::string>()) {
+        text = *s;
+      } else if (auto i = node->value<std::int64_t>()) {
+        text = std::to_string(*i);
+      } else {
+        return config_error(where(key) + " must be a duration such as \"30s\"");
+      }
+      auto parsed = parse_duration(text);
+      if (!parsed) return config_error(where(key) + ": " + parsed.error().detail);
+      out = *parsed;
+    }
+    return {};
+  }
+  Result<void> string_list(std::string_view key, std::vector<std::string>& out) {
+    if (auto* node = find(key)) {
+      if (auto single = node->value<std::string>()) {
+        out = {*single};
+        return {};
+      }
+      auto* array = node->as_array();
+      if (array == nullptr) return config_error(where(key) + " must be a list of strings");
+      out.clear();
+      for (auto& item : *array) {
+        auto value = item.value<std::string>();
+        if (!value) return config_error(where(key) + " must be a list of strings");
+        out.push_back(*value);
+      }
+    }
+    return {};
+  }
+  Result<void> no_unknown_keys() const {
+    if (table_ == nullptr) return {};
+    for (auto& [key, node] : *table_) {
+      if (!known_.contains(std::string(key.str()))) {
+        return config_error("unknown key " + name_ + "." + std::string(key.str()));
+      }
+    }
+    return {};
+  }
+
+ private:
+  const toml::node* find(std::string_view key) {
+    known_.insert(std::string(key));
+    return table_ == nullptr ? nullptr : table_->get(key);
+  }
+  std::string where(std::string_view key) const { return name_ + "." + std::string(key); }
+
+  const toml::table* table_;
+  std::string name_;
+  std::set<std::string> known_;
+};
+
+#define CONFIG_TRY(expr)                       \
+  do {                                         \
+    if (auto r = (expr); !r) {                 \
+      return unexpected(std::move(r).error()); \
+    }                                          \
+  } while (false)
+
+}  // namespace
+
+Result<Clock::Duration> parse_duration(std::string_view text) {
+  std::uint64_t number = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto [rest, ec] = std::from_chars(begin, end, number);
+  if (ec != std::errc() || rest == begin) {
+    return config_error("\"" + std::string(text) + "\" is not a duration (e.g. 250ms, 30s, 5m)");
+  }
+  const std::string_view unit(rest, static_cast<std::size_t>(end - rest));
+  using namespace std::chrono;
+  if (unit.empty() || unit == "s") return duration_cast<Clock::Duration>(seconds(number));
+  if (unit == "ms") return duration_cast<Clock::Duration>(milliseconds(number));
+  if (unit == "m") return duration_cast<Clock::Duration>(minutes(number));
+  if (unit == "h") return duration_cast<Clock::Duration>(hours(number));
+  if (unit == "d") return duration_cast<Clock::Duration>(hours(24 * number));
+  return config_error("unknown duration unit in \"" + std::string(text) + "\"");
+}
+
+Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    std::ostringstream text;
+    text << error.description() << " at " << error.source().begin;
+    return config_error(text.str());
+  }
+
+  Config config;
+  auto table = [&](const char* name) { return root[name].as_table(); };
+
+  Section node(table("node"), "node");
+  CONFIG_TRY(node.string("hostname", config.hostname));
+  CONFIG_TRY(node.integer("shards", config.shards, 0, 256));
+  CONFIG_TRY(node.no_unknown_keys());
+
+  Section log_section(table("log"), "log");
+  std::string level = "info";
+  CONFIG_TRY(log_section.string("level", level));
+  if (!log::parse_level(level, config.log_level)) {
+    return config_error("log.level must be debug, info, warning or error");
+  }
+  CONFIG_TRY(log_section.no_unknown_keys());
+
+  Section spool(table("spool"), "spool");
+  CONFIG_TRY(spool.string("path", config.spool_path));
+  std::string durability = "sync";
+  CONFIG_TRY(spool.string("durability", durability));
+  if (durability != "sync" && durability != "none") {
+    return config_error("spool.durability must be \"sync\" or \"none\"");
+  }
+  config.spool_sync = durability == "sync";
+  CONFIG_TRY(spool.no_unknown_keys());
+
+  Section submission(table("submission"), "submission");
+  CONFIG_TRY(submission.string_list("listen", config.submission_listen));
+  CONFIG_TRY(submission.integer("message_bytes_max", config.message_bytes_max, 1024,
+                                std::int64_t{1} << 40));
+  CONFIG_TRY(submission.integer("recipients_max", config.recipients_max, 1, 100'000));
+  CONFIG_TRY(submission.duration("idle_timeout", config.session_idle_timeout));
+  CONFIG_TRY(submission.no_unknown_keys());
+
+  Section delivery(table("delivery"), "delivery");
+  CONFIG_TRY(delivery.string("relay", config.relay));
+  CONFIG_TRY(delivery.integer("remote_port", config.remote_port, 1, 65535));
+  CONFIG_TRY(delivery.integer("connections_max", config.connections_max, 1, 10'000));
+  CONFIG_TRY(delivery.integer("messages_per_connection_max", config.messages_per_connection_max, 1,
+                              1'000'000));
+  CONFIG_TRY(delivery.duration("connect_timeout", config.connect_timeout));
+  CONFIG_TRY(delivery.duration("reply_timeout", config.reply_timeout));
+  CONFIG_TRY(delivery.duration("idle_timeout", config.connection_idle_timeout));
+  CONFIG_TRY(delivery.duration("reconnect_delay", config.reconnect_delay));
+  CONFIG_TRY(delivery.duration("retry_delay", config.retry_delay));
+  CONFIG_TRY(delivery.duration("drain_timeout", config.drain_timeout));
+  CONFIG_TRY(delivery.no_unknown_keys());
+
+  static const std::set<std::string> known = {"node", "log", "spool", "submission", "delivery"};
+  static const std::set<std::string> later = {"dns",  "http", "dkim",    "bounce",
+                                              "imap", "pop3", "metrics", "tls"};
+  for (auto& [key, value] : root) {
+    const std::string name(key.str());
+    if (known.contains(name)) {
+      if (!value.is_table()) return config_error("[" + name + "] must be a table");
+      continue;
+    }
+    if (later.contains(name)) {
+      config.ignored_sections.push_back(name);
+      continue;
+    }
+    return config_error("unknown section [" + name + "]");
+  }
+  return config;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return unexpected(std::make_error_code(std::errc::no_such_file_or_directory),
+                      "cannot read config file " + path);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+}  // namespace mta::app

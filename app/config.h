@@ -1,0 +1,54 @@
+// The operator's configuration: one TOML file, every key optional (ARCHITECTURE.md
+// "Command line and configuration"). Parsing is strict: an unknown key or a value of the
+// wrong type is an error naming the key, so a typo never silently falls back to a default.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/result.h"
+
+namespace mta::app {
+
+struct Config {
+  // [node]
+  std::string hostname = "outpost.localhost";
+  std::uint32_t shards = 0;  // 0 = one per core
+  // [log]
+  log::Level log_level = log::Level::info;
+  // [spool]
+  std::string spool_path = "var/spool";
+  bool spool_sync = true;  // durability = "sync" | "none"
+  // [submission]
+  std::vector<std::string> submission_listen = {"127.0.0.1:2525"};
+  std::uint64_t message_bytes_max = 50ULL * 1024 * 1024;
+  std::uint32_t recipients_max = 1000;
+  Clock::Duration session_idle_timeout = std::chrono::minutes(5);
+  // [delivery]
+  std::string relay;  // "host:port"; empty = MX delivery (not built yet)
+  std::uint16_t remote_port = 25;
+  std::uint32_t connections_max = 8;
+  std::uint32_t messages_per_connection_max = 1000;
+  Clock::Duration connect_timeout = std::chrono::seconds(30);
+  Clock::Duration reply_timeout = std::chrono::minutes(5);
+  Clock::Duration connection_idle_timeout = std::chrono::seconds(10);
+  Clock::Duration reconnect_delay = std::chrono::seconds(1);
+  Clock::Duration retry_delay = std::chrono::minutes(1);
+  Clock::Duration drain_timeout = std::chrono::seconds(30);
+
+  // Sections the design names whose features have not landed yet: accepted, reported.
+  std::vector<std::string> ignored_sections;
+};
+
+Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
+Result<Config> load_config(const std::string& path);
+
+// "250ms", "30s", "5m", "2h", "1d"; a bare integer is seconds.
+Result<Clock::Duration> parse_duration(std::string_view text);
+
+}  // namespace mta::app

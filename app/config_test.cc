@@ -1,0 +1,91 @@
+// Configuration parsing: defaults, every key, and the errors an operator's typo produces.
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+namespace mta::app {
+namespace {
+
+TEST(Config, EmptyFileGivesDefaults) {
+  auto config = parse_config("", "empty");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->submission_listen, std::vector<std::string>{"127.0.0.1:2525"});
+  EXPECT_EQ(config->spool_path, "var/spool");
+  EXPECT_TRUE(config->spool_sync);
+  EXPECT_TRUE(config->relay.empty());
+}
+
+TEST(Config, ReadsEveryKey) {
+  auto config = parse_config(R"(
+[node]
+hostname = "mx.example.com"
+shards = 2
+[log]
+level = "debug"
+[spool]
+path = "/tmp/spool"
+durability = "none"
+[submission]
+listen = ["127.0.0.1:0", "[::1]:2525"]
+message_bytes_max = 2048
+recipients_max = 5
+idle_timeout = "30s"
+[delivery]
+relay = "127.0.0.1:2500"
+connections_max = 3
+retry_delay = "250ms"
+reconnect_delay = 2
+[metrics]
+listen = "127.0.0.1:9100"
+)",
+                             "full");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->hostname, "mx.example.com");
+  EXPECT_EQ(config->shards, 2U);
+  EXPECT_EQ(config->log_level, log::Level::debug);
+  EXPECT_FALSE(config->spool_sync);
+  EXPECT_EQ(config->submission_listen.size(), 2U);
+  EXPECT_EQ(config->message_bytes_max, 2048U);
+  EXPECT_EQ(config->recipients_max, 5U);
+  EXPECT_EQ(config->session_idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(config->relay, "127.0.0.1:2500");
+  EXPECT_EQ(config->connections_max, 3U);
+  EXPECT_EQ(config->retry_delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(config->reconnect_delay, std::chrono::seconds(2));
+  EXPECT_EQ(config->ignored_sections, std::vector<std::string>{"metrics"});
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  struct Case {
+    const char* text;
+    const char* want_in_error;
+  };
+  const Case cases[] = {
+      {"[node]\nhostnme = \"x\"\n", "node.hostnme"},
+      {"[spool]\ndurability = \"fast\"\n", "spool.durability"},
+      {"[node]\nshards = \"two\"\n", "node.shards"},
+      {"[node]\nshards = 100000\n", "node.shards"},
+      {"[delivery]\nretry_delay = \"5 parsecs\"\n", "delivery.retry_delay"},
+      {"[nonsense]\n", "nonsense"},
+      {"[node\n", "at line"},
+      {"[log]\nlevel = \"loud\"\n", "log.level"},
+  };
+  for (const auto& c : cases) {
+    auto config = parse_config(c.text, "test");
+    ASSERT_FALSE(config.has_value()) << c.text;
+    EXPECT_NE(config.error().message().find(c.want_in_error), std::string::npos)
+        << c.text << " -> " << config.error().message();
+  }
+}
+
+TEST(Config, Durations) {
+  EXPECT_EQ(*parse_duration("5m"), std::chrono::minutes(5));
+  EXPECT_EQ(*parse_duration("1d"), std::chrono::hours(24));
+  EXPECT_EQ(*parse_duration("7"), std::chrono::seconds(7));
+  EXPECT_FALSE(parse_duration("").has_value());
+  EXPECT_FALSE(parse_duration("ms").has_value());
+  EXPECT_FALSE(parse_duration("3 weeks").has_value());
+}
+
+}  // namespace
+}  // namespace mta::app

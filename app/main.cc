@@ -1,0 +1,133 @@
+// The `outpost` command line: one binary, one subcommand per job (ARCHITECTURE.md).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "app/config.h"
+#include "app/daemon.h"
+
+namespace {
+
+constexpr std::string_view usage = R"(outpost — high-throughput outbound MTA
+
+Usage: outpost COMMAND [OPTIONS]
+
+Commands:
+  run      run the daemon (SMTP submission, durable queue, delivery)
+  queue    inspect the queue (count, list) of a stopped daemon
+  dkim     keygen, sign, verify                    (not built yet)
+  dns      show what delivery would resolve        (not built yet)
+  bench    load generator and sink                 (not built yet)
+
+`outpost COMMAND --help` describes each command.
+)";
+
+constexpr std::string_view run_usage = R"(Usage: outpost run [--config FILE] [--log-level LEVEL]
+
+Runs the daemon until SIGTERM or SIGINT, then stops accepting, drains sessions and
+deliveries in flight, and exits 0. Without --config every key takes its default: SMTP
+submission on 127.0.0.1:2525, spool under ./var/spool. See deploy/outpost.toml for every key.
+
+Options:
+  --config FILE       TOML configuration file
+  --log-level LEVEL   debug, info, warning or error (overrides [log] level)
+  --check-config      parse the configuration, report errors, and exit
+)";
+
+constexpr std::string_view queue_usage = R"(Usage: outpost queue count|list [--config FILE]
+
+Reads the spool of a daemon that is not running (RocksDB allows one process at a time).
+  count   prints the number of queued messages
+  list    prints one line per message: id, sender, recipients with their state and attempts
+)";
+
+// Loads the config named by --config (or the defaults); shared by the subcommands.
+mta::Result<mta::app::Config> config_from(const std::string& path) {
+  return path.empty() ? mta::Result<mta::app::Config>(mta::app::Config{})
+                      : mta::app::load_config(path);
+}
+
+int queue_command(int argc, char** argv) {
+  std::string config_path;
+  std::string_view action;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(queue_usage.data(), stdout);
+      return 0;
+    }
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (action.empty() && (arg == "count" || arg == "list")) {
+      action = arg;
+    } else {
+      std::fprintf(stderr, "outpost queue: unknown argument %s\n%s", argv[i], queue_usage.data());
+      return 2;
+    }
+  }
+  if (action.empty()) {
+    std::fputs(queue_usage.data(), stderr);
+    return 2;
+  }
+  auto config = config_from(config_path);
+  if (!config) {
+    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  return mta::app::print_queue(*config, action == "list");
+}
+
+int run_command(int argc, char** argv) {
+  std::string config_path;
+  std::string log_level;
+  bool check_only = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(run_usage.data(), stdout);
+      return 0;
+    }
+    if ((arg == "--config" || arg == "--log-level") && i + 1 < argc) {
+      (arg == "--config" ? config_path : log_level) = argv[++i];
+    } else if (arg == "--check-config") {
+      check_only = true;
+    } else {
+      std::fprintf(stderr, "outpost run: unknown argument %s\n%s", argv[i], run_usage.data());
+      return 2;
+    }
+  }
+  auto config = config_from(config_path);
+  if (!config) {
+    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  if (!log_level.empty() && !mta::log::parse_level(log_level, config->log_level)) {
+    std::fprintf(stderr, "outpost: --log-level must be debug, info, warning or error\n");
+    return 2;
+  }
+  if (check_only) {
+    std::puts("config ok");
+    return 0;
+  }
+  return mta::app::run_daemon(*config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    std::fputs(usage.data(), argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string_view command = argv[1];
+  if (command == "run") return run_command(argc, argv);
+  if (command == "queue") return queue_command(argc, argv);
+  if (command == "dkim" || command == "dns" || command == "bench") {
+    std::fprintf(stderr, "outpost %s: not built yet in this version\n", argv[1]);
+    return 2;
+  }
+  std::fprintf(stderr, "outpost: unknown command %s\n%s", argv[1], usage.data());
+  return 2;
+}

@@ -1,0 +1,117 @@
+// Recipient dispositions from transaction results: table of reply combinations, and the
+// retry/remove decision.
+#include "delivery/disposition.h"
+
+#include <gtest/gtest.h>
+
+namespace mta::delivery {
+namespace {
+
+using queue::RecipientState;
+
+smtp::Reply reply(int code) {
+  smtp::Reply r;
+  r.code = code;
+  r.lines = {"text " + std::to_string(code)};
+  return r;
+}
+
+queue::Envelope envelope_with(std::size_t recipient_count) {
+  queue::Envelope envelope;
+  envelope.id = MessageId(7);
+  for (std::size_t i = 0; i < recipient_count; ++i) {
+    envelope.recipients.push_back({.address = "r" + std::to_string(i) + "@example.net"});
+  }
+  return envelope;
+}
+
+struct Case {
+  const char* name;
+  std::vector<int> rcpt_codes;
+  int final_code;
+  std::vector<RecipientState> want_states;
+  NextStep want_step;
+};
+
+TEST(Disposition, TransactionTable) {
+  const Case cases[] = {
+      {"all delivered",
+       {250, 250},
+       250,
+       {RecipientState::delivered, RecipientState::delivered},
+       NextStep::remove},
+      {"one rcpt rejected",
+       {250, 550},
+       250,
+       {RecipientState::delivered, RecipientState::bounced},
+       NextStep::remove},
+      {"one rcpt deferred",
+       {451, 250},
+       250,
+       {RecipientState::deferred, RecipientState::delivered},
+       NextStep::retry},
+      {"data deferred",
+       {250, 250},
+       451,
+       {RecipientState::deferred, RecipientState::deferred},
+       NextStep::retry},
+      {"data rejected",
+       {250, 250},
+       554,
+       {RecipientState::bounced, RecipientState::bounced},
+       NextStep::remove},
+      {"mixed with data 4xx",
+       {550, 250},
+       452,
+       {RecipientState::bounced, RecipientState::deferred},
+       NextStep::retry},
+  };
+  const auto now = Clock::WallTime{} + std::chrono::hours(1000);
+  const RetryPolicy policy{.retry_delay = std::chrono::seconds(30)};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto envelope = envelope_with(c.rcpt_codes.size());
+    smtp::TransactionResult result{.delivered = c.final_code / 100 == 2,
+                                   .reply = reply(c.final_code),
+                                   .recipient_replies = {}};
+    for (int code : c.rcpt_codes) result.recipient_replies.push_back(reply(code));
+    const auto tried = recipients_to_try(envelope);
+    const NextStep got = apply_transaction(envelope, tried, result, now, policy);
+    EXPECT_EQ(got, c.want_step);
+    for (std::size_t i = 0; i < c.want_states.size(); ++i) {
+      EXPECT_EQ(envelope.recipients[i].state, c.want_states[i]) << "recipient " << i;
+      EXPECT_EQ(envelope.recipients[i].attempts, 1U);
+      EXPECT_FALSE(envelope.recipients[i].last_reply.empty());
+    }
+    EXPECT_EQ(envelope.attempts, 1U);
+    if (got == NextStep::retry) {
+      EXPECT_EQ(envelope.next_attempt_at, now + std::chrono::seconds(30));
+    }
+  }
+}
+
+TEST(Disposition, RetryTriesOnlyUnfinishedRecipients) {
+  auto envelope = envelope_with(3);
+  envelope.recipients[0].state = RecipientState::delivered;
+  envelope.recipients[1].state = RecipientState::deferred;
+  envelope.recipients[2].state = RecipientState::bounced;
+  const auto tried = recipients_to_try(envelope);
+  ASSERT_EQ(tried, std::vector<std::size_t>{1});
+  smtp::TransactionResult result{
+      .delivered = true, .reply = reply(250), .recipient_replies = {reply(250)}};
+  EXPECT_EQ(apply_transaction(envelope, tried, result, {}, {}), NextStep::remove);
+  EXPECT_EQ(envelope.recipients[1].state, RecipientState::delivered);
+}
+
+TEST(Disposition, ConnectionFailureDefersTried) {
+  auto envelope = envelope_with(2);
+  const auto tried = recipients_to_try(envelope);
+  EXPECT_EQ(apply_connection_failure(envelope, tried, "connection lost", {}, {}), NextStep::retry);
+  for (const auto& recipient : envelope.recipients) {
+    EXPECT_EQ(recipient.state, RecipientState::deferred);
+    EXPECT_EQ(recipient.last_reply, "connection lost");
+  }
+}
+
+}  // namespace
+}  // namespace mta::delivery

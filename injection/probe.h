@@ -1,0 +1,17 @@
+// Counters of the injection path on one shard (STYLE.md: each module counts its own events;
+// metrics/ will only register and render them). Plain integers: read on the owning shard.
+#pragma once
+
+#include <cstdint>
+
+namespace mta::injection {
+
+struct Probe {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;  // over sessions_max, or while stopping
+  std::uint64_t messages_queued = 0;
+  std::uint64_t bytes_queued = 0;
+  std::uint64_t store_failures = 0;  // answered 451/452: nothing was acknowledged
+};
+
+}  // namespace mta::injection

@@ -1,0 +1,167 @@
+"""Starts and stops the real processes the end-to-end tests talk to: the outpost binary and
+Postfix's smtp-sink, on loopback ports chosen by the kernel, in a temporary directory.
+Every process is ended by its PID when the test is done."""
+import email
+import glob
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Sink:
+    """smtp-sink writing one file per message into a directory (-d)."""
+
+    def __init__(self, workdir, port=None, extra_args=()):
+        self.port = port or free_port()
+        self.dir = os.path.join(workdir, f"sink-{self.port}")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o777)  # smtp-sink drops to nobody after binding
+        args = [SMTP_SINK, "-d", os.path.join(self.dir, "msg."), "-m", "200", *extra_args]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]
+        args += [f"127.0.0.1:{self.port}", "512"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until(self._listening, 10, what="smtp-sink to listen")
+
+    def _listening(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("smtp-sink exited: " + self.proc.stderr.read().decode())
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def message_ids(self):
+        ids = set()
+        for path in glob.glob(os.path.join(self.dir, "msg.*")):
+            with open(path, "rb") as f:
+                for found in re.findall(rb"^Message-ID:\s*(\S+)", f.read(), re.M | re.I):
+                    ids.add(found.decode())
+        return ids
+
+    def files(self):
+        return glob.glob(os.path.join(self.dir, "msg.*"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc.stderr.close()
+
+
+class Outpost:
+    """The outpost daemon with a config written for the test; port 0 listeners."""
+
+    def __init__(self, binary, workdir, relay_port, extra_config=""):
+        self.binary = binary
+        self.workdir = workdir
+        self.config = os.path.join(workdir, "outpost.toml")
+        with open(self.config, "w") as f:
+            f.write(f"""
+[node]
+hostname = "outpost.test"
+shards = 2
+[spool]
+path = "{os.path.join(workdir, 'spool')}"
+[submission]
+listen = ["127.0.0.1:0"]
+[delivery]
+relay = "127.0.0.1:{relay_port}"
+reconnect_delay = "200ms"
+retry_delay = "1s"
+connect_timeout = "2s"
+idle_timeout = "2s"
+{extra_config}
+""")
+        self.proc = None
+        self.port = None
+        self.log_path = None
+        self.runs = 0
+
+    def start(self):
+        self.runs += 1
+        self.log_path = os.path.join(self.workdir, f"outpost.{self.runs}.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([self.binary, "run", "--config", self.config],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.port = int(wait_until(self._port_from_log, 20, what="outpost to listen"))
+        return self
+
+    def _port_from_log(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"outpost exited with {self.proc.returncode}:\n" + self.output())
+        match = re.search(r"submission listening on 127\.0\.0\.1:(\d+)", self.output())
+        return match and match.group(1)
+
+    def output(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self, timeout=30):
+        """SIGTERM, then wait for the drain; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            raise AssertionError("outpost did not stop within %ss after SIGTERM" % timeout)
+        self.log.close()
+        return code
+
+    def queue(self, action="count"):
+        out = subprocess.run([self.binary, "queue", action, "--config", self.config],
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise AssertionError("outpost queue failed: " + out.stderr)
+        return out.stdout
+
+    def queue_count(self):
+        return int(self.queue("count").strip())
+
+
+def message(index, tag="e2e"):
+    msg = email.message.EmailMessage()
+    msg["From"] = "sender@example.com"
+    msg["To"] = "rcpt@example.net"
+    msg["Subject"] = f"test {index}"
+    msg["Message-ID"] = f"<{tag}-{index}@outpost.test>"
+    msg.set_content(f"body of message {index}\n.leading dot line\n" + "x" * 200 + "\n")
+    return msg
+
+
+class TempDir:
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="outpost-e2e-")
+        os.chmod(self.path, 0o755)  # smtp-sink runs as nobody and writes below it
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,171 @@
+"""End-to-end: Python's smtplib (and swaks) submit to the real outpost binary, which relays
+to Postfix's smtp-sink. Run as: relay_test.py --outpost PATH [unittest args]."""
+import argparse
+import concurrent.futures
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+from harness import Outpost, Sink, TempDir, free_port, message, wait_until
+
+OUTPOST = None
+
+
+class RelayTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = TempDir()
+        self.workdir = self.tmp.__enter__()
+        self.processes = []
+
+    def tearDown(self):
+        for p in reversed(self.processes):
+            p.stop()
+        self.tmp.__exit__(None, None, None)
+
+    def sink(self, port=None):
+        s = Sink(self.workdir, port)
+        self.processes.append(s)
+        return s
+
+    def outpost(self, relay_port, extra_config=""):
+        o = Outpost(OUTPOST, self.workdir, relay_port, extra_config)
+        self.processes.append(o)
+        return o
+
+    def send(self, port, messages):
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            for msg in messages:
+                refused = client.send_message(msg, "sender@example.com", ["rcpt@example.net"])
+                self.assertEqual(refused, {})
+
+    def test_thousand_messages_over_twenty_connections(self):
+        sink = self.sink()
+        outpost = self.outpost(sink.port).start()
+        batches = [[message(c * 50 + i) for i in range(50)] for c in range(20)]
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            list(pool.map(lambda batch: self.send(outpost.port, batch), batches))
+        wanted = {f"<e2e-{i}@outpost.test>" for i in range(1000)}
+        wait_until(lambda: sink.message_ids() >= wanted, 120, 0.2, "1000 messages at the sink")
+        self.assertEqual(sink.message_ids(), wanted)
+        self.assertEqual(outpost.stop(), 0)
+        self.assertEqual(outpost.queue_count(), 0)
+
+    def test_sink_down_then_up_while_running(self):
+        port = free_port()
+        outpost = self.outpost(port).start()
+        self.send(outpost.port, [message(i, "down") for i in range(20)])
+        time.sleep(0.5)  # a few reconnect attempts fail
+        sink = self.sink(port)
+        wanted = {f"<down-{i}@outpost.test>" for i in range(20)}
+        wait_until(lambda: sink.message_ids() >= wanted, 30, 0.1, "queued messages delivered")
+        self.assertEqual(outpost.stop(), 0)
+        self.assertEqual(outpost.queue_count(), 0)
+
+    def test_queued_messages_survive_restart(self):
+        port = free_port()
+        outpost = self.outpost(port).start()
+        self.send(outpost.port, [message(i, "restart") for i in range(30)])
+        self.assertEqual(outpost.stop(), 0)
+        self.assertEqual(outpost.queue_count(), 30)
+        listing = outpost.queue("list")
+        self.assertIn("<rcpt@example.net>", listing)
+        sink = self.sink(port)
+        outpost.start()
+        wanted = {f"<restart-{i}@outpost.test>" for i in range(30)}
+        wait_until(lambda: sink.message_ids() >= wanted, 30, 0.1, "messages after restart")
+        self.assertIn("recovered 30 queued messages", outpost.output())
+        self.assertEqual(outpost.stop(), 0)
+        self.assertEqual(outpost.queue_count(), 0)
+
+    def test_disconnect_in_data_leaves_nothing(self):
+        sink = self.sink()
+        outpost = self.outpost(sink.port).start()
+        with socket.create_connection(("127.0.0.1", outpost.port), timeout=10) as raw:
+            f = raw.makefile("rwb")
+            self.assertTrue(f.readline().startswith(b"220"))
+            f.write(b"EHLO client.test\r\n")
+            f.flush()
+            while not f.readline().startswith(b"250 "):
+                pass
+            f.write(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+            f.flush()
+            for want in (b"250", b"250", b"354"):
+                self.assertTrue(f.readline().startswith(want))
+            f.write(b"Subject: half\r\nMessage-ID: <half@outpost.test>\r\n\r\npart of a bo")
+            f.flush()
+        self.send(outpost.port, [message(0, "after")])
+        wait_until(lambda: "<after-0@outpost.test>" in sink.message_ids(), 30, 0.1, "delivery")
+        self.assertEqual(outpost.stop(), 0)
+        self.assertEqual(outpost.queue_count(), 0)
+        self.assertNotIn("<half@outpost.test>", sink.message_ids())
+
+    def test_bad_commands_get_replies_and_session_goes_on(self):
+        sink = self.sink()
+        outpost = self.outpost(sink.port).start()
+        with smtplib.SMTP("127.0.0.1", outpost.port, timeout=10) as client:
+            self.assertEqual(client.docmd("FROB")[0], 500)
+            self.assertEqual(client.docmd("MAIL", "FROM:<a@example.com>")[0], 503)
+            client.ehlo("client.test")
+            self.assertEqual(client.docmd("MAIL", "FROM:nonsense<<")[0], 501)
+            self.assertEqual(client.docmd("RCPT", "TO:<b@example.net>")[0], 503)
+            self.assertEqual(client.docmd("X" * 600)[0], 500)
+            self.assertEqual(client.docmd("VRFY", "someone")[0], 252)
+            self.assertEqual(client.docmd("NOOP")[0], 250)
+            self.send(outpost.port, [message(1, "bad")])
+        wait_until(lambda: "<bad-1@outpost.test>" in sink.message_ids(), 30, 0.1, "delivery")
+        self.assertEqual(outpost.stop(), 0)
+
+    def test_oversized_message_is_refused_before_storing(self):
+        sink = self.sink()
+        outpost = Outpost(OUTPOST, self.workdir, sink.port)
+        with open(outpost.config) as f:
+            text = f.read().replace('listen = ["127.0.0.1:0"]',
+                                    'listen = ["127.0.0.1:0"]\nmessage_bytes_max = 4096')
+        with open(outpost.config, "w") as f:
+            f.write(text)
+        self.processes.append(outpost)
+        outpost.start()
+        big = message(0, "big")
+        big.set_content("y" * 10000 + "\n")
+        with smtplib.SMTP("127.0.0.1", outpost.port, timeout=10) as client:
+            # Declared size over the limit: refused at MAIL FROM (RFC 1870).
+            with self.assertRaises(smtplib.SMTPSenderRefused) as refused:
+                client.sendmail("sender@example.com", ["rcpt@example.net"], big.as_bytes())
+            self.assertEqual(refused.exception.smtp_code, 552)
+            client.rset()
+            # Undeclared: the limit holds while reading DATA, and the session goes on.
+            client.ehlo()
+            client.esmtp_features.pop("size")
+            with self.assertRaises(smtplib.SMTPDataError) as refused:
+                client.sendmail("sender@example.com", ["rcpt@example.net"], big.as_bytes())
+            self.assertEqual(refused.exception.smtp_code, 552)
+            self.assertIn(b"5.3.4", refused.exception.smtp_error)
+            self.assertEqual(client.noop()[0], 250)
+        self.assertEqual(outpost.stop(), 0)
+        self.assertEqual(outpost.queue_count(), 0)
+
+    @unittest.skipUnless(shutil.which("swaks"), "swaks is installed by scripts/install-deps")
+    def test_swaks_client(self):
+        sink = self.sink()
+        outpost = self.outpost(sink.port).start()
+        out = subprocess.run(["swaks", "--server", f"127.0.0.1:{outpost.port}", "--from",
+                              "sender@example.com", "--to", "rcpt@example.net", "--header",
+                              "Message-ID: <swaks-1@outpost.test>", "--pipeline"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("250 2.0.0 Ok: queued as", out.stdout)
+        wait_until(lambda: "<swaks-1@outpost.test>" in sink.message_ids(), 30, 0.1, "delivery")
+        self.assertEqual(outpost.stop(), 0)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--outpost", required=True)
+    args, rest = parser.parse_known_args()
+    OUTPOST = os.path.abspath(args.outpost)
+    unittest.main(argv=[sys.argv[0], "-v", *rest])
