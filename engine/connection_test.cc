@@ -407,6 +407,8 @@ TEST(Connection, CloseWithUnreadInputStillDeliversTheReply) {
   Runtime runtime(test_options(1));
   Server server;
   Shard* shard_ptr = nullptr;
+  Signal closed;  // set before start: the shard thread reads the callbacks
+  server.on_closed = [&](Server::Session&, int) { closed.notify(); };
   server.on_open = [&](Server::Session& session) {
     session.connection()->pause_reading();
     shard_ptr->schedule(50ms, [&, c = session.connection()] {
@@ -425,8 +427,6 @@ TEST(Connection, CloseWithUnreadInputStillDeliversTheReply) {
   const std::string junk(100'000, 'x');
   ASSERT_EQ(::write(client, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
   std::this_thread::sleep_for(150ms);  // let the server finish handing the reply to the kernel
-  Signal closed;
-  server.on_closed = [&](Server::Session&, int) { closed.notify(); };
   const std::string got = read_all(client);
   ::close(client);
   ASSERT_TRUE(closed.wait());  // a stop during the server's linger would abort it

@@ -73,6 +73,9 @@ Result<void> Runtime::start(std::function<void(Shard&)> init) {
   started_ = true;
   init_ = std::move(init);
   gate_ = std::make_unique<StartGate>();
+  // Workers first, from this thread: they inherit its CPU mask and signal mask rather than
+  // the pin of their shard, so blocking work does not compete with the loop for its core.
+  for (auto& shard : shards_) shard->start_worker();
   threads_.reserve(shards_.size());
   for (auto& shard : shards_) {
     threads_.emplace_back([this, s = shard.get()] { shard_main(*s); });
@@ -100,7 +103,11 @@ void Runtime::shard_main(Shard& shard) {
     gate_->changed.wait(lock, [this] { return gate_->decided; });
     if (!gate_->go) {
       lock.unlock();
-      if (ring) shard.teardown();
+      if (ring) {
+        shard.teardown();
+      } else {
+        shard.stop_worker();
+      }
       return;
     }
   }

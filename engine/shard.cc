@@ -1,5 +1,6 @@
 // The shard loop: io_uring submission with an in-flight cap, completion dispatch by slot and
-// generation, the timer heap, deferred tasks, cross-shard messages, and the drain at stop.
+// generation, the timer heap, deferred tasks, cross-shard messages, the blocking worker
+// behind offload(), and the drain at stop.
 #include "engine/shard.h"
 
 #include <liburing.h>
@@ -53,6 +54,7 @@ Shard::Shard(Runtime& runtime, ShardId id, const RuntimeOptions& options, Clock&
 
 Shard::~Shard() {
   MTA_ASSERT(ring_ == nullptr);
+  stop_worker();  // normally joined by teardown(); not when this shard's ring never existed
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -93,16 +95,26 @@ Result<void> Shard::setup_ring() {
 }
 
 void Shard::teardown() {
-  // Nothing may be left in the kernel: its buffers belong to objects about to go away.
+  // Nothing may be left in the kernel: its buffers belong to objects about to go away. Nor
+  // on the worker: a `done` still to run may own what the work writes to. The loop only
+  // exits with no offload in flight, but a callback run here may still offload.
   exiting_ = true;
   if (wake_op_.in_flight()) cancel(wake_op_);
-  while (kernel_ops_ + kernel_cancels_ > 0 || !local_completions_.empty()) {
-    if (kernel_ops_ + kernel_cancels_ > 0) io_uring_submit_and_wait(ring_.get(), 1);
+  while (kernel_ops_ + kernel_cancels_ > 0 || !local_completions_.empty() ||
+         !offload_done_.empty() || !deferred_.empty()) {
+    if (kernel_ops_ + kernel_cancels_ > 0) {
+      io_uring_submit_and_wait(ring_.get(), 1);
+    } else if (local_completions_.empty() && deferred_.empty() && !offloads_finished_unseen()) {
+      // Only offloads are left and the eventfd is no longer read: block on the counter.
+      offloads_finished_.wait(offloads_done_ran_, std::memory_order_seq_cst);
+    }
     reap_completions();
     run_local_completions();
+    run_finished_offloads();
+    run_deferred();
   }
-  run_deferred();
   free_closed_connections();
+  stop_worker();
   connections_.clear();
   owned_listeners_.clear();
   timer_heap_.clear();
@@ -281,6 +293,69 @@ void Shard::request_stop() {
   wake();
 }
 
+// ---- offloads ----
+
+void Shard::start_worker() {
+  MTA_ASSERT(!worker_.joinable());
+  worker_ = std::thread([this] { worker_main(); });
+}
+
+void Shard::stop_worker() {
+  if (!worker_.joinable()) return;
+  {
+    std::lock_guard lock(worker_mutex_);
+    worker_stop_ = true;
+  }
+  worker_changed_.notify_one();
+  worker_.join();
+}
+
+void Shard::offload(std::function<void()> work, Task done) {
+  MTA_ASSERT(work != nullptr);
+  MTA_ASSERT(worker_.joinable());
+  offload_done_.push_back(std::move(done));
+  {
+    std::lock_guard lock(worker_mutex_);
+    worker_queue_.push_back(std::move(work));
+  }
+  worker_changed_.notify_one();
+}
+
+void Shard::worker_main() {
+  std::unique_lock lock(worker_mutex_);
+  for (;;) {
+    worker_changed_.wait(lock, [this] { return worker_stop_ || !worker_queue_.empty(); });
+    // A stop never drops queued work: the shard is waiting for each item's `done`.
+    if (worker_queue_.empty()) return;
+    std::function<void()> work = std::move(worker_queue_.front());
+    worker_queue_.pop_front();
+    lock.unlock();
+    work();
+    work = nullptr;  // captures die here, before the shard can run `done`
+    // Same protocol as post_from_outside(): publish, then wake the loop (or the teardown).
+    offloads_finished_.fetch_add(1, std::memory_order_seq_cst);
+    offloads_finished_.notify_one();
+    wake();
+    lock.lock();
+  }
+}
+
+bool Shard::offloads_finished_unseen() const {
+  return offloads_finished_.load(std::memory_order_seq_cst) != offloads_done_ran_;
+}
+
+void Shard::run_finished_offloads() {
+  // Only those finished now; a `done` may offload again, which appends behind them.
+  const std::uint64_t finished = offloads_finished_.load(std::memory_order_seq_cst);
+  while (offloads_done_ran_ != finished) {
+    MTA_ASSERT(!offload_done_.empty());
+    Task done = std::move(offload_done_.front());
+    offload_done_.pop_front();
+    ++offloads_done_ran_;
+    if (done) done();
+  }
+}
+
 // ---- timers, deferred tasks, messages ----
 
 TimerId Shard::schedule(Clock::Duration delay, Task task) {
@@ -379,8 +454,9 @@ void Shard::drain_messages() {
 bool Shard::has_immediate_work() const {
   if (!deferred_.empty() || !local_completions_.empty()) return true;
   if (!stopping_ && stop_requested_.load(std::memory_order_relaxed)) return true;
-  if (stopping_ && !aborted_ && holds_ == 0) return true;
+  if (stopping_ && !aborted_ && holds_ == 0 && offload_done_.empty()) return true;
   if (outside_size_.load(std::memory_order_seq_cst) > 0) return true;
+  if (offloads_finished_unseen()) return true;
   return std::any_of(inbound_.begin(), inbound_.end(),
                      [](const auto& channel) { return channel->size() > 0; });
 }
@@ -426,13 +502,17 @@ void Shard::run_loop() {
     reap_completions();
     run_local_completions();
     drain_messages();
+    run_finished_offloads();
     run_due_timers();
     if (!stopping_ && stop_requested_.load(std::memory_order_seq_cst)) begin_stop();
     run_deferred();
     free_closed_connections();
     if (stopping_) {
-      if (!aborted_ && (holds_ == 0 || clock_.now() >= drain_deadline_)) abort_everything();
-      if (aborted_ && ops_in_flight() == 0 && deferred_.empty()) break;
+      // An offload in flight holds the gate like hold(), but even the drain timeout cannot
+      // end it: the work runs to completion and its `done` runs before the loop exits.
+      const bool drained = holds_ == 0 && offload_done_.empty();
+      if (!aborted_ && (drained || clock_.now() >= drain_deadline_)) abort_everything();
+      if (aborted_ && ops_in_flight() == 0 && deferred_.empty() && offload_done_.empty()) break;
     }
   }
 }

@@ -1,15 +1,18 @@
 // Shard: one thread, one io_uring. Runs operations (Op), timers, deferred tasks and messages
-// from other shards, owns the connections and listeners opened on it, and implements the
-// drain gate used at shutdown. Runtime creates the shards and their threads.
+// from other shards, owns the connections and listeners opened on it, runs blocking work
+// (an fsync) on its own worker thread, and implements the drain gate used at shutdown.
+// Runtime creates the shards and their threads.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -38,8 +41,9 @@ struct RuntimeOptions;
 //
 // One loop turn: submit pending operations and wait (until a completion, the nearest timer,
 // or a wake-up by another thread) -> run completions -> run messages from other shards and
-// from outside -> run due timers -> start a requested stop -> run deferred tasks -> free
-// closed connections -> check whether the drained shard may exit.
+// from outside -> run the `done` of finished offloads -> run due timers -> start a requested
+// stop -> run deferred tasks -> free closed connections -> check whether the drained shard
+// may exit.
 class Shard {
  public:
   using Task = std::function<void()>;
@@ -82,6 +86,21 @@ class Shard {
   void release();
   std::uint32_t holds() const { return holds_; }
 
+  // Runs `work` on this shard's blocking worker thread (one per shard, started with the shard,
+  // joined when it stops), then `done` on this shard. Work items run one at a time in order.
+  // Counts as work in flight for the drain gate: the shard does not exit before `done` ran.
+  // `work` must not touch shard state; capture what it needs by value or by pointer to data
+  // that outlives `done`.
+  //
+  // For what would stall the loop: an fsync, a synced RocksDB write batch. `work` and its
+  // captures are destroyed on the worker thread before `done` runs; `done` may be empty.
+  // An offload in flight acts as a hold() that the drain timeout cannot end: the work cannot
+  // be interrupted, so after the timeout connections are aborted but the shard still waits
+  // for the work and runs its `done` (which must then expect closed connections). The worker
+  // queue is unbounded: callers keep their own cap (a group commit has one batch in flight).
+  void offload(std::function<void()> work, Task done);
+  std::size_t offloads_in_flight() const { return offload_done_.size(); }  // `done` not yet run
+
   // Accepts on `listen_fd` (from open_listen_socket; the shard takes ownership). The
   // listener belongs to the shard and is closed when the stop begins.
   Listener& listen(int listen_fd, AcceptFn on_accept);
@@ -114,6 +133,10 @@ class Shard {
   Result<void> setup_ring();
   void run_loop();
   void teardown();
+  // Runtime: the worker is started on the thread calling Runtime::start (so it is not pinned
+  // to this shard's core) and joined at the end of teardown(). stop_worker() is idempotent.
+  void start_worker();
+  void stop_worker();
   // Any thread.
   void request_stop();
   bool post_from_outside(Message task);
@@ -125,6 +148,9 @@ class Shard {
   void drain_messages();
   void run_due_timers();
   void run_deferred();
+  void run_finished_offloads();
+  bool offloads_finished_unseen() const;
+  void worker_main();
   void begin_stop();
   void abort_everything();
   void free_closed_connections();
@@ -184,6 +210,18 @@ class Shard {
   Clock::TimePoint drain_deadline_{};
   std::uint32_t holds_ = 0;
   std::vector<Task> stop_hooks_;
+
+  // Offloads. The shard keeps every `done` in FIFO order; the worker runs the work items in
+  // the same order and counts them in offloads_finished_, then wakes the shard, which runs
+  // one `done` per newly counted item. So no `done` ever crosses threads.
+  std::deque<Task> offload_done_;                    // shard thread only
+  std::uint64_t offloads_done_ran_ = 0;              // shard thread only
+  std::atomic<std::uint64_t> offloads_finished_{0};  // written by the worker
+  std::thread worker_;
+  std::mutex worker_mutex_;
+  std::condition_variable worker_changed_;
+  std::deque<std::function<void()>> worker_queue_;  // guarded by worker_mutex_
+  bool worker_stop_ = false;                        // guarded by worker_mutex_
 
   std::vector<Listener*> listeners_;  // every open listener on this shard, owned or not
   std::vector<std::unique_ptr<Listener>> owned_listeners_;
