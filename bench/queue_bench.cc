@@ -1,17 +1,22 @@
-// Benchmarks of the queue: envelope encode/decode (10 recipients) and RocksDbStore::put of a
-// 4 KiB body, unsynced (the store's own cost) and synced (what a lone 250 waits for).
-// RocksDB runs in a fresh temp dir under $TMPDIR or /tmp, removed afterwards.
+// Benchmarks of the queue: envelope encode/decode (10 recipients); RocksDbStore::put of a
+// 4 KiB body, unsynced and synced; group commit (N messages in one synced write_batch) against
+// one synced batch per message; and Schedule::pop_due from 1,000,000 entries, with the RSS
+// those entries cost. RocksDB runs in a fresh temp dir under $TMPDIR or /tmp, removed after.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "queue/envelope.h"
 #include "queue/rocksdb_store.h"
+#include "queue/schedule.h"
 
 namespace {
 
@@ -97,6 +102,117 @@ BENCHMARK(BM_RocksDbPut4KiB)
     ->Arg(1)
     ->Iterations(300)
     ->Unit(benchmark::kMicrosecond);
+
+// `batch` messages of one part and a 4 KiB body, with ids from `next_id` on.
+std::vector<Envelope> one_part_messages(std::size_t batch, std::uint64_t& next_id) {
+  std::vector<Envelope> envelopes;
+  for (std::size_t i = 0; i < batch; ++i) {
+    envelopes.push_back(bench_envelope(++next_id));
+    envelopes.back().destination = "example.com";
+  }
+  return envelopes;
+}
+
+// Each iteration writes `batch` messages; `per_message` makes it one synced batch each
+// instead of one for all. Items are messages, so the two read side by side as messages/s.
+void write_messages(benchmark::State& state, std::size_t batch, bool per_message) {
+  TempDir dir;
+  auto store = mta::queue::RocksDbStore::open((dir.path() / "spool").string());
+  if (!store) {
+    state.SkipWithError(store.error().message().c_str());
+    return;
+  }
+  const std::string body(4096, 'x');
+  std::uint64_t next_id = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::vector<Envelope> envelopes = one_part_messages(batch, next_id);
+    std::vector<mta::queue::MessageWrite> writes;
+    for (const Envelope& e : envelopes) writes.push_back({{&e, 1}, body});
+    state.ResumeTiming();
+    bool ok = true;
+    if (per_message) {
+      for (const auto& write : writes) ok = ok && (*store)->write_batch({&write, 1}).has_value();
+    } else {
+      ok = (*store)->write_batch(writes).has_value();
+    }
+    if (!ok) {
+      state.SkipWithError("write_batch failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(batch * body.size()));
+}
+
+void BM_GroupCommit(benchmark::State& state) {
+  write_messages(state, static_cast<std::size_t>(state.range(0)), /*per_message=*/false);
+}
+// Real time: the cost is waiting for fsync, which CPU time does not see.
+BENCHMARK(BM_GroupCommit)
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(64)
+    ->Arg(256)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_OneSyncPerMessage(benchmark::State& state) {
+  write_messages(state, static_cast<std::size_t>(state.range(0)), /*per_message=*/true);
+}
+BENCHMARK(BM_OneSyncPerMessage)->Arg(8)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// Resident set size from /proc/self/statm, in bytes.
+std::int64_t rss_bytes() {
+  long pages_total = 0;
+  long pages_resident = 0;
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  if (statm == nullptr) return 0;
+  const int got = std::fscanf(statm, "%ld %ld", &pages_total, &pages_resident);
+  std::fclose(statm);
+  return got == 2 ? static_cast<std::int64_t>(pages_resident) * ::sysconf(_SC_PAGESIZE) : 0;
+}
+
+constexpr std::size_t schedule_entries = 1'000'000;
+
+struct BigSchedule {
+  mta::queue::Schedule schedule;
+  std::int64_t rss_growth = 0;
+
+  BigSchedule() {
+    const std::int64_t before = rss_bytes();
+    const mta::Clock::WallTime t0(1'700'000'000s);
+    for (std::uint64_t i = 0; i < schedule_entries; ++i) {
+      // Due times scattered over 1000 s, a part number now and then: a realistic queue.
+      schedule.add(t0 + std::chrono::milliseconds(i * 7919 % schedule_entries),
+                   mta::queue::PartKey{mta::MessageId(i), static_cast<std::uint32_t>(i % 3)});
+    }
+    rss_growth = rss_bytes() - before;
+  }
+};
+
+// Pops the 100 earliest entries and adds them back 1000 s later: the owner shard's steady
+// state (due parts go out, deferred ones come back) on a queue of a million parts.
+void BM_SchedulePopDue(benchmark::State& state) {
+  static BigSchedule big;
+  std::vector<mta::queue::PartKey> due;
+  due.reserve(100);
+  for (auto _ : state) {
+    due.clear();
+    const mta::Clock::WallTime first = *big.schedule.next_due();
+    if (big.schedule.pop_due(mta::Clock::WallTime::max(), 100, due) != 100) {
+      state.SkipWithError("schedule ran dry");
+      break;
+    }
+    for (const mta::queue::PartKey& key : due) big.schedule.add(first + 1000s, key);
+  }
+  state.SetItemsProcessed(state.iterations() * 100);
+  state.counters["entries"] = static_cast<double>(big.schedule.size());
+  state.counters["rss_MiB_for_1M"] = static_cast<double>(big.rss_growth) / (1 << 20);
+  state.counters["rss_B_per_entry"] =
+      static_cast<double>(big.rss_growth) / static_cast<double>(schedule_entries);
+}
+BENCHMARK(BM_SchedulePopDue);
 
 }  // namespace
 

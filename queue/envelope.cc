@@ -99,6 +99,9 @@ Unexpected<Error> corrupt(std::string detail) {
 }  // namespace
 
 Result<void> validate_envelope(const Envelope& envelope) {
+  if (envelope.destination.size() > destination_bytes_max) {
+    return unexpected(Errc::record_too_large, "destination of " + to_hex(envelope.id));
+  }
   if (envelope.mail_from.size() > address_bytes_max) {
     return unexpected(Errc::record_too_large, "mail_from of " + to_hex(envelope.id));
   }
@@ -118,7 +121,8 @@ Result<void> validate_envelope(const Envelope& envelope) {
 
 std::string encode_envelope(const Envelope& envelope) {
   MTA_ASSERT(validate_envelope(envelope).has_value());
-  std::size_t size = 1 + 8 + 8 + 8 + 4 + 8 + 4 + envelope.mail_from.size() + 4;
+  std::size_t size = 1 + 8 + 4 + 4 + envelope.destination.size() + 8 + 8 + 8 + 4 + 8 + 4 +
+                     envelope.mail_from.size() + 4;
   for (const Recipient& recipient : envelope.recipients) {
     size += recipient_bytes_min + recipient.address.size() + recipient.last_reply.size();
   }
@@ -127,8 +131,11 @@ std::string encode_envelope(const Envelope& envelope) {
   Writer w(out);
   w.u8(envelope_record_version);
   w.u64(envelope.id.value());
+  w.u32(envelope.part);
+  w.str(envelope.destination);
   w.i64(to_wire(envelope.received_at));
   w.i64(to_wire(envelope.next_attempt_at));
+  w.i64(to_wire(envelope.expires_at));
   w.u32(envelope.attempts);
   w.u64(envelope.body_bytes);
   w.str(envelope.mail_from);
@@ -147,13 +154,19 @@ Result<Envelope> decode_envelope(std::string_view bytes) {
   Reader r(bytes);
   const std::uint8_t version = r.u8();
   if (!r.ok()) return corrupt("empty record");
-  if (version != envelope_record_version) {
+  if (version != envelope_record_version && version != 1) {
     return corrupt("unknown record version " + std::to_string(version));
   }
+  const bool has_parts = version >= 2;
   Envelope envelope;
   envelope.id = MessageId(r.u64());
+  if (has_parts) {
+    envelope.part = r.u32();
+    envelope.destination = r.str(destination_bytes_max);
+  }
   envelope.received_at = from_wire(r.i64());
   envelope.next_attempt_at = from_wire(r.i64());
+  if (has_parts) envelope.expires_at = from_wire(r.i64());
   envelope.attempts = r.u32();
   envelope.body_bytes = r.u64();
   envelope.mail_from = r.str(address_bytes_max);

@@ -26,12 +26,19 @@ struct Recipient {
   friend bool operator==(const Recipient&, const Recipient&) = default;
 };
 
+// One part of a message: the recipients of one destination. Every part of a message shares
+// the message's id and its one body record; (id, part) names the part in the store.
 struct Envelope {
   MessageId id;
+  std::uint32_t part = 0;
+  // Where this part goes, e.g. "example.com" or "relay:127.0.0.1:2500". Opaque to the queue;
+  // at most destination_bytes_max bytes.
+  std::string destination;
   std::string mail_from;  // "" = null sender (a bounce)
   std::vector<Recipient> recipients;
   Clock::WallTime received_at{};
   Clock::WallTime next_attempt_at{};
+  Clock::WallTime expires_at{};  // received_at + max age: the scheduler bounces after it
   std::uint32_t attempts = 0;
   std::uint64_t body_bytes = 0;
 
@@ -42,31 +49,38 @@ struct Envelope {
 // They are far above what injection accepts (RFC 5321 4.5.3.1: a path is at most 256 octets),
 // so they only ever reject corruption or a caller that skipped validation.
 inline constexpr std::size_t address_bytes_max = 4096;     // mail_from and each recipient
+inline constexpr std::size_t destination_bytes_max = 255;  // a domain name, or a relay tag
 inline constexpr std::size_t reply_bytes_max = 64 * 1024;  // last_reply (multi-line replies)
 inline constexpr std::size_t recipients_per_envelope_max = 100'000;
 
 // The record format version encode_envelope writes. Decoding an unknown version fails, so a
-// newer format must bump this and keep decoding the older one.
-inline constexpr std::uint8_t envelope_record_version = 1;
+// newer format must bump this and keep decoding the older one. Version 1 (before parts)
+// still decodes, as part 0 with no destination and no expiry.
+inline constexpr std::uint8_t envelope_record_version = 2;
 
 // Checks the bounds above; record_too_large names the field. Store::put and update_envelope
 // call it before encoding, so oversized input is an error value, never an assert.
 Result<void> validate_envelope(const Envelope& envelope);
 
-// Binary record (version 1), all integers little-endian and fixed-width:
-//   u8  version (= 1)
+// Binary record (version 2), all integers little-endian and fixed-width:
+//   u8  version (= 2)
 //   u64 id
+//   u32 part
+//   str destination       (str = u32 length, then that many bytes)
 //   i64 received_at       nanoseconds since the Unix epoch
 //   i64 next_attempt_at   nanoseconds since the Unix epoch
+//   i64 expires_at        nanoseconds since the Unix epoch
 //   u32 attempts
 //   u64 body_bytes
-//   str mail_from         (str = u32 length, then that many bytes)
+//   str mail_from
 //   u32 recipient count, then per recipient:
 //       u8 state, u32 attempts, str address, str last_reply
-// Precondition: validate_envelope(envelope) succeeded (asserted).
+// Version 1 lacked part, destination and expires_at. Precondition: validate_envelope(envelope)
+// succeeded (asserted).
 std::string encode_envelope(const Envelope& envelope);
 
-// Inverse of encode_envelope. Any truncation, unknown version, out-of-range state, length or
+// Inverse of encode_envelope; also reads version 1 records (which re-encode as version 2, so
+// only version 2 is canonical). Any truncation, unknown version, out-of-range state, length or
 // count beyond the bounds, or trailing byte gives Errc::corrupt_record; never asserts on input.
 Result<Envelope> decode_envelope(std::string_view bytes);
 

@@ -27,9 +27,12 @@ Clock::WallTime at(std::chrono::nanoseconds since_epoch) {
 Envelope sample_envelope(std::size_t recipient_count) {
   Envelope e;
   e.id = MessageId(0x0123456789abcdefULL);
+  e.part = 2;
+  e.destination = "example.com";
   e.mail_from = "bounces+x=y@outpost.example";
   e.received_at = at(1'700'000'000'123'456'789ns);
   e.next_attempt_at = at(1'700'000'600'000'000'000ns);
+  e.expires_at = at(1'700'259'200'123'456'789ns);
   e.attempts = 3;
   e.body_bytes = 4096;
   for (std::size_t i = 0; i < recipient_count; ++i) {
@@ -51,6 +54,11 @@ std::vector<RoundTripCase> round_trip_cases() {
   cases.push_back({"default", Envelope{}});
   {
     Envelope e = sample_envelope(1);
+    e.destination = "relay:127.0.0.1:2500";
+    cases.push_back({"relay_destination", e});
+  }
+  {
+    Envelope e = sample_envelope(1);
     e.mail_from = "";  // null sender
     cases.push_back({"null_sender_one_recipient", e});
   }
@@ -66,6 +74,7 @@ std::vector<RoundTripCase> round_trip_cases() {
   {
     Envelope e = sample_envelope(2);
     e.mail_from = std::string(address_bytes_max, 's');
+    e.destination = std::string(destination_bytes_max, 'd');
     e.recipients[0].address = std::string(address_bytes_max, 'a');
     e.recipients[1].last_reply = std::string(reply_bytes_max, 'r');
     cases.push_back({"longest_strings", e});
@@ -74,6 +83,8 @@ std::vector<RoundTripCase> round_trip_cases() {
     Envelope e = sample_envelope(1);
     e.id = MessageId(~std::uint64_t{0});
     e.attempts = ~std::uint32_t{0};
+    e.part = ~std::uint32_t{0};
+    e.expires_at = at(std::chrono::nanoseconds(INT64_MIN));
     e.body_bytes = ~std::uint64_t{0};
     e.recipients[0].attempts = ~std::uint32_t{0};
     e.received_at = at(std::chrono::nanoseconds(INT64_MAX));
@@ -105,12 +116,16 @@ TEST(EnvelopeCodec, RoundTripsEveryCase) {
 TEST(EnvelopeCodec, LayoutIsLittleEndianFixedWidth) {
   Envelope e;
   e.id = MessageId(0x0102030405060708ULL);
+  e.part = 0x11121314;
   e.attempts = 0x0a0b0c0d;
   const std::string bytes = encode_envelope(e);
-  // version, id, received_at, next_attempt_at, attempts, body_bytes, mail_from, count.
-  ASSERT_EQ(bytes.size(), 1U + 8 + 8 + 8 + 4 + 8 + 4 + 4);
+  // version, id, part, destination, received_at, next_attempt_at, expires_at, attempts,
+  // body_bytes, mail_from, count.
+  ASSERT_EQ(bytes.size(), 1U + 8 + 4 + 4 + 8 + 8 + 8 + 4 + 8 + 4 + 4);
+  EXPECT_EQ(bytes[0], 2);
   EXPECT_EQ(bytes.substr(1, 8), std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
-  EXPECT_EQ(bytes.substr(25, 4), std::string("\x0d\x0c\x0b\x0a", 4));
+  EXPECT_EQ(bytes.substr(9, 4), std::string("\x14\x13\x12\x11", 4));
+  EXPECT_EQ(bytes.substr(41, 4), std::string("\x0d\x0c\x0b\x0a", 4));
 }
 
 TEST(EnvelopeCodec, RejectsEveryTruncation) {
@@ -134,8 +149,9 @@ TEST(EnvelopeCodec, RejectsTrailingBytes) {
   }
 }
 
-// Offsets in an encoding of sample_envelope(1) with its mail_from cleared.
-constexpr std::size_t mail_from_length_at = 1 + 8 + 8 + 8 + 4 + 8;
+// Offsets in an encoding of sample_envelope(1) with its destination and mail_from cleared.
+constexpr std::size_t destination_length_at = 1 + 8 + 4;
+constexpr std::size_t mail_from_length_at = destination_length_at + 4 + 8 + 8 + 8 + 4 + 8;
 constexpr std::size_t count_at = mail_from_length_at + 4;
 constexpr std::size_t state_at = count_at + 4;
 constexpr std::size_t address_length_at = state_at + 1 + 4;
@@ -147,6 +163,7 @@ void put_u32(std::string& bytes, std::size_t at, std::uint32_t v) {
 TEST(EnvelopeCodec, RejectsDamagedFields) {
   Envelope base = sample_envelope(1);
   base.mail_from = "";
+  base.destination = "";
   const std::string good = encode_envelope(base);
   ASSERT_TRUE(decode_envelope(good).has_value());
 
@@ -156,7 +173,12 @@ TEST(EnvelopeCodec, RejectsDamagedFields) {
   };
   const std::vector<Case> cases = {
       {"version_0", [](std::string& b) { b[0] = 0; }},
-      {"version_2", [](std::string& b) { b[0] = 2; }},
+      {"version_3", [](std::string& b) { b[0] = 3; }},
+      {"version_255", [](std::string& b) { b[0] = static_cast<char>(0xff); }},
+      {"destination_length_past_end",
+       [](std::string& b) { put_u32(b, destination_length_at, 200); }},
+      {"destination_length_over_bound",
+       [](std::string& b) { put_u32(b, destination_length_at, 256); }},
       {"state_4", [](std::string& b) { b[state_at] = 4; }},
       {"state_255", [](std::string& b) { b[state_at] = static_cast<char>(0xff); }},
       {"count_too_big_for_bytes", [](std::string& b) { put_u32(b, count_at, 2); }},
@@ -196,6 +218,7 @@ TEST(EnvelopeCodec, ValidateRejectsOversizedFields) {
   };
   const std::vector<Case> cases = {
       {"mail_from", [](Envelope& e) { e.mail_from.assign(address_bytes_max + 1, 'x'); }},
+      {"destination", [](Envelope& e) { e.destination.assign(destination_bytes_max + 1, 'x'); }},
       {"address", [](Envelope& e) { e.recipients[0].address.assign(address_bytes_max + 1, 'x'); }},
       {"last_reply",
        [](Envelope& e) { e.recipients[0].last_reply.assign(reply_bytes_max + 1, 'x'); }},
@@ -211,12 +234,38 @@ TEST(EnvelopeCodec, ValidateRejectsOversizedFields) {
   }
 }
 
+// A version 1 record is a version 2 one without part, destination and expires_at; build one
+// by cutting those out of an encoding, and it must decode as part 0 with neither.
+TEST(EnvelopeCodec, DecodesVersion1AsPartZero) {
+  for (const std::size_t recipients : {0U, 1U, 3U}) {
+    SCOPED_TRACE(recipients);
+    Envelope want = sample_envelope(recipients);
+    want.part = 0;
+    want.destination = "";
+    want.expires_at = {};
+    std::string bytes = encode_envelope(want);
+    constexpr std::size_t expires_at = 1 + 8 + 4 + 4 + 8 + 8;
+    bytes.erase(expires_at, 8);
+    bytes.erase(1 + 8, 4 + 4);  // part, empty destination
+    bytes[0] = 1;
+    Result<Envelope> got = decode_envelope(bytes);
+    ASSERT_TRUE(got.has_value()) << got.error().message();
+    EXPECT_EQ(*got, want);
+    // Truncations of a version 1 record are rejected too.
+    for (std::size_t size = 0; size < bytes.size(); ++size) {
+      EXPECT_FALSE(decode_envelope(std::string_view(bytes).substr(0, size)).has_value()) << size;
+    }
+  }
+}
+
 // The committed fuzz seeds double as format-stability fixtures: valid_* must still decode
-// (a format change that breaks old spools fails here), broken_* must be rejected.
+// (a format change that breaks old spools fails here), broken_* must be rejected. valid_v1_*
+// are frozen version 1 records: they decode, and re-encode as version 2 to the same envelope.
 TEST(EnvelopeCodec, SeedCorpusDecodesAsNamed) {
   const std::filesystem::path dir =
       std::filesystem::path(OUTPOST_QUEUE_TESTDATA) / "record_decoder";
   int valid = 0;
+  int valid_v1 = 0;
   int broken = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::ifstream in(entry.path(), std::ios::binary);
@@ -227,13 +276,21 @@ TEST(EnvelopeCodec, SeedCorpusDecodesAsNamed) {
     if (name.starts_with("valid_")) {
       ++valid;
       ASSERT_TRUE(got.has_value()) << got.error().message();
-      EXPECT_EQ(encode_envelope(*got), bytes);
+      if (name.starts_with("valid_v1_")) {
+        ++valid_v1;
+        EXPECT_EQ(bytes[0], 1);
+        EXPECT_EQ(got->part, 0U);
+        EXPECT_EQ(decode_envelope(encode_envelope(*got)).value_or(Envelope{}), *got);
+      } else {
+        EXPECT_EQ(encode_envelope(*got), bytes);
+      }
     } else if (name.starts_with("broken_")) {
       ++broken;
       EXPECT_FALSE(got.has_value());
     }
   }
-  EXPECT_GE(valid, 3);
+  EXPECT_GE(valid - valid_v1, 3);
+  EXPECT_GE(valid_v1, 3);
   EXPECT_GE(broken, 3);
 }
 

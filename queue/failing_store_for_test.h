@@ -17,26 +17,32 @@ class FailingStore_for_test final : public Store {
  public:
   explicit FailingStore_for_test(Store& inner) : inner_(inner) {}
 
-  // The next `count` writes (put, update_envelope, remove) fail with `code`.
+  // The next `count` writes (write_batch, hence put; update_envelope; remove_part) fail with
+  // `code`. A failed write_batch stores none of its messages.
   void fail_writes(std::uint32_t count, std::error_code code = Errc::io_error) {
     writes_to_fail_ = count;
     code_ = code;
   }
   std::uint32_t writes_failed() const { return writes_failed_; }
 
-  Result<void> put(const Envelope& envelope, std::string_view body) override {
-    if (should_fail()) return unexpected(code_, "injected put failure " + to_hex(envelope.id));
-    return inner_.put(envelope, body);
+  Result<void> write_batch(std::span<const MessageWrite> writes) override {
+    if (should_fail()) {
+      return unexpected(code_, "injected failure of a batch of " + std::to_string(writes.size()));
+    }
+    return inner_.write_batch(writes);
   }
-  Result<Envelope> read_envelope(MessageId id) override { return inner_.read_envelope(id); }
+  Result<Envelope> read_envelope(PartKey key) override { return inner_.read_envelope(key); }
   Result<std::string> read_body(MessageId id) override { return inner_.read_body(id); }
   Result<void> update_envelope(const Envelope& envelope) override {
     if (should_fail()) return unexpected(code_, "injected update failure " + to_hex(envelope.id));
     return inner_.update_envelope(envelope);
   }
-  Result<void> remove(MessageId id) override {
-    if (should_fail()) return unexpected(code_, "injected remove failure " + to_hex(id));
-    return inner_.remove(id);
+  Result<void> remove_part(PartKey key) override {
+    if (should_fail()) return unexpected(code_, "injected remove failure " + to_hex(key.message));
+    return inner_.remove_part(key);
+  }
+  Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) override {
+    return inner_.for_each_scheduled(fn);
   }
   Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) override {
     return inner_.for_each_envelope(fn);

@@ -1,72 +1,114 @@
-// MemoryStore: std::map of encoded envelopes and bodies behind one mutex.
+// MemoryStore: std::maps of encoded envelopes, bodies and schedule entries behind one mutex.
 #include "queue/memory_store.h"
 
 #include <utility>
 #include <vector>
 
+#include "base/assert.h"
 #include "queue/errc.h"
+#include "queue/keys.h"
 
 namespace mta::queue {
 
-Result<void> MemoryStore::put(const Envelope& envelope, std::string_view body) {
-  if (auto valid = validate_envelope(envelope); !valid) return unexpected(valid.error());
-  Entry entry{encode_envelope(envelope), std::string(body)};
+Result<void> MemoryStore::write_batch(std::span<const MessageWrite> writes) {
+  // Validate and encode everything before touching the maps: all or nothing.
+  std::vector<std::pair<const Envelope*, std::string>> records;
+  for (const MessageWrite& write : writes) {
+    MTA_ASSERT(!write.parts.empty());
+    for (const Envelope& envelope : write.parts) {
+      MTA_ASSERT(envelope.id == write.parts.front().id);
+      if (auto valid = validate_envelope(envelope); !valid) return unexpected(valid.error());
+      records.emplace_back(&envelope, encode_envelope(envelope));
+    }
+  }
   const std::lock_guard lock(mutex_);
-  entries_.insert_or_assign(envelope.id, std::move(entry));
+  for (const MessageWrite& write : writes) {
+    bodies_.insert_or_assign(write.parts.front().id, std::string(write.body));
+  }
+  for (auto& [envelope, record] : records) {
+    const PartKey key{envelope->id, envelope->part};
+    const std::uint64_t due = due_ms(envelope->next_attempt_at);
+    parts_.insert_or_assign(key, Part{std::move(record), due});
+    schedule_.insert_or_assign({due, key}, envelope->destination);
+  }
   return {};
 }
 
-Result<Envelope> MemoryStore::read_envelope(MessageId id) {
+Result<Envelope> MemoryStore::read_envelope(PartKey key) {
   std::string record;
   {
     const std::lock_guard lock(mutex_);
-    const auto it = entries_.find(id);
-    if (it == entries_.end()) return unexpected(Errc::not_found, to_hex(id));
-    record = it->second.envelope;
+    const auto it = parts_.find(key);
+    if (it == parts_.end()) return unexpected(Errc::not_found, to_hex(key.message));
+    record = it->second.record;
   }
   return decode_envelope(record);
 }
 
 Result<std::string> MemoryStore::read_body(MessageId id) {
   const std::lock_guard lock(mutex_);
-  const auto it = entries_.find(id);
-  if (it == entries_.end()) return unexpected(Errc::not_found, to_hex(id));
-  return it->second.body;
+  const auto it = bodies_.find(id);
+  if (it == bodies_.end()) return unexpected(Errc::not_found, to_hex(id));
+  return it->second;
 }
 
 Result<void> MemoryStore::update_envelope(const Envelope& envelope) {
   if (auto valid = validate_envelope(envelope); !valid) return unexpected(valid.error());
   std::string record = encode_envelope(envelope);
+  const PartKey key{envelope.id, envelope.part};
+  const std::uint64_t due = due_ms(envelope.next_attempt_at);
   const std::lock_guard lock(mutex_);
-  const auto it = entries_.find(envelope.id);
-  if (it == entries_.end()) return unexpected(Errc::not_found, to_hex(envelope.id));
-  it->second.envelope = std::move(record);
+  const auto it = parts_.find(key);
+  if (it == parts_.end()) return unexpected(Errc::not_found, to_hex(envelope.id));
+  schedule_.erase({it->second.due_ms, key});
+  schedule_.insert_or_assign({due, key}, envelope.destination);
+  it->second = Part{std::move(record), due};
   return {};
 }
 
-Result<void> MemoryStore::remove(MessageId id) {
+Result<void> MemoryStore::remove_part(PartKey key) {
   const std::lock_guard lock(mutex_);
-  if (entries_.erase(id) == 0) return unexpected(Errc::not_found, to_hex(id));
+  const auto it = parts_.find(key);
+  if (it == parts_.end()) return unexpected(Errc::not_found, to_hex(key.message));
+  schedule_.erase({it->second.due_ms, key});
+  parts_.erase(it);
+  const auto sibling = parts_.lower_bound(PartKey{key.message, 0});
+  if (sibling == parts_.end() || sibling->first.message != key.message) bodies_.erase(key.message);
+  return {};
+}
+
+Result<void> MemoryStore::for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) {
+  std::vector<ScheduledItem> items;
+  {
+    const std::lock_guard lock(mutex_);
+    items.reserve(schedule_.size());
+    for (const auto& [due_key, destination] : schedule_) {
+      items.push_back(ScheduledItem{from_due_ms(due_key.first), due_key.second, destination});
+    }
+  }
+  for (ScheduledItem& item : items) {
+    if (!fn(std::move(item))) break;
+  }
   return {};
 }
 
 Result<void> MemoryStore::for_each_envelope(const std::function<bool(Envelope&&)>& fn) {
   // Copy the records first so fn runs unlocked; a test store is small.
-  std::vector<std::pair<MessageId, std::string>> records;
+  std::vector<std::pair<PartKey, std::string>> records;
   {
     const std::lock_guard lock(mutex_);
-    records.reserve(entries_.size());
-    for (const auto& [id, entry] : entries_) records.emplace_back(id, entry.envelope);
+    records.reserve(parts_.size());
+    for (const auto& [key, part] : parts_) records.emplace_back(key, part.record);
   }
   std::uint64_t corrupt_count = 0;
   MessageId first_corrupt;
-  for (auto& [id, record] : records) {
+  for (auto& [key, record] : records) {
     Result<Envelope> envelope = decode_envelope(record);
-    if (envelope && envelope->id != id) {
-      envelope = unexpected(Errc::corrupt_record, "id differs from key");
+    if (envelope && (envelope->id != key.message || envelope->part != key.part)) {
+      envelope = unexpected(Errc::corrupt_record, "id or part differs from key");
     }
     if (!envelope) {
-      if (corrupt_count++ == 0) first_corrupt = id;
+      if (corrupt_count++ == 0) first_corrupt = key.message;
       continue;
     }
     if (!fn(std::move(envelope).value())) break;
@@ -81,12 +123,13 @@ Result<void> MemoryStore::for_each_envelope(const std::function<bool(Envelope&&)
 
 Result<std::uint64_t> MemoryStore::count() {
   const std::lock_guard lock(mutex_);
-  return static_cast<std::uint64_t>(entries_.size());
+  return static_cast<std::uint64_t>(parts_.size());
 }
 
-void MemoryStore::put_raw_envelope_for_test(MessageId id, std::string_view record) {
+void MemoryStore::put_raw_envelope_for_test(PartKey key, std::string_view record) {
   const std::lock_guard lock(mutex_);
-  entries_.insert_or_assign(id, Entry{std::string(record), std::string()});
+  parts_.insert_or_assign(key, Part{std::string(record), 0});
+  bodies_.insert_or_assign(key.message, std::string());
 }
 
 }  // namespace mta::queue

@@ -1,38 +1,45 @@
-// MemoryStore: a Store in a std::map behind a mutex, for unit tests of the modules that use
-// the queue. It keeps encoded records, so it fails the same way RocksDbStore does.
+// MemoryStore: a Store in std::maps behind a mutex, for unit tests of the modules that use
+// the queue. It keeps encoded records and the same millisecond schedule keys as
+// RocksDbStore, so it fails and orders the same way.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "queue/store.h"
 
 namespace mta::queue {
 
-// Thread-safe (one mutex); fn in for_each_envelope runs without the lock held, so it may call
-// back into the store.
+// Thread-safe (one mutex, so every call is atomic); fn in the for_each_* scans runs without
+// the lock held, so it may call back into the store.
 class MemoryStore final : public Store {
  public:
-  Result<void> put(const Envelope& envelope, std::string_view body) override;
-  Result<Envelope> read_envelope(MessageId id) override;
+  Result<void> write_batch(std::span<const MessageWrite> writes) override;
+  Result<Envelope> read_envelope(PartKey key) override;
   Result<std::string> read_body(MessageId id) override;
   Result<void> update_envelope(const Envelope& envelope) override;
-  Result<void> remove(MessageId id) override;
+  Result<void> remove_part(PartKey key) override;
+  Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) override;
   Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) override;
   Result<std::uint64_t> count() override;
 
-  // Stores raw envelope bytes (with an empty body), to test how readers treat damaged records.
-  void put_raw_envelope_for_test(MessageId id, std::string_view record);
+  // Stores raw envelope bytes (with an empty body and no schedule entry), to test how readers
+  // treat damaged records.
+  void put_raw_envelope_for_test(PartKey key, std::string_view record);
 
  private:
-  struct Entry {
-    std::string envelope;  // encode_envelope() bytes
-    std::string body;
+  struct Part {
+    std::string record;    // encode_envelope() bytes
+    std::uint64_t due_ms;  // its schedule entry's key
   };
 
   std::mutex mutex_;
-  std::map<MessageId, Entry> entries_;
+  std::map<PartKey, Part> parts_;
+  std::map<MessageId, std::string> bodies_;
+  std::map<std::pair<std::uint64_t, PartKey>, std::string> schedule_;  // -> destination
 };
 
 }  // namespace mta::queue

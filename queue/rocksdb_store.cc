@@ -1,34 +1,44 @@
-// RocksDbStore: envelopes and bodies in two column families of one RocksDB database, written
-// together in one WriteBatch through the WAL (fsynced when StoreOptions::sync). RocksDB
-// statuses become queue::Errc here, with the status text kept in Error::detail.
+// RocksDbStore: envelopes, bodies and the schedule index in three column families of one
+// RocksDB database; every change to a message is one WriteBatch through the WAL (fsynced when
+// StoreOptions::sync). RocksDB statuses become queue::Errc here, with the status text kept in
+// Error::detail.
 #include "queue/rocksdb_store.h"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 #include "base/assert.h"
+#include "base/log.h"
 #include "queue/errc.h"
+#include "queue/keys.h"
 
 namespace mta::queue {
 namespace {
 
 constexpr const char* envelopes_cf = "envelopes";
 constexpr const char* bodies_cf = "bodies";
-// The default column family holds one marker so a future layout change can tell old spools.
+constexpr const char* schedule_cf = "schedule";
+// The default column family holds one marker so a layout change can tell old spools.
+// Format 1 (one envelope per message, no schedule index) is refused: nothing was ever
+// deployed with it, so there is no migration.
 constexpr const char* format_key = "outpost.queue.format";
-constexpr const char* format_value = "1";
+constexpr const char* format_value = "2";
 
 // Memory budget: one block cache for both families and a cap on all memtables together,
 // so a spool with a million queued messages keeps the daemon small (README "Tuning").
@@ -36,30 +46,14 @@ constexpr std::size_t block_cache_bytes = 32 << 20;
 constexpr std::size_t all_memtables_bytes = 64 << 20;
 constexpr std::size_t envelopes_memtable_bytes = 8 << 20;
 constexpr std::size_t bodies_memtable_bytes = 32 << 20;
+constexpr std::size_t schedule_memtable_bytes = 4 << 20;
 
-using Key = std::array<char, 8>;
-
-// Big-endian so RocksDB's bytewise order is id order, which is acceptance-time order.
-Key make_key(MessageId id) {
-  Key key{};
-  std::uint64_t v = id.value();
-  for (int i = 7; i >= 0; --i) {
-    key[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xffU);
-    v >>= 8U;
-  }
-  return key;
+template <std::size_t N>
+rocksdb::Slice slice(const std::array<char, N>& key) {
+  return {key.data(), key.size()};
 }
 
-rocksdb::Slice slice(const Key& key) { return {key.data(), key.size()}; }
-
-Result<MessageId> parse_key(const rocksdb::Slice& key) {
-  if (key.size() != 8) {
-    return unexpected(Errc::corrupt_record, "key of " + std::to_string(key.size()) + " bytes");
-  }
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) v = (v << 8U) | static_cast<unsigned char>(key[i]);
-  return MessageId(v);
-}
+std::string part_name(PartKey key) { return to_hex(key.message) + "/" + std::to_string(key.part); }
 
 Unexpected<Error> from_status(const rocksdb::Status& status, const std::string& what) {
   MTA_ASSERT(!status.ok());
@@ -87,8 +81,49 @@ rocksdb::CompressionType body_compression() {
   return rocksdb::kNoCompression;
 }
 
+// After a recoverable background error (a full disk) RocksDB stops writes and, by default,
+// recovers on its own: a thread polls free space every few seconds and Resume() answers Busy
+// meanwhile. We switch that off and call Resume() before the next write instead, so the
+// store takes writes again as soon as there is space. An unrecoverable error (a failed WAL
+// append other than ENOSPC) still needs a reopen: Resume() returns that error.
+class ResumeOnNextWrite final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+// RocksDB's warnings and errors go to our log, not to a LOG file in the spool: when the
+// spool's disk fills, a LOG file there fails too, and the next line written to it trips an
+// assertion in Debian's librocksdb (WritableFileWriter::AssertFalseAndGetStatusForPrevError,
+// seen in store_test's full-tmpfs test), aborting the daemon.
+class RocksDbToLog final : public rocksdb::Logger {
+ public:
+  RocksDbToLog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list args) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, args);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list args) override {
+    if (level < GetInfoLogLevel()) return;
+    std::array<char, 1024> line{};
+    const int n = std::vsnprintf(line.data(), line.size(), format, args);
+    if (n < 0) return;
+    const std::string text =
+        "rocksdb: " + std::string(line.data(), std::min(line.size() - 1, std::size_t(n)));
+    log::write(
+        level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::error : log::Level::warning,
+        text);
+  }
+};
+
 rocksdb::DBOptions db_options() {
   rocksdb::DBOptions options;
+  options.listeners.push_back(std::make_shared<ResumeOnNextWrite>());
+  options.info_log = std::make_shared<RocksDbToLog>();
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   // Two cores: one flush and one compaction at a time is enough and leaves the shards room.
@@ -125,13 +160,18 @@ struct RocksDbStore::Impl {
   std::string path;
   StoreOptions store_options;
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, envelopes, bodies
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, envelopes, bodies, schedule
   rocksdb::ColumnFamilyHandle* envelopes = nullptr;
   rocksdb::ColumnFamilyHandle* bodies = nullptr;
+  rocksdb::ColumnFamilyHandle* schedule = nullptr;
   rocksdb::WriteOptions write_options;
-  // update_envelope and remove read, then write; a lock per id stripe makes that pair atomic
-  // without serialising unrelated messages behind one fsync.
+  // update_envelope and remove_part read, then write; a lock per message-id stripe makes that
+  // atomic for all parts of a message (so the last of two sibling removals sees the other
+  // and deletes the body) without serialising unrelated messages behind one fsync.
   std::array<std::mutex, 64> id_locks;
+  // Set by a failed write: RocksDB then refuses writes until DB::Resume() clears its
+  // background error, which the next write tries first.
+  std::atomic<bool> needs_resume{false};
 
   std::mutex& lock_for(MessageId id) { return id_locks[id.value() % id_locks.size()]; }
 
@@ -144,14 +184,39 @@ struct RocksDbStore::Impl {
     static_cast<void>(db->Close());
   }
 
-  // Ok (true), not_found (false) or an error.
-  Result<bool> envelope_exists(MessageId id) {
-    const Key key = make_key(id);
+  rocksdb::Status write(rocksdb::WriteBatch& batch) {
+    if (needs_resume.load(std::memory_order_acquire)) {
+      // Ok at once when there is no background error (another writer resumed already).
+      const rocksdb::Status resumed = db->Resume();
+      if (!resumed.ok()) return resumed;
+      needs_resume.store(false, std::memory_order_release);
+    }
+    const rocksdb::Status status = db->Write(write_options, &batch);
+    if (!status.ok()) needs_resume.store(true, std::memory_order_release);
+    return status;
+  }
+
+  Result<Envelope> read_envelope(PartKey key) {
+    const EnvelopeKey k = envelope_key(key);
     rocksdb::PinnableSlice value;
-    const rocksdb::Status status = db->Get(rocksdb::ReadOptions(), envelopes, slice(key), &value);
-    if (status.IsNotFound()) return false;
-    if (!status.ok()) return from_status(status, "get envelope " + to_hex(id));
-    return true;
+    const rocksdb::Status status = db->Get(rocksdb::ReadOptions(), envelopes, slice(k), &value);
+    if (!status.ok()) return from_status(status, "read envelope " + part_name(key));
+    return decode_envelope(value.ToStringView());
+  }
+
+  // Whether any part of `id` other than `except` is stored. Called with the id's lock held.
+  Result<bool> has_other_part(MessageId id, std::uint32_t except) {
+    const EnvelopeKey first = envelope_key(PartKey{id, 0});
+    rocksdb::ReadOptions read_options;
+    read_options.fill_cache = false;
+    const rocksdb::Slice prefix(first.data(), 8);
+    const std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read_options, envelopes));
+    for (it->Seek(slice(first)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      Result<PartKey> key = parse_envelope_key(it->key().ToStringView());
+      if (!key || key->part != except) return true;
+    }
+    if (!it->status().ok()) return from_status(it->status(), "scan parts of " + to_hex(id));
+    return false;
   }
 };
 
@@ -169,6 +234,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {envelopes_cf, family_options(cache, envelopes_memtable_bytes, /*bloom=*/true)},
       {bodies_cf, bodies_options},
+      {schedule_cf, family_options(cache, schedule_memtable_bytes, /*bloom=*/false)},
   };
 
   auto impl = std::make_unique<Impl>();
@@ -189,9 +255,10 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
     return from_status(status, "open " + path);
   }
   impl->db.reset(raw);
-  MTA_ASSERT(impl->handles.size() == 3);
+  MTA_ASSERT(impl->handles.size() == 4);
   impl->envelopes = impl->handles[1];
   impl->bodies = impl->handles[2];
+  impl->schedule = impl->handles[3];
 
   std::string format;
   const rocksdb::Status read =
@@ -203,7 +270,9 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
   } else if (!read.ok()) {
     return from_status(read, "read format marker in " + path);
   } else if (format != format_value) {
-    return unexpected(Errc::corrupt_record, "spool " + path + " has unknown format " + format);
+    return unexpected(Errc::corrupt_record, "spool " + path + " has format " + format +
+                                                ", this build reads format " + format_value +
+                                                " only");
   }
   return std::make_unique<RocksDbStore>(OpenKey(), std::move(impl));
 }
@@ -214,61 +283,109 @@ RocksDbStore::~RocksDbStore() = default;
 
 const std::string& RocksDbStore::path() const { return impl_->path; }
 
-Result<void> RocksDbStore::put(const Envelope& envelope, std::string_view body) {
-  if (auto valid = validate_envelope(envelope); !valid) return unexpected(valid.error());
-  const std::string record = encode_envelope(envelope);
-  const Key key = make_key(envelope.id);
+Result<void> RocksDbStore::write_batch(std::span<const MessageWrite> writes) {
   rocksdb::WriteBatch batch;
-  rocksdb::Status status = batch.Put(impl_->envelopes, slice(key), record);
-  if (status.ok()) status = batch.Put(impl_->bodies, slice(key), {body.data(), body.size()});
-  if (status.ok()) status = impl_->db->Write(impl_->write_options, &batch);
-  if (!status.ok()) return from_status(status, "put " + to_hex(envelope.id));
+  rocksdb::Status status;
+  for (const MessageWrite& write : writes) {
+    MTA_ASSERT(!write.parts.empty());
+    const MessageId id = write.parts.front().id;
+    for (const Envelope& envelope : write.parts) {
+      MTA_ASSERT(envelope.id == id);
+      if (auto valid = validate_envelope(envelope); !valid) return unexpected(valid.error());
+      const PartKey key{id, envelope.part};
+      if (status.ok()) {
+        status = batch.Put(impl_->envelopes, slice(envelope_key(key)), encode_envelope(envelope));
+      }
+      if (status.ok()) {
+        status = batch.Put(impl_->schedule, slice(schedule_key(envelope.next_attempt_at, key)),
+                           envelope.destination);
+      }
+    }
+    if (status.ok()) {
+      status =
+          batch.Put(impl_->bodies, slice(body_key(id)), {write.body.data(), write.body.size()});
+    }
+  }
+  if (status.ok()) status = impl_->write(batch);
+  if (!status.ok()) {
+    return from_status(status, "write " + std::to_string(writes.size()) + " messages");
+  }
   return {};
 }
 
-Result<Envelope> RocksDbStore::read_envelope(MessageId id) {
-  const Key key = make_key(id);
-  rocksdb::PinnableSlice value;
-  const rocksdb::Status status =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->envelopes, slice(key), &value);
-  if (!status.ok()) return from_status(status, "read envelope " + to_hex(id));
-  return decode_envelope(value.ToStringView());
-}
+Result<Envelope> RocksDbStore::read_envelope(PartKey key) { return impl_->read_envelope(key); }
 
 Result<std::string> RocksDbStore::read_body(MessageId id) {
-  const Key key = make_key(id);
   std::string body;
   const rocksdb::Status status =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->bodies, slice(key), &body);
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->bodies, slice(body_key(id)), &body);
   if (!status.ok()) return from_status(status, "read body " + to_hex(id));
   return body;
 }
 
 Result<void> RocksDbStore::update_envelope(const Envelope& envelope) {
   if (auto valid = validate_envelope(envelope); !valid) return unexpected(valid.error());
-  const std::string record = encode_envelope(envelope);
-  const Key key = make_key(envelope.id);
+  const PartKey key{envelope.id, envelope.part};
   const std::lock_guard lock(impl_->lock_for(envelope.id));
-  Result<bool> exists = impl_->envelope_exists(envelope.id);
-  if (!exists) return unexpected(exists.error());
-  if (!*exists) return unexpected(Errc::not_found, to_hex(envelope.id));
-  const rocksdb::Status status =
-      impl_->db->Put(impl_->write_options, impl_->envelopes, slice(key), record);
-  if (!status.ok()) return from_status(status, "update " + to_hex(envelope.id));
+  Result<Envelope> stored = impl_->read_envelope(key);
+  if (!stored) return unexpected(stored.error());
+  // Delete before put: when the due time is unchanged the two keys are equal and the put wins.
+  rocksdb::WriteBatch batch;
+  rocksdb::Status status =
+      batch.Delete(impl_->schedule, slice(schedule_key(stored->next_attempt_at, key)));
+  if (status.ok()) {
+    status = batch.Put(impl_->schedule, slice(schedule_key(envelope.next_attempt_at, key)),
+                       envelope.destination);
+  }
+  if (status.ok()) {
+    status = batch.Put(impl_->envelopes, slice(envelope_key(key)), encode_envelope(envelope));
+  }
+  if (status.ok()) status = impl_->write(batch);
+  if (!status.ok()) return from_status(status, "update " + part_name(key));
   return {};
 }
 
-Result<void> RocksDbStore::remove(MessageId id) {
-  const Key key = make_key(id);
-  const std::lock_guard lock(impl_->lock_for(id));
-  Result<bool> exists = impl_->envelope_exists(id);
-  if (!exists) return unexpected(exists.error());
-  if (!*exists) return unexpected(Errc::not_found, to_hex(id));
+Result<void> RocksDbStore::remove_part(PartKey key) {
+  const std::lock_guard lock(impl_->lock_for(key.message));
+  Result<Envelope> stored = impl_->read_envelope(key);
+  // A record that no longer decodes is still removable; its schedule entry cannot be found
+  // from it, and for_each_scheduled reports the orphan.
+  const bool decoded = stored.has_value();
+  if (!decoded && stored.error().code != Errc::corrupt_record) return unexpected(stored.error());
+  Result<bool> siblings = impl_->has_other_part(key.message, key.part);
+  if (!siblings) return unexpected(siblings.error());
   rocksdb::WriteBatch batch;
-  rocksdb::Status status = batch.Delete(impl_->envelopes, slice(key));
-  if (status.ok()) status = batch.Delete(impl_->bodies, slice(key));
-  if (status.ok()) status = impl_->db->Write(impl_->write_options, &batch);
-  if (!status.ok()) return from_status(status, "remove " + to_hex(id));
+  rocksdb::Status status = batch.Delete(impl_->envelopes, slice(envelope_key(key)));
+  if (status.ok() && decoded) {
+    status = batch.Delete(impl_->schedule, slice(schedule_key(stored->next_attempt_at, key)));
+  }
+  if (status.ok() && !*siblings) status = batch.Delete(impl_->bodies, slice(body_key(key.message)));
+  if (status.ok()) status = impl_->write(batch);
+  if (!status.ok()) return from_status(status, "remove " + part_name(key));
+  return {};
+}
+
+Result<void> RocksDbStore::for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) {
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;  // start-up reads each entry once
+  const std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(read_options, impl_->schedule));
+  std::uint64_t corrupt_count = 0;
+  std::string first_corrupt;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Result<ParsedScheduleKey> parsed = parse_schedule_key(it->key().ToStringView());
+    if (!parsed) {
+      if (corrupt_count++ == 0) first_corrupt = parsed.error().message();
+      continue;
+    }
+    if (!fn(ScheduledItem{parsed->due, parsed->key, it->value().ToString()})) break;
+  }
+  if (!it->status().ok()) return from_status(it->status(), "scan schedule");
+  if (corrupt_count != 0) {
+    return unexpected(
+        Errc::corrupt_record,
+        std::to_string(corrupt_count) + " corrupt schedule entries, first " + first_corrupt);
+  }
   return {};
 }
 
@@ -280,15 +397,15 @@ Result<void> RocksDbStore::for_each_envelope(const std::function<bool(Envelope&&
   std::uint64_t corrupt_count = 0;
   std::string first_corrupt;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    Result<MessageId> id = parse_key(it->key());
+    Result<PartKey> key = parse_envelope_key(it->key().ToStringView());
     Result<Envelope> envelope =
-        id ? decode_envelope(it->value().ToStringView()) : unexpected(id.error());
-    if (envelope && envelope->id != *id) {
-      envelope = unexpected(Errc::corrupt_record, "id differs from key");
+        key ? decode_envelope(it->value().ToStringView()) : unexpected(key.error());
+    if (envelope && (envelope->id != key->message || envelope->part != key->part)) {
+      envelope = unexpected(Errc::corrupt_record, "id or part differs from key");
     }
     if (!envelope) {
       if (corrupt_count++ == 0) {
-        first_corrupt = (id ? to_hex(*id) : "?") + " (" + envelope.error().message() + ")";
+        first_corrupt = (key ? part_name(*key) : "?") + " (" + envelope.error().message() + ")";
       }
       continue;
     }
@@ -313,13 +430,21 @@ Result<std::uint64_t> RocksDbStore::count() {
   return n;
 }
 
-Result<void> RocksDbStore::put_raw_envelope_for_test(MessageId id, std::string_view record) {
-  const Key key = make_key(id);
+Result<void> RocksDbStore::put_raw_envelope_for_test(PartKey key, std::string_view record) {
   rocksdb::WriteBatch batch;
-  rocksdb::Status status = batch.Put(impl_->envelopes, slice(key), {record.data(), record.size()});
-  if (status.ok()) status = batch.Put(impl_->bodies, slice(key), rocksdb::Slice());
-  if (status.ok()) status = impl_->db->Write(impl_->write_options, &batch);
-  if (!status.ok()) return from_status(status, "put raw " + to_hex(id));
+  rocksdb::Status status =
+      batch.Put(impl_->envelopes, slice(envelope_key(key)), {record.data(), record.size()});
+  if (status.ok())
+    status = batch.Put(impl_->bodies, slice(body_key(key.message)), rocksdb::Slice());
+  if (status.ok()) status = impl_->write(batch);
+  if (!status.ok()) return from_status(status, "put raw " + part_name(key));
+  return {};
+}
+
+Result<void> RocksDbStore::put_raw_schedule_key_for_test(std::string_view key) {
+  const rocksdb::Status status =
+      impl_->db->Put(impl_->write_options, impl_->schedule, {key.data(), key.size()}, "");
+  if (!status.ok()) return from_status(status, "put raw schedule key");
   return {};
 }
 

@@ -1,5 +1,6 @@
 // RocksDbStore: the daemon's Store, one RocksDB database with column families `envelopes`
-// and `bodies` keyed by the 8-byte big-endian message id (layout in queue/README.md).
+// (message id + part), `bodies` (message id) and `schedule` (due ms + message id + part),
+// big-endian keys (layout in queue/README.md).
 // This header keeps RocksDB out of its includers; only rocksdb_store.cc sees it.
 #pragma once
 
@@ -11,8 +12,10 @@
 namespace mta::queue {
 
 // Open once per process and share it: every shard calls it concurrently (RocksDB is
-// thread-safe; a striped lock per id keeps update/remove from racing each other). Writes go
-// through the WAL; with options.sync each write is fsynced before it returns.
+// thread-safe; a striped lock per message id serialises update_envelope and remove_part of
+// sibling parts). Writes go through the WAL; with options.sync each write is fsynced before
+// it returns. After a failed write (disk full, I/O error) RocksDB stops accepting writes;
+// the next write first calls DB::Resume(), so a transient ENOSPC needs no restart.
 class RocksDbStore final : public Store {
   struct Impl;
   class OpenKey {
@@ -31,18 +34,22 @@ class RocksDbStore final : public Store {
   RocksDbStore(const RocksDbStore&) = delete;
   RocksDbStore& operator=(const RocksDbStore&) = delete;
 
-  Result<void> put(const Envelope& envelope, std::string_view body) override;
-  Result<Envelope> read_envelope(MessageId id) override;
+  Result<void> write_batch(std::span<const MessageWrite> writes) override;
+  Result<Envelope> read_envelope(PartKey key) override;
   Result<std::string> read_body(MessageId id) override;
   Result<void> update_envelope(const Envelope& envelope) override;
-  Result<void> remove(MessageId id) override;
+  Result<void> remove_part(PartKey key) override;
+  Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) override;
   Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) override;
   Result<std::uint64_t> count() override;
 
   const std::string& path() const;
 
-  // Stores raw envelope bytes (with an empty body), to test how readers treat damaged records.
-  Result<void> put_raw_envelope_for_test(MessageId id, std::string_view record);
+  // Stores raw envelope bytes (with an empty body and no schedule entry), to test how readers
+  // treat damaged records.
+  Result<void> put_raw_envelope_for_test(PartKey key, std::string_view record);
+  // Stores a raw schedule key, to test how for_each_scheduled treats damaged entries.
+  Result<void> put_raw_schedule_key_for_test(std::string_view key);
 
  private:
   std::unique_ptr<Impl> impl_;

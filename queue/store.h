@@ -1,13 +1,17 @@
-// Store: the durable spool interface. Every accepted message is put (envelope + body in one
-// synced write) before the client hears 250, updated as attempts happen, and removed when
-// every recipient is done. MemoryStore (tests) and RocksDbStore (the daemon) implement it.
+// Store: the durable spool interface. Every accepted message is written (its parts, one per
+// destination, and one shared body, in one synced batch) before the client hears 250; parts
+// are updated as attempts happen and removed when done. MemoryStore (tests) and RocksDbStore
+// (the daemon) implement it; the schedule index gives start-up the due order cheaply.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/result.h"
 #include "base/strong_id.h"
 #include "queue/envelope.h"
@@ -20,29 +24,79 @@ struct StoreOptions {
   bool sync = true;
 };
 
-// Thread-safe: every shard calls the same Store concurrently. Operations on one id are
-// expected to come from the shard that owns the message, but the store stays consistent
-// (never an envelope without a body) even if they do not.
+// Names one part of a message in the store.
+struct PartKey {
+  MessageId message;
+  std::uint32_t part = 0;
+
+  auto operator<=>(const PartKey&) const = default;
+};
+
+// One message to write: its parts (one Envelope per destination, each with id == the message
+// id and a distinct part number) and the body they share.
+struct MessageWrite {
+  std::span<const Envelope> parts;
+  std::string_view body;
+};
+
+// One schedule index entry: a part due at `due` (the envelope's next_attempt_at, rounded down
+// to the millisecond), and its destination so start-up can route it without the envelope.
+struct ScheduledItem {
+  Clock::WallTime due;
+  PartKey key;
+  std::string destination;
+};
+
+// Thread-safe: every shard calls the same Store concurrently. Operations on one part are
+// expected to come from the shard that owns its destination, but sibling parts of a message
+// belong to different shards, so update_envelope and remove_part serialise per message id:
+// the store stays consistent (one schedule entry per part, a body exactly while a part
+// needs it) whatever the interleaving.
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Writes envelope + body atomically (one write batch), synced when options.sync. When it
-  // returns success the message survives a crash or power loss; a failure writes nothing.
-  // An existing record with the same id is replaced (ids are unique, see MessageIdGenerator).
-  virtual Result<void> put(const Envelope& envelope, std::string_view body) = 0;
-  virtual Result<Envelope> read_envelope(MessageId id) = 0;
+  // Group commit: every message of `writes` in ONE write batch (synced when options.sync),
+  // each with its parts, their schedule entries and its body. All or nothing: on failure
+  // nothing of any of them is stored. Ids must be new (MessageIdGenerator): writing a part
+  // that already exists is a caller bug. An envelope over the codec's bounds fails the whole
+  // call with record_too_large before anything is written.
+  virtual Result<void> write_batch(std::span<const MessageWrite> writes) = 0;
+  // Convenience: one message of one part.
+  Result<void> put(const Envelope& envelope, std::string_view body) {
+    const MessageWrite write{std::span<const Envelope>(&envelope, 1), body};
+    return write_batch(std::span<const MessageWrite>(&write, 1));
+  }
+
+  virtual Result<Envelope> read_envelope(PartKey key) = 0;
   virtual Result<std::string> read_body(MessageId id) = 0;
-  // Replaces the envelope of a queued message (synced too); not_found if it was removed.
+  // Replaces the envelope of a queued part and moves its schedule entry (the old entry found
+  // from the stored envelope's next_attempt_at), in one synced batch; not_found if the part
+  // was removed.
   virtual Result<void> update_envelope(const Envelope& envelope) = 0;
-  // Deletes envelope and body in one batch; not_found if there is nothing to delete.
-  virtual Result<void> remove(MessageId id) = 0;
-  // Recovery scan in id order; bodies are not loaded. Stops early if fn returns false.
+  // Deletes the part and its schedule entry, and the body when no other part of the message
+  // remains, in one synced batch; not_found if the part is absent.
+  virtual Result<void> remove_part(PartKey key) = 0;
+  // Start-up: every schedule entry in due order (ties in key order), without reading
+  // envelopes or bodies. Stops early if fn returns false. A damaged entry is skipped and the
+  // call then returns corrupt_record.
+  virtual Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) = 0;
+  // Every part in (id, part) order; bodies are not loaded. Stops early if fn returns false.
   // A record that does not decode is skipped and the scan goes on, so one damaged record
   // cannot hold back the rest; the call then returns corrupt_record naming the first one.
   virtual Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) = 0;
-  // Number of queued messages. RocksDbStore counts by scanning envelope keys: O(n).
+  // Number of queued parts. RocksDbStore counts by scanning envelope keys: O(n).
   virtual Result<std::uint64_t> count() = 0;
 };
 
 }  // namespace mta::queue
+
+template <>
+struct std::hash<mta::queue::PartKey> {
+  std::size_t operator()(const mta::queue::PartKey& key) const noexcept {
+    // Ids from one millisecond differ in their low bits; mix the part in with a large odd
+    // constant so parts of one message spread too.
+    return std::hash<std::uint64_t>{}(key.message.value() ^
+                                      (std::uint64_t{key.part} * 0x9e3779b97f4a7c15ULL));
+  }
+};

@@ -1,6 +1,7 @@
 // One typed suite run against MemoryStore and RocksDbStore (in a fresh temp dir), so both
-// honour the same Store contract; then RocksDB-only tests: recovery after reopen, the
-// directory lock, and a real write failure (RLIMIT_FSIZE) that must leave nothing behind.
+// honour the same Store contract: parts sharing one body, group commit all or nothing, the
+// schedule index kept in step, sibling removals racing; then RocksDB-only tests: the
+// directory lock, real write failures (RLIMIT_FSIZE, a full tmpfs) that leave nothing behind.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -9,11 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/mount.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -21,6 +26,7 @@
 
 #include "queue/errc.h"
 #include "queue/failing_store_for_test.h"
+#include "queue/keys.h"
 #include "queue/memory_store.h"
 #include "queue/rocksdb_store.h"
 
@@ -52,12 +58,17 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-Envelope make_envelope(std::uint64_t id, std::size_t recipients = 2) {
+const Clock::WallTime t0 = Clock::WallTime(1'700'000'000s);
+
+Envelope make_envelope(std::uint64_t id, std::size_t recipients = 2, std::uint32_t part = 0) {
   Envelope e;
   e.id = MessageId(id);
+  e.part = part;
+  e.destination = "d" + std::to_string(part) + ".example";
   e.mail_from = "sender@outpost.example";
-  e.received_at = Clock::WallTime(1'700'000'000s);
+  e.received_at = t0;
   e.next_attempt_at = e.received_at + 5min;
+  e.expires_at = e.received_at + 72h;
   e.body_bytes = 11;
   for (std::size_t i = 0; i < recipients; ++i) {
     e.recipients.push_back(
@@ -73,6 +84,8 @@ std::error_code error_of(const Result<T>& result) {
   return result.has_value() ? std::error_code() : result.error().code;
 }
 
+PartKey key_of(std::uint64_t id, std::uint32_t part = 0) { return PartKey{MessageId(id), part}; }
+
 std::vector<MessageId> visited_ids(Store& store) {
   std::vector<MessageId> ids;
   Result<void> scanned = store.for_each_envelope([&](Envelope&& e) {
@@ -81,6 +94,52 @@ std::vector<MessageId> visited_ids(Store& store) {
   });
   EXPECT_TRUE(scanned.has_value()) << scanned.error().message();
   return ids;
+}
+
+std::vector<PartKey> visited_parts(Store& store) {
+  std::vector<PartKey> keys;
+  Result<void> scanned = store.for_each_envelope([&](Envelope&& e) {
+    keys.push_back(PartKey{e.id, e.part});
+    return true;
+  });
+  EXPECT_TRUE(scanned.has_value()) << scanned.error().message();
+  return keys;
+}
+
+// A ScheduledItem flattened for EXPECT_EQ.
+struct Entry {
+  std::uint64_t due_ms;
+  PartKey key;
+  std::string destination;
+  friend bool operator==(const Entry&, const Entry&) = default;
+  friend std::ostream& operator<<(std::ostream& out, const Entry& e) {
+    return out << "{" << e.due_ms << " " << to_hex(e.key.message) << "/" << e.key.part << " "
+               << e.destination << "}";
+  }
+};
+
+std::vector<Entry> scheduled(Store& store) {
+  std::vector<Entry> entries;
+  Result<void> scanned = store.for_each_scheduled([&](ScheduledItem&& item) {
+    entries.push_back(Entry{due_ms(item.due), item.key, item.destination});
+    return true;
+  });
+  EXPECT_TRUE(scanned.has_value()) << scanned.error().message();
+  return entries;
+}
+
+Entry entry_of(const Envelope& e) {
+  return Entry{due_ms(e.next_attempt_at), PartKey{e.id, e.part}, e.destination};
+}
+
+// Parts 0..count-1 of message `id`, each for its own destination.
+std::vector<Envelope> make_parts(std::uint64_t id, std::uint32_t count) {
+  std::vector<Envelope> parts;
+  for (std::uint32_t part = 0; part < count; ++part) {
+    parts.push_back(make_envelope(id, 1, part));
+    parts.back().next_attempt_at += std::chrono::seconds(part);
+  }
+  return parts;
 }
 
 template <typename S>
@@ -116,7 +175,7 @@ TYPED_TEST(StoreTest, PutThenReadBack) {
   const Envelope envelope = make_envelope(42);
   ASSERT_TRUE(store.put(envelope, "hello world").has_value());
 
-  Result<Envelope> got = store.read_envelope(MessageId(42));
+  Result<Envelope> got = store.read_envelope(key_of(42));
   ASSERT_TRUE(got.has_value()) << got.error().message();
   EXPECT_EQ(*got, envelope);
   Result<std::string> body = store.read_body(MessageId(42));
@@ -144,13 +203,18 @@ TYPED_TEST(StoreTest, MissingIdIsNotFound) {
   Store& store = *this->store_;
   ASSERT_TRUE(store.put(make_envelope(1), "x").has_value());
   const MessageId missing(2);
-  EXPECT_EQ(error_of(store.read_envelope(missing)), Errc::not_found);
+  EXPECT_EQ(error_of(store.read_envelope(PartKey{missing, 0})), Errc::not_found);
+  EXPECT_EQ(error_of(store.read_envelope(key_of(1, 1))), Errc::not_found);  // other part
   EXPECT_EQ(error_of(store.read_body(missing)), Errc::not_found);
   EXPECT_EQ(error_of(store.update_envelope(make_envelope(2))), Errc::not_found);
-  EXPECT_EQ(error_of(store.remove(missing)), Errc::not_found);
-  // update of a missing id must not have created an envelope without a body.
+  EXPECT_EQ(error_of(store.update_envelope(make_envelope(1, 2, 1))), Errc::not_found);
+  EXPECT_EQ(error_of(store.remove_part(PartKey{missing, 0})), Errc::not_found);
+  EXPECT_EQ(error_of(store.remove_part(key_of(1, 1))), Errc::not_found);
+  // update of a missing part must not have created an envelope or a schedule entry.
   EXPECT_EQ(store.count().value_or(99), 1U);
   EXPECT_EQ(visited_ids(store), std::vector<MessageId>{MessageId(1)});
+  EXPECT_EQ(scheduled(store), std::vector<Entry>{entry_of(make_envelope(1))});
+  EXPECT_EQ(store.read_body(MessageId(1)).value_or(""), "x");
 }
 
 TYPED_TEST(StoreTest, UpdateReplacesEnvelopeAndKeepsBody) {
@@ -166,7 +230,7 @@ TYPED_TEST(StoreTest, UpdateReplacesEnvelopeAndKeepsBody) {
   envelope.recipients[1].last_reply = "451 4.3.0 try later";
   ASSERT_TRUE(store.update_envelope(envelope).has_value());
 
-  Result<Envelope> got = store.read_envelope(MessageId(7));
+  Result<Envelope> got = store.read_envelope(key_of(7));
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(*got, envelope);
   EXPECT_EQ(store.read_body(MessageId(7)).value_or(""), "body");
@@ -177,10 +241,10 @@ TYPED_TEST(StoreTest, RemoveDeletesEnvelopeAndBody) {
   Store& store = *this->store_;
   ASSERT_TRUE(store.put(make_envelope(1), "one").has_value());
   ASSERT_TRUE(store.put(make_envelope(2), "two").has_value());
-  ASSERT_TRUE(store.remove(MessageId(1)).has_value());
-  EXPECT_EQ(error_of(store.read_envelope(MessageId(1))), Errc::not_found);
+  ASSERT_TRUE(store.remove_part(key_of(1)).has_value());
+  EXPECT_EQ(error_of(store.read_envelope(key_of(1))), Errc::not_found);
   EXPECT_EQ(error_of(store.read_body(MessageId(1))), Errc::not_found);
-  EXPECT_EQ(error_of(store.remove(MessageId(1))), Errc::not_found);
+  EXPECT_EQ(error_of(store.remove_part(key_of(1))), Errc::not_found);
   EXPECT_EQ(store.read_body(MessageId(2)).value_or(""), "two");
   EXPECT_EQ(store.count().value_or(99), 1U);
 }
@@ -219,13 +283,13 @@ TYPED_TEST(StoreTest, CorruptRecordIsSkippedAndReported) {
   ASSERT_TRUE(this->store_->put(make_envelope(3), "c").has_value());
   std::string damaged = encode_envelope(make_envelope(2));
   damaged.pop_back();
-  static_cast<void>(this->store_->put_raw_envelope_for_test(MessageId(2), damaged));
+  static_cast<void>(this->store_->put_raw_envelope_for_test(key_of(2), damaged));
   // A valid record stored under another id's key is damage too.
   static_cast<void>(
-      this->store_->put_raw_envelope_for_test(MessageId(4), encode_envelope(make_envelope(5))));
+      this->store_->put_raw_envelope_for_test(key_of(4), encode_envelope(make_envelope(5))));
   Store& store = *this->store_;
 
-  EXPECT_EQ(error_of(store.read_envelope(MessageId(2))), Errc::corrupt_record);
+  EXPECT_EQ(error_of(store.read_envelope(key_of(2))), Errc::corrupt_record);
   std::vector<MessageId> ids;
   Result<void> scanned = store.for_each_envelope([&](Envelope&& e) {
     ids.push_back(e.id);
@@ -236,6 +300,9 @@ TYPED_TEST(StoreTest, CorruptRecordIsSkippedAndReported) {
   EXPECT_NE(scanned.error().detail.find(to_hex(MessageId(2))), std::string::npos)
       << scanned.error().detail;
   EXPECT_EQ(ids, (std::vector<MessageId>{MessageId(1), MessageId(3)}));
+  // A damaged part can still be removed.
+  EXPECT_TRUE(store.remove_part(key_of(2)).has_value());
+  EXPECT_EQ(error_of(store.read_envelope(key_of(2))), Errc::not_found);
 }
 
 TYPED_TEST(StoreTest, OversizedEnvelopeIsRefusedAndNothingWritten) {
@@ -252,7 +319,7 @@ TYPED_TEST(StoreTest, OversizedEnvelopeIsRefusedAndNothingWritten) {
   Result<void> update = store.update_envelope(envelope);
   ASSERT_FALSE(update.has_value());
   EXPECT_EQ(error_of(update), Errc::record_too_large);
-  EXPECT_EQ(*store.read_envelope(MessageId(9)), make_envelope(9));
+  EXPECT_EQ(*store.read_envelope(key_of(9)), make_envelope(9));
 }
 
 TYPED_TEST(StoreTest, FailedWritesThroughDecoratorLeaveStoreUnchanged) {
@@ -266,13 +333,13 @@ TYPED_TEST(StoreTest, FailedWritesThroughDecoratorLeaveStoreUnchanged) {
   Envelope updated = make_envelope(1);
   updated.attempts = 5;
   EXPECT_EQ(error_of(failing.update_envelope(updated)), Errc::no_space);
-  EXPECT_EQ(error_of(failing.remove(MessageId(1))), Errc::no_space);
+  EXPECT_EQ(error_of(failing.remove_part(key_of(1))), Errc::no_space);
   EXPECT_EQ(failing.writes_failed(), 3U);
 
   Store& inner = *this->store_;
-  EXPECT_EQ(error_of(inner.read_envelope(MessageId(2))), Errc::not_found);
+  EXPECT_EQ(error_of(inner.read_envelope(key_of(2))), Errc::not_found);
   EXPECT_EQ(error_of(inner.read_body(MessageId(2))), Errc::not_found);
-  EXPECT_EQ(*inner.read_envelope(MessageId(1)), make_envelope(1));
+  EXPECT_EQ(*inner.read_envelope(key_of(1)), make_envelope(1));
   EXPECT_EQ(inner.count().value_or(99), 1U);
   // The failures were transient: the next write goes through.
   ASSERT_TRUE(failing.put(make_envelope(2), "now").has_value());
@@ -284,13 +351,18 @@ TYPED_TEST(StoreTest, RecoveryAfterReopen) {
     GTEST_SKIP() << "MemoryStore keeps nothing across instances";
   } else {
     Envelope updated = make_envelope(20);
+    const std::vector<Envelope> parts = make_parts(40, 3);
     ASSERT_TRUE(this->store_->put(make_envelope(10), "ten").has_value());
     ASSERT_TRUE(this->store_->put(updated, "twenty").has_value());
     ASSERT_TRUE(this->store_->put(make_envelope(30), "thirty").has_value());
+    const MessageWrite write{parts, "forty"};
+    ASSERT_TRUE(this->store_->write_batch({&write, 1}).has_value());
     updated.recipients[1].state = RecipientState::bounced;
     updated.recipients[1].last_reply = "550 5.1.1 no such user";
+    updated.next_attempt_at += 1h;
     ASSERT_TRUE(this->store_->update_envelope(updated).has_value());
-    ASSERT_TRUE(this->store_->remove(MessageId(10)).has_value());
+    ASSERT_TRUE(this->store_->remove_part(key_of(10)).has_value());
+    ASSERT_TRUE(this->store_->remove_part(key_of(40, 1)).has_value());
 
     this->reopen();
     Store& store = *this->store_;
@@ -301,12 +373,238 @@ TYPED_TEST(StoreTest, RecoveryAfterReopen) {
                       return true;
                     })
                     .has_value());
-    EXPECT_EQ(recovered, (std::vector<Envelope>{updated, make_envelope(30)}));
+    EXPECT_EQ(recovered, (std::vector<Envelope>{updated, make_envelope(30), parts[0], parts[2]}));
     EXPECT_EQ(store.read_body(MessageId(20)).value_or(""), "twenty");
     EXPECT_EQ(store.read_body(MessageId(30)).value_or(""), "thirty");
+    EXPECT_EQ(store.read_body(MessageId(40)).value_or(""), "forty");
     EXPECT_EQ(error_of(store.read_body(MessageId(10))), Errc::not_found);
-    EXPECT_EQ(store.count().value_or(99), 2U);
+    EXPECT_EQ(store.count().value_or(99), 4U);
+    // Due order: 30 and 40/0 at +5 min (id order), 40/2 at +5 min 2 s, 20 moved to +1 h 5 min.
+    EXPECT_EQ(scheduled(store), (std::vector<Entry>{entry_of(make_envelope(30)), entry_of(parts[0]),
+                                                    entry_of(parts[2]), entry_of(updated)}));
   }
+}
+
+TYPED_TEST(StoreTest, MultiPartMessageSharesOneBody) {
+  Store& store = *this->store_;
+  const std::vector<Envelope> parts = make_parts(5, 3);
+  const MessageWrite write{parts, "shared body"};
+  ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+  for (const Envelope& part : parts) {
+    Result<Envelope> got = store.read_envelope(PartKey{part.id, part.part});
+    ASSERT_TRUE(got.has_value()) << got.error().message();
+    EXPECT_EQ(*got, part);
+  }
+  EXPECT_EQ(store.read_body(MessageId(5)).value_or(""), "shared body");
+  EXPECT_EQ(store.count().value_or(99), 3U);
+  EXPECT_EQ(visited_parts(store), (std::vector<PartKey>{key_of(5, 0), key_of(5, 1), key_of(5, 2)}));
+  EXPECT_EQ(scheduled(store),
+            (std::vector<Entry>{entry_of(parts[0]), entry_of(parts[1]), entry_of(parts[2])}));
+}
+
+TYPED_TEST(StoreTest, WriteBatchStoresEveryMessage) {
+  Store& store = *this->store_;
+  std::vector<std::vector<Envelope>> parts;
+  std::vector<std::string> bodies;
+  std::vector<MessageWrite> writes;
+  std::vector<Entry> want_schedule;
+  for (std::uint64_t id = 1; id <= 64; ++id) {
+    parts.push_back(make_parts(id, static_cast<std::uint32_t>(id % 3 + 1)));
+    // Later ids due earlier, so due order is not id order.
+    for (Envelope& part : parts.back()) part.next_attempt_at -= std::chrono::seconds(10 * id);
+    bodies.push_back("body " + std::to_string(id));
+    for (const Envelope& part : parts.back()) want_schedule.push_back(entry_of(part));
+  }
+  for (std::size_t i = 0; i < parts.size(); ++i) writes.push_back({parts[i], bodies[i]});
+  ASSERT_TRUE(store.write_batch(writes).has_value());
+
+  std::uint64_t part_count = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    EXPECT_EQ(store.read_body(parts[i][0].id).value_or(""), bodies[i]);
+    for (const Envelope& part : parts[i]) {
+      EXPECT_EQ(store.read_envelope(PartKey{part.id, part.part}).value_or(Envelope{}), part);
+      ++part_count;
+    }
+  }
+  EXPECT_EQ(store.count().value_or(0), part_count);
+  std::sort(want_schedule.begin(), want_schedule.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.due_ms, a.key) < std::tie(b.due_ms, b.key);
+  });
+  EXPECT_EQ(scheduled(store), want_schedule);
+  // An empty batch is a no-op.
+  EXPECT_TRUE(store.write_batch({}).has_value());
+  EXPECT_EQ(store.count().value_or(0), part_count);
+}
+
+TYPED_TEST(StoreTest, WriteBatchWithOneBadPartWritesNothing) {
+  Store& store = *this->store_;
+  const std::vector<Envelope> good_a = make_parts(1, 2);
+  std::vector<Envelope> bad = make_parts(2, 2);
+  bad[1].destination.assign(destination_bytes_max + 1, 'x');
+  const std::vector<Envelope> good_b = make_parts(3, 1);
+  const std::vector<MessageWrite> writes = {{good_a, "a"}, {bad, "bad"}, {good_b, "b"}};
+  Result<void> wrote = store.write_batch(writes);
+  ASSERT_FALSE(wrote.has_value());
+  EXPECT_EQ(error_of(wrote), Errc::record_too_large);
+  EXPECT_EQ(store.count().value_or(99), 0U);
+  EXPECT_TRUE(scheduled(store).empty());
+  for (const std::uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(error_of(store.read_body(MessageId(id))), Errc::not_found) << id;
+  }
+}
+
+TYPED_TEST(StoreTest, FailedWriteBatchThroughDecoratorStoresNothing) {
+  FailingStore_for_test failing(*this->store_);
+  std::vector<std::vector<Envelope>> parts;
+  std::vector<MessageWrite> writes;
+  for (std::uint64_t id = 1; id <= 8; ++id) parts.push_back(make_parts(id, 2));
+  for (const auto& p : parts) writes.push_back({p, "body"});
+  failing.fail_writes(1, Errc::no_space);
+  EXPECT_EQ(error_of(failing.write_batch(writes)), Errc::no_space);
+  EXPECT_EQ(this->store_->count().value_or(99), 0U);
+  EXPECT_TRUE(scheduled(*this->store_).empty());
+  ASSERT_TRUE(failing.write_batch(writes).has_value());
+  EXPECT_EQ(this->store_->count().value_or(0), 16U);
+}
+
+TYPED_TEST(StoreTest, ScheduleEntryMovesOnUpdateAndVanishesOnRemove) {
+  Store& store = *this->store_;
+  std::vector<Envelope> parts = make_parts(9, 2);
+  const MessageWrite write{parts, "b"};
+  ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+
+  struct Step {
+    std::string name;
+    Clock::WallTime due;
+  };
+  const std::vector<Step> steps = {
+      {"later", t0 + 1h},
+      {"same_due_again", t0 + 1h},
+      {"same_millisecond", t0 + 1h + 300us},  // one key per ms: rewritten in place
+      {"earlier", t0 - 1h},
+      {"before_1970_clamps_to_0", Clock::WallTime(-5s)},
+  };
+  for (const Step& step : steps) {
+    SCOPED_TRACE(step.name);
+    parts[0].next_attempt_at = step.due;
+    parts[0].attempts += 1;
+    ASSERT_TRUE(store.update_envelope(parts[0]).has_value());
+    std::vector<Entry> want = {entry_of(parts[0]), entry_of(parts[1])};
+    std::sort(want.begin(), want.end(), [](const Entry& a, const Entry& b) {
+      return std::tie(a.due_ms, a.key) < std::tie(b.due_ms, b.key);
+    });
+    EXPECT_EQ(scheduled(store), want);
+    EXPECT_EQ(store.read_envelope(key_of(9, 0)).value_or(Envelope{}), parts[0]);
+  }
+  ASSERT_TRUE(store.remove_part(key_of(9, 1)).has_value());
+  EXPECT_EQ(scheduled(store), std::vector<Entry>{entry_of(parts[0])});
+  ASSERT_TRUE(store.remove_part(key_of(9, 0)).has_value());
+  EXPECT_TRUE(scheduled(store).empty());
+}
+
+TYPED_TEST(StoreTest, ForEachScheduledIsInDueOrderAndStopsEarly) {
+  Store& store = *this->store_;
+  struct Case {
+    std::uint64_t id;
+    std::uint32_t part;
+    Clock::Duration after_t0;
+  };
+  // Due times whose order differs from id order; ties broken by (id, part); sub-millisecond
+  // parts round down, so 3/0 (t0 + 2.9 ms) sorts with the t0 + 2 ms entries.
+  const std::vector<Case> cases = {
+      {0xff00000000000000ULL, 0, 1ms},
+      {1, 0, 3s},
+      {2, 5, 2ms},
+      {2, 1, 2ms},
+      {3, 0, 2900us},
+      {4, 0, 0s},
+      {0x0100, 0, 2ms},
+  };
+  std::vector<Envelope> envelopes;
+  for (const Case& c : cases) {
+    envelopes.push_back(make_envelope(c.id, 1, c.part));
+    envelopes.back().next_attempt_at = t0 + c.after_t0;
+  }
+  std::vector<MessageWrite> writes;
+  for (const Envelope& e : envelopes) writes.push_back({{&e, 1}, "b"});
+  ASSERT_TRUE(store.write_batch(writes).has_value());
+  const std::vector<PartKey> want = {key_of(4),    key_of(0xff00000000000000ULL),
+                                     key_of(2, 1), key_of(2, 5),
+                                     key_of(3),    key_of(0x0100),
+                                     key_of(1)};
+  std::vector<PartKey> got;
+  std::vector<Clock::WallTime> dues;
+  ASSERT_TRUE(store
+                  .for_each_scheduled([&](ScheduledItem&& item) {
+                    got.push_back(item.key);
+                    dues.push_back(item.due);
+                    return true;
+                  })
+                  .has_value());
+  EXPECT_EQ(got, want);
+  ASSERT_EQ(dues.size(), want.size());
+  EXPECT_EQ(dues[0], t0);
+  EXPECT_EQ(dues[4], t0 + 2ms);  // 2.9 ms rounded down
+  EXPECT_EQ(dues[6], t0 + 3s);
+
+  std::size_t visited = 0;
+  ASSERT_TRUE(store.for_each_scheduled([&](ScheduledItem&&) { return ++visited < 3; }).has_value());
+  EXPECT_EQ(visited, 3U);
+}
+
+TYPED_TEST(StoreTest, BodyIsDeletedOnlyWithTheLastPart) {
+  Store& store = *this->store_;
+  // Neighbouring messages, so "another part of the same message" cannot be confused with a
+  // part of the next or previous id.
+  const std::vector<Envelope> before = make_parts(99, 2);
+  const std::vector<Envelope> parts = make_parts(100, 3);
+  const std::vector<Envelope> after = make_parts(101, 1);
+  const std::vector<MessageWrite> writes = {{before, "99"}, {parts, "100"}, {after, "101"}};
+  ASSERT_TRUE(store.write_batch(writes).has_value());
+
+  for (const std::uint32_t part : {1U, 0U}) {
+    ASSERT_TRUE(store.remove_part(key_of(100, part)).has_value());
+    EXPECT_EQ(store.read_body(MessageId(100)).value_or(""), "100") << "after part " << part;
+    EXPECT_EQ(error_of(store.remove_part(key_of(100, part))), Errc::not_found);
+  }
+  ASSERT_TRUE(store.remove_part(key_of(100, 2)).has_value());
+  EXPECT_EQ(error_of(store.read_body(MessageId(100))), Errc::not_found);
+  EXPECT_EQ(store.read_body(MessageId(99)).value_or(""), "99");
+  EXPECT_EQ(store.read_body(MessageId(101)).value_or(""), "101");
+  EXPECT_EQ(store.count().value_or(0), 3U);
+
+  ASSERT_TRUE(store.remove_part(key_of(101)).has_value());
+  EXPECT_EQ(error_of(store.read_body(MessageId(101))), Errc::not_found);
+  EXPECT_EQ(store.read_body(MessageId(99)).value_or(""), "99");
+}
+
+// Sibling parts belong to different shards, so their removals can race. Two threads remove
+// two parts at once, many times: with a third part left the body must stay; with none left it
+// must go. std::async, not std::thread: threads outside engine/ are for tests only.
+TYPED_TEST(StoreTest, ConcurrentSiblingRemovalsKeepBodyExactlyWhileNeeded) {
+  Store& store = *this->store_;
+  const int rounds = TestFixture::persistent ? 40 : 400;
+  for (int round = 0; round < rounds; ++round) {
+    const std::uint64_t id = 1000 + static_cast<std::uint64_t>(round);
+    const bool keep_third = round % 2 == 0;
+    const std::vector<Envelope> parts = make_parts(id, keep_third ? 3 : 2);
+    const MessageWrite write{parts, "body"};
+    ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+    auto remove = [&store, id](std::uint32_t part) {
+      return store.remove_part(PartKey{MessageId(id), part}).has_value();
+    };
+    std::future<bool> first = std::async(std::launch::async, remove, 0U);
+    std::future<bool> second = std::async(std::launch::async, remove, 1U);
+    ASSERT_TRUE(first.get());
+    ASSERT_TRUE(second.get());
+    if (keep_third) {
+      ASSERT_EQ(store.read_body(MessageId(id)).value_or(""), "body") << "round " << round;
+      ASSERT_TRUE(store.remove_part(PartKey{MessageId(id), 2}).has_value());
+    }
+    ASSERT_EQ(error_of(store.read_body(MessageId(id))), Errc::not_found) << "round " << round;
+  }
+  EXPECT_EQ(store.count().value_or(99), 0U);
+  EXPECT_TRUE(scheduled(store).empty());
 }
 
 // RocksDB-only behaviour.
@@ -410,33 +708,156 @@ class FileSizeLimit {
   sighandler_t previous_handler_ = SIG_DFL;
 };
 
-TEST(RocksDbStore, FailedPutReturnsErrorAndWritesNothing) {
+TEST(RocksDbStore, FailedWriteBatchWritesNothing) {
   TempDir dir;
   const std::string path = (dir.path() / "spool").string();
+  const std::vector<Envelope> kept = make_parts(1, 2);
+  std::vector<std::vector<Envelope>> lost;
+  for (std::uint64_t id = 2; id <= 9; ++id) lost.push_back(make_parts(id, 2));
+  const std::string big_body(512 << 10, 'b');  // 8 of them: far past the limit
+  std::vector<MessageWrite> writes;
+  for (const auto& parts : lost) writes.push_back({parts, big_body});
   {
     auto store = RocksDbStore::open(path);
     ASSERT_TRUE(store.has_value());
-    ASSERT_TRUE((*store)->put(make_envelope(1), "kept").has_value());
-    const std::string big_body(4 << 20, 'b');  // far past the limit: the WAL append fails
-    Result<void> put;
+    const MessageWrite keep{kept, "kept"};
+    ASSERT_TRUE((*store)->write_batch({&keep, 1}).has_value());
+    Result<void> wrote;
     {
       const FileSizeLimit limit(1 << 20);
-      put = (*store)->put(make_envelope(2), big_body);
+      wrote = (*store)->write_batch(writes);
     }
-    ASSERT_FALSE(put.has_value());
-    EXPECT_EQ(error_of(put), Errc::io_error) << put.error().message();
-    EXPECT_FALSE(put.error().detail.empty());
-    EXPECT_EQ(error_of((*store)->read_envelope(MessageId(2))), Errc::not_found);
-    EXPECT_EQ(error_of((*store)->read_body(MessageId(2))), Errc::not_found);
+    ASSERT_FALSE(wrote.has_value());
+    EXPECT_EQ(error_of(wrote), Errc::io_error) << wrote.error().message();
+    EXPECT_FALSE(wrote.error().detail.empty());
+    for (const auto& parts : lost) {
+      EXPECT_EQ(error_of((*store)->read_envelope(PartKey{parts[0].id, 0})), Errc::not_found);
+      EXPECT_EQ(error_of((*store)->read_body(parts[0].id)), Errc::not_found);
+    }
+    EXPECT_EQ(scheduled(**store), (std::vector<Entry>{entry_of(kept[0]), entry_of(kept[1])}));
+    // A failed WAL append other than ENOSPC is fatal to RocksDB (the log may be torn):
+    // DB::Resume() refuses, so writes keep failing until the store is reopened.
+    const std::vector<Envelope> refused = make_parts(10, 1);
+    const MessageWrite write{refused, "refused"};
+    EXPECT_EQ(error_of((*store)->write_batch({&write, 1})), Errc::io_error);
   }
-  // After a restart the torn WAL tail is dropped: the failed message is absent and the one
-  // before it is intact.
+  // After a restart the torn WAL tail is dropped: the failed messages are absent, the one
+  // before is intact, and writes work again.
   auto store = RocksDbStore::open(path);
   ASSERT_TRUE(store.has_value()) << store.error().message();
-  EXPECT_EQ(error_of((*store)->read_envelope(MessageId(2))), Errc::not_found);
-  EXPECT_EQ(error_of((*store)->read_body(MessageId(2))), Errc::not_found);
+  const std::vector<Envelope> later = make_parts(20, 1);
+  const MessageWrite next{later, "later"};
+  Result<void> wrote = (*store)->write_batch({&next, 1});
+  ASSERT_TRUE(wrote.has_value()) << wrote.error().message();
+  for (const auto& parts : lost) {
+    EXPECT_EQ(error_of((*store)->read_envelope(PartKey{parts[0].id, 0})), Errc::not_found);
+    EXPECT_EQ(error_of((*store)->read_body(parts[0].id)), Errc::not_found);
+  }
   EXPECT_EQ((*store)->read_body(MessageId(1)).value_or(""), "kept");
-  EXPECT_EQ(visited_ids(**store), std::vector<MessageId>{MessageId(1)});
+  EXPECT_EQ(error_of((*store)->read_body(MessageId(10))), Errc::not_found);
+  EXPECT_EQ((*store)->read_body(MessageId(20)).value_or(""), "later");
+  EXPECT_EQ(visited_parts(**store), (std::vector<PartKey>{key_of(1, 0), key_of(1, 1), key_of(20)}));
+  EXPECT_EQ(scheduled(**store).size(), 3U);
+}
+
+TEST(RocksDbStore, DamagedScheduleKeyIsSkippedAndReported) {
+  TempDir dir;
+  auto store = RocksDbStore::open((dir.path() / "spool").string());
+  ASSERT_TRUE(store.has_value());
+  ASSERT_TRUE((*store)->put(make_envelope(1), "b").has_value());
+  ASSERT_TRUE((*store)->put_raw_schedule_key_for_test("short").has_value());
+  std::vector<PartKey> keys;
+  Result<void> scanned = (*store)->for_each_scheduled([&](ScheduledItem&& item) {
+    keys.push_back(item.key);
+    return true;
+  });
+  EXPECT_EQ(error_of(scanned), Errc::corrupt_record);
+  EXPECT_EQ(keys, std::vector<PartKey>{key_of(1)});
+}
+
+// A small tmpfs mounted for the test's lifetime (needs root or CAP_SYS_ADMIN).
+class TmpfsMount {
+ public:
+  TmpfsMount(const std::filesystem::path& at, const char* options) : path_(at) {
+    std::filesystem::create_directories(at);
+    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, options) == 0;
+  }
+  ~TmpfsMount() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::filesystem::path path_;
+  bool mounted_ = false;
+};
+
+// A real full disk: the spool on an 8 MiB tmpfs. Batches fail once it is full, with nothing
+// of the failed batch readable; after space is freed the same store takes writes again
+// (DB::Resume), and everything acknowledged survives a reopen.
+TEST(RocksDbStore, DiskFullFailsBatchesCleanlyAndRecoversWhenSpaceIsFreed) {
+  TempDir dir;
+  const TmpfsMount tmpfs(dir.path() / "small", "size=8m");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount tmpfs here (not root?)";
+  const std::filesystem::path ballast = dir.path() / "small" / "ballast";
+  {
+    std::ofstream out(ballast, std::ios::binary);
+    const std::string mib(1 << 20, 'z');
+    for (int i = 0; i < 2; ++i) out << mib;
+  }
+  const std::string path = (dir.path() / "small" / "spool").string();
+  auto store = RocksDbStore::open(path);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+
+  const std::string body(64 << 10, 'm');
+  std::vector<std::vector<Envelope>> acknowledged;
+  Result<void> failed;
+  std::vector<Envelope> failed_parts;
+  for (std::uint64_t id = 1; id < 400; ++id) {
+    std::vector<Envelope> parts = make_parts(id, 2);
+    const MessageWrite write{parts, body};
+    Result<void> wrote = (*store)->write_batch({&write, 1});
+    if (!wrote) {
+      failed = wrote;
+      failed_parts = std::move(parts);
+      break;
+    }
+    acknowledged.push_back(std::move(parts));
+  }
+  ASSERT_FALSE(failed.has_value()) << "8 MiB never filled up";
+  ASSERT_FALSE(acknowledged.empty());
+  EXPECT_EQ(error_of(failed), Errc::no_space) << failed.error().message();
+  const MessageId failed_id = failed_parts[0].id;
+  EXPECT_EQ(error_of((*store)->read_envelope(PartKey{failed_id, 0})), Errc::not_found);
+  EXPECT_EQ(error_of((*store)->read_body(failed_id)), Errc::not_found);
+  // Still full: the next batch fails too, and writes nothing.
+  const std::vector<Envelope> still_full = make_parts(1000, 1);
+  const MessageWrite refused{still_full, body};
+  EXPECT_FALSE((*store)->write_batch({&refused, 1}).has_value());
+  EXPECT_EQ(error_of((*store)->read_body(MessageId(1000))), Errc::not_found);
+
+  std::filesystem::remove(ballast);
+  const std::vector<Envelope> after = make_parts(2000, 2);
+  const MessageWrite write{after, "after"};
+  Result<void> resumed = (*store)->write_batch({&write, 1});
+  EXPECT_TRUE(resumed.has_value()) << resumed.error().message();
+
+  store.value().reset();
+  auto reopened = RocksDbStore::open(path);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().message();
+  for (const auto& parts : acknowledged) {
+    EXPECT_EQ((*reopened)->read_body(parts[0].id).value_or(""), body) << to_hex(parts[0].id);
+  }
+  EXPECT_EQ(error_of((*reopened)->read_body(failed_id)), Errc::not_found);
+  EXPECT_EQ(error_of((*reopened)->read_body(MessageId(1000))), Errc::not_found);
+  if (resumed) {
+    EXPECT_EQ((*reopened)->read_body(MessageId(2000)).value_or(""), "after");
+  }
+  const std::size_t want_parts = 2 * acknowledged.size() + (resumed ? 2 : 0);
+  EXPECT_EQ((*reopened)->count().value_or(0), want_parts);
+  EXPECT_EQ(scheduled(**reopened).size(), want_parts);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Writes the seed corpus of record_decoder_fuzz into the directory named on the command line:
 // valid_* files are encodings of typical envelopes, broken_* are damaged ones. The files are
 // committed; envelope_test checks that valid_* still decode, so old spools stay readable.
+// valid_v1_* are version 1 records kept by hand from before parts; this program no longer
+// writes them and must not delete them.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -25,9 +27,11 @@ void write(const std::filesystem::path& dir, const std::string& name, const std:
 Envelope base() {
   Envelope e;
   e.id = mta::MessageId(0x018bcfe568000005ULL);
+  e.destination = "example.com";
   e.mail_from = "bounces+1234=example.com@outpost.example";
   e.received_at = mta::Clock::WallTime(1'700'000'000s);
   e.next_attempt_at = e.received_at;
+  e.expires_at = e.received_at + 72h;
   e.body_bytes = 2048;
   e.recipients.push_back(Recipient{"alice@example.com"});
   return e;
@@ -50,7 +54,13 @@ int main(int argc, char** argv) {
   bounce.mail_from = "";
   write(dir, "valid_null_sender", mta::queue::encode_envelope(bounce));
 
+  Envelope relayed = base();
+  relayed.part = 3;
+  relayed.destination = "relay:127.0.0.1:2500";
+  write(dir, "valid_part_3_relay", mta::queue::encode_envelope(relayed));
+
   Envelope retried = base();
+  retried.destination = "example.org";
   retried.attempts = 3;
   retried.next_attempt_at += 30min;
   const RecipientState states[] = {RecipientState::pending, RecipientState::delivered,
@@ -72,14 +82,18 @@ int main(int argc, char** argv) {
   write(dir, "broken_truncated_half", good.substr(0, good.size() / 2));
   write(dir, "broken_trailing_byte", good + '\0');
   std::string version = good;
-  version[0] = 2;
+  version[0] = 3;
   write(dir, "broken_unknown_version", version);
   std::string state = mta::queue::encode_envelope(fresh);
-  state[1 + 8 + 8 + 8 + 4 + 8 + 4 + fresh.mail_from.size() + 4] = 9;
+  state[1 + 8 + 4 + 4 + fresh.destination.size() + 8 + 8 + 8 + 4 + 8 + 4 + fresh.mail_from.size() +
+        4] = 9;
   write(dir, "broken_bad_state", state);
   std::string count = mta::queue::encode_envelope(empty);
   count.replace(count.size() - 4, 4, "\xff\xff\xff\x7f");
   write(dir, "broken_huge_count", count);
   write(dir, "broken_empty", "");
+  std::string destination = mta::queue::encode_envelope(relayed);
+  destination.replace(1 + 8 + 4, 4, std::string("\x00\x01\x00\x00", 4));  // 256 bytes
+  write(dir, "broken_destination_over_bound", destination);
   return 0;
 }

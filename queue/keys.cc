@@ -1,0 +1,90 @@
+// Big-endian key encoding for the spool's column families.
+#include "queue/keys.h"
+
+#include <chrono>
+#include <limits>
+#include <string>
+
+#include "queue/errc.h"
+
+namespace mta::queue {
+namespace {
+
+template <std::size_t N>
+void put_be(std::array<char, N>& out, std::size_t at, std::uint64_t v, std::size_t bytes) {
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out[at + bytes - 1 - i] = static_cast<char>(v & 0xffU);
+    v >>= 8U;
+  }
+}
+
+std::uint64_t get_be(std::string_view in, std::size_t at, std::size_t bytes) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    v = (v << 8U) | static_cast<unsigned char>(in[at + i]);
+  }
+  return v;
+}
+
+Unexpected<Error> bad_length(const char* what, std::size_t size) {
+  return unexpected(Errc::corrupt_record,
+                    std::string(what) + " key of " + std::to_string(size) + " bytes");
+}
+
+}  // namespace
+
+std::uint64_t due_ms(Clock::WallTime due) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(due.time_since_epoch());
+  return ms.count() < 0 ? 0 : static_cast<std::uint64_t>(ms.count());
+}
+
+Clock::WallTime from_due_ms(std::uint64_t ms) {
+  return Clock::WallTime(std::chrono::duration_cast<Clock::WallTime::duration>(
+      std::chrono::milliseconds(static_cast<std::int64_t>(ms))));
+}
+
+BodyKey body_key(MessageId id) {
+  BodyKey out{};
+  put_be(out, 0, id.value(), 8);
+  return out;
+}
+
+EnvelopeKey envelope_key(PartKey key) {
+  EnvelopeKey out{};
+  put_be(out, 0, key.message.value(), 8);
+  put_be(out, 8, key.part, 4);
+  return out;
+}
+
+ScheduleKey schedule_key(Clock::WallTime due, PartKey key) {
+  ScheduleKey out{};
+  put_be(out, 0, due_ms(due), 8);
+  put_be(out, 8, key.message.value(), 8);
+  put_be(out, 16, key.part, 4);
+  return out;
+}
+
+Result<MessageId> parse_body_key(std::string_view bytes) {
+  if (bytes.size() != 8) return bad_length("body", bytes.size());
+  return MessageId(get_be(bytes, 0, 8));
+}
+
+Result<PartKey> parse_envelope_key(std::string_view bytes) {
+  if (bytes.size() != 12) return bad_length("envelope", bytes.size());
+  return PartKey{MessageId(get_be(bytes, 0, 8)), static_cast<std::uint32_t>(get_be(bytes, 8, 4))};
+}
+
+Result<ParsedScheduleKey> parse_schedule_key(std::string_view bytes) {
+  if (bytes.size() != 20) return bad_length("schedule", bytes.size());
+  const std::uint64_t ms = get_be(bytes, 0, 8);
+  // WallTime counts nanoseconds in an int64: anything later than that was never written.
+  constexpr std::uint64_t ms_max = std::numeric_limits<std::int64_t>::max() / 1'000'000;
+  if (ms > ms_max) {
+    return unexpected(Errc::corrupt_record, "schedule key due " + std::to_string(ms) + " ms");
+  }
+  return ParsedScheduleKey{
+      from_due_ms(ms),
+      PartKey{MessageId(get_be(bytes, 8, 8)), static_cast<std::uint32_t>(get_be(bytes, 16, 4))}};
+}
+
+}  // namespace mta::queue
