@@ -42,6 +42,17 @@ class Section {
     }
     return {};
   }
+  Result<void> number(std::string_view key, double& out, double min, double max) {
+    if (auto* node = find(key)) {
+      auto value = node->value<double>();  // integers convert too
+      if (!value || *value < min || *value > max) {
+        return config_error(where(key) + " must be a number from " + std::to_string(min) + " to " +
+                            std::to_string(max));
+      }
+      out = *value;
+    }
+    return {};
+  }
   Result<void> duration(std::string_view key, Clock::Duration& out) {
     if (auto* node = find(key)) {
       std::string text;
@@ -158,7 +169,18 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     return config_error("spool.durability must be \"sync\" or \"none\"");
   }
   config.spool_sync = durability == "sync";
+  CONFIG_TRY(spool.duration("commit_window", config.commit_window));
+  CONFIG_TRY(
+      spool.integer("commit_batch_messages_max", config.commit_batch_messages_max, 1, 100'000));
   CONFIG_TRY(spool.no_unknown_keys());
+
+  Section queue_section(table("queue"), "queue");
+  CONFIG_TRY(queue_section.duration("retry_initial", config.retry_initial));
+  CONFIG_TRY(queue_section.number("retry_multiplier", config.retry_multiplier, 1.0, 100.0));
+  CONFIG_TRY(queue_section.duration("retry_max_delay", config.retry_max_delay));
+  CONFIG_TRY(queue_section.number("retry_jitter", config.retry_jitter, 0.0, 0.9));
+  CONFIG_TRY(queue_section.duration("max_age", config.max_age));
+  CONFIG_TRY(queue_section.no_unknown_keys());
 
   Section submission(table("submission"), "submission");
   CONFIG_TRY(submission.string_list("listen", config.submission_listen));
@@ -178,11 +200,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(delivery.duration("reply_timeout", config.reply_timeout));
   CONFIG_TRY(delivery.duration("idle_timeout", config.connection_idle_timeout));
   CONFIG_TRY(delivery.duration("reconnect_delay", config.reconnect_delay));
-  CONFIG_TRY(delivery.duration("retry_delay", config.retry_delay));
   CONFIG_TRY(delivery.duration("drain_timeout", config.drain_timeout));
   CONFIG_TRY(delivery.no_unknown_keys());
 
-  static const std::set<std::string> known = {"node", "log", "spool", "submission", "delivery"};
+  static const std::set<std::string> known = {"node",       "log",      "spool",
+                                              "submission", "delivery", "queue"};
   static const std::set<std::string> later = {"dns",  "http", "dkim",    "bounce",
                                               "imap", "pop3", "metrics", "tls"};
   for (auto& [key, value] : root) {

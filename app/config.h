@@ -24,6 +24,8 @@ struct Config {
   // [spool]
   std::string spool_path = "var/spool";
   bool spool_sync = true;  // durability = "sync" | "none"
+  Clock::Duration commit_window = Clock::Duration::zero();
+  std::uint32_t commit_batch_messages_max = 256;
   // [submission]
   std::vector<std::string> submission_listen = {"127.0.0.1:2525"};
   std::uint64_t message_bytes_max = 50ULL * 1024 * 1024;
@@ -38,7 +40,13 @@ struct Config {
   Clock::Duration reply_timeout = std::chrono::minutes(5);
   Clock::Duration connection_idle_timeout = std::chrono::seconds(10);
   Clock::Duration reconnect_delay = std::chrono::seconds(1);
-  Clock::Duration retry_delay = std::chrono::minutes(1);
+  // [queue] retry schedule: initial * multiplier^(attempt-1), capped, with ± jitter, until
+  // max_age after acceptance; then the recipient bounces.
+  Clock::Duration retry_initial = std::chrono::minutes(1);
+  double retry_multiplier = 2.0;
+  Clock::Duration retry_max_delay = std::chrono::hours(4);
+  double retry_jitter = 0.2;
+  Clock::Duration max_age = std::chrono::hours(72);
   Clock::Duration drain_timeout = std::chrono::seconds(30);
 
   // Sections the design names whose features have not landed yet: accepted, reported.

@@ -33,8 +33,11 @@ idle_timeout = "30s"
 [delivery]
 relay = "127.0.0.1:2500"
 connections_max = 3
-retry_delay = "250ms"
 reconnect_delay = 2
+[queue]
+retry_initial = "250ms"
+retry_multiplier = 1.5
+max_age = "1h"
 [metrics]
 listen = "127.0.0.1:9100"
 )",
@@ -50,7 +53,9 @@ listen = "127.0.0.1:9100"
   EXPECT_EQ(config->session_idle_timeout, std::chrono::seconds(30));
   EXPECT_EQ(config->relay, "127.0.0.1:2500");
   EXPECT_EQ(config->connections_max, 3U);
-  EXPECT_EQ(config->retry_delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(config->retry_initial, std::chrono::milliseconds(250));
+  EXPECT_DOUBLE_EQ(config->retry_multiplier, 1.5);
+  EXPECT_EQ(config->max_age, std::chrono::hours(1));
   EXPECT_EQ(config->reconnect_delay, std::chrono::seconds(2));
   EXPECT_EQ(config->ignored_sections, std::vector<std::string>{"metrics"});
 }
@@ -65,7 +70,8 @@ TEST(Config, ErrorsNameTheKey) {
       {"[spool]\ndurability = \"fast\"\n", "spool.durability"},
       {"[node]\nshards = \"two\"\n", "node.shards"},
       {"[node]\nshards = 100000\n", "node.shards"},
-      {"[delivery]\nretry_delay = \"5 parsecs\"\n", "delivery.retry_delay"},
+      {"[delivery]\nconnect_timeout = \"5 parsecs\"\n", "delivery.connect_timeout"},
+      {"[queue]\nretry_jitter = 2\n", "queue.retry_jitter"},
       {"[nonsense]\n", "nonsense"},
       {"[node\n", "at line"},
       {"[log]\nlevel = \"loud\"\n", "log.level"},

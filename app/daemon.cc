@@ -1,7 +1,7 @@
-// Shard wiring. Every shard accepts on every submission address (SO_REUSEPORT); the relay
-// destination is owned by one shard, chosen by hash, and messages accepted on the others are
-// handed to it through the engine's cross-shard channels, by id only (the body stays in the
-// spool).
+// Shard wiring. Every shard accepts on every submission address (SO_REUSEPORT) and group-
+// commits what it accepts; each destination is owned by one shard, chosen by hash, and parts
+// accepted on the others are handed to it through the engine's cross-shard channels, by key
+// only (the body stays in the spool).
 #include "app/daemon.h"
 
 #include <unistd.h>
@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "base/log.h"
-#include "delivery/relay_dispatcher.h"
+#include "delivery/scheduler.h"
 #include "engine/listener.h"
 #include "engine/runtime.h"
+#include "injection/committer.h"
 #include "injection/submission.h"
 #include "queue/rocksdb_store.h"
 
@@ -25,9 +26,15 @@ namespace {
 // What one shard runs; created on the shard's thread by the runtime's init, destroyed by the
 // main thread after every shard thread has exited.
 struct ShardServices {
+  std::unique_ptr<queue::MessageIdGenerator> ids;
+  std::unique_ptr<injection::Committer> committer;
+  std::unique_ptr<delivery::Scheduler> delivery;
   std::unique_ptr<injection::SubmissionListener> submission;
-  std::unique_ptr<delivery::RelayDispatcher> relay;
 };
+
+ShardId owner_of(const std::string& destination, std::uint32_t shard_count) {
+  return ShardId(static_cast<std::uint32_t>(std::hash<std::string>{}(destination) % shard_count));
+}
 
 // One listening socket per (address, shard), all bound to the same port. For port 0 the first
 // socket picks the port and the others follow it.
@@ -54,14 +61,17 @@ Result<std::vector<std::vector<int>>> open_listeners(const std::vector<std::stri
   return fds;
 }
 
-void hand_over(engine::Shard& shard, ShardId owner, MessageId id,
+// Gives a durable part to the shard that owns its destination.
+void hand_over(engine::Shard& shard, const queue::ScheduledItem& item,
                std::vector<ShardServices>& services) {
-  const bool posted = shard.post(
-      owner, [id, &services](engine::Shard& on) { services[on.id().value()].relay->enqueue(id); });
+  const ShardId owner = owner_of(item.destination, static_cast<std::uint32_t>(services.size()));
+  const bool posted = shard.post(owner, [item, &services](engine::Shard& on) {
+    services[on.id().value()].delivery->add(item);
+  });
   if (!posted) {
-    // The channel is full: the message is durable, so trying again shortly loses nothing.
+    // The channel is full: the part is durable, so trying again shortly loses nothing.
     shard.schedule(std::chrono::milliseconds(1),
-                   [&shard, owner, id, &services] { hand_over(shard, owner, id, services); });
+                   [&shard, item, &services] { hand_over(shard, item, services); });
   }
 }
 
@@ -103,49 +113,62 @@ int run_daemon(const Config& config) {
     return 1;
   }
 
-  const ShardId relay_owner(
-      static_cast<std::uint32_t>(std::hash<std::string>{}(config.relay) % shard_count));
   std::vector<ShardServices> services(shard_count);
   queue::Store& spool = **store;
+  const bool relayed = relay.has_value();
+  const queue::RetryPolicy retry{.initial = config.retry_initial,
+                                 .multiplier = config.retry_multiplier,
+                                 .max_delay = config.retry_max_delay,
+                                 .jitter = config.retry_jitter,
+                                 .max_age = config.max_age};
 
   engine::Runtime::block_stop_signals();
   auto started = runtime.start([&](engine::Shard& shard) {
     ShardServices& mine = services[shard.id().value()];
-    if (relay && shard.id() == relay_owner) {
-      mine.relay = std::make_unique<delivery::RelayDispatcher>(
-          shard, spool,
-          delivery::RelayOptions{.address = *relay,
-                                 .helo_name = config.hostname,
-                                 .connections_max = config.connections_max,
-                                 .messages_per_connection_max = config.messages_per_connection_max,
-                                 .connect_timeout = config.connect_timeout,
-                                 .reply_timeout = config.reply_timeout,
-                                 .idle_timeout = config.connection_idle_timeout,
-                                 .reconnect_delay = config.reconnect_delay,
-                                 .retry = {.retry_delay = config.retry_delay}});
-      if (auto recovered = mine.relay->recover(); !recovered) {
-        log::error("queue recovery failed: " + recovered.error().message());
-      } else if (*recovered > 0) {
-        log::info("recovered " + std::to_string(*recovered) + " queued messages");
-      }
+    mine.ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
+    mine.committer = std::make_unique<injection::Committer>(
+        shard, spool,
+        injection::CommitOptions{.window = config.commit_window,
+                                 .batch_messages_max = config.commit_batch_messages_max});
+    auto on_queued = [&shard, &services](const queue::ScheduledItem& item) {
+      hand_over(shard, item, services);
+    };
+    mine.delivery = std::make_unique<delivery::Scheduler>(
+        shard, spool, *mine.ids,
+        delivery::SchedulerOptions{
+            .destination = {.address = relay,
+                            .helo_name = config.hostname,
+                            .connections_max = config.connections_max,
+                            .messages_per_connection_max = config.messages_per_connection_max,
+                            .connect_timeout = config.connect_timeout,
+                            .reply_timeout = config.reply_timeout,
+                            .idle_timeout = config.connection_idle_timeout,
+                            .reconnect_delay = config.reconnect_delay,
+                            .retry = retry},
+            .bounce = {.hostname = config.hostname, .max_age = config.max_age}},
+        on_queued);
+    auto recovered = mine.delivery->recover([&shard, shard_count](const std::string& d) {
+      return owner_of(d, shard_count) == shard.id();
+    });
+    if (!recovered) {
+      log::error("queue recovery failed: " + recovered.error().message());
+    } else if (*recovered > 0) {
+      log::info("recovered " + std::to_string(*recovered) + " queued parts on shard " +
+                std::to_string(shard.id().value()));
     }
     smtp::ServerOptions smtp_options;
     smtp_options.hostname = config.hostname;
     smtp_options.limits.message_bytes_max = config.message_bytes_max;
     smtp_options.limits.recipients_max = config.recipients_max;
-    injection::SubmissionListener::QueuedFn on_queued;
-    if (relay) {
-      on_queued = [&shard, relay_owner, &services](const queue::Envelope& envelope) {
-        hand_over(shard, relay_owner, envelope.id, services);
-      };
-    } else {
-      on_queued = [](const queue::Envelope&) {};
-    }
     mine.submission = std::make_unique<injection::SubmissionListener>(
-        shard, spool,
+        shard, *mine.committer, *mine.ids,
         injection::SubmissionOptions{.smtp = smtp_options,
+                                     .max_age = config.max_age,
                                      .idle_timeout = config.session_idle_timeout},
-        std::move(on_queued));
+        [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
+        [on_queued](const std::vector<queue::ScheduledItem>& parts) {
+          for (const auto& part : parts) on_queued(part);
+        });
     for (int fd : (*listen_fds)[shard.id().value()]) mine.submission->listen(fd);
   });
   if (!started) {

@@ -1,6 +1,7 @@
 // Recipient dispositions. A recipient's fate is decided by its own RCPT reply when that was
 // not 2xx, else by the reply that ended the transaction (the final DATA reply, or a MAIL or
-// DATA rejection): RFC 5321 §4.2.1 classes, 2 = done, 4 = try again, 5 = give up.
+// DATA rejection): RFC 5321 §4.2.1 classes, 2 = done, 4 = try again, 5 = give up. When the
+// retry policy has no next attempt before the part expires, deferred recipients bounce now.
 #include "delivery/disposition.h"
 
 #include "base/assert.h"
@@ -12,25 +13,37 @@ bool is_final(queue::RecipientState state) {
   return state == queue::RecipientState::delivered || state == queue::RecipientState::bounced;
 }
 
-NextStep next_step(queue::Envelope& envelope, Clock::WallTime now, const RetryPolicy& policy) {
-  ++envelope.attempts;
-  for (const auto& recipient : envelope.recipients) {
-    if (!is_final(recipient.state)) {
-      envelope.next_attempt_at =
-          now + std::chrono::duration_cast<Clock::WallTime::duration>(policy.retry_delay);
-      return NextStep::retry;
-    }
-  }
-  return NextStep::remove;
+void bounce(queue::Envelope& envelope, std::size_t index, Outcome& outcome) {
+  envelope.recipients[index].state = queue::RecipientState::bounced;
+  outcome.newly_bounced.push_back(index);
 }
 
-void set(queue::Recipient& recipient, const smtp::Reply& reply) {
+Outcome finish(queue::Envelope& envelope, Outcome outcome, Clock::WallTime now,
+               const queue::RetryPolicy& policy, double unit_random) {
+  ++envelope.attempts;
+  bool unfinished = false;
+  for (const auto& recipient : envelope.recipients) unfinished |= !is_final(recipient.state);
+  if (!unfinished) return outcome;
+  if (auto next =
+          queue::next_attempt(policy, envelope.attempts, now, envelope.expires_at, unit_random)) {
+    envelope.next_attempt_at = *next;
+    outcome.step = NextStep::retry;
+    return outcome;
+  }
+  Outcome expired = expire(envelope);
+  outcome.newly_bounced.insert(outcome.newly_bounced.end(), expired.newly_bounced.begin(),
+                               expired.newly_bounced.end());
+  return outcome;
+}
+
+void set(queue::Envelope& envelope, std::size_t index, const smtp::Reply& reply, Outcome& outcome) {
+  auto& recipient = envelope.recipients[index];
   ++recipient.attempts;
   recipient.last_reply = reply.to_string();
   if (reply.positive()) {
     recipient.state = queue::RecipientState::delivered;
   } else if (reply.permanent()) {
-    recipient.state = queue::RecipientState::bounced;
+    bounce(envelope, index, outcome);
   } else {
     recipient.state = queue::RecipientState::deferred;
   }
@@ -46,26 +59,23 @@ std::vector<std::size_t> recipients_to_try(const queue::Envelope& envelope) {
   return indices;
 }
 
-NextStep apply_transaction(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                           const smtp::TransactionResult& result, Clock::WallTime now,
-                           const RetryPolicy& policy) {
+Outcome apply_transaction(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                          const smtp::TransactionResult& result, Clock::WallTime now,
+                          const queue::RetryPolicy& policy, double unit_random) {
+  Outcome outcome;
   for (std::size_t k = 0; k < tried.size(); ++k) {
     MTA_ASSERT(tried[k] < envelope.recipients.size());
-    auto& recipient = envelope.recipients[tried[k]];
     const smtp::Reply* own =
         k < result.recipient_replies.size() ? &result.recipient_replies[k] : nullptr;
-    if (own != nullptr && own->code != 0 && !own->positive()) {
-      set(recipient, *own);
-    } else {
-      set(recipient, result.reply);
-    }
+    set(envelope, tried[k],
+        own != nullptr && own->code != 0 && !own->positive() ? *own : result.reply, outcome);
   }
-  return next_step(envelope, now, policy);
+  return finish(envelope, std::move(outcome), now, policy, unit_random);
 }
 
-NextStep apply_connection_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                                  std::string_view reason, Clock::WallTime now,
-                                  const RetryPolicy& policy) {
+Outcome apply_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                      std::string_view reason, Clock::WallTime now,
+                      const queue::RetryPolicy& policy, double unit_random) {
   for (std::size_t index : tried) {
     MTA_ASSERT(index < envelope.recipients.size());
     auto& recipient = envelope.recipients[index];
@@ -73,7 +83,20 @@ NextStep apply_connection_failure(queue::Envelope& envelope, const std::vector<s
     recipient.state = queue::RecipientState::deferred;
     recipient.last_reply = std::string(reason);
   }
-  return next_step(envelope, now, policy);
+  return finish(envelope, Outcome{}, now, policy, unit_random);
+}
+
+Outcome expire(queue::Envelope& envelope) {
+  Outcome outcome;
+  for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+    auto& recipient = envelope.recipients[i];
+    if (is_final(recipient.state)) continue;
+    recipient.last_reply =
+        "4.4.7 delivery time expired" +
+        (recipient.last_reply.empty() ? std::string() : "; last reply: " + recipient.last_reply);
+    bounce(envelope, i, outcome);
+  }
+  return outcome;
 }
 
 }  // namespace mta::delivery

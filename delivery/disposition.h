@@ -1,38 +1,46 @@
-// What one SMTP transaction means for a queued message: per-recipient states from the
-// server's replies (2xx delivered, 4xx deferred, 5xx bounced) and what the queue does next.
-// Pure: no I/O, no clock reads; the caller passes `now` and applies the result.
+// What one SMTP transaction means for a queued part: per-recipient states from the server's
+// replies (2xx delivered, 4xx deferred, 5xx bounced), the next attempt time from the retry
+// policy, expiry, and which recipients this attempt bounced (they get one DSN together).
+// Pure: no I/O, no clock reads; the caller passes `now` and a random number.
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
 #include "proto/smtp/client_session.h"
+#include "queue/retry_schedule.h"
 #include "queue/store.h"
 
 namespace mta::delivery {
 
 enum class NextStep {
   remove,  // every recipient is delivered or bounced
-  retry,   // some recipient is deferred: keep the record, try again at next_attempt_at
+  retry,   // some recipient is deferred: keep the part, try again at next_attempt_at
 };
 
-struct RetryPolicy {
-  Clock::Duration retry_delay = std::chrono::minutes(1);
+struct Outcome {
+  NextStep step = NextStep::remove;
+  std::vector<std::size_t> newly_bounced;  // indices into envelope.recipients
 };
 
 // The recipients still to be tried, as indices into envelope.recipients.
 std::vector<std::size_t> recipients_to_try(const queue::Envelope& envelope);
 
-// Applies `result` (whose recipient_replies follow `tried`) to `envelope` and says what to do.
-NextStep apply_transaction(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                           const smtp::TransactionResult& result, Clock::WallTime now,
-                           const RetryPolicy& policy);
+// Applies `result` (whose recipient_replies follow `tried`) to `envelope`.
+Outcome apply_transaction(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                          const smtp::TransactionResult& result, Clock::WallTime now,
+                          const queue::RetryPolicy& policy, double unit_random);
 
-// A failure before any transaction ran (connection refused, greeting 421, lost connection):
-// the tried recipients are deferred with `reason`.
-NextStep apply_connection_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                                  std::string_view reason, Clock::WallTime now,
-                                  const RetryPolicy& policy);
+// A failure without a reply for the tried recipients (connection refused or lost, timeout,
+// no route): they are deferred with `reason`, e.g. "4.4.1 connection refused".
+Outcome apply_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                      std::string_view reason, Clock::WallTime now,
+                      const queue::RetryPolicy& policy, double unit_random);
+
+// The part's time is up (expires_at passed while it waited): every recipient not yet final
+// bounces with 4.4.7, keeping the last reply it got.
+Outcome expire(queue::Envelope& envelope);
 
 }  // namespace mta::delivery

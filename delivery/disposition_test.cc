@@ -67,17 +67,28 @@ TEST(Disposition, TransactionTable) {
        NextStep::retry},
   };
   const auto now = Clock::WallTime{} + std::chrono::hours(1000);
-  const RetryPolicy policy{.retry_delay = std::chrono::seconds(30)};
+  const queue::RetryPolicy policy{.initial = std::chrono::seconds(30),
+                                  .multiplier = 2.0,
+                                  .max_delay = std::chrono::hours(1),
+                                  .jitter = 0.0,
+                                  .max_age = std::chrono::hours(24)};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     auto envelope = envelope_with(c.rcpt_codes.size());
+    envelope.expires_at = now + std::chrono::hours(24);
     smtp::TransactionResult result{.delivered = c.final_code / 100 == 2,
                                    .reply = reply(c.final_code),
                                    .recipient_replies = {}};
     for (int code : c.rcpt_codes) result.recipient_replies.push_back(reply(code));
     const auto tried = recipients_to_try(envelope);
-    const NextStep got = apply_transaction(envelope, tried, result, now, policy);
+    const Outcome outcome = apply_transaction(envelope, tried, result, now, policy, 0.5);
+    const NextStep got = outcome.step;
     EXPECT_EQ(got, c.want_step);
+    std::vector<std::size_t> want_bounced;
+    for (std::size_t i = 0; i < c.want_states.size(); ++i) {
+      if (c.want_states[i] == RecipientState::bounced) want_bounced.push_back(i);
+    }
+    EXPECT_EQ(outcome.newly_bounced, want_bounced);
     for (std::size_t i = 0; i < c.want_states.size(); ++i) {
       EXPECT_EQ(envelope.recipients[i].state, c.want_states[i]) << "recipient " << i;
       EXPECT_EQ(envelope.recipients[i].attempts, 1U);
@@ -99,18 +110,49 @@ TEST(Disposition, RetryTriesOnlyUnfinishedRecipients) {
   ASSERT_EQ(tried, std::vector<std::size_t>{1});
   smtp::TransactionResult result{
       .delivered = true, .reply = reply(250), .recipient_replies = {reply(250)}};
-  EXPECT_EQ(apply_transaction(envelope, tried, result, {}, {}), NextStep::remove);
+  EXPECT_EQ(apply_transaction(envelope, tried, result, {}, {}, 0.5).step, NextStep::remove);
   EXPECT_EQ(envelope.recipients[1].state, RecipientState::delivered);
 }
 
 TEST(Disposition, ConnectionFailureDefersTried) {
   auto envelope = envelope_with(2);
+  envelope.expires_at = Clock::WallTime{} + std::chrono::hours(1);
   const auto tried = recipients_to_try(envelope);
-  EXPECT_EQ(apply_connection_failure(envelope, tried, "connection lost", {}, {}), NextStep::retry);
+  EXPECT_EQ(apply_failure(envelope, tried, "connection lost", {}, {}, 0.5).step, NextStep::retry);
   for (const auto& recipient : envelope.recipients) {
     EXPECT_EQ(recipient.state, RecipientState::deferred);
     EXPECT_EQ(recipient.last_reply, "connection lost");
   }
+}
+
+}  // namespace
+}  // namespace mta::delivery
+
+namespace mta::delivery {
+namespace {
+
+TEST(Disposition, NoAttemptLeftBeforeExpiryBouncesTheDeferred) {
+  auto envelope = envelope_with(2);
+  const auto now = Clock::WallTime{} + std::chrono::hours(10);
+  envelope.expires_at = now + std::chrono::seconds(10);  // the next retry would be later
+  const queue::RetryPolicy policy{.initial = std::chrono::minutes(1), .jitter = 0.0};
+  smtp::TransactionResult result{
+      .delivered = true, .reply = reply(250), .recipient_replies = {reply(250), reply(451)}};
+  const Outcome outcome =
+      apply_transaction(envelope, recipients_to_try(envelope), result, now, policy, 0.5);
+  EXPECT_EQ(outcome.step, NextStep::remove);
+  EXPECT_EQ(outcome.newly_bounced, std::vector<std::size_t>{1});
+  EXPECT_EQ(envelope.recipients[1].state, RecipientState::bounced);
+  EXPECT_NE(envelope.recipients[1].last_reply.find("4.4.7"), std::string::npos);
+  EXPECT_NE(envelope.recipients[1].last_reply.find("451"), std::string::npos);
+}
+
+TEST(Disposition, ExpireBouncesOnlyUnfinished) {
+  auto envelope = envelope_with(3);
+  envelope.recipients[0].state = RecipientState::delivered;
+  const Outcome outcome = expire(envelope);
+  EXPECT_EQ(outcome.newly_bounced, (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(envelope.recipients[0].state, RecipientState::delivered);
 }
 
 }  // namespace

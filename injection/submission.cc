@@ -1,9 +1,12 @@
 // SubmissionListener and its per-connection Session: bytes from the socket go into the
-// ServerSession; each MessageReceived becomes a synced queue write, and only then the 250.
+// ServerSession; each MessageReceived goes to the group commit, and only when its batch is
+// durable does the client get 250. Reading pauses meanwhile, so a client that pipelines the
+// next transaction costs at most what the kernel buffers.
 #include "injection/submission.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <variant>
@@ -40,10 +43,17 @@ class SubmissionListener::Session final : public engine::ConnectionHandler {
     }
   }
 
+  // The group commit answered for this session's message.
+  void complete(std::string_view reply_line) {
+    smtp_.complete_message(reply_line);
+    if (connection_ != nullptr && !reading_paused_) connection_->resume_reading();
+    drive();
+  }
+
   void on_drained() override {
     if (connection_ != nullptr && reading_paused_) {
       reading_paused_ = false;
-      connection_->resume_reading();
+      if (!smtp_.awaiting_decision()) connection_->resume_reading();
     }
   }
 
@@ -68,7 +78,8 @@ class SubmissionListener::Session final : public engine::ConnectionHandler {
   void drive() {
     while (auto event = smtp_.next_event()) {
       if (auto* message = std::get_if<smtp::MessageReceived>(&*event)) {
-        smtp_.complete_message(owner_.enqueue(*message));
+        if (connection_ != nullptr) connection_->pause_reading();
+        owner_.enqueue(id_, std::move(*message));
       } else if (std::holds_alternative<smtp::SessionEnded>(*event)) {
         ended_ = true;
       }
@@ -99,13 +110,15 @@ class SubmissionListener::Session final : public engine::ConnectionHandler {
   bool reading_paused_ = false;
 };
 
-SubmissionListener::SubmissionListener(engine::Shard& shard, queue::Store& store,
-                                       SubmissionOptions options, QueuedFn on_queued)
+SubmissionListener::SubmissionListener(engine::Shard& shard, Committer& committer,
+                                       queue::MessageIdGenerator& ids, SubmissionOptions options,
+                                       RouteFn route, QueuedFn on_queued)
     : shard_(shard),
-      store_(store),
+      committer_(committer),
+      ids_(ids),
       options_(std::move(options)),
-      on_queued_(std::move(on_queued)),
-      ids_(shard.id(), shard.clock()) {
+      route_(std::move(route)),
+      on_queued_(std::move(on_queued)) {
   shard_.on_stop([this] { on_stop(); });
 }
 
@@ -142,31 +155,72 @@ void SubmissionListener::on_stop() {
   }
 }
 
-std::string SubmissionListener::enqueue(const smtp::MessageReceived& message) {
-  queue::Envelope envelope;
-  envelope.id = ids_.next();
-  envelope.mail_from = message.mail_from;
-  envelope.recipients.reserve(message.recipients.size());
-  for (const auto& address : message.recipients) {
-    envelope.recipients.push_back(queue::Recipient{.address = address});
-  }
-  envelope.received_at = shard_.clock().wall_now();
-  envelope.next_attempt_at = envelope.received_at;
-  envelope.body_bytes = message.body.size();
-
-  if (auto stored = store_.put(envelope, message.body); !stored) {
-    ++probe_.store_failures;
-    // Nothing was acknowledged and the store wrote nothing: the client keeps the message and
-    // retries (RFC 5321 §4.2.5: a 4yz after DATA means the server did not take responsibility).
-    if (stored.error().code == queue::Errc::no_space) {
-      return "452 4.3.1 Insufficient system storage";
+void SubmissionListener::enqueue(std::uint64_t session_id, smtp::MessageReceived&& message) {
+  const MessageId id = ids_.next();
+  const Clock::WallTime now = shard_.clock().wall_now();
+  const auto expires =
+      now + std::chrono::duration_cast<Clock::WallTime::duration>(options_.max_age);
+  // One part per destination, recipients in the order the client gave them.
+  std::vector<queue::Envelope> parts;
+  for (auto& address : message.recipients) {
+    std::string destination = route_(address);
+    auto part = std::find_if(parts.begin(), parts.end(), [&](const queue::Envelope& e) {
+      return e.destination == destination;
+    });
+    if (part == parts.end()) {
+      queue::Envelope envelope;
+      envelope.id = id;
+      envelope.part = static_cast<std::uint32_t>(parts.size());
+      envelope.destination = std::move(destination);
+      envelope.mail_from = message.mail_from;
+      envelope.received_at = now;
+      envelope.next_attempt_at = now;
+      envelope.expires_at = expires;
+      envelope.body_bytes = message.body.size();
+      parts.push_back(std::move(envelope));
+      part = parts.end() - 1;
     }
-    return "451 4.3.0 Error: queue write failed, try again later";
+    part->recipients.push_back(queue::Recipient{.address = std::move(address)});
   }
-  ++probe_.messages_queued;
-  probe_.bytes_queued += message.body.size();
-  on_queued_(envelope);
-  return "250 2.0.0 Ok: queued as " + to_hex(envelope.id);
+  std::vector<queue::ScheduledItem> items;
+  items.reserve(parts.size());
+  for (const auto& part : parts) {
+    items.push_back(queue::ScheduledItem{.due = part.next_attempt_at,
+                                         .key = {.message = id, .part = part.part},
+                                         .destination = part.destination});
+  }
+  const std::size_t body_bytes = message.body.size();
+  committer_.submit(
+      std::move(parts), std::move(message.body),
+      [this, session_id, id, body_bytes, items = std::move(items)](const Result<void>& result) {
+        if (result) {
+          ++probe_.messages_queued;
+          probe_.bytes_queued += body_bytes;
+        }
+        on_committed(session_id, id, items, result);
+      });
+}
+
+void SubmissionListener::on_committed(std::uint64_t session_id, MessageId id,
+                                      const std::vector<queue::ScheduledItem>& parts,
+                                      const Result<void>& result) {
+  std::string reply;
+  if (result) {
+    on_queued_(parts);
+    reply = "250 2.0.0 Ok: queued as " + to_hex(id);
+  } else {
+    ++probe_.store_failures;
+    // Nothing was acknowledged and the batch wrote nothing: the client keeps the message and
+    // retries (RFC 5321 §4.2.5: a 4yz after DATA means the server did not take responsibility).
+    reply = result.error().code == queue::Errc::no_space
+                ? "452 4.3.1 Insufficient system storage"
+                : "451 4.3.0 Error: queue write failed, try again later";
+  }
+  // The client may have gone while the batch was written; the message is then queued (if the
+  // write worked) without its 250, and the client's retry may deliver it twice: at least once.
+  if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+    session->second->complete(reply);
+  }
 }
 
 }  // namespace mta::injection

@@ -1,17 +1,21 @@
 // The SMTP submission listener of one shard: accepts connections, drives a
-// smtp::ServerSession per connection on the engine, and makes every received message durable
-// in the queue before it answers 250. What happens to a message after that is the caller's
-// business (the `on_queued` callback; app/ hands it to delivery).
+// smtp::ServerSession per connection on the engine, splits each received message into one
+// queue part per destination and makes it durable through the shard's group commit before
+// it answers 250. What happens to a message after that is the caller's business (the
+// `on_queued` callback; app/ hands each part to the shard that owns its destination).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/connection.h"
 #include "engine/shard.h"
+#include "injection/committer.h"
 #include "injection/probe.h"
 #include "proto/smtp/server_session.h"
 #include "queue/message_id.h"
@@ -21,6 +25,7 @@ namespace mta::injection {
 
 struct SubmissionOptions {
   smtp::ServerOptions smtp;
+  Clock::Duration max_age = std::chrono::hours(72);  // a part not delivered by then bounces
   Clock::Duration idle_timeout = std::chrono::minutes(5);
   std::size_t sessions_max = 10'000;          // per shard; more connections get 421 and are closed
   std::size_t output_bytes_max = 256 * 1024;  // unsent replies before reading pauses
@@ -32,10 +37,13 @@ struct SubmissionOptions {
 // of a transaction finish it first.
 class SubmissionListener {
  public:
-  using QueuedFn = std::function<void(const queue::Envelope& envelope)>;
+  // The destination a recipient's part goes to (a domain, or the relay).
+  using RouteFn = std::function<std::string(std::string_view recipient)>;
+  // Runs on this shard once the message is durable, with one item per part.
+  using QueuedFn = std::function<void(const std::vector<queue::ScheduledItem>& parts)>;
 
-  SubmissionListener(engine::Shard& shard, queue::Store& store, SubmissionOptions options,
-                     QueuedFn on_queued);
+  SubmissionListener(engine::Shard& shard, Committer& committer, queue::MessageIdGenerator& ids,
+                     SubmissionOptions options, RouteFn route, QueuedFn on_queued);
   SubmissionListener(const SubmissionListener&) = delete;
   SubmissionListener& operator=(const SubmissionListener&) = delete;
   ~SubmissionListener();
@@ -53,14 +61,18 @@ class SubmissionListener {
   void on_accept(int fd);
   void on_session_closed(std::uint64_t session_id);
   void on_stop();
-  // Makes one received message durable; returns the reply line for the client.
-  std::string enqueue(const smtp::MessageReceived& message);
+  // Splits one received message into parts and hands it to the group commit; the session
+  // `session_id` gets its reply when the batch is durable (or failed).
+  void enqueue(std::uint64_t session_id, smtp::MessageReceived&& message);
+  void on_committed(std::uint64_t session_id, MessageId id,
+                    const std::vector<queue::ScheduledItem>& parts, const Result<void>& result);
 
   engine::Shard& shard_;
-  queue::Store& store_;
+  Committer& committer_;
+  queue::MessageIdGenerator& ids_;
   SubmissionOptions options_;
+  RouteFn route_;
   QueuedFn on_queued_;
-  queue::MessageIdGenerator ids_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   Probe probe_;

@@ -93,9 +93,12 @@ listen = ["127.0.0.1:0"]
 [delivery]
 relay = "127.0.0.1:{relay_port}"
 reconnect_delay = "200ms"
-retry_delay = "1s"
 connect_timeout = "2s"
 idle_timeout = "2s"
+[queue]
+retry_initial = "1s"
+retry_max_delay = "2s"
+retry_jitter = 0
 {extra_config}
 """)
         self.proc = None
@@ -105,6 +108,8 @@ idle_timeout = "2s"
 
     def start(self):
         self.runs += 1
+        if getattr(self, "log", None) is not None:
+            self.log.close()  # the previous run's, after a SIGKILL
         self.log_path = os.path.join(self.workdir, f"outpost.{self.runs}.log")
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([self.binary, "run", "--config", self.config],

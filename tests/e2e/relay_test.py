@@ -78,7 +78,7 @@ class RelayTest(unittest.TestCase):
         outpost.start()
         wanted = {f"<restart-{i}@outpost.test>" for i in range(30)}
         wait_until(lambda: sink.message_ids() >= wanted, 30, 0.1, "messages after restart")
-        self.assertIn("recovered 30 queued messages", outpost.output())
+        self.assertIn("recovered 30 queued parts", outpost.output())
         self.assertEqual(outpost.stop(), 0)
         self.assertEqual(outpost.queue_count(), 0)
 

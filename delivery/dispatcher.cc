@@ -1,0 +1,354 @@
+// Dispatcher: a due schedule (one shard timer for the earliest part), a FIFO of parts that
+// are due, and up to connections_max SMTP client connections. A connection that finishes its
+// handshake, or a transaction, asks for the next part; the session pipelines each
+// transaction (RSET, MAIL, RCPT..., DATA in one write).
+#include "delivery/dispatcher.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "engine/connection.h"
+#include "queue/errc.h"
+
+namespace mta::delivery {
+
+// One SMTP client connection to the destination. Lives in Dispatcher::connections_ from
+// creation until its engine connection closes; erased at the end of that loop turn.
+class Dispatcher::Connection final : public engine::ConnectionHandler {
+ public:
+  Connection(Dispatcher& owner, std::uint64_t id)
+      : owner_(owner),
+        id_(id),
+        session_(smtp::ClientOptions{.helo_name = owner.options_.helo_name}) {
+    owner_.context_.shard.hold();
+    connection_ = &engine::Connection::connect(owner_.context_.shard, *owner_.options_.address,
+                                               owner_.options_.connect_timeout, *this);
+  }
+
+  bool idle() const { return ready_ && !busy_ && !quitting_; }
+  bool ready() const { return ready_; }
+
+  void on_connected(int error) override {
+    if (error != 0) {
+      failure_ = "connect to " + owner_.options_.address->to_string() +
+                 " failed: " + std::strerror(-error);
+      return;
+    }
+    connection_->set_idle_timeout(owner_.options_.reply_timeout);
+  }
+
+  void on_data(Buffer& input) override {
+    (void)session_.on_bytes(input.readable());  // a failure arrives as SessionFailed
+    input.consume(input.size());
+    drive();
+  }
+
+  void on_closed(int error) override {
+    owner_.context_.shard.cancel_timer(idle_timer_);
+    if (failure_.empty()) {
+      failure_ = error != 0 ? std::string("4.4.2 connection lost: ") + std::strerror(-error)
+                            : std::string("4.4.2 connection closed");
+    }
+    if (busy_) {
+      owner_.finish_with_failure(envelope_, tried_, failure_);
+      busy_ = false;
+    }
+    if (!ready_) {
+      log::warning(owner_.destination_ + ": " + failure_);
+      owner_.on_connection_failed();
+    }
+    connection_ = nullptr;
+    owner_.context_.shard.release();
+    owner_.on_connection_closed(id_);
+  }
+
+  // Takes the next due message, or goes idle (and QUITs after idle_timeout).
+  void take_next() {
+    MTA_ASSERT(ready_ && !busy_);
+    if (quitting_) return;
+    if (owner_.stopping_ || sent_ >= owner_.options_.messages_per_connection_max) {
+      quit();
+      return;
+    }
+    if (!owner_.assign(*this)) {
+      owner_.context_.shard.cancel_timer(idle_timer_);
+      idle_timer_ = owner_.context_.shard.schedule(owner_.options_.idle_timeout, [this] {
+        idle_timer_ = 0;
+        if (idle()) quit();
+      });
+    }
+  }
+
+  void start(queue::Envelope&& envelope, std::vector<std::size_t>&& tried,
+             const std::string& body) {
+    owner_.context_.shard.cancel_timer(idle_timer_);
+    idle_timer_ = 0;
+    envelope_ = std::move(envelope);
+    tried_ = std::move(tried);
+    smtp::Envelope smtp_envelope{.mail_from = envelope_.mail_from, .recipients = {}};
+    for (std::size_t index : tried_) {
+      smtp_envelope.recipients.push_back(envelope_.recipients[index].address);
+    }
+    busy_ = true;
+    session_.begin_transaction(smtp_envelope, body);
+    flush();
+  }
+
+  void quit() {
+    if (quitting_ || connection_ == nullptr) return;
+    quitting_ = true;
+    session_.quit();
+    flush();
+  }
+
+ private:
+  void drive() {
+    while (auto event = session_.next_event()) {
+      if (std::holds_alternative<smtp::SessionReady>(*event)) {
+        ready_ = true;
+        take_next();
+      } else if (auto* result = std::get_if<smtp::TransactionResult>(&*event)) {
+        busy_ = false;
+        ++sent_;
+        owner_.finish(envelope_, tried_, *result);
+        take_next();
+      } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
+        failure_ = "4.4.2 " + owner_.options_.address->to_string() + ": " + failed->reason;
+        if (failed->reply.code != 0) failure_ += " (" + failed->reply.to_string() + ")";
+        if (connection_ != nullptr) connection_->close();
+        return;
+      } else if (std::holds_alternative<smtp::SessionClosed>(*event)) {
+        if (connection_ != nullptr) connection_->close();
+        return;
+      }
+    }
+    flush();
+  }
+
+  void flush() {
+    if (connection_ == nullptr) return;
+    const std::string_view out = session_.bytes_to_send();
+    if (!out.empty()) {
+      connection_->write(out);
+      session_.on_sent(out.size());
+    }
+  }
+
+  Dispatcher& owner_;
+  const std::uint64_t id_;
+  smtp::ClientSession session_;
+  engine::Connection* connection_ = nullptr;
+  engine::TimerId idle_timer_ = 0;
+  queue::Envelope envelope_;
+  std::vector<std::size_t> tried_;
+  std::string failure_;
+  std::size_t sent_ = 0;
+  bool ready_ = false;
+  bool busy_ = false;
+  bool quitting_ = false;
+};
+
+Dispatcher::Dispatcher(ShardDelivery& context, std::string destination, DestinationOptions options)
+    : context_(context), destination_(std::move(destination)), options_(std::move(options)) {
+  context_.shard.on_stop([this] { on_stop(); });
+}
+
+Dispatcher::~Dispatcher() { context_.shard.cancel_timer(due_timer_); }
+
+void Dispatcher::add(queue::PartKey key, Clock::WallTime due) {
+  schedule_.add(due, key);
+  if (due <= context_.shard.clock().wall_now()) {
+    pump();
+  } else {
+    arm_due_timer();
+  }
+}
+
+double Dispatcher::unit_random() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(context_.random);
+}
+
+void Dispatcher::take_due() {
+  std::vector<queue::PartKey> due;
+  schedule_.pop_due(context_.shard.clock().wall_now(), schedule_.size(), due);
+  ready_.insert(ready_.end(), due.begin(), due.end());
+}
+
+void Dispatcher::arm_due_timer() {
+  if (stopping_) return;
+  const auto next = schedule_.next_due();
+  if (!next) return;
+  if (due_timer_ != 0 && *next >= due_timer_at_) return;
+  context_.shard.cancel_timer(due_timer_);
+  due_timer_at_ = *next;
+  const auto delay =
+      std::max<Clock::Duration>(*next - context_.shard.clock().wall_now(), Clock::Duration::zero());
+  due_timer_ = context_.shard.schedule(delay, [this] {
+    due_timer_ = 0;
+    pump();
+  });
+}
+
+void Dispatcher::pump() {
+  if (stopping_) return;
+  take_due();
+  arm_due_timer();
+  if (!options_.address) {
+    // No route: every due part is deferred (and bounces once it expires).
+    while (!ready_.empty()) {
+      const queue::PartKey key = ready_.front();
+      ready_.pop_front();
+      auto envelope = context_.store.read_envelope(key);
+      if (!envelope) continue;
+      finish_with_failure(*envelope, recipients_to_try(*envelope),
+                          "4.4.3 no route to " + destination_ +
+                              ": MX delivery is not built yet; set delivery.relay");
+    }
+    return;
+  }
+  for (auto& [id, connection] : connections_) {
+    if (ready_.empty()) return;
+    if (connection->idle()) connection->take_next();
+  }
+  if (ready_.empty()) return;
+  const Clock::TimePoint now = context_.shard.clock().now();
+  if (now < connect_blocked_until_) {
+    if (!pump_scheduled_) {
+      pump_scheduled_ = true;
+      context_.shard.schedule(connect_blocked_until_ - now, [this] {
+        pump_scheduled_ = false;
+        pump();
+      });
+    }
+    return;
+  }
+  std::size_t connecting = 0;
+  for (auto& [id, connection] : connections_) {
+    if (!connection->ready()) ++connecting;
+  }
+  while (connections_.size() < options_.connections_max && connecting < ready_.size()) {
+    const std::uint64_t id = next_connection_id_++;
+    connections_.emplace(id, std::make_unique<Connection>(*this, id));
+    ++context_.probe.connections_opened;
+    ++connecting;
+  }
+}
+
+bool Dispatcher::assign(Connection& connection) {
+  if (ready_.empty()) take_due();
+  while (!ready_.empty()) {
+    const queue::PartKey key = ready_.front();
+    ready_.pop_front();
+    auto envelope = context_.store.read_envelope(key);
+    if (!envelope) {
+      // Gone (deleted by an operator) or unreadable.
+      if (envelope.error().code != queue::Errc::not_found) {
+        ++context_.probe.store_failures;
+        log::error("queue: cannot read " + to_hex(key.message) + ": " + envelope.error().message());
+      }
+      continue;
+    }
+    if (envelope->expires_at <= context_.shard.clock().wall_now()) {
+      record(*envelope, expire(*envelope));
+      continue;
+    }
+    std::vector<std::size_t> tried = recipients_to_try(*envelope);
+    if (tried.empty()) {
+      record(*envelope, Outcome{});
+      continue;
+    }
+    auto body = context_.store.read_body(key.message);
+    if (!body) {
+      ++context_.probe.store_failures;
+      log::error("queue: cannot read body of " + to_hex(key.message) + ": " +
+                 body.error().message());
+      finish_with_failure(*envelope, tried, "4.3.0 queue read failed");
+      continue;
+    }
+    connection.start(std::move(envelope).value(), std::move(tried), *body);
+    return true;
+  }
+  return false;
+}
+
+void Dispatcher::finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                        const smtp::TransactionResult& result) {
+  ++context_.probe.transactions;
+  record(envelope, apply_transaction(envelope, tried, result, context_.shard.clock().wall_now(),
+                                     options_.retry, unit_random()));
+}
+
+void Dispatcher::finish_with_failure(queue::Envelope& envelope,
+                                     const std::vector<std::size_t>& tried,
+                                     const std::string& reason) {
+  record(envelope, apply_failure(envelope, tried, reason, context_.shard.clock().wall_now(),
+                                 options_.retry, unit_random()));
+}
+
+void Dispatcher::record(queue::Envelope& envelope, const Outcome& outcome) {
+  for (const auto& recipient : envelope.recipients) {
+    switch (recipient.state) {
+      case queue::RecipientState::delivered:
+        ++context_.probe.recipients_delivered;
+        break;
+      case queue::RecipientState::deferred:
+        ++context_.probe.recipients_deferred;
+        break;
+      case queue::RecipientState::bounced:
+        ++context_.probe.recipients_bounced;
+        break;
+      case queue::RecipientState::pending:
+        break;
+    }
+    if (log::enabled(log::Level::debug)) {
+      log::debug("delivery " + to_hex(envelope.id) + "." + std::to_string(envelope.part) + " <" +
+                 recipient.address + ">: " + recipient.last_reply);
+    }
+  }
+  // One DSN for everything this attempt bounced, written before the part (and maybe the
+  // body it quotes) goes away.
+  context_.bouncer.bounce(envelope, outcome.newly_bounced,
+                          options_.address ? options_.address->to_string() : std::string());
+  const queue::PartKey key{.message = envelope.id, .part = envelope.part};
+  if (outcome.step == NextStep::remove) {
+    if (auto removed = context_.store.remove_part(key); !removed) {
+      ++context_.probe.store_failures;
+      log::error("queue: cannot remove " + to_hex(envelope.id) + ": " + removed.error().message());
+    }
+    return;
+  }
+  if (auto updated = context_.store.update_envelope(envelope); !updated) {
+    ++context_.probe.store_failures;
+    log::error("queue: cannot update " + to_hex(envelope.id) + ": " + updated.error().message());
+  }
+  schedule_.add(envelope.next_attempt_at, key);
+  arm_due_timer();
+}
+
+void Dispatcher::on_connection_failed() {
+  ++context_.probe.connection_failures;
+  connect_blocked_until_ = context_.shard.clock().now() + options_.reconnect_delay;
+}
+
+void Dispatcher::on_connection_closed(std::uint64_t connection_id) {
+  context_.shard.defer([this, connection_id] {
+    connections_.erase(connection_id);
+    pump();
+  });
+}
+
+void Dispatcher::on_stop() {
+  stopping_ = true;
+  context_.shard.cancel_timer(due_timer_);
+  due_timer_ = 0;
+  for (auto& [id, connection] : connections_) {
+    if (connection->idle()) connection->quit();
+  }
+}
+
+}  // namespace mta::delivery

@@ -1,0 +1,101 @@
+// Delivery to one destination (today the `delivery.relay` smarthost, or a recipient domain
+// waiting for MX delivery). Owns the destination's due schedule (keys and times only, never
+// bodies) and a small pool of SMTP client connections on one shard; feeds them due parts one
+// after another (RSET between, the session pipelines) and records each recipient's outcome.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "delivery/bouncer.h"
+#include "delivery/disposition.h"
+#include "delivery/probe.h"
+#include "engine/address.h"
+#include "engine/shard.h"
+#include "queue/retry_schedule.h"
+#include "queue/schedule.h"
+#include "queue/store.h"
+
+namespace mta::delivery {
+
+struct DestinationOptions {
+  // Where to connect; nullopt = no route yet (MX delivery is not built): due parts are
+  // deferred with 4.4.3 until they expire.
+  std::optional<engine::SocketAddress> address;
+  std::string helo_name = "outpost.localhost";
+  std::size_t connections_max = 8;
+  std::size_t messages_per_connection_max = 1000;
+  Clock::Duration connect_timeout = std::chrono::seconds(30);
+  Clock::Duration reply_timeout = std::chrono::minutes(5);  // no server bytes for this long
+  Clock::Duration idle_timeout = std::chrono::seconds(10);  // unused connection then QUITs
+  Clock::Duration reconnect_delay = std::chrono::seconds(1);
+  queue::RetryPolicy retry;
+};
+
+// What the dispatchers of one shard share.
+struct ShardDelivery {
+  engine::Shard& shard;
+  queue::Store& store;
+  Bouncer& bouncer;
+  std::mt19937_64 random;
+  Probe probe;
+};
+
+// Lives on the shard that owns the destination and is used only there. Holds the shard's
+// drain gate while a connection is open; on stop no new transaction starts and connections
+// QUIT once their current one ends.
+class Dispatcher {
+ public:
+  Dispatcher(ShardDelivery& context, std::string destination, DestinationOptions options);
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+  ~Dispatcher();
+
+  // A part of this destination is due at `due`.
+  void add(queue::PartKey key, Clock::WallTime due);
+
+  const std::string& destination() const { return destination_; }
+  std::size_t scheduled_count() const { return schedule_.size() + ready_.size(); }
+  std::size_t connection_count() const { return connections_.size(); }
+
+ private:
+  class Connection;
+  friend class Connection;
+
+  void pump();
+  void arm_due_timer();
+  void take_due();
+  // Called by a connection that can take a part; returns false when none is due.
+  bool assign(Connection& connection);
+  // Outcomes of a transaction, or of a failure without a reply, go to the queue.
+  void finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+              const smtp::TransactionResult& result);
+  void finish_with_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                           const std::string& reason);
+  void record(queue::Envelope& envelope, const Outcome& outcome);
+  double unit_random();
+  void on_connection_failed();
+  void on_connection_closed(std::uint64_t connection_id);
+  void on_stop();
+
+  ShardDelivery& context_;
+  const std::string destination_;
+  DestinationOptions options_;
+  queue::Schedule schedule_;          // parts waiting for their due time
+  std::deque<queue::PartKey> ready_;  // due, waiting for a connection
+  engine::TimerId due_timer_ = 0;
+  Clock::WallTime due_timer_at_{};
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::uint64_t next_connection_id_ = 1;
+  Clock::TimePoint connect_blocked_until_{};
+  bool pump_scheduled_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace mta::delivery

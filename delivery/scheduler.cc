@@ -1,0 +1,67 @@
+// Scheduler: routes parts to per-destination dispatchers, created on first use.
+#include "delivery/scheduler.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+namespace mta::delivery {
+
+std::string route(std::string_view recipient, bool relay) {
+  if (relay) return std::string(relay_destination);
+  const auto at = recipient.rfind('@');
+  std::string domain(at == std::string_view::npos ? recipient : recipient.substr(at + 1));
+  std::transform(domain.begin(), domain.end(), domain.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return domain;
+}
+
+Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
+                     SchedulerOptions options, QueuedFn on_bounce_queued)
+    : options_(std::move(options)),
+      bouncer_(
+          shard, store, ids, options_.bounce,
+          [relay = options_.destination.address.has_value()](std::string_view r) {
+            return route(r, relay);
+          },
+          std::move(on_bounce_queued)),
+      context_{.shard = shard,
+               .store = store,
+               .bouncer = bouncer_,
+               .random = std::mt19937_64(std::random_device{}()),
+               .probe = {}} {}
+
+Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
+  auto found = dispatchers_.find(destination);
+  if (found != dispatchers_.end()) return *found->second;
+  DestinationOptions options = options_.destination;
+  if (destination != relay_destination) options.address.reset();
+  auto [inserted, ok] = dispatchers_.emplace(
+      destination, std::make_unique<Dispatcher>(context_, destination, std::move(options)));
+  return *inserted->second;
+}
+
+void Scheduler::add(const queue::ScheduledItem& item) {
+  dispatcher_for(item.destination).add(item.key, item.due);
+}
+
+Result<std::uint64_t> Scheduler::recover(const std::function<bool(const std::string&)>& owns) {
+  std::uint64_t recovered = 0;
+  auto scanned = context_.store.for_each_scheduled([&](queue::ScheduledItem&& item) {
+    if (owns(item.destination)) {
+      ++recovered;
+      add(item);
+    }
+    return true;
+  });
+  if (!scanned) return unexpected(scanned.error());
+  return recovered;
+}
+
+std::size_t Scheduler::scheduled_count() const {
+  std::size_t count = 0;
+  for (const auto& [name, dispatcher] : dispatchers_) count += dispatcher->scheduled_count();
+  return count;
+}
+
+}  // namespace mta::delivery

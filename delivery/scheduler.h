@@ -1,0 +1,56 @@
+// The delivery side of one shard: the dispatchers of the destinations this shard owns, the
+// bouncer, and start-up recovery from the queue's schedule index. Parts reach it by add(),
+// from injection on any shard (through the engine's cross-shard channels) or from recovery.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "delivery/bouncer.h"
+#include "delivery/dispatcher.h"
+#include "engine/shard.h"
+#include "queue/message_id.h"
+#include "queue/store.h"
+
+namespace mta::delivery {
+
+// Destination names: "relay" when every message goes to the smarthost, else the recipient's
+// domain, lower-cased (MX resolution will map domains to MX sets).
+inline constexpr std::string_view relay_destination = "relay";
+std::string route(std::string_view recipient, bool relay);
+
+struct SchedulerOptions {
+  DestinationOptions destination;  // address: the relay, when there is one
+  BounceOptions bounce;
+};
+
+// One per shard, used on its thread.
+class Scheduler {
+ public:
+  using QueuedFn = Bouncer::QueuedFn;
+
+  Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
+            SchedulerOptions options, QueuedFn on_bounce_queued);
+
+  void add(const queue::ScheduledItem& item);
+  // Start-up: every part in the schedule index whose destination `owns` accepts.
+  Result<std::uint64_t> recover(const std::function<bool(const std::string&)>& owns);
+
+  const Probe& probe() const { return context_.probe; }
+  const BounceProbe& bounce_probe() const { return bouncer_.probe(); }
+  std::size_t scheduled_count() const;
+
+ private:
+  Dispatcher& dispatcher_for(const std::string& destination);
+
+  SchedulerOptions options_;
+  Bouncer bouncer_;
+  ShardDelivery context_;
+  std::unordered_map<std::string, std::unique_ptr<Dispatcher>> dispatchers_;
+};
+
+}  // namespace mta::delivery

@@ -1,0 +1,85 @@
+// Committer: a two-slot pipeline. `waiting_` gathers submissions; when no write is in flight
+// (and the window, if any, has passed or the batch is full) it becomes `writing_`, goes to the
+// worker as one Store::write_batch, and its callbacks run when the worker is done.
+#include "injection/committer.h"
+
+#include <utility>
+
+#include "base/assert.h"
+
+namespace mta::injection {
+
+Committer::Committer(engine::Shard& shard, queue::Store& store, CommitOptions options)
+    : shard_(shard), store_(store), options_(options) {}
+
+Committer::~Committer() {
+  // The shard's drain waits for offloads, so no write can still be in flight here.
+  MTA_ASSERT(!writing_now_);
+  shard_.cancel_timer(window_timer_);
+}
+
+void Committer::submit(std::vector<queue::Envelope>&& parts, std::string&& body, Done done) {
+  waiting_bytes_ += body.size();
+  waiting_.push_back(Pending{std::move(parts), std::move(body), std::move(done)});
+  maybe_write();
+}
+
+bool Committer::batch_full() const {
+  return waiting_.size() >= options_.batch_messages_max ||
+         waiting_bytes_ >= options_.batch_bytes_max;
+}
+
+void Committer::maybe_write() {
+  if (writing_now_ || waiting_.empty()) return;
+  if (options_.window == Clock::Duration::zero() || batch_full()) {
+    write();
+    return;
+  }
+  if (window_timer_ == 0) {
+    window_timer_ = shard_.schedule(options_.window, [this] {
+      window_timer_ = 0;
+      if (!writing_now_ && !waiting_.empty()) write();
+    });
+  }
+}
+
+void Committer::write() {
+  MTA_ASSERT(!writing_now_);
+  MTA_ASSERT(!waiting_.empty());
+  shard_.cancel_timer(window_timer_);
+  window_timer_ = 0;
+  // Take at most one batch; the rest waits for the next write.
+  std::size_t count = 0;
+  std::size_t bytes = 0;
+  while (count < waiting_.size() && count < options_.batch_messages_max &&
+         (count == 0 || bytes + waiting_[count].body.size() <= options_.batch_bytes_max)) {
+    bytes += waiting_[count].body.size();
+    ++count;
+  }
+  writing_.assign(std::make_move_iterator(waiting_.begin()),
+                  std::make_move_iterator(waiting_.begin() + static_cast<std::ptrdiff_t>(count)));
+  waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(count));
+  waiting_bytes_ -= bytes;
+  writes_.clear();
+  for (const auto& pending : writing_) {
+    writes_.push_back(queue::MessageWrite{.parts = pending.parts, .body = pending.body});
+  }
+  writing_now_ = true;
+  shard_.offload([this] { result_ = store_.write_batch(writes_); }, [this] { on_written(); });
+}
+
+void Committer::on_written() {
+  writing_now_ = false;
+  ++probe_.batches;
+  probe_.messages += writing_.size();
+  if (writing_.size() > probe_.largest_batch) probe_.largest_batch = writing_.size();
+  if (!result_) ++probe_.failed_batches;
+  std::vector<Pending> finished = std::move(writing_);
+  writing_.clear();
+  const Result<void> result = result_;
+  // Start the next write before running callbacks: they may submit more.
+  maybe_write();
+  for (auto& pending : finished) pending.done(result);
+}
+
+}  // namespace mta::injection

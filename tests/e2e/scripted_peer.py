@@ -1,0 +1,111 @@
+"""A small SMTP server with a reply policy per recipient, for the cases smtp-sink cannot
+script: some recipients rejected with 5xx while others are accepted, and 4xx for a while
+before recovering. It speaks real SMTP over TCP (EHLO with PIPELINING, MAIL, RCPT, DATA, RSET,
+NOOP, QUIT) and keeps every accepted message.
+
+Policy by the recipient's local part:
+  reject*  -> 550 5.1.1 user unknown
+  defer*   -> 451 4.3.2 try again later, until `defer_until` (monotonic) has passed
+  other    -> 250
+"""
+import socket
+import threading
+import time
+
+
+class ScriptedPeer:
+    def __init__(self, defer_seconds=0.0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.defer_until = time.monotonic() + defer_seconds
+        self.lock = threading.Lock()
+        self.messages = []          # (mail_from, [rcpts], data bytes)
+        self.rcpt_log = []          # (time, rcpt, code)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self.thread.start()
+
+    def _accept_loop(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _reply_for(self, rcpt):
+        local = rcpt.split("@")[0].lower()
+        if local.startswith("reject"):
+            return b"550 5.1.1 <%s>: user unknown" % rcpt.encode()
+        if local.startswith("defer") and time.monotonic() < self.defer_until:
+            return b"451 4.3.2 try again later"
+        return b"250 2.1.5 Ok"
+
+    def _session(self, conn):
+        f = conn.makefile("rwb")
+        try:
+            f.write(b"220 scripted-peer ESMTP\r\n")
+            f.flush()
+            mail_from, rcpts = None, []
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                verb = line[:4].upper()
+                out = []
+                if verb in (b"EHLO", b"HELO"):
+                    out.append(b"250-scripted-peer\r\n250-PIPELINING\r\n250 8BITMIME")
+                elif verb == b"MAIL":
+                    mail_from, rcpts = line[10:].strip().strip(b"<>").decode(), []
+                    out.append(b"250 2.1.0 Ok")
+                elif verb == b"RCPT":
+                    rcpt = line[8:].strip().split(b" ")[0].strip(b"<>").decode()
+                    reply = self._reply_for(rcpt)
+                    with self.lock:
+                        self.rcpt_log.append((time.monotonic(), rcpt, int(reply[:3])))
+                    if reply.startswith(b"250"):
+                        rcpts.append(rcpt)
+                    out.append(reply)
+                elif verb == b"DATA":
+                    if not rcpts:
+                        out.append(b"554 5.5.1 no valid recipients")
+                    else:
+                        f.write(b"354 go ahead\r\n")
+                        f.flush()
+                        data = []
+                        while True:
+                            body_line = f.readline()
+                            if not body_line or body_line in (b".\r\n", b".\n"):
+                                break
+                            data.append(body_line[1:] if body_line.startswith(b"..") else body_line)
+                        with self.lock:
+                            self.messages.append((mail_from, list(rcpts), b"".join(data)))
+                        out.append(b"250 2.0.0 Ok: queued")
+                elif verb == b"RSET":
+                    mail_from, rcpts = None, []
+                    out.append(b"250 2.0.0 Ok")
+                elif verb == b"NOOP":
+                    out.append(b"250 2.0.0 Ok")
+                elif verb == b"QUIT":
+                    f.write(b"221 2.0.0 Bye\r\n")
+                    f.flush()
+                    return
+                else:
+                    out.append(b"502 5.5.2 not implemented")
+                f.write(b"".join(x + b"\r\n" for x in out))
+                f.flush()
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def received(self):
+        with self.lock:
+            return list(self.messages)
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
