@@ -1,0 +1,74 @@
+"""End-to-end: the spool's filesystem fills up. Clients get 452 (never a 250 for a message
+that is not stored), nothing acknowledged is lost, and accepting and delivery resume once
+space returns, without a restart. The spool is a tmpfs the test mounts (root only).
+Run as: disk_full_test.py --outpost PATH."""
+import argparse
+import os
+import smtplib
+import subprocess
+import sys
+import unittest
+
+from harness import Outpost, Sink, TempDir, free_port, message, wait_until
+
+OUTPOST = None
+
+
+@unittest.skipUnless(os.geteuid() == 0, "mounting a tmpfs needs root")
+class DiskFullTest(unittest.TestCase):
+    def test_full_disk_answers_452_and_loses_nothing(self):
+        with TempDir() as workdir:
+            spool = os.path.join(workdir, "spool")
+            os.makedirs(spool)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", spool], check=True)
+            outpost = sink = None
+            try:
+                port = free_port()  # nothing listens yet: the queue only grows
+                outpost = Outpost(OUTPOST, workdir, port)
+                outpost.start()
+                ballast = os.path.join(spool, "ballast")
+                free = os.statvfs(spool).f_bavail * os.statvfs(spool).f_frsize
+                with open(ballast, "wb") as f:
+                    f.write(b"\0" * max(0, free - 3 * 1024 * 1024))
+                acknowledged, refused = set(), []
+                with smtplib.SMTP("127.0.0.1", outpost.port, timeout=30) as client:
+                    for i in range(3000):
+                        msg = message(i, "full")
+                        msg.set_content("z" * 4096 + "\n")
+                        try:
+                            client.send_message(msg, "sender@example.com", ["rcpt@example.net"])
+                            acknowledged.add(f"<full-{i}@outpost.test>")
+                        except smtplib.SMTPDataError as error:
+                            refused.append(error.smtp_code)
+                            if len(refused) >= 5:
+                                break
+                        except smtplib.SMTPServerDisconnected:
+                            self.fail("the daemon dropped the client on a full disk:\n" +
+                                      outpost.output())
+                    self.assertTrue(refused, "the spool never filled up")
+                    self.assertEqual(set(refused), {452}, refused)
+                    os.unlink(ballast)
+                    after = message(99999, "full")
+                    client.send_message(after, "sender@example.com", ["rcpt@example.net"])
+                    acknowledged.add("<full-99999@outpost.test>")
+                self.assertIsNone(outpost.proc.poll(), "the daemon died")
+                sink = Sink(workdir, port)
+                wait_until(lambda: sink.message_ids() >= acknowledged, 120, 0.5,
+                           "every acknowledged message delivered")
+                print(f"\ndisk full: {len(acknowledged)} acknowledged, {len(refused)} refused "
+                      f"with 452, all acknowledged delivered", file=sys.stderr)
+                self.assertEqual(outpost.stop(), 0)
+            finally:
+                if outpost:
+                    outpost.stop()
+                if sink:
+                    sink.stop()
+                subprocess.run(["umount", "-l", spool], check=False)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--outpost", required=True)
+    args, rest = parser.parse_known_args()
+    OUTPOST = os.path.abspath(args.outpost)
+    unittest.main(argv=[sys.argv[0], "-v", *rest])
