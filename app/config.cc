@@ -42,6 +42,14 @@ class Section {
     }
     return {};
   }
+  Result<void> boolean(std::string_view key, bool& out) {
+    if (auto* node = find(key)) {
+      auto value = node->value<bool>();
+      if (!value) return config_error(where(key) + " must be true or false");
+      out = *value;
+    }
+    return {};
+  }
   Result<void> number(std::string_view key, double& out, double min, double max) {
     if (auto* node = find(key)) {
       auto value = node->value<double>();  // integers convert too
@@ -169,6 +177,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     return config_error("spool.durability must be \"sync\" or \"none\"");
   }
   config.spool_sync = durability == "sync";
+  CONFIG_TRY(spool.boolean("sync_dispositions", config.spool_sync_dispositions));
   CONFIG_TRY(spool.duration("commit_window", config.commit_window));
   CONFIG_TRY(
       spool.integer("commit_batch_messages_max", config.commit_batch_messages_max, 1, 100'000));

@@ -23,7 +23,8 @@ struct Config {
   log::Level log_level = log::Level::info;
   // [spool]
   std::string spool_path = "var/spool";
-  bool spool_sync = true;  // durability = "sync" | "none"
+  bool spool_sync = true;                // durability = "sync" | "none"
+  bool spool_sync_dispositions = false;  // fsync delivery outcomes too (see queue/store.h)
   Clock::Duration commit_window = Clock::Duration::zero();
   std::uint32_t commit_batch_messages_max = 256;
   // [submission]

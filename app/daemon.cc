@@ -83,7 +83,9 @@ int run_daemon(const Config& config) {
     log::warning("config section [" + section + "] is not used by this build yet");
   }
 
-  auto store = queue::RocksDbStore::open(config.spool_path, {.sync = config.spool_sync});
+  auto store = queue::RocksDbStore::open(
+      config.spool_path,
+      {.sync = config.spool_sync, .sync_dispositions = config.spool_sync_dispositions});
   if (!store) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
     return 1;

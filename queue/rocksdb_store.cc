@@ -165,6 +165,7 @@ struct RocksDbStore::Impl {
   rocksdb::ColumnFamilyHandle* bodies = nullptr;
   rocksdb::ColumnFamilyHandle* schedule = nullptr;
   rocksdb::WriteOptions write_options;
+  rocksdb::WriteOptions disposition_write_options;
   // update_envelope and remove_part read, then write; a lock per message-id stripe makes that
   // atomic for all parts of a message (so the last of two sibling removals sees the other
   // and deletes the body) without serialising unrelated messages behind one fsync.
@@ -184,14 +185,17 @@ struct RocksDbStore::Impl {
     static_cast<void>(db->Close());
   }
 
-  rocksdb::Status write(rocksdb::WriteBatch& batch) {
+  // `acceptance`: a new message, synced when options.sync. Otherwise an update or removal,
+  // synced only when options.sync_dispositions too.
+  rocksdb::Status write(rocksdb::WriteBatch& batch, bool acceptance = true) {
     if (needs_resume.load(std::memory_order_acquire)) {
       // Ok at once when there is no background error (another writer resumed already).
       const rocksdb::Status resumed = db->Resume();
       if (!resumed.ok()) return resumed;
       needs_resume.store(false, std::memory_order_release);
     }
-    const rocksdb::Status status = db->Write(write_options, &batch);
+    const rocksdb::Status status =
+        db->Write(acceptance ? write_options : disposition_write_options, &batch);
     if (!status.ok()) needs_resume.store(true, std::memory_order_release);
     return status;
   }
@@ -241,6 +245,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
   impl->path = path;
   impl->store_options = options;
   impl->write_options.sync = options.sync;
+  impl->disposition_write_options.sync = options.sync && options.sync_dispositions;
   impl->write_options.disableWAL = false;
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status status =
@@ -340,7 +345,7 @@ Result<void> RocksDbStore::update_envelope(const Envelope& envelope) {
   if (status.ok()) {
     status = batch.Put(impl_->envelopes, slice(envelope_key(key)), encode_envelope(envelope));
   }
-  if (status.ok()) status = impl_->write(batch);
+  if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
   if (!status.ok()) return from_status(status, "update " + part_name(key));
   return {};
 }
@@ -360,7 +365,7 @@ Result<void> RocksDbStore::remove_part(PartKey key) {
     status = batch.Delete(impl_->schedule, slice(schedule_key(stored->next_attempt_at, key)));
   }
   if (status.ok() && !*siblings) status = batch.Delete(impl_->bodies, slice(body_key(key.message)));
-  if (status.ok()) status = impl_->write(batch);
+  if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
   if (!status.ok()) return from_status(status, "remove " + part_name(key));
   return {};
 }

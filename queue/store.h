@@ -22,6 +22,11 @@ struct StoreOptions {
   // true: a write returns only once it is on stable storage (fsync of the WAL).
   // false: durability "none", for capacity tests; a crash may lose acknowledged messages.
   bool sync = true;
+  // Updates and removals (delivery outcomes) go through the WAL without an fsync unless this
+  // is set: a process crash keeps them (the WAL is in the page cache), and a power loss can
+  // only forget the last few outcomes, which re-delivers, never loses. Synced, every delivery
+  // would cost an fsync.
+  bool sync_dispositions = false;
 };
 
 // Names one part of a message in the store.
