@@ -101,8 +101,8 @@ int run_daemon(const Config& config) {
     relay = *parsed;
   } else {
     log::warning(
-        "delivery.relay is not set and MX delivery is not built yet: "
-        "messages stay queued");
+        "delivery.relay is not set and MX delivery is not built yet: messages are "
+        "deferred (4.4.3) and bounce after queue.max_age");
   }
 
   engine::RuntimeOptions runtime_options{.shard_count = config.shards,
