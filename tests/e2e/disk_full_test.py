@@ -2,14 +2,13 @@
 that is not stored), nothing acknowledged is lost, and accepting and delivery resume once
 space returns, without a restart. The spool is a tmpfs the test mounts (root only).
 Run as: disk_full_test.py --outpost PATH."""
-import argparse
 import os
 import smtplib
 import subprocess
 import sys
 import unittest
 
-from harness import Outpost, Sink, TempDir, free_port, message, wait_until
+from harness import run_tests, Outpost, Sink, TempDir, free_port, message, wait_until
 
 OUTPOST = None
 
@@ -67,8 +66,4 @@ class DiskFullTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--outpost", required=True)
-    args, rest = parser.parse_known_args()
-    OUTPOST = os.path.abspath(args.outpost)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    run_tests(sys.modules[__name__])

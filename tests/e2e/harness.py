@@ -1,6 +1,7 @@
 """Starts and stops the real processes the end-to-end tests talk to: the outpost binary and
 Postfix's smtp-sink, on loopback ports chosen by the kernel, in a temporary directory.
 Every process is ended by its PID when the test is done."""
+import argparse
 import email
 import glob
 import os
@@ -9,8 +10,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
@@ -170,3 +173,13 @@ class TempDir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def run_tests(module):
+    """The e2e scripts' main: `--outpost PATH` becomes the module's OUTPOST, the rest goes to
+    unittest."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--outpost", required=True)
+    args, rest = parser.parse_known_args()
+    module.OUTPOST = os.path.abspath(args.outpost)
+    unittest.main(module=module, argv=[sys.argv[0], "-v", *rest])

@@ -1,7 +1,6 @@
 """End-to-end tests of the durable queue: retries with backoff, 5xx and expiry bounces as
 RFC 3464 DSNs (parsed with Python's email package), the null sender, and a crash test that
 SIGKILLs the daemon while clients inject. Run as: queue_test.py --outpost PATH."""
-import argparse
 import email
 import email.policy
 import os
@@ -13,7 +12,7 @@ import threading
 import time
 import unittest
 
-from harness import Outpost, Sink, TempDir, message, wait_until
+from harness import run_tests, Outpost, Sink, TempDir, message, wait_until
 from scripted_peer import ScriptedPeer
 
 OUTPOST = None
@@ -177,8 +176,4 @@ class QueueTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--outpost", required=True)
-    args, rest = parser.parse_known_args()
-    OUTPOST = os.path.abspath(args.outpost)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    run_tests(sys.modules[__name__])

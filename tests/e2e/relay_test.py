@@ -1,6 +1,5 @@
 """End-to-end: Python's smtplib (and swaks) submit to the real outpost binary, which relays
 to Postfix's smtp-sink. Run as: relay_test.py --outpost PATH [unittest args]."""
-import argparse
 import concurrent.futures
 import os
 import shutil
@@ -11,7 +10,7 @@ import sys
 import time
 import unittest
 
-from harness import Outpost, Sink, TempDir, free_port, message, wait_until
+from harness import run_tests, Outpost, Sink, TempDir, free_port, message, wait_until
 
 OUTPOST = None
 
@@ -164,8 +163,4 @@ class RelayTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--outpost", required=True)
-    args, rest = parser.parse_known_args()
-    OUTPOST = os.path.abspath(args.outpost)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    run_tests(sys.modules[__name__])
