@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -187,31 +188,47 @@ int run_daemon(const Config& config) {
   return 0;
 }
 
-int print_queue(const Config& config, bool list) {
+int print_queue(const Config& config, QueueView view) {
   auto store = queue::RocksDbStore::open(config.spool_path, {.sync = true});
   if (!store) {
     std::fprintf(stderr, "outpost queue: cannot open spool %s: %s\n", config.spool_path.c_str(),
                  store.error().message().c_str());
     return 1;
   }
-  std::uint64_t count = 0;
+  static constexpr const char* state_names[] = {"pending", "delivered", "deferred", "bounced"};
+  std::uint64_t parts = 0;
+  std::map<std::string, std::uint64_t> per_destination;
+  std::uint64_t per_state[4] = {};
   auto scanned = (*store)->for_each_envelope([&](queue::Envelope&& envelope) {
-    ++count;
-    if (!list) return true;
-    std::string line = to_hex(envelope.id) + " <" + envelope.mail_from + ">";
+    ++parts;
+    ++per_destination[envelope.destination];
+    std::string line = to_hex(envelope.id) + "." + std::to_string(envelope.part) + " " +
+                       envelope.destination + " <" + envelope.mail_from + ">";
     for (const auto& recipient : envelope.recipients) {
-      static constexpr const char* states[] = {"pending", "delivered", "deferred", "bounced"};
-      line += " <" + recipient.address + ">:" + states[static_cast<int>(recipient.state)] + "/" +
+      const auto state = static_cast<std::size_t>(recipient.state);
+      ++per_state[state];
+      line += " <" + recipient.address + ">:" + state_names[state] + "/" +
               std::to_string(recipient.attempts);
     }
-    std::puts(line.c_str());
+    if (view == QueueView::list) std::puts(line.c_str());
     return true;
   });
   if (!scanned) {
     std::fprintf(stderr, "outpost queue: %s\n", scanned.error().message().c_str());
     return 1;
   }
-  if (!list) std::printf("%llu\n", static_cast<unsigned long long>(count));
+  if (view == QueueView::count) std::printf("%llu\n", static_cast<unsigned long long>(parts));
+  if (view == QueueView::summary) {
+    std::printf("parts %llu\n", static_cast<unsigned long long>(parts));
+    for (std::size_t i = 0; i < 4; ++i) {
+      std::printf("recipients %s %llu\n", state_names[i],
+                  static_cast<unsigned long long>(per_state[i]));
+    }
+    for (const auto& [destination, count] : per_destination) {
+      std::printf("destination %s %llu\n", destination.c_str(),
+                  static_cast<unsigned long long>(count));
+    }
+  }
   return 0;
 }
 

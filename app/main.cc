@@ -15,7 +15,7 @@ Usage: outpost COMMAND [OPTIONS]
 
 Commands:
   run      run the daemon (SMTP submission, durable queue, delivery)
-  queue    inspect the queue (count, list) of a stopped daemon
+  queue    inspect the queue (count, list, summary) of a stopped daemon
   dkim     keygen, sign, verify                    (not built yet)
   dns      show what delivery would resolve        (not built yet)
   bench    load generator and sink                 (not built yet)
@@ -35,11 +35,13 @@ Options:
   --check-config      parse the configuration, report errors, and exit
 )";
 
-constexpr std::string_view queue_usage = R"(Usage: outpost queue count|list [--config FILE]
+constexpr std::string_view queue_usage = R"(Usage: outpost queue count|list|summary [--config FILE]
 
 Reads the spool of a daemon that is not running (RocksDB allows one process at a time).
-  count   prints the number of queued messages
-  list    prints one line per message: id, sender, recipients with their state and attempts
+  count     prints the number of queued parts (one per message and destination)
+  list      prints one line per part: id.part, destination, sender, recipients with their
+            state and attempts
+  summary   parts per destination and recipients per state
 )";
 
 // Loads the config named by --config (or the defaults); shared by the subcommands.
@@ -59,7 +61,7 @@ int queue_command(int argc, char** argv) {
     }
     if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
-    } else if (action.empty() && (arg == "count" || arg == "list")) {
+    } else if (action.empty() && (arg == "count" || arg == "list" || arg == "summary")) {
       action = arg;
     } else {
       std::fprintf(stderr, "outpost queue: unknown argument %s\n%s", argv[i], queue_usage.data());
@@ -75,7 +77,10 @@ int queue_command(int argc, char** argv) {
     std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
     return 2;
   }
-  return mta::app::print_queue(*config, action == "list");
+  const auto view = action == "list"      ? mta::app::QueueView::list
+                    : action == "summary" ? mta::app::QueueView::summary
+                                          : mta::app::QueueView::count;
+  return mta::app::print_queue(*config, view);
 }
 
 int run_command(int argc, char** argv) {

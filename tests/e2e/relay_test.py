@@ -72,7 +72,12 @@ class RelayTest(unittest.TestCase):
         self.assertEqual(outpost.stop(), 0)
         self.assertEqual(outpost.queue_count(), 30)
         listing = outpost.queue("list")
-        self.assertIn("<rcpt@example.net>", listing)
+        # Connections failed before any transaction: no attempt was charged to the messages.
+        self.assertIn("relay <sender@example.com> <rcpt@example.net>:pending/0", listing)
+        summary = outpost.queue("summary").splitlines()
+        self.assertIn("parts 30", summary)
+        self.assertIn("destination relay 30", summary)
+        self.assertIn("recipients pending 30", summary)
         sink = self.sink(port)
         outpost.start()
         wanted = {f"<restart-{i}@outpost.test>" for i in range(30)}
