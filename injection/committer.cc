@@ -14,7 +14,7 @@ Committer::Committer(engine::Shard& shard, queue::Store& store, CommitOptions op
 
 Committer::~Committer() {
   // The shard's drain waits for offloads, so no write can still be in flight here.
-  MTA_ASSERT(!writing_now_);
+  MTA_ASSERT(!writing());
   shard_.cancel_timer(window_timer_);
 }
 
@@ -30,7 +30,7 @@ bool Committer::batch_full() const {
 }
 
 void Committer::maybe_write() {
-  if (writing_now_ || waiting_.empty()) return;
+  if (writing() || waiting_.empty()) return;
   if (options_.window == Clock::Duration::zero() || batch_full()) {
     write();
     return;
@@ -38,13 +38,13 @@ void Committer::maybe_write() {
   if (window_timer_ == 0) {
     window_timer_ = shard_.schedule(options_.window, [this] {
       window_timer_ = 0;
-      if (!writing_now_ && !waiting_.empty()) write();
+      if (!writing() && !waiting_.empty()) write();
     });
   }
 }
 
 void Committer::write() {
-  MTA_ASSERT(!writing_now_);
+  MTA_ASSERT(!writing());
   MTA_ASSERT(!waiting_.empty());
   shard_.cancel_timer(window_timer_);
   window_timer_ = 0;
@@ -64,12 +64,10 @@ void Committer::write() {
   for (const auto& pending : writing_) {
     writes_.push_back(queue::MessageWrite{.parts = pending.parts, .body = pending.body});
   }
-  writing_now_ = true;
   shard_.offload([this] { result_ = store_.write_batch(writes_); }, [this] { on_written(); });
 }
 
 void Committer::on_written() {
-  writing_now_ = false;
   ++probe_.batches;
   probe_.messages += writing_.size();
   if (writing_.size() > probe_.largest_batch) probe_.largest_batch = writing_.size();

@@ -48,7 +48,7 @@ class Committer {
   void submit(std::vector<queue::Envelope>&& parts, std::string&& body, Done done);
 
   std::size_t waiting() const { return waiting_.size(); }
-  bool writing() const { return writing_now_; }
+  bool writing() const { return !writing_.empty(); }  // a batch is with the worker
   const CommitProbe& probe() const { return probe_; }
 
  private:
@@ -72,7 +72,6 @@ class Committer {
   std::vector<Pending> writing_;
   std::vector<queue::MessageWrite> writes_;
   Result<void> result_;
-  bool writing_now_ = false;
   engine::TimerId window_timer_ = 0;
   CommitProbe probe_;
 };

@@ -80,12 +80,10 @@ class SubmissionListener::Session final : public engine::ConnectionHandler {
       if (auto* message = std::get_if<smtp::MessageReceived>(&*event)) {
         if (connection_ != nullptr) connection_->pause_reading();
         owner_.enqueue(id_, std::move(*message));
-      } else if (std::holds_alternative<smtp::SessionEnded>(*event)) {
-        ended_ = true;
-      }
+      }  // SessionEnded: smtp_.ended() says the same, checked below
     }
     flush();
-    if (connection_ != nullptr && (ended_ || smtp_.ended())) {
+    if (connection_ != nullptr && smtp_.ended()) {
       connection_->close();
     } else if (connection_ != nullptr && stopping_ && !smtp_.awaiting_decision()) {
       on_stop();
@@ -105,7 +103,6 @@ class SubmissionListener::Session final : public engine::ConnectionHandler {
   const std::uint64_t id_;
   smtp::ServerSession smtp_;
   engine::Connection* connection_;
-  bool ended_ = false;
   bool stopping_ = false;
   bool reading_paused_ = false;
 };
