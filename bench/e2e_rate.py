@@ -27,11 +27,8 @@ def client(args):
 def measure(binary, durability, count, connections):
     with TempDir() as workdir:
         sink = Sink(workdir)
-        outpost = Outpost(binary, workdir, sink.port)
-        with open(outpost.config) as f:
-            text = f.read().replace("[spool]\n", f'[spool]\ndurability = "{durability}"\n')
-        with open(outpost.config, "w") as f:
-            f.write(text)
+        outpost = Outpost(binary, workdir, sink.port,
+                          {"spool": {"durability": f'"{durability}"'}})
         outpost.start()
         per = count // connections
         began = time.monotonic()

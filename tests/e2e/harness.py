@@ -80,30 +80,26 @@ class Sink:
 class Outpost:
     """The outpost daemon with a config written for the test; port 0 listeners."""
 
-    def __init__(self, binary, workdir, relay_port, extra_config=""):
+    def __init__(self, binary, workdir, relay_port, settings=None):
+        """`settings` adds or overrides keys: {"queue": {"max_age": '"3s"'}}, values written
+        as TOML literals."""
         self.binary = binary
         self.workdir = workdir
         self.config = os.path.join(workdir, "outpost.toml")
+        sections = {
+            "node": {"hostname": '"outpost.test"', "shards": "2"},
+            "spool": {"path": f'"{os.path.join(workdir, "spool")}"'},
+            "submission": {"listen": '["127.0.0.1:0"]'},
+            "delivery": {"relay": f'"127.0.0.1:{relay_port}"', "reconnect_delay": '"200ms"',
+                         "connect_timeout": '"2s"', "idle_timeout": '"2s"'},
+            "queue": {"retry_initial": '"1s"', "retry_max_delay": '"2s"', "retry_jitter": "0"},
+        }
+        for section, keys in (settings or {}).items():
+            sections.setdefault(section, {}).update(keys)
         with open(self.config, "w") as f:
-            f.write(f"""
-[node]
-hostname = "outpost.test"
-shards = 2
-[spool]
-path = "{os.path.join(workdir, 'spool')}"
-[submission]
-listen = ["127.0.0.1:0"]
-[delivery]
-relay = "127.0.0.1:{relay_port}"
-reconnect_delay = "200ms"
-connect_timeout = "2s"
-idle_timeout = "2s"
-[queue]
-retry_initial = "1s"
-retry_max_delay = "2s"
-retry_jitter = 0
-{extra_config}
-""")
+            for section, keys in sections.items():
+                f.write(f"[{section}]\n")
+                f.writelines(f"{key} = {value}\n" for key, value in keys.items())
         self.proc = None
         self.port = None
         self.log_path = None

@@ -44,8 +44,8 @@ class QueueTest(unittest.TestCase):
         self.stoppers.append(p.stop)
         return p
 
-    def outpost(self, port, extra_config=""):
-        o = Outpost(OUTPOST, self.workdir, port, extra_config)
+    def outpost(self, port, settings=None):
+        o = Outpost(OUTPOST, self.workdir, port, settings)
         self.stoppers.append(o.stop)
         return o.start()
 
@@ -106,13 +106,7 @@ class QueueTest(unittest.TestCase):
 
     def test_expiry_bounces_with_4_4_7(self):
         peer = self.peer(defer_seconds=3600)
-        outpost = Outpost(OUTPOST, self.workdir, peer.port)
-        with open(outpost.config) as f:
-            text = f.read().replace('retry_jitter = 0', 'retry_jitter = 0\nmax_age = "3s"')
-        with open(outpost.config, "w") as f:
-            f.write(text)
-        self.stoppers.append(outpost.stop)
-        outpost.start()
+        outpost = self.outpost(peer.port, {"queue": {"max_age": '"3s"'}})
         with smtplib.SMTP("127.0.0.1", outpost.port, timeout=30) as client:
             client.send_message(message(3, "expire"), "sender@example.com",
                                 ["defer@example.net"])

@@ -31,8 +31,8 @@ class RelayTest(unittest.TestCase):
         self.processes.append(s)
         return s
 
-    def outpost(self, relay_port, extra_config=""):
-        o = Outpost(OUTPOST, self.workdir, relay_port, extra_config)
+    def outpost(self, relay_port, settings=None):
+        o = Outpost(OUTPOST, self.workdir, relay_port, settings)
         self.processes.append(o)
         return o
 
@@ -126,13 +126,7 @@ class RelayTest(unittest.TestCase):
 
     def test_oversized_message_is_refused_before_storing(self):
         sink = self.sink()
-        outpost = Outpost(OUTPOST, self.workdir, sink.port)
-        with open(outpost.config) as f:
-            text = f.read().replace('listen = ["127.0.0.1:0"]',
-                                    'listen = ["127.0.0.1:0"]\nmessage_bytes_max = 4096')
-        with open(outpost.config, "w") as f:
-            f.write(text)
-        self.processes.append(outpost)
+        outpost = self.outpost(sink.port, {"submission": {"message_bytes_max": "4096"}})
         outpost.start()
         big = message(0, "big")
         big.set_content("y" * 10000 + "\n")
