@@ -3,9 +3,11 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "app/config.h"
 #include "app/daemon.h"
+#include "app/dkim_command.h"
 
 namespace {
 
@@ -16,7 +18,7 @@ Usage: outpost COMMAND [OPTIONS]
 Commands:
   run      run the daemon (SMTP submission, durable queue, delivery)
   queue    inspect the queue (count, list, summary) of a stopped daemon
-  dkim     keygen, sign, verify                    (not built yet)
+  dkim     keygen, sign, verify
   dns      show what delivery would resolve        (not built yet)
   bench    load generator and sink                 (not built yet)
 
@@ -129,7 +131,11 @@ int main(int argc, char** argv) {
   const std::string_view command = argv[1];
   if (command == "run") return run_command(argc, argv);
   if (command == "queue") return queue_command(argc, argv);
-  if (command == "dkim" || command == "dns" || command == "bench") {
+  if (command == "dkim") {
+    const std::vector<std::string_view> args(argv + 2, argv + argc);
+    return mta::app::dkim_command(args);
+  }
+  if (command == "dns" || command == "bench") {
     std::fprintf(stderr, "outpost %s: not built yet in this version\n", argv[1]);
     return 2;
   }
