@@ -16,10 +16,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -173,6 +175,10 @@ struct RocksDbStore::Impl {
   // Set by a failed write: RocksDB then refuses writes until DB::Resume() clears its
   // background error, which the next write tries first.
   std::atomic<bool> needs_resume{false};
+  // Whether that failed write ran out of space. Writers on other threads race the Resume():
+  // one may see Busy or a flush's error instead of the NoSpace that started it, and its client
+  // should still hear 452 (insufficient storage), not 451.
+  std::atomic<bool> out_of_space{false};
 
   std::mutex& lock_for(MessageId id) { return id_locks[id.value() % id_locks.size()]; }
 
@@ -190,13 +196,25 @@ struct RocksDbStore::Impl {
   rocksdb::Status write(rocksdb::WriteBatch& batch, bool acceptance = true) {
     if (needs_resume.load(std::memory_order_acquire)) {
       // Ok at once when there is no background error (another writer resumed already).
-      const rocksdb::Status resumed = db->Resume();
-      if (!resumed.ok()) return resumed;
+      rocksdb::Status resumed = db->Resume();
+      // Busy: another writer's Resume() is flushing right now; it is usually done at once.
+      for (int tries = 0; resumed.IsBusy() && tries < 5; ++tries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        resumed = db->Resume();
+      }
+      if (!resumed.ok()) {
+        return resumed.IsNoSpace() || !out_of_space.load(std::memory_order_acquire)
+                   ? resumed
+                   : rocksdb::Status::NoSpace("resuming after a full disk", resumed.ToString());
+      }
       needs_resume.store(false, std::memory_order_release);
     }
     const rocksdb::Status status =
         db->Write(acceptance ? write_options : disposition_write_options, &batch);
-    if (!status.ok()) needs_resume.store(true, std::memory_order_release);
+    if (!status.ok()) {
+      out_of_space.store(status.IsNoSpace(), std::memory_order_release);
+      needs_resume.store(true, std::memory_order_release);
+    }
     return status;
   }
 
@@ -394,14 +412,16 @@ Result<void> RocksDbStore::for_each_scheduled(const std::function<bool(Scheduled
   return {};
 }
 
-Result<void> RocksDbStore::for_each_envelope(const std::function<bool(Envelope&&)>& fn) {
+Result<void> RocksDbStore::for_each_envelope_from(PartKey from,
+                                                  const std::function<bool(Envelope&&)>& fn) {
   rocksdb::ReadOptions read_options;
   read_options.fill_cache = false;  // a recovery scan reads each record once
   const std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(read_options, impl_->envelopes));
   std::uint64_t corrupt_count = 0;
   std::string first_corrupt;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  const EnvelopeKey start = envelope_key(from);
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
     Result<PartKey> key = parse_envelope_key(it->key().ToStringView());
     Result<Envelope> envelope =
         key ? decode_envelope(it->value().ToStringView()) : unexpected(key.error());

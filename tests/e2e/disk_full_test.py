@@ -6,6 +6,7 @@ import os
 import smtplib
 import subprocess
 import sys
+import time
 import unittest
 
 from harness import run_tests, Outpost, Sink, TempDir, free_port, message, wait_until
@@ -47,8 +48,16 @@ class DiskFullTest(unittest.TestCase):
                     self.assertTrue(refused, "the spool never filled up")
                     self.assertEqual(set(refused), {452}, refused)
                     os.unlink(ballast)
+                    # Space is back: the next message is accepted, at the latest when the
+                    # client retries its 452 as a real client would.
                     after = message(99999, "full")
-                    client.send_message(after, "sender@example.com", ["rcpt@example.net"])
+                    for attempt in range(50):
+                        try:
+                            client.send_message(after, "sender@example.com", ["rcpt@example.net"])
+                            break
+                        except smtplib.SMTPDataError as error:
+                            self.assertEqual(error.smtp_code, 452)
+                            time.sleep(0.2)
                     acknowledged.add("<full-99999@outpost.test>")
                 self.assertIsNone(outpost.proc.poll(), "the daemon died")
                 sink = Sink(workdir, port)
