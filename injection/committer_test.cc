@@ -64,8 +64,9 @@ class GatedStore final : public queue::Store {
   Result<void> for_each_scheduled(const std::function<bool(queue::ScheduledItem&&)>& fn) override {
     return inner_.for_each_scheduled(fn);
   }
-  Result<void> for_each_envelope(const std::function<bool(queue::Envelope&&)>& fn) override {
-    return inner_.for_each_envelope(fn);
+  Result<void> for_each_envelope_from(queue::PartKey from,
+                                      const std::function<bool(queue::Envelope&&)>& fn) override {
+    return inner_.for_each_envelope_from(from, fn);
   }
   Result<std::uint64_t> count() override { return inner_.count(); }
 

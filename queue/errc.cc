@@ -23,6 +23,8 @@ class QueueCategory final : public std::error_category {
         return "no space left for queue";
       case Errc::locked:
         return "queue directory locked by another process";
+      case Errc::invalid_argument:
+        return "invalid query";
     }
     return "unknown queue error " + std::to_string(code);
   }

@@ -14,6 +14,7 @@ enum class Errc {
   io_error,          // the disk or RocksDB failed; the write did not happen
   no_space,          // the disk is full; the write did not happen
   locked,            // the spool directory is held by another process
+  invalid_argument,  // a query the caller wrote is malformed (e.g. a message id)
 };
 
 const std::error_category& queue_category() noexcept;

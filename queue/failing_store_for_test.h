@@ -44,8 +44,9 @@ class FailingStore_for_test final : public Store {
   Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) override {
     return inner_.for_each_scheduled(fn);
   }
-  Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) override {
-    return inner_.for_each_envelope(fn);
+  Result<void> for_each_envelope_from(PartKey from,
+                                      const std::function<bool(Envelope&&)>& fn) override {
+    return inner_.for_each_envelope_from(from, fn);
   }
   Result<std::uint64_t> count() override { return inner_.count(); }
 

@@ -92,13 +92,16 @@ Result<void> MemoryStore::for_each_scheduled(const std::function<bool(ScheduledI
   return {};
 }
 
-Result<void> MemoryStore::for_each_envelope(const std::function<bool(Envelope&&)>& fn) {
+Result<void> MemoryStore::for_each_envelope_from(PartKey from,
+                                                 const std::function<bool(Envelope&&)>& fn) {
   // Copy the records first so fn runs unlocked; a test store is small.
   std::vector<std::pair<PartKey, std::string>> records;
   {
     const std::lock_guard lock(mutex_);
     records.reserve(parts_.size());
-    for (const auto& [key, part] : parts_) records.emplace_back(key, part.record);
+    for (auto it = parts_.lower_bound(from); it != parts_.end(); ++it) {
+      records.emplace_back(it->first, it->second.record);
+    }
   }
   std::uint64_t corrupt_count = 0;
   MessageId first_corrupt;

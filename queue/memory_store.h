@@ -23,7 +23,8 @@ class MemoryStore final : public Store {
   Result<void> update_envelope(const Envelope& envelope) override;
   Result<void> remove_part(PartKey key) override;
   Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) override;
-  Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) override;
+  Result<void> for_each_envelope_from(PartKey from,
+                                      const std::function<bool(Envelope&&)>& fn) override;
   Result<std::uint64_t> count() override;
 
   // Stores raw envelope bytes (with an empty body and no schedule entry), to test how readers

@@ -40,7 +40,8 @@ class RocksDbStore final : public Store {
   Result<void> update_envelope(const Envelope& envelope) override;
   Result<void> remove_part(PartKey key) override;
   Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) override;
-  Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) override;
+  Result<void> for_each_envelope_from(PartKey from,
+                                      const std::function<bool(Envelope&&)>& fn) override;
   Result<std::uint64_t> count() override;
 
   const std::string& path() const;

@@ -86,10 +86,15 @@ class Store {
   // envelopes or bodies. Stops early if fn returns false. A damaged entry is skipped and the
   // call then returns corrupt_record.
   virtual Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) = 0;
-  // Every part in (id, part) order; bodies are not loaded. Stops early if fn returns false.
+  // Every part from `from` on, in (id, part) order; bodies are not loaded. Stops early if fn
+  // returns false, so a long scan can be cut into slices that resume after the last key seen.
   // A record that does not decode is skipped and the scan goes on, so one damaged record
   // cannot hold back the rest; the call then returns corrupt_record naming the first one.
-  virtual Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) = 0;
+  virtual Result<void> for_each_envelope_from(PartKey from,
+                                              const std::function<bool(Envelope&&)>& fn) = 0;
+  Result<void> for_each_envelope(const std::function<bool(Envelope&&)>& fn) {
+    return for_each_envelope_from(PartKey{}, fn);
+  }
   // Number of queued parts. RocksDbStore counts by scanning envelope keys: O(n).
   virtual Result<std::uint64_t> count() = 0;
 };

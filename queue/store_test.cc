@@ -272,6 +272,44 @@ TYPED_TEST(StoreTest, ForEachVisitsInIdOrderAndStopsEarly) {
   EXPECT_EQ(store.count().value_or(99), values.size());
 }
 
+TYPED_TEST(StoreTest, ScanResumesFromAKeyInSlices) {
+  Store& store = *this->store_;
+  for (std::uint64_t id = 1; id <= 4; ++id) {
+    const std::vector<Envelope> parts = make_parts(id, 2);
+    const MessageWrite write{parts, "b"};
+    ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+  }
+  // Slices of three, each resuming just after the last key the previous one saw: every part
+  // once, in order, as an admin scan that yields between slices would see them.
+  std::vector<PartKey> seen;
+  PartKey from{};
+  for (int slice = 0; slice < 10; ++slice) {
+    std::size_t in_slice = 0;
+    ASSERT_TRUE(store
+                    .for_each_envelope_from(from,
+                                            [&](Envelope&& e) {
+                                              seen.push_back(PartKey{e.id, e.part});
+                                              return ++in_slice < 3;
+                                            })
+                    .has_value());
+    if (in_slice < 3) break;
+    from = PartKey{seen.back().message, seen.back().part + 1};
+  }
+  std::vector<PartKey> want;
+  for (std::uint64_t id = 1; id <= 4; ++id)
+    want.push_back(key_of(id, 0)), want.push_back(key_of(id, 1));
+  EXPECT_EQ(seen, want);
+  std::vector<PartKey> from_middle;
+  ASSERT_TRUE(store
+                  .for_each_envelope_from(key_of(3, 1),
+                                          [&](Envelope&& e) {
+                                            from_middle.push_back(PartKey{e.id, e.part});
+                                            return true;
+                                          })
+                  .has_value());
+  EXPECT_EQ(from_middle, (std::vector<PartKey>{key_of(3, 1), key_of(4, 0), key_of(4, 1)}));
+}
+
 TYPED_TEST(StoreTest, EmptyStore) {
   Store& store = *this->store_;
   EXPECT_EQ(store.count().value_or(99), 0U);
