@@ -31,11 +31,14 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
   }
 
   bool idle() const { return ready_ && !busy_ && !quitting_; }
+  bool carries(queue::PartKey key) const {
+    return busy_ && envelope_.id == key.message && envelope_.part == key.part;
+  }
   bool ready() const { return ready_; }
 
   void on_connected(int error) override {
     if (error != 0) {
-      failure_ = "connect to " + owner_.options_.address->to_string() +
+      failure_ = "4.4.1 connect to " + owner_.options_.address->to_string() +
                  " failed: " + std::strerror(-error);
       return;
     }
@@ -60,7 +63,7 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
     }
     if (!ready_) {
       log::warning(owner_.destination_ + ": " + failure_);
-      owner_.on_connection_failed();
+      owner_.on_connection_failed(failure_);
     }
     connection_ = nullptr;
     owner_.context_.shard.release();
@@ -169,6 +172,37 @@ void Dispatcher::add(queue::PartKey key, Clock::WallTime due) {
   }
 }
 
+ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
+  for (const auto& [id, connection] : connections_) {
+    if (!connection->carries(key)) continue;
+    if (action != OperatorAction::retry) after_attempt_[key] = action;
+    return ActionResult::in_flight;
+  }
+  bool waiting = schedule_.remove(key);
+  if (!waiting) {
+    const auto found = std::find(ready_.begin(), ready_.end(), key);
+    if (found == ready_.end()) return ActionResult::not_found;
+    ready_.erase(found);
+  }
+  switch (action) {
+    case OperatorAction::retry:
+      ready_.push_front(key);
+      pump();
+      break;
+    case OperatorAction::remove:
+      remove_now(key);
+      break;
+    case OperatorAction::bounce:
+      if (auto envelope = context_.store.read_envelope(key)) {
+        record(*envelope, bounce_by_operator(*envelope));
+      } else {
+        remove_now(key);
+      }
+      break;
+  }
+  return ActionResult::applied;
+}
+
 double Dispatcher::unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(context_.random);
 }
@@ -200,15 +234,8 @@ void Dispatcher::pump() {
   arm_due_timer();
   if (!options_.address) {
     // No route: every due part is deferred (and bounces once it expires).
-    while (!ready_.empty()) {
-      const queue::PartKey key = ready_.front();
-      ready_.pop_front();
-      auto envelope = context_.store.read_envelope(key);
-      if (!envelope) continue;
-      finish_with_failure(*envelope, recipients_to_try(*envelope),
-                          "4.4.3 no route to " + destination_ +
-                              ": MX delivery is not built yet; set delivery.relay");
-    }
+    defer_ready("4.4.3 no route to " + destination_ +
+                ": MX delivery is not built yet; set delivery.relay");
     return;
   }
   for (auto& [id, connection] : connections_) {
@@ -290,7 +317,16 @@ void Dispatcher::finish_with_failure(queue::Envelope& envelope,
                                  options_.retry, unit_random()));
 }
 
-void Dispatcher::record(queue::Envelope& envelope, const Outcome& outcome) {
+void Dispatcher::record(queue::Envelope& envelope, Outcome outcome) {
+  const queue::PartKey key{.message = envelope.id, .part = envelope.part};
+  if (auto asked = after_attempt_.extract(key)) {
+    outcome.step = NextStep::remove;
+    if (asked.mapped() == OperatorAction::bounce) {
+      const Outcome more = bounce_by_operator(envelope);
+      outcome.newly_bounced.insert(outcome.newly_bounced.end(), more.newly_bounced.begin(),
+                                   more.newly_bounced.end());
+    }
+  }
   for (const auto& recipient : envelope.recipients) {
     switch (recipient.state) {
       case queue::RecipientState::delivered:
@@ -314,12 +350,8 @@ void Dispatcher::record(queue::Envelope& envelope, const Outcome& outcome) {
   // body it quotes) goes away.
   context_.bouncer.bounce(envelope, outcome.newly_bounced,
                           options_.address ? options_.address->to_string() : std::string());
-  const queue::PartKey key{.message = envelope.id, .part = envelope.part};
   if (outcome.step == NextStep::remove) {
-    if (auto removed = context_.store.remove_part(key); !removed) {
-      ++context_.probe.store_failures;
-      log::error("queue: cannot remove " + to_hex(envelope.id) + ": " + removed.error().message());
-    }
+    remove_now(key);
     return;
   }
   if (auto updated = context_.store.update_envelope(envelope); !updated) {
@@ -330,9 +362,33 @@ void Dispatcher::record(queue::Envelope& envelope, const Outcome& outcome) {
   arm_due_timer();
 }
 
-void Dispatcher::on_connection_failed() {
+void Dispatcher::remove_now(queue::PartKey key) {
+  if (auto removed = context_.store.remove_part(key);
+      !removed && removed.error().code != queue::Errc::not_found) {
+    ++context_.probe.store_failures;
+    log::error("queue: cannot remove " + to_hex(key.message) + ": " + removed.error().message());
+  }
+}
+
+void Dispatcher::defer_ready(const std::string& reason) {
+  while (!ready_.empty()) {
+    const queue::PartKey key = ready_.front();
+    ready_.pop_front();
+    auto envelope = context_.store.read_envelope(key);
+    if (!envelope) continue;  // deleted meanwhile
+    finish_with_failure(*envelope, recipients_to_try(*envelope), reason);
+  }
+}
+
+void Dispatcher::on_connection_failed(const std::string& reason) {
   ++context_.probe.connection_failures;
   connect_blocked_until_ = context_.shard.clock().now() + options_.reconnect_delay;
+  // The destination cannot be reached: with no connection up, what is due waits for its next
+  // retry like any deferral (counting an attempt, bouncing once expired), rather than sitting
+  // in memory until a connection works.
+  const bool any_up = std::any_of(connections_.begin(), connections_.end(),
+                                  [](const auto& entry) { return entry.second->ready(); });
+  if (!any_up) defer_ready(reason);
 }
 
 void Dispatcher::on_connection_closed(std::uint64_t connection_id) {

@@ -38,6 +38,19 @@ struct DestinationOptions {
   queue::RetryPolicy retry;
 };
 
+// What an operator can do to a queued part (`outpost queue retry|delete|bounce`).
+enum class OperatorAction {
+  retry,   // try now, whatever its due time
+  remove,  // delete it, without a DSN
+  bounce,  // return it to its sender: a DSN for every recipient not yet final, then delete
+};
+
+enum class ActionResult {
+  applied,
+  in_flight,  // being tried now; remove and bounce take effect when the attempt ends
+  not_found,  // not waiting here (already gone, or not handed to this shard yet)
+};
+
 // What the dispatchers of one shard share.
 struct ShardDelivery {
   engine::Shard& shard;
@@ -59,6 +72,7 @@ class Dispatcher {
 
   // A part of this destination is due at `due`.
   void add(queue::PartKey key, Clock::WallTime due);
+  ActionResult apply(OperatorAction action, queue::PartKey key);
 
   const std::string& destination() const { return destination_; }
   std::size_t scheduled_count() const { return schedule_.size() + ready_.size(); }
@@ -78,9 +92,12 @@ class Dispatcher {
               const smtp::TransactionResult& result);
   void finish_with_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
                            const std::string& reason);
-  void record(queue::Envelope& envelope, const Outcome& outcome);
+  void record(queue::Envelope& envelope, Outcome outcome);
+  void remove_now(queue::PartKey key);
   double unit_random();
-  void on_connection_failed();
+  void on_connection_failed(const std::string& reason);
+  // Defers every part waiting for a connection with `reason` (an enhanced code and text).
+  void defer_ready(const std::string& reason);
   void on_connection_closed(std::uint64_t connection_id);
   void on_stop();
 
@@ -92,6 +109,8 @@ class Dispatcher {
   engine::TimerId due_timer_ = 0;
   Clock::WallTime due_timer_at_{};
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  // remove or bounce asked for while the part was in flight: applied by record().
+  std::unordered_map<queue::PartKey, OperatorAction> after_attempt_;
   std::uint64_t next_connection_id_ = 1;
   Clock::TimePoint connect_blocked_until_{};
   bool pump_scheduled_ = false;

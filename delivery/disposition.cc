@@ -99,4 +99,17 @@ Outcome expire(queue::Envelope& envelope) {
   return outcome;
 }
 
+Outcome bounce_by_operator(queue::Envelope& envelope) {
+  Outcome outcome;
+  for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+    auto& recipient = envelope.recipients[i];
+    if (is_final(recipient.state)) continue;
+    recipient.last_reply =
+        "5.0.0 returned to sender by the queue operator" +
+        (recipient.last_reply.empty() ? std::string() : "; last reply: " + recipient.last_reply);
+    bounce(envelope, i, outcome);
+  }
+  return outcome;
+}
+
 }  // namespace mta::delivery

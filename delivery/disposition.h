@@ -43,4 +43,8 @@ Outcome apply_failure(queue::Envelope& envelope, const std::vector<std::size_t>&
 // bounces with 4.4.7, keeping the last reply it got.
 Outcome expire(queue::Envelope& envelope);
 
+// An operator returned the part to its sender (`outpost queue bounce`): every recipient not
+// yet final bounces with 5.0.0, keeping the last reply it got.
+Outcome bounce_by_operator(queue::Envelope& envelope);
+
 }  // namespace mta::delivery

@@ -125,6 +125,21 @@ TEST(Disposition, ConnectionFailureDefersTried) {
   }
 }
 
+TEST(Disposition, OperatorBounceKeepsFinalRecipientsAndTheLastReply) {
+  auto envelope = envelope_with(3);
+  envelope.recipients[0].state = RecipientState::delivered;
+  envelope.recipients[1].state = RecipientState::deferred;
+  envelope.recipients[1].last_reply = "451 4.7.1 greylisted";
+  const Outcome outcome = bounce_by_operator(envelope);
+  EXPECT_EQ(outcome.step, NextStep::remove);
+  EXPECT_EQ(outcome.newly_bounced, (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(envelope.recipients[0].state, RecipientState::delivered);
+  EXPECT_EQ(envelope.recipients[1].state, RecipientState::bounced);
+  EXPECT_EQ(envelope.recipients[1].last_reply,
+            "5.0.0 returned to sender by the queue operator; last reply: 451 4.7.1 greylisted");
+  EXPECT_EQ(envelope.recipients[2].last_reply, "5.0.0 returned to sender by the queue operator");
+}
+
 }  // namespace
 }  // namespace mta::delivery
 

@@ -45,6 +45,29 @@ void Scheduler::add(const queue::ScheduledItem& item) {
   dispatcher_for(item.destination).add(item.key, item.due);
 }
 
+ActionCounts Scheduler::apply(OperatorAction action,
+                              const std::vector<queue::ScheduledItem>& parts) {
+  ActionCounts counts;
+  for (const auto& part : parts) {
+    const auto found = dispatchers_.find(part.destination);
+    const ActionResult result = found == dispatchers_.end()
+                                    ? ActionResult::not_found
+                                    : found->second->apply(action, part.key);
+    switch (result) {
+      case ActionResult::applied:
+        ++counts.applied;
+        break;
+      case ActionResult::in_flight:
+        ++counts.in_flight;
+        break;
+      case ActionResult::not_found:
+        ++counts.not_found;
+        break;
+    }
+  }
+  return counts;
+}
+
 Result<std::uint64_t> Scheduler::recover(const std::function<bool(const std::string&)>& owns) {
   std::uint64_t recovered = 0;
   auto scanned = context_.store.for_each_scheduled([&](queue::ScheduledItem&& item) {

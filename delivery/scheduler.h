@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "delivery/bouncer.h"
 #include "delivery/dispatcher.h"
@@ -28,6 +29,19 @@ struct SchedulerOptions {
   BounceOptions bounce;
 };
 
+// How an operator action over many parts went, part by part.
+struct ActionCounts {
+  std::uint64_t applied = 0;
+  std::uint64_t in_flight = 0;
+  std::uint64_t not_found = 0;
+  ActionCounts& operator+=(const ActionCounts& other) {
+    applied += other.applied;
+    in_flight += other.in_flight;
+    not_found += other.not_found;
+    return *this;
+  }
+};
+
 // One per shard, used on its thread.
 class Scheduler {
  public:
@@ -37,6 +51,8 @@ class Scheduler {
             SchedulerOptions options, QueuedFn on_bounce_queued);
 
   void add(const queue::ScheduledItem& item);
+  // An operator action on parts of destinations this shard owns (item.due is ignored).
+  ActionCounts apply(OperatorAction action, const std::vector<queue::ScheduledItem>& parts);
   // Start-up: every part in the schedule index whose destination `owns` accepts.
   Result<std::uint64_t> recover(const std::function<bool(const std::string&)>& owns);
 
