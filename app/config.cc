@@ -199,6 +199,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(submission.duration("idle_timeout", config.session_idle_timeout));
   CONFIG_TRY(submission.no_unknown_keys());
 
+  Section http(table("http"), "http");
+  CONFIG_TRY(http.string_list("listen", config.http_listen));
+  CONFIG_TRY(http.string("admin_key", config.admin_key));
+  CONFIG_TRY(http.no_unknown_keys());
+
   Section delivery(table("delivery"), "delivery");
   CONFIG_TRY(delivery.string("relay", config.relay));
   CONFIG_TRY(delivery.integer("remote_port", config.remote_port, 1, 65535));
@@ -212,10 +217,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(delivery.duration("drain_timeout", config.drain_timeout));
   CONFIG_TRY(delivery.no_unknown_keys());
 
-  static const std::set<std::string> known = {"node",       "log",      "spool",
-                                              "submission", "delivery", "queue"};
-  static const std::set<std::string> later = {"dns",  "http", "dkim",    "bounce",
-                                              "imap", "pop3", "metrics", "tls"};
+  static const std::set<std::string> known = {"node",     "log",   "spool", "submission",
+                                              "delivery", "queue", "http"};
+  static const std::set<std::string> later = {"dns",  "dkim",    "bounce", "imap",
+                                              "pop3", "metrics", "tls"};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {

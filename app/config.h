@@ -32,6 +32,9 @@ struct Config {
   std::uint64_t message_bytes_max = 50ULL * 1024 * 1024;
   std::uint32_t recipients_max = 1000;
   Clock::Duration session_idle_timeout = std::chrono::minutes(5);
+  // [http] the admin API (and later HTTP injection and /metrics); empty = no HTTP listener
+  std::vector<std::string> http_listen = {"127.0.0.1:8025"};
+  std::string admin_key;  // empty: the admin API serves loopback clients only
   // [delivery]
   std::string relay;  // "host:port"; empty = MX delivery (not built yet)
   std::uint16_t remote_port = 25;

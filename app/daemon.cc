@@ -13,11 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "app/admin.h"
 #include "base/log.h"
 #include "delivery/scheduler.h"
 #include "engine/listener.h"
 #include "engine/runtime.h"
 #include "injection/committer.h"
+#include "injection/http_listener.h"
 #include "injection/submission.h"
 #include "queue/rocksdb_store.h"
 
@@ -31,6 +33,8 @@ struct ShardServices {
   std::unique_ptr<injection::Committer> committer;
   std::unique_ptr<delivery::Scheduler> delivery;
   std::unique_ptr<injection::SubmissionListener> submission;
+  std::unique_ptr<AdminApi> admin;
+  std::unique_ptr<injection::HttpListener> http;
 };
 
 ShardId owner_of(const std::string& destination, std::uint32_t shard_count) {
@@ -40,7 +44,8 @@ ShardId owner_of(const std::string& destination, std::uint32_t shard_count) {
 // One listening socket per (address, shard), all bound to the same port. For port 0 the first
 // socket picks the port and the others follow it.
 Result<std::vector<std::vector<int>>> open_listeners(const std::vector<std::string>& addresses,
-                                                     std::uint32_t shard_count) {
+                                                     std::uint32_t shard_count,
+                                                     std::string_view what) {
   std::vector<std::vector<int>> fds(shard_count);
   for (const auto& text : addresses) {
     auto address = engine::SocketAddress::parse(text);
@@ -54,7 +59,7 @@ Result<std::vector<std::vector<int>>> open_listeners(const std::vector<std::stri
         auto bound = engine::local_address(*fd);
         if (!bound) return unexpected(bound.error());
         *address = *bound;
-        log::info("submission listening on " + address->to_string());
+        log::info(std::string(what) + " listening on " + address->to_string());
       }
       fds[shard].push_back(*fd);
     }
@@ -62,17 +67,59 @@ Result<std::vector<std::vector<int>>> open_listeners(const std::vector<std::stri
   return fds;
 }
 
-// Gives a durable part to the shard that owns its destination.
+// Posts `task` to shard `to`, trying again every millisecond while the channel is full.
+void post_until_taken(engine::Shard& shard, ShardId to, const engine::Shard::Message& task) {
+  if (shard.post(to, task)) return;
+  shard.schedule(std::chrono::milliseconds(1),
+                 [&shard, to, task] { post_until_taken(shard, to, task); });
+}
+
+// Gives a durable part to the shard that owns its destination. A full channel only delays
+// it: the part is durable, so trying again shortly loses nothing.
 void hand_over(engine::Shard& shard, const queue::ScheduledItem& item,
                std::vector<ShardServices>& services) {
   const ShardId owner = owner_of(item.destination, static_cast<std::uint32_t>(services.size()));
-  const bool posted = shard.post(owner, [item, &services](engine::Shard& on) {
+  post_until_taken(shard, owner, [item, &services](engine::Shard& on) {
     services[on.id().value()].delivery->add(item);
   });
-  if (!posted) {
-    // The channel is full: the part is durable, so trying again shortly loses nothing.
-    shard.schedule(std::chrono::milliseconds(1),
-                   [&shard, item, &services] { hand_over(shard, item, services); });
+}
+
+// An operator action: each owner shard applies it to its parts, the counts come back to
+// `from` and are summed there; `done` runs on `from` once every owner has answered.
+void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
+                     std::vector<queue::ScheduledItem> parts,
+                     std::function<void(delivery::ActionCounts)> done,
+                     std::vector<ShardServices>& services) {
+  const auto shard_count = static_cast<std::uint32_t>(services.size());
+  std::vector<std::vector<queue::ScheduledItem>> by_owner(shard_count);
+  for (auto& part : parts) {
+    by_owner[owner_of(part.destination, shard_count).value()].push_back(std::move(part));
+  }
+  struct Gather {  // touched on `from` only
+    delivery::ActionCounts sum;
+    std::size_t waiting = 0;
+    std::function<void(delivery::ActionCounts)> done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->done = std::move(done);
+  for (const auto& owned : by_owner) gather->waiting += owned.empty() ? 0 : 1;
+  if (gather->waiting == 0) {
+    gather->done({});
+    return;
+  }
+  const ShardId origin = from.id();
+  for (std::uint32_t owner = 0; owner < shard_count; ++owner) {
+    if (by_owner[owner].empty()) continue;
+    post_until_taken(
+        from, ShardId(owner),
+        [action, owned = std::move(by_owner[owner]), gather, origin, &services](engine::Shard& on) {
+          const delivery::ActionCounts counts =
+              services[on.id().value()].delivery->apply(action, owned);
+          post_until_taken(on, origin, [gather, counts](engine::Shard&) {
+            gather->sum += counts;
+            if (--gather->waiting == 0) gather->done(gather->sum);
+          });
+        });
   }
 }
 
@@ -110,9 +157,14 @@ int run_daemon(const Config& config) {
                                          .drain_timeout = config.drain_timeout};
   engine::Runtime runtime(runtime_options);
   const std::uint32_t shard_count = runtime.shard_count();
-  auto listen_fds = open_listeners(config.submission_listen, shard_count);
+  auto listen_fds = open_listeners(config.submission_listen, shard_count, "submission");
   if (!listen_fds) {
     log::error(listen_fds.error().message());
+    return 1;
+  }
+  auto http_fds = open_listeners(config.http_listen, shard_count, "http");
+  if (!http_fds) {
+    log::error(http_fds.error().message());
     return 1;
   }
 
@@ -173,6 +225,23 @@ int run_daemon(const Config& config) {
           for (const auto& part : parts) on_queued(part);
         });
     for (int fd : (*listen_fds)[shard.id().value()]) mine.submission->listen(fd);
+
+    mine.admin = std::make_unique<AdminApi>(
+        shard, spool, AdminOptions{.key = config.admin_key},
+        [&services](engine::Shard& from, delivery::OperatorAction action,
+                    std::vector<queue::ScheduledItem> parts,
+                    std::function<void(delivery::ActionCounts)> done) {
+          apply_on_owners(from, action, std::move(parts), std::move(done), services);
+        });
+    mine.http = std::make_unique<injection::HttpListener>(
+        shard, injection::HttpOptions{},
+        [admin = mine.admin.get()](http::Request&& request, const engine::SocketAddress& peer,
+                                   const injection::Respond& respond) {
+          if (admin->handle(request, peer, respond)) return;
+          respond(http::Response{
+              .status = 404, .content_type = "text/plain", .body = "no such route\n"});
+        });
+    for (int fd : (*http_fds)[shard.id().value()]) mine.http->listen(fd);
   });
   if (!started) {
     log::error("cannot start shards: " + started.error().message());
@@ -185,50 +254,6 @@ int run_daemon(const Config& config) {
   log::info("stopped on signal " + std::to_string(signal_number) + ", queue kept in " +
             config.spool_path);
   services.clear();
-  return 0;
-}
-
-int print_queue(const Config& config, QueueView view) {
-  auto store = queue::RocksDbStore::open(config.spool_path, {.sync = true});
-  if (!store) {
-    std::fprintf(stderr, "outpost queue: cannot open spool %s: %s\n", config.spool_path.c_str(),
-                 store.error().message().c_str());
-    return 1;
-  }
-  static constexpr const char* state_names[] = {"pending", "delivered", "deferred", "bounced"};
-  std::uint64_t parts = 0;
-  std::map<std::string, std::uint64_t> per_destination;
-  std::uint64_t per_state[4] = {};
-  auto scanned = (*store)->for_each_envelope([&](queue::Envelope&& envelope) {
-    ++parts;
-    ++per_destination[envelope.destination];
-    std::string line = to_hex(envelope.id) + "." + std::to_string(envelope.part) + " " +
-                       envelope.destination + " <" + envelope.mail_from + ">";
-    for (const auto& recipient : envelope.recipients) {
-      const auto state = static_cast<std::size_t>(recipient.state);
-      ++per_state[state];
-      line += " <" + recipient.address + ">:" + state_names[state] + "/" +
-              std::to_string(recipient.attempts);
-    }
-    if (view == QueueView::list) std::puts(line.c_str());
-    return true;
-  });
-  if (!scanned) {
-    std::fprintf(stderr, "outpost queue: %s\n", scanned.error().message().c_str());
-    return 1;
-  }
-  if (view == QueueView::count) std::printf("%llu\n", static_cast<unsigned long long>(parts));
-  if (view == QueueView::summary) {
-    std::printf("parts %llu\n", static_cast<unsigned long long>(parts));
-    for (std::size_t i = 0; i < 4; ++i) {
-      std::printf("recipients %s %llu\n", state_names[i],
-                  static_cast<unsigned long long>(per_state[i]));
-    }
-    for (const auto& [destination, count] : per_destination) {
-      std::printf("destination %s %llu\n", destination.c_str(),
-                  static_cast<unsigned long long>(count));
-    }
-  }
   return 0;
 }
 

@@ -9,8 +9,4 @@ namespace mta::app {
 // Returns the process exit code: 0 after a clean drain, 1 when start-up failed.
 int run_daemon(const Config& config);
 
-enum class QueueView { count, list, summary };
-// `outpost queue count|list|summary`: reads the spool of a stopped daemon, prints to stdout.
-int print_queue(const Config& config, QueueView view);
-
 }  // namespace mta::app

@@ -8,6 +8,7 @@
 #include "app/config.h"
 #include "app/daemon.h"
 #include "app/dkim_command.h"
+#include "app/queue_command.h"
 
 namespace {
 
@@ -17,7 +18,7 @@ Usage: outpost COMMAND [OPTIONS]
 
 Commands:
   run      run the daemon (SMTP submission, durable queue, delivery)
-  queue    inspect the queue (count, list, summary) of a stopped daemon
+  queue    inspect and steer the queue (summary, list, show, retry, delete, bounce)
   dkim     keygen, sign, verify
   dns      show what delivery would resolve        (not built yet)
   bench    load generator and sink                 (not built yet)
@@ -37,52 +38,10 @@ Options:
   --check-config      parse the configuration, report errors, and exit
 )";
 
-constexpr std::string_view queue_usage = R"(Usage: outpost queue count|list|summary [--config FILE]
-
-Reads the spool of a daemon that is not running (RocksDB allows one process at a time).
-  count     prints the number of queued parts (one per message and destination)
-  list      prints one line per part: id.part, destination, sender, recipients with their
-            state and attempts
-  summary   parts per destination and recipients per state
-)";
-
 // Loads the config named by --config (or the defaults); shared by the subcommands.
 mta::Result<mta::app::Config> config_from(const std::string& path) {
   return path.empty() ? mta::Result<mta::app::Config>(mta::app::Config{})
                       : mta::app::load_config(path);
-}
-
-int queue_command(int argc, char** argv) {
-  std::string config_path;
-  std::string_view action;
-  for (int i = 2; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(queue_usage.data(), stdout);
-      return 0;
-    }
-    if (arg == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (action.empty() && (arg == "count" || arg == "list" || arg == "summary")) {
-      action = arg;
-    } else {
-      std::fprintf(stderr, "outpost queue: unknown argument %s\n%s", argv[i], queue_usage.data());
-      return 2;
-    }
-  }
-  if (action.empty()) {
-    std::fputs(queue_usage.data(), stderr);
-    return 2;
-  }
-  auto config = config_from(config_path);
-  if (!config) {
-    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
-    return 2;
-  }
-  const auto view = action == "list"      ? mta::app::QueueView::list
-                    : action == "summary" ? mta::app::QueueView::summary
-                                          : mta::app::QueueView::count;
-  return mta::app::print_queue(*config, view);
 }
 
 int run_command(int argc, char** argv) {
@@ -130,7 +89,10 @@ int main(int argc, char** argv) {
   }
   const std::string_view command = argv[1];
   if (command == "run") return run_command(argc, argv);
-  if (command == "queue") return queue_command(argc, argv);
+  if (command == "queue") {
+    const std::vector<std::string_view> args(argv + 2, argv + argc);
+    return mta::app::queue_command(args);
+  }
   if (command == "dkim") {
     const std::vector<std::string_view> args(argv + 2, argv + argc);
     return mta::app::dkim_command(args);

@@ -90,6 +90,7 @@ class Outpost:
             "node": {"hostname": '"outpost.test"', "shards": "2"},
             "spool": {"path": f'"{os.path.join(workdir, "spool")}"'},
             "submission": {"listen": '["127.0.0.1:0"]'},
+            "http": {"listen": '["127.0.0.1:0"]'},
             "delivery": {"relay": f'"127.0.0.1:{relay_port}"', "reconnect_delay": '"200ms"',
                          "connect_timeout": '"2s"', "idle_timeout": '"2s"'},
             "queue": {"retry_initial": '"1s"', "retry_max_delay": '"2s"', "retry_jitter": "0"},
@@ -114,6 +115,8 @@ class Outpost:
         self.proc = subprocess.Popen([self.binary, "run", "--config", self.config],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.port = int(wait_until(self._port_from_log, 20, what="outpost to listen"))
+        match = re.search(r"http listening on 127\.0\.0\.1:(\d+)", self.output())
+        self.http_port = int(match.group(1)) if match else None
         return self
 
     def _port_from_log(self):
@@ -149,6 +152,18 @@ class Outpost:
 
     def queue_count(self):
         return int(self.queue("count").strip())
+
+    def admin(self, *args, check=True):
+        """`outpost queue ARGS...` against the running daemon's admin API; (exit code,
+        stdout, stderr), or stdout alone when `check` asks for exit code 0."""
+        out = subprocess.run([self.binary, "queue", *args, "--config", self.config,
+                              "--admin", f"127.0.0.1:{self.http_port}"],
+                             capture_output=True, text=True, timeout=60)
+        if not check:
+            return out.returncode, out.stdout, out.stderr
+        if out.returncode != 0:
+            raise AssertionError(f"outpost queue {' '.join(args)} failed: {out.stderr}")
+        return out.stdout
 
 
 def message(index, tag="e2e"):

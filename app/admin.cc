@@ -1,0 +1,405 @@
+// AdminApi: queue queries run as store scans in slices on the shard's blocking worker (a
+// million envelopes take a few seconds; the group commit's fsyncs interleave between
+// slices); actions go to the shards that own the parts, which apply them against their
+// dispatchers so nothing races a delivery in flight.
+#include "app/admin.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/log.h"
+#include "proto/http/json.h"
+#include "queue/errc.h"
+#include "queue/query.h"
+
+namespace mta::app {
+namespace {
+
+constexpr std::string_view prefix = "/api/v1/queue";
+
+std::string rfc3339(Clock::WallTime time) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return std::string(text, n);
+}
+
+http::Response text_response(int status, std::string body) {
+  http::Response response;
+  response.status = status;
+  response.content_type = "text/plain; charset=utf-8";
+  response.body = std::move(body);
+  return response;
+}
+
+http::Response json_response(int status, std::string body) {
+  http::Response response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = std::move(body);
+  return response;
+}
+
+// An error in the format the client asked for.
+http::Response failure(int status, std::string_view message, bool text) {
+  if (text) return text_response(status, std::string(message) + "\n");
+  http::JsonWriter json;
+  json.begin_object();
+  json.key("error");
+  json.value(message);
+  json.end_object();
+  return json_response(status, json.take());
+}
+
+struct Query {
+  queue::QueueFilter filter;
+  std::size_t limit = 1000;
+  bool all = false;
+  bool text = false;
+};
+
+// Unknown parameters are refused: a mistyped filter name on `delete` must not widen it.
+Result<Query> parse_query(const http::Request& request, std::size_t limit_max) {
+  Query query;
+  for (const auto& param : request.query) {
+    const std::string_view name = param.name;
+    if (name == "id") {
+      auto id = queue::parse_message_id(param.value);
+      if (!id) return unexpected(id.error().code, "id: " + id.error().detail);
+      query.filter.id = *id;
+    } else if (name == "destination") {
+      query.filter.destination = param.value;
+    } else if (name == "sender") {
+      query.filter.sender = param.value;
+    } else if (name == "recipient") {
+      query.filter.recipient = param.value;
+    } else if (name == "limit") {
+      const char* end = param.value.data() + param.value.size();
+      std::size_t limit = 0;
+      if (std::from_chars(param.value.data(), end, limit).ptr != end || param.value.empty()) {
+        return unexpected(queue::Errc::invalid_argument, "limit must be a number");
+      }
+      query.limit = std::min(limit, limit_max);
+    } else if (name == "all") {
+      query.all = param.value == "1" || param.value == "true";
+    } else if (name == "format") {
+      if (param.value != "text" && param.value != "json") {
+        return unexpected(queue::Errc::invalid_argument, "format must be text or json");
+      }
+      query.text = param.value == "text";
+    } else {
+      return unexpected(
+          queue::Errc::invalid_argument,
+          "unknown parameter \"" + param.name + "\" (filters: id, destination, sender, recipient)");
+    }
+  }
+  return query;
+}
+
+// A scan of the whole envelope column family in slices. `visit` runs on the worker thread
+// (one slice at a time, so never concurrently); `done` on the shard.
+struct Scan {
+  queue::QueueFilter filter;
+  std::function<void(queue::Envelope&&)> visit;
+  std::function<void(Scan&)> done;
+  queue::PartKey from{};
+  std::uint64_t matched = 0;
+  std::uint64_t corrupt_slices = 0;
+  std::optional<Error> failure;
+  bool more = false;
+};
+
+void run_slice(engine::Shard& shard, queue::Store& store, std::size_t slice,
+               std::shared_ptr<Scan> scan) {
+  shard.offload(
+      [&store, slice, scan] {
+        std::size_t seen = 0;
+        scan->more = false;
+        auto scanned = store.for_each_envelope_from(scan->from, [&](queue::Envelope&& e) {
+          scan->from = e.part == UINT32_MAX ? queue::PartKey{MessageId(e.id.value() + 1), 0}
+                                            : queue::PartKey{e.id, e.part + 1};
+          if (queue::matches(scan->filter, e)) {
+            ++scan->matched;
+            scan->visit(std::move(e));
+          }
+          scan->more = ++seen == slice;
+          return !scan->more;
+        });
+        if (!scanned && scanned.error().code == queue::Errc::corrupt_record) {
+          ++scan->corrupt_slices;  // the damaged records were skipped; the rest was seen
+        } else if (!scanned) {
+          scan->failure = scanned.error();
+          scan->more = false;
+        }
+      },
+      [&shard, &store, slice, scan] {
+        if (scan->more) {
+          run_slice(shard, store, slice, scan);
+        } else {
+          if (scan->corrupt_slices != 0) log::warning("queue scan skipped corrupt records");
+          scan->done(*scan);
+        }
+      });
+}
+
+void write_counts(http::JsonWriter& json, const queue::QueueCounts& counts) {
+  json.key("parts");
+  json.value(counts.parts);
+  json.key("recipients");
+  json.begin_object();
+  for (std::size_t i = 0; i < counts.recipients.size(); ++i) {
+    json.key(queue::recipient_state_names[i]);
+    json.value(counts.recipients[i]);
+  }
+  json.end_object();
+  if (counts.parts > 0) {
+    json.key("oldest_received_at");
+    json.value(rfc3339(counts.oldest));
+  }
+}
+
+void write_part(http::JsonWriter& json, const queue::Envelope& e) {
+  json.begin_object();
+  json.key("id");
+  json.value(to_hex(e.id));
+  json.key("part");
+  json.value(std::uint64_t{e.part});
+  json.key("destination");
+  json.value(e.destination);
+  json.key("sender");
+  json.value(e.mail_from);
+  json.key("received_at");
+  json.value(rfc3339(e.received_at));
+  json.key("next_attempt_at");
+  json.value(rfc3339(e.next_attempt_at));
+  json.key("expires_at");
+  json.value(rfc3339(e.expires_at));
+  json.key("attempts");
+  json.value(std::uint64_t{e.attempts});
+  json.key("body_bytes");
+  json.value(e.body_bytes);
+  json.key("recipients");
+  json.begin_array();
+  for (const auto& r : e.recipients) {
+    json.begin_object();
+    json.key("address");
+    json.value(r.address);
+    json.key("state");
+    json.value(queue::name_of(r.state));
+    json.key("attempts");
+    json.value(std::uint64_t{r.attempts});
+    json.key("last_reply");
+    json.value(r.last_reply);
+    json.end_object();
+  }
+  json.end_array();
+  json.end_object();
+}
+
+std::string part_details(const queue::Envelope& e) {
+  std::string out = to_hex(e.id) + "." + std::to_string(e.part) + " to " + e.destination +
+                    " from <" + e.mail_from + ">\n  received " + rfc3339(e.received_at) +
+                    ", next attempt " + rfc3339(e.next_attempt_at) + ", expires " +
+                    rfc3339(e.expires_at) + ", " + std::to_string(e.attempts) + " attempts, " +
+                    std::to_string(e.body_bytes) + " body bytes\n";
+  for (const auto& r : e.recipients) {
+    out += "  <" + r.address + "> " + std::string(queue::name_of(r.state)) + " after " +
+           std::to_string(r.attempts) + " attempts" +
+           (r.last_reply.empty() ? std::string() : ": " + r.last_reply) + "\n";
+  }
+  return out;
+}
+
+bool is_loopback(const engine::SocketAddress& peer) {
+  const std::string text = peer.to_string();
+  return text.starts_with("127.") || text.starts_with("[::1]");
+}
+
+}  // namespace
+
+std::string queue_line(const queue::Envelope& e) {
+  std::string line =
+      to_hex(e.id) + "." + std::to_string(e.part) + " " + e.destination + " <" + e.mail_from + ">";
+  for (const auto& r : e.recipients) {
+    line += " <" + r.address + ">:" + std::string(queue::name_of(r.state)) + "/" +
+            std::to_string(r.attempts);
+  }
+  return line;
+}
+
+std::string summary_text(const queue::QueueSummary& summary) {
+  std::string out = "parts " + std::to_string(summary.total.parts) + "\n";
+  for (std::size_t i = 0; i < summary.total.recipients.size(); ++i) {
+    out += "recipients " + std::string(queue::recipient_state_names[i]) + " " +
+           std::to_string(summary.total.recipients[i]) + "\n";
+  }
+  for (const auto& [destination, counts] : summary.by_destination) {
+    out += "destination " + destination + " " + std::to_string(counts.parts) + "\n";
+  }
+  return out;
+}
+
+AdminApi::AdminApi(engine::Shard& shard, queue::Store& store, AdminOptions options, ApplyFn apply)
+    : shard_(shard), store_(store), options_(std::move(options)), apply_(std::move(apply)) {}
+
+bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
+                      const injection::Respond& respond) {
+  if (!request.path.starts_with(prefix)) return false;
+  const std::string_view route = std::string_view(request.path).substr(prefix.size());
+  auto query = parse_query(request, options_.list_limit_max);
+  const bool text = query && query->text;
+
+  if (!options_.key.empty()) {
+    const auto authorization = request.header("Authorization");
+    if (!authorization || *authorization != "Bearer " + options_.key) {
+      http::Response denied = failure(401, "admin key required", text);
+      denied.bearer_challenge = true;
+      respond(std::move(denied));
+      return true;
+    }
+  } else if (!is_loopback(peer)) {
+    respond(failure(403, "set [http] admin_key to use the admin API from other hosts", text));
+    return true;
+  }
+  if (!query) {
+    respond(failure(400, query.error().detail, text));
+    return true;
+  }
+
+  const bool is_get = request.method == "GET";
+  auto scan = std::make_shared<Scan>();
+  scan->filter = query->filter;
+
+  if (route == "/summary" || route == "/messages" || route.starts_with("/messages/")) {
+    if (!is_get) {
+      http::Response wrong = failure(405, "use GET", text);
+      wrong.allow = "GET";
+      respond(std::move(wrong));
+      return true;
+    }
+  }
+
+  if (route == "/summary") {
+    auto summary = std::make_shared<queue::QueueSummary>();
+    scan->visit = [summary](queue::Envelope&& e) { summary->add(e); };
+    scan->done = [summary, respond, text](Scan& done) {
+      if (done.failure) return respond(failure(500, done.failure->message(), text));
+      if (text) return respond(text_response(200, summary_text(*summary)));
+      http::JsonWriter json;
+      json.begin_object();
+      write_counts(json, summary->total);
+      json.key("destinations");
+      json.begin_array();
+      for (const auto& [destination, counts] : summary->by_destination) {
+        json.begin_object();
+        json.key("destination");
+        json.value(destination);
+        write_counts(json, counts);
+        json.end_object();
+      }
+      json.end_array();
+      json.end_object();
+      respond(json_response(200, json.take()));
+    };
+  } else if (route == "/messages" || route.starts_with("/messages/")) {
+    const bool one = route != "/messages";
+    if (one) {
+      auto id = queue::parse_message_id(route.substr(std::string_view("/messages/").size()));
+      if (!id) {
+        respond(failure(400, id.error().detail, text));
+        return true;
+      }
+      scan->filter.id = *id;
+      // Ids grow with time: start the scan at the message instead of the beginning.
+      scan->from = queue::PartKey{*id, 0};
+    }
+    auto parts = std::make_shared<std::vector<queue::Envelope>>();
+    const std::size_t limit = one ? SIZE_MAX : query->limit;
+    scan->visit = [parts, limit](queue::Envelope&& e) {
+      if (parts->size() < limit) parts->push_back(std::move(e));
+    };
+    scan->done = [parts, respond, text, one](Scan& done) {
+      if (done.failure) return respond(failure(500, done.failure->message(), text));
+      if (one && parts->empty()) return respond(failure(404, "no such message in the queue", text));
+      if (text) {
+        std::string out;
+        for (const auto& e : *parts) out += one ? part_details(e) : queue_line(e) + "\n";
+        return respond(text_response(200, std::move(out)));
+      }
+      http::JsonWriter json;
+      json.begin_object();
+      json.key("matched");
+      json.value(done.matched);
+      json.key("parts");
+      json.begin_array();
+      for (const auto& e : *parts) write_part(json, e);
+      json.end_array();
+      json.end_object();
+      respond(json_response(200, json.take()));
+    };
+  } else if (route == "/retry" || route == "/delete" || route == "/bounce") {
+    if (request.method != "POST") {
+      http::Response wrong = failure(405, "use POST", text);
+      wrong.allow = "POST";
+      respond(std::move(wrong));
+      return true;
+    }
+    const auto action = route == "/retry"    ? delivery::OperatorAction::retry
+                        : route == "/delete" ? delivery::OperatorAction::remove
+                                             : delivery::OperatorAction::bounce;
+    if (action != delivery::OperatorAction::retry && query->filter.empty() && !query->all) {
+      respond(
+          failure(400, "name the parts (id, destination, sender, recipient) or pass all=1", text));
+      return true;
+    }
+    auto items = std::make_shared<std::vector<queue::ScheduledItem>>();
+    scan->visit = [items](queue::Envelope&& e) {
+      items->push_back(queue::ScheduledItem{
+          .due = {}, .key = {.message = e.id, .part = e.part}, .destination = e.destination});
+    };
+    const std::string name(route.substr(1));
+    scan->done = [this, items, respond, text, action, name](Scan& done) {
+      if (done.failure) return respond(failure(500, done.failure->message(), text));
+      const std::uint64_t matched = done.matched;
+      apply_(shard_, action, std::move(*items),
+             [respond, text, name, matched](delivery::ActionCounts counts) {
+               if (text) {
+                 return respond(text_response(
+                     200, name + ": matched " + std::to_string(matched) + ", applied " +
+                              std::to_string(counts.applied) + ", in flight " +
+                              std::to_string(counts.in_flight) + ", not found " +
+                              std::to_string(counts.not_found) + "\n"));
+               }
+               http::JsonWriter json;
+               json.begin_object();
+               json.key("action");
+               json.value(name);
+               json.key("matched");
+               json.value(matched);
+               json.key("applied");
+               json.value(counts.applied);
+               json.key("in_flight");
+               json.value(counts.in_flight);
+               json.key("not_found");
+               json.value(counts.not_found);
+               json.end_object();
+               respond(json_response(200, json.take()));
+             });
+    };
+  } else {
+    respond(failure(404, "no such route", text));
+    return true;
+  }
+  run_slice(shard_, store_, options_.scan_slice, scan);
+  return true;
+}
+
+}  // namespace mta::app

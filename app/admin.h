@@ -1,0 +1,60 @@
+// The admin API on the HTTP listener: the queue of the running daemon, read and steered
+// (`outpost queue ...` is its command-line client). Routes, all under /api/v1/queue:
+//   GET  summary             parts and recipients per state, per destination
+//   GET  messages            the parts a filter selects (limit=N, default 1000)
+//   GET  messages/ID         one message, every part
+//   POST retry|delete|bounce the parts a filter selects (delete and bounce need a filter, or
+//                            all=1)
+// Filters are query parameters: id, destination, sender ("@domain", "<>"), recipient.
+// format=text answers in the plain lines `outpost queue` prints; JSON otherwise.
+// With [http] admin_key set every route needs "Authorization: Bearer KEY"; without one only
+// loopback clients are served.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "delivery/scheduler.h"
+#include "engine/shard.h"
+#include "injection/http_listener.h"
+#include "queue/query.h"
+#include "queue/store.h"
+
+namespace mta::app {
+
+struct AdminOptions {
+  std::string key;                       // empty: loopback clients only
+  std::size_t scan_slice = 20'000;       // envelopes per offloaded read, between shard turns
+  std::size_t list_limit_max = 100'000;  // parts one `messages` answer may carry
+};
+
+// Runs an operator action on the shards that own the parts; `done` runs on `from`'s thread
+// with the summed counts.
+using ApplyFn = std::function<void(engine::Shard& from, delivery::OperatorAction action,
+                                   std::vector<queue::ScheduledItem> parts,
+                                   std::function<void(delivery::ActionCounts)> done)>;
+
+// The plain-text forms `outpost queue` prints: one line per part, and the summary.
+std::string queue_line(const queue::Envelope& envelope);
+std::string summary_text(const queue::QueueSummary& summary);
+
+// One per shard, used on its thread by its HttpListener.
+class AdminApi {
+ public:
+  AdminApi(engine::Shard& shard, queue::Store& store, AdminOptions options, ApplyFn apply);
+
+  // True when the request is for this API (its path is under /api/v1/queue); the answer
+  // then goes through `respond`.
+  bool handle(http::Request& request, const engine::SocketAddress& peer,
+              const injection::Respond& respond);
+
+ private:
+  engine::Shard& shard_;
+  queue::Store& store_;
+  AdminOptions options_;
+  ApplyFn apply_;
+};
+
+}  // namespace mta::app

@@ -1,0 +1,299 @@
+// The admin API's command-line client: one HTTP/1.1 request on a blocking socket (this runs
+// once per command, not on the engine), the answer's text body printed as it is. When the
+// daemon is not running (nothing listens, or [http] has no fixed port), the read-only actions
+// open the spool themselves; RocksDB's lock makes that fail cleanly if a daemon does hold it.
+#include "app/queue_command.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "app/admin.h"
+#include "app/config.h"
+#include "engine/address.h"
+#include "queue/query.h"
+#include "queue/rocksdb_store.h"
+
+namespace mta::app {
+namespace {
+
+constexpr std::string_view usage = R"(Usage: outpost queue ACTION [FILTERS] [OPTIONS]
+
+Actions:
+  summary        parts per destination, recipients per state
+  count          the number of queued parts (one per message and destination)
+  list           one line per part: id.part, destination, sender, recipients with their
+                 state and attempts
+  show ID        every part of one message, with each recipient's last reply
+  retry          try the selected parts now
+  delete         delete the selected parts without a DSN (needs a filter or --all)
+  bounce         return the selected parts to their senders with a DSN (needs a filter or --all)
+
+Filters (every one given must match):
+  --id ID                 a message id as `list` prints it
+  --destination DOMAIN    a destination (a recipient domain, or "relay")
+  --sender ADDRESS        an envelope sender; "@domain" for a whole domain, "<>" for bounces
+  --recipient ADDRESS     parts with this recipient
+
+Options:
+  --config FILE     the daemon's configuration: where its admin API listens ([http] listen)
+                    and its key ([http] admin_key), and its spool
+  --admin HOST:PORT the admin API's address, overriding the configuration
+  --key KEY         the admin key, overriding the configuration
+  --limit N         at most N parts for `list` (default 1000)
+  --all             with delete or bounce: every part in the queue
+  --json            print the API's JSON answer instead of text
+
+The daemon answers every action. When none is reachable, summary, count and list read the
+spool directly (RocksDB lets one process open it: the daemon must be stopped).
+)";
+
+struct Options {
+  std::string action;
+  std::string id;
+  std::string config_path;
+  std::string admin;
+  std::string key;
+  std::string limit;
+  bool all = false;
+  bool json = false;
+  queue::QueueFilter filter;
+};
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '@') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
+enum class Reach { answered, unreachable, failed };
+
+// One request with `Connection: close`; the answer is everything until EOF.
+Reach request(const engine::SocketAddress& address, std::string_view method,
+              const std::string& target, const std::string& key, HttpAnswer& answer,
+              std::string& error) {
+  const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return Reach::failed;
+  }
+  if (::connect(fd, address.sockaddr_ptr(), address.length) != 0) {
+    const int e = errno;
+    ::close(fd);
+    error = "cannot connect to the admin API at " + address.to_string() + ": " + std::strerror(e);
+    return e == ECONNREFUSED ? Reach::unreachable : Reach::failed;
+  }
+  std::string out = std::string(method) + " " + target +
+                    " HTTP/1.1\r\nHost: " + address.to_string() + "\r\nConnection: close\r\n";
+  if (!key.empty()) out += "Authorization: Bearer " + key + "\r\n";
+  if (method == "POST") out += "Content-Length: 0\r\n";
+  out += "\r\n";
+  for (std::size_t sent = 0; sent < out.size();) {
+    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      error = std::string("send: ") + std::strerror(errno);
+      ::close(fd);
+      return Reach::failed;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string in;
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    in.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
+  const auto head_end = in.find("\r\n\r\n");
+  if (!in.starts_with("HTTP/1.") || in.size() < 12 || head_end == std::string::npos) {
+    error = "the admin API sent no valid HTTP answer";
+    return Reach::failed;
+  }
+  answer.status = std::atoi(in.c_str() + 9);
+  answer.body = in.substr(head_end + 4);
+  return Reach::answered;
+}
+
+// The spool of a stopped daemon, for summary, count and list.
+int read_spool(const Config& config, const Options& options) {
+  auto store = queue::RocksDbStore::open(config.spool_path, {.sync = true});
+  if (!store) {
+    std::fprintf(stderr, "outpost queue: cannot open spool %s: %s\n", config.spool_path.c_str(),
+                 store.error().message().c_str());
+    return 1;
+  }
+  queue::QueueSummary summary;
+  auto scanned = (*store)->for_each_envelope([&](queue::Envelope&& envelope) {
+    if (!queue::matches(options.filter, envelope)) return true;
+    summary.add(envelope);
+    if (options.action == "list") std::puts(queue_line(envelope).c_str());
+    return true;
+  });
+  if (!scanned) {
+    std::fprintf(stderr, "outpost queue: %s\n", scanned.error().message().c_str());
+    return 1;
+  }
+  if (options.action == "count") {
+    std::printf("%llu\n", static_cast<unsigned long long>(summary.total.parts));
+  } else if (options.action == "summary") {
+    std::fputs(summary_text(summary).c_str(), stdout);
+  }
+  return 0;
+}
+
+Result<Options> parse_args(std::span<const std::string_view> args) {
+  Options o;
+  auto bad = [](std::string text) {
+    return unexpected(std::make_error_code(std::errc::invalid_argument), std::move(text));
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    const bool has_value = i + 1 < args.size();
+    auto take = [&](std::string& into) { into = std::string(args[++i]); };
+    if (arg == "--all") {
+      o.all = true;
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (has_value && arg == "--config") {
+      take(o.config_path);
+    } else if (has_value && arg == "--admin") {
+      take(o.admin);
+    } else if (has_value && arg == "--key") {
+      take(o.key);
+    } else if (has_value && arg == "--limit") {
+      take(o.limit);
+    } else if (has_value && arg == "--id") {
+      take(o.id);
+    } else if (has_value && arg == "--destination") {
+      take(o.filter.destination);
+    } else if (has_value && arg == "--sender") {
+      take(o.filter.sender);
+    } else if (has_value && arg == "--recipient") {
+      take(o.filter.recipient);
+    } else if (o.action.empty() && !arg.starts_with("-")) {
+      o.action = arg;
+    } else if (o.action == "show" && o.id.empty() && !arg.starts_with("-")) {
+      o.id = arg;
+    } else {
+      return bad("unknown argument " + std::string(arg));
+    }
+  }
+  static constexpr std::string_view actions[] = {"summary", "count",  "list",  "show",
+                                                 "retry",   "delete", "bounce"};
+  if (std::find(std::begin(actions), std::end(actions), o.action) == std::end(actions)) {
+    return bad(o.action.empty() ? "no action given" : "unknown action " + o.action);
+  }
+  if (o.action == "show" && o.id.empty()) return bad("show needs a message id");
+  if (!o.id.empty()) {
+    auto id = queue::parse_message_id(o.id);
+    if (!id) return bad("--id: " + id.error().detail);
+    o.filter.id = *id;
+  }
+  return o;
+}
+
+}  // namespace
+
+int queue_command(std::span<const std::string_view> args) {
+  for (const auto arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(usage.data(), stdout);
+      return 0;
+    }
+  }
+  auto options = parse_args(args);
+  if (!options) {
+    std::fprintf(stderr, "outpost queue: %s\n%s", options.error().detail.c_str(), usage.data());
+    return 2;
+  }
+  auto config =
+      options->config_path.empty() ? Result<Config>(Config{}) : load_config(options->config_path);
+  if (!config) {
+    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  std::string admin = options->admin;
+  if (admin.empty() && !config->http_listen.empty()) admin = config->http_listen.front();
+  const std::string key = options->key.empty() ? config->admin_key : options->key;
+  const bool read_only =
+      options->action == "summary" || options->action == "count" || options->action == "list";
+
+  auto address = engine::SocketAddress::parse(admin);
+  if (admin.empty() || (address && address->port() == 0)) {
+    // No fixed admin address to reach the daemon at: only the spool is left.
+    if (read_only) return read_spool(*config, *options);
+    std::fprintf(stderr, "outpost queue %s: needs the running daemon; give --admin HOST:PORT\n",
+                 options->action.c_str());
+    return 2;
+  }
+  if (!address) {
+    std::fprintf(stderr, "outpost queue: admin address \"%s\" is not a numeric host:port\n",
+                 admin.c_str());
+    return 2;
+  }
+
+  std::string target = "/api/v1/queue/";
+  const std::string& action = options->action;
+  target += action == "count" ? "summary" : action == "list" ? "messages" : action;
+  if (action == "show") target = "/api/v1/queue/messages/" + percent_encode(options->id);
+  std::string query = options->json && action != "count" ? "format=json" : "format=text";
+  const auto& f = options->filter;
+  if (f.id && action != "show") query += "&id=" + percent_encode(options->id);
+  if (!f.destination.empty()) query += "&destination=" + percent_encode(f.destination);
+  if (!f.sender.empty()) query += "&sender=" + percent_encode(f.sender);
+  if (!f.recipient.empty()) query += "&recipient=" + percent_encode(f.recipient);
+  if (!options->limit.empty()) query += "&limit=" + percent_encode(options->limit);
+  if (options->all) query += "&all=1";
+  target += "?" + query;
+
+  HttpAnswer answer;
+  std::string error;
+  const Reach reach =
+      request(*address, read_only || action == "show" ? "GET" : "POST", target, key, answer, error);
+  if (reach == Reach::unreachable && read_only) {
+    std::fprintf(stderr, "outpost queue: no daemon at %s; reading the spool\n",
+                 address->to_string().c_str());
+    return read_spool(*config, *options);
+  }
+  if (reach != Reach::answered) {
+    std::fprintf(stderr, "outpost queue: %s\n", error.c_str());
+    return 1;
+  }
+  if (answer.status != 200) {
+    std::fprintf(stderr, "outpost queue: %d %s", answer.status, answer.body.c_str());
+    return 1;
+  }
+  if (action == "count") {
+    // The text summary's first line is "parts N".
+    const auto line_end = answer.body.find('\n');
+    std::printf("%s\n", answer.body.substr(6, line_end - 6).c_str());
+    return 0;
+  }
+  std::fwrite(answer.body.data(), 1, answer.body.size(), stdout);
+  return 0;
+}
+
+}  // namespace mta::app

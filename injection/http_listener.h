@@ -1,0 +1,67 @@
+// The HTTP listener of one shard ([http] listen): accepts connections, parses requests with
+// http::RequestParser on the engine and hands each complete request to one handler, which
+// answers now or later (after a store scan or a round trip to other shards) through the
+// Respond it is given. Routes are the handler's business: app/ serves the admin API and,
+// later, the injection API and /metrics behind it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "engine/address.h"
+#include "engine/shard.h"
+#include "proto/http/request_parser.h"
+#include "proto/http/response.h"
+
+namespace mta::injection {
+
+struct HttpOptions {
+  http::ParserLimits limits;
+  Clock::Duration idle_timeout = std::chrono::seconds(60);  // between requests
+  std::size_t connections_max = 1000;                       // per shard; more get 503
+};
+
+// Answers one request, once, on the listener's shard. Calling it after the client has gone is
+// harmless: the response is dropped.
+using Respond = std::function<void(http::Response response)>;
+using HttpHandler = std::function<void(http::Request&& request, const engine::SocketAddress& peer,
+                                       Respond respond)>;
+
+// One per shard, created and used only on that shard's thread. Requests on one connection are
+// answered in order, one at a time (pipelined requests wait in the parser); reading pauses while
+// a request is being answered. Each connection holds the shard's drain gate while open; on
+// stop, idle connections close and busy ones close after their response.
+class HttpListener {
+ public:
+  HttpListener(engine::Shard& shard, HttpOptions options, HttpHandler handler);
+  HttpListener(const HttpListener&) = delete;
+  HttpListener& operator=(const HttpListener&) = delete;
+  ~HttpListener();
+
+  // Starts accepting on `listen_fd` (a SO_REUSEPORT socket of this shard); takes ownership.
+  void listen(int listen_fd);
+
+  std::size_t connections_open() const { return connections_.size(); }
+  std::uint64_t requests_served() const { return requests_served_; }
+
+ private:
+  class Connection;
+  friend class Connection;
+
+  void on_accept(int fd, const engine::SocketAddress& peer);
+  void on_closed(std::uint64_t id);
+  void on_stop();
+  Connection* find(std::uint64_t id);
+
+  engine::Shard& shard_;
+  HttpOptions options_;
+  HttpHandler handler_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::uint64_t next_id_ = 1;
+  std::uint64_t requests_served_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace mta::injection
