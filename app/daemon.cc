@@ -201,7 +201,11 @@ int run_daemon(const Config& config) {
                             .reconnect_delay = config.reconnect_delay,
                             .retry = retry},
             .bounce = {.hostname = config.hostname, .max_age = config.max_age}},
-        on_queued);
+        on_queued,
+        [committer = mine.committer.get()](std::vector<queue::Envelope>&& parts, std::string&& body,
+                                           std::function<void(const Result<void>&)> done) {
+          committer->submit(std::move(parts), std::move(body), std::move(done));
+        });
     auto recovered = mine.delivery->recover([&shard, shard_count](const std::string& d) {
       return owner_of(d, shard_count) == shard.id();
     });

@@ -1,5 +1,6 @@
-// DSN generation through proto/mime, stored with one synced write. Bounces are rare next to
-// deliveries, so the write happens inline on the delivery shard.
+// DSN generation through proto/mime; the DSN joins the shard's group commit like a submitted
+// message, so a burst of 5xx replies costs batched syncs on the worker, not one fsync each on
+// the reactor.
 #include "delivery/bouncer.h"
 
 #include <utility>
@@ -10,21 +11,22 @@
 namespace mta::delivery {
 
 Bouncer::Bouncer(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
-                 BounceOptions options, RouteFn route, QueuedFn on_queued)
+                 BounceOptions options, RouteFn route, QueuedFn on_queued, CommitFn commit)
     : shard_(shard),
       store_(store),
       ids_(ids),
       options_(std::move(options)),
       route_(std::move(route)),
-      on_queued_(std::move(on_queued)) {}
+      on_queued_(std::move(on_queued)),
+      commit_(std::move(commit)) {}
 
 void Bouncer::bounce(const queue::Envelope& part, const std::vector<std::size_t>& recipients,
-                     std::string_view remote_mta) {
-  if (recipients.empty()) return;
+                     std::string_view remote_mta, DoneFn done) {
+  if (recipients.empty()) return done(true);
   if (part.mail_from.empty()) {
     probe_.null_sender_failures += recipients.size();
     log::info("bounce of " + to_hex(part.id) + " not sent: null sender");
-    return;
+    return done(true);
   }
   auto original = store_.read_body(part.id);
   const Clock::WallTime now = shard_.clock().wall_now();
@@ -60,14 +62,22 @@ void Bouncer::bounce(const queue::Envelope& part, const std::vector<std::size_t>
   envelope.expires_at =
       now + std::chrono::duration_cast<Clock::WallTime::duration>(options_.max_age);
   envelope.body_bytes = dsn.size();
-  if (auto stored = store_.put(envelope, dsn); !stored) {
-    ++probe_.dsn_failures;
-    log::error("cannot queue the DSN for " + to_hex(part.id) + ": " + stored.error().message());
-    return;
-  }
-  ++probe_.dsns_queued;
-  on_queued_(queue::ScheduledItem{
-      .due = now, .key = {.message = id, .part = 0}, .destination = envelope.destination});
+  const queue::ScheduledItem item{
+      .due = now, .key = {.message = id, .part = 0}, .destination = envelope.destination};
+  std::vector<queue::Envelope> parts;
+  parts.push_back(std::move(envelope));
+  commit_(std::move(parts), std::move(dsn),
+          [this, item, original_id = part.id, done = std::move(done)](const Result<void>& stored) {
+            if (!stored) {
+              ++probe_.dsn_failures;
+              log::error("cannot queue the DSN for " + to_hex(original_id) + ": " +
+                         stored.error().message());
+              return done(false);
+            }
+            ++probe_.dsns_queued;
+            on_queued_(item);
+            done(true);
+          });
 }
 
 }  // namespace mta::delivery

@@ -346,11 +346,27 @@ void Dispatcher::record(queue::Envelope& envelope, Outcome outcome) {
                  recipient.address + ">: " + recipient.last_reply);
     }
   }
-  // One DSN for everything this attempt bounced, written before the part (and maybe the
-  // body it quotes) goes away.
-  context_.bouncer.bounce(envelope, outcome.newly_bounced,
-                          options_.address ? options_.address->to_string() : std::string());
-  if (outcome.step == NextStep::remove) {
+  if (outcome.newly_bounced.empty()) {
+    settle(envelope, outcome.step);
+    return;
+  }
+  // One DSN for everything this attempt bounced, durable before the part (and maybe the body
+  // it quotes) goes away. Meanwhile the part waits nowhere: no attempt can start on it.
+  context_.bouncer.bounce(
+      envelope, outcome.newly_bounced,
+      options_.address ? options_.address->to_string() : std::string(),
+      [this, envelope, step = outcome.step](bool settled) mutable {
+        if (settled) return settle(envelope, step);
+        // The DSN was not stored: keep the part as stored, so a later attempt bounces again.
+        const Clock::WallTime later = context_.shard.clock().wall_now() + options_.retry.initial;
+        schedule_.add(later, queue::PartKey{.message = envelope.id, .part = envelope.part});
+        arm_due_timer();
+      });
+}
+
+void Dispatcher::settle(queue::Envelope& envelope, NextStep step) {
+  const queue::PartKey key{.message = envelope.id, .part = envelope.part};
+  if (step == NextStep::remove) {
     remove_now(key);
     return;
   }

@@ -93,6 +93,8 @@ class Dispatcher {
   void finish_with_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
                            const std::string& reason);
   void record(queue::Envelope& envelope, Outcome outcome);
+  // After any DSN is durable: the part goes, or waits for its next attempt.
+  void settle(queue::Envelope& envelope, NextStep step);
   void remove_now(queue::PartKey key);
   double unit_random();
   void on_connection_failed(const std::string& reason);

@@ -17,14 +17,14 @@ std::string route(std::string_view recipient, bool relay) {
 }
 
 Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
-                     SchedulerOptions options, QueuedFn on_bounce_queued)
+                     SchedulerOptions options, QueuedFn on_bounce_queued, CommitFn commit)
     : options_(std::move(options)),
       bouncer_(
           shard, store, ids, options_.bounce,
           [relay = options_.destination.address.has_value()](std::string_view r) {
             return route(r, relay);
           },
-          std::move(on_bounce_queued)),
+          std::move(on_bounce_queued), std::move(commit)),
       context_{.shard = shard,
                .store = store,
                .bouncer = bouncer_,

@@ -46,9 +46,10 @@ struct ActionCounts {
 class Scheduler {
  public:
   using QueuedFn = Bouncer::QueuedFn;
+  using CommitFn = Bouncer::CommitFn;
 
   Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
-            SchedulerOptions options, QueuedFn on_bounce_queued);
+            SchedulerOptions options, QueuedFn on_bounce_queued, CommitFn commit);
 
   void add(const queue::ScheduledItem& item);
   // An operator action on parts of destinations this shard owns (item.due is ignored).
