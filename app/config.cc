@@ -217,14 +217,45 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(delivery.duration("drain_timeout", config.drain_timeout));
   CONFIG_TRY(delivery.no_unknown_keys());
 
+  if (const toml::node* dkim = root.get("dkim")) {
+    const toml::array* entries = dkim->as_array();
+    if (entries == nullptr) return config_error("dkim must be an array of tables: [[dkim]]");
+    for (std::size_t i = 0; i < entries->size(); ++i) {
+      const toml::table* entry = entries->get(i)->as_table();
+      const std::string name = "dkim[" + std::to_string(i) + "]";
+      if (entry == nullptr) return config_error(name + " must be a table: [[dkim]]");
+      Section section(entry, name);
+      Config::DkimKey key;
+      CONFIG_TRY(section.string("domain", key.domain));
+      CONFIG_TRY(section.string("selector", key.selector));
+      CONFIG_TRY(section.string("key", key.key_path));
+      CONFIG_TRY(section.string("algorithm", key.algorithm));
+      CONFIG_TRY(section.string_list("headers", key.headers));
+      CONFIG_TRY(section.string("role", key.role));
+      CONFIG_TRY(section.no_unknown_keys());
+      if (key.domain.empty() || key.selector.empty() || key.key_path.empty()) {
+        return config_error(name + " needs domain, selector and key");
+      }
+      if (key.algorithm != "" && key.algorithm != "rsa-sha256" &&
+          key.algorithm != "ed25519-sha256") {
+        return config_error(name + ".algorithm must be \"rsa-sha256\" or \"ed25519-sha256\"");
+      }
+      if (key.role != "author" && key.role != "fallback" && key.role != "platform") {
+        return config_error(name + ".role must be \"author\", \"fallback\" or \"platform\"");
+      }
+      config.dkim_keys.push_back(std::move(key));
+    }
+  }
+
   static const std::set<std::string> known = {"node",     "log",   "spool", "submission",
-                                              "delivery", "queue", "http"};
-  static const std::set<std::string> later = {"dns",  "dkim",    "bounce", "imap",
-                                              "pop3", "metrics", "tls"};
+                                              "delivery", "queue", "http",  "dkim"};
+  static const std::set<std::string> later = {"dns", "bounce", "imap", "pop3", "metrics", "tls"};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {
-      if (!value.is_table()) return config_error("[" + name + "] must be a table");
+      if (!value.is_table() && name != "dkim") {
+        return config_error("[" + name + "] must be a table");
+      }
       continue;
     }
     if (later.contains(name)) {

@@ -53,6 +53,17 @@ struct Config {
   Clock::Duration max_age = std::chrono::hours(72);
   Clock::Duration drain_timeout = std::chrono::seconds(30);
 
+  // [[dkim]] signing keys; `role` picks how a key is used (see deploy/outpost.toml)
+  struct DkimKey {
+    std::string domain;
+    std::string selector;
+    std::string key_path;
+    std::string algorithm;             // "" = the key's own; else checked against it
+    std::vector<std::string> headers;  // empty = the default list
+    std::string role = "author";       // "author" | "fallback" | "platform"
+  };
+  std::vector<DkimKey> dkim_keys;
+
   // Sections the design names whose features have not landed yet: accepted, reported.
   std::vector<std::string> ignored_sections;
 };

@@ -75,6 +75,15 @@ TEST(Config, ErrorsNameTheKey) {
       {"[nonsense]\n", "nonsense"},
       {"[node\n", "at line"},
       {"[log]\nlevel = \"loud\"\n", "log.level"},
+      {"[http]\nadmin_kee = \"k\"\n", "http.admin_kee"},
+      {"[dkim]\ndomain = \"a\"\n", "[[dkim]]"},
+      {"[[dkim]]\ndomain = \"a.example\"\nselector = \"s\"\n", "needs domain, selector and key"},
+      {"[[dkim]]\ndomain = \"a\"\nselector = \"s\"\nkey = \"k\"\nrole = \"boss\"\n",
+       "dkim[0].role"},
+      {"[[dkim]]\ndomain = \"a\"\nselector = \"s\"\nkey = \"k\"\nalgorithm = \"rsa\"\n",
+       "dkim[0].algorithm"},
+      {"[[dkim]]\ndomain = \"a\"\nselector = \"s\"\nkey = \"k\"\nselecter = \"t\"\n",
+       "dkim[0].selecter"},
   };
   for (const auto& c : cases) {
     auto config = parse_config(c.text, "test");
@@ -82,6 +91,30 @@ TEST(Config, ErrorsNameTheKey) {
     EXPECT_NE(config.error().message().find(c.want_in_error), std::string::npos)
         << c.text << " -> " << config.error().message();
   }
+}
+
+TEST(Config, DkimKeys) {
+  auto config = parse_config(R"([[dkim]]
+domain = "example.com"
+selector = "rsa1"
+key = "keys/rsa.pem"
+[[dkim]]
+domain = "esp.example"
+selector = "ed1"
+key = "keys/ed.pem"
+algorithm = "ed25519-sha256"
+headers = ["from", "subject"]
+role = "platform"
+)",
+                             "test");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  ASSERT_EQ(config->dkim_keys.size(), 2U);
+  EXPECT_EQ(config->dkim_keys[0].domain, "example.com");
+  EXPECT_EQ(config->dkim_keys[0].role, "author");
+  EXPECT_EQ(config->dkim_keys[0].algorithm, "");
+  EXPECT_EQ(config->dkim_keys[1].key_path, "keys/ed.pem");
+  EXPECT_EQ(config->dkim_keys[1].headers, (std::vector<std::string>{"from", "subject"}));
+  EXPECT_EQ(config->dkim_keys[1].role, "platform");
 }
 
 TEST(Config, Durations) {

@@ -16,6 +16,7 @@
 #include "app/admin.h"
 #include "base/log.h"
 #include "delivery/scheduler.h"
+#include "dkim/keyring.h"
 #include "engine/listener.h"
 #include "engine/runtime.h"
 #include "injection/committer.h"
@@ -123,6 +124,31 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
   }
 }
 
+// The [[dkim]] keys, read once at start; a key that cannot be used stops the start.
+Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config) {
+  if (config.dkim_keys.empty()) return std::optional<dkim::KeyRing>();
+  std::vector<dkim::KeyConfig> keys;
+  dkim::KeyRingPolicy policy;
+  for (const auto& key : config.dkim_keys) {
+    dkim::KeyConfig entry{.domain = key.domain,
+                          .selector = key.selector,
+                          .key_path = key.key_path,
+                          .algorithm = std::nullopt,
+                          .headers = key.headers};
+    if (!key.algorithm.empty()) {
+      auto algorithm = dkim::parse_algorithm(key.algorithm);
+      if (!algorithm) return unexpected(algorithm.error());
+      entry.algorithm = *algorithm;
+    }
+    if (key.role == "fallback") policy.fallback_domain = key.domain;
+    if (key.role == "platform") policy.platform_domain = key.domain;
+    keys.push_back(std::move(entry));
+  }
+  auto ring = dkim::load_keys(keys, policy);
+  if (!ring) return unexpected(ring.error());
+  return std::optional<dkim::KeyRing>(std::move(ring).value());
+}
+
 }  // namespace
 
 int run_daemon(const Config& config) {
@@ -137,6 +163,15 @@ int run_daemon(const Config& config) {
   if (!store) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
     return 1;
+  }
+
+  auto signing = load_signing_keys(config);
+  if (!signing) {
+    log::error("dkim: " + signing.error().message());
+    return 1;
+  }
+  if (*signing) {
+    log::info("dkim: signing with " + std::to_string((*signing)->signers().size()) + " keys");
   }
 
   std::optional<engine::SocketAddress> relay;
@@ -223,7 +258,8 @@ int run_daemon(const Config& config) {
         shard, *mine.committer, *mine.ids,
         injection::SubmissionOptions{.smtp = smtp_options,
                                      .max_age = config.max_age,
-                                     .idle_timeout = config.session_idle_timeout},
+                                     .idle_timeout = config.session_idle_timeout,
+                                     .signing = *signing ? &**signing : nullptr},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
         [on_queued](const std::vector<queue::ScheduledItem>& parts) {
           for (const auto& part : parts) on_queued(part);

@@ -11,7 +11,10 @@ struct Probe {
   std::uint64_t connections_refused = 0;  // over sessions_max, or while stopping
   std::uint64_t messages_queued = 0;
   std::uint64_t bytes_queued = 0;
-  std::uint64_t store_failures = 0;  // answered 451/452: nothing was acknowledged
+  std::uint64_t store_failures = 0;   // answered 451/452: nothing was acknowledged
+  std::uint64_t messages_signed = 0;  // DKIM-signed at acceptance (once, however many parts)
+  std::uint64_t signatures = 0;       // DKIM-Signature fields added
+  std::uint64_t sign_failures = 0;    // refused: a header block that cannot be signed
 };
 
 }  // namespace mta::injection

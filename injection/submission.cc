@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "base/assert.h"
+#include "dkim/errc.h"
 #include "queue/errc.h"
 
 namespace mta::injection {
@@ -153,8 +154,16 @@ void SubmissionListener::on_stop() {
 }
 
 void SubmissionListener::enqueue(std::uint64_t session_id, smtp::MessageReceived&& message) {
-  const MessageId id = ids_.next();
   const Clock::WallTime now = shard_.clock().wall_now();
+  if (options_.signing != nullptr) {
+    if (auto refused = sign(message.body, now)) {
+      if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+        session->second->complete(*refused);
+      }
+      return;
+    }
+  }
+  const MessageId id = ids_.next();
   const auto expires =
       now + std::chrono::duration_cast<Clock::WallTime::duration>(options_.max_age);
   // One part per destination, recipients in the order the client gave them.
@@ -196,6 +205,29 @@ void SubmissionListener::enqueue(std::uint64_t session_id, smtp::MessageReceived
         }
         on_committed(session_id, id, items, result);
       });
+}
+
+std::optional<std::string> SubmissionListener::sign(std::string& body, Clock::WallTime now) {
+  auto fields = dkim::sign_message(*options_.signing, body, now);
+  if (!fields) {
+    ++probe_.sign_failures;
+    // A header block DKIM cannot parse would be refused by receivers as well; anything else
+    // is our failure, and the client may try again.
+    return fields.error().code == dkim::Errc::malformed_message
+               ? "554 5.6.0 Message header cannot be DKIM-signed: " + fields.error().detail
+               : "451 4.7.0 DKIM signing failed, try again later";
+  }
+  if (!fields->empty()) {
+    ++probe_.messages_signed;
+    std::size_t count = 0;
+    for (std::size_t at = fields->find("DKIM-Signature:"); at != std::string::npos;
+         at = fields->find("DKIM-Signature:", at + 1)) {
+      ++count;
+    }
+    probe_.signatures += count;
+    body.insert(0, *fields);
+  }
+  return std::nullopt;
 }
 
 void SubmissionListener::on_committed(std::uint64_t session_id, MessageId id,

@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "dkim/keyring.h"
 #include "engine/connection.h"
 #include "engine/shard.h"
 #include "injection/committer.h"
@@ -29,6 +31,9 @@ struct SubmissionOptions {
   Clock::Duration idle_timeout = std::chrono::minutes(5);
   std::size_t sessions_max = 10'000;          // per shard; more connections get 421 and are closed
   std::size_t output_bytes_max = 256 * 1024;  // unsent replies before reading pauses
+  // DKIM keys ([[dkim]]): each message is signed once, here, before it is stored; the parts
+  // and every retry send the stored, signed bytes. nullptr = no signing.
+  const dkim::KeyRing* signing = nullptr;
 };
 
 // One per shard, created and used only on that shard's thread. Owns its sessions; each
@@ -64,6 +69,8 @@ class SubmissionListener {
   // Splits one received message into parts and hands it to the group commit; the session
   // `session_id` gets its reply when the batch is durable (or failed).
   void enqueue(std::uint64_t session_id, smtp::MessageReceived&& message);
+  // Prepends the DKIM-Signature fields; the reply to send instead when it cannot.
+  std::optional<std::string> sign(std::string& body, Clock::WallTime now);
   void on_committed(std::uint64_t session_id, MessageId id,
                     const std::vector<queue::ScheduledItem>& parts, const Result<void>& result);
 
