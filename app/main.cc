@@ -5,9 +5,11 @@
 #include <string_view>
 #include <vector>
 
+#include "app/bench_command.h"
 #include "app/config.h"
 #include "app/daemon.h"
 #include "app/dkim_command.h"
+#include "app/dns_command.h"
 #include "app/queue_command.h"
 
 namespace {
@@ -97,10 +99,9 @@ int main(int argc, char** argv) {
     const std::vector<std::string_view> args(argv + 2, argv + argc);
     return mta::app::dkim_command(args);
   }
-  if (command == "dns" || command == "bench") {
-    std::fprintf(stderr, "outpost %s: not built yet in this version\n", argv[1]);
-    return 2;
-  }
+  const std::vector<std::string_view> args(argv + 2, argv + argc);
+  if (command == "dns") return mta::app::dns_command(args);
+  if (command == "bench") return mta::app::bench_command(args);
   std::fprintf(stderr, "outpost: unknown command %s\n%s", argv[1], usage.data());
   return 2;
 }
