@@ -174,15 +174,25 @@ int run_daemon(const Config& config) {
     log::info("dkim: signing with " + std::to_string((*signing)->signers().size()) + " keys");
   }
 
-  std::optional<engine::SocketAddress> relay;
-  if (!config.relay.empty()) {
-    auto parsed = engine::SocketAddress::parse(config.relay);
+  // delivery.relay: one smarthost, or several separated by commas, tried in order.
+  std::vector<engine::SocketAddress> relay;
+  std::string relay_text;
+  for (std::size_t at = 0; at < config.relay.size();) {
+    std::size_t comma = config.relay.find(',', at);
+    if (comma == std::string::npos) comma = config.relay.size();
+    std::string item = config.relay.substr(at, comma - at);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    at = comma + 1;
+    auto parsed = engine::SocketAddress::parse(item);
     if (!parsed) {
-      log::error("delivery.relay \"" + config.relay + "\" is not a numeric host:port");
+      log::error("delivery.relay \"" + item + "\" is not a numeric host:port");
       return 1;
     }
-    relay = *parsed;
-  } else {
+    relay.push_back(*parsed);
+    relay_text += (relay_text.empty() ? "" : ", ") + parsed->to_string();
+  }
+  if (relay.empty()) {
     log::warning(
         "delivery.relay is not set and MX delivery is not built yet: messages are "
         "deferred (4.4.3) and bounce after queue.max_age");
@@ -205,7 +215,7 @@ int run_daemon(const Config& config) {
 
   std::vector<ShardServices> services(shard_count);
   queue::Store& spool = **store;
-  const bool relayed = relay.has_value();
+  const bool relayed = !relay.empty();
   const queue::RetryPolicy retry{.initial = config.retry_initial,
                                  .multiplier = config.retry_multiplier,
                                  .max_delay = config.retry_max_delay,
@@ -226,7 +236,7 @@ int run_daemon(const Config& config) {
     mine.delivery = std::make_unique<delivery::Scheduler>(
         shard, spool, *mine.ids,
         delivery::SchedulerOptions{
-            .destination = {.address = relay,
+            .destination = {.addresses = relay,
                             .helo_name = config.hostname,
                             .connections_max = config.connections_max,
                             .messages_per_connection_max = config.messages_per_connection_max,
@@ -289,7 +299,7 @@ int run_daemon(const Config& config) {
   }
   log::info("outpost running: " + std::to_string(shard_count) + " shards, spool " +
             config.spool_path + (config.spool_sync ? "" : " (durability none)") +
-            (relay ? ", relay " + relay->to_string() : ""));
+            (relayed ? ", relay " + relay_text : ""));
   const int signal_number = runtime.run_until_signal();
   log::info("stopped on signal " + std::to_string(signal_number) + ", queue kept in " +
             config.spool_path);

@@ -21,14 +21,18 @@ namespace mta::delivery {
 // creation until its engine connection closes; erased at the end of that loop turn.
 class Dispatcher::Connection final : public engine::ConnectionHandler {
  public:
-  Connection(Dispatcher& owner, std::uint64_t id)
+  Connection(Dispatcher& owner, std::uint64_t id, std::size_t address_index)
       : owner_(owner),
         id_(id),
+        address_index_(address_index),
+        address_(owner.options_.addresses[address_index]),
         session_(smtp::ClientOptions{.helo_name = owner.options_.helo_name}) {
     owner_.context_.shard.hold();
-    connection_ = &engine::Connection::connect(owner_.context_.shard, *owner_.options_.address,
+    connection_ = &engine::Connection::connect(owner_.context_.shard, address_,
                                                owner_.options_.connect_timeout, *this);
   }
+
+  const engine::SocketAddress& address() const { return address_; }
 
   bool idle() const { return ready_ && !busy_ && !quitting_; }
   bool carries(queue::PartKey key) const {
@@ -38,8 +42,7 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
 
   void on_connected(int error) override {
     if (error != 0) {
-      failure_ = "4.4.1 connect to " + owner_.options_.address->to_string() +
-                 " failed: " + std::strerror(-error);
+      failure_ = "4.4.1 connect to " + address_.to_string() + " failed: " + std::strerror(-error);
       return;
     }
     connection_->set_idle_timeout(owner_.options_.reply_timeout);
@@ -63,7 +66,7 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
     }
     if (!ready_) {
       log::warning(owner_.destination_ + ": " + failure_);
-      owner_.on_connection_failed(failure_);
+      owner_.on_connection_failed(address_index_, failure_);
     }
     connection_ = nullptr;
     owner_.context_.shard.release();
@@ -114,6 +117,7 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
     while (auto event = session_.next_event()) {
       if (std::holds_alternative<smtp::SessionReady>(*event)) {
         ready_ = true;
+        owner_.on_connection_ready(address_index_);
         take_next();
       } else if (auto* result = std::get_if<smtp::TransactionResult>(&*event)) {
         busy_ = false;
@@ -121,7 +125,7 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
         owner_.finish(envelope_, tried_, *result);
         take_next();
       } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
-        failure_ = "4.4.2 " + owner_.options_.address->to_string() + ": " + failed->reason;
+        failure_ = "4.4.2 " + address_.to_string() + ": " + failed->reason;
         if (failed->reply.code != 0) failure_ += " (" + failed->reply.to_string() + ")";
         if (connection_ != nullptr) connection_->close();
         return;
@@ -144,6 +148,8 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
 
   Dispatcher& owner_;
   const std::uint64_t id_;
+  const std::size_t address_index_;
+  const engine::SocketAddress address_;
   smtp::ClientSession session_;
   engine::Connection* connection_ = nullptr;
   engine::TimerId idle_timer_ = 0;
@@ -232,7 +238,7 @@ void Dispatcher::pump() {
   if (stopping_) return;
   take_due();
   arm_due_timer();
-  if (!options_.address) {
+  if (options_.addresses.empty()) {
     // No route: every due part is deferred (and bounces once it expires).
     defer_ready("4.4.3 no route to " + destination_ +
                 ": MX delivery is not built yet; set delivery.relay");
@@ -260,7 +266,7 @@ void Dispatcher::pump() {
   }
   while (connections_.size() < options_.connections_max && connecting < ready_.size()) {
     const std::uint64_t id = next_connection_id_++;
-    connections_.emplace(id, std::make_unique<Connection>(*this, id));
+    connections_.emplace(id, std::make_unique<Connection>(*this, id, cursor_));
     ++context_.probe.connections_opened;
     ++connecting;
   }
@@ -354,7 +360,7 @@ void Dispatcher::record(queue::Envelope& envelope, Outcome outcome) {
   // it quotes) goes away. Meanwhile the part waits nowhere: no attempt can start on it.
   context_.bouncer.bounce(
       envelope, outcome.newly_bounced,
-      options_.address ? options_.address->to_string() : std::string(),
+      options_.addresses.empty() ? std::string() : options_.addresses[cursor_].to_string(),
       [this, envelope, step = outcome.step](bool settled) mutable {
         if (settled) return settle(envelope, step);
         // The DSN was not stored: keep the part as stored, so a later attempt bounces again.
@@ -396,8 +402,25 @@ void Dispatcher::defer_ready(const std::string& reason) {
   }
 }
 
-void Dispatcher::on_connection_failed(const std::string& reason) {
+void Dispatcher::on_connection_ready(std::size_t index) {
+  cursor_ = index;
+  failed_in_round_.assign(options_.addresses.size(), false);
+}
+
+void Dispatcher::on_connection_failed(std::size_t index, const std::string& reason) {
   ++context_.probe.connection_failures;
+  failed_in_round_.resize(options_.addresses.size(), false);
+  failed_in_round_[index] = true;
+  const auto next = std::find(failed_in_round_.begin(), failed_in_round_.end(), false);
+  if (next != failed_in_round_.end()) {
+    // Another address is left to try in this attempt: the pump that follows this connection's
+    // close dials it.
+    cursor_ = static_cast<std::size_t>(next - failed_in_round_.begin());
+    return;
+  }
+  // Every address failed: wait, and start the next round from the first address.
+  failed_in_round_.assign(options_.addresses.size(), false);
+  cursor_ = 0;
   connect_blocked_until_ = context_.shard.clock().now() + options_.reconnect_delay;
   // The destination cannot be reached: with no connection up, what is due waits for its next
   // retry like any deferral (counting an attempt, bouncing once expired), rather than sitting

@@ -25,9 +25,11 @@
 namespace mta::delivery {
 
 struct DestinationOptions {
-  // Where to connect; nullopt = no route yet (MX delivery is not built): due parts are
-  // deferred with 4.4.3 until they expire.
-  std::optional<engine::SocketAddress> address;
+  // Where to connect, in dialling order: a connection that fails before the greeting (refused,
+  // timeout, 421) moves on to the next address within the same attempt; only when every
+  // address has failed does what is due defer. Empty = no route yet (MX delivery is not
+  // built): due parts are deferred with 4.4.3 until they expire.
+  std::vector<engine::SocketAddress> addresses;
   std::string helo_name = "outpost.localhost";
   std::size_t connections_max = 8;
   std::size_t messages_per_connection_max = 1000;
@@ -97,7 +99,9 @@ class Dispatcher {
   void settle(queue::Envelope& envelope, NextStep step);
   void remove_now(queue::PartKey key);
   double unit_random();
-  void on_connection_failed(const std::string& reason);
+  // A connection to addresses[index] failed before its session was ready.
+  void on_connection_failed(std::size_t index, const std::string& reason);
+  void on_connection_ready(std::size_t index);
   // Defers every part waiting for a connection with `reason` (an enhanced code and text).
   void defer_ready(const std::string& reason);
   void on_connection_closed(std::uint64_t connection_id);
@@ -115,6 +119,8 @@ class Dispatcher {
   std::unordered_map<queue::PartKey, OperatorAction> after_attempt_;
   std::uint64_t next_connection_id_ = 1;
   Clock::TimePoint connect_blocked_until_{};
+  std::size_t cursor_ = 0;             // the address new connections dial
+  std::vector<bool> failed_in_round_;  // addresses that failed since one last worked
   bool pump_scheduled_ = false;
   bool stopping_ = false;
 };

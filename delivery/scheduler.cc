@@ -21,7 +21,7 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
     : options_(std::move(options)),
       bouncer_(
           shard, store, ids, options_.bounce,
-          [relay = options_.destination.address.has_value()](std::string_view r) {
+          [relay = !options_.destination.addresses.empty()](std::string_view r) {
             return route(r, relay);
           },
           std::move(on_bounce_queued), std::move(commit)),
@@ -35,7 +35,7 @@ Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   auto found = dispatchers_.find(destination);
   if (found != dispatchers_.end()) return *found->second;
   DestinationOptions options = options_.destination;
-  if (destination != relay_destination) options.address.reset();
+  if (destination != relay_destination) options.addresses.clear();
   auto [inserted, ok] = dispatchers_.emplace(
       destination, std::make_unique<Dispatcher>(context_, destination, std::move(options)));
   return *inserted->second;

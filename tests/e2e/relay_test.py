@@ -7,6 +7,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -62,6 +63,37 @@ class RelayTest(unittest.TestCase):
         sink = self.sink(port)
         wanted = {f"<down-{i}@outpost.test>" for i in range(20)}
         wait_until(lambda: sink.message_ids() >= wanted, 30, 0.1, "queued messages delivered")
+        self.assertEqual(outpost.stop(), 0)
+        self.assertEqual(outpost.queue_count(), 0)
+
+    def test_relay_list_fails_over_to_the_next_address_within_one_attempt(self):
+        # First a port nobody listens on (refused), then a server that greets with 421 (busy),
+        # then the sink: every message goes to the sink on its first attempt.
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(16)
+        self.addCleanup(busy.close)
+
+        def greet_busy():
+            while True:
+                try:
+                    conn, _ = busy.accept()
+                except OSError:
+                    return
+                conn.sendall(b"421 4.3.2 busy, try another host\r\n")
+                conn.close()
+        threading.Thread(target=greet_busy, daemon=True).start()
+        sink = self.sink()
+        dead = free_port()
+        relay = f"127.0.0.1:{dead}, 127.0.0.1:{busy.getsockname()[1]}, 127.0.0.1:{sink.port}"
+        outpost = self.outpost(0, {"delivery": {"relay": f'"{relay}"'},
+                                   "queue": {"retry_initial": '"1h"'}}).start()
+        self.send(outpost.port, [message(i, "failover") for i in range(20)])
+        wanted = {f"<failover-{i}@outpost.test>" for i in range(20)}
+        wait_until(lambda: sink.message_ids() >= wanted, 30, 0.1, "delivery via the third host")
+        log = outpost.output()
+        self.assertIn(f"connect to 127.0.0.1:{dead} failed", log)
+        self.assertIn("421", log)
         self.assertEqual(outpost.stop(), 0)
         self.assertEqual(outpost.queue_count(), 0)
 
