@@ -22,7 +22,7 @@ Commands:
   run      run the daemon (SMTP submission, durable queue, delivery)
   queue    inspect and steer the queue (summary, list, show, retry, delete, bounce)
   dkim     keygen, sign, verify
-  dns      show what delivery would resolve        (not built yet)
+  dns      show what delivery would resolve
   bench    load generator and sink                 (not built yet)
 
 `outpost COMMAND --help` describes each command.

@@ -50,10 +50,14 @@ class Op {
   void prepare_connect(int fd, const sockaddr* to, socklen_t length) {
     set(Kind::connect, fd, const_cast<sockaddr*>(to), length);
   }
+  // One-shot readiness poll (IORING_OP_POLL_ADD) for `poll_events` (POLLIN, POLLOUT...): the
+  // result is the revents mask, or -errno. For sockets that another library reads itself
+  // (c-ares): the engine only says when they are ready.
+  void prepare_poll(int fd, unsigned poll_events) { set(Kind::poll, fd, nullptr, poll_events); }
 
  private:
   friend class Shard;
-  enum class Kind : std::uint8_t { none, recv, send, read, accept, connect };
+  enum class Kind : std::uint8_t { none, recv, send, read, accept, connect, poll };
 
   void set(Kind kind, int fd, void* data, std::size_t length) {
     MTA_ASSERT(!in_flight_);

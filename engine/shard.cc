@@ -197,6 +197,9 @@ void Shard::start_op(Op& op) {
       io_uring_prep_connect(sqe, op.fd_, static_cast<const sockaddr*>(op.data_),
                             static_cast<socklen_t>(op.length_));
       break;
+    case Op::Kind::poll:
+      io_uring_prep_poll_add(sqe, op.fd_, static_cast<unsigned>(op.length_));
+      break;
     case Op::Kind::none:
       MTA_ASSERT(false);
   }
