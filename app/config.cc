@@ -190,6 +190,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(queue_section.number("retry_jitter", config.retry_jitter, 0.0, 0.9));
   CONFIG_TRY(queue_section.duration("max_age", config.max_age));
   CONFIG_TRY(queue_section.no_unknown_keys());
+  if (config.retry_max_delay < config.retry_initial) {
+    return config_error("queue.retry_max_delay must not be shorter than queue.retry_initial");
+  }
 
   Section submission(table("submission"), "submission");
   CONFIG_TRY(submission.string_list("listen", config.submission_listen));
@@ -203,6 +206,16 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(http.string_list("listen", config.http_listen));
   CONFIG_TRY(http.string("admin_key", config.admin_key));
   CONFIG_TRY(http.no_unknown_keys());
+
+  Section dns(table("dns"), "dns");
+  CONFIG_TRY(dns.string_list("servers", config.dns_servers));
+  CONFIG_TRY(dns.duration("timeout", config.dns_timeout));
+  CONFIG_TRY(dns.integer("tries", config.dns_tries, 1, 10));
+  CONFIG_TRY(dns.boolean("prefer_ipv6", config.dns_prefer_ipv6));
+  CONFIG_TRY(dns.duration("ttl_floor", config.dns_ttl_floor));
+  CONFIG_TRY(dns.duration("ttl_ceiling", config.dns_ttl_ceiling));
+  CONFIG_TRY(dns.duration("negative_ttl", config.dns_negative_ttl));
+  CONFIG_TRY(dns.no_unknown_keys());
 
   Section delivery(table("delivery"), "delivery");
   CONFIG_TRY(delivery.string("relay", config.relay));
@@ -247,9 +260,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     }
   }
 
-  static const std::set<std::string> known = {"node",     "log",   "spool", "submission",
-                                              "delivery", "queue", "http",  "dkim"};
-  static const std::set<std::string> later = {"dns", "bounce", "imap", "pop3", "metrics", "tls"};
+  static const std::set<std::string> known = {"node",  "log",  "spool", "submission", "delivery",
+                                              "queue", "http", "dkim",  "dns"};
+  static const std::set<std::string> later = {"bounce", "imap", "pop3", "metrics", "tls"};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {

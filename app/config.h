@@ -35,6 +35,14 @@ struct Config {
   // [http] the admin API (and later HTTP injection and /metrics); empty = no HTTP listener
   std::vector<std::string> http_listen = {"127.0.0.1:8025"};
   std::string admin_key;  // empty: the admin API serves loopback clients only
+  // [dns] MX resolution when delivery.relay is empty
+  std::vector<std::string> dns_servers;                   // "IP[:PORT]"; empty = /etc/resolv.conf
+  Clock::Duration dns_timeout = std::chrono::seconds(2);  // per try, doubled each round
+  std::uint32_t dns_tries = 2;
+  bool dns_prefer_ipv6 = false;
+  Clock::Duration dns_ttl_floor = std::chrono::seconds(30);
+  Clock::Duration dns_ttl_ceiling = std::chrono::hours(24);
+  Clock::Duration dns_negative_ttl = std::chrono::minutes(5);  // NXDOMAIN/NODATA without an SOA
   // [delivery]
   std::string relay;  // "host:port"; empty = MX delivery (not built yet)
   std::uint16_t remote_port = 25;

@@ -76,6 +76,8 @@ TEST(Config, ErrorsNameTheKey) {
       {"[node\n", "at line"},
       {"[log]\nlevel = \"loud\"\n", "log.level"},
       {"[http]\nadmin_kee = \"k\"\n", "http.admin_kee"},
+      {"[queue]\nretry_initial = \"1h\"\nretry_max_delay = \"2s\"\n", "queue.retry_max_delay"},
+      {"[dns]\ntries = 0\n", "dns.tries"},
       {"[dkim]\ndomain = \"a\"\n", "[[dkim]]"},
       {"[[dkim]]\ndomain = \"a.example\"\nselector = \"s\"\n", "needs domain, selector and key"},
       {"[[dkim]]\ndomain = \"a\"\nselector = \"s\"\nkey = \"k\"\nrole = \"boss\"\n",

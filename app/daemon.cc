@@ -10,13 +10,17 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "app/admin.h"
 #include "base/log.h"
+#include "delivery/dns_poller.h"
 #include "delivery/scheduler.h"
 #include "dkim/keyring.h"
+#include "dns/ares_resolver.h"
+#include "dns/caching_resolver.h"
 #include "engine/listener.h"
 #include "engine/runtime.h"
 #include "injection/committer.h"
@@ -30,6 +34,10 @@ namespace {
 // What one shard runs; created on the shard's thread by the runtime's init, destroyed by the
 // main thread after every shard thread has exited.
 struct ShardServices {
+  // MX resolution (no relay): c-ares polled on the shard's ring, and the shard's cache.
+  std::unique_ptr<dns::AresResolver> ares;
+  std::unique_ptr<delivery::DnsPoller> dns_poller;
+  std::unique_ptr<dns::CachingResolver> mx;
   std::unique_ptr<queue::MessageIdGenerator> ids;
   std::unique_ptr<injection::Committer> committer;
   std::unique_ptr<delivery::Scheduler> delivery;
@@ -193,9 +201,14 @@ int run_daemon(const Config& config) {
     relay_text += (relay_text.empty() ? "" : ", ") + parsed->to_string();
   }
   if (relay.empty()) {
-    log::warning(
-        "delivery.relay is not set and MX delivery is not built yet: messages are "
-        "deferred (4.4.3) and bounce after queue.max_age");
+    log::info("delivery by MX records; DNS servers: " +
+              (config.dns_servers.empty() ? std::string("/etc/resolv.conf") : [&] {
+                std::string list;
+                for (const auto& s : config.dns_servers) {
+                  list += (list.empty() ? "" : ", ") + s;
+                }
+                return list;
+              }()));
   }
 
   engine::RuntimeOptions runtime_options{.shard_count = config.shards,
@@ -225,6 +238,30 @@ int run_daemon(const Config& config) {
   engine::Runtime::block_stop_signals();
   auto started = runtime.start([&](engine::Shard& shard) {
     ShardServices& mine = services[shard.id().value()];
+    if (!relayed) {
+      auto ares = dns::AresResolver::create(dns::AresOptions{
+          .servers = config.dns_servers,
+          .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.dns_timeout),
+          .tries = static_cast<int>(config.dns_tries)});
+      if (!ares) {
+        // Without a resolver every domain defers (4.4.3) until the next start.
+        log::error("dns: " + ares.error().message());
+      } else {
+        mine.ares = std::move(ares).value();
+        mine.dns_poller = std::make_unique<delivery::DnsPoller>(shard, *mine.ares);
+        mine.mx = std::make_unique<dns::CachingResolver>(
+            *mine.ares, shard.clock(),
+            dns::CacheOptions{
+                .ttl_floor = std::chrono::duration_cast<std::chrono::seconds>(config.dns_ttl_floor),
+                .ttl_ceiling =
+                    std::chrono::duration_cast<std::chrono::seconds>(config.dns_ttl_ceiling)},
+            dns::MxOptions{.prefer_ipv6 = config.dns_prefer_ipv6,
+                           .negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(
+                               config.dns_negative_ttl)},
+            dns::seeded_random(std::random_device{}()));
+        shard.on_stop([poller = mine.dns_poller.get()] { poller->close(); });
+      }
+    }
     mine.ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
     mine.committer = std::make_unique<injection::Committer>(
         shard, spool,
@@ -245,7 +282,9 @@ int run_daemon(const Config& config) {
                             .idle_timeout = config.connection_idle_timeout,
                             .reconnect_delay = config.reconnect_delay,
                             .retry = retry},
-            .bounce = {.hostname = config.hostname, .max_age = config.max_age}},
+            .bounce = {.hostname = config.hostname, .max_age = config.max_age},
+            .resolver = mine.mx.get(),
+            .remote_port = config.remote_port},
         on_queued,
         [committer = mine.committer.get()](std::vector<queue::Envelope>&& parts, std::string&& body,
                                            std::function<void(const Result<void>&)> done) {

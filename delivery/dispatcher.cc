@@ -234,10 +234,68 @@ void Dispatcher::arm_due_timer() {
   });
 }
 
+bool Dispatcher::uses_mx() const { return context_.resolver != nullptr && options_.mx; }
+
+void Dispatcher::resolve() {
+  resolving_ = true;
+  context_.resolver->resolve_mx(destination_, [this](const dns::MxResult& result) {
+    resolving_ = false;
+    on_resolved(result);
+  });
+}
+
+void Dispatcher::on_resolved(const dns::MxResult& result) {
+  const Clock::TimePoint now = context_.shard.clock().now();
+  // At least a second, so a zero TTL cannot turn into a query per part.
+  route_expires_ = now + std::max<Clock::Duration>(result.ttl, std::chrono::seconds(1));
+  if (result.kind == dns::MxResult::deliver) {
+    std::vector<engine::SocketAddress> addresses;
+    for (const auto& host : result.hosts) {
+      for (const auto& address : host.addresses) {
+        const std::string port = std::to_string(context_.remote_port);
+        const std::string text = address.family == dns::Family::ipv6
+                                     ? "[" + address.ip + "]:" + port
+                                     : address.ip + ":" + port;
+        if (auto parsed = engine::SocketAddress::parse(text)) addresses.push_back(*parsed);
+      }
+    }
+    if (!addresses.empty()) {
+      options_.addresses = std::move(addresses);
+      cursor_ = 0;
+      failed_in_round_.assign(options_.addresses.size(), false);
+      pump();
+      return;
+    }
+  }
+  options_.addresses.clear();
+  const std::string reason = (result.status.empty() ? std::string("4.4.3") : result.status) + " " +
+                             destination_ + ": " + result.reason;
+  take_due();
+  if (result.kind != dns::MxResult::bounce) {
+    defer_ready(reason);
+    return;
+  }
+  // Null MX or a domain that does not exist: nothing due can ever be delivered.
+  while (!ready_.empty()) {
+    const queue::PartKey key = ready_.front();
+    ready_.pop_front();
+    auto envelope = context_.store.read_envelope(key);
+    if (!envelope) continue;
+    record(*envelope, apply_permanent_failure(*envelope, recipients_to_try(*envelope), reason,
+                                              context_.shard.clock().wall_now(), options_.retry,
+                                              unit_random()));
+  }
+}
+
 void Dispatcher::pump() {
   if (stopping_) return;
   take_due();
   arm_due_timer();
+  if (uses_mx() && !ready_.empty() &&
+      (options_.addresses.empty() || context_.shard.clock().now() >= route_expires_)) {
+    if (!resolving_) resolve();
+    return;
+  }
   if (options_.addresses.empty()) {
     // No route: every due part is deferred (and bounces once it expires).
     defer_ready("4.4.3 no route to " + destination_ +
@@ -403,14 +461,14 @@ void Dispatcher::defer_ready(const std::string& reason) {
 }
 
 void Dispatcher::on_connection_ready(std::size_t index) {
-  cursor_ = index;
+  if (index < options_.addresses.size()) cursor_ = index;
   failed_in_round_.assign(options_.addresses.size(), false);
 }
 
 void Dispatcher::on_connection_failed(std::size_t index, const std::string& reason) {
   ++context_.probe.connection_failures;
   failed_in_round_.resize(options_.addresses.size(), false);
-  failed_in_round_[index] = true;
+  if (index < failed_in_round_.size()) failed_in_round_[index] = true;  // else: re-resolved
   const auto next = std::find(failed_in_round_.begin(), failed_in_round_.end(), false);
   if (next != failed_in_round_.end()) {
     // Another address is left to try in this attempt: the pump that follows this connection's

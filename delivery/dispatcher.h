@@ -16,6 +16,7 @@
 #include "delivery/bouncer.h"
 #include "delivery/disposition.h"
 #include "delivery/probe.h"
+#include "dns/resolver.h"
 #include "engine/address.h"
 #include "engine/shard.h"
 #include "queue/retry_schedule.h"
@@ -30,6 +31,9 @@ struct DestinationOptions {
   // address has failed does what is due defer. Empty = no route yet (MX delivery is not
   // built): due parts are deferred with 4.4.3 until they expire.
   std::vector<engine::SocketAddress> addresses;
+  // The destination is a domain whose addresses come from its MX records (ShardDelivery's
+  // resolver), refreshed when their TTL runs out.
+  bool mx = false;
   std::string helo_name = "outpost.localhost";
   std::size_t connections_max = 8;
   std::size_t messages_per_connection_max = 1000;
@@ -58,6 +62,9 @@ struct ShardDelivery {
   engine::Shard& shard;
   queue::Store& store;
   Bouncer& bouncer;
+  // MX resolution for domain destinations (the shard's cache); nullptr = no MX delivery.
+  dns::MxResolver* resolver = nullptr;
+  std::uint16_t remote_port = 25;  // dialled on MX hosts
   std::mt19937_64 random;
   Probe probe;
 };
@@ -85,6 +92,11 @@ class Dispatcher {
   friend class Connection;
 
   void pump();
+  // MX delivery: ask the shard's resolver where the domain's mail goes, then deliver, bounce
+  // or defer what is due accordingly.
+  bool uses_mx() const;
+  void resolve();
+  void on_resolved(const dns::MxResult& result);
   void arm_due_timer();
   void take_due();
   // Called by a connection that can take a part; returns false when none is due.
@@ -121,6 +133,8 @@ class Dispatcher {
   Clock::TimePoint connect_blocked_until_{};
   std::size_t cursor_ = 0;             // the address new connections dial
   std::vector<bool> failed_in_round_;  // addresses that failed since one last worked
+  bool resolving_ = false;
+  Clock::TimePoint route_expires_{};  // when the MX-derived addresses must be asked for again
   bool pump_scheduled_ = false;
   bool stopping_ = false;
 };

@@ -86,6 +86,20 @@ Outcome apply_failure(queue::Envelope& envelope, const std::vector<std::size_t>&
   return finish(envelope, Outcome{}, now, policy, unit_random);
 }
 
+Outcome apply_permanent_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                                std::string_view reason, Clock::WallTime now,
+                                const queue::RetryPolicy& policy, double unit_random) {
+  Outcome outcome;
+  for (std::size_t index : tried) {
+    MTA_ASSERT(index < envelope.recipients.size());
+    auto& recipient = envelope.recipients[index];
+    ++recipient.attempts;
+    recipient.last_reply = std::string(reason);
+    bounce(envelope, index, outcome);
+  }
+  return finish(envelope, std::move(outcome), now, policy, unit_random);
+}
+
 Outcome expire(queue::Envelope& envelope) {
   Outcome outcome;
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {

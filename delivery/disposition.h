@@ -39,6 +39,12 @@ Outcome apply_failure(queue::Envelope& envelope, const std::vector<std::size_t>&
                       std::string_view reason, Clock::WallTime now,
                       const queue::RetryPolicy& policy, double unit_random);
 
+// A permanent failure without a reply (the domain's null MX, NXDOMAIN): the tried recipients
+// bounce with `reason`, e.g. "5.1.10 example.com has a null MX record".
+Outcome apply_permanent_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                                std::string_view reason, Clock::WallTime now,
+                                const queue::RetryPolicy& policy, double unit_random);
+
 // The part's time is up (expires_at passed while it waited): every recipient not yet final
 // bounces with 4.4.7, keeping the last reply it got.
 Outcome expire(queue::Envelope& envelope);

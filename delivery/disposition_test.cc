@@ -125,6 +125,19 @@ TEST(Disposition, ConnectionFailureDefersTried) {
   }
 }
 
+TEST(Disposition, PermanentFailureWithoutAReplyBouncesTheTriedRecipients) {
+  auto envelope = envelope_with(3);
+  envelope.recipients[2].state = RecipientState::delivered;
+  const Outcome outcome =
+      apply_permanent_failure(envelope, {0, 1}, "5.1.10 null MX", {}, queue::RetryPolicy{}, 0.5);
+  EXPECT_EQ(outcome.step, NextStep::remove);
+  EXPECT_EQ(outcome.newly_bounced, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(envelope.recipients[0].state, RecipientState::bounced);
+  EXPECT_EQ(envelope.recipients[1].last_reply, "5.1.10 null MX");
+  EXPECT_EQ(envelope.recipients[1].attempts, 1U);
+  EXPECT_EQ(envelope.attempts, 1U);
+}
+
 TEST(Disposition, OperatorBounceKeepsFinalRecipientsAndTheLastReply) {
   auto envelope = envelope_with(3);
   envelope.recipients[0].state = RecipientState::delivered;

@@ -28,6 +28,8 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
       context_{.shard = shard,
                .store = store,
                .bouncer = bouncer_,
+               .resolver = options_.resolver,
+               .remote_port = options_.remote_port,
                .random = std::mt19937_64(std::random_device{}()),
                .probe = {}} {}
 
@@ -35,7 +37,10 @@ Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   auto found = dispatchers_.find(destination);
   if (found != dispatchers_.end()) return *found->second;
   DestinationOptions options = options_.destination;
-  if (destination != relay_destination) options.addresses.clear();
+  if (destination != relay_destination) {
+    options.addresses.clear();
+    options.mx = true;
+  }
   auto [inserted, ok] = dispatchers_.emplace(
       destination, std::make_unique<Dispatcher>(context_, destination, std::move(options)));
   return *inserted->second;

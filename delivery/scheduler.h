@@ -25,8 +25,10 @@ inline constexpr std::string_view relay_destination = "relay";
 std::string route(std::string_view recipient, bool relay);
 
 struct SchedulerOptions {
-  DestinationOptions destination;  // address: the relay, when there is one
+  DestinationOptions destination;  // addresses: the relay, when there is one
   BounceOptions bounce;
+  dns::MxResolver* resolver = nullptr;  // MX delivery for domains when there is no relay
+  std::uint16_t remote_port = 25;
 };
 
 // How an operator action over many parts went, part by part.

@@ -91,6 +91,10 @@ class Outpost:
             "spool": {"path": f'"{os.path.join(workdir, "spool")}"'},
             "submission": {"listen": '["127.0.0.1:0"]'},
             "http": {"listen": '["127.0.0.1:0"]'},
+            # DNS stays on loopback: a port nobody answers on, so MX lookups (no relay) fail
+            # fast with 4.4.3 unless a test starts its own server (dns_server.py).
+            "dns": {"servers": f'["127.0.0.1:{free_port()}"]', "timeout": '"200ms"',
+                    "tries": "1"},
             "delivery": {"relay": f'"127.0.0.1:{relay_port}"', "reconnect_delay": '"200ms"',
                          "connect_timeout": '"2s"', "idle_timeout": '"2s"'},
             "queue": {"retry_initial": '"1s"', "retry_max_delay": '"2s"', "retry_jitter": "0"},

@@ -87,7 +87,8 @@ class RelayTest(unittest.TestCase):
         dead = free_port()
         relay = f"127.0.0.1:{dead}, 127.0.0.1:{busy.getsockname()[1]}, 127.0.0.1:{sink.port}"
         outpost = self.outpost(0, {"delivery": {"relay": f'"{relay}"'},
-                                   "queue": {"retry_initial": '"1h"'}}).start()
+                                   "queue": {"retry_initial": '"1h"',
+                                             "retry_max_delay": '"1h"'}}).start()
         self.send(outpost.port, [message(i, "failover") for i in range(20)])
         wanted = {f"<failover-{i}@outpost.test>" for i in range(20)}
         wait_until(lambda: sink.message_ids() >= wanted, 30, 0.1, "delivery via the third host")
