@@ -5,7 +5,10 @@
 // Exit codes: 0 ok, 1 verification failed, 2 usage or I/O error (message on stderr).
 #include "app/dkim_command.h"
 
+#include <ares.h>
+#include <arpa/nameser.h>
 #include <fcntl.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,9 +81,76 @@ Exits 0 only if there is at least one signature and all pass, 1 otherwise.
   --key-record RECORD          use RECORD for every signature
   --key-record-for NAME=RECORD use RECORD for NAME = SELECTOR._domainkey.DOMAIN (repeatable)
   --now N                      the time x= is checked against (default: now)
-Without a record for a signature it fails with the reason
-"no key (... DNS lookup not built yet)".
+  --dns-server IP[:PORT]       where to look up key records (default: /etc/resolv.conf)
+Without a record given for a signature, its key comes from the TXT record at
+SELECTOR._domainkey.DOMAIN in DNS.
 )~";
+
+// The DKIM key record at `name` (SELECTOR._domainkey.DOMAIN), by a TXT query through c-ares
+// with a plain select() loop: a one-shot command, not the daemon's ring. A record split into
+// several strings (keys over 255 bytes) is joined (RFC 6376 3.6.2.2).
+Result<std::string> lookup_key_record(const std::string& name, const std::string& server) {
+  static const int initialized = ares_library_init(ARES_LIB_INIT_ALL);
+  if (initialized != ARES_SUCCESS) {
+    return unexpected(std::make_error_code(std::errc::io_error), "c-ares cannot start");
+  }
+  ares_options options{};
+  options.timeout = 2000;
+  options.tries = 2;
+  ares_channel channel = nullptr;
+  if (ares_init_options(&channel, &options, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) != ARES_SUCCESS) {
+    return unexpected(std::make_error_code(std::errc::io_error), "c-ares cannot start");
+  }
+  if (!server.empty() && ares_set_servers_ports_csv(channel, server.c_str()) != ARES_SUCCESS) {
+    ares_destroy(channel);
+    return unexpected(std::make_error_code(std::errc::invalid_argument),
+                      "--dns-server " + server + " is not IP[:PORT]");
+  }
+  struct Answer {
+    bool done = false;
+    int status = ARES_ENOTFOUND;
+    std::vector<std::string> records;
+  } answer;
+  ares_query(
+      channel, name.c_str(), ns_c_in, ns_t_txt,
+      [](void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+        auto& out = *static_cast<Answer*>(arg);
+        out.done = true;
+        out.status = status;
+        ares_txt_ext* txt = nullptr;
+        if (status != ARES_SUCCESS || ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS) {
+          return;
+        }
+        for (ares_txt_ext* chunk = txt; chunk != nullptr; chunk = chunk->next) {
+          if (chunk->record_start || out.records.empty()) out.records.emplace_back();
+          out.records.back().append(reinterpret_cast<const char*>(chunk->txt), chunk->length);
+        }
+        ares_free_data(txt);
+      },
+      &answer);
+  while (!answer.done) {
+    fd_set readers;
+    fd_set writers;
+    FD_ZERO(&readers);
+    FD_ZERO(&writers);
+    const int nfds = ares_fds(channel, &readers, &writers);
+    timeval wait{};
+    timeval* timeout = ares_timeout(channel, nullptr, &wait);
+    if (nfds == 0 && timeout == nullptr) break;
+    ::select(nfds, &readers, &writers, nullptr, timeout);
+    ares_process(channel, &readers, &writers);
+  }
+  ares_destroy(channel);
+  if (answer.status != ARES_SUCCESS) {
+    return unexpected(std::make_error_code(std::errc::no_such_file_or_directory),
+                      "no key record at " + name + " (" + ares_strerror(answer.status) + ")");
+  }
+  for (const auto& record : answer.records) {
+    if (record.starts_with("v=DKIM1") || record.find("p=") != std::string::npos) return record;
+  }
+  return unexpected(std::make_error_code(std::errc::no_such_file_or_directory),
+                    "no DKIM key record among the TXT records of " + name);
+}
 
 int usage_error(std::string_view usage, const std::string& message) {
   std::fprintf(stderr, "outpost dkim: %s\n\n%.*s", message.c_str(), static_cast<int>(usage.size()),
@@ -290,7 +360,8 @@ int sign(std::span<const std::string_view> args) {
 
 int verify(std::span<const std::string_view> args) {
   Options options;
-  if (auto error = options.parse(args, {"--key-record", "--key-record-for", "--now"});
+  if (auto error =
+          options.parse(args, {"--key-record", "--key-record-for", "--now", "--dns-server"});
       !error.empty()) {
     return usage_error(verify_usage, error);
   }
@@ -315,8 +386,7 @@ int verify(std::span<const std::string_view> args) {
     std::string name = std::string(selector) + "._domainkey." + std::string(domain);
     auto it = records.find(dkim::ascii_lowercase(name));
     if (it != records.end()) return it->second;
-    return unexpected(std::make_error_code(std::errc::function_not_supported),
-                      "DNS lookup not built yet");
+    return lookup_key_record(name, options.get("--dns-server").value_or(""));
   };
   const std::string message = dkim::normalize_for_transmission(read_stdin());
   const auto results = dkim::verify(message, lookup, now);

@@ -18,7 +18,8 @@ import sys
 import tempfile
 import unittest
 
-from harness import run_tests
+from dns_server import DnsServer
+from harness import free_port, run_tests
 
 OUTPOST = None  # set by run_tests from --outpost
 SYSTEM_PYTHON = "/usr/bin/python3"  # python3-dkim lives in Debian's python, not a pyenv one
@@ -332,6 +333,26 @@ class DkimTest(unittest.TestCase):
                 self.assert_all(self.dkimpy(paths), "fail", 1, "dkimpy")
                 self.assert_all(self.opendkim(paths), "fail", 1, "opendkim")
 
+    def test_verify_fetches_keys_from_dns(self):
+        def txt(value):  # a zone-file TXT value, in strings of at most 255 bytes
+            return " ".join(f'"{value[i:i + 200]}"' for i in range(0, len(value), 200))
+        server = DnsServer(self.dir, [
+            f"{SELECTOR[a]}._domainkey.{DOMAIN}. 300 IN TXT {txt(self.records[a])}"
+            for a in ALGORITHMS])
+        try:
+            message = corpus()["folded_long_headers"]
+            signed = self.sign(self.sign(message, "rsa-sha256", "relaxed/relaxed"),
+                               "ed25519-sha256", "simple/simple")
+            dns = ["--dns-server", f"127.0.0.1:{server.port}"]
+            out = self.run_outpost(["verify", *dns], signed)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            self.assertEqual(sorted(out.stdout.decode().split()[::4]), ["pass", "pass"])
+            out = self.run_outpost(["verify", *dns], signed.replace(b"\r\n\r\n", b"\r\n\r\nX", 1))
+            self.assertEqual(out.returncode, 1)
+            self.assertEqual(server.query_count(f"rsa._domainkey.{DOMAIN}", "TXT"), 2)
+        finally:
+            server.stop()
+
     def test_verify_command_contract(self):
         signed = self.sign(corpus()["tabs"], "ed25519-sha256", "relaxed/relaxed")
         out = self.run_outpost(["verify", "--key-record", self.records["ed25519-sha256"]],
@@ -339,10 +360,11 @@ class DkimTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stdout.decode(),
                          f"pass d={DOMAIN} s=ed a=ed25519-sha256\n")
-        out = self.run_outpost(["verify"], signed)
+        # No record given and no DNS answer (a loopback port nobody serves): the key is missing.
+        out = self.run_outpost(["verify", "--dns-server", f"127.0.0.1:{free_port()}"], signed)
         self.assertEqual(out.returncode, 1)
         self.assertIn("fail d=example.com s=ed a=ed25519-sha256 reason: no key (", out.stdout.decode())
-        self.assertIn("DNS lookup not built yet", out.stdout.decode())
+        self.assertIn("ed._domainkey.example.com", out.stdout.decode())
         out = self.run_outpost(["verify", "--key-record", self.records["rsa-sha256"]], signed)
         self.assertEqual(out.returncode, 1)
         out = self.run_outpost(["verify", "--key-record", self.records["ed25519-sha256"]],
