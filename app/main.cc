@@ -23,7 +23,7 @@ Commands:
   queue    inspect and steer the queue (summary, list, show, retry, delete, bounce)
   dkim     keygen, sign, verify
   dns      show what delivery would resolve
-  bench    load generator and sink                 (not built yet)
+  bench    load generator and sink
 
 `outpost COMMAND --help` describes each command.
 )";

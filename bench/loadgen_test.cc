@@ -1,0 +1,156 @@
+// Blaster against Sink in one process, on loopback (port 0): counts agree end to end, the
+// sink's reply mix shows in the blaster's reply codes, added latency shows in its
+// percentiles, and a target that refuses connections ends the blast instead of hanging it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "bench/blaster.h"
+#include "bench/sink.h"
+
+namespace mta::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<Sink> start_sink(const std::string& mix, Clock::Duration latency = {}) {
+  SinkOptions options;
+  options.listen = engine::SocketAddress::parse("127.0.0.1:0").value();
+  options.shards = 2;
+  options.mix = ReplyMix::parse(mix).value();
+  options.latency = latency;
+  options.seed = 7;
+  auto sink = Sink::start(std::move(options));
+  EXPECT_TRUE(sink.has_value()) << sink.error().message();
+  return std::move(sink).value();
+}
+
+BlastOptions blast_options(const Sink& sink, std::uint64_t count) {
+  BlastOptions options;
+  options.target = sink.address();
+  options.shards = 2;
+  options.connections = 8;
+  options.message_count = count;
+  options.size = SizeDistribution(2048);
+  options.reply_timeout = 10s;
+  return options;
+}
+
+BlastReport blast(BlastOptions options) {
+  auto blaster = Blaster::start(std::move(options));
+  EXPECT_TRUE(blaster.has_value()) << blaster.error().message();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!(*blaster)->done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE((*blaster)->done()) << "blast did not finish in 30 s";
+  return (*blaster)->stop();
+}
+
+TEST(Loadgen, EveryAcknowledgedMessageArrivesOnce) {
+  auto sink = start_sink("");
+  BlastOptions options = blast_options(*sink, 500);
+  options.recipients_per_message = 3;
+  options.domains = {"a.test", "b.test", "c.test", "d.test", "e.test"};
+  options.messages_per_connection = 20;
+  options.size = SizeDistribution::parse("1k-8k").value();
+  const BlastReport sent = blast(options);
+  const SinkReport got = sink->stop();
+
+  EXPECT_EQ(sent.totals.begun, 500u);
+  EXPECT_EQ(sent.totals.acknowledged, 500u);
+  EXPECT_EQ(sent.totals.failed, 0u);
+  EXPECT_EQ(sent.message_codes.at(250), 500u);
+  EXPECT_EQ(sent.recipient_codes.at(250), 1500u);
+  EXPECT_EQ(sent.latency.count(), 500u);
+  EXPECT_GE(sent.connections_opened, 25u);  // 20 messages per connection, then a new one
+  EXPECT_EQ(got.totals.messages, 500u);
+  EXPECT_EQ(got.distinct_message_ids, 500u);
+  EXPECT_EQ(got.messages_without_id, 0u);
+  EXPECT_EQ(got.messages_dkim_signed, 0u);
+  EXPECT_EQ(got.totals.bytes, sent.bytes_acknowledged);
+  ASSERT_EQ(got.recipients_per_domain.size(), 5u);
+  for (const auto& [domain, count] : got.recipients_per_domain) {
+    EXPECT_EQ(count, 300u) << domain;
+  }
+  EXPECT_EQ(got.connections_total, sent.connections_opened);
+  EXPECT_GE(got.connections_max, 2u);
+  EXPECT_LE(got.connections_max, 16u);  // a new connection may open before the old one is reaped
+  std::uint64_t per_connection_sum = 0;
+  for (const auto& [messages, connections] : got.messages_per_connection) {
+    EXPECT_LE(messages, 20u);
+    per_connection_sum += messages * connections;
+  }
+  EXPECT_EQ(per_connection_sum, 500u);
+}
+
+TEST(Loadgen, ReplyMixShowsInReplyCodes) {
+  auto sink = start_sink("rcpt4xx=20,data5xx=10,disconnect=5");
+  const BlastReport sent = blast(blast_options(*sink, 2000));
+  const SinkReport got = sink->stop();
+
+  const auto code = [&](int c) {
+    auto found = sent.message_codes.find(c);
+    return found == sent.message_codes.end() ? std::uint64_t{0} : found->second;
+  };
+  // Every reply the sink chose is one the blaster counted, and nothing was lost silently.
+  EXPECT_EQ(code(450), got.recipients_refused_temporary);
+  EXPECT_EQ(code(554), got.rejected_permanent);
+  EXPECT_EQ(code(421), got.disconnects);
+  EXPECT_EQ(sent.totals.failed, got.disconnects);
+  EXPECT_EQ(sent.totals.acknowledged, got.totals.messages);
+  EXPECT_EQ(sent.totals.acknowledged + sent.totals.rejected + sent.totals.failed, 2000u);
+  // The shares are near the mix: 20% at RCPT, then 10% and 5% of the rest.
+  EXPECT_NEAR(100.0 * static_cast<double>(code(450)) / 2000, 20, 3);
+  EXPECT_NEAR(100.0 * static_cast<double>(code(554)) / 1600, 10, 3);
+  EXPECT_NEAR(100.0 * static_cast<double>(code(421)) / 1600, 5, 2);
+  EXPECT_EQ(got.distinct_message_ids, got.totals.messages);
+}
+
+TEST(Loadgen, AddedLatencyShowsInPercentiles) {
+  auto sink = start_sink("", 20ms);
+  BlastOptions options = blast_options(*sink, 100);
+  options.pipelining = false;
+  const BlastReport sent = blast(options);
+  (void)sink->stop();
+  EXPECT_EQ(sent.totals.acknowledged, 100u);
+  EXPECT_GE(sent.latency.percentile(0.5), 20ms);
+  EXPECT_GE(sent.latency.min(), 20ms);
+  EXPECT_LT(sent.latency.percentile(0.5), 2s);
+}
+
+TEST(Loadgen, RefusedTargetEndsTheBlast) {
+  // A port that was free a moment ago: nothing listens there.
+  std::uint16_t port = 0;
+  {
+    auto sink = start_sink("");
+    port = sink->address().port();
+    (void)sink->stop();
+  }
+  BlastOptions options;
+  options.target = engine::SocketAddress::parse("127.0.0.1:" + std::to_string(port)).value();
+  options.connections = 2;
+  options.message_count = 10;
+  options.connect_attempts_max = 2;
+  const BlastReport sent = blast(options);
+  EXPECT_EQ(sent.totals.acknowledged, 0u);
+  EXPECT_EQ(sent.connect_failures, 4u);
+  EXPECT_EQ(sent.totals.begun, 0u);
+}
+
+TEST(Loadgen, OptionsAreChecked) {
+  BlastOptions options;
+  options.target = engine::SocketAddress::parse("127.0.0.1:9").value();
+  EXPECT_FALSE(Blaster::start(options).has_value());  // neither count nor duration
+  options.message_count = 1;
+  options.domains.clear();
+  EXPECT_FALSE(Blaster::start(options).has_value());
+  SinkOptions sink;
+  sink.listen = engine::SocketAddress::parse("127.0.0.1:0").value();
+  sink.chunking = true;
+  EXPECT_FALSE(Sink::start(sink).has_value());
+}
+
+}  // namespace
+}  // namespace mta::bench
