@@ -46,7 +46,15 @@ struct ShardServices {
   std::unique_ptr<injection::HttpListener> http;
 };
 
-ShardId owner_of(const std::string& destination, std::uint32_t shard_count) {
+// The shard that delivers a part. A domain (or MX) destination belongs to one shard, chosen by
+// hash, so its connections and limits are in one place. The relay is one destination for
+// everything: owned by one shard, all delivery would run on one core, so its parts stay with
+// the shard that accepted them (the shard bits of the message id; modulo, should the shard
+// count have changed since) and every shard keeps its own relay pool.
+ShardId owner_of(const std::string& destination, queue::PartKey key, std::uint32_t shard_count) {
+  if (destination == delivery::relay_destination) {
+    return ShardId(queue::message_id_shard(key.message).value() % shard_count);
+  }
   return ShardId(static_cast<std::uint32_t>(std::hash<std::string>{}(destination) % shard_count));
 }
 
@@ -87,7 +95,8 @@ void post_until_taken(engine::Shard& shard, ShardId to, const engine::Shard::Mes
 // it: the part is durable, so trying again shortly loses nothing.
 void hand_over(engine::Shard& shard, const queue::ScheduledItem& item,
                std::vector<ShardServices>& services) {
-  const ShardId owner = owner_of(item.destination, static_cast<std::uint32_t>(services.size()));
+  const ShardId owner =
+      owner_of(item.destination, item.key, static_cast<std::uint32_t>(services.size()));
   post_until_taken(shard, owner, [item, &services](engine::Shard& on) {
     services[on.id().value()].delivery->add(item);
   });
@@ -102,7 +111,7 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
   const auto shard_count = static_cast<std::uint32_t>(services.size());
   std::vector<std::vector<queue::ScheduledItem>> by_owner(shard_count);
   for (auto& part : parts) {
-    by_owner[owner_of(part.destination, shard_count).value()].push_back(std::move(part));
+    by_owner[owner_of(part.destination, part.key, shard_count).value()].push_back(std::move(part));
   }
   struct Gather {  // touched on `from` only
     delivery::ActionCounts sum;
@@ -290,8 +299,8 @@ int run_daemon(const Config& config) {
                                            std::function<void(const Result<void>&)> done) {
           committer->submit(std::move(parts), std::move(body), std::move(done));
         });
-    auto recovered = mine.delivery->recover([&shard, shard_count](const std::string& d) {
-      return owner_of(d, shard_count) == shard.id();
+    auto recovered = mine.delivery->recover([&shard, shard_count](const queue::ScheduledItem& i) {
+      return owner_of(i.destination, i.key, shard_count) == shard.id();
     });
     if (!recovered) {
       log::error("queue recovery failed: " + recovered.error().message());

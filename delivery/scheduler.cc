@@ -73,10 +73,11 @@ ActionCounts Scheduler::apply(OperatorAction action,
   return counts;
 }
 
-Result<std::uint64_t> Scheduler::recover(const std::function<bool(const std::string&)>& owns) {
+Result<std::uint64_t> Scheduler::recover(
+    const std::function<bool(const queue::ScheduledItem&)>& owns) {
   std::uint64_t recovered = 0;
   auto scanned = context_.store.for_each_scheduled([&](queue::ScheduledItem&& item) {
-    if (owns(item.destination)) {
+    if (owns(item)) {
       ++recovered;
       add(item);
     }

@@ -56,8 +56,9 @@ class Scheduler {
   void add(const queue::ScheduledItem& item);
   // An operator action on parts of destinations this shard owns (item.due is ignored).
   ActionCounts apply(OperatorAction action, const std::vector<queue::ScheduledItem>& parts);
-  // Start-up: every part in the schedule index whose destination `owns` accepts.
-  Result<std::uint64_t> recover(const std::function<bool(const std::string&)>& owns);
+  // Start-up: every part in the schedule index that `owns` accepts (app/ decides by destination
+  // and, for the relay, by the shard that accepted the message).
+  Result<std::uint64_t> recover(const std::function<bool(const queue::ScheduledItem&)>& owns);
 
   const Probe& probe() const { return context_.probe; }
   const BounceProbe& bounce_probe() const { return bouncer_.probe(); }
