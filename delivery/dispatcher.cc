@@ -272,19 +272,11 @@ void Dispatcher::on_resolved(const dns::MxResult& result) {
                              destination_ + ": " + result.reason;
   take_due();
   if (result.kind != dns::MxResult::bounce) {
-    defer_ready(reason);
+    fail_ready(reason, false);
     return;
   }
   // Null MX or a domain that does not exist: nothing due can ever be delivered.
-  while (!ready_.empty()) {
-    const queue::PartKey key = ready_.front();
-    ready_.pop_front();
-    auto envelope = context_.store.read_envelope(key);
-    if (!envelope) continue;
-    record(*envelope, apply_permanent_failure(*envelope, recipients_to_try(*envelope), reason,
-                                              context_.shard.clock().wall_now(), options_.retry,
-                                              unit_random()));
-  }
+  fail_ready(reason, true);
 }
 
 void Dispatcher::pump() {
@@ -298,8 +290,7 @@ void Dispatcher::pump() {
   }
   if (options_.addresses.empty()) {
     // No route: every due part is deferred (and bounces once it expires).
-    defer_ready("4.4.3 no route to " + destination_ +
-                ": MX delivery is not built yet; set delivery.relay");
+    fail_ready("4.4.3 no route to " + destination_ + ": no relay and no DNS resolver", false);
     return;
   }
   for (auto& [id, connection] : connections_) {
@@ -450,13 +441,18 @@ void Dispatcher::remove_now(queue::PartKey key) {
   }
 }
 
-void Dispatcher::defer_ready(const std::string& reason) {
+void Dispatcher::fail_ready(const std::string& reason, bool permanent) {
   while (!ready_.empty()) {
     const queue::PartKey key = ready_.front();
     ready_.pop_front();
     auto envelope = context_.store.read_envelope(key);
     if (!envelope) continue;  // deleted meanwhile
-    finish_with_failure(*envelope, recipients_to_try(*envelope), reason);
+    const auto tried = recipients_to_try(*envelope);
+    const Clock::WallTime now = context_.shard.clock().wall_now();
+    record(*envelope,
+           permanent ? apply_permanent_failure(*envelope, tried, reason, now, options_.retry,
+                                               unit_random())
+                     : apply_failure(*envelope, tried, reason, now, options_.retry, unit_random()));
   }
 }
 
@@ -485,7 +481,7 @@ void Dispatcher::on_connection_failed(std::size_t index, const std::string& reas
   // in memory until a connection works.
   const bool any_up = std::any_of(connections_.begin(), connections_.end(),
                                   [](const auto& entry) { return entry.second->ready(); });
-  if (!any_up) defer_ready(reason);
+  if (!any_up) fail_ready(reason, false);
 }
 
 void Dispatcher::on_connection_closed(std::uint64_t connection_id) {

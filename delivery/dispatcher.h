@@ -114,8 +114,9 @@ class Dispatcher {
   // A connection to addresses[index] failed before its session was ready.
   void on_connection_failed(std::size_t index, const std::string& reason);
   void on_connection_ready(std::size_t index);
-  // Defers every part waiting for a connection with `reason` (an enhanced code and text).
-  void defer_ready(const std::string& reason);
+  // Defers (or, `permanent`, bounces) every part waiting for a connection with `reason` (an
+  // enhanced code and text).
+  void fail_ready(const std::string& reason, bool permanent);
   void on_connection_closed(std::uint64_t connection_id);
   void on_stop();
 

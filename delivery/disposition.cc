@@ -73,31 +73,35 @@ Outcome apply_transaction(queue::Envelope& envelope, const std::vector<std::size
   return finish(envelope, std::move(outcome), now, policy, unit_random);
 }
 
-Outcome apply_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                      std::string_view reason, Clock::WallTime now,
-                      const queue::RetryPolicy& policy, double unit_random) {
-  for (std::size_t index : tried) {
-    MTA_ASSERT(index < envelope.recipients.size());
-    auto& recipient = envelope.recipients[index];
-    ++recipient.attempts;
-    recipient.state = queue::RecipientState::deferred;
-    recipient.last_reply = std::string(reason);
-  }
-  return finish(envelope, Outcome{}, now, policy, unit_random);
-}
-
-Outcome apply_permanent_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                                std::string_view reason, Clock::WallTime now,
-                                const queue::RetryPolicy& policy, double unit_random) {
+// A failure without a reply: every tried recipient gets `reason`, deferred or bounced.
+Outcome fail_tried(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                   std::string_view reason, bool permanent, Clock::WallTime now,
+                   const queue::RetryPolicy& policy, double unit_random) {
   Outcome outcome;
   for (std::size_t index : tried) {
     MTA_ASSERT(index < envelope.recipients.size());
     auto& recipient = envelope.recipients[index];
     ++recipient.attempts;
     recipient.last_reply = std::string(reason);
-    bounce(envelope, index, outcome);
+    if (permanent) {
+      bounce(envelope, index, outcome);
+    } else {
+      recipient.state = queue::RecipientState::deferred;
+    }
   }
   return finish(envelope, std::move(outcome), now, policy, unit_random);
+}
+
+Outcome apply_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                      std::string_view reason, Clock::WallTime now,
+                      const queue::RetryPolicy& policy, double unit_random) {
+  return fail_tried(envelope, tried, reason, false, now, policy, unit_random);
+}
+
+Outcome apply_permanent_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                                std::string_view reason, Clock::WallTime now,
+                                const queue::RetryPolicy& policy, double unit_random) {
+  return fail_tried(envelope, tried, reason, true, now, policy, unit_random);
 }
 
 Outcome expire(queue::Envelope& envelope) {
