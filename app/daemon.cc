@@ -1,7 +1,8 @@
 // Shard wiring. Every shard accepts on every submission address (SO_REUSEPORT) and group-
-// commits what it accepts; each destination is owned by one shard, chosen by hash, and parts
+// commits what it accepts; each domain is owned by one shard, chosen by hash, and parts
 // accepted on the others are handed to it through the engine's cross-shard channels, by key
-// only (the body stays in the spool).
+// only (the body stays in the spool). The domain hands what is due to the pool of its MX host
+// set, owned by the shard its name hashes to.
 #include "app/daemon.h"
 
 #include <unistd.h>
@@ -102,43 +103,97 @@ void hand_over(engine::Shard& shard, const queue::ScheduledItem& item,
   });
 }
 
-// An operator action: each owner shard applies it to its parts, the counts come back to
-// `from` and are summed there; `done` runs on `from` once every owner has answered.
-void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
-                     std::vector<queue::ScheduledItem> parts,
-                     std::function<void(delivery::ActionCounts)> done,
-                     std::vector<ShardServices>& services) {
+using Results = std::vector<delivery::ActionResult>;
+using ShardApply =
+    std::function<Results(delivery::Scheduler&, const std::vector<queue::ScheduledItem>&)>;
+
+// Runs `apply` on the shards `targets` names for each part (every shard when `everywhere`),
+// and gives `done`, on `from`, one result per part: the first that found it.
+void scatter(engine::Shard& from, const std::vector<queue::ScheduledItem>& parts,
+             const std::vector<std::uint32_t>& targets, bool everywhere, ShardApply apply,
+             std::function<void(Results)> done, std::vector<ShardServices>& services) {
   const auto shard_count = static_cast<std::uint32_t>(services.size());
-  std::vector<std::vector<queue::ScheduledItem>> by_owner(shard_count);
-  for (auto& part : parts) {
-    by_owner[owner_of(part.destination, part.key, shard_count).value()].push_back(std::move(part));
+  std::vector<std::vector<queue::ScheduledItem>> by_shard(shard_count);
+  std::vector<std::vector<std::size_t>> indexes(shard_count);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    for (std::uint32_t shard = 0; shard < shard_count; ++shard) {
+      if (!everywhere && shard != targets[i]) continue;
+      by_shard[shard].push_back(parts[i]);
+      indexes[shard].push_back(i);
+    }
   }
   struct Gather {  // touched on `from` only
-    delivery::ActionCounts sum;
+    Results results;
     std::size_t waiting = 0;
-    std::function<void(delivery::ActionCounts)> done;
+    std::function<void(Results)> done;
   };
   auto gather = std::make_shared<Gather>();
+  gather->results.assign(parts.size(), delivery::ActionResult::not_found);
   gather->done = std::move(done);
-  for (const auto& owned : by_owner) gather->waiting += owned.empty() ? 0 : 1;
+  for (const auto& list : by_shard) gather->waiting += list.empty() ? 0 : 1;
   if (gather->waiting == 0) {
-    gather->done({});
+    gather->done(std::move(gather->results));
     return;
   }
   const ShardId origin = from.id();
-  for (std::uint32_t owner = 0; owner < shard_count; ++owner) {
-    if (by_owner[owner].empty()) continue;
-    post_until_taken(
-        from, ShardId(owner),
-        [action, owned = std::move(by_owner[owner]), gather, origin, &services](engine::Shard& on) {
-          const delivery::ActionCounts counts =
-              services[on.id().value()].delivery->apply(action, owned);
-          post_until_taken(on, origin, [gather, counts](engine::Shard&) {
-            gather->sum += counts;
-            if (--gather->waiting == 0) gather->done(gather->sum);
-          });
-        });
+  for (std::uint32_t shard = 0; shard < shard_count; ++shard) {
+    if (by_shard[shard].empty()) continue;
+    post_until_taken(from, ShardId(shard),
+                     [apply, list = std::move(by_shard[shard]), mine = std::move(indexes[shard]),
+                      gather, origin, &services](engine::Shard& on) {
+                       Results found = apply(*services[on.id().value()].delivery, list);
+                       post_until_taken(on, origin, [gather, mine, found](engine::Shard&) {
+                         for (std::size_t k = 0; k < mine.size(); ++k) {
+                           if (found[k] != delivery::ActionResult::not_found) {
+                             gather->results[mine[k]] = found[k];
+                           }
+                         }
+                         if (--gather->waiting == 0) gather->done(std::move(gather->results));
+                       });
+                     });
   }
+}
+
+// An operator action: the shard owning each part's destination applies it; parts it does not
+// hold may be at the pool of their MX hosts (being delivered), on any shard, so those are
+// asked for there. The counts reach `done` on `from`.
+void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
+                     std::vector<queue::ScheduledItem> parts,
+                     std::function<void(delivery::ActionCounts)> done, bool pools,
+                     std::vector<ShardServices>& services) {
+  const auto shard_count = static_cast<std::uint32_t>(services.size());
+  std::vector<std::uint32_t> owners;
+  owners.reserve(parts.size());
+  for (const auto& part : parts) {
+    owners.push_back(owner_of(part.destination, part.key, shard_count).value());
+  }
+  auto shared = std::make_shared<std::vector<queue::ScheduledItem>>(std::move(parts));
+  scatter(
+      from, *shared, owners, false,
+      [action](delivery::Scheduler& on, const std::vector<queue::ScheduledItem>& list) {
+        return on.apply(action, list);
+      },
+      [&from, action, shared, done = std::move(done), pools, &services](Results results) {
+        std::vector<queue::ScheduledItem> missing;
+        std::vector<std::size_t> where;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+          if (results[i] != delivery::ActionResult::not_found) continue;
+          missing.push_back((*shared)[i]);
+          where.push_back(i);
+        }
+        if (!pools || missing.empty()) return done(delivery::count(results));
+        scatter(
+            from, missing, {}, true,
+            [action](delivery::Scheduler& on, const std::vector<queue::ScheduledItem>& list) {
+              return on.apply_in_pools(action, list);
+            },
+            [results, where, done](Results found) mutable {
+              for (std::size_t k = 0; k < where.size(); ++k) results[where[k]] = found[k];
+              done(delivery::count(results));
+            },
+            services);
+      },
+      services);
 }
 
 // The [[dkim]] keys, read once at start; a key that cannot be used stops the start.
@@ -293,7 +348,17 @@ int run_daemon(const Config& config) {
                             .retry = retry},
             .bounce = {.hostname = config.hostname, .max_age = config.max_age},
             .resolver = mine.mx.get(),
-            .remote_port = config.remote_port},
+            .remote_port = config.remote_port,
+            .hand_off =
+                [&shard, &services](delivery::PoolHandoff&& handoff) {
+                  const ShardId owner =
+                      owner_of(handoff.pool, {}, static_cast<std::uint32_t>(services.size()));
+                  auto moved = std::make_shared<delivery::PoolHandoff>(std::move(handoff));
+                  post_until_taken(shard, owner, [moved, &services](engine::Shard& on) {
+                    services[on.id().value()].delivery->receive(std::move(*moved));
+                  });
+                },
+            .requeue = on_queued},
         on_queued,
         [committer = mine.committer.get()](std::vector<queue::Envelope>&& parts, std::string&& body,
                                            std::function<void(const Result<void>&)> done) {
@@ -326,10 +391,10 @@ int run_daemon(const Config& config) {
 
     mine.admin = std::make_unique<AdminApi>(
         shard, spool, AdminOptions{.key = config.admin_key},
-        [&services](engine::Shard& from, delivery::OperatorAction action,
-                    std::vector<queue::ScheduledItem> parts,
-                    std::function<void(delivery::ActionCounts)> done) {
-          apply_on_owners(from, action, std::move(parts), std::move(done), services);
+        [&services, relayed](engine::Shard& from, delivery::OperatorAction action,
+                             std::vector<queue::ScheduledItem> parts,
+                             std::function<void(delivery::ActionCounts)> done) {
+          apply_on_owners(from, action, std::move(parts), std::move(done), !relayed, services);
         });
     mine.http = std::make_unique<injection::HttpListener>(
         shard, injection::HttpOptions{},

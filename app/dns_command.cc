@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "delivery/dispatcher.h"
 #include "dns/ares_resolver.h"
 #include "dns/caching_resolver.h"
 #include "proto/http/json.h"
@@ -49,8 +50,8 @@ void print_text(const std::string& domain, const dns::MxResult& result) {
                 static_cast<long long>(result.ttl.count()), result.reason.c_str());
     return;
   }
-  std::printf("%s: deliver (ttl %llds)\n", domain.c_str(),
-              static_cast<long long>(result.ttl.count()));
+  std::printf("%s: deliver (ttl %llds) pool %s\n", domain.c_str(),
+              static_cast<long long>(result.ttl.count()), delivery::pool_name(result).c_str());
   for (const dns::MxHost& host : result.hosts) {
     std::printf("  %5u %s", static_cast<unsigned>(host.preference), host.name.c_str());
     for (const dns::Address& address : host.addresses) std::printf(" %s", address.ip.c_str());
@@ -69,6 +70,10 @@ void print_json(const std::string& domain, const dns::MxResult& result) {
   out.value(result.status);
   out.key("reason");
   out.value(result.reason);
+  if (result.kind == dns::MxResult::deliver) {
+    out.key("pool");  // the connections this domain shares with others of the same MX hosts
+    out.value(delivery::pool_name(result));
+  }
   out.key("ttl");
   out.value(static_cast<std::int64_t>(result.ttl.count()));
   out.key("hosts");

@@ -5,6 +5,7 @@
 #include "delivery/dispatcher.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -162,6 +163,22 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
   bool quitting_ = false;
 };
 
+std::string pool_name(const dns::MxResult& result) {
+  std::vector<std::string> hosts;
+  for (const auto& host : result.hosts) {
+    std::string name = host.name;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!name.empty() && name.back() == '.') name.pop_back();
+    hosts.push_back(std::move(name));
+  }
+  std::sort(hosts.begin(), hosts.end());
+  hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+  std::string name = "mx:";
+  for (const auto& host : hosts) name += (name.size() > 3 ? "," : "") + host;
+  return name;
+}
+
 Dispatcher::Dispatcher(ShardDelivery& context, std::string destination, DestinationOptions options)
     : context_(context), destination_(std::move(destination)), options_(std::move(options)) {
   context_.shard.on_stop([this] { on_stop(); });
@@ -176,6 +193,30 @@ void Dispatcher::add(queue::PartKey key, Clock::WallTime due) {
   } else {
     arm_due_timer();
   }
+}
+
+void Dispatcher::receive(PoolHandoff&& handoff) {
+  const Clock::TimePoint now = context_.shard.clock().now();
+  // The first hand-off, or a fresher answer once ours has expired, sets where to dial. Between
+  // the two, every domain of the pool dials the same addresses, so failover state holds.
+  if (options_.addresses.empty() || now >= route_expires_) {
+    options_.addresses = std::move(handoff.addresses);
+    route_expires_ = now + handoff.route_ttl;
+    cursor_ = 0;
+    failed_in_round_.assign(options_.addresses.size(), false);
+  }
+  ready_.insert(ready_.end(), handoff.parts.begin(), handoff.parts.end());
+  pump();
+}
+
+void Dispatcher::hand_ready_to_pool() {
+  PoolHandoff handoff{.pool = pool_,
+                      .addresses = options_.addresses,
+                      .route_ttl = route_expires_ - context_.shard.clock().now(),
+                      .parts = {ready_.begin(), ready_.end()}};
+  ready_.clear();
+  context_.probe.handed_to_pools += handoff.parts.size();
+  context_.hand_off(std::move(handoff));
 }
 
 ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
@@ -260,6 +301,7 @@ void Dispatcher::on_resolved(const dns::MxResult& result) {
       }
     }
     if (!addresses.empty()) {
+      pool_ = pool_name(result);
       options_.addresses = std::move(addresses);
       cursor_ = 0;
       failed_in_round_.assign(options_.addresses.size(), false);
@@ -291,6 +333,10 @@ void Dispatcher::pump() {
   if (options_.addresses.empty()) {
     // No route: every due part is deferred (and bounces once it expires).
     fail_ready("4.4.3 no route to " + destination_ + ": no relay and no DNS resolver", false);
+    return;
+  }
+  if (uses_mx() && context_.hand_off) {
+    if (!ready_.empty()) hand_ready_to_pool();
     return;
   }
   for (auto& [id, connection] : connections_) {
@@ -413,9 +459,7 @@ void Dispatcher::record(queue::Envelope& envelope, Outcome outcome) {
       [this, envelope, step = outcome.step](bool settled) mutable {
         if (settled) return settle(envelope, step);
         // The DSN was not stored: keep the part as stored, so a later attempt bounces again.
-        const Clock::WallTime later = context_.shard.clock().wall_now() + options_.retry.initial;
-        schedule_.add(later, queue::PartKey{.message = envelope.id, .part = envelope.part});
-        arm_due_timer();
+        reschedule(envelope, context_.shard.clock().wall_now() + options_.retry.initial);
       });
 }
 
@@ -429,7 +473,17 @@ void Dispatcher::settle(queue::Envelope& envelope, NextStep step) {
     ++context_.probe.store_failures;
     log::error("queue: cannot update " + to_hex(envelope.id) + ": " + updated.error().message());
   }
-  schedule_.add(envelope.next_attempt_at, key);
+  reschedule(envelope, envelope.next_attempt_at);
+}
+
+void Dispatcher::reschedule(const queue::Envelope& envelope, Clock::WallTime due) {
+  const queue::PartKey key{.message = envelope.id, .part = envelope.part};
+  if (options_.pool && context_.requeue) {
+    context_.requeue(
+        queue::ScheduledItem{.due = due, .key = key, .destination = envelope.destination});
+    return;
+  }
+  schedule_.add(due, key);
   arm_due_timer();
 }
 

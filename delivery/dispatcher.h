@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -32,8 +33,14 @@ struct DestinationOptions {
   // built): due parts are deferred with 4.4.3 until they expire.
   std::vector<engine::SocketAddress> addresses;
   // The destination is a domain whose addresses come from its MX records (ShardDelivery's
-  // resolver), refreshed when their TTL runs out.
+  // resolver), refreshed when their TTL runs out. With ShardDelivery::hand_off set, the domain
+  // only routes: what is due goes to the pool of its MX host set, which delivers it.
   bool mx = false;
+  // The destination is the pool of one MX host set, shared by every domain whose MX records
+  // name exactly those hosts: one set of connections and limits for all of them. Its addresses
+  // come with each hand-off; what it defers goes back to the part's domain (ShardDelivery::
+  // requeue), where the schedule and the route are kept.
+  bool pool = false;
   std::string helo_name = "outpost.localhost";
   std::size_t connections_max = 8;
   std::size_t messages_per_connection_max = 1000;
@@ -57,6 +64,18 @@ enum class ActionResult {
   not_found,  // not waiting here (already gone, or not handed to this shard yet)
 };
 
+// Due parts of one domain, handed by the domain's dispatcher to the pool of its MX host set.
+struct PoolHandoff {
+  std::string pool;                              // pool_name() of the MX host set
+  std::vector<engine::SocketAddress> addresses;  // in dialling order, from the domain's answer
+  Clock::Duration route_ttl{};                   // how long those addresses may be used
+  std::vector<queue::PartKey> parts;
+};
+
+// "mx:" and the MX host names, sorted and lower-cased: domains whose MX records name the same
+// hosts (whatever their preferences) share one pool.
+std::string pool_name(const dns::MxResult& result);
+
 // What the dispatchers of one shard share.
 struct ShardDelivery {
   engine::Shard& shard;
@@ -65,6 +84,11 @@ struct ShardDelivery {
   // MX resolution for domain destinations (the shard's cache); nullptr = no MX delivery.
   dns::MxResolver* resolver = nullptr;
   std::uint16_t remote_port = 25;  // dialled on MX hosts
+  // Set by app/ to share connections between domains with the same MX hosts: moves a hand-off
+  // to the shard that owns the pool. Unset, each domain delivers from its own dispatcher.
+  std::function<void(PoolHandoff&&)> hand_off;
+  // A part a pool deferred goes back to the shard that owns its domain.
+  std::function<void(const queue::ScheduledItem&)> requeue;
   std::mt19937_64 random;
   Probe probe;
 };
@@ -81,6 +105,8 @@ class Dispatcher {
 
   // A part of this destination is due at `due`.
   void add(queue::PartKey key, Clock::WallTime due);
+  // A pool: parts due now from one of its domains, with that domain's current addresses.
+  void receive(PoolHandoff&& handoff);
   ActionResult apply(OperatorAction action, queue::PartKey key);
 
   const std::string& destination() const { return destination_; }
@@ -99,6 +125,10 @@ class Dispatcher {
   void on_resolved(const dns::MxResult& result);
   void arm_due_timer();
   void take_due();
+  // A routing domain: what is due goes to its pool.
+  void hand_ready_to_pool();
+  // A part waits for its next attempt: here, or (a pool) at its domain.
+  void reschedule(const queue::Envelope& envelope, Clock::WallTime due);
   // Called by a connection that can take a part; returns false when none is due.
   bool assign(Connection& connection);
   // Outcomes of a transaction, or of a failure without a reply, go to the queue.
@@ -134,6 +164,7 @@ class Dispatcher {
   Clock::TimePoint connect_blocked_until_{};
   std::size_t cursor_ = 0;             // the address new connections dial
   std::vector<bool> failed_in_round_;  // addresses that failed since one last worked
+  std::string pool_;                   // a routing domain: the pool of its current MX host set
   bool resolving_ = false;
   Clock::TimePoint route_expires_{};  // when the MX-derived addresses must be asked for again
   bool pump_scheduled_ = false;

@@ -14,6 +14,7 @@ struct Probe {
   std::uint64_t recipients_deferred = 0;
   std::uint64_t recipients_bounced = 0;
   std::uint64_t store_failures = 0;
+  std::uint64_t handed_to_pools = 0;  // due parts a domain gave to its MX host set's pool
 };
 
 }  // namespace mta::delivery

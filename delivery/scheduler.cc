@@ -30,6 +30,8 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .bouncer = bouncer_,
                .resolver = options_.resolver,
                .remote_port = options_.remote_port,
+               .hand_off = options_.hand_off,
+               .requeue = options_.requeue,
                .random = std::mt19937_64(std::random_device{}()),
                .probe = {}} {}
 
@@ -50,14 +52,51 @@ void Scheduler::add(const queue::ScheduledItem& item) {
   dispatcher_for(item.destination).add(item.key, item.due);
 }
 
-ActionCounts Scheduler::apply(OperatorAction action,
-                              const std::vector<queue::ScheduledItem>& parts) {
-  ActionCounts counts;
+void Scheduler::receive(PoolHandoff&& handoff) {
+  auto found = dispatchers_.find(handoff.pool);
+  if (found == dispatchers_.end()) {
+    DestinationOptions options = options_.destination;
+    options.addresses.clear();  // the hand-off brings them
+    options.mx = false;
+    options.pool = true;
+    found = dispatchers_
+                .emplace(handoff.pool,
+                         std::make_unique<Dispatcher>(context_, handoff.pool, std::move(options)))
+                .first;
+    pools_.push_back(found->second.get());
+  }
+  found->second->receive(std::move(handoff));
+}
+
+std::vector<ActionResult> Scheduler::apply(OperatorAction action,
+                                           const std::vector<queue::ScheduledItem>& parts) {
+  std::vector<ActionResult> results;
+  results.reserve(parts.size());
   for (const auto& part : parts) {
     const auto found = dispatchers_.find(part.destination);
-    const ActionResult result = found == dispatchers_.end()
-                                    ? ActionResult::not_found
-                                    : found->second->apply(action, part.key);
+    results.push_back(found == dispatchers_.end() ? ActionResult::not_found
+                                                  : found->second->apply(action, part.key));
+  }
+  return results;
+}
+
+std::vector<ActionResult> Scheduler::apply_in_pools(
+    OperatorAction action, const std::vector<queue::ScheduledItem>& parts) {
+  // A part spends only its attempt at a pool, so few are asked for here: a scan per part is
+  // cheap next to the attempt itself.
+  std::vector<ActionResult> results(parts.size(), ActionResult::not_found);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    for (Dispatcher* pool : pools_) {
+      results[i] = pool->apply(action, parts[i].key);
+      if (results[i] != ActionResult::not_found) break;
+    }
+  }
+  return results;
+}
+
+ActionCounts count(const std::vector<ActionResult>& results) {
+  ActionCounts counts;
+  for (const ActionResult result : results) {
     switch (result) {
       case ActionResult::applied:
         ++counts.applied;

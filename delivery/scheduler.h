@@ -29,6 +29,9 @@ struct SchedulerOptions {
   BounceOptions bounce;
   dns::MxResolver* resolver = nullptr;  // MX delivery for domains when there is no relay
   std::uint16_t remote_port = 25;
+  // Pools shared by domains with the same MX hosts (ShardDelivery::hand_off and requeue).
+  std::function<void(PoolHandoff&&)> hand_off;
+  std::function<void(const queue::ScheduledItem&)> requeue;
 };
 
 // How an operator action over many parts went, part by part.
@@ -54,8 +57,15 @@ class Scheduler {
             SchedulerOptions options, QueuedFn on_bounce_queued, CommitFn commit);
 
   void add(const queue::ScheduledItem& item);
-  // An operator action on parts of destinations this shard owns (item.due is ignored).
-  ActionCounts apply(OperatorAction action, const std::vector<queue::ScheduledItem>& parts);
+  // Due parts for a pool this shard owns (from a domain's dispatcher on any shard).
+  void receive(PoolHandoff&& handoff);
+  // An operator action on parts of destinations this shard owns (item.due is ignored), one
+  // result per part. A part that is not waiting at its domain may be at a pool, on any shard:
+  // apply_in_pools looks there.
+  std::vector<ActionResult> apply(OperatorAction action,
+                                  const std::vector<queue::ScheduledItem>& parts);
+  std::vector<ActionResult> apply_in_pools(OperatorAction action,
+                                           const std::vector<queue::ScheduledItem>& parts);
   // Start-up: every part in the schedule index that `owns` accepts (app/ decides by destination
   // and, for the relay, by the shard that accepted the message).
   Result<std::uint64_t> recover(const std::function<bool(const queue::ScheduledItem&)>& owns);
@@ -70,7 +80,10 @@ class Scheduler {
   SchedulerOptions options_;
   Bouncer bouncer_;
   ShardDelivery context_;
-  std::unordered_map<std::string, std::unique_ptr<Dispatcher>> dispatchers_;
+  std::unordered_map<std::string, std::unique_ptr<Dispatcher>> dispatchers_;  // by destination
+  std::vector<Dispatcher*> pools_;  // the pool dispatchers among them
 };
+
+ActionCounts count(const std::vector<ActionResult>& results);
 
 }  // namespace mta::delivery

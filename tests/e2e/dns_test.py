@@ -102,7 +102,8 @@ class DnsCommandTest(unittest.TestCase):
         result = self.outpost("mx", "order.test")
         self.assertEqual(result.returncode, 0, result.stderr)
         lines = result.stdout.splitlines()
-        self.assertEqual(lines[0], "order.test: deliver (ttl 120s)")
+        self.assertEqual(lines[0], "order.test: deliver (ttl 120s) pool "
+                                   "mx:a.order.test,b.order.test,backup.order.test")
         self.assertEqual(lines[3].split(), ["20", "backup.order.test", "127.0.0.13",
                                             "2001:db8::13"])
         result = self.outpost("mx", "NullMX.Test.")

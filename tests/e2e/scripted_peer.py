@@ -6,6 +6,7 @@ NOOP, QUIT) and keeps every accepted message.
 Policy by the recipient's local part:
   reject*  -> 550 5.1.1 user unknown
   defer*   -> 451 4.3.2 try again later, until `defer_until` (monotonic) has passed
+  slow*    -> 250, after `slow_seconds` (a transaction that stays in flight a while)
   other    -> 250
 """
 import socket
@@ -14,15 +15,19 @@ import time
 
 
 class ScriptedPeer:
-    def __init__(self, defer_seconds=0.0):
+    def __init__(self, defer_seconds=0.0, slow_seconds=0.0):
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.defer_until = time.monotonic() + defer_seconds
+        self.slow_seconds = slow_seconds
+        self.slow_started = []      # slow* recipients whose RCPT has arrived
         self.lock = threading.Lock()
         self.messages = []          # (mail_from, [rcpts], data bytes)
+        self.connections = 0        # sessions accepted so far
+        self.message_connection = []  # for each message, the session (1, 2, ...) it came on
         self.rcpt_log = []          # (time, rcpt, code)
         self.stopping = False
         self.thread = threading.Thread(target=self._accept_loop, daemon=True)
@@ -34,7 +39,10 @@ class ScriptedPeer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+            with self.lock:
+                self.connections += 1
+                number = self.connections
+            threading.Thread(target=self._session, args=(conn, number), daemon=True).start()
 
     def _reply_for(self, rcpt):
         local = rcpt.split("@")[0].lower()
@@ -42,9 +50,13 @@ class ScriptedPeer:
             return b"550 5.1.1 <%s>: user unknown" % rcpt.encode()
         if local.startswith("defer") and time.monotonic() < self.defer_until:
             return b"451 4.3.2 try again later"
+        if local.startswith("slow"):
+            with self.lock:
+                self.slow_started.append(rcpt)
+            time.sleep(self.slow_seconds)
         return b"250 2.1.5 Ok"
 
-    def _session(self, conn):
+    def _session(self, conn, number):
         f = conn.makefile("rwb")
         try:
             f.write(b"220 scripted-peer ESMTP\r\n")
@@ -83,6 +95,7 @@ class ScriptedPeer:
                             data.append(body_line[1:] if body_line.startswith(b"..") else body_line)
                         with self.lock:
                             self.messages.append((mail_from, list(rcpts), b"".join(data)))
+                            self.message_connection.append(number)
                         out.append(b"250 2.0.0 Ok: queued")
                 elif verb == b"RSET":
                     mail_from, rcpts = None, []
