@@ -193,7 +193,16 @@ struct RocksDbStore::Impl {
 
   // `acceptance`: a new message, synced when options.sync. Otherwise an update or removal,
   // synced only when options.sync_dispositions too.
-  rocksdb::Status write(rocksdb::WriteBatch& batch, bool acceptance = true) {
+  //
+  // A synced write is an unsynced Write() and then SyncWAL(), not Write(sync=true). RocksDB
+  // writes one group at a time, and a sync=true group keeps the write queue while it fsyncs:
+  // every other writer waits the whole fsync, and the others are the shards' reactors
+  // recording delivery outcomes. SyncWAL() fsyncs the log outside the queue, so they go on.
+  // The batch is visible before it is durable; nothing acts on it until this returns (the
+  // group commit hands parts to delivery only then). When the fsync fails, `undo` (if given)
+  // takes the batch back out, so that the client's retry does not make a second copy.
+  rocksdb::Status write(rocksdb::WriteBatch& batch, bool acceptance = true,
+                        rocksdb::WriteBatch* undo = nullptr) {
     if (needs_resume.load(std::memory_order_acquire)) {
       // Ok at once when there is no background error (another writer resumed already).
       rocksdb::Status resumed = db->Resume();
@@ -209,8 +218,14 @@ struct RocksDbStore::Impl {
       }
       needs_resume.store(false, std::memory_order_release);
     }
-    const rocksdb::Status status =
-        db->Write(acceptance ? write_options : disposition_write_options, &batch);
+    const rocksdb::WriteOptions& options = acceptance ? write_options : disposition_write_options;
+    rocksdb::WriteOptions unsynced = options;
+    unsynced.sync = false;
+    rocksdb::Status status = db->Write(unsynced, &batch);
+    if (status.ok() && options.sync) {
+      status = db->SyncWAL();
+      if (!status.ok() && undo != nullptr) static_cast<void>(db->Write(unsynced, undo));
+    }
     if (!status.ok()) {
       out_of_space.store(status.IsNoSpace(), std::memory_order_release);
       needs_resume.store(true, std::memory_order_release);
@@ -308,6 +323,7 @@ const std::string& RocksDbStore::path() const { return impl_->path; }
 
 Result<void> RocksDbStore::write_batch(std::span<const MessageWrite> writes) {
   rocksdb::WriteBatch batch;
+  rocksdb::WriteBatch undo;  // deletes what `batch` puts, should its fsync fail
   rocksdb::Status status;
   for (const MessageWrite& write : writes) {
     MTA_ASSERT(!write.parts.empty());
@@ -319,17 +335,18 @@ Result<void> RocksDbStore::write_batch(std::span<const MessageWrite> writes) {
       if (status.ok()) {
         status = batch.Put(impl_->envelopes, slice(envelope_key(key)), encode_envelope(envelope));
       }
-      if (status.ok()) {
-        status = batch.Put(impl_->schedule, slice(schedule_key(envelope.next_attempt_at, key)),
-                           envelope.destination);
-      }
+      if (status.ok()) status = undo.Delete(impl_->envelopes, slice(envelope_key(key)));
+      const auto scheduled = schedule_key(envelope.next_attempt_at, key);
+      if (status.ok()) status = batch.Put(impl_->schedule, slice(scheduled), envelope.destination);
+      if (status.ok()) status = undo.Delete(impl_->schedule, slice(scheduled));
     }
     if (status.ok()) {
       status =
           batch.Put(impl_->bodies, slice(body_key(id)), {write.body.data(), write.body.size()});
     }
+    if (status.ok()) status = undo.Delete(impl_->bodies, slice(body_key(id)));
   }
-  if (status.ok()) status = impl_->write(batch);
+  if (status.ok()) status = impl_->write(batch, /*acceptance=*/true, &undo);
   if (!status.ok()) {
     return from_status(status, "write " + std::to_string(writes.size()) + " messages");
   }
