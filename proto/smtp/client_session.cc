@@ -80,6 +80,10 @@ Result<void> ClientSession::on_bytes(std::string_view from_server) {
   if (state_ == State::failed) return unexpected(Errc::session_failed);
   // After QUIT's reply the server closes; anything else it says no longer matters.
   if (state_ == State::closed) return {};
+  if (state_ == State::tls_wait) {
+    discarded_bytes_ += from_server.size();
+    return {};
+  }
   Result<void> fed = parser_.feed(from_server);
   // Replies completed before a parse error are still acted on, so the outcome does not
   // depend on how the bytes were split.
@@ -87,6 +91,12 @@ Result<void> ClientSession::on_bytes(std::string_view from_server) {
     Result<void> handled = dispatch(std::move(*reply));
     if (!handled) return handled;
     if (state_ == State::failed || state_ == State::closed) return {};
+    if (state_ == State::tls_wait) {
+      // Whatever followed the 220 in plaintext is not the server speaking over TLS: drop it
+      // (what the parser holds, complete replies or a partial line) unread.
+      parser_ = ReplyParser(options_.reply_limits);
+      return {};
+    }
   }
   if (!fed) {
     fail(Reply{}, fed.error().message());
@@ -117,6 +127,9 @@ Result<void> ClientSession::dispatch(Reply reply) {
       break;
     case Command::helo:
       on_helo(std::move(reply));
+      break;
+    case Command::starttls:
+      on_starttls(std::move(reply));
       break;
     case Command::rset:
       on_rset(reply);
@@ -153,6 +166,11 @@ void ClientSession::on_ehlo(Reply reply) {
   if (reply.positive()) {
     capabilities_ = Capabilities::from_ehlo(reply);
     pipelining_ = options_.use_pipelining && capabilities_.pipelining;
+    if (options_.starttls && capabilities_.starttls && !tls_) {
+      state_ = State::starttls;
+      send(Command::starttls, "STARTTLS\r\n");
+      return;
+    }
     become_ready();
     return;
   }
@@ -175,9 +193,30 @@ void ClientSession::on_helo(Reply reply) {
   become_ready();
 }
 
+void ClientSession::on_starttls(Reply reply) {
+  if (reply.code == 220) {
+    state_ = State::tls_wait;
+    events_.push_back(StartTlsAccepted{});
+    return;
+  }
+  // 454 (TLS not available now), 501, 5xx...: the plaintext session is still usable.
+  starttls_refused_ = std::move(reply);
+  become_ready();
+}
+
+void ClientSession::tls_started() {
+  MTA_ASSERT(state_ == State::tls_wait);
+  tls_ = true;
+  capabilities_ = Capabilities{};
+  pipelining_ = false;
+  starttls_refused_.reset();
+  state_ = State::ehlo;
+  send(Command::ehlo, "EHLO " + options_.helo_name + "\r\n");
+}
+
 void ClientSession::become_ready() {
-  if (state_ == State::ehlo || state_ == State::helo) {
-    events_.push_back(SessionReady{capabilities_});
+  if (state_ == State::ehlo || state_ == State::helo || state_ == State::starttls) {
+    events_.push_back(SessionReady{capabilities_, tls_, starttls_refused_});
   }
   state_ = State::ready;
   if (quit_requested_) {

@@ -1,6 +1,6 @@
-// ClientSession: the client half of one SMTP connection (RFC 5321) with PIPELINING (RFC 2920),
-// as a pure state machine. The caller moves bytes between it and a socket, and reads events;
-// TLS, timeouts, DNS and retry policy are the caller's (delivery/ on engine/).
+// ClientSession: the client half of one SMTP connection (RFC 5321) with PIPELINING (RFC 2920)
+// and STARTTLS (RFC 3207), as a pure state machine. The caller moves bytes between it and a socket,
+// and reads events; TLS, timeouts, DNS and retry policy are the caller's (delivery/ on engine/).
 #pragma once
 
 #include <cstddef>
@@ -28,12 +28,23 @@ struct ClientOptions {
   std::string helo_name = "localhost";
   ReplyLimits reply_limits;
   bool use_pipelining = true;  // when the server advertises it
+  // Send STARTTLS when the server advertises it (the caller's TLS policy is not "none"). The
+  // session then waits for tls_started() and says EHLO again over TLS.
+  bool starttls = false;
 };
 
 // Events, in the order they happen.
 struct SessionReady {  // greeting and EHLO (or the HELO fallback) done
   Capabilities capabilities;
+  bool tls = false;  // the EHLO was said over TLS (after STARTTLS)
+  // The server advertised STARTTLS but refused the command (e.g. 454): the session goes on in
+  // plaintext and the caller's policy decides whether that will do.
+  std::optional<Reply> starttls_refused;
 };
+// STARTTLS got 220: the caller writes what is still unsent, starts the TLS handshake on the
+// connection and, once it is done, calls tls_started(). Server bytes that came after the 220
+// (before TLS) are discarded, never read as replies (RFC 3207 §4.2, CVE-2011-0411 class).
+struct StartTlsAccepted {};
 struct RecipientResult {  // one per envelope recipient, in envelope order
   std::size_t index = 0;
   Reply reply;
@@ -54,8 +65,8 @@ struct SessionFailed {
   std::string reason;
 };
 struct SessionClosed {};  // QUIT answered
-using SessionEvent =
-    std::variant<SessionReady, RecipientResult, TransactionResult, SessionFailed, SessionClosed>;
+using SessionEvent = std::variant<SessionReady, RecipientResult, TransactionResult, SessionFailed,
+                                  SessionClosed, StartTlsAccepted>;
 
 namespace detail {
 
@@ -99,6 +110,13 @@ class ClientSession {
   std::optional<SessionEvent> next_event();
 
   bool ready_for_transaction() const;
+  // After StartTlsAccepted, once the handshake succeeded: EHLO again, over TLS. Everything
+  // learnt before (capabilities) is forgotten, as RFC 3207 §4.2 asks.
+  void tls_started();
+  bool tls() const { return tls_; }
+  // Server bytes dropped because they arrived between the 220 to STARTTLS and tls_started(),
+  // in reads after the one that carried the 220 (the rest of that read is dropped uncounted).
+  std::size_t discarded_bytes() const { return discarded_bytes_; }
   // Queues one message: the raw RFC 5322 message (headers and body, CRLF or LF line ends),
   // dot-stuffed here. Requires ready_for_transaction() and at least one recipient.
   void begin_transaction(const Envelope& envelope, std::string_view message);
@@ -110,8 +128,19 @@ class ClientSession {
   const Capabilities& capabilities() const { return capabilities_; }
 
  private:
-  enum class State { greeting, ehlo, helo, ready, transaction, quitting, closed, failed };
-  enum class Command { greeting, ehlo, helo, rset, mail, rcpt, data, body, quit };
+  enum class State {
+    greeting,
+    ehlo,
+    helo,
+    starttls,  // STARTTLS sent, waiting for its reply
+    tls_wait,  // 220 received, waiting for tls_started()
+    ready,
+    transaction,
+    quitting,
+    closed,
+    failed
+  };
+  enum class Command { greeting, ehlo, helo, starttls, rset, mail, rcpt, data, body, quit };
   struct Pending {
     Command command;
     std::size_t index = 0;  // recipient index for rcpt
@@ -121,6 +150,7 @@ class ClientSession {
   void on_greeting(Reply reply);
   void on_ehlo(Reply reply);
   void on_helo(Reply reply);
+  void on_starttls(Reply reply);
   void on_rset(const Reply& reply);
   void on_mail(Reply reply);
   void on_rcpt(std::size_t index, Reply reply);
@@ -139,6 +169,9 @@ class ClientSession {
   ReplyParser parser_;
   State state_ = State::greeting;
   Capabilities capabilities_;
+  bool tls_ = false;
+  std::optional<Reply> starttls_refused_;
+  std::size_t discarded_bytes_ = 0;
   bool pipelining_ = false;
   bool quit_requested_ = false;
   std::size_t transactions_begun_ = 0;

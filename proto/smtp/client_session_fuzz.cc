@@ -10,12 +10,15 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  // The first byte picks the setup, so the corpus covers both pipelined and lock-step paths.
+  // The first byte picks the setup, so the corpus covers both pipelined and lock-step paths,
+  // and with bit 1 a STARTTLS whose 220 is followed by fuzz bytes before TLS starts.
   bool pipelining = size > 0 && (data[0] & 1) != 0;
+  bool starttls = size > 0 && (data[0] & 2) != 0;
   if (size > 0) input.remove_prefix(1);
 
   mta::smtp::ClientOptions options;
   options.reply_limits = {256, 16};
+  options.starttls = starttls;
   mta::smtp::ClientSession session(options);
   auto drain = [&] {
     while (session.next_event()) {
@@ -23,6 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     session.on_sent(session.bytes_to_send().size());
   };
   MTA_ASSERT(session.on_bytes("220 fuzz ESMTP\r\n").has_value());
+  if (starttls) {
+    MTA_ASSERT(session.on_bytes("250-fuzz\r\n250 STARTTLS\r\n").has_value());
+    MTA_ASSERT(session.on_bytes("220 go\r\n").has_value());
+    const std::string_view before_tls = input.substr(0, input.size() / 2);
+    MTA_ASSERT(session.on_bytes(before_tls).has_value());  // dropped, whatever it is
+    MTA_ASSERT(session.discarded_bytes() == before_tls.size());
+    input.remove_prefix(before_tls.size());
+    drain();
+    session.tls_started();
+  }
   MTA_ASSERT(session
                  .on_bytes(pipelining ? "250-fuzz\r\n250-PIPELINING\r\n250 SIZE 100\r\n"
                                       : "250-fuzz\r\n250 8BITMIME\r\n")

@@ -23,14 +23,18 @@ struct Begin {
   std::string message;
 };
 struct Quit {};
-using Step = std::variant<Server, Begin, Quit>;
+struct TlsUp {};  // the caller's handshake succeeded: tls_started()
+using Step = std::variant<Server, Begin, Quit, TlsUp>;
 
 std::string describe(const SessionEvent& event) {
   struct Visitor {
     std::string operator()(const SessionReady& e) const {
       // What the server advertised; the writes show whether the session used it.
-      return std::string("ready pipelining=") + (e.capabilities.pipelining ? "1" : "0");
+      return std::string("ready pipelining=") + (e.capabilities.pipelining ? "1" : "0") +
+             (e.tls ? " tls" : "") +
+             (e.starttls_refused ? " starttls_refused=" + e.starttls_refused->to_string() : "");
     }
+    std::string operator()(const StartTlsAccepted&) const { return "starttls"; }
     std::string operator()(const RecipientResult& e) const {
       return "rcpt " + std::to_string(e.index) + " " + e.reply.to_string();
     }
@@ -94,6 +98,9 @@ Transcript run(const std::vector<Step>& steps, ClientOptions options, Cut cut) {
       EXPECT_TRUE(session.ready_for_transaction());
       if (!session.ready_for_transaction()) return out;
       session.begin_transaction(begin->envelope, begin->message);
+      drain();
+    } else if (std::holds_alternative<TlsUp>(step)) {
+      session.tls_started();
       drain();
     } else {
       session.quit();
@@ -332,6 +339,44 @@ std::vector<Conversation> conversations() {
                  {"EHLO mta1.example.net\r\n"},
                  {},
                  ClientOptions{"mta1.example.net", {}, true}});
+
+  // RFC 3207. The server's EHLO after TLS no longer offers STARTTLS.
+  const ClientOptions tls{.starttls = true};
+  const std::string ehlo_tls = "250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
+  out.push_back(
+      {"starttls_then_ehlo_again_over_tls",
+       {Server{kGreeting}, Server{ehlo_tls}, Server{"220 2.0.0 Ready to start TLS\r\n"}, TlsUp{},
+        Server{"250-mx\r\n250 PIPELINING\r\n"}, Begin{envelope("a@x", {"b@y"}), "m\n"}},
+       {kEhlo, "STARTTLS\r\n", kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"},
+       {"starttls", "ready pipelining=1 tls"},
+       tls});
+  // A man in the middle appends a reply to the 220 in plaintext: it must not be read as the
+  // answer to the EHLO said over TLS (CVE-2011-0411 class, client side).
+  out.push_back(
+      {"plaintext_after_220_is_discarded",
+       {Server{kGreeting}, Server{ehlo_tls}, Server{"220 Ready\r\n250-evil\r\n250 AUTH PLAIN\r\n"},
+        TlsUp{}, Server{"250 mx\r\n"}},
+       {kEhlo, "STARTTLS\r\n", kEhlo},
+       {"starttls", "ready pipelining=0 tls"},
+       tls});
+  out.push_back({"starttls_refused_goes_on_in_plaintext",
+                 {Server{kGreeting}, Server{ehlo_tls}, Server{"454 4.7.0 TLS not available\r\n"},
+                  Begin{envelope("a@x", {"b@y"}), "m\n"}},
+                 {kEhlo, "STARTTLS\r\n", "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"},
+                 {"ready pipelining=1 starttls_refused=454 4.7.0 TLS not available"},
+                 tls});
+  out.push_back(
+      {"starttls_not_offered", {Server{kGreeting}, Server{kEhloPlain}}, {kEhlo}, {ready_np}, tls});
+  out.push_back({"starttls_offered_but_not_wanted",
+                 {Server{kGreeting}, Server{ehlo_tls}},
+                 {kEhlo},
+                 {ready_p}});
+  out.push_back({"quit_while_tls_starts_is_sent_over_tls",
+                 {Server{kGreeting}, Server{ehlo_tls}, Server{"220 Ready\r\n"}, Quit{}, TlsUp{},
+                  Server{"250 mx\r\n"}, Server{"221 Bye\r\n"}},
+                 {kEhlo, "STARTTLS\r\n", kEhlo, "QUIT\r\n"},
+                 {"starttls", "ready pipelining=0 tls", "closed"},
+                 tls});
   return out;
 }
 
@@ -377,6 +422,22 @@ TEST_P(Conversations, ServerBytesSplitAtEveryOffset) {
 
 INSTANTIATE_TEST_SUITE_P(Table, Conversations, ::testing::ValuesIn(conversations()),
                          [](const auto& info) { return info.param.name; });
+
+TEST(ClientSession, CountsServerBytesDroppedBetween220AndTls) {
+  ClientSession session(ClientOptions{.starttls = true});
+  ASSERT_TRUE(session.on_bytes(kGreeting).has_value());
+  ASSERT_TRUE(session.on_bytes("250-mx\r\n250 STARTTLS\r\n").has_value());
+  EXPECT_EQ(session.bytes_to_send(), kEhlo + "STARTTLS\r\n");
+  session.on_sent(session.bytes_to_send().size());
+  // The 220, then 12 injected bytes in the same read, then 5 more in the next.
+  ASSERT_TRUE(session.on_bytes("220 go\r\n250 evil\r\n").has_value());
+  ASSERT_TRUE(session.on_bytes("250 x").has_value());
+  EXPECT_EQ(session.discarded_bytes(), 5u);  // the parser's leftovers are dropped uncounted
+  EXPECT_FALSE(session.tls());
+  session.tls_started();
+  EXPECT_TRUE(session.tls());
+  EXPECT_EQ(session.bytes_to_send(), kEhlo);
+}
 
 TEST(ClientSession, StateAccessors) {
   ClientSession session(ClientOptions{});

@@ -54,11 +54,12 @@ ServerSession::ServerSession(ServerOptions options)
       size_keyword_("SIZE " + std::to_string(options_.limits.message_bytes_max)) {
   MTA_ASSERT(options_.limits.command_line_bytes_max >= 3);
   MTA_ASSERT(options_.limits.errors_max >= 1);
+  tls_ = options_.tls;
   reply_line("220 " + options_.hostname + " ESMTP Outpost");
 }
 
-// The single list of EHLO capabilities (RFC 5321 §4.1.1.1); STARTTLS, AUTH and CHUNKING join
-// here once the session implements them.
+// The single list of EHLO capabilities (RFC 5321 §4.1.1.1); AUTH and CHUNKING join here once
+// the session implements them.
 std::vector<std::string_view> ServerSession::ehlo_keywords() const {
   std::vector<std::string_view> keywords;
   if (options_.pipelining) {
@@ -73,6 +74,9 @@ std::vector<std::string_view> ServerSession::ehlo_keywords() const {
   }
   if (options_.smtputf8) {
     keywords.emplace_back("SMTPUTF8");
+  }
+  if (options_.starttls && !tls_) {
+    keywords.emplace_back("STARTTLS");
   }
   return keywords;
 }
@@ -144,6 +148,9 @@ void ServerSession::process(std::string_view bytes) {
   const std::size_t line_max = options_.limits.command_line_bytes_max;
   while (!bytes.empty() && !ended_ && !awaiting_decision_) {
     switch (mode_) {
+      case Mode::tls_wait:
+        discarded_bytes_ += bytes.size();
+        return;
       case Mode::data: {
         bytes.remove_prefix(data_reader_->feed(bytes));
         if (data_reader_->done()) {
@@ -243,6 +250,8 @@ void ServerSession::on_line(std::string_view line) {
       reply("214", "2.0.0", kHelp);
       return;
     case Verb::starttls:
+      on_starttls(command);
+      return;
     case Verb::auth:
     case Verb::bdat:
     case Verb::expn:
@@ -252,6 +261,35 @@ void ServerSession::on_line(std::string_view line) {
       reply_error("500", "5.5.2", "Error: command not recognized");
       return;
   }
+}
+
+// RFC 3207 §4: "STARTTLS" with no parameters; 220, then TLS. Pipelined commands after it
+// are dropped, not answered: they were sent before TLS and must not count after it.
+void ServerSession::on_starttls(const Command& command) {
+  if (!options_.starttls || tls_) {
+    if (tls_) {
+      reply_error("503", "5.5.1", "Error: TLS already active");
+    } else {
+      reply_error("502", "5.5.1", "Error: command not implemented");
+    }
+    return;
+  }
+  if (!command.argument.empty()) {
+    reply_error("501", "5.5.4", "Syntax: STARTTLS");
+    return;
+  }
+  reply("220", "2.0.0", "Ready to start TLS");
+  reset_transaction();
+  line_.clear();
+  mode_ = Mode::tls_wait;
+  events_.push_back(StartTlsRequested{});
+}
+
+void ServerSession::tls_started() {
+  MTA_ASSERT(mode_ == Mode::tls_wait);
+  mode_ = Mode::command;
+  tls_ = true;
+  greeted_ = false;
 }
 
 // RFC 5321 §4.1.4: HELO/EHLO may come again at any time and then reset the transaction.

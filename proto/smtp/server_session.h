@@ -1,5 +1,6 @@
 // ServerSession: the server half of one SMTP connection (RFC 5321, PIPELINING RFC 2920, SIZE
-// RFC 1870, 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034/3463, SMTPUTF8 RFC 6531). Bytes from
+// RFC 1870, 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034/3463, SMTPUTF8 RFC 6531, STARTTLS
+// RFC 3207). Bytes from
 // the client in; reply bytes and events (a received message, the end) out. It owns no socket,
 // clock or thread: timeouts, TLS and the durable write belong to the caller.
 #pragma once
@@ -34,8 +35,12 @@ struct ServerOptions {
   std::string hostname = "localhost";
   ServerLimits limits;
   bool pipelining = true, eight_bit_mime = true, enhanced_status_codes = true, smtputf8 = true;
-  // Later issues add STARTTLS/AUTH/CHUNKING; ServerSession::ehlo_keywords() is the one place
-  // that turns these into EHLO capabilities.
+  // Offer STARTTLS while the connection is plaintext (the caller has a certificate).
+  bool starttls = false;
+  // The connection is TLS from its first byte (implicit TLS, port 465 style).
+  bool tls = false;
+  // Later issues add AUTH/CHUNKING; ServerSession::ehlo_keywords() is the one place that turns
+  // these into EHLO capabilities.
 };
 
 // End of DATA ("." line) with a valid message.
@@ -46,7 +51,11 @@ struct MessageReceived {
 };
 // QUIT answered, or the session gave up (too many errors, protocol abuse).
 struct SessionEnded {};
-using ServerEvent = std::variant<MessageReceived, SessionEnded>;
+// STARTTLS answered with 220: the caller writes what is unsent, then runs the TLS handshake
+// and calls tls_started() (or closes when it fails). Client bytes that came after the
+// STARTTLS line, before TLS, are discarded (RFC 3207 §4.2; the CVE-2011-0411 class).
+struct StartTlsRequested {};
+using ServerEvent = std::variant<MessageReceived, SessionEnded, StartTlsRequested>;
 
 // Lifecycle: construct (the 220 greeting is queued), then loop: on_bytes() with what the
 // socket read, write bytes_to_send() and report on_sent(), drain next_event(). After a
@@ -89,12 +98,19 @@ class ServerSession {
   // Bytes held in memory now: partial line, DATA body, held input and unsent output.
   std::size_t buffered_bytes() const;
 
+  // After StartTlsRequested, once the handshake succeeded: the session starts over, as RFC
+  // 3207 §4.2 asks (no EHLO seen, no transaction), and STARTTLS is no longer offered.
+  void tls_started();
+  bool tls() const { return tls_; }
+  // Client bytes dropped between the STARTTLS line and tls_started().
+  std::size_t discarded_bytes() const { return discarded_bytes_; }
+
   // Optional policy hooks (empty = accept): return a full reply line (without CRLF) to reject.
   std::function<std::optional<std::string>(std::string_view mail_from)> check_mail_from;
   std::function<std::optional<std::string>(std::string_view recipient)> check_recipient;
 
  private:
-  enum class Mode { command, discard_line, data };
+  enum class Mode { command, discard_line, data, tls_wait };
 
   void process(std::string_view bytes);
   void on_line(std::string_view line);
@@ -104,6 +120,7 @@ class ServerSession {
   void on_rcpt(const Command& command);
   void on_data();
   void on_data_done();
+  void on_starttls(const Command& command);
   void reset_transaction();
 
   std::vector<std::string_view> ehlo_keywords() const;
@@ -128,6 +145,8 @@ class ServerSession {
   std::deque<ServerEvent> events_;
 
   bool greeted_ = false;  // HELO or EHLO seen
+  bool tls_ = false;
+  std::size_t discarded_bytes_ = 0;
   std::optional<std::string> mail_from_;
   std::vector<std::string> recipients_;
   std::size_t errors_ = 0;

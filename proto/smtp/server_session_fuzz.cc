@@ -1,5 +1,7 @@
 // Fuzzes ServerSession with a whole client conversation. The first byte picks limits and
-// options, the next the read size; the rest is client input fed in pieces. Output is drained
+// options, the next the read size (low 6 bits), STARTTLS on (bit 7) and whether TLS then
+// "succeeds" (bit 6: never, so everything after is discarded); the rest is client input fed
+// in pieces. Output is drained
 // after every read and messages are completed as they come (alternating 250 and 451). Checks:
 // no crash, held memory and unsent output stay within fixed bounds.
 #include <algorithm>
@@ -27,6 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.limits.pending_input_bytes_max = (flags & 32) ? 8 : 1024;
   options.enhanced_status_codes = (flags & 64) == 0;
   options.pipelining = (flags & 128) == 0;
+  options.starttls = (data[1] & 128) != 0;
+  const bool tls_succeeds = (data[1] & 64) == 0;
   mta::smtp::ServerSession session(options);
   if (flags & 1) {
     session.check_recipient = [](std::string_view to) -> std::optional<std::string> {
@@ -54,6 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         MTA_ASSERT(!message->recipients.empty());
         MTA_ASSERT(session.awaiting_decision());
         session.complete_message(++messages % 2 ? "250 2.0.0 Ok: queued" : "451 4.3.0 Error");
+      } else if (std::holds_alternative<mta::smtp::StartTlsRequested>(*event)) {
+        MTA_ASSERT(options.starttls && !session.tls());
+        if (tls_succeeds) session.tls_started();
       } else {
         MTA_ASSERT(!ended_seen);
         MTA_ASSERT(session.ended());

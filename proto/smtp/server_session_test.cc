@@ -73,6 +73,8 @@ Transcript converse(const ServerOptions& options, const Hooks& hooks, std::strin
         got.events.push_back(summary + " body=" + escape(message->body));
         ASSERT_TRUE(session.awaiting_decision());
         session.complete_message(decision(++messages, failing_message));
+      } else if (std::holds_alternative<StartTlsRequested>(*event)) {
+        got.events.push_back("starttls");  // the caller would now run the handshake
       } else {
         got.events.push_back("ended");
         EXPECT_TRUE(session.ended());
@@ -417,6 +419,68 @@ TEST(ServerSession, PartialOutputSendsKeepOrder) {
   }
   EXPECT_EQ(sent, "220 localhost ESMTP Outpost\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
   EXPECT_EQ(session.buffered_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace mta::smtp
+
+namespace mta::smtp {
+namespace {
+
+std::string drain_output(ServerSession& session) {
+  std::string out(session.bytes_to_send());
+  session.on_sent(out.size());
+  return out;
+}
+
+// RFC 3207: offered in EHLO, 220, then nothing the client sent before TLS counts after it.
+TEST(ServerSession, StartTlsDiscardsWhatWasPipelinedBeforeTls) {
+  ServerSession session(ServerOptions{.hostname = "mx.test", .starttls = true});
+  drain_output(session);
+  session.on_bytes("EHLO c\r\n");
+  EXPECT_NE(drain_output(session).find("250 STARTTLS\r\n"), std::string::npos);
+  // The injected MAIL rides in the same packet as STARTTLS, and more comes before TLS.
+  const std::string injected = "MAIL FROM:<evil@x>\r\n";
+  session.on_bytes("STARTTLS\r\n" + injected);
+  session.on_bytes("RCPT TO:<v@y>\r\n");
+  EXPECT_EQ(drain_output(session), "220 2.0.0 Ready to start TLS\r\n");
+  auto event = session.next_event();
+  ASSERT_TRUE(event.has_value());
+  EXPECT_TRUE(std::holds_alternative<StartTlsRequested>(*event));
+  EXPECT_EQ(session.discarded_bytes(), injected.size() + 15);
+  session.tls_started();
+  EXPECT_TRUE(session.tls());
+  // Knowledge from before TLS is gone: EHLO again first.
+  session.on_bytes("MAIL FROM:<a@b>\r\n");
+  EXPECT_EQ(drain_output(session), "503 5.5.1 Error: send HELO/EHLO first\r\n");
+  session.on_bytes("EHLO c\r\n");
+  const std::string ehlo = drain_output(session);
+  EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos) << ehlo;
+  session.on_bytes("STARTTLS\r\n");
+  EXPECT_EQ(drain_output(session), "503 5.5.1 Error: TLS already active\r\n");
+}
+
+TEST(ServerSession, StartTlsRefusals) {
+  ServerSession plain(ServerOptions{.hostname = "mx.test"});
+  drain_output(plain);
+  plain.on_bytes("EHLO c\r\nSTARTTLS\r\n");
+  const std::string out = drain_output(plain);
+  EXPECT_EQ(out.find("STARTTLS\r\n"), std::string::npos);
+  EXPECT_NE(out.find("502 5.5.1 Error: command not implemented\r\n"), std::string::npos);
+
+  ServerSession offered(ServerOptions{.hostname = "mx.test", .starttls = true});
+  drain_output(offered);
+  offered.on_bytes("STARTTLS now\r\nNOOP\r\n");
+  EXPECT_EQ(drain_output(offered), "501 5.5.4 Syntax: STARTTLS\r\n250 2.0.0 Ok\r\n");
+  EXPECT_FALSE(offered.next_event().has_value());
+
+  ServerSession implicit(ServerOptions{.hostname = "mx.test", .starttls = true, .tls = true});
+  drain_output(implicit);
+  EXPECT_TRUE(implicit.tls());
+  implicit.on_bytes("EHLO c\r\nSTARTTLS\r\n");
+  const std::string ehlo = drain_output(implicit);
+  EXPECT_EQ(ehlo.find("STARTTLS\r\n250"), std::string::npos);
+  EXPECT_NE(ehlo.find("503 5.5.1 Error: TLS already active"), std::string::npos);
 }
 
 }  // namespace
