@@ -4,6 +4,7 @@
 #include "app/config.h"
 
 #include <toml++/toml.h>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -90,6 +91,23 @@ class Section {
         auto value = item.value<std::string>();
         if (!value) return config_error(where(key) + " must be a list of strings");
         out.push_back(*value);
+      }
+    }
+    return {};
+  }
+  // A table of string values, keys lower-cased: [section.key] "name" = "value".
+  Result<void> string_map(std::string_view key, std::map<std::string, std::string>& out) {
+    if (auto* node = find(key)) {
+      auto* entries = node->as_table();
+      if (entries == nullptr) return config_error(where(key) + " must be a table of strings");
+      out.clear();
+      for (auto& [name, item] : *entries) {
+        auto value = item.value<std::string>();
+        if (!value)
+          return config_error(where(key) + "." + std::string(name.str()) + " must be a string");
+        std::string lower(name.str());
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out[lower] = *value;
       }
     }
     return {};
@@ -200,7 +218,18 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
                                 std::int64_t{1} << 40));
   CONFIG_TRY(submission.integer("recipients_max", config.recipients_max, 1, 100'000));
   CONFIG_TRY(submission.duration("idle_timeout", config.session_idle_timeout));
+  CONFIG_TRY(submission.boolean("starttls", config.submission_starttls));
+  CONFIG_TRY(submission.string_list("tls_listen", config.submission_tls_listen));
   CONFIG_TRY(submission.no_unknown_keys());
+
+  Section tls(table("tls"), "tls");
+  CONFIG_TRY(tls.string("certificate", config.tls_certificate));
+  CONFIG_TRY(tls.string("key", config.tls_key));
+  CONFIG_TRY(tls.duration("handshake_timeout", config.tls_handshake_timeout));
+  CONFIG_TRY(tls.no_unknown_keys());
+  if (config.tls_certificate.empty() != config.tls_key.empty()) {
+    return config_error("tls.certificate and tls.key go together (both empty: self-signed)");
+  }
 
   Section http(table("http"), "http");
   CONFIG_TRY(http.string_list("listen", config.http_listen));
@@ -228,7 +257,23 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(delivery.duration("idle_timeout", config.connection_idle_timeout));
   CONFIG_TRY(delivery.duration("reconnect_delay", config.reconnect_delay));
   CONFIG_TRY(delivery.duration("drain_timeout", config.drain_timeout));
+  CONFIG_TRY(delivery.string("tls", config.tls_policy));
+  CONFIG_TRY(delivery.string("tls_ca_file", config.tls_ca_file));
+  CONFIG_TRY(delivery.string_map("tls_policy", config.tls_policies));
   CONFIG_TRY(delivery.no_unknown_keys());
+  auto known_policy = [](const std::string& p) {
+    return p == "none" || p == "opportunistic" || p == "required" || p == "verify";
+  };
+  if (!known_policy(config.tls_policy)) {
+    return config_error(
+        "delivery.tls must be \"none\", \"opportunistic\", \"required\" or \"verify\"");
+  }
+  for (const auto& [domain, policy] : config.tls_policies) {
+    if (!known_policy(policy)) {
+      return config_error("delivery.tls_policy.\"" + domain +
+                          "\" must be \"none\", \"opportunistic\", \"required\" or \"verify\"");
+    }
+  }
 
   if (const toml::node* dkim = root.get("dkim")) {
     const toml::array* entries = dkim->as_array();
@@ -261,8 +306,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   static const std::set<std::string> known = {"node",  "log",  "spool", "submission", "delivery",
-                                              "queue", "http", "dkim",  "dns"};
-  static const std::set<std::string> later = {"bounce", "imap", "pop3", "metrics", "tls"};
+                                              "queue", "http", "dkim",  "dns",        "tls"};
+  static const std::set<std::string> later = {"bounce", "imap", "pop3", "metrics"};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {

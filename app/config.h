@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,13 @@ struct Config {
   std::uint64_t message_bytes_max = 50ULL * 1024 * 1024;
   std::uint32_t recipients_max = 1000;
   Clock::Duration session_idle_timeout = std::chrono::minutes(5);
+  bool submission_starttls = true;                 // offer STARTTLS on `listen`
+  std::vector<std::string> submission_tls_listen;  // implicit TLS (port 465 style)
+  // [tls] the server certificate of every TLS listener; both empty = a self-signed one for
+  // node.hostname, made at first start in <spool.path>/tls/
+  std::string tls_certificate;
+  std::string tls_key;
+  Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
   // [http] the admin API (and later HTTP injection and /metrics); empty = no HTTP listener
   std::vector<std::string> http_listen = {"127.0.0.1:8025"};
   std::string admin_key;  // empty: the admin API serves loopback clients only
@@ -52,6 +60,12 @@ struct Config {
   Clock::Duration reply_timeout = std::chrono::minutes(5);
   Clock::Duration connection_idle_timeout = std::chrono::seconds(10);
   Clock::Duration reconnect_delay = std::chrono::seconds(1);
+  // Outbound TLS: "none" | "opportunistic" | "required" | "verify", per recipient domain in
+  // tls_policy (domain -> policy), else `tls`. verify checks the chain against tls_ca_file (or
+  // the system store) and the MX host name.
+  std::string tls_policy = "opportunistic";
+  std::map<std::string, std::string> tls_policies;
+  std::string tls_ca_file;
   // [queue] retry schedule: initial * multiplier^(attempt-1), capped, with ± jitter, until
   // max_age after acceptance; then the recipient bounces.
   Clock::Duration retry_initial = std::chrono::minutes(1);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,6 +29,8 @@
 #include "injection/http_listener.h"
 #include "injection/submission.h"
 #include "queue/rocksdb_store.h"
+#include "tls/certificate.h"
+#include "tls/context.h"
 
 namespace mta::app {
 namespace {
@@ -45,6 +48,11 @@ struct ShardServices {
   std::unique_ptr<injection::SubmissionListener> submission;
   std::unique_ptr<AdminApi> admin;
   std::unique_ptr<injection::HttpListener> http;
+  // TLS: this shard's server certificate (same ticket keys on every shard) and its outbound
+  // contexts, opportunistic (no verification required) and verifying.
+  std::unique_ptr<tls::ServerContext> tls_server;
+  std::unique_ptr<tls::ClientContext> tls_client;
+  std::unique_ptr<tls::ClientContext> tls_verify;
 };
 
 // The shard that delivers a part. A domain (or MX) destination belongs to one shard, chosen by
@@ -196,6 +204,28 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
       services);
 }
 
+// The server certificate of [tls], or, with none configured, a self-signed one for the host name,
+// made at the first start in <spool>/tls/ and kept.
+Result<std::pair<std::string, std::string>> server_certificate(const Config& config) {
+  if (!config.tls_certificate.empty()) {
+    return std::make_pair(config.tls_certificate, config.tls_key);
+  }
+  const std::string dir = config.spool_path + "/tls";
+  std::pair<std::string, std::string> paths{dir + "/cert.pem", dir + "/key.pem"};
+  std::error_code ec;
+  if (std::filesystem::exists(paths.first, ec) && std::filesystem::exists(paths.second, ec)) {
+    return paths;
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return unexpected(ec, "create " + dir);
+  if (auto made = tls::generate_self_signed(config.hostname, paths.first, paths.second); !made) {
+    return unexpected(made.error());
+  }
+  log::info("tls: no [tls] certificate configured; made a self-signed one for " + config.hostname +
+            " in " + dir);
+  return paths;
+}
+
 // The [[dkim]] keys, read once at start; a key that cannot be used stops the start.
 Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config) {
   if (config.dkim_keys.empty()) return std::optional<dkim::KeyRing>();
@@ -234,6 +264,26 @@ int run_daemon(const Config& config) {
       {.sync = config.spool_sync, .sync_dispositions = config.spool_sync_dispositions});
   if (!store) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
+    return 1;
+  }
+
+  auto certificate = server_certificate(config);
+  if (!certificate) {
+    log::error("tls: " + certificate.error().message());
+    return 1;
+  }
+  // Loaded once here to refuse a bad certificate before anything listens, and to give every
+  // shard the same session ticket keys (a client resumes on whichever shard accepts it).
+  auto first_tls = tls::ServerContext::load(certificate->first, certificate->second);
+  if (!first_tls) {
+    log::error("tls: " + first_tls.error().message());
+    return 1;
+  }
+  const std::string ticket_keys = (*first_tls)->ticket_keys();
+  const tls::ClientOptions verify_options{.verify = tls::Verify::chain_and_name,
+                                          .ca_file = config.tls_ca_file};
+  if (auto verifying = tls::ClientContext::create(verify_options); !verifying) {
+    log::error("delivery.tls_ca_file: " + verifying.error().message());
     return 1;
   }
 
@@ -284,6 +334,11 @@ int run_daemon(const Config& config) {
     log::error(listen_fds.error().message());
     return 1;
   }
+  auto tls_fds = open_listeners(config.submission_tls_listen, shard_count, "submission (TLS)");
+  if (!tls_fds) {
+    log::error(tls_fds.error().message());
+    return 1;
+  }
   auto http_fds = open_listeners(config.http_listen, shard_count, "http");
   if (!http_fds) {
     log::error(http_fds.error().message());
@@ -302,6 +357,21 @@ int run_daemon(const Config& config) {
   engine::Runtime::block_stop_signals();
   auto started = runtime.start([&](engine::Shard& shard) {
     ShardServices& mine = services[shard.id().value()];
+    // Checked on the main thread already; a failure here is a file changed in between.
+    if (auto server = tls::ServerContext::load(certificate->first, certificate->second)) {
+      mine.tls_server = std::move(server).value();
+      if (auto keys = mine.tls_server->set_ticket_keys(ticket_keys); !keys) {
+        log::warning("tls: ticket keys: " + keys.error().message());
+      }
+    } else {
+      log::error("tls: " + server.error().message());
+    }
+    if (auto client = tls::ClientContext::create(tls::ClientOptions{})) {
+      mine.tls_client = std::move(client).value();
+    }
+    if (auto client = tls::ClientContext::create(verify_options)) {
+      mine.tls_verify = std::move(client).value();
+    }
     if (!relayed) {
       auto ares = dns::AresResolver::create(dns::AresOptions{
           .servers = config.dns_servers,
@@ -377,17 +447,23 @@ int run_daemon(const Config& config) {
     smtp_options.hostname = config.hostname;
     smtp_options.limits.message_bytes_max = config.message_bytes_max;
     smtp_options.limits.recipients_max = config.recipients_max;
+    smtp_options.starttls = config.submission_starttls;
     mine.submission = std::make_unique<injection::SubmissionListener>(
         shard, *mine.committer, *mine.ids,
         injection::SubmissionOptions{.smtp = smtp_options,
                                      .max_age = config.max_age,
                                      .idle_timeout = config.session_idle_timeout,
-                                     .signing = *signing ? &**signing : nullptr},
+                                     .signing = *signing ? &**signing : nullptr,
+                                     .tls = mine.tls_server.get(),
+                                     .tls_handshake_timeout = config.tls_handshake_timeout},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
         [on_queued](const std::vector<queue::ScheduledItem>& parts) {
           for (const auto& part : parts) on_queued(part);
         });
     for (int fd : (*listen_fds)[shard.id().value()]) mine.submission->listen(fd);
+    if (mine.tls_server != nullptr) {
+      for (int fd : (*tls_fds)[shard.id().value()]) mine.submission->listen(fd, true);
+    }
 
     mine.admin = std::make_unique<AdminApi>(
         shard, spool, AdminOptions{.key = config.admin_key},
@@ -413,7 +489,20 @@ int run_daemon(const Config& config) {
   log::info("outpost running: " + std::to_string(shard_count) + " shards, spool " +
             config.spool_path + (config.spool_sync ? "" : " (durability none)") +
             (relayed ? ", relay " + relay_text : ""));
-  const int signal_number = runtime.run_until_signal();
+  // SIGHUP: every shard reloads its certificate; a failed reload keeps the one in use.
+  const int signal_number = runtime.run_until_signal([&runtime, &services, shard_count] {
+    log::info("SIGHUP: reloading the TLS certificate");
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+      (void)runtime.post_from_outside(ShardId(i), [&services](engine::Shard& on) {
+        auto& context = services[on.id().value()].tls_server;
+        if (context == nullptr) return;
+        if (auto reloaded = context->reload(); !reloaded) {
+          log::error("tls: reload on shard " + std::to_string(on.id().value()) +
+                     " failed, keeping the certificate in use: " + reloaded.error().message());
+        }
+      });
+    }
+  });
   log::info("stopped on signal " + std::to_string(signal_number) + ", queue kept in " +
             config.spool_path);
   services.clear();

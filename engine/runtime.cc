@@ -135,17 +135,21 @@ void Runtime::block_stop_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int Runtime::run_until_signal() {
+int Runtime::run_until_signal(const std::function<void()>& on_hangup) {
   block_stop_signals();
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   int signal_number = 0;
-  while (::sigwait(&set, &signal_number) != 0) {
+  while (::sigwait(&set, &signal_number) != 0 || signal_number == SIGHUP) {
+    if (signal_number == SIGHUP && on_hangup) on_hangup();
+    signal_number = 0;
   }
   request_stop();
   wait();

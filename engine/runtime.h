@@ -52,13 +52,14 @@ class Runtime {
   // Joins all shard threads. Idempotent.
   void wait();
 
-  // Blocks SIGINT and SIGTERM in the calling thread. Call it on the main thread before
+  // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread. Call it on the main thread before
   // start(): threads inherit the signal mask, so no shard thread is killed by the signal
   // and sigwait() in run_until_signal() receives it.
   static void block_stop_signals();
   // block_stop_signals(), waits for SIGINT or SIGTERM, then request_stop() and wait().
-  // Returns the signal number.
-  int run_until_signal();
+  // Returns the signal number. Each SIGHUP meanwhile calls `on_hangup` (on this thread), or
+  // is ignored when it is empty.
+  int run_until_signal(const std::function<void()>& on_hangup = {});
 
  private:
   struct StartGate;

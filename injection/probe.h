@@ -15,6 +15,8 @@ struct Probe {
   std::uint64_t messages_signed = 0;  // DKIM-signed at acceptance (once, however many parts)
   std::uint64_t signatures = 0;       // DKIM-Signature fields added
   std::uint64_t sign_failures = 0;    // refused: a header block that cannot be signed
+  std::uint64_t tls_sessions = 0;     // TLS handshakes completed (STARTTLS or implicit)
+  std::uint64_t tls_failures = 0;     // handshakes failed or timed out
 };
 
 }  // namespace mta::injection

@@ -12,22 +12,33 @@
 #include <variant>
 
 #include "base/assert.h"
+#include "base/log.h"
 #include "dkim/errc.h"
 #include "queue/errc.h"
+#include "tls/stream.h"
 
 namespace mta::injection {
 
 // One SMTP connection. Lives in SubmissionListener::sessions_ from accept until the
-// connection's on_closed; the listener erases it at the end of that loop turn.
-class SubmissionListener::Session final : public engine::ConnectionHandler {
+// connection's on_closed; the listener erases it at the end of that loop turn. Speaks through a
+// tls::Stream: plaintext, upgraded by STARTTLS, or TLS from the start.
+class SubmissionListener::Session final : public tls::StreamHandler {
  public:
-  Session(SubmissionListener& owner, std::uint64_t id, int fd)
-      : owner_(owner),
-        id_(id),
-        smtp_(owner.options_.smtp),
-        connection_(&engine::Connection::adopt(owner.shard_, fd, *this)) {
+  Session(SubmissionListener& owner, std::uint64_t id, int fd, bool implicit_tls)
+      : owner_(owner), id_(id), smtp_(smtp_options(owner, implicit_tls)), stream_(*this) {
     owner_.shard_.hold();
-    connection_->set_idle_timeout(owner_.options_.idle_timeout);
+    stream_.adopt(owner_.shard_, fd);
+    if (implicit_tls) {
+      // The greeting written below waits in the stream until the handshake is done.
+      if (auto started =
+              stream_.start_tls_server(*owner_.options_.tls, owner_.options_.tls_handshake_timeout);
+          !started) {
+        log::warning("submission: TLS: " + started.error().message());
+        stream_.abort();
+        return;
+      }
+    }
+    stream_.set_idle_timeout(owner_.options_.idle_timeout);
     flush();
   }
 
@@ -37,29 +48,41 @@ class SubmissionListener::Session final : public engine::ConnectionHandler {
     drive();
     // A client that pipelines commands but never reads our replies must not grow our output
     // buffer without bound: stop reading until the replies have drained.
-    if (connection_ != nullptr && !reading_paused_ &&
-        connection_->output_pending() > owner_.options_.output_bytes_max) {
+    if (open_ && !reading_paused_ && stream_.output_pending() > owner_.options_.output_bytes_max) {
       reading_paused_ = true;
-      connection_->pause_reading();
+      stream_.pause_reading();
     }
+  }
+
+  void on_tls_ready(const Result<void>& result) override {
+    if (!result) {
+      ++owner_.probe_.tls_failures;
+      log::debug("submission: TLS handshake with " + stream_.peer().to_string() +
+                 " failed: " + result.error().message());
+      return;  // the stream closes; on_closed follows
+    }
+    ++owner_.probe_.tls_sessions;
+    // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now.
+    if (!smtp_.tls()) smtp_.tls_started();
+    drive();
   }
 
   // The group commit answered for this session's message.
   void complete(std::string_view reply_line) {
     smtp_.complete_message(reply_line);
-    if (connection_ != nullptr && !reading_paused_) connection_->resume_reading();
+    if (open_ && !reading_paused_) stream_.resume_reading();
     drive();
   }
 
   void on_drained() override {
-    if (connection_ != nullptr && reading_paused_) {
+    if (open_ && reading_paused_) {
       reading_paused_ = false;
-      if (!smtp_.awaiting_decision()) connection_->resume_reading();
+      if (!smtp_.awaiting_decision()) stream_.resume_reading();
     }
   }
 
   void on_closed(int /*error*/) override {
-    connection_ = nullptr;
+    open_ = false;
     owner_.shard_.release();
     owner_.on_session_closed(id_);
   }
@@ -68,34 +91,50 @@ class SubmissionListener::Session final : public engine::ConnectionHandler {
   // a transaction finishes it (the drain gate waits) and is closed when it next goes idle.
   void on_stop() {
     stopping_ = true;
-    if (connection_ != nullptr && !smtp_.awaiting_decision()) {
-      connection_->write("421 4.3.2 " + owner_.options_.smtp.hostname +
-                         " Service shutting down\r\n");
-      connection_->close();
+    if (open_ && !smtp_.awaiting_decision()) {
+      stream_.write("421 4.3.2 " + owner_.options_.smtp.hostname + " Service shutting down\r\n");
+      stream_.close();
     }
   }
 
  private:
+  static smtp::ServerOptions smtp_options(const SubmissionListener& owner, bool implicit_tls) {
+    smtp::ServerOptions options = owner.options_.smtp;
+    options.starttls = options.starttls && owner.options_.tls != nullptr;
+    options.tls = implicit_tls;
+    return options;
+  }
+
   void drive() {
     while (auto event = smtp_.next_event()) {
       if (auto* message = std::get_if<smtp::MessageReceived>(&*event)) {
-        if (connection_ != nullptr) connection_->pause_reading();
+        if (open_) stream_.pause_reading();
         owner_.enqueue(id_, std::move(*message));
-      }  // SessionEnded: smtp_.ended() says the same, checked below
+      } else if (std::holds_alternative<smtp::StartTlsRequested>(*event)) {
+        flush();  // the 220 goes out in plaintext; what the client sent after STARTTLS is gone
+        if (!open_) return;
+        if (auto started = stream_.start_tls_server(*owner_.options_.tls,
+                                                    owner_.options_.tls_handshake_timeout);
+            !started) {
+          log::warning("submission: TLS: " + started.error().message());
+          stream_.close();
+        }
+        return;  // on_tls_ready() resumes
+      }          // SessionEnded: smtp_.ended() says the same, checked below
     }
     flush();
-    if (connection_ != nullptr && smtp_.ended()) {
-      connection_->close();
-    } else if (connection_ != nullptr && stopping_ && !smtp_.awaiting_decision()) {
+    if (open_ && smtp_.ended()) {
+      stream_.close();
+    } else if (open_ && stopping_ && !smtp_.awaiting_decision()) {
       on_stop();
     }
   }
 
   void flush() {
-    if (connection_ == nullptr) return;
+    if (!open_) return;
     const std::string_view out = smtp_.bytes_to_send();
     if (!out.empty()) {
-      connection_->write(out);
+      stream_.write(out);
       smtp_.on_sent(out.size());
     }
   }
@@ -103,7 +142,8 @@ class SubmissionListener::Session final : public engine::ConnectionHandler {
   SubmissionListener& owner_;
   const std::uint64_t id_;
   smtp::ServerSession smtp_;
-  engine::Connection* connection_;
+  tls::Stream stream_;
+  bool open_ = true;  // until on_closed
   bool stopping_ = false;
   bool reading_paused_ = false;
 };
@@ -123,12 +163,14 @@ SubmissionListener::SubmissionListener(engine::Shard& shard, Committer& committe
 // Sessions still listed here lost their connections when the shard stopped; nothing to flush.
 SubmissionListener::~SubmissionListener() = default;
 
-void SubmissionListener::listen(int listen_fd) {
-  shard_.listen(listen_fd,
-                [this](int fd, const engine::SocketAddress& /*peer*/) { on_accept(fd); });
+void SubmissionListener::listen(int listen_fd, bool implicit_tls) {
+  MTA_ASSERT(!implicit_tls || options_.tls != nullptr);
+  shard_.listen(listen_fd, [this, implicit_tls](int fd, const engine::SocketAddress& /*peer*/) {
+    on_accept(fd, implicit_tls);
+  });
 }
 
-void SubmissionListener::on_accept(int fd) {
+void SubmissionListener::on_accept(int fd, bool implicit_tls) {
   if (shard_.stopping() || sessions_.size() >= options_.sessions_max) {
     ++probe_.connections_refused;
     static constexpr std::string_view busy = "421 4.3.2 Too many connections, try later\r\n";
@@ -139,7 +181,7 @@ void SubmissionListener::on_accept(int fd) {
   }
   ++probe_.connections_accepted;
   const std::uint64_t id = next_session_id_++;
-  sessions_.emplace(id, std::make_unique<Session>(*this, id, fd));
+  sessions_.emplace(id, std::make_unique<Session>(*this, id, fd, implicit_tls));
 }
 
 void SubmissionListener::on_session_closed(std::uint64_t session_id) {

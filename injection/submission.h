@@ -22,6 +22,7 @@
 #include "proto/smtp/server_session.h"
 #include "queue/message_id.h"
 #include "queue/store.h"
+#include "tls/context.h"
 
 namespace mta::injection {
 
@@ -34,6 +35,10 @@ struct SubmissionOptions {
   // DKIM keys ([[dkim]]): each message is signed once, here, before it is stored; the parts
   // and every retry send the stored, signed bytes. nullptr = no signing.
   const dkim::KeyRing* signing = nullptr;
+  // The server certificate (the shard's own context): STARTTLS is offered when it is set and
+  // smtp.starttls is on; implicit-TLS listeners need it. nullptr = no TLS.
+  tls::ServerContext* tls = nullptr;
+  Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
 };
 
 // One per shard, created and used only on that shard's thread. Owns its sessions; each
@@ -54,7 +59,8 @@ class SubmissionListener {
   ~SubmissionListener();
 
   // Starts accepting on `listen_fd` (a SO_REUSEPORT socket of this shard); takes ownership.
-  void listen(int listen_fd);
+  // `implicit_tls`: the connection is TLS from its first byte (port 465 style).
+  void listen(int listen_fd, bool implicit_tls = false);
 
   const Probe& probe() const { return probe_; }
   std::size_t sessions_open() const { return sessions_.size(); }
@@ -63,7 +69,7 @@ class SubmissionListener {
   class Session;
   friend class Session;
 
-  void on_accept(int fd);
+  void on_accept(int fd, bool implicit_tls);
   void on_session_closed(std::uint64_t session_id);
   void on_stop();
   // Splits one received message into parts and hands it to the group commit; the session
