@@ -287,6 +287,14 @@ int run_daemon(const Config& config) {
     return 1;
   }
 
+  // Checked by the config parser already.
+  const delivery::TlsPolicy tls_default =
+      delivery::parse_tls_policy(config.tls_policy).value_or(delivery::TlsPolicy::opportunistic);
+  std::map<std::string, delivery::TlsPolicy> tls_policies;
+  for (const auto& [domain, policy] : config.tls_policies) {
+    tls_policies[domain] = delivery::parse_tls_policy(policy).value_or(tls_default);
+  }
+
   auto signing = load_signing_keys(config);
   if (!signing) {
     log::error("dkim: " + signing.error().message());
@@ -408,6 +416,8 @@ int run_daemon(const Config& config) {
         shard, spool, *mine.ids,
         delivery::SchedulerOptions{
             .destination = {.addresses = relay,
+                            .tls = tls_default,
+                            .tls_handshake_timeout = config.tls_handshake_timeout,
                             .helo_name = config.hostname,
                             .connections_max = config.connections_max,
                             .messages_per_connection_max = config.messages_per_connection_max,
@@ -428,7 +438,10 @@ int run_daemon(const Config& config) {
                     services[on.id().value()].delivery->receive(std::move(*moved));
                   });
                 },
-            .requeue = on_queued},
+            .requeue = on_queued,
+            .tls_policies = tls_policies,
+            .tls_client = mine.tls_client.get(),
+            .tls_verify = mine.tls_verify.get()},
         on_queued,
         [committer = mine.committer.get()](std::vector<queue::Envelope>&& parts, std::string&& body,
                                            std::function<void(const Result<void>&)> done) {

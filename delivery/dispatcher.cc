@@ -13,24 +13,49 @@
 
 #include "base/assert.h"
 #include "base/log.h"
-#include "engine/connection.h"
 #include "queue/errc.h"
+#include "tls/stream.h"
 
 namespace mta::delivery {
 
-// One SMTP client connection to the destination. Lives in Dispatcher::connections_ from
-// creation until its engine connection closes; erased at the end of that loop turn.
-class Dispatcher::Connection final : public engine::ConnectionHandler {
+std::string_view to_string(TlsPolicy policy) {
+  switch (policy) {
+    case TlsPolicy::none:
+      return "none";
+    case TlsPolicy::opportunistic:
+      return "opportunistic";
+    case TlsPolicy::required:
+      return "required";
+    case TlsPolicy::verify:
+      return "verify";
+  }
+  return "opportunistic";
+}
+
+std::optional<TlsPolicy> parse_tls_policy(std::string_view text) {
+  for (TlsPolicy policy :
+       {TlsPolicy::none, TlsPolicy::opportunistic, TlsPolicy::required, TlsPolicy::verify}) {
+    if (text == to_string(policy)) return policy;
+  }
+  return std::nullopt;
+}
+
+// One SMTP client connection to the destination, through a tls::Stream (STARTTLS per the
+// destination's policy). Lives in Dispatcher::connections_ from creation until its stream
+// closes; erased at the end of that loop turn.
+class Dispatcher::Connection final : public tls::StreamHandler {
  public:
   Connection(Dispatcher& owner, std::uint64_t id, std::size_t address_index)
       : owner_(owner),
         id_(id),
         address_index_(address_index),
         address_(owner.options_.addresses[address_index]),
-        session_(smtp::ClientOptions{.helo_name = owner.options_.helo_name}) {
+        name_(owner.name_of(address_index)),
+        session_(smtp::ClientOptions{.helo_name = owner.options_.helo_name,
+                                     .starttls = wants_tls(owner, address_index)}),
+        stream_(*this) {
     owner_.context_.shard.hold();
-    connection_ = &engine::Connection::connect(owner_.context_.shard, address_,
-                                               owner_.options_.connect_timeout, *this);
+    stream_.connect(owner_.context_.shard, address_, owner_.options_.connect_timeout);
   }
 
   const engine::SocketAddress& address() const { return address_; }
@@ -40,13 +65,16 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
     return busy_ && envelope_.id == key.message && envelope_.part == key.part;
   }
   bool ready() const { return ready_; }
+  // "TLSv1.3 TLS_AES_256_GCM_SHA384 verified" or "none": for the delivery record.
+  const std::string& tls_summary() const { return tls_summary_; }
 
   void on_connected(int error) override {
     if (error != 0) {
       failure_ = "4.4.1 connect to " + address_.to_string() + " failed: " + std::strerror(-error);
       return;
     }
-    connection_->set_idle_timeout(owner_.options_.reply_timeout);
+    open_ = true;
+    stream_.set_idle_timeout(owner_.options_.reply_timeout);
   }
 
   void on_data(Buffer& input) override {
@@ -55,8 +83,31 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
     drive();
   }
 
+  void on_tls_ready(const Result<void>& result) override {
+    ShardDelivery& context = owner_.context_;
+    if (!result) {
+      ++context.probe.tls_failures;
+      failure_ = "4.7.5 TLS with " + describe() + " failed: " + result.error().message();
+      // Opportunistic: this address is tried again at once, in plaintext (as Postfix does).
+      tls_fallback_ = owner_.options_.tls == TlsPolicy::opportunistic;
+      return;  // the stream closes; on_closed follows
+    }
+    const tls::Info* info = stream_.tls_info();
+    ++context.probe.tls_sessions;
+    if (info != nullptr) {
+      if (info->resumed) ++context.probe.tls_resumed;
+      if (info->verified) ++context.probe.tls_verified;
+      tls_summary_ = info->protocol + " " + info->cipher +
+                     (info->verified ? " verified" : " unverified (" + info->verify_result + ")") +
+                     (info->resumed ? " resumed" : "");
+    }
+    session_.tls_started();
+    drive();
+  }
+
   void on_closed(int error) override {
     owner_.context_.shard.cancel_timer(idle_timer_);
+    open_ = false;
     if (failure_.empty()) {
       failure_ = error != 0 ? std::string("4.4.2 connection lost: ") + std::strerror(-error)
                             : std::string("4.4.2 connection closed");
@@ -67,9 +118,12 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
     }
     if (!ready_) {
       log::warning(owner_.destination_ + ": " + failure_);
-      owner_.on_connection_failed(address_index_, failure_);
+      if (tls_fallback_) {
+        owner_.on_tls_fallback(address_index_);
+      } else {
+        owner_.on_connection_failed(address_index_, failure_);
+      }
     }
-    connection_ = nullptr;
     owner_.context_.shard.release();
     owner_.on_connection_closed(id_);
   }
@@ -107,31 +161,79 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
   }
 
   void quit() {
-    if (quitting_ || connection_ == nullptr) return;
+    if (quitting_ || !open_) return;
     quitting_ = true;
     session_.quit();
     flush();
   }
 
  private:
+  std::string describe() const {
+    return name_.empty() ? address_.to_string() : name_ + " [" + address_.to_string() + "]";
+  }
+
+  static bool wants_tls(const Dispatcher& owner, std::size_t index) {
+    if (owner.options_.tls == TlsPolicy::none || owner.context_.tls_client == nullptr) {
+      return false;
+    }
+    return owner.options_.tls != TlsPolicy::opportunistic || !owner.plaintext_only(index);
+  }
+
+  bool policy_met(const smtp::SessionReady& ready) {
+    const TlsPolicy policy = owner_.options_.tls;
+    if (ready.tls || (policy != TlsPolicy::required && policy != TlsPolicy::verify)) return true;
+    ++owner_.context_.probe.tls_required_unmet;
+    failure_ = "4.7.10 " + describe() + ": TLS " + std::string(to_string(policy)) + " but " +
+               (ready.starttls_refused
+                    ? "STARTTLS was refused (" + ready.starttls_refused->to_string() + ")"
+                    : std::string("STARTTLS is not offered"));
+    return false;
+  }
+
+  void start_tls() {
+    ShardDelivery& context = owner_.context_;
+    tls::ClientContext* tls_context =
+        owner_.options_.tls == TlsPolicy::verify ? context.tls_verify : context.tls_client;
+    // The session cache key: the host name when there is one (an MX host), else the address.
+    const std::string key =
+        name_.empty() ? address_.to_string() : name_ + ":" + std::to_string(address_.port());
+    auto started = tls_context == nullptr
+                       ? Result<void>(unexpected(std::make_error_code(std::errc::not_supported),
+                                                 "no TLS context"))
+                       : stream_.start_tls_client(*tls_context, name_, key,
+                                                  owner_.options_.tls_handshake_timeout);
+    if (!started) {
+      failure_ = "4.7.5 TLS with " + address_.to_string() + ": " + started.error().message();
+      stream_.close();
+    }
+  }
+
   void drive() {
     while (auto event = session_.next_event()) {
-      if (std::holds_alternative<smtp::SessionReady>(*event)) {
+      if (auto* ready = std::get_if<smtp::SessionReady>(&*event)) {
+        if (!policy_met(*ready)) {
+          quit();  // over the session we have; the failure is reported as we close
+          return;
+        }
         ready_ = true;
         owner_.on_connection_ready(address_index_);
         take_next();
+      } else if (std::holds_alternative<smtp::StartTlsAccepted>(*event)) {
+        flush();
+        start_tls();
+        return;  // on_tls_ready() resumes
       } else if (auto* result = std::get_if<smtp::TransactionResult>(&*event)) {
         busy_ = false;
         ++sent_;
-        owner_.finish(envelope_, tried_, *result);
+        owner_.finish(envelope_, tried_, *result, tls_summary_);
         take_next();
       } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
         failure_ = "4.4.2 " + address_.to_string() + ": " + failed->reason;
         if (failed->reply.code != 0) failure_ += " (" + failed->reply.to_string() + ")";
-        if (connection_ != nullptr) connection_->close();
+        if (open_) stream_.close();
         return;
       } else if (std::holds_alternative<smtp::SessionClosed>(*event)) {
-        if (connection_ != nullptr) connection_->close();
+        if (open_) stream_.close();
         return;
       }
     }
@@ -139,10 +241,10 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
   }
 
   void flush() {
-    if (connection_ == nullptr) return;
+    if (!open_) return;
     const std::string_view out = session_.bytes_to_send();
     if (!out.empty()) {
-      connection_->write(out);
+      stream_.write(out);
       session_.on_sent(out.size());
     }
   }
@@ -151,16 +253,20 @@ class Dispatcher::Connection final : public engine::ConnectionHandler {
   const std::uint64_t id_;
   const std::size_t address_index_;
   const engine::SocketAddress address_;
+  const std::string name_;
   smtp::ClientSession session_;
-  engine::Connection* connection_ = nullptr;
+  tls::Stream stream_;
+  bool open_ = false;  // connected and not yet closed
   engine::TimerId idle_timer_ = 0;
   queue::Envelope envelope_;
   std::vector<std::size_t> tried_;
   std::string failure_;
+  std::string tls_summary_ = "none";
   std::size_t sent_ = 0;
   bool ready_ = false;
   bool busy_ = false;
   bool quitting_ = false;
+  bool tls_fallback_ = false;
 };
 
 std::string pool_name(const dns::MxResult& result) {
@@ -201,6 +307,7 @@ void Dispatcher::receive(PoolHandoff&& handoff) {
   // the two, every domain of the pool dials the same addresses, so failover state holds.
   if (options_.addresses.empty() || now >= route_expires_) {
     options_.addresses = std::move(handoff.addresses);
+    options_.names = std::move(handoff.names);
     route_expires_ = now + handoff.route_ttl;
     cursor_ = 0;
     failed_in_round_.assign(options_.addresses.size(), false);
@@ -212,6 +319,8 @@ void Dispatcher::receive(PoolHandoff&& handoff) {
 void Dispatcher::hand_ready_to_pool() {
   PoolHandoff handoff{.pool = pool_,
                       .addresses = options_.addresses,
+                      .names = options_.names,
+                      .tls = options_.tls,
                       .route_ttl = route_expires_ - context_.shard.clock().now(),
                       .parts = {ready_.begin(), ready_.end()}};
   ready_.clear();
@@ -291,18 +400,26 @@ void Dispatcher::on_resolved(const dns::MxResult& result) {
   route_expires_ = now + std::max<Clock::Duration>(result.ttl, std::chrono::seconds(1));
   if (result.kind == dns::MxResult::deliver) {
     std::vector<engine::SocketAddress> addresses;
+    std::vector<std::string> names;
     for (const auto& host : result.hosts) {
       for (const auto& address : host.addresses) {
         const std::string port = std::to_string(context_.remote_port);
         const std::string text = address.family == dns::Family::ipv6
                                      ? "[" + address.ip + "]:" + port
                                      : address.ip + ":" + port;
-        if (auto parsed = engine::SocketAddress::parse(text)) addresses.push_back(*parsed);
+        if (auto parsed = engine::SocketAddress::parse(text)) {
+          addresses.push_back(*parsed);
+          names.push_back(host.name);
+        }
       }
     }
     if (!addresses.empty()) {
+      // Domains share a pool only under the same TLS policy: it decides how the pool connects.
       pool_ = pool_name(result);
+      if (options_.tls != TlsPolicy::opportunistic)
+        pool_ += ";tls=" + std::string(to_string(options_.tls));
       options_.addresses = std::move(addresses);
+      options_.names = std::move(names);
       cursor_ = 0;
       failed_in_round_.assign(options_.addresses.size(), false);
       pump();
@@ -405,10 +522,12 @@ bool Dispatcher::assign(Connection& connection) {
 }
 
 void Dispatcher::finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                        const smtp::TransactionResult& result) {
+                        const smtp::TransactionResult& result, const std::string& tls) {
   ++context_.probe.transactions;
-  record(envelope, apply_transaction(envelope, tried, result, context_.shard.clock().wall_now(),
-                                     options_.retry, unit_random()));
+  record(envelope,
+         apply_transaction(envelope, tried, result, context_.shard.clock().wall_now(),
+                           options_.retry, unit_random()),
+         tls);
 }
 
 void Dispatcher::finish_with_failure(queue::Envelope& envelope,
@@ -418,7 +537,7 @@ void Dispatcher::finish_with_failure(queue::Envelope& envelope,
                                  options_.retry, unit_random()));
 }
 
-void Dispatcher::record(queue::Envelope& envelope, Outcome outcome) {
+void Dispatcher::record(queue::Envelope& envelope, Outcome outcome, const std::string& tls) {
   const queue::PartKey key{.message = envelope.id, .part = envelope.part};
   if (auto asked = after_attempt_.extract(key)) {
     outcome.step = NextStep::remove;
@@ -444,7 +563,7 @@ void Dispatcher::record(queue::Envelope& envelope, Outcome outcome) {
     }
     if (log::enabled(log::Level::debug)) {
       log::debug("delivery " + to_hex(envelope.id) + "." + std::to_string(envelope.part) + " <" +
-                 recipient.address + ">: " + recipient.last_reply);
+                 recipient.address + ">: " + recipient.last_reply + " [tls " + tls + "]");
     }
   }
   if (outcome.newly_bounced.empty()) {
@@ -536,6 +655,27 @@ void Dispatcher::on_connection_failed(std::size_t index, const std::string& reas
   const bool any_up = std::any_of(connections_.begin(), connections_.end(),
                                   [](const auto& entry) { return entry.second->ready(); });
   if (!any_up) fail_ready(reason, false);
+}
+
+void Dispatcher::on_tls_fallback(std::size_t index) {
+  ++context_.probe.tls_fallbacks;
+  if (index >= options_.addresses.size()) return;  // re-resolved meanwhile
+  plaintext_until_[options_.addresses[index].to_string()] =
+      context_.shard.clock().now() + options_.tls_fallback_period;
+  // Not a failed address: the pump that follows this close dials it again, in plaintext.
+  cursor_ = index;
+}
+
+bool Dispatcher::plaintext_only(std::size_t index) const {
+  if (index >= options_.addresses.size()) return false;
+  const auto found = plaintext_until_.find(options_.addresses[index].to_string());
+  return found != plaintext_until_.end() && context_.shard.clock().now() < found->second;
+}
+
+const std::string& Dispatcher::name_of(std::size_t index) const {
+  static const std::string none;
+  return index < options_.names.size() && !options_.names[index].empty() ? options_.names[index]
+                                                                         : none;
 }
 
 void Dispatcher::on_connection_closed(std::uint64_t connection_id) {

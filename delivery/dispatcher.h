@@ -23,8 +23,17 @@
 #include "queue/retry_schedule.h"
 #include "queue/schedule.h"
 #include "queue/store.h"
+#include "tls/context.h"
 
 namespace mta::delivery {
+
+// STARTTLS toward a destination. opportunistic: when offered, whatever the certificate; a failed
+// handshake is retried in plaintext (that address, for tls_fallback_period). required: no TLS,
+// no delivery (deferred, 4.7.10). verify: required, and the chain must verify and name the MX
+// host (4.7.5 otherwise).
+enum class TlsPolicy { none, opportunistic, required, verify };
+std::string_view to_string(TlsPolicy policy);
+std::optional<TlsPolicy> parse_tls_policy(std::string_view text);
 
 struct DestinationOptions {
   // Where to connect, in dialling order: a connection that fails before the greeting (refused,
@@ -32,6 +41,12 @@ struct DestinationOptions {
   // address has failed does what is due defer. Empty = no route yet (MX delivery is not
   // built): due parts are deferred with 4.4.3 until they expire.
   std::vector<engine::SocketAddress> addresses;
+  // The host name of each address (the MX host): SNI, the name verified, the TLS session
+  // cache key. Empty or shorter: the address itself.
+  std::vector<std::string> names;
+  TlsPolicy tls = TlsPolicy::opportunistic;
+  Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
+  Clock::Duration tls_fallback_period = std::chrono::hours(1);
   // The destination is a domain whose addresses come from its MX records (ShardDelivery's
   // resolver), refreshed when their TTL runs out. With ShardDelivery::hand_off set, the domain
   // only routes: what is due goes to the pool of its MX host set, which delivers it.
@@ -68,6 +83,8 @@ enum class ActionResult {
 struct PoolHandoff {
   std::string pool;                              // pool_name() of the MX host set
   std::vector<engine::SocketAddress> addresses;  // in dialling order, from the domain's answer
+  std::vector<std::string> names;                // the MX host of each address
+  TlsPolicy tls = TlsPolicy::opportunistic;      // the domain's (part of the pool's name)
   Clock::Duration route_ttl{};                   // how long those addresses may be used
   std::vector<queue::PartKey> parts;
 };
@@ -89,6 +106,10 @@ struct ShardDelivery {
   std::function<void(PoolHandoff&&)> hand_off;
   // A part a pool deferred goes back to the shard that owns its domain.
   std::function<void(const queue::ScheduledItem&)> requeue;
+  // The shard's outbound TLS contexts: without verification (opportunistic, required) and
+  // verifying (verify). nullptr: STARTTLS is never used (required/verify then always defer).
+  tls::ClientContext* tls_client = nullptr;
+  tls::ClientContext* tls_verify = nullptr;
   std::mt19937_64 random;
   Probe probe;
 };
@@ -132,17 +153,22 @@ class Dispatcher {
   // Called by a connection that can take a part; returns false when none is due.
   bool assign(Connection& connection);
   // Outcomes of a transaction, or of a failure without a reply, go to the queue.
+  // `tls`: how the transaction was protected ("none", or version, cipher, verification).
   void finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-              const smtp::TransactionResult& result);
+              const smtp::TransactionResult& result, const std::string& tls);
   void finish_with_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
                            const std::string& reason);
-  void record(queue::Envelope& envelope, Outcome outcome);
+  void record(queue::Envelope& envelope, Outcome outcome, const std::string& tls = "none");
   // After any DSN is durable: the part goes, or waits for its next attempt.
   void settle(queue::Envelope& envelope, NextStep step);
   void remove_now(queue::PartKey key);
   double unit_random();
   // A connection to addresses[index] failed before its session was ready.
   void on_connection_failed(std::size_t index, const std::string& reason);
+  // An opportunistic TLS handshake with addresses[index] failed: plaintext there for a while.
+  void on_tls_fallback(std::size_t index);
+  bool plaintext_only(std::size_t index) const;
+  const std::string& name_of(std::size_t index) const;
   void on_connection_ready(std::size_t index);
   // Defers (or, `permanent`, bounces) every part waiting for a connection with `reason` (an
   // enhanced code and text).
@@ -164,7 +190,9 @@ class Dispatcher {
   Clock::TimePoint connect_blocked_until_{};
   std::size_t cursor_ = 0;             // the address new connections dial
   std::vector<bool> failed_in_round_;  // addresses that failed since one last worked
-  std::string pool_;                   // a routing domain: the pool of its current MX host set
+  // Opportunistic TLS failed with this address (by text): plaintext until then.
+  std::unordered_map<std::string, Clock::TimePoint> plaintext_until_;
+  std::string pool_;  // a routing domain: the pool of its current MX host set
   bool resolving_ = false;
   Clock::TimePoint route_expires_{};  // when the MX-derived addresses must be asked for again
   bool pump_scheduled_ = false;

@@ -14,7 +14,13 @@ struct Probe {
   std::uint64_t recipients_deferred = 0;
   std::uint64_t recipients_bounced = 0;
   std::uint64_t store_failures = 0;
-  std::uint64_t handed_to_pools = 0;  // due parts a domain gave to its MX host set's pool
+  std::uint64_t handed_to_pools = 0;     // due parts a domain gave to its MX host set's pool
+  std::uint64_t tls_sessions = 0;        // STARTTLS handshakes completed
+  std::uint64_t tls_resumed = 0;         // of them, resumed from a cached session
+  std::uint64_t tls_verified = 0;        // of them, with a verified chain and name
+  std::uint64_t tls_failures = 0;        // handshakes failed
+  std::uint64_t tls_fallbacks = 0;       // opportunistic: the address goes plaintext for a while
+  std::uint64_t tls_required_unmet = 0;  // required/verify, but no STARTTLS offered or accepted
 };
 
 }  // namespace mta::delivery

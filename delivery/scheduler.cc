@@ -32,6 +32,8 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .remote_port = options_.remote_port,
                .hand_off = options_.hand_off,
                .requeue = options_.requeue,
+               .tls_client = options_.tls_client,
+               .tls_verify = options_.tls_verify,
                .random = std::mt19937_64(std::random_device{}()),
                .probe = {}} {}
 
@@ -42,6 +44,10 @@ Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   if (destination != relay_destination) {
     options.addresses.clear();
     options.mx = true;
+    if (auto policy = options_.tls_policies.find(destination);
+        policy != options_.tls_policies.end()) {
+      options.tls = policy->second;
+    }
   }
   auto [inserted, ok] = dispatchers_.emplace(
       destination, std::make_unique<Dispatcher>(context_, destination, std::move(options)));
@@ -59,6 +65,7 @@ void Scheduler::receive(PoolHandoff&& handoff) {
     options.addresses.clear();  // the hand-off brings them
     options.mx = false;
     options.pool = true;
+    options.tls = handoff.tls;
     found = dispatchers_
                 .emplace(handoff.pool,
                          std::make_unique<Dispatcher>(context_, handoff.pool, std::move(options)))

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,10 @@ struct SchedulerOptions {
   // Pools shared by domains with the same MX hosts (ShardDelivery::hand_off and requeue).
   std::function<void(PoolHandoff&&)> hand_off;
   std::function<void(const queue::ScheduledItem&)> requeue;
+  // STARTTLS: destination.tls for every destination but the domains named here.
+  std::map<std::string, TlsPolicy> tls_policies;
+  tls::ClientContext* tls_client = nullptr;  // see ShardDelivery
+  tls::ClientContext* tls_verify = nullptr;
 };
 
 // How an operator action over many parts went, part by part.

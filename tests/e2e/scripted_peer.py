@@ -15,10 +15,15 @@ import time
 
 
 class ScriptedPeer:
-    def __init__(self, defer_seconds=0.0, slow_seconds=0.0):
+    def __init__(self, defer_seconds=0.0, slow_seconds=0.0, host="127.0.0.1", port=0,
+                 broken_starttls=False):
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, port))
+        # broken_starttls: STARTTLS is offered and answered 220, then garbage instead of a
+        # handshake (a receiver with a broken TLS set-up).
+        self.broken_starttls = broken_starttls
+        self.starttls_seen = 0
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.defer_until = time.monotonic() + defer_seconds
@@ -69,7 +74,14 @@ class ScriptedPeer:
                 verb = line[:4].upper()
                 out = []
                 if verb in (b"EHLO", b"HELO"):
-                    out.append(b"250-scripted-peer\r\n250-PIPELINING\r\n250 8BITMIME")
+                    tls = b"250-STARTTLS\r\n" if self.broken_starttls else b""
+                    out.append(b"250-scripted-peer\r\n" + tls + b"250-PIPELINING\r\n250 8BITMIME")
+                elif line.upper().startswith(b"STARTTLS") and self.broken_starttls:
+                    with self.lock:
+                        self.starttls_seen += 1
+                    f.write(b"220 2.0.0 go ahead\r\n\x15\x03\x01\x00\x02\x02\x28garbage")
+                    f.flush()
+                    return
                 elif verb == b"MAIL":
                     mail_from, rcpts = line[10:].strip().strip(b"<>").decode(), []
                     out.append(b"250 2.1.0 Ok")
