@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -363,6 +364,7 @@ int run_daemon(const Config& config) {
                                  .max_age = config.max_age};
 
   engine::Runtime::block_stop_signals();
+  auto recovering = std::make_shared<std::atomic<std::uint32_t>>(shard_count);
   auto started = runtime.start([&](engine::Shard& shard) {
     ShardServices& mine = services[shard.id().value()];
     // Checked on the main thread already; a failure here is a file changed in between.
@@ -473,10 +475,6 @@ int run_daemon(const Config& config) {
         [on_queued](const std::vector<queue::ScheduledItem>& parts) {
           for (const auto& part : parts) on_queued(part);
         });
-    for (int fd : (*listen_fds)[shard.id().value()]) mine.submission->listen(fd);
-    if (mine.tls_server != nullptr) {
-      for (int fd : (*tls_fds)[shard.id().value()]) mine.submission->listen(fd, true);
-    }
 
     mine.admin = std::make_unique<AdminApi>(
         shard, spool, AdminOptions{.key = config.admin_key},
@@ -493,7 +491,23 @@ int run_daemon(const Config& config) {
           respond(http::Response{
               .status = 404, .content_type = "text/plain", .body = "no such route\n"});
         });
-    for (int fd : (*http_fds)[shard.id().value()]) mine.http->listen(fd);
+
+    // Nothing is accepted anywhere before every shard has recovered its part of the queue: a
+    // message accepted on one shard and handed to another still recovering would be found
+    // twice there (handed over, and in the schedule index). The last shard to finish opens
+    // every shard's listeners.
+    if (recovering->fetch_sub(1) == 1) {
+      for (std::uint32_t i = 0; i < shard_count; ++i) {
+        post_until_taken(shard, ShardId(i), [&](engine::Shard& on) {
+          ShardServices& its = services[on.id().value()];
+          for (int fd : (*listen_fds)[on.id().value()]) its.submission->listen(fd);
+          if (its.tls_server != nullptr) {
+            for (int fd : (*tls_fds)[on.id().value()]) its.submission->listen(fd, true);
+          }
+          for (int fd : (*http_fds)[on.id().value()]) its.http->listen(fd);
+        });
+      }
+    }
   });
   if (!started) {
     log::error("cannot start shards: " + started.error().message());
