@@ -255,6 +255,9 @@ Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config) {
 }  // namespace
 
 int run_daemon(const Config& config) {
+  // First of all: a SIGTERM that arrives while starting (say, right after the listeners are
+  // logged) waits for run_until_signal() and stops the daemon cleanly instead of killing it.
+  engine::Runtime::block_stop_signals();
   log::set_level(config.log_level);
   for (const auto& section : config.ignored_sections) {
     log::warning("config section [" + section + "] is not used by this build yet");
@@ -363,7 +366,6 @@ int run_daemon(const Config& config) {
                                  .jitter = config.retry_jitter,
                                  .max_age = config.max_age};
 
-  engine::Runtime::block_stop_signals();
   auto recovering = std::make_shared<std::atomic<std::uint32_t>>(shard_count);
   auto started = runtime.start([&](engine::Shard& shard) {
     ShardServices& mine = services[shard.id().value()];
