@@ -48,6 +48,9 @@ Live progress goes to stderr when it is a terminal.
   --connections N               concurrent connections (default 16)
   --shards N                    the blaster's reactor threads (default 1)
   --no-pipelining               one command at a time even if PIPELINING is offered
+  --starttls                    STARTTLS when the server offers it (certificate not
+                                verified; sessions resumed per target)
+  --implicit-tls                or: TLS from the first byte (a port-465-style listener)
   --messages-per-connection N   QUIT and reconnect after N messages (default 0: never)
   --size SPEC                   message size: 4k, 1k-100k (uniform) or 4k:70,32k:25,1M:5
                                 (weighted); headers included (default 4k)
@@ -62,7 +65,7 @@ Live progress goes to stderr when it is a terminal.
   --reply-timeout D             (default 60s)
   --progress | --no-progress    force the live line on or off
   --json                        print the summary as JSON
-STARTTLS, AUTH and HTTP injection modes come when Outpost has those listeners.
+AUTH and HTTP injection modes come when Outpost has those listeners.
 )";
 
 constexpr std::string_view sink_usage = R"(Usage: outpost bench sink [--listen HOST:PORT] [OPTIONS]
@@ -76,6 +79,11 @@ when it is a terminal, and a summary on stdout at the end.
                         (450 / 550 at RCPT; 451 / 554 / 421-and-close after DATA)
   --latency D           wait D before answering each message's DATA (e.g. 50ms)
   --no-pipelining       do not advertise PIPELINING
+  --starttls            offer STARTTLS
+  --implicit-tls        or: TLS from the first byte (port 465 style)
+  --cert FILE           PEM certificate chain for either; with --key
+  --key FILE            PEM private key; neither given = a self-signed certificate for
+                        --hostname, made in a temporary directory at start
   --no-chunking         accepted; CHUNKING is not advertised until the server session
                         implements BDAT (--chunking is refused)
   --duration D          stop after D
@@ -163,6 +171,10 @@ int blast(std::span<const std::string_view> words) {
       progress = arg == "--progress";
     } else if (arg == "--no-pipelining") {
       options.pipelining = false;
+    } else if (arg == "--starttls") {
+      options.tls = bench::BlastTls::starttls;
+    } else if (arg == "--implicit-tls") {
+      options.tls = bench::BlastTls::implicit;
     } else if (!args.value(value)) {
       return usage_error("blast", bench::concat({"missing or unknown option ", arg}), blast_usage);
     } else if (arg == "--to") {
@@ -263,6 +275,10 @@ int sink(std::span<const std::string_view> words) {
       options.pipelining = false;
     } else if (arg == "--no-chunking" || arg == "--chunking") {
       options.chunking = arg == "--chunking";
+    } else if (arg == "--starttls") {
+      options.starttls = true;
+    } else if (arg == "--implicit-tls") {
+      options.implicit_tls = true;
     } else if (!args.value(value)) {
       return usage_error("sink", bench::concat({"missing or unknown option ", arg}), sink_usage);
     } else if (arg == "--listen") {
@@ -283,6 +299,10 @@ int sink(std::span<const std::string_view> words) {
     } else if (arg == "--idle-stop") {
       ok = take(bench::parse_duration(value), duration, error);
       run.idle_stop = duration;
+    } else if (arg == "--cert") {
+      options.cert_file = std::string(value);
+    } else if (arg == "--key") {
+      options.key_file = std::string(value);
     } else if (arg == "--csv") {
       run.csv_path = std::string(value);
     } else if (arg == "--svg") {
@@ -303,6 +323,15 @@ int sink(std::span<const std::string_view> words) {
                          error.empty() ? "" : ")"}),
           sink_usage);
     }
+  }
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    return usage_error("sink", "--cert and --key go together", sink_usage);
+  }
+  if (!options.cert_file.empty() && !options.starttls && !options.implicit_tls) {
+    return usage_error("sink", "--cert and --key need --starttls or --implicit-tls", sink_usage);
+  }
+  if (options.starttls && options.implicit_tls) {
+    return usage_error("sink", "--starttls or --implicit-tls, not both", sink_usage);
   }
   auto report = bench::run_sink(options, run);
   if (!report) {

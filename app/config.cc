@@ -236,6 +236,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(http.string("admin_key", config.admin_key));
   CONFIG_TRY(http.no_unknown_keys());
 
+  Section metrics(table("metrics"), "metrics");
+  CONFIG_TRY(metrics.string_list("listen", config.metrics_listen));
+  CONFIG_TRY(metrics.no_unknown_keys());
+
   Section dns(table("dns"), "dns");
   CONFIG_TRY(dns.string_list("servers", config.dns_servers));
   CONFIG_TRY(dns.duration("timeout", config.dns_timeout));
@@ -305,9 +309,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     }
   }
 
-  static const std::set<std::string> known = {"node",  "log",  "spool", "submission", "delivery",
-                                              "queue", "http", "dkim",  "dns",        "tls"};
-  static const std::set<std::string> later = {"bounce", "imap", "pop3", "metrics"};
+  static const std::set<std::string> known = {"node",     "log",   "spool",  "submission",
+                                              "delivery", "queue", "http",   "dkim",
+                                              "dns",      "tls",   "metrics"};
+  static const std::set<std::string> later = {"bounce", "imap", "pop3"};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {

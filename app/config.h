@@ -43,6 +43,8 @@ struct Config {
   // [http] the admin API (and later HTTP injection and /metrics); empty = no HTTP listener
   std::vector<std::string> http_listen = {"127.0.0.1:8025"};
   std::string admin_key;  // empty: the admin API serves loopback clients only
+  // [metrics] GET /metrics (Prometheus text format); empty = served on the [http] listeners
+  std::vector<std::string> metrics_listen;
   // [dns] MX resolution when delivery.relay is empty
   std::vector<std::string> dns_servers;                   // "IP[:PORT]"; empty = /etc/resolv.conf
   Clock::Duration dns_timeout = std::chrono::seconds(2);  // per try, doubled each round

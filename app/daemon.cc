@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "app/admin.h"
+#include "app/telemetry.h"
 #include "base/log.h"
 #include "delivery/dns_poller.h"
 #include "delivery/scheduler.h"
@@ -29,6 +30,7 @@
 #include "injection/committer.h"
 #include "injection/http_listener.h"
 #include "injection/submission.h"
+#include "metrics/exposition.h"
 #include "queue/rocksdb_store.h"
 #include "tls/certificate.h"
 #include "tls/context.h"
@@ -49,6 +51,7 @@ struct ShardServices {
   std::unique_ptr<injection::SubmissionListener> submission;
   std::unique_ptr<AdminApi> admin;
   std::unique_ptr<injection::HttpListener> http;
+  std::unique_ptr<injection::HttpListener> metrics;  // [metrics] listen, when set
   // TLS: this shard's server certificate (same ticket keys on every shard) and its outbound
   // contexts, opportunistic (no verification required) and verifying.
   std::unique_ptr<tls::ServerContext> tls_server;
@@ -119,7 +122,7 @@ using ShardApply =
 // Runs `apply` on the shards `targets` names for each part (every shard when `everywhere`),
 // and gives `done`, on `from`, one result per part: the first that found it.
 void scatter(engine::Shard& from, const std::vector<queue::ScheduledItem>& parts,
-             const std::vector<std::uint32_t>& targets, bool everywhere, ShardApply apply,
+             const std::vector<std::uint32_t>& targets, bool everywhere, const ShardApply& apply,
              std::function<void(Results)> done, std::vector<ShardServices>& services) {
   const auto shard_count = static_cast<std::uint32_t>(services.size());
   std::vector<std::vector<queue::ScheduledItem>> by_shard(shard_count);
@@ -203,6 +206,22 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
             services);
       },
       services);
+}
+
+// Copies the shard's probes into its metrics registry now and every second after, until the
+// shard stops.
+void sync_metrics(engine::Shard& shard, ShardServices& mine, Telemetry& telemetry) {
+  ShardCounts counts;
+  if (mine.submission != nullptr) counts.injection = mine.submission->probe();
+  if (mine.delivery != nullptr) {
+    counts.delivery = mine.delivery->probe();
+    counts.bounce = mine.delivery->bounce_probe();
+    counts.parts_scheduled = mine.delivery->scheduled_count();
+  }
+  telemetry.sync(shard.id().value(), counts);
+  if (shard.stopping()) return;
+  shard.schedule(std::chrono::seconds(1),
+                 [&shard, &mine, &telemetry] { sync_metrics(shard, mine, telemetry); });
 }
 
 // The server certificate of [tls], or, with none configured, a self-signed one for the host name,
@@ -351,6 +370,12 @@ int run_daemon(const Config& config) {
     log::error(tls_fds.error().message());
     return 1;
   }
+  auto metrics_fds = open_listeners(config.metrics_listen, shard_count, "metrics");
+  if (!metrics_fds) {
+    log::error(metrics_fds.error().message());
+    return 1;
+  }
+  Telemetry telemetry(shard_count);
   auto http_fds = open_listeners(config.http_listen, shard_count, "http");
   if (!http_fds) {
     log::error(http_fds.error().message());
@@ -485,14 +510,46 @@ int run_daemon(const Config& config) {
                              std::function<void(delivery::ActionCounts)> done) {
           apply_on_owners(from, action, std::move(parts), std::move(done), !relayed, services);
         });
+    // GET /metrics, on the [metrics] listeners, else beside the admin API.
+    auto serve_metrics = [&telemetry](const http::Request& request,
+                                      const injection::Respond& respond) {
+      if (request.path != "/metrics") return false;
+      http::Response response = http::Response::for_request(request);
+      if (request.method != "GET" && request.method != "HEAD") {
+        response.status = 405;
+        response.allow = "GET, HEAD";
+        response.content_type = "text/plain";
+        response.body = "GET /metrics\n";
+      } else {
+        response.content_type = std::string(metrics::exposition_content_type);
+        response.body = telemetry.render();
+      }
+      respond(std::move(response));
+      return true;
+    };
+    const bool separate_metrics = !config.metrics_listen.empty();
     mine.http = std::make_unique<injection::HttpListener>(
         shard, injection::HttpOptions{},
-        [admin = mine.admin.get()](http::Request&& request, const engine::SocketAddress& peer,
-                                   const injection::Respond& respond) {
+        [admin = mine.admin.get(), serve_metrics, separate_metrics](
+            http::Request&& request, const engine::SocketAddress& peer,
+            const injection::Respond& respond) {
+          if (!separate_metrics && serve_metrics(request, respond)) return;
           if (admin->handle(request, peer, respond)) return;
           respond(http::Response{
               .status = 404, .content_type = "text/plain", .body = "no such route\n"});
         });
+    if (separate_metrics) {
+      mine.metrics = std::make_unique<injection::HttpListener>(
+          shard, injection::HttpOptions{},
+          [serve_metrics](http::Request&& request, const engine::SocketAddress& /*peer*/,
+                          const injection::Respond& respond) {
+            if (serve_metrics(request, respond)) return;
+            respond(http::Response{
+                .status = 404, .content_type = "text/plain", .body = "GET /metrics\n"});
+          });
+    }
+    // Once a second the shard's probes are copied into its metrics registry.
+    sync_metrics(shard, mine, telemetry);
 
     // Nothing is accepted anywhere before every shard has recovered its part of the queue: a
     // message accepted on one shard and handed to another still recovering would be found
@@ -507,6 +564,9 @@ int run_daemon(const Config& config) {
             for (int fd : (*tls_fds)[on.id().value()]) its.submission->listen(fd, true);
           }
           for (int fd : (*http_fds)[on.id().value()]) its.http->listen(fd);
+          if (its.metrics != nullptr) {
+            for (int fd : (*metrics_fds)[on.id().value()]) its.metrics->listen(fd);
+          }
         });
       }
     }

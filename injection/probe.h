@@ -16,6 +16,7 @@ struct Probe {
   std::uint64_t signatures = 0;       // DKIM-Signature fields added
   std::uint64_t sign_failures = 0;    // refused: a header block that cannot be signed
   std::uint64_t tls_sessions = 0;     // TLS handshakes completed (STARTTLS or implicit)
+  std::uint64_t tls_resumed = 0;      // of them, resumed sessions
   std::uint64_t tls_failures = 0;     // handshakes failed or timed out
 };
 

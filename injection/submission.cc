@@ -62,6 +62,9 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       return;  // the stream closes; on_closed follows
     }
     ++owner_.probe_.tls_sessions;
+    if (const tls::Info* info = stream_.tls_info(); info != nullptr && info->resumed) {
+      ++owner_.probe_.tls_resumed;
+    }
     // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now.
     if (!smtp_.tls()) smtp_.tls_started();
     drive();

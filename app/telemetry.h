@@ -1,0 +1,46 @@
+// Telemetry: the daemon's Prometheus metrics. Each module counts its own events in plain probes
+// on its shard (STYLE.md); once a second each shard copies what its probes counted since the
+// last time into its own metrics::Registry, and a scrape (`GET /metrics`, on any shard's thread)
+// renders every registry without stopping or messaging the shards.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "delivery/bouncer.h"
+#include "delivery/probe.h"
+#include "injection/probe.h"
+#include "metrics/catalog.h"
+#include "metrics/registry.h"
+
+namespace mta::app {
+
+// What one shard's probes say at one moment.
+struct ShardCounts {
+  injection::Probe injection;
+  delivery::Probe delivery;
+  delivery::BounceProbe bounce;
+  std::uint64_t parts_scheduled = 0;  // parts waiting in this shard's dispatchers
+};
+
+class Telemetry {
+ public:
+  explicit Telemetry(std::uint32_t shard_count);
+  Telemetry(const Telemetry&) = delete;
+  Telemetry& operator=(const Telemetry&) = delete;
+  ~Telemetry();
+
+  // On shard `shard`'s thread only: moves its registry up to `now`.
+  void sync(std::uint32_t shard, const ShardCounts& now);
+  // Any thread: the text exposition body of every shard, plus the process metrics.
+  std::string render() const;
+
+ private:
+  struct Shard;
+  metrics::Catalog catalog_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace mta::app

@@ -1,0 +1,143 @@
+"""End-to-end metrics: a known workload through the real daemon (smtplib, some over STARTTLS,
+relayed to smtp-sink), then GET /metrics with curl: the counts match what the sink received,
+`promtool check metrics` accepts the body, and a real Prometheus server started here scrapes
+the daemon and answers a query. Also [metrics] listen as a listener of its own.
+Run as: metrics_test.py --outpost PATH."""
+import json
+import os
+import re
+import shutil
+import smtplib
+import ssl
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+
+from harness import run_tests, Outpost, Sink, TempDir, free_port, message, wait_until
+
+OUTPOST = None
+
+
+def scrape(port):
+    out = subprocess.run(["curl", "-s", "-D", "-", f"http://127.0.0.1:{port}/metrics"],
+                         capture_output=True, text=True, timeout=30)
+    head, _, body = out.stdout.partition("\n\n")  # text mode turned CRLF into LF
+    return head, body
+
+
+def value(body, series):
+    """The value of one series line, e.g. 'outpost_deliveries_total{result="delivered"}'."""
+    for line in body.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return None
+
+
+class MetricsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = TempDir()
+        self.workdir = self.tmp.__enter__()
+        self.processes = []
+
+    def tearDown(self):
+        for p in reversed(self.processes):
+            p.stop()
+        self.tmp.__exit__(None, None, None)
+
+    def test_counts_follow_a_known_workload(self):
+        sink = Sink(self.workdir)
+        self.processes.append(sink)
+        outpost = Outpost(OUTPOST, self.workdir, sink.port)
+        self.processes.append(outpost)
+        outpost.start()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        for batch in range(4):
+            with smtplib.SMTP("127.0.0.1", outpost.port, timeout=30) as client:
+                if batch % 2:
+                    client.starttls(context=context)
+                for i in range(5):
+                    client.send_message(message(batch * 5 + i, "metrics"), "a@example.com",
+                                        ["b@example.net"])
+        wait_until(lambda: len(sink.message_ids()) == 20, 30, 0.1, "20 messages at the sink")
+        delivered = 'outpost_deliveries_total{result="delivered"}'
+        wait_until(lambda: value(scrape(outpost.http_port)[1], delivered) == 20, 10, 0.2,
+                   "the delivered count")
+        head, body = scrape(outpost.http_port)
+        self.assertIn("Content-Type: text/plain; version=0.0.4", head)
+        self.assertEqual(value(body, 'outpost_messages_received_total{listener="smtp"}'), 20)
+        self.assertEqual(value(body, 'outpost_smtp_connections_total{result="accepted"}'), 4)
+        self.assertEqual(value(body, 'outpost_deliveries_total{result="bounced"}'), 0)
+        inbound_tls = sum(value(body, 'outpost_tls_handshakes_total{direction="inbound",'
+                                f'resumed="{r}"}}') or 0 for r in ("false", "true"))
+        self.assertEqual(inbound_tls, 2)
+        self.assertGreater(value(body, "process_resident_memory_bytes"), 0)
+        self.assertEqual(value(body, "outpost_queue_parts_scheduled"), 0)
+        self.assertIn("# TYPE outpost_deliveries_total counter", body)
+
+        promtool = shutil.which("promtool")
+        if promtool:
+            checked = subprocess.run([promtool, "check", "metrics"], input=body,
+                                     capture_output=True, text=True)
+            self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+        prometheus = shutil.which("prometheus")
+        if prometheus:
+            self.query_through_prometheus(prometheus, outpost.http_port)
+        self.assertEqual(outpost.stop(), 0)
+
+    def query_through_prometheus(self, prometheus, target_port):
+        config = os.path.join(self.workdir, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                    "  - job_name: outpost\n    static_configs:\n"
+                    f"      - targets: ['127.0.0.1:{target_port}']\n")
+        port = free_port()
+        proc = subprocess.Popen([prometheus, f"--config.file={config}",
+                                 f"--storage.tsdb.path={os.path.join(self.workdir, 'tsdb')}",
+                                 f"--web.listen-address=127.0.0.1:{port}"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            query = (f"http://127.0.0.1:{port}/api/v1/query?query="
+                     "sum(outpost_messages_received_total)")
+
+            def answered():
+                if proc.poll() is not None:
+                    raise AssertionError("prometheus exited: " + proc.stderr.read().decode())
+                try:
+                    with urllib.request.urlopen(query, timeout=5) as r:
+                        result = json.load(r)["data"]["result"]
+                except OSError:
+                    return False
+                return bool(result) and float(result[0]["value"][1]) == 20
+            wait_until(answered, 60, 0.5, "prometheus to scrape and answer")
+        finally:
+            proc.terminate()
+            proc.wait(20)
+            proc.stderr.close()
+
+    def test_metrics_on_a_listener_of_their_own(self):
+        sink = Sink(self.workdir)
+        self.processes.append(sink)
+        outpost = Outpost(OUTPOST, self.workdir, sink.port,
+                          {"metrics": {"listen": '["127.0.0.1:0"]'}})
+        self.processes.append(outpost)
+        outpost.start()
+        port = int(re.search(r"metrics listening on 127\.0\.0\.1:(\d+)",
+                             outpost.output()).group(1))
+        head, body = scrape(port)
+        self.assertIn(" 200 ", head.splitlines()[0])
+        self.assertIn("outpost_messages_received_total", body)
+        head, _ = scrape(outpost.http_port)  # no longer beside the admin API
+        self.assertNotIn(" 200 ", head.splitlines()[0])
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                              f"http://127.0.0.1:{port}/metrics"], capture_output=True, text=True)
+        self.assertEqual(out.stdout, "405")
+        self.assertEqual(outpost.stop(), 0)
+
+
+if __name__ == "__main__":
+    run_tests(sys.modules[__name__])
