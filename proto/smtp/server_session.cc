@@ -3,6 +3,8 @@
 // Postfix's wording so operators recognise them; enhanced codes follow RFC 3463.
 #include "proto/smtp/server_session.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <utility>
 
@@ -52,6 +54,8 @@ constexpr std::string_view kVrfy = "Cannot VRFY user, but will accept message an
 ServerSession::ServerSession(ServerOptions options)
     : options_(std::move(options)),
       size_keyword_("SIZE " + std::to_string(options_.limits.message_bytes_max)) {
+  for (const std::string& mechanism : options_.auth_mechanisms) auth_keyword_ += " " + mechanism;
+  auth_keyword_.insert(0, "AUTH");
   MTA_ASSERT(options_.limits.command_line_bytes_max >= 3);
   MTA_ASSERT(options_.limits.errors_max >= 1);
   tls_ = options_.tls;
@@ -77,6 +81,9 @@ std::vector<std::string_view> ServerSession::ehlo_keywords() const {
   }
   if (options_.starttls && !tls_) {
     keywords.emplace_back("STARTTLS");
+  }
+  if (auth_offered()) {
+    keywords.emplace_back(auth_keyword_);
   }
   return keywords;
 }
@@ -111,7 +118,7 @@ void ServerSession::on_bytes(std::string_view from_client) {
   if (ended_) {
     return;
   }
-  if (awaiting_decision_) {
+  if (awaiting_decision_ || awaiting_auth_) {
     hold(from_client);
     return;
   }
@@ -146,11 +153,31 @@ void ServerSession::hold(std::string_view bytes) {
 // to its LF and then answers 500 once, in order with the commands around it.
 void ServerSession::process(std::string_view bytes) {
   const std::size_t line_max = options_.limits.command_line_bytes_max;
-  while (!bytes.empty() && !ended_ && !awaiting_decision_) {
+  while (!bytes.empty() && !ended_ && !awaiting_decision_ && !awaiting_auth_) {
     switch (mode_) {
       case Mode::tls_wait:
         discarded_bytes_ += bytes.size();
         return;
+      case Mode::auth_response: {
+        // One base64 line per challenge (RFC 4954 §4), within the command line limit.
+        const std::size_t lf = bytes.find('\n');
+        if (lf == std::string_view::npos) {
+          if (line_.size() + bytes.size() >= line_max) {
+            line_.clear();
+            mode_ = Mode::discard_line;
+            auth_.reset();
+            return;
+          }
+          line_.append(bytes);
+          return;
+        }
+        line_.append(bytes.substr(0, lf));
+        bytes.remove_prefix(lf + 1);
+        std::string line = std::exchange(line_, {});
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        on_auth_response(line);
+        break;
+      }
       case Mode::data: {
         bytes.remove_prefix(data_reader_->feed(bytes));
         if (data_reader_->done()) {
@@ -200,7 +227,7 @@ void ServerSession::process(std::string_view bytes) {
       }
     }
   }
-  if (awaiting_decision_ && !bytes.empty()) {
+  if ((awaiting_decision_ || awaiting_auth_) && !bytes.empty()) {
     hold(bytes);
   }
 }
@@ -253,6 +280,8 @@ void ServerSession::on_line(std::string_view line) {
       on_starttls(command);
       return;
     case Verb::auth:
+      on_auth(command);
+      return;
     case Verb::bdat:
     case Verb::expn:
       reply_error("502", "5.5.1", "Error: command not implemented");
@@ -290,6 +319,91 @@ void ServerSession::tls_started() {
   mode_ = Mode::command;
   tls_ = true;
   greeted_ = false;
+  user_.clear();
+}
+
+bool ServerSession::auth_offered() const {
+  return !options_.auth_mechanisms.empty() && (tls_ || options_.auth_without_tls);
+}
+
+// RFC 4954 §4: AUTH mechanism [initial-response]; one AUTH per session, outside a transaction.
+void ServerSession::on_auth(const Command& command) {
+  if (options_.auth_mechanisms.empty()) {
+    return reply_error("502", "5.5.1", "Error: command not implemented");
+  }
+  if (!auth_offered()) {
+    return reply_error("538", "5.7.11",
+                       "Encryption required for requested authentication mechanism");
+  }
+  if (!greeted_) return reply_error("503", "5.5.1", "Error: send HELO/EHLO first");
+  if (!user_.empty()) return reply_error("503", "5.5.1", "Error: already authenticated");
+  if (mail_from_) return reply_error("503", "5.5.1", "Error: MAIL transaction in progress");
+  const std::string_view argument = command.argument;
+  const std::size_t space = argument.find(' ');
+  std::string mechanism(argument.substr(0, space));
+  for (char& c : mechanism) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (std::find(options_.auth_mechanisms.begin(), options_.auth_mechanisms.end(), mechanism) ==
+      options_.auth_mechanisms.end()) {
+    return reply_error("504", "5.5.4", "Unrecognized authentication type");
+  }
+  auth_ = AuthRequested{.mechanism = mechanism, .responses = {}};
+  if (space != std::string_view::npos) {
+    const std::string_view initial = argument.substr(space + 1);
+    if (initial.empty() || initial.find(' ') != std::string_view::npos) {
+      auth_.reset();
+      return reply_error("501", "5.5.2", "Syntax: AUTH mechanism [initial-response]");
+    }
+    auth_->responses.emplace_back(initial);
+  }
+  ask_auth();
+}
+
+// Sends the next challenge, or hands the complete exchange to the caller.
+void ServerSession::ask_auth() {
+  const std::size_t needed = auth_->mechanism == "LOGIN" ? 2 : 1;
+  if (auth_->responses.size() >= needed) {
+    mode_ = Mode::command;
+    awaiting_auth_ = true;
+    events_.push_back(std::move(*auth_));
+    auth_.reset();
+    return;
+  }
+  mode_ = Mode::auth_response;
+  if (auth_->mechanism != "LOGIN") {
+    reply_line("334 ");
+  } else {
+    reply_line(auth_->responses.empty() ? "334 VXNlcm5hbWU6"
+                                        : "334 UGFzc3dvcmQ6");  // Username: Password:
+  }
+}
+
+void ServerSession::on_auth_response(std::string_view line) {
+  mode_ = Mode::command;
+  if (line == "*") {
+    auth_.reset();
+    return reply_error("501", "5.7.0", "Authentication cancelled");
+  }
+  auth_->responses.emplace_back(line);
+  ask_auth();
+}
+
+void ServerSession::complete_auth(std::optional<std::string> user) {
+  MTA_ASSERT(awaiting_auth_);
+  MTA_ASSERT(!ended_);
+  awaiting_auth_ = false;
+  if (user && !user->empty()) {
+    user_ = std::move(*user);
+    reply("235", "2.7.0", "Authentication successful");
+  } else {
+    reply_error("535", "5.7.8", "Authentication credentials invalid");
+  }
+  if (ended_) return;
+  if (pending_overflow_) {
+    end_with_421("Error: too much pipelined input");
+    return;
+  }
+  const std::string held = std::exchange(pending_, {});
+  process(held);
 }
 
 // RFC 5321 §4.1.4: HELO/EHLO may come again at any time and then reset the transaction.
@@ -315,6 +429,9 @@ bool ServerSession::mail_parameter_supported(std::string_view keyword,
   }
   if (keyword == "SMTPUTF8") {
     return options_.smtputf8 && value.empty();
+  }
+  if (keyword == "AUTH") {  // RFC 4954 §5: accepted, and not trusted (we relay for the session)
+    return auth_offered();
   }
   return false;
 }

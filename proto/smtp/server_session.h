@@ -39,8 +39,12 @@ struct ServerOptions {
   bool starttls = false;
   // The connection is TLS from its first byte (implicit TLS, port 465 style).
   bool tls = false;
-  // Later issues add AUTH/CHUNKING; ServerSession::ehlo_keywords() is the one place that turns
-  // these into EHLO capabilities.
+  // SASL mechanisms offered by AUTH (RFC 4954), e.g. {"PLAIN", "LOGIN"}; empty = no AUTH.
+  // Offered only over TLS unless auth_without_tls: credentials never cross in the clear.
+  std::vector<std::string> auth_mechanisms;
+  bool auth_without_tls = false;
+  // Later issues add CHUNKING; ServerSession::ehlo_keywords() is the one place that turns these
+  // into EHLO capabilities.
 };
 
 // End of DATA ("." line) with a valid message.
@@ -55,7 +59,14 @@ struct SessionEnded {};
 // and calls tls_started() (or closes when it fails). Client bytes that came after the
 // STARTTLS line, before TLS, are discarded (RFC 3207 §4.2; the CVE-2011-0411 class).
 struct StartTlsRequested {};
-using ServerEvent = std::variant<MessageReceived, SessionEnded, StartTlsRequested>;
+// AUTH gathered the client's SASL responses: the caller checks them and answers with
+// complete_auth(). Responses are as sent, base64 (RFC 4954 §4): PLAIN has one
+// (authzid NUL authcid NUL password), LOGIN two (user name, password). "=" is an empty one.
+struct AuthRequested {
+  std::string mechanism;  // upper-cased, one of ServerOptions::auth_mechanisms
+  std::vector<std::string> responses;
+};
+using ServerEvent = std::variant<MessageReceived, SessionEnded, StartTlsRequested, AuthRequested>;
 
 // Lifecycle: construct (the 220 greeting is queued), then loop: on_bytes() with what the
 // socket read, write bytes_to_send() and report on_sent(), drain next_event(). After a
@@ -91,7 +102,12 @@ class ServerSession {
   // "250 2.0.0 Ok: queued as 0000..." or "451 4.3.0 ..." on a failed write), then resumes
   // with any pipelined input held meanwhile. Only valid while awaiting_decision().
   void complete_message(std::string_view reply_line);
-  bool awaiting_decision() const { return awaiting_decision_; }
+  bool awaiting_decision() const { return awaiting_decision_ || awaiting_auth_; }
+  // Answers the last AuthRequested: `user` on success (235), nullopt on bad credentials (535,
+  // counted as an error). Only valid after an AuthRequested, before anything else.
+  void complete_auth(std::optional<std::string> user);
+  // The user the client authenticated as; empty = not authenticated.
+  const std::string& authenticated_user() const { return user_; }
   // After QUIT's 221 (or a 421): the caller flushes bytes_to_send() and then closes.
   bool ended() const { return ended_; }
 
@@ -110,7 +126,7 @@ class ServerSession {
   std::function<std::optional<std::string>(std::string_view recipient)> check_recipient;
 
  private:
-  enum class Mode { command, discard_line, data, tls_wait };
+  enum class Mode { command, discard_line, data, tls_wait, auth_response };
 
   void process(std::string_view bytes);
   void on_line(std::string_view line);
@@ -121,6 +137,10 @@ class ServerSession {
   void on_data();
   void on_data_done();
   void on_starttls(const Command& command);
+  void on_auth(const Command& command);
+  void on_auth_response(std::string_view line);
+  void ask_auth();
+  bool auth_offered() const;
   void reset_transaction();
 
   std::vector<std::string_view> ehlo_keywords() const;
@@ -135,6 +155,7 @@ class ServerSession {
 
   ServerOptions options_;
   std::string size_keyword_;  // "SIZE <message_bytes_max>", built once
+  std::string auth_keyword_;  // "AUTH PLAIN LOGIN", built once
   Mode mode_ = Mode::command;
   std::string line_;     // partial command line (Mode::command)
   std::string pending_;  // input held while awaiting a decision
@@ -146,6 +167,9 @@ class ServerSession {
 
   bool greeted_ = false;  // HELO or EHLO seen
   bool tls_ = false;
+  bool awaiting_auth_ = false;
+  std::string user_;
+  std::optional<AuthRequested> auth_;  // the exchange in progress (Mode::auth_response)
   std::size_t discarded_bytes_ = 0;
   std::optional<std::string> mail_from_;
   std::vector<std::string> recipients_;

@@ -2,7 +2,8 @@
 // options, the next the read size (low 6 bits), STARTTLS on (bit 7) and whether TLS then
 // "succeeds" (bit 6: never, so everything after is discarded); the rest is client input fed
 // in pieces. Output is drained
-// after every read and messages are completed as they come (alternating 250 and 451). Checks:
+// after every read and messages are completed as they come (alternating 250 and 451); AUTH
+// (offered after TLS) succeeds when the first response has an odd length. Checks:
 // no crash, held memory and unsent output stay within fixed bounds.
 #include <algorithm>
 #include <cstddef>
@@ -30,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.enhanced_status_codes = (flags & 64) == 0;
   options.pipelining = (flags & 128) == 0;
   options.starttls = (data[1] & 128) != 0;
+  options.auth_mechanisms = {"PLAIN", "LOGIN"};  // offered once TLS "succeeded"
   const bool tls_succeeds = (data[1] & 64) == 0;
   mta::smtp::ServerSession session(options);
   if (flags & 1) {
@@ -58,6 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         MTA_ASSERT(!message->recipients.empty());
         MTA_ASSERT(session.awaiting_decision());
         session.complete_message(++messages % 2 ? "250 2.0.0 Ok: queued" : "451 4.3.0 Error");
+      } else if (const auto* auth = std::get_if<mta::smtp::AuthRequested>(&*event)) {
+        MTA_ASSERT(session.tls() && !auth->responses.empty());
+        MTA_ASSERT(session.awaiting_decision());
+        session.complete_auth(auth->responses[0].size() % 2 ? std::optional<std::string>("u")
+                                                            : std::nullopt);
       } else if (std::holds_alternative<mta::smtp::StartTlsRequested>(*event)) {
         MTA_ASSERT(options.starttls && !session.tls());
         if (tls_succeeds) session.tls_started();

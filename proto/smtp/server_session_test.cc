@@ -483,5 +483,78 @@ TEST(ServerSession, StartTlsRefusals) {
   EXPECT_NE(ehlo.find("503 5.5.1 Error: TLS already active"), std::string::npos);
 }
 
+// RFC 4954: offered only over TLS by default; PLAIN with an initial response, LOGIN by
+// challenges; the caller decides; one AUTH per session.
+TEST(ServerSession, AuthOfferedOverTlsOnlyAndDecidedByTheCaller) {
+  ServerOptions options{.hostname = "mx.test", .starttls = true};
+  options.auth_mechanisms = {"PLAIN", "LOGIN"};
+  ServerSession session(options);
+  drain_output(session);
+  session.on_bytes("EHLO c\r\n");
+  EXPECT_EQ(drain_output(session).find("AUTH"), std::string::npos);
+  session.on_bytes("AUTH PLAIN AGEAYg==\r\n");
+  EXPECT_EQ(drain_output(session),
+            "538 5.7.11 Encryption required for requested authentication mechanism\r\n");
+  session.on_bytes("STARTTLS\r\n");
+  drain_output(session);
+  ASSERT_TRUE(session.next_event().has_value());
+  session.tls_started();
+  session.on_bytes("EHLO c\r\n");
+  EXPECT_NE(drain_output(session).find("250 AUTH PLAIN LOGIN\r\n"), std::string::npos);
+
+  // A wrong password, then LOGIN by challenges; MAIL pipelined behind AUTH waits for it.
+  session.on_bytes("AUTH PLAIN AGEAYg==\r\n");
+  auto event = session.next_event();
+  ASSERT_TRUE(event.has_value());
+  auto* auth = std::get_if<AuthRequested>(&*event);
+  ASSERT_NE(auth, nullptr);
+  EXPECT_EQ(auth->mechanism, "PLAIN");
+  EXPECT_EQ(auth->responses, std::vector<std::string>{"AGEAYg=="});
+  session.complete_auth(std::nullopt);
+  EXPECT_EQ(drain_output(session), "535 5.7.8 Authentication credentials invalid\r\n");
+  session.on_bytes("AUTH login\r\n");
+  EXPECT_EQ(drain_output(session), "334 VXNlcm5hbWU6\r\n");
+  session.on_bytes("dXNlcg==\r\n");
+  EXPECT_EQ(drain_output(session), "334 UGFzc3dvcmQ6\r\n");
+  session.on_bytes("cGFzcw==\r\nMAIL FROM:<a@b>\r\n");
+  EXPECT_EQ(drain_output(session), "");  // nothing answered before the decision
+  event = session.next_event();
+  ASSERT_TRUE(event.has_value());
+  auth = std::get_if<AuthRequested>(&*event);
+  ASSERT_NE(auth, nullptr);
+  EXPECT_EQ(auth->responses, (std::vector<std::string>{"dXNlcg==", "cGFzcw=="}));
+  EXPECT_TRUE(session.awaiting_decision());
+  session.complete_auth("user");
+  EXPECT_EQ(drain_output(session), "235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n");
+  EXPECT_EQ(session.authenticated_user(), "user");
+  session.on_bytes("RSET\r\nAUTH PLAIN AGEAYg==\r\n");
+  EXPECT_EQ(drain_output(session), "250 2.0.0 Ok\r\n503 5.5.1 Error: already authenticated\r\n");
+}
+
+TEST(ServerSession, AuthRefusals) {
+  ServerOptions options{.hostname = "mx.test"};
+  options.auth_mechanisms = {"PLAIN"};
+  options.auth_without_tls = true;
+  ServerSession session(options);
+  drain_output(session);
+  session.on_bytes("AUTH PLAIN AGEAYg==\r\n");
+  EXPECT_EQ(drain_output(session), "503 5.5.1 Error: send HELO/EHLO first\r\n");
+  session.on_bytes("EHLO c\r\nAUTH CRAM-MD5\r\nAUTH PLAIN\r\n*\r\n");
+  const std::string out = drain_output(session);
+  EXPECT_NE(out.find("250 AUTH PLAIN\r\n"), std::string::npos);
+  EXPECT_NE(out.find("504 5.5.4 Unrecognized authentication type\r\n334 \r\n"
+                     "501 5.7.0 Authentication cancelled\r\n"),
+            std::string::npos)
+      << out;
+  session.on_bytes("MAIL FROM:<a@b> AUTH=<>\r\nAUTH PLAIN AGEAYg==\r\n");
+  EXPECT_EQ(drain_output(session),
+            "250 2.1.0 Ok\r\n503 5.5.1 Error: MAIL transaction in progress\r\n");
+
+  ServerSession none(ServerOptions{.hostname = "mx.test"});
+  drain_output(none);
+  none.on_bytes("EHLO c\r\nAUTH PLAIN AGEAYg==\r\n");
+  EXPECT_NE(drain_output(none).find("502 5.5.1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mta::smtp
