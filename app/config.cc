@@ -112,6 +112,11 @@ class Section {
     }
     return {};
   }
+  // An array (of tables), e.g. [[section.key]]; nullptr when absent or not an array.
+  const toml::array* array(std::string_view key) {
+    const toml::node* node = find(key);
+    return node == nullptr ? nullptr : node->as_array();
+  }
   Result<void> no_unknown_keys() const {
     if (table_ == nullptr) return {};
     for (auto& [key, node] : *table_) {
@@ -220,6 +225,31 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(submission.duration("idle_timeout", config.session_idle_timeout));
   CONFIG_TRY(submission.boolean("starttls", config.submission_starttls));
   CONFIG_TRY(submission.string_list("tls_listen", config.submission_tls_listen));
+  CONFIG_TRY(submission.string_list("trusted_networks", config.trusted_networks));
+  CONFIG_TRY(submission.string_list("auth", config.auth_mechanisms));
+  CONFIG_TRY(submission.boolean("auth_without_tls", config.auth_without_tls));
+  for (auto& mechanism : config.auth_mechanisms) {
+    for (char& c : mechanism) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (mechanism != "PLAIN" && mechanism != "LOGIN") {
+      return config_error("submission.auth: \"" + mechanism + "\" is not PLAIN or LOGIN");
+    }
+  }
+  if (const toml::array* users = submission.array("user")) {
+    for (std::size_t i = 0; i < users->size(); ++i) {
+      const std::string name = "submission.user[" + std::to_string(i) + "]";
+      const toml::table* entry = users->get(i)->as_table();
+      if (entry == nullptr) return config_error(name + " must be a table: [[submission.user]]");
+      Section section(entry, name);
+      Config::User user;
+      CONFIG_TRY(section.string("name", user.name));
+      CONFIG_TRY(section.string("password_hash", user.password_hash));
+      CONFIG_TRY(section.no_unknown_keys());
+      if (user.name.empty() || !user.password_hash.starts_with("$")) {
+        return config_error(name + " needs a name and a crypt(3) password_hash (outpost passwd)");
+      }
+      config.users.push_back(std::move(user));
+    }
+  }
   CONFIG_TRY(submission.no_unknown_keys());
 
   Section tls(table("tls"), "tls");

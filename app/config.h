@@ -33,7 +33,16 @@ struct Config {
   std::uint64_t message_bytes_max = 50ULL * 1024 * 1024;
   std::uint32_t recipients_max = 1000;
   Clock::Duration session_idle_timeout = std::chrono::minutes(5);
-  bool submission_starttls = true;                 // offer STARTTLS on `listen`
+  bool submission_starttls = true;  // offer STARTTLS on `listen`
+  // Relaying: clients from trusted_networks as they are, others after AUTH as one of `users`.
+  std::vector<std::string> trusted_networks = {"127.0.0.0/8", "::1/128"};
+  std::vector<std::string> auth_mechanisms = {"PLAIN", "LOGIN"};
+  bool auth_without_tls = false;
+  struct User {
+    std::string name;
+    std::string password_hash;  // crypt(3): "$y$..." from `outpost passwd`
+  };
+  std::vector<User> users;
   std::vector<std::string> submission_tls_listen;  // implicit TLS (port 465 style)
   // [tls] the server certificate of every TLS listener; both empty = a self-signed one for
   // node.hostname, made at first start in <spool.path>/tls/

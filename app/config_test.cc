@@ -40,6 +40,11 @@ retry_multiplier = 1.5
 max_age = "1h"
 [metrics]
 listen = "127.0.0.1:9100"
+[tls]
+certificate = "/etc/outpost/cert.pem"
+key = "/etc/outpost/key.pem"
+[bounce]
+domain = "bounces.example.com"
 )",
                              "full");
   ASSERT_TRUE(config.has_value()) << config.error().message();
@@ -57,7 +62,43 @@ listen = "127.0.0.1:9100"
   EXPECT_DOUBLE_EQ(config->retry_multiplier, 1.5);
   EXPECT_EQ(config->max_age, std::chrono::hours(1));
   EXPECT_EQ(config->reconnect_delay, std::chrono::seconds(2));
-  EXPECT_EQ(config->ignored_sections, std::vector<std::string>{"metrics"});
+  EXPECT_EQ(config->metrics_listen, std::vector<std::string>{"127.0.0.1:9100"});
+  EXPECT_EQ(config->tls_certificate, "/etc/outpost/cert.pem");
+  EXPECT_EQ(config->ignored_sections, std::vector<std::string>{"bounce"});
+}
+
+TEST(Config, TlsPoliciesAndSubmissionUsers) {
+  auto config = parse_config(R"(
+[submission]
+trusted_networks = ["10.0.0.0/8"]
+auth = ["login"]
+[[submission.user]]
+name = "app"
+password_hash = '$y$j9T$abc$def'
+[delivery]
+tls = "required"
+[delivery.tls_policy]
+"Example.COM" = "verify"
+)",
+                             "tls");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->trusted_networks, std::vector<std::string>{"10.0.0.0/8"});
+  EXPECT_EQ(config->auth_mechanisms, std::vector<std::string>{"LOGIN"});
+  ASSERT_EQ(config->users.size(), 1U);
+  EXPECT_EQ(config->users[0].name, "app");
+  EXPECT_EQ(config->tls_policy, "required");
+  EXPECT_EQ(config->tls_policies.at("example.com"), "verify");
+
+  for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
+           {"[delivery]\ntls = \"maybe\"\n", "delivery.tls"},
+           {"[delivery.tls_policy]\n\"a.example\" = \"sometimes\"\n", "a.example"},
+           {"[submission]\nauth = [\"CRAM-MD5\"]\n", "submission.auth"},
+           {"[[submission.user]]\nname = \"x\"\npassword_hash = \"plain\"\n", "submission.user[0]"},
+           {"[tls]\ncertificate = \"c.pem\"\n", "tls.certificate and tls.key"}}) {
+    auto bad = parse_config(text, "bad");
+    ASSERT_FALSE(bad.has_value()) << text;
+    EXPECT_NE(bad.error().message().find(want), std::string::npos) << bad.error().message();
+  }
 }
 
 TEST(Config, ErrorsNameTheKey) {

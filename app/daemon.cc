@@ -318,6 +318,14 @@ int run_daemon(const Config& config) {
     tls_policies[domain] = delivery::parse_tls_policy(policy).value_or(tls_default);
   }
 
+  auto trusted = injection::NetworkList::parse(config.trusted_networks);
+  if (!trusted) {
+    log::error("submission.trusted_networks: " + trusted.error().message());
+    return 1;
+  }
+  injection::Users users;
+  for (const auto& user : config.users) users.add(user.name, user.password_hash);
+
   auto signing = load_signing_keys(config);
   if (!signing) {
     log::error("dkim: " + signing.error().message());
@@ -490,6 +498,8 @@ int run_daemon(const Config& config) {
     smtp_options.limits.message_bytes_max = config.message_bytes_max;
     smtp_options.limits.recipients_max = config.recipients_max;
     smtp_options.starttls = config.submission_starttls;
+    smtp_options.auth_mechanisms = config.auth_mechanisms;
+    smtp_options.auth_without_tls = config.auth_without_tls;
     mine.submission = std::make_unique<injection::SubmissionListener>(
         shard, *mine.committer, *mine.ids,
         injection::SubmissionOptions{.smtp = smtp_options,
@@ -497,7 +507,9 @@ int run_daemon(const Config& config) {
                                      .idle_timeout = config.session_idle_timeout,
                                      .signing = *signing ? &**signing : nullptr,
                                      .tls = mine.tls_server.get(),
-                                     .tls_handshake_timeout = config.tls_handshake_timeout},
+                                     .tls_handshake_timeout = config.tls_handshake_timeout,
+                                     .trusted = &*trusted,
+                                     .users = &users},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
         [on_queued](const std::vector<queue::ScheduledItem>& parts) {
           for (const auto& part : parts) on_queued(part);

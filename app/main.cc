@@ -11,6 +11,7 @@
 #include "app/dkim_command.h"
 #include "app/dns_command.h"
 #include "app/queue_command.h"
+#include "injection/access.h"
 
 namespace {
 
@@ -24,6 +25,7 @@ Commands:
   dkim     keygen, sign, verify
   dns      show what delivery would resolve
   bench    load generator and sink
+  passwd   read a password on standard input, print its hash for [[submission.user]]
 
 `outpost COMMAND --help` describes each command.
 )";
@@ -44,6 +46,34 @@ Options:
 mta::Result<mta::app::Config> config_from(const std::string& path) {
   return path.empty() ? mta::Result<mta::app::Config>(mta::app::Config{})
                       : mta::app::load_config(path);
+}
+
+// `outpost passwd`: one line from stdin (the password, without its line end) -> a yescrypt hash.
+int passwd_command(const std::vector<std::string_view>& args) {
+  if (!args.empty()) {
+    std::fputs(
+        "Usage: outpost passwd < password-file\n"
+        "Prints the yescrypt hash of the password on standard input, for\n"
+        "[[submission.user]] password_hash in the configuration.\n",
+        args[0] == "--help" ? stdout : stderr);
+    return args[0] == "--help" ? 0 : 2;
+  }
+  std::string password;
+  for (int c = std::getchar(); c != EOF && c != '\n'; c = std::getchar()) {
+    password.push_back(static_cast<char>(c));
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) {
+    std::fputs("outpost passwd: empty password\n", stderr);
+    return 1;
+  }
+  auto hash = mta::injection::hash_password(password);
+  if (!hash) {
+    std::fprintf(stderr, "outpost passwd: %s\n", hash.error().message().c_str());
+    return 1;
+  }
+  std::printf("%s\n", hash->c_str());
+  return 0;
 }
 
 int run_command(int argc, char** argv) {
@@ -102,6 +132,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string_view> args(argv + 2, argv + argc);
   if (command == "dns") return mta::app::dns_command(args);
   if (command == "bench") return mta::app::bench_command(args);
+  if (command == "passwd") return passwd_command(args);
   std::fprintf(stderr, "outpost: unknown command %s\n%s", argv[1], usage.data());
   return 2;
 }

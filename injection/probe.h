@@ -18,6 +18,9 @@ struct Probe {
   std::uint64_t tls_sessions = 0;     // TLS handshakes completed (STARTTLS or implicit)
   std::uint64_t tls_resumed = 0;      // of them, resumed sessions
   std::uint64_t tls_failures = 0;     // handshakes failed or timed out
+  std::uint64_t auth_successes = 0;
+  std::uint64_t auth_failures = 0;  // 535: bad credentials
+  std::uint64_t relay_denied = 0;   // RCPT refused 554 5.7.1: not trusted, not authenticated
 };
 
 }  // namespace mta::injection

@@ -24,9 +24,16 @@ namespace mta::injection {
 // tls::Stream: plaintext, upgraded by STARTTLS, or TLS from the start.
 class SubmissionListener::Session final : public tls::StreamHandler {
  public:
-  Session(SubmissionListener& owner, std::uint64_t id, int fd, bool implicit_tls)
+  Session(SubmissionListener& owner, std::uint64_t id, int fd, bool implicit_tls,
+          const engine::SocketAddress& peer)
       : owner_(owner), id_(id), smtp_(smtp_options(owner, implicit_tls)), stream_(*this) {
     owner_.shard_.hold();
+    trusted_ = owner_.options_.trusted != nullptr && owner_.options_.trusted->contains(peer);
+    smtp_.check_recipient = [this](std::string_view recipient) -> std::optional<std::string> {
+      if (trusted_ || !smtp_.authenticated_user().empty()) return std::nullopt;
+      ++owner_.probe_.relay_denied;
+      return "554 5.7.1 <" + std::string(recipient) + ">: Relay access denied";
+    };
     stream_.adopt(owner_.shard_, fd);
     if (implicit_tls) {
       // The greeting written below waits in the stream until the handshake is done.
@@ -70,6 +77,18 @@ class SubmissionListener::Session final : public tls::StreamHandler {
     drive();
   }
 
+  // The worker checked this session's AUTH.
+  void auth_checked(std::optional<std::string> user) {
+    if (user) {
+      ++owner_.probe_.auth_successes;
+    } else {
+      ++owner_.probe_.auth_failures;
+    }
+    smtp_.complete_auth(std::move(user));
+    if (open_ && !reading_paused_) stream_.resume_reading();
+    drive();
+  }
+
   // The group commit answered for this session's message.
   void complete(std::string_view reply_line) {
     smtp_.complete_message(reply_line);
@@ -105,6 +124,9 @@ class SubmissionListener::Session final : public tls::StreamHandler {
     smtp::ServerOptions options = owner.options_.smtp;
     options.starttls = options.starttls && owner.options_.tls != nullptr;
     options.tls = implicit_tls;
+    if (owner.options_.users == nullptr || owner.options_.users->empty()) {
+      options.auth_mechanisms.clear();
+    }
     return options;
   }
 
@@ -113,6 +135,9 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       if (auto* message = std::get_if<smtp::MessageReceived>(&*event)) {
         if (open_) stream_.pause_reading();
         owner_.enqueue(id_, std::move(*message));
+      } else if (auto* auth = std::get_if<smtp::AuthRequested>(&*event)) {
+        if (open_) stream_.pause_reading();
+        owner_.check_auth(id_, std::move(*auth));
       } else if (std::holds_alternative<smtp::StartTlsRequested>(*event)) {
         flush();  // the 220 goes out in plaintext; what the client sent after STARTTLS is gone
         if (!open_) return;
@@ -146,7 +171,8 @@ class SubmissionListener::Session final : public tls::StreamHandler {
   const std::uint64_t id_;
   smtp::ServerSession smtp_;
   tls::Stream stream_;
-  bool open_ = true;  // until on_closed
+  bool open_ = true;      // until on_closed
+  bool trusted_ = false;  // the peer is in options.trusted: may relay without AUTH
   bool stopping_ = false;
   bool reading_paused_ = false;
 };
@@ -168,12 +194,12 @@ SubmissionListener::~SubmissionListener() = default;
 
 void SubmissionListener::listen(int listen_fd, bool implicit_tls) {
   MTA_ASSERT(!implicit_tls || options_.tls != nullptr);
-  shard_.listen(listen_fd, [this, implicit_tls](int fd, const engine::SocketAddress& /*peer*/) {
-    on_accept(fd, implicit_tls);
+  shard_.listen(listen_fd, [this, implicit_tls](int fd, const engine::SocketAddress& peer) {
+    on_accept(fd, implicit_tls, peer);
   });
 }
 
-void SubmissionListener::on_accept(int fd, bool implicit_tls) {
+void SubmissionListener::on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer) {
   if (shard_.stopping() || sessions_.size() >= options_.sessions_max) {
     ++probe_.connections_refused;
     static constexpr std::string_view busy = "421 4.3.2 Too many connections, try later\r\n";
@@ -184,7 +210,25 @@ void SubmissionListener::on_accept(int fd, bool implicit_tls) {
   }
   ++probe_.connections_accepted;
   const std::uint64_t id = next_session_id_++;
-  sessions_.emplace(id, std::make_unique<Session>(*this, id, fd, implicit_tls));
+  sessions_.emplace(id, std::make_unique<Session>(*this, id, fd, implicit_tls, peer));
+}
+
+void SubmissionListener::check_auth(std::uint64_t session_id, smtp::AuthRequested&& auth) {
+  auto result = std::make_shared<std::optional<std::string>>();
+  const Users* users = options_.users;
+  shard_.offload([users, auth = std::move(auth),
+                  result] { *result = users->check(auth.mechanism, auth.responses); },
+                 [this, session_id, result] {
+                   auto answer = [this, session_id, result] {
+                     if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+                       session->second->auth_checked(std::move(*result));
+                     }
+                   };
+                   // A wrong guess costs the guesser time: the 535 waits (RFC 4954 §4 leaves it to
+                   // us).
+                   if (*result) return answer();
+                   shard_.schedule(options_.auth_failure_delay, answer);
+                 });
 }
 
 void SubmissionListener::on_session_closed(std::uint64_t session_id) {

@@ -17,6 +17,7 @@
 #include "dkim/keyring.h"
 #include "engine/connection.h"
 #include "engine/shard.h"
+#include "injection/access.h"
 #include "injection/committer.h"
 #include "injection/probe.h"
 #include "proto/smtp/server_session.h"
@@ -39,6 +40,11 @@ struct SubmissionOptions {
   // smtp.starttls is on; implicit-TLS listeners need it. nullptr = no TLS.
   tls::ServerContext* tls = nullptr;
   Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
+  // Relaying: a client from `trusted` may relay as it is; any other must AUTH first (with
+  // `users`, smtp.auth_mechanisms offered), else RCPT gets 554 5.7.1. nullptr = none.
+  const NetworkList* trusted = nullptr;
+  const Users* users = nullptr;
+  Clock::Duration auth_failure_delay = std::chrono::seconds(1);  // before each 535
 };
 
 // One per shard, created and used only on that shard's thread. Owns its sessions; each
@@ -69,7 +75,9 @@ class SubmissionListener {
   class Session;
   friend class Session;
 
-  void on_accept(int fd, bool implicit_tls);
+  void on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer);
+  // A session's AUTH: checked on the shard's worker (password hashing is slow on purpose).
+  void check_auth(std::uint64_t session_id, smtp::AuthRequested&& auth);
   void on_session_closed(std::uint64_t session_id);
   void on_stop();
   // Splits one received message into parts and hands it to the group commit; the session

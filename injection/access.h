@@ -1,0 +1,57 @@
+// Who may relay through submission: clients that authenticated (SASL PLAIN or LOGIN against the
+// configured users' password hashes), or clients from trusted networks. Pure and thread-safe
+// once built: checking a password is slow on purpose, so it runs on the shard's worker.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/address.h"
+
+namespace mta::injection {
+
+// "127.0.0.0/8", "10.1.2.3", "::1/128", "2001:db8::/32".
+class NetworkList {
+ public:
+  static Result<NetworkList> parse(const std::vector<std::string>& networks);
+  // IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) match the IPv4 networks.
+  bool contains(const engine::SocketAddress& address) const;
+  bool empty() const { return networks_.empty(); }
+
+ private:
+  struct Network {
+    std::array<std::uint8_t, 16> bytes{};  // IPv4 as ::ffff:a.b.c.d
+    int prefix = 0;                        // bits, counted in the 128-bit form
+  };
+  std::vector<Network> networks_;
+};
+
+// Users and their password hashes in crypt(3) form ("$y$..." yescrypt, "$6$..." SHA-512;
+// libcrypt checks them). A hash that libcrypt cannot use makes check() fail, never succeed.
+class Users {
+ public:
+  void add(std::string name, std::string password_hash);
+  bool empty() const { return users_.empty(); }
+  // The user a SASL exchange authenticates (AuthRequested's mechanism and base64 responses),
+  // or nullopt. PLAIN's authorization identity must be empty or the user itself.
+  std::optional<std::string> check(std::string_view mechanism,
+                                   const std::vector<std::string>& responses) const;
+  // Same, for a name and password already decoded.
+  bool check_password(const std::string& name, const std::string& password) const;
+
+ private:
+  std::map<std::string, std::string> users_;
+};
+
+// A new yescrypt hash of `password` for the config (`outpost passwd`).
+Result<std::string> hash_password(const std::string& password);
+
+}  // namespace mta::injection

@@ -1,0 +1,86 @@
+"""End-to-end AUTH on submission: with loopback not trusted, a client must authenticate
+before it may relay (554 5.7.1 at RCPT otherwise), AUTH is offered only after STARTTLS (538
+before), a wrong password gets 535, and Python's smtplib login() and swaks -a PLAIN/LOGIN get
+through to smtp-sink. The user's hash comes from `outpost passwd`.
+Run as: auth_test.py --outpost PATH."""
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import unittest
+
+from harness import run_tests, Outpost, Sink, TempDir, message, wait_until
+
+OUTPOST = None
+
+
+def tls_context():
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class AuthTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = TempDir()
+        self.workdir = self.tmp.__enter__()
+        self.sink = Sink(self.workdir)
+        hashed = subprocess.run([OUTPOST, "passwd"], input="s3cret\n", capture_output=True,
+                                text=True, check=True).stdout.strip()
+        self.assertTrue(hashed.startswith("$y$"), hashed)
+        self.outpost = Outpost(OUTPOST, self.workdir, self.sink.port, {
+            "submission": {"listen": '["127.0.0.1:0"]', "trusted_networks": "[]"},
+            "submission.user": {"name": '"app"', "password_hash": f"'{hashed}'"},
+        })
+        # [[submission.user]] is an array of tables: rewrite the section header the harness wrote.
+        with open(self.outpost.config) as f:
+            text = f.read().replace("[submission.user]", "[[submission.user]]")
+        with open(self.outpost.config, "w") as f:
+            f.write(text)
+        self.outpost.start()
+
+    def tearDown(self):
+        self.outpost.stop()
+        self.sink.stop()
+        self.tmp.__exit__(None, None, None)
+
+    def test_relay_needs_auth_and_auth_needs_tls(self):
+        port = self.outpost.port
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.ehlo()
+            self.assertFalse(client.has_extn("auth"))  # not before TLS
+            code, reply = client.docmd("AUTH", "PLAIN AGFwcABzM2NyZXQ=")
+            self.assertEqual(code, 538, reply)
+            with self.assertRaises(smtplib.SMTPRecipientsRefused) as refused:
+                client.sendmail("a@example.com", ["b@example.net"], "Subject: x\r\n\r\nx\r\n")
+            code, reply = refused.exception.recipients["b@example.net"]
+            self.assertEqual(code, 554)
+            self.assertIn(b"5.7.1", reply)
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.starttls(context=tls_context())
+            client.ehlo()
+            self.assertEqual(client.esmtp_features.get("auth", "").split(), ["PLAIN", "LOGIN"])
+            with self.assertRaises(smtplib.SMTPAuthenticationError) as wrong:
+                client.login("app", "wrong")
+            self.assertEqual(wrong.exception.smtp_code, 535)
+            client.login("app", "s3cret")
+            client.send_message(message(1, "auth"), "a@example.com", ["b@example.net"])
+        for mechanism in ("PLAIN", "LOGIN"):
+            swaks = subprocess.run(
+                ["swaks", "--server", f"127.0.0.1:{port}", "-tls", "-a", mechanism, "-au", "app",
+                 "-ap", "s3cret", "--from", "a@example.com", "--to", "b@example.net",
+                 "--header", f"Message-Id: <swaks-{mechanism}@outpost.test>"],
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(swaks.returncode, 0, swaks.stdout + swaks.stderr)
+            self.assertIn("235 2.7.0", swaks.stdout)
+        wanted = {"<auth-1@outpost.test>", "<swaks-PLAIN@outpost.test>",
+                  "<swaks-LOGIN@outpost.test>"}
+        wait_until(lambda: self.sink.message_ids() >= wanted, 30, 0.1, "authenticated mail")
+        self.assertEqual(len(self.sink.message_ids()), 3)  # the refused one never got in
+        self.assertEqual(self.outpost.stop(), 0)
+
+
+if __name__ == "__main__":
+    run_tests(sys.modules[__name__])
