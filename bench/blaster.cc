@@ -3,7 +3,9 @@
 // (so a message count is met exactly and fast connections send more), builds that message,
 // and begins the transaction as soon as the previous one ended. After
 // messages_per_connection it QUITs and opens a new connection; a failed connect retries after
-// 100 ms, up to connect_attempts_max times in a row.
+// 100 ms, up to connect_attempts_max times in a row. Each connection is a tls::Stream: plain,
+// upgraded by STARTTLS, or TLS from the start, with the shard's ClientContext (its session
+// cache lets a slot's next connection resume).
 #include "bench/blaster.h"
 
 #include <signal.h>
@@ -21,9 +23,10 @@
 #include "bench/message.h"
 #include "bench/random.h"
 #include "bench/text.h"
-#include "engine/connection.h"
 #include "proto/http/json.h"
 #include "proto/smtp/client_session.h"
+#include "tls/context.h"
+#include "tls/stream.h"
 
 namespace mta::bench {
 
@@ -66,8 +69,9 @@ std::string rfc5322_date(Clock::WallTime now) {
 
 class Blaster::ShardState {
  public:
+  // `tls` is null unless options.tls is not BlastTls::none.
   ShardState(engine::Shard& shard, const BlastOptions& options, Shared& shared,
-             std::size_t slot_count, std::uint64_t seed);
+             std::unique_ptr<tls::ClientContext> tls, std::size_t slot_count, std::uint64_t seed);
   ~ShardState();
 
   void begin();  // on the shard: open every slot's first connection
@@ -87,6 +91,8 @@ class Blaster::ShardState {
   const BlastOptions& options_;
   Shared& shared_;
   SplitMix64 random_;
+  std::unique_ptr<tls::ClientContext> tls_;  // declared before slots_: their sessions use it
+  std::string tls_cache_key_;                // the target address
   std::vector<std::unique_ptr<Slot>> slots_;
   LiveCounters live_;
   BlastReport stats_;  // shard-only until the runtime has stopped
@@ -94,17 +100,18 @@ class Blaster::ShardState {
   bool stopping_ = false;
 };
 
-// One connection slot. Lives as long as its ShardState; engine connections come and go under
-// it, one at a time. The handler must outlive each connection: it does (owned by ShardState,
-// freed after the runtime stopped).
-class Blaster::ShardState::Slot final : public engine::ConnectionHandler {
+// One connection slot. Lives as long as its ShardState; connections come and go under it, one
+// at a time, each through a fresh tls::Stream. A Stream must outlive its connection: the old
+// one is replaced only in open(), which runs from a shard task after its on_closed returned.
+class Blaster::ShardState::Slot final : public tls::StreamHandler {
  public:
   explicit Slot(ShardState& owner) : owner_(owner) {}
 
   void open() {
     session_.emplace(smtp::ClientOptions{.helo_name = owner_.options_.helo_name,
                                          .reply_limits = {},
-                                         .use_pipelining = owner_.options_.pipelining});
+                                         .use_pipelining = owner_.options_.pipelining,
+                                         .starttls = owner_.options_.tls == BlastTls::starttls});
     ready_ = false;
     in_transaction_ = false;
     quitting_ = false;
@@ -112,20 +119,23 @@ class Blaster::ShardState::Slot final : public engine::ConnectionHandler {
     owner_.shard_.hold();
     ++owner_.stats_.connections_opened;
     LiveCounters::bump(owner_.live_.connections_open);
-    connection_ = &engine::Connection::connect(owner_.shard_, owner_.options_.target,
-                                               owner_.options_.connect_timeout, *this);
+    open_ = true;
+    stream_.emplace(*this);
+    stream_->connect(owner_.shard_, owner_.options_.target, owner_.options_.connect_timeout);
   }
 
-  bool idle() const { return connection_ != nullptr && ready_ && !in_transaction_ && !quitting_; }
+  bool idle() const { return open_ && ready_ && !in_transaction_ && !quitting_; }
   void quit() {
-    if (connection_ == nullptr || quitting_) return;
+    if (!open_ || quitting_) return;
     quitting_ = true;
     session_->quit();
     flush();
   }
 
   void on_connected(int error) override {
-    if (error == 0) connection_->set_idle_timeout(owner_.options_.reply_timeout);
+    if (error != 0) return;  // on_closed follows
+    stream_->set_idle_timeout(owner_.options_.reply_timeout);
+    if (owner_.options_.tls == BlastTls::implicit) start_tls();
   }
 
   void on_data(Buffer& input) override {
@@ -134,8 +144,22 @@ class Blaster::ShardState::Slot final : public engine::ConnectionHandler {
     drive();
   }
 
+  void on_tls_ready(const Result<void>& result) override {
+    if (!result) {
+      ++owner_.stats_.tls_failures;
+      return;  // the stream closes; on_closed follows
+    }
+    ++owner_.stats_.tls_sessions;
+    if (const tls::Info* info = stream_->tls_info(); info != nullptr && info->resumed) {
+      ++owner_.stats_.tls_resumed;
+    }
+    // STARTTLS: the session says EHLO again; implicit TLS: the greeting is still to come.
+    if (owner_.options_.tls == BlastTls::starttls) session_->tls_started();
+    drive();
+  }
+
   void on_closed(int /*error*/) override {
-    connection_ = nullptr;
+    open_ = false;
     LiveCounters::bump(owner_.live_.connections_open, -1);
     if (in_transaction_) lose_transaction(0);
     if (ready_) {
@@ -163,11 +187,25 @@ class Blaster::ShardState::Slot final : public engine::ConnectionHandler {
   }
 
  private:
+  void start_tls() {
+    // No SNI: the target is a numeric address. The certificate is not verified.
+    auto started = stream_->start_tls_client(*owner_.tls_, "", owner_.tls_cache_key_,
+                                             owner_.options_.connect_timeout);
+    if (!started) {
+      ++owner_.stats_.tls_failures;
+      stream_->close();
+    }
+  }
+
   void drive() {
     while (auto event = session_->next_event()) {
       if (std::holds_alternative<smtp::SessionReady>(*event)) {
         ready_ = true;
         next();
+      } else if (std::holds_alternative<smtp::StartTlsAccepted>(*event)) {
+        flush();  // what is still unsent goes out in plaintext, before the ClientHello
+        start_tls();
+        return;  // on_tls_ready() resumes
       } else if (auto* recipient = std::get_if<smtp::RecipientResult>(&*event)) {
         ++owner_.stats_.recipient_codes[recipient->reply.code];
         if (recipient->reply.positive()) {
@@ -181,10 +219,10 @@ class Blaster::ShardState::Slot final : public engine::ConnectionHandler {
       } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
         ++owner_.stats_.session_failures;
         if (in_transaction_) lose_transaction(failed->reply.code);
-        if (connection_ != nullptr) connection_->close();
+        if (open_) stream_->close();
         return;
       } else if (std::holds_alternative<smtp::SessionClosed>(*event)) {
-        if (connection_ != nullptr) connection_->close();
+        if (open_) stream_->close();
         return;
       }
     }
@@ -193,7 +231,7 @@ class Blaster::ShardState::Slot final : public engine::ConnectionHandler {
 
   void next() {
     // A failure may be queued right behind the last result (a 421 in the same read).
-    if (connection_ == nullptr || quitting_ || !session_->ready_for_transaction()) return;
+    if (!open_ || quitting_ || !session_->ready_for_transaction()) return;
     const std::uint64_t per_connection = owner_.options_.messages_per_connection;
     if (owner_.stopping_ || (per_connection != 0 && sent_here_ >= per_connection)) {
       quit();
@@ -252,17 +290,18 @@ class Blaster::ShardState::Slot final : public engine::ConnectionHandler {
   }
 
   void flush() {
-    if (connection_ == nullptr) return;
+    if (!open_) return;
     const std::string_view out = session_->bytes_to_send();
     if (!out.empty()) {
-      connection_->write(out);
+      stream_->write(out);
       session_->on_sent(out.size());
     }
   }
 
   ShardState& owner_;
   std::optional<smtp::ClientSession> session_;
-  engine::Connection* connection_ = nullptr;
+  std::optional<tls::Stream> stream_;  // the current connection's, kept until the next open()
+  bool open_ = false;                  // from open() to on_closed()
   Clock::TimePoint started_at_{};
   std::uint64_t message_bytes_ = 0;
   std::uint64_t sent_here_ = 0;
@@ -274,8 +313,15 @@ class Blaster::ShardState::Slot final : public engine::ConnectionHandler {
 };
 
 Blaster::ShardState::ShardState(engine::Shard& shard, const BlastOptions& options, Shared& shared,
-                                std::size_t slot_count, std::uint64_t seed)
-    : shard_(shard), options_(options), shared_(shared), random_(seed) {
+                                std::unique_ptr<tls::ClientContext> tls, std::size_t slot_count,
+                                std::uint64_t seed)
+    : shard_(shard),
+      options_(options),
+      shared_(shared),
+      random_(seed),
+      tls_(std::move(tls)),
+      tls_cache_key_(options.target.to_string()) {
+  MTA_ASSERT((tls_ != nullptr) == (options.tls != BlastTls::none));
   for (std::size_t i = 0; i < slot_count; ++i) slots_.push_back(std::make_unique<Slot>(*this));
 }
 
@@ -297,6 +343,18 @@ void Blaster::ShardState::on_stop() {
   for (auto& slot : slots_) {
     if (slot->idle()) slot->quit();
   }
+}
+
+std::string_view to_string(BlastTls tls) {
+  switch (tls) {
+    case BlastTls::none:
+      return "none";
+    case BlastTls::starttls:
+      return "starttls";
+    case BlastTls::implicit:
+      return "implicit";
+  }
+  return "none";
 }
 
 double BlastReport::acknowledged_per_second() const {
@@ -347,8 +405,16 @@ Result<std::unique_ptr<Blaster>> Blaster::start(BlastOptions options) {
   for (std::uint32_t i = 0; i < opts.shards; ++i) {
     const std::size_t slots =
         opts.connections / opts.shards + (i < opts.connections % opts.shards ? 1 : 0);
-    blaster->shards_.push_back(std::make_unique<ShardState>(
-        blaster->runtime_->shard(ShardId(i)), opts, shared, slots, opts.seed * 1000003 + i));
+    // One TLS client context per shard: contexts and their session caches are not shared.
+    std::unique_ptr<tls::ClientContext> tls_context;
+    if (opts.tls != BlastTls::none) {
+      auto created = tls::ClientContext::create(tls::ClientOptions{.verify = tls::Verify::none});
+      if (!created) return unexpected(created.error());
+      tls_context = std::move(created).value();
+    }
+    blaster->shards_.push_back(std::make_unique<ShardState>(blaster->runtime_->shard(ShardId(i)),
+                                                            opts, shared, std::move(tls_context),
+                                                            slots, opts.seed * 1000003 + i));
   }
   blaster->started_ = std::chrono::steady_clock::now();
   Blaster* self = blaster.get();
@@ -396,6 +462,9 @@ BlastReport Blaster::stop() {
     report.connections_opened += part.connections_opened;
     report.connect_failures += part.connect_failures;
     report.session_failures += part.session_failures;
+    report.tls_sessions += part.tls_sessions;
+    report.tls_resumed += part.tls_resumed;
+    report.tls_failures += part.tls_failures;
     report.latency.merge(part.latency);
     last_final = std::max(last_final, shard->live().last_final_ns.load(std::memory_order_relaxed));
   }
@@ -489,6 +558,13 @@ std::string format_text(const BlastReport& report) {
                 static_cast<unsigned long long>(report.connect_failures),
                 static_cast<unsigned long long>(report.session_failures));
   out += line;
+  if (report.tls_sessions + report.tls_failures != 0) {
+    std::snprintf(line, sizeof line, "tls: %llu sessions (%llu resumed), %llu handshake failures\n",
+                  static_cast<unsigned long long>(report.tls_sessions),
+                  static_cast<unsigned long long>(report.tls_resumed),
+                  static_cast<unsigned long long>(report.tls_failures));
+    out += line;
+  }
   return out;
 }
 
@@ -505,6 +581,8 @@ std::string format_json(const BlastReport& report, const BlastOptions& options) 
   json.value(options.shards);
   json.key("pipelining");
   json.value(options.pipelining);
+  json.key("tls");
+  json.value(to_string(options.tls));
   json.key("size");
   json.value(options.size.spec());
   json.key("recipients_per_message");
@@ -559,6 +637,12 @@ std::string format_json(const BlastReport& report, const BlastOptions& options) 
   json.value(report.connect_failures);
   json.key("session_failures");
   json.value(report.session_failures);
+  json.key("tls_sessions");
+  json.value(report.tls_sessions);
+  json.key("tls_resumed");
+  json.value(report.tls_resumed);
+  json.key("tls_failures");
+  json.value(report.tls_failures);
   json.end_object();
   return json.take() + "\n";
 }

@@ -2,6 +2,7 @@
 // client connections spread over its own engine shards, each sending generated messages
 // (sizes from a SizeDistribution, recipients spread over the given domains) back to back,
 // PIPELINING when the server offers it, until the message count or the duration is reached.
+// Optionally over TLS: STARTTLS when offered, or TLS from the first byte (port 465 style).
 // Records every reply code and each message's latency (begin of MAIL to the final reply).
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -22,13 +24,24 @@
 
 namespace mta::bench {
 
-// How messages are injected. Only plain SMTP exists; STARTTLS, AUTH and HTTP injection join
-// here when Outpost has them (each is a different Slot transport in blaster.cc).
+// How messages are injected. Only SMTP exists (TLS is BlastTls, beside it); AUTH and HTTP
+// injection join here when Outpost has them (each is a different Slot transport in blaster.cc).
 enum class BlastProtocol { smtp };
+
+// TLS toward the target. The certificate is never verified (tls::Verify::none): the blaster
+// measures the cost of encryption, not the target's PKI. Sessions are resumed per target
+// (the cache key is the target address), per blaster shard.
+enum class BlastTls {
+  none,
+  starttls,  // STARTTLS when the server advertises it, else plaintext
+  implicit,  // TLS from the first byte (a port-465-style listener)
+};
+std::string_view to_string(BlastTls tls);  // "none", "starttls", "implicit"
 
 struct BlastOptions {
   engine::SocketAddress target;
   BlastProtocol protocol = BlastProtocol::smtp;
+  BlastTls tls = BlastTls::none;
   std::uint32_t shards = 1;      // the blaster's own reactor threads
   std::size_t connections = 16;  // concurrent SMTP connections, spread over the shards
   bool pipelining = true;        // pipeline MAIL/RCPT/DATA when the server offers PIPELINING
@@ -42,7 +55,7 @@ struct BlastOptions {
   std::uint64_t seed = 1;           // sizes
   std::string tag;                  // in every Message-ID; empty = derived from time and pid
   std::string helo_name = "blast.bench.outpost";
-  Clock::Duration connect_timeout = std::chrono::seconds(10);
+  Clock::Duration connect_timeout = std::chrono::seconds(10);  // and the TLS handshake's
   Clock::Duration reply_timeout = std::chrono::seconds(60);
   // A connection slot gives up after this many failed connects in a row (target down).
   std::uint32_t connect_attempts_max = 5;
@@ -68,6 +81,9 @@ struct BlastReport {
   std::uint64_t connections_opened = 0;
   std::uint64_t connect_failures = 0;
   std::uint64_t session_failures = 0;  // 421, unparsable replies, lost connections
+  std::uint64_t tls_sessions = 0;      // handshakes completed
+  std::uint64_t tls_resumed = 0;       // of them, abbreviated (a cached session or ticket)
+  std::uint64_t tls_failures = 0;      // handshakes that failed or timed out
   LatencyHistogram latency;            // acknowledged messages only
 
   double acknowledged_per_second() const;

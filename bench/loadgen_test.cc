@@ -1,6 +1,7 @@
 // Blaster against Sink in one process, on loopback (port 0): counts agree end to end, the
 // sink's reply mix shows in the blaster's reply codes, added latency shows in its
-// percentiles, and a target that refuses connections ends the blast instead of hanging it.
+// percentiles, a target that refuses connections ends the blast instead of hanging it, and
+// over STARTTLS or implicit TLS every connection is a TLS session and reconnects resume.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,19 +9,22 @@
 
 #include "bench/blaster.h"
 #include "bench/sink.h"
+#include "tls/test_certs.h"
 
 namespace mta::bench {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::unique_ptr<Sink> start_sink(const std::string& mix, Clock::Duration latency = {}) {
+std::unique_ptr<Sink> start_sink(const std::string& mix, Clock::Duration latency = {},
+                                 void (*adjust)(SinkOptions&) = nullptr) {
   SinkOptions options;
   options.listen = engine::SocketAddress::parse("127.0.0.1:0").value();
   options.shards = 2;
   options.mix = ReplyMix::parse(mix).value();
   options.latency = latency;
   options.seed = 7;
+  if (adjust != nullptr) adjust(options);
   auto sink = Sink::start(std::move(options));
   EXPECT_TRUE(sink.has_value()) << sink.error().message();
   return std::move(sink).value();
@@ -139,6 +143,80 @@ TEST(Loadgen, RefusedTargetEndsTheBlast) {
   EXPECT_EQ(sent.totals.begun, 0u);
 }
 
+// TLS both ways: how each side speaks, and what the counts must show.
+struct TlsCase {
+  std::string name;
+  void (*sink)(SinkOptions&);
+  BlastTls blast;
+  bool want_tls;  // every connection is a TLS session
+};
+
+TEST(Loadgen, TlsSessionsAreCountedAndResumed) {
+  const TlsCase cases[] = {
+      {"starttls, self-signed", [](SinkOptions& o) { o.starttls = true; }, BlastTls::starttls,
+       true},
+      {"starttls, given certificate",
+       [](SinkOptions& o) {
+         o.starttls = true;
+         o.cert_file = tls::testing::pki().cert_file;
+         o.key_file = tls::testing::pki().key_file;
+       },
+       BlastTls::starttls, true},
+      {"implicit TLS", [](SinkOptions& o) { o.implicit_tls = true; }, BlastTls::implicit, true},
+      // The blaster asks for STARTTLS but the sink does not offer it: plaintext, no failure.
+      {"starttls not offered", [](SinkOptions&) {}, BlastTls::starttls, false},
+      // The sink offers STARTTLS but the blaster does not take it.
+      {"offered, not taken", [](SinkOptions& o) { o.starttls = true; }, BlastTls::none, false},
+  };
+  for (const TlsCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto sink = start_sink("", {}, c.sink);
+    BlastOptions options = blast_options(*sink, 240);
+    options.connections = 4;
+    options.messages_per_connection = 20;  // reconnects, which resume
+    options.tls = c.blast;
+    const BlastReport sent = blast(options);
+    const SinkReport got = sink->stop();
+
+    EXPECT_EQ(sent.totals.acknowledged, 240u);
+    EXPECT_EQ(sent.totals.failed, 0u);
+    EXPECT_EQ(got.totals.messages, 240u);
+    EXPECT_EQ(got.distinct_message_ids, 240u);
+    EXPECT_EQ(got.totals.bytes, sent.bytes_acknowledged);
+    EXPECT_GE(sent.connections_opened, 12u);
+    EXPECT_EQ(sent.connect_failures, 0u);
+    EXPECT_EQ(sent.tls_failures, 0u);
+    EXPECT_EQ(got.tls_failures, 0u);
+    const std::uint64_t want_sessions = c.want_tls ? sent.connections_opened : 0;
+    EXPECT_EQ(sent.tls_sessions, want_sessions);
+    EXPECT_EQ(got.tls_sessions, want_sessions);
+    EXPECT_EQ(got.connections_total, sent.connections_opened);
+    // Both ends agree on which handshakes were abbreviated; with 4 slots on 2 shards, each
+    // slot's later connections find its shard's cached session.
+    EXPECT_EQ(got.tls_resumed, sent.tls_resumed);
+    if (c.want_tls) {
+      EXPECT_GE(sent.tls_resumed, sent.connections_opened - options.connections);
+      EXPECT_LT(sent.tls_resumed, sent.connections_opened);
+    } else {
+      EXPECT_EQ(sent.tls_resumed, 0u);
+    }
+  }
+}
+
+TEST(Loadgen, ImplicitTlsIntoPlaintextFailsAndEnds) {
+  auto sink = start_sink("");
+  BlastOptions options = blast_options(*sink, 10);
+  options.connections = 2;
+  options.connect_attempts_max = 2;
+  options.tls = BlastTls::implicit;
+  const BlastReport sent = blast(options);
+  (void)sink->stop();
+  EXPECT_EQ(sent.totals.acknowledged, 0u);
+  EXPECT_EQ(sent.tls_sessions, 0u);
+  EXPECT_EQ(sent.tls_failures, 4u);
+  EXPECT_EQ(sent.connect_failures, 4u);
+}
+
 TEST(Loadgen, OptionsAreChecked) {
   BlastOptions options;
   options.target = engine::SocketAddress::parse("127.0.0.1:9").value();
@@ -149,6 +227,12 @@ TEST(Loadgen, OptionsAreChecked) {
   SinkOptions sink;
   sink.listen = engine::SocketAddress::parse("127.0.0.1:0").value();
   sink.chunking = true;
+  EXPECT_FALSE(Sink::start(sink).has_value());
+  sink.chunking = false;
+  sink.starttls = true;
+  sink.cert_file = "/nonexistent/cert.pem";  // without its key
+  EXPECT_FALSE(Sink::start(sink).has_value());
+  sink.key_file = "/nonexistent/key.pem";
   EXPECT_FALSE(Sink::start(sink).has_value());
 }
 

@@ -1,15 +1,20 @@
 // Sink: each shard accepts on its own SO_REUSEPORT socket and runs one ServerSession per
 // connection. RCPT verdicts come from the check_recipient hook; after DATA the session stops
 // reading, draws the message's verdict, waits the added latency on a shard timer, answers,
-// and resumes. Only counts are kept: a Message-ID is kept as a 64-bit hash.
+// and resumes. Only counts are kept: a Message-ID is kept as a 64-bit hash. Each connection is
+// a tls::Stream; with TLS on, every shard has its own ServerContext, all with the same
+// session ticket keys so a client resumes whichever shard accepts it.
 #include "bench/sink.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -21,10 +26,12 @@
 #include "bench/random.h"
 #include "bench/svg.h"
 #include "bench/text.h"
-#include "engine/connection.h"
 #include "engine/listener.h"
 #include "proto/http/json.h"
 #include "proto/smtp/server_session.h"
+#include "tls/certificate.h"
+#include "tls/context.h"
+#include "tls/stream.h"
 
 namespace mta::bench {
 
@@ -76,9 +83,15 @@ std::uint64_t hash_id(std::string_view id) {
 
 class Sink::ShardState {
  public:
+  // `tls` is null unless options.starttls or options.implicit_tls.
   ShardState(engine::Shard& shard, const SinkOptions& options, Shared& shared, int listen_fd,
-             std::uint64_t seed)
-      : shard_(shard), options_(options), shared_(shared), listen_fd_(listen_fd), random_(seed) {}
+             std::unique_ptr<tls::ServerContext> tls, std::uint64_t seed)
+      : shard_(shard),
+        options_(options),
+        shared_(shared),
+        listen_fd_(listen_fd),
+        random_(seed),
+        tls_(std::move(tls)) {}
   ~ShardState() {
     if (listen_fd_ >= 0) ::close(listen_fd_);  // start() failed before begin()
   }
@@ -97,6 +110,9 @@ class Sink::ShardState {
     report.rejected_temporary += rejected_temporary_;
     report.rejected_permanent += rejected_permanent_;
     report.disconnects += disconnects_;
+    report.tls_sessions += tls_sessions_;
+    report.tls_resumed += tls_resumed_;
+    report.tls_failures += tls_failures_;
     report.recipients_refused_temporary += recipients_refused_temporary_;
     report.recipients_refused_permanent += recipients_refused_permanent_;
     for (const auto& [domain, count] : per_domain_) report.recipients_per_domain[domain] += count;
@@ -127,6 +143,7 @@ class Sink::ShardState {
   int listen_fd_;
   SplitMix64 random_;
   SinkCounters counters_;
+  std::unique_ptr<tls::ServerContext> tls_;  // declared before sessions_: they use it
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   std::uint64_t next_queue_id_ = 1;
@@ -141,22 +158,47 @@ class Sink::ShardState {
   std::uint64_t disconnects_ = 0;
   std::uint64_t recipients_refused_temporary_ = 0;
   std::uint64_t recipients_refused_permanent_ = 0;
+  std::uint64_t tls_sessions_ = 0;
+  std::uint64_t tls_resumed_ = 0;
+  std::uint64_t tls_failures_ = 0;
 };
 
-// One SMTP connection. Lives in ShardState::sessions_ from accept until its connection's
+// One SMTP connection. Lives in ShardState::sessions_ from accept until its stream's
 // on_closed; erased at the end of that loop turn. Holds the shard's drain gate meanwhile.
-class Sink::ShardState::Session final : public engine::ConnectionHandler {
+class Sink::ShardState::Session final : public tls::StreamHandler {
  public:
   Session(ShardState& owner, std::uint64_t id, int fd)
-      : owner_(owner), id_(id), smtp_(server_options(owner.options_)) {
+      : owner_(owner), id_(id), smtp_(server_options(owner)), stream_(*this) {
     smtp_.check_recipient = [this](std::string_view recipient) {
       return owner_.check_recipient(recipient);
     };
     owner_.shard_.hold();
     owner_.shared_.opened();
-    connection_ = &engine::Connection::adopt(owner_.shard_, fd, *this);
-    connection_->set_idle_timeout(owner_.options_.idle_timeout);
+    stream_.adopt(owner_.shard_, fd);
+    if (owner_.options_.implicit_tls) {
+      // The greeting written below waits in the stream until the handshake is done.
+      if (!stream_.start_tls_server(*owner_.tls_, owner_.options_.tls_handshake_timeout)) {
+        ++owner_.tls_failures_;
+        stream_.abort();
+        return;
+      }
+    }
+    stream_.set_idle_timeout(owner_.options_.idle_timeout);
     flush();
+  }
+
+  void on_tls_ready(const Result<void>& result) override {
+    if (!result) {
+      ++owner_.tls_failures_;
+      return;  // the stream closes; on_closed follows
+    }
+    ++owner_.tls_sessions_;
+    if (const tls::Info* info = stream_.tls_info(); info != nullptr && info->resumed) {
+      ++owner_.tls_resumed_;
+    }
+    // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now.
+    if (!smtp_.tls()) smtp_.tls_started();
+    drive();
   }
 
   void on_data(Buffer& input) override {
@@ -164,21 +206,21 @@ class Sink::ShardState::Session final : public engine::ConnectionHandler {
     input.consume(input.size());
     drive();
     // A client that pipelines without reading our replies must not grow our output unbounded.
-    if (connection_ != nullptr && !output_paused_ && connection_->output_pending() > 256 * 1024) {
+    if (open_ && !output_paused_ && stream_.output_pending() > 256 * 1024) {
       output_paused_ = true;
-      connection_->pause_reading();
+      stream_.pause_reading();
     }
   }
 
   void on_drained() override {
-    if (connection_ != nullptr && output_paused_) {
+    if (open_ && output_paused_) {
       output_paused_ = false;
-      if (!smtp_.awaiting_decision()) connection_->resume_reading();
+      if (!smtp_.awaiting_decision()) stream_.resume_reading();
     }
   }
 
   void on_closed(int /*error*/) override {
-    connection_ = nullptr;
+    open_ = false;
     owner_.shard_.cancel_timer(latency_timer_);
     owner_.shard_.release();
     owner_.on_session_closed(id_, accepted_);
@@ -187,17 +229,16 @@ class Sink::ShardState::Session final : public engine::ConnectionHandler {
   // Stop requested: idle sessions are told 421 and closed; one awaiting its verdict finishes.
   void on_stop() {
     stopping_ = true;
-    if (connection_ != nullptr && !smtp_.awaiting_decision()) {
-      connection_->write(
-          concat({"421 4.3.2 ", owner_.options_.hostname, " Service shutting down\r\n"}));
-      connection_->close();
+    if (open_ && !smtp_.awaiting_decision()) {
+      stream_.write(concat({"421 4.3.2 ", owner_.options_.hostname, " Service shutting down\r\n"}));
+      stream_.close();
     }
   }
 
   // The verdict on the message held since MessageReceived, after the added latency.
   void decide() {
     latency_timer_ = 0;
-    if (connection_ == nullptr) return;
+    if (!open_) return;
     const DataVerdict verdict = verdict_;
     std::string reply;
     switch (verdict) {
@@ -224,18 +265,21 @@ class Sink::ShardState::Session final : public engine::ConnectionHandler {
     smtp_.complete_message(reply);
     if (verdict == DataVerdict::disconnect) {
       flush();
-      connection_->close();
+      stream_.close();
       return;
     }
-    if (!output_paused_) connection_->resume_reading();
+    if (!output_paused_) stream_.resume_reading();
     drive();
   }
 
  private:
-  static smtp::ServerOptions server_options(const SinkOptions& options) {
+  static smtp::ServerOptions server_options(const ShardState& owner) {
+    const SinkOptions& options = owner.options_;
     smtp::ServerOptions server;
     server.hostname = options.hostname;
     server.pipelining = options.pipelining;
+    server.starttls = options.starttls && owner.tls_ != nullptr;
+    server.tls = options.implicit_tls;
     server.limits.recipients_max = 100000;
     // A DATA after every RCPT was refused by the mix is answered 554 and counts as a client
     // error; a load generator meets that thousands of times per connection.
@@ -246,7 +290,7 @@ class Sink::ShardState::Session final : public engine::ConnectionHandler {
   void drive() {
     while (auto event = smtp_.next_event()) {
       if (auto* message = std::get_if<smtp::MessageReceived>(&*event)) {
-        if (connection_ != nullptr) connection_->pause_reading();
+        if (open_) stream_.pause_reading();
         pending_ = std::move(*message);
         verdict_ = owner_.options_.mix.choose_data(owner_.random_);
         // The verdict runs later (after the latency, or at the end of this loop turn so that
@@ -263,21 +307,29 @@ class Sink::ShardState::Session final : public engine::ConnectionHandler {
           owner_.shard_.defer(std::move(task));
         }
         break;  // nothing more comes until the verdict
+      } else if (std::holds_alternative<smtp::StartTlsRequested>(*event)) {
+        flush();  // the 220 goes out in plaintext; what the client sent after STARTTLS is gone
+        if (!open_) return;
+        if (!stream_.start_tls_server(*owner_.tls_, owner_.options_.tls_handshake_timeout)) {
+          ++owner_.tls_failures_;
+          stream_.close();
+        }
+        return;  // on_tls_ready() resumes
       }
     }
     flush();
-    if (connection_ != nullptr && smtp_.ended()) {
-      connection_->close();
-    } else if (connection_ != nullptr && stopping_ && !smtp_.awaiting_decision()) {
+    if (open_ && smtp_.ended()) {
+      stream_.close();
+    } else if (open_ && stopping_ && !smtp_.awaiting_decision()) {
       on_stop();
     }
   }
 
   void flush() {
-    if (connection_ == nullptr) return;
+    if (!open_) return;
     const std::string_view out = smtp_.bytes_to_send();
     if (!out.empty()) {
-      connection_->write(out);
+      stream_.write(out);
       smtp_.on_sent(out.size());
     }
   }
@@ -285,7 +337,8 @@ class Sink::ShardState::Session final : public engine::ConnectionHandler {
   ShardState& owner_;
   const std::uint64_t id_;
   smtp::ServerSession smtp_;
-  engine::Connection* connection_ = nullptr;
+  tls::Stream stream_;
+  bool open_ = true;  // until on_closed
   smtp::MessageReceived pending_;
   DataVerdict verdict_ = DataVerdict::accept;
   engine::TimerId latency_timer_ = 0;
@@ -349,6 +402,65 @@ double SinkReport::messages_per_second() const {
 
 Sink::Sink(SinkOptions options) : options_(std::move(options)) {}
 
+namespace {
+
+// Removes a directory tree when it goes out of scope (the self-signed key's temporary home).
+class RemoveOnExit {
+ public:
+  explicit RemoveOnExit(std::string path) : path_(std::move(path)) {}
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+  ~RemoveOnExit() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+
+ private:
+  std::string path_;
+};
+
+// One ServerContext per shard from the same files, all with the first one's ticket keys.
+// Without files, a self-signed certificate for the host name, made in a temporary directory
+// that is gone when this returns (the contexts hold the key in memory).
+Result<std::vector<std::unique_ptr<tls::ServerContext>>> server_contexts(
+    const SinkOptions& options) {
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    return unexpected(Errc::invalid_argument, "give both a certificate and a key, or neither");
+  }
+  std::string cert_file = options.cert_file, key_file = options.key_file;
+  std::string temp_dir;
+  if (cert_file.empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "outpost-sink-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return unexpected(std::error_code(errno, std::generic_category()), "mkdtemp " + pattern);
+    }
+    temp_dir = pattern;
+    cert_file = temp_dir + "/cert.pem";
+    key_file = temp_dir + "/key.pem";
+  }
+  const RemoveOnExit cleanup(temp_dir);
+  if (!temp_dir.empty()) {
+    if (auto made = tls::generate_self_signed(options.hostname, cert_file, key_file); !made) {
+      return unexpected(made.error());
+    }
+  }
+  std::vector<std::unique_ptr<tls::ServerContext>> contexts;
+  std::string ticket_keys;
+  for (std::uint32_t i = 0; i < options.shards; ++i) {
+    auto context = tls::ServerContext::load(cert_file, key_file);
+    if (!context) return unexpected(context.error());
+    if (i == 0) {
+      ticket_keys = (*context)->ticket_keys();
+    } else if (auto keys = (*context)->set_ticket_keys(ticket_keys); !keys) {
+      return unexpected(keys.error());
+    }
+    contexts.push_back(std::move(context).value());
+  }
+  return contexts;
+}
+
+}  // namespace
+
 Sink::~Sink() {
   if (runtime_ != nullptr && !stopped_) (void)stop();
 }
@@ -362,6 +474,12 @@ Result<std::unique_ptr<Sink>> Sink::start(SinkOptions options) {
   auto sink = std::make_unique<Sink>(std::move(options));
   const SinkOptions& opts = sink->options_;
   sink->shared_ = std::make_unique<Shared>();
+  std::vector<std::unique_ptr<tls::ServerContext>> tls_contexts;
+  if (opts.starttls || opts.implicit_tls) {
+    auto contexts = server_contexts(opts);
+    if (!contexts) return unexpected(contexts.error());
+    tls_contexts = std::move(contexts).value();
+  }
 
   // One socket per shard on the same port: the first one picks the port when it is 0.
   std::vector<int> fds;
@@ -392,7 +510,8 @@ Result<std::unique_ptr<Sink>> Sink::start(SinkOptions options) {
   sink->runtime_ = std::make_unique<engine::Runtime>(runtime_options);
   for (std::uint32_t i = 0; i < opts.shards; ++i) {
     sink->shards_.push_back(std::make_unique<ShardState>(
-        sink->runtime_->shard(ShardId(i)), opts, *sink->shared_, fds[i], opts.seed * 1000003 + i));
+        sink->runtime_->shard(ShardId(i)), opts, *sink->shared_, fds[i],
+        tls_contexts.empty() ? nullptr : std::move(tls_contexts[i]), opts.seed * 1000003 + i));
   }
   sink->started_ = std::chrono::steady_clock::now();
   Sink* self = sink.get();
@@ -573,6 +692,11 @@ std::string format_text(const SinkReport& report) {
       connections == 0 ? 0.0 : static_cast<double>(messages) / static_cast<double>(connections),
       u(most));
   out += line;
+  if (report.tls_sessions + report.tls_failures != 0) {
+    std::snprintf(line, sizeof line, "tls: %llu sessions (%llu resumed), %llu handshake failures\n",
+                  u(report.tls_sessions), u(report.tls_resumed), u(report.tls_failures));
+    out += line;
+  }
   return out;
 }
 
@@ -591,6 +715,8 @@ std::string format_json(const SinkReport& report, const SinkOptions& options) {
   json.value(std::chrono::duration<double, std::milli>(options.latency).count());
   json.key("pipelining");
   json.value(options.pipelining);
+  json.key("tls");
+  json.value(options.implicit_tls ? "implicit" : options.starttls ? "starttls" : "none");
   json.key("elapsed_seconds");
   json.value(std::chrono::duration<double>(report.elapsed).count());
   json.key("first_message_seconds");
@@ -638,6 +764,12 @@ std::string format_json(const SinkReport& report, const SinkOptions& options) {
   json.value(report.connections_total);
   json.key("connections_max");
   json.value(report.connections_max);
+  json.key("tls_sessions");
+  json.value(report.tls_sessions);
+  json.key("tls_resumed");
+  json.value(report.tls_resumed);
+  json.key("tls_failures");
+  json.value(report.tls_failures);
   json.key("messages_per_connection");
   json.begin_object();
   for (const auto& [messages, count] : report.messages_per_connection) {

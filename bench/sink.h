@@ -2,6 +2,7 @@
 // every connection on one SO_REUSEPORT address per shard, answers with a configurable reply
 // mix and added latency, keeps nothing but counts: messages, bytes, distinct Message-IDs,
 // recipients per domain, connections (concurrent and in total) and messages per connection.
+// Optionally offers STARTTLS or speaks TLS from the first byte, and counts TLS sessions.
 #pragma once
 
 #include <atomic>
@@ -27,9 +28,16 @@ struct SinkOptions {
   ReplyMix mix;
   Clock::Duration latency{};  // waited before answering each message's DATA
   bool pipelining = true;     // advertise PIPELINING
-  // CHUNKING (BDAT, RFC 3030) and STARTTLS are advertised once proto/smtp's ServerSession
-  // implements them; start() refuses chunking = true until then.
+  // CHUNKING (BDAT, RFC 3030) is advertised once proto/smtp's ServerSession implements it;
+  // start() refuses chunking = true until then.
   bool chunking = false;
+  bool starttls = false;      // offer STARTTLS (RFC 3207)
+  bool implicit_tls = false;  // TLS from the first byte instead (port 465 style)
+  // PEM files for either; both empty = a self-signed certificate for `hostname`, generated
+  // at start() into a temporary directory that is removed once loaded.
+  std::string cert_file;
+  std::string key_file;
+  Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
   std::uint64_t seed = 1;  // reply mix draws
   std::string hostname = "sink.bench.outpost";
   std::size_t sessions_max = 20000;  // per shard; more connections get 421
@@ -60,7 +68,10 @@ struct SinkReport {
   std::uint64_t recipients_refused_permanent = 0;  // 550 at RCPT
   std::map<std::string, std::uint64_t> recipients_per_domain;  // of accepted messages
   std::uint64_t connections_total = 0;
-  std::uint64_t connections_max = 0;                               // most open at once
+  std::uint64_t connections_max = 0;  // most open at once
+  std::uint64_t tls_sessions = 0;     // handshakes completed
+  std::uint64_t tls_resumed = 0;      // of them, abbreviated (a session ticket or id)
+  std::uint64_t tls_failures = 0;     // handshakes that failed or timed out
   std::map<std::uint64_t, std::uint64_t> messages_per_connection;  // accepted -> connections
   std::vector<SecondSample> series;                                // filled by run_sink
 

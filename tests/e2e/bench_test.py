@@ -1,6 +1,7 @@
 """`outpost bench blast` and `outpost bench sink` end to end: blast straight into the sink,
 blast through a real outpost daemon relaying to the sink, the sink's reply mix seen in blast's
-reply codes, and the --json, CSV and SVG outputs parsed.
+reply codes, the --json, CSV and SVG outputs parsed, and both again with --starttls (and
+implicit TLS straight into the sink).
   tests/e2e/bench_test.py --outpost build/release/app/outpost"""
 import csv
 import json
@@ -154,12 +155,72 @@ class BenchTest(unittest.TestCase):
             self.assertEqual(got["recipients_per_domain"],
                              {f"d{i}.bench.test": 200 for i in range(5)})
 
+    def test_starttls_blast_into_sink(self):
+        for mode in ("--starttls", "--implicit-tls"):
+            with self.subTest(mode=mode), TempDir() as workdir:
+                # Stopped after the blast, not at a message count: the blaster's last
+                # reconnects must not race the sink's exit.
+                sink = SinkProcess(workdir, mode, "--duration", "30s")
+                try:
+                    sent = blast(sink.port, mode, "--count", "600", "--connections", "6",
+                                 "--messages-per-connection", "50")
+                    got = sink.stop()
+                finally:
+                    sink.kill()
+                self.assertEqual(sent["messages_acknowledged"], 600)
+                self.assertEqual(sent["messages_failed"], 0)
+                self.assertEqual(got["messages"], 600)
+                self.assertEqual(got["distinct_message_ids"], 600)
+                self.assertEqual(sent["tls"], mode[2:].replace("-tls", ""))
+                self.assertGreaterEqual(sent["connections_opened"], 12)
+                self.assertEqual(sent["connect_failures"], 0)
+                self.assertEqual(sent["tls_sessions"], sent["connections_opened"])
+                self.assertEqual(sent["tls_failures"], 0)
+                # The sink also counts SinkProcess's readiness probe, a bare TCP connect.
+                self.assertEqual(got["connections_total"], sent["connections_opened"] + 1)
+                self.assertEqual(got["tls_sessions"], sent["tls_sessions"])
+                # With implicit TLS the probe's bare connect is a failed handshake too.
+                self.assertEqual(got["tls_failures"], 1 if mode == "--implicit-tls" else 0)
+                # Every reconnect resumes (the first connection of each slot cannot).
+                self.assertGreaterEqual(sent["tls_resumed"], sent["connections_opened"] - 6)
+                self.assertEqual(got["tls_resumed"], sent["tls_resumed"])
+
+    def test_starttls_through_outpost_to_sink(self):
+        """Submission offers STARTTLS with Outpost's self-signed certificate; delivery takes
+        STARTTLS opportunistically toward a sink that offers it."""
+        with TempDir() as workdir:
+            sink = SinkProcess(workdir, "--starttls", "--idle-stop", "2s", "--duration", "30s")
+            outpost = Outpost(OUTPOST, workdir, sink.port)
+            try:
+                outpost.start()
+                sent = blast(outpost.port, "--starttls", "--count", "1000", "--connections",
+                             "16", "--domains", "5", "--size", "4k",
+                             "--messages-per-connection", "20")
+                got = sink.wait(timeout=40)
+            finally:
+                outpost.stop()
+                sink.kill()
+            self.assertEqual(sent["messages_acknowledged"], 1000)
+            self.assertEqual(sent["tls_sessions"], sent["connections_opened"])
+            self.assertEqual(sent["tls_failures"], 0)
+            self.assertGreater(sent["tls_resumed"], 0)
+            self.assertEqual(got["messages"], 1000)
+            self.assertEqual(got["distinct_message_ids"], 1000)
+            self.assertGreater(got["tls_sessions"], 0)
+            # Every delivery connection took STARTTLS; the one more is the readiness probe.
+            self.assertEqual(got["tls_sessions"], got["connections_total"] - 1)
+            self.assertEqual(got["tls_failures"], 0)
+
     def test_usage(self):
         for args, code in ((["--help"], 0), (["blast", "--help"], 0), (["sink", "--help"], 0),
                            (["blast", "--count", "1"], 2),
                            (["blast", "--to", "127.0.0.1:1", "--size", "4x", "--count", "1"], 2),
                            (["sink", "--reply-mix", "rcpt4xx=200"], 2),
                            (["sink", "--chunking", "--duration", "1s"], 1),
+                           (["sink", "--starttls", "--cert", "/nonexistent.pem"], 2),
+                           (["sink", "--cert", "a.pem", "--key", "b.pem"], 2),
+                           (["sink", "--starttls", "--cert", "/nonexistent.pem",
+                             "--key", "/nonexistent.key", "--duration", "1s"], 1),
                            (["nonsense"], 2)):
             out = subprocess.run([OUTPOST, "bench", *args], capture_output=True, text=True,
                                  timeout=10)
