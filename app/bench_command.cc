@@ -17,6 +17,7 @@
 #include "bench/svg.h"
 #include "bench/text.h"
 #include "bench/units.h"
+#include "dkim/crypto.h"
 
 namespace mta::app {
 namespace {
@@ -51,6 +52,7 @@ Live progress goes to stderr when it is a terminal.
   --starttls                    STARTTLS when the server offers it (certificate not
                                 verified; sessions resumed per target)
   --implicit-tls                or: TLS from the first byte (a port-465-style listener)
+  --auth USER:PASSWORD          AUTH PLAIN after EHLO (and TLS) on every connection
   --messages-per-connection N   QUIT and reconnect after N messages (default 0: never)
   --size SPEC                   message size: 4k, 1k-100k (uniform) or 4k:70,32k:25,1M:5
                                 (weighted); headers included (default 4k)
@@ -177,6 +179,15 @@ int blast(std::span<const std::string_view> words) {
       options.tls = bench::BlastTls::implicit;
     } else if (!args.value(value)) {
       return usage_error("blast", bench::concat({"missing or unknown option ", arg}), blast_usage);
+    } else if (arg == "--auth") {
+      const std::size_t colon = value.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        return usage_error("blast", "--auth takes USER:PASSWORD", blast_usage);
+      }
+      std::string plain(1, '\0');
+      plain.append(value.substr(0, colon)).push_back('\0');
+      plain.append(value.substr(colon + 1));
+      options.auth_plain = dkim::base64_encode(plain);
     } else if (arg == "--to") {
       auto target = engine::SocketAddress::parse(value);
       ok = take(target, options.target, error);

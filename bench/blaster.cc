@@ -111,7 +111,8 @@ class Blaster::ShardState::Slot final : public tls::StreamHandler {
     session_.emplace(smtp::ClientOptions{.helo_name = owner_.options_.helo_name,
                                          .reply_limits = {},
                                          .use_pipelining = owner_.options_.pipelining,
-                                         .starttls = owner_.options_.tls == BlastTls::starttls});
+                                         .starttls = owner_.options_.tls == BlastTls::starttls,
+                                         .auth_plain = owner_.options_.auth_plain});
     ready_ = false;
     in_transaction_ = false;
     quitting_ = false;

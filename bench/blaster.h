@@ -42,6 +42,9 @@ struct BlastOptions {
   engine::SocketAddress target;
   BlastProtocol protocol = BlastProtocol::smtp;
   BlastTls tls = BlastTls::none;
+  // Base64 SASL PLAIN response ("\0user\0password"): AUTH PLAIN after EHLO (and TLS); a
+  // rejected AUTH fails the connection. Empty = no AUTH.
+  std::string auth_plain;
   std::uint32_t shards = 1;      // the blaster's own reactor threads
   std::size_t connections = 16;  // concurrent SMTP connections, spread over the shards
   bool pipelining = true;        // pipeline MAIL/RCPT/DATA when the server offers PIPELINING

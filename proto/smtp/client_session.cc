@@ -131,6 +131,9 @@ Result<void> ClientSession::dispatch(Reply reply) {
     case Command::starttls:
       on_starttls(std::move(reply));
       break;
+    case Command::auth:
+      on_auth(std::move(reply));
+      break;
     case Command::rset:
       on_rset(reply);
       break;
@@ -171,7 +174,7 @@ void ClientSession::on_ehlo(Reply reply) {
       send(Command::starttls, "STARTTLS\r\n");
       return;
     }
-    become_ready();
+    authenticate_or_ready();
     return;
   }
   // 500/502 and friends: an RFC 821 server that does not know EHLO (RFC 5321 §4.1.4).
@@ -201,6 +204,24 @@ void ClientSession::on_starttls(Reply reply) {
   }
   // 454 (TLS not available now), 501, 5xx...: the plaintext session is still usable.
   starttls_refused_ = std::move(reply);
+  authenticate_or_ready();
+}
+
+void ClientSession::authenticate_or_ready() {
+  if (options_.auth_plain.empty()) return become_ready();
+  const auto& offered = capabilities_.auth_mechanisms;
+  if (std::find(offered.begin(), offered.end(), "PLAIN") == offered.end()) {
+    return fail(Reply{}, "AUTH PLAIN is not offered");
+  }
+  state_ = State::auth;
+  send(Command::auth, "AUTH PLAIN " + options_.auth_plain + "\r\n");
+}
+
+void ClientSession::on_auth(Reply reply) {
+  if (reply.code != 235) {
+    fail(std::move(reply), "AUTH rejected");
+    return;
+  }
   become_ready();
 }
 
@@ -215,7 +236,8 @@ void ClientSession::tls_started() {
 }
 
 void ClientSession::become_ready() {
-  if (state_ == State::ehlo || state_ == State::helo || state_ == State::starttls) {
+  if (state_ == State::ehlo || state_ == State::helo || state_ == State::starttls ||
+      state_ == State::auth) {
     events_.push_back(SessionReady{capabilities_, tls_, starttls_refused_});
   }
   state_ = State::ready;

@@ -31,6 +31,9 @@ struct ClientOptions {
   // Send STARTTLS when the server advertises it (the caller's TLS policy is not "none"). The
   // session then waits for tls_started() and says EHLO again over TLS.
   bool starttls = false;
+  // Base64 of "\0user\0password": after EHLO (and STARTTLS, when used) the session says AUTH
+  // PLAIN (RFC 4954, 4616) and is ready only after 235. Empty = no AUTH.
+  std::string auth_plain;
 };
 
 // Events, in the order they happen.
@@ -134,13 +137,14 @@ class ClientSession {
     helo,
     starttls,  // STARTTLS sent, waiting for its reply
     tls_wait,  // 220 received, waiting for tls_started()
+    auth,      // AUTH PLAIN sent
     ready,
     transaction,
     quitting,
     closed,
     failed
   };
-  enum class Command { greeting, ehlo, helo, starttls, rset, mail, rcpt, data, body, quit };
+  enum class Command { greeting, ehlo, helo, starttls, auth, rset, mail, rcpt, data, body, quit };
   struct Pending {
     Command command;
     std::size_t index = 0;  // recipient index for rcpt
@@ -151,6 +155,9 @@ class ClientSession {
   void on_ehlo(Reply reply);
   void on_helo(Reply reply);
   void on_starttls(Reply reply);
+  // AUTH when asked for (ClientOptions::auth_plain), else ready.
+  void authenticate_or_ready();
+  void on_auth(Reply reply);
   void on_rset(const Reply& reply);
   void on_mail(Reply reply);
   void on_rcpt(std::size_t index, Reply reply);

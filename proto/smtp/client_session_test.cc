@@ -377,6 +377,27 @@ std::vector<Conversation> conversations() {
                  {kEhlo, "STARTTLS\r\n", kEhlo, "QUIT\r\n"},
                  {"starttls", "ready pipelining=0 tls", "closed"},
                  tls});
+  // RFC 4954: AUTH PLAIN after TLS; ready only after 235.
+  const ClientOptions auth{.starttls = true, .auth_plain = "AHUAcA=="};
+  out.push_back(
+      {"auth_plain_after_starttls",
+       {Server{kGreeting}, Server{ehlo_tls}, Server{"220 go\r\n"}, TlsUp{},
+        Server{"250-mx\r\n250 AUTH LOGIN PLAIN\r\n"},
+        Server{"235 2.7.0 Authentication successful\r\n"}, Begin{envelope("a@x", {"b@y"}), "m\n"}},
+       {kEhlo, "STARTTLS\r\n", kEhlo, "AUTH PLAIN AHUAcA==\r\n", "MAIL FROM:<a@x>\r\n"},
+       {"starttls", "ready pipelining=0 tls"},
+       auth});
+  out.push_back({"auth_rejected_fails_the_session",
+                 {Server{kGreeting}, Server{"250-mx\r\n250 AUTH PLAIN\r\n"},
+                  Server{"535 5.7.8 Authentication credentials invalid\r\n"}},
+                 {kEhlo, "AUTH PLAIN AHUAcA==\r\n"},
+                 {"failed 535 5.7.8 Authentication credentials invalid: AUTH rejected"},
+                 ClientOptions{.auth_plain = "AHUAcA=="}});
+  out.push_back({"auth_not_offered_fails_the_session",
+                 {Server{kGreeting}, Server{kEhloPlain}},
+                 {kEhlo},
+                 {"failed 0: AUTH PLAIN is not offered"},
+                 ClientOptions{.auth_plain = "AHUAcA=="}});
   return out;
 }
 

@@ -1,10 +1,10 @@
 """End-to-end AUTH on submission: with loopback not trusted, a client must authenticate
 before it may relay (554 5.7.1 at RCPT otherwise), AUTH is offered only after STARTTLS (538
-before), a wrong password gets 535, and Python's smtplib login() and swaks -a PLAIN/LOGIN get
-through to smtp-sink. The user's hash comes from `outpost passwd`.
+before), a wrong password gets 535, and Python's smtplib login(), swaks -a PLAIN/LOGIN and
+`outpost bench blast --auth` get through to smtp-sink. The user's hash comes from `outpost passwd`.
 Run as: auth_test.py --outpost PATH."""
+import json
 import smtplib
-import socket
 import ssl
 import subprocess
 import sys
@@ -79,6 +79,23 @@ class AuthTest(unittest.TestCase):
                   "<swaks-LOGIN@outpost.test>"}
         wait_until(lambda: self.sink.message_ids() >= wanted, 30, 0.1, "authenticated mail")
         self.assertEqual(len(self.sink.message_ids()), 3)  # the refused one never got in
+        self.assertEqual(self.outpost.stop(), 0)
+
+    def test_load_generator_authenticates(self):
+        def blast(*extra):
+            out = subprocess.run([OUTPOST, "bench", "blast", "--to", f"127.0.0.1:{self.outpost.port}",
+                                  "--count", "200", "--connections", "4", "--starttls", "--json",
+                                  "--no-progress", *extra],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return json.loads(out.stdout)
+        report = blast("--auth", "app:s3cret")
+        self.assertEqual(report["messages_acknowledged"], 200, report)
+        self.assertEqual(report["tls_sessions"], 4, report)
+        wait_until(lambda: len(self.sink.message_ids()) == 200, 60, 0.2, "200 messages")
+        refused = blast()  # no AUTH: every recipient refused, nothing stored
+        self.assertEqual(refused["messages_acknowledged"], 0, refused)
+        self.assertEqual(len(self.sink.message_ids()), 200)
         self.assertEqual(self.outpost.stop(), 0)
 
 
