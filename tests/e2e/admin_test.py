@@ -23,10 +23,16 @@ PATIENT = {"queue": {"retry_initial": '"1h"', "retry_max_delay": '"1h"'}}
 
 
 def curl(*args):
-    out = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}", *args],
-                         capture_output=True, text=True, timeout=30)
-    body, _, code = out.stdout.rpartition("\n")
-    return int(code), body
+    """(HTTP status, body). A transfer that fails outright (status 0: the daemon's socket is
+    there but the machine is loaded, or a reset) is tried again twice before it counts."""
+    for attempt in range(3):
+        out = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}", *args],
+                             capture_output=True, text=True, timeout=30)
+        body, _, code = out.stdout.rpartition("\n")
+        if int(code) != 0:
+            return int(code), body
+        time.sleep(0.5)
+    return 0, body + out.stderr
 
 
 class AdminTest(unittest.TestCase):
