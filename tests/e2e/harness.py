@@ -126,8 +126,11 @@ class Outpost:
     def _port_from_log(self):
         if self.proc.poll() is not None:
             raise AssertionError(f"outpost exited with {self.proc.returncode}:\n" + self.output())
-        match = re.search(r"submission listening on 127\.0\.0\.1:(\d+)", self.output())
-        return match and match.group(1)
+        # Every listener is logged before "outpost running" (the http one after the submission
+        # one): reading the ports any earlier could miss one.
+        log = self.output()
+        match = re.search(r"submission listening on 127\.0\.0\.1:(\d+)", log)
+        return match and "outpost running" in log and match.group(1)
 
     def output(self):
         with open(self.log_path, errors="replace") as f:
