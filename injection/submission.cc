@@ -14,6 +14,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "dkim/errc.h"
+#include "injection/trace.h"
 #include "queue/errc.h"
 #include "tls/stream.h"
 
@@ -28,6 +29,7 @@ class SubmissionListener::Session final : public tls::StreamHandler {
           const engine::SocketAddress& peer)
       : owner_(owner), id_(id), smtp_(smtp_options(owner, implicit_tls)), stream_(*this) {
     owner_.shard_.hold();
+    peer_ = peer;
     trusted_ = owner_.options_.trusted != nullptr && owner_.options_.trusted->contains(peer);
     smtp_.check_recipient = [this](std::string_view recipient) -> std::optional<std::string> {
       if (trusted_ || !smtp_.authenticated_user().empty()) return std::nullopt;
@@ -75,6 +77,26 @@ class SubmissionListener::Session final : public tls::StreamHandler {
     // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now.
     if (!smtp_.tls()) smtp_.tls_started();
     drive();
+  }
+
+  // What the Received field says of this session (views valid until the session changes).
+  void trace(TraceFacts& facts) {
+    const std::string address = peer_.to_string();
+    if (address.starts_with('[')) {
+      client_ip_ = address.substr(1, address.find(']') - 1);
+    } else {
+      client_ip_ = address.substr(0, address.rfind(':'));
+    }
+    facts.client_ip = client_ip_;
+    facts.client_name = smtp_.client_name();
+    facts.extended = smtp_.extended();
+    facts.tls = smtp_.tls();
+    facts.authenticated = !smtp_.authenticated_user().empty();
+    tls_details_.clear();
+    if (const tls::Info* info = stream_.tls_info()) {
+      tls_details_ = info->protocol + " " + info->cipher;
+    }
+    facts.tls_details = tls_details_;
   }
 
   // The worker checked this session's AUTH.
@@ -173,6 +195,9 @@ class SubmissionListener::Session final : public tls::StreamHandler {
   tls::Stream stream_;
   bool open_ = true;      // until on_closed
   bool trusted_ = false;  // the peer is in options.trusted: may relay without AUTH
+  engine::SocketAddress peer_;
+  std::string client_ip_;    // for trace()
+  std::string tls_details_;  // for trace()
   bool stopping_ = false;
   bool reading_paused_ = false;
 };
@@ -244,6 +269,13 @@ void SubmissionListener::on_stop() {
 
 void SubmissionListener::enqueue(std::uint64_t session_id, smtp::MessageReceived&& message) {
   const Clock::WallTime now = shard_.clock().wall_now();
+  const MessageId id = ids_.next();
+  // Trace fields first: they are part of what is signed and stored.
+  if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+    TraceFacts facts{.hostname = options_.smtp.hostname, .id = id, .when = now};
+    session->second->trace(facts);
+    add_trace_fields(message.body, facts);
+  }
   if (options_.signing != nullptr) {
     if (auto refused = sign(message.body, now)) {
       if (auto session = sessions_.find(session_id); session != sessions_.end()) {
@@ -252,7 +284,6 @@ void SubmissionListener::enqueue(std::uint64_t session_id, smtp::MessageReceived
       return;
     }
   }
-  const MessageId id = ids_.next();
   const auto expires =
       now + std::chrono::duration_cast<Clock::WallTime::duration>(options_.max_age);
   // One part per destination, recipients in the order the client gave them.

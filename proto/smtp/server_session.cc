@@ -248,7 +248,7 @@ void ServerSession::on_line(std::string_view line) {
   switch (command.verb) {
     case Verb::helo:
     case Verb::ehlo:
-      on_helo(command.verb == Verb::ehlo);
+      on_helo(command.verb == Verb::ehlo, command.argument);
       return;
     case Verb::mail:
       on_mail(command);
@@ -319,6 +319,7 @@ void ServerSession::tls_started() {
   mode_ = Mode::command;
   tls_ = true;
   greeted_ = false;
+  client_name_.clear();
   user_.clear();
 }
 
@@ -407,9 +408,11 @@ void ServerSession::complete_auth(std::optional<std::string> user) {
 }
 
 // RFC 5321 §4.1.4: HELO/EHLO may come again at any time and then reset the transaction.
-void ServerSession::on_helo(bool extended) {
+void ServerSession::on_helo(bool extended, std::string_view name) {
   reset_transaction();
   greeted_ = true;
+  extended_ = extended;
+  client_name_ = name.substr(0, 255);
   if (!extended) {
     reply_line("250 " + options_.hostname);
     return;

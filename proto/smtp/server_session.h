@@ -106,6 +106,9 @@ class ServerSession {
   // Answers the last AuthRequested: `user` on success (235), nullopt on bad credentials (535,
   // counted as an error). Only valid after an AuthRequested, before anything else.
   void complete_auth(std::optional<std::string> user);
+  // What the client said in its last HELO/EHLO (for the Received field), and whether EHLO.
+  const std::string& client_name() const { return client_name_; }
+  bool extended() const { return extended_; }
   // The user the client authenticated as; empty = not authenticated.
   const std::string& authenticated_user() const { return user_; }
   // After QUIT's 221 (or a 421): the caller flushes bytes_to_send() and then closes.
@@ -130,7 +133,7 @@ class ServerSession {
 
   void process(std::string_view bytes);
   void on_line(std::string_view line);
-  void on_helo(bool extended);
+  void on_helo(bool extended, std::string_view name);
   void on_mail(const Command& command);
   bool mail_parameter_supported(std::string_view keyword, std::string_view value) const;
   void on_rcpt(const Command& command);
@@ -165,7 +168,9 @@ class ServerSession {
   std::size_t out_sent_ = 0;
   std::deque<ServerEvent> events_;
 
-  bool greeted_ = false;  // HELO or EHLO seen
+  bool greeted_ = false;   // HELO or EHLO seen
+  bool extended_ = false;  // it was EHLO
+  std::string client_name_;
   bool tls_ = false;
   bool awaiting_auth_ = false;
   std::string user_;

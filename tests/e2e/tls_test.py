@@ -102,6 +102,17 @@ class TlsTest(unittest.TestCase):
         wanted = {"<starttls-1@outpost.test>", "<implicit-2@outpost.test>",
                   "<swaks-tls@outpost.test>"}
         wait_until(lambda: self.sink.message_ids() >= wanted, 30, 0.1, "three messages")
+        # Each got our Received field, naming the protocol (RFC 3848) and the TLS session.
+        received = {}
+        for path in self.sink.files():
+            with open(path, errors="replace") as f:
+                text = f.read()
+            found = re.search(r"^Message-I[dD]:\s*(\S+)", text, re.M | re.I)
+            trace = re.search(r"^Received: from .*?\tby outpost\.test \(Outpost\) with (\w+) id "
+                              r"[0-9a-f]{16}\r?\n\t\((TLSv1\.[23]) ", text, re.M | re.S)
+            if found and trace:
+                received[found.group(1)] = trace.group(1)
+        self.assertEqual(received, {m: "ESMTPS" for m in wanted})
         # The certificate survives a restart: made once, reused.
         before = open(cert).read()
         self.assertEqual(outpost.stop(), 0)
