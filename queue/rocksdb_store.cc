@@ -20,6 +20,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -199,10 +200,11 @@ struct RocksDbStore::Impl {
   // every other writer waits the whole fsync, and the others are the shards' reactors
   // recording delivery outcomes. SyncWAL() fsyncs the log outside the queue, so they go on.
   // The batch is visible before it is durable; nothing acts on it until this returns (the
-  // group commit hands parts to delivery only then). When the fsync fails, `undo` (if given)
-  // takes the batch back out, so that the client's retry does not make a second copy.
+  // group commit hands parts to delivery only then). When the fsync fails, the batch `undo`
+  // makes (built only then) takes it back out, so that the client's retry does not leave a
+  // second copy.
   rocksdb::Status write(rocksdb::WriteBatch& batch, bool acceptance = true,
-                        rocksdb::WriteBatch* undo = nullptr) {
+                        const std::function<rocksdb::WriteBatch()>& undo = {}) {
     if (needs_resume.load(std::memory_order_acquire)) {
       // Ok at once when there is no background error (another writer resumed already).
       rocksdb::Status resumed = db->Resume();
@@ -224,7 +226,10 @@ struct RocksDbStore::Impl {
     rocksdb::Status status = db->Write(unsynced, &batch);
     if (status.ok() && options.sync) {
       status = db->SyncWAL();
-      if (!status.ok() && undo != nullptr) static_cast<void>(db->Write(unsynced, undo));
+      if (!status.ok() && undo) {
+        rocksdb::WriteBatch back_out = undo();
+        static_cast<void>(db->Write(unsynced, &back_out));
+      }
     }
     if (!status.ok()) {
       out_of_space.store(status.IsNoSpace(), std::memory_order_release);
@@ -323,7 +328,6 @@ const std::string& RocksDbStore::path() const { return impl_->path; }
 
 Result<void> RocksDbStore::write_batch(std::span<const MessageWrite> writes) {
   rocksdb::WriteBatch batch;
-  rocksdb::WriteBatch undo;  // deletes what `batch` puts, should its fsync fail
   rocksdb::Status status;
   for (const MessageWrite& write : writes) {
     MTA_ASSERT(!write.parts.empty());
@@ -335,18 +339,32 @@ Result<void> RocksDbStore::write_batch(std::span<const MessageWrite> writes) {
       if (status.ok()) {
         status = batch.Put(impl_->envelopes, slice(envelope_key(key)), encode_envelope(envelope));
       }
-      if (status.ok()) status = undo.Delete(impl_->envelopes, slice(envelope_key(key)));
-      const auto scheduled = schedule_key(envelope.next_attempt_at, key);
-      if (status.ok()) status = batch.Put(impl_->schedule, slice(scheduled), envelope.destination);
-      if (status.ok()) status = undo.Delete(impl_->schedule, slice(scheduled));
+      if (status.ok()) {
+        status = batch.Put(impl_->schedule, slice(schedule_key(envelope.next_attempt_at, key)),
+                           envelope.destination);
+      }
     }
     if (status.ok()) {
       status =
           batch.Put(impl_->bodies, slice(body_key(id)), {write.body.data(), write.body.size()});
     }
-    if (status.ok()) status = undo.Delete(impl_->bodies, slice(body_key(id)));
   }
-  if (status.ok()) status = impl_->write(batch, /*acceptance=*/true, &undo);
+  // Deletes what `batch` put; only a failed fsync needs it.
+  const auto undo = [&] {
+    rocksdb::WriteBatch back_out;
+    for (const MessageWrite& write : writes) {
+      const MessageId id = write.parts.front().id;
+      for (const Envelope& envelope : write.parts) {
+        const PartKey key{id, envelope.part};
+        static_cast<void>(back_out.Delete(impl_->envelopes, slice(envelope_key(key))));
+        static_cast<void>(
+            back_out.Delete(impl_->schedule, slice(schedule_key(envelope.next_attempt_at, key))));
+      }
+      static_cast<void>(back_out.Delete(impl_->bodies, slice(body_key(id))));
+    }
+    return back_out;
+  };
+  if (status.ok()) status = impl_->write(batch, /*acceptance=*/true, undo);
   if (!status.ok()) {
     return from_status(status, "write " + std::to_string(writes.size()) + " messages");
   }
