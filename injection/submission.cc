@@ -29,7 +29,10 @@ class SubmissionListener::Session final : public tls::StreamHandler {
           const engine::SocketAddress& peer)
       : owner_(owner), id_(id), smtp_(smtp_options(owner, implicit_tls)), stream_(*this) {
     owner_.shard_.hold();
-    peer_ = peer;
+    // For the Received field of every message of this session: the address without the port.
+    const std::string address = peer.to_string();
+    client_ip_ = address.starts_with('[') ? address.substr(1, address.find(']') - 1)
+                                          : address.substr(0, address.rfind(':'));
     trusted_ = owner_.options_.trusted != nullptr && owner_.options_.trusted->contains(peer);
     smtp_.check_recipient = [this](std::string_view recipient) -> std::optional<std::string> {
       if (trusted_ || !smtp_.authenticated_user().empty()) return std::nullopt;
@@ -71,31 +74,22 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       return;  // the stream closes; on_closed follows
     }
     ++owner_.probe_.tls_sessions;
-    if (const tls::Info* info = stream_.tls_info(); info != nullptr && info->resumed) {
-      ++owner_.probe_.tls_resumed;
+    if (const tls::Info* info = stream_.tls_info(); info != nullptr) {
+      if (info->resumed) ++owner_.probe_.tls_resumed;
+      tls_details_ = info->protocol + " " + info->cipher;
     }
     // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now.
     if (!smtp_.tls()) smtp_.tls_started();
     drive();
   }
 
-  // What the Received field says of this session (views valid until the session changes).
+  // What the Received field says of this session (views into the session's own strings).
   void trace(TraceFacts& facts) {
-    const std::string address = peer_.to_string();
-    if (address.starts_with('[')) {
-      client_ip_ = address.substr(1, address.find(']') - 1);
-    } else {
-      client_ip_ = address.substr(0, address.rfind(':'));
-    }
     facts.client_ip = client_ip_;
     facts.client_name = smtp_.client_name();
     facts.extended = smtp_.extended();
     facts.tls = smtp_.tls();
     facts.authenticated = !smtp_.authenticated_user().empty();
-    tls_details_.clear();
-    if (const tls::Info* info = stream_.tls_info()) {
-      tls_details_ = info->protocol + " " + info->cipher;
-    }
     facts.tls_details = tls_details_;
   }
 
@@ -193,11 +187,10 @@ class SubmissionListener::Session final : public tls::StreamHandler {
   const std::uint64_t id_;
   smtp::ServerSession smtp_;
   tls::Stream stream_;
-  bool open_ = true;      // until on_closed
-  bool trusted_ = false;  // the peer is in options.trusted: may relay without AUTH
-  engine::SocketAddress peer_;
-  std::string client_ip_;    // for trace()
-  std::string tls_details_;  // for trace()
+  bool open_ = true;         // until on_closed
+  bool trusted_ = false;     // the peer is in options.trusted: may relay without AUTH
+  std::string client_ip_;    // for trace(): set once per session
+  std::string tls_details_;  // for trace(): "TLSv1.3 <cipher>" once the handshake is done
   bool stopping_ = false;
   bool reading_paused_ = false;
 };
