@@ -291,12 +291,7 @@ class Blaster::ShardState::Slot final : public tls::StreamHandler {
   }
 
   void flush() {
-    if (!open_) return;
-    const std::string_view out = session_->bytes_to_send();
-    if (!out.empty()) {
-      stream_->write(out);
-      session_->on_sent(out.size());
-    }
+    if (open_) stream_->write_from(*session_);
   }
 
   ShardState& owner_;

@@ -241,12 +241,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   }
 
   void flush() {
-    if (!open_) return;
-    const std::string_view out = session_.bytes_to_send();
-    if (!out.empty()) {
-      stream_.write(out);
-      session_.on_sent(out.size());
-    }
+    if (open_) stream_.write_from(session_);
   }
 
   Dispatcher& owner_;

@@ -175,12 +175,7 @@ class SubmissionListener::Session final : public tls::StreamHandler {
   }
 
   void flush() {
-    if (!open_) return;
-    const std::string_view out = smtp_.bytes_to_send();
-    if (!out.empty()) {
-      stream_.write(out);
-      smtp_.on_sent(out.size());
-    }
+    if (open_) stream_.write_from(smtp_);
   }
 
   SubmissionListener& owner_;

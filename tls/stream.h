@@ -65,6 +65,15 @@ class Stream final : private engine::ConnectionHandler {
 
   // Encrypted when TLS is on (held until the handshake finished). Ignored after close/abort.
   void write(std::string_view bytes);
+  // Writes what a protocol session (anything with bytes_to_send() and on_sent(), such as
+  // smtp::ServerSession or smtp::ClientSession) has ready, and tells it so.
+  template <typename Session>
+  void write_from(Session& session) {
+    const std::string_view out = session.bytes_to_send();
+    if (out.empty()) return;
+    write(out);
+    session.on_sent(out.size());
+  }
   // Sends our close_notify first when TLS is on, then closes like Connection::close().
   void close();
   void abort();
