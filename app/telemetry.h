@@ -38,8 +38,16 @@ class Telemetry {
   std::string render() const;
 
  private:
+  // One counter series that follows one probe field.
+  struct Series {
+    metrics::CounterFamily family;
+    std::vector<std::string> labels;
+    std::uint64_t (*read)(const ShardCounts&);
+  };
   struct Shard;
   metrics::Catalog catalog_;
+  std::vector<Series> series_;
+  metrics::GaugeFamily scheduled_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 
