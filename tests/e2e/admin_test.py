@@ -10,9 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-import unittest
 
-from harness import run_tests, Outpost, TempDir, free_port, message, wait_until
+from harness import run_tests, Outpost, free_port, message, wait_until, DaemonTest
 from queue_test import dsn_groups
 from scripted_peer import ScriptedPeer
 
@@ -23,29 +22,13 @@ PATIENT = {"queue": {"retry_initial": '"1h"', "retry_max_delay": '"1h"'}}
 
 
 def curl(*args):
-    """(HTTP status, body). A transfer that fails outright (status 0: the daemon's socket is
-    there but the machine is loaded, or a reset) is tried again twice before it counts."""
-    for attempt in range(3):
-        out = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}", *args],
-                             capture_output=True, text=True, timeout=30)
-        body, _, code = out.stdout.rpartition("\n")
-        if int(code) != 0:
-            return int(code), body
-        time.sleep(0.5)
-    return 0, body + out.stderr
+    out = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}", *args],
+                         capture_output=True, text=True, timeout=30)
+    body, _, code = out.stdout.rpartition("\n")
+    return int(code), body + out.stderr
 
 
-class AdminTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        self.stoppers = []
-
-    def tearDown(self):
-        for stop in reversed(self.stoppers):
-            stop()
-        self.tmp.__exit__(None, None, None)
-
+class AdminTest(DaemonTest):
     def outpost(self, relay_port, settings):
         o = Outpost(OUTPOST, self.workdir, relay_port, settings)
         self.stoppers.append(o.stop)

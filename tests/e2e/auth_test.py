@@ -5,46 +5,26 @@ before), a wrong password gets 535, and Python's smtplib login(), swaks -a PLAIN
 Run as: auth_test.py --outpost PATH."""
 import json
 import smtplib
-import ssl
 import subprocess
 import sys
-import unittest
 
-from harness import run_tests, Outpost, Sink, TempDir, message, wait_until
+from harness import run_tests, Outpost, Sink, message, wait_until, DaemonTest, insecure_tls_context
 
 OUTPOST = None
 
 
-def tls_context():
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-class AuthTest(unittest.TestCase):
+class AuthTest(DaemonTest):
     def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        self.sink = Sink(self.workdir)
+        super().setUp()
+        self.sink = self.started(Sink(self.workdir))
         hashed = subprocess.run([OUTPOST, "passwd"], input="s3cret\n", capture_output=True,
                                 text=True, check=True).stdout.strip()
         self.assertTrue(hashed.startswith("$y$"), hashed)
-        self.outpost = Outpost(OUTPOST, self.workdir, self.sink.port, {
+        self.outpost = self.started(Outpost(OUTPOST, self.workdir, self.sink.port, {
             "submission": {"listen": '["127.0.0.1:0"]', "trusted_networks": "[]"},
-            "submission.user": {"name": '"app"', "password_hash": f"'{hashed}'"},
-        })
-        # [[submission.user]] is an array of tables: rewrite the section header the harness wrote.
-        with open(self.outpost.config) as f:
-            text = f.read().replace("[submission.user]", "[[submission.user]]")
-        with open(self.outpost.config, "w") as f:
-            f.write(text)
+            "[submission.user]": {"name": '"app"', "password_hash": f"'{hashed}'"},
+        }))
         self.outpost.start()
-
-    def tearDown(self):
-        self.outpost.stop()
-        self.sink.stop()
-        self.tmp.__exit__(None, None, None)
 
     def test_relay_needs_auth_and_auth_needs_tls(self):
         port = self.outpost.port
@@ -59,7 +39,7 @@ class AuthTest(unittest.TestCase):
             self.assertEqual(code, 554)
             self.assertIn(b"5.7.1", reply)
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-            client.starttls(context=tls_context())
+            client.starttls(context=insecure_tls_context())
             client.ehlo()
             self.assertEqual(client.esmtp_features.get("auth", "").split(), ["PLAIN", "LOGIN"])
             with self.assertRaises(smtplib.SMTPAuthenticationError) as wrong:

@@ -10,10 +10,9 @@ import re
 import smtplib
 import subprocess
 import sys
-import unittest
 
 from dns_server import DnsServer
-from harness import run_tests, Outpost, Sink, TempDir, free_port, message, wait_until
+from harness import run_tests, Outpost, Sink, free_port, message, wait_until, DaemonTest
 from postfix_server import PostfixServer
 from scripted_peer import ScriptedPeer
 
@@ -51,44 +50,30 @@ def make_leaf(workdir, name, ca=None):
     return cert, key
 
 
-class DeliveryTlsTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        os.chmod(self.workdir, 0o755)  # Postfix's daemons read the certificates
-        self.stoppers = []
-
-    def tearDown(self):
-        for stop in reversed(self.stoppers):
-            stop()
-        self.tmp.__exit__(None, None, None)
-
-    def start(self, thing):
-        self.stoppers.append(thing.stop)
-        return thing
+class DeliveryTlsTest(DaemonTest):
 
     def test_policies_against_postfix(self):
         ca = make_ca(self.workdir)
         port = free_port()
-        sink = self.start(Sink(self.workdir))
+        sink = self.started(Sink(self.workdir))
         # A offers STARTTLS with a CA-signed certificate for mx-a.tls.test; B offers no TLS;
         # C insists on TLS with a self-signed certificate; D breaks its handshakes.
-        self.start(PostfixServer(self.workdir, "127.0.0.11", port, sink.port, "may",
+        self.started(PostfixServer(self.workdir, "127.0.0.11", port, sink.port, "may",
                                  *make_leaf(self.workdir, "mx-a.tls.test", ca)))
-        self.start(PostfixServer(self.workdir, "127.0.0.12", port, sink.port, "none"))
-        self.start(PostfixServer(self.workdir, "127.0.0.13", port, sink.port, "encrypt",
+        self.started(PostfixServer(self.workdir, "127.0.0.12", port, sink.port, "none"))
+        self.started(PostfixServer(self.workdir, "127.0.0.13", port, sink.port, "encrypt",
                                  *make_leaf(self.workdir, "mx-c.tls.test")))
-        broken = self.start(ScriptedPeer(host="127.0.0.14", port=port, broken_starttls=True))
+        broken = self.started(ScriptedPeer(host="127.0.0.14", port=port, broken_starttls=True))
         mx = {"opp-a": "mx-a", "none-a": "mx-a", "req-a": "mx-a", "ver-a": "mx-a",
               "opp-b": "mx-b", "req-b": "mx-b", "ver-alias": "alias", "opp-c": "mx-c",
               "ver-c": "mx-c", "opp-d": "mx-d", "sender": "mx-b"}
         records = [f"{d}.test. 300 IN MX 10 {h}.tls.test." for d, h in mx.items()]
         records += [f"{h}.tls.test. 300 IN A 127.0.0.{n}" for h, n in
                     (("mx-a", 11), ("alias", 11), ("mx-b", 12), ("mx-c", 13), ("mx-d", 14))]
-        dns = self.start(DnsServer(self.workdir, records))
+        dns = self.started(DnsServer(self.workdir, records))
         policies = {"none-a": "none", "req-a": "required", "req-b": "required",
                     "ver-a": "verify", "ver-alias": "verify", "ver-c": "verify"}
-        outpost = self.start(Outpost(OUTPOST, self.workdir, 0, {
+        outpost = self.started(Outpost(OUTPOST, self.workdir, 0, {
             "log": {"level": '"debug"'},
             "dns": {"servers": f'["127.0.0.1:{dns.port}"]', "timeout": '"500ms"'},
             "delivery": {"relay": '""', "remote_port": str(port), "connections_max": "1",

@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -191,6 +192,33 @@ class TempDir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class DaemonTest(unittest.TestCase):
+    """A temp working directory per test, and whatever the test starts, stopped in reverse
+    order afterwards: register a process with `self.started(thing)` (anything with stop())."""
+
+    def setUp(self):
+        self.tmp = TempDir()
+        self.workdir = self.tmp.__enter__()
+        self.stoppers = []
+
+    def tearDown(self):
+        for stop in reversed(self.stoppers):
+            stop()
+        self.tmp.__exit__(None, None, None)
+
+    def started(self, thing):
+        self.stoppers.append(thing.stop)
+        return thing
+
+
+def insecure_tls_context():
+    """A client TLS context that accepts any certificate (the daemon's self-signed one)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def run_tests(module):

@@ -8,14 +8,12 @@ import os
 import re
 import shutil
 import smtplib
-import ssl
 import subprocess
 import sys
 import time
-import unittest
 import urllib.request
 
-from harness import run_tests, Outpost, Sink, TempDir, free_port, message, wait_until
+from harness import run_tests, Outpost, Sink, free_port, message, wait_until, DaemonTest, insecure_tls_context
 
 OUTPOST = None
 
@@ -35,26 +33,14 @@ def value(body, series):
     return None
 
 
-class MetricsTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        self.processes = []
-
-    def tearDown(self):
-        for p in reversed(self.processes):
-            p.stop()
-        self.tmp.__exit__(None, None, None)
-
+class MetricsTest(DaemonTest):
     def test_counts_follow_a_known_workload(self):
         sink = Sink(self.workdir)
-        self.processes.append(sink)
+        self.stoppers.append(sink.stop)
         outpost = Outpost(OUTPOST, self.workdir, sink.port)
-        self.processes.append(outpost)
+        self.stoppers.append(outpost.stop)
         outpost.start()
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context = insecure_tls_context()
         for batch in range(4):
             with smtplib.SMTP("127.0.0.1", outpost.port, timeout=30) as client:
                 if batch % 2:
@@ -121,10 +107,10 @@ class MetricsTest(unittest.TestCase):
 
     def test_metrics_on_a_listener_of_their_own(self):
         sink = Sink(self.workdir)
-        self.processes.append(sink)
+        self.stoppers.append(sink.stop)
         outpost = Outpost(OUTPOST, self.workdir, sink.port,
                           {"metrics": {"listen": '["127.0.0.1:0"]'}})
-        self.processes.append(outpost)
+        self.stoppers.append(outpost.stop)
         outpost.start()
         port = int(re.search(r"metrics listening on 127\.0\.0\.1:(\d+)",
                              outpost.output()).group(1))

@@ -8,27 +8,16 @@ mx_test.py --outpost PATH."""
 import smtplib
 import sys
 import time
-import unittest
 
 from dns_server import DnsServer
-from harness import run_tests, Outpost, TempDir, message, wait_until
+from harness import run_tests, Outpost, message, wait_until, DaemonTest
 from queue_test import dsn_groups
 from scripted_peer import ScriptedPeer
 
 OUTPOST = None
 
 
-class MxTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        self.stoppers = []
-
-    def tearDown(self):
-        for stop in reversed(self.stoppers):
-            stop()
-        self.tmp.__exit__(None, None, None)
-
+class MxTest(DaemonTest):
     def test_mx_delivery_bounces_and_deferrals(self):
         peer = ScriptedPeer()  # listens on 127.0.0.1 only: 127.0.0.2 refuses the same port
         self.stoppers.append(peer.stop)

@@ -10,9 +10,8 @@ import smtplib
 import sys
 import threading
 import time
-import unittest
 
-from harness import run_tests, Outpost, Sink, TempDir, message, wait_until
+from harness import run_tests, Outpost, Sink, message, wait_until, DaemonTest
 from scripted_peer import ScriptedPeer
 
 OUTPOST = None
@@ -28,17 +27,7 @@ def dsn_groups(raw):
     return dsn, [dict(b.items()) for b in blocks[1:]]
 
 
-class QueueTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        self.stoppers = []
-
-    def tearDown(self):
-        for stop in reversed(self.stoppers):
-            stop()
-        self.tmp.__exit__(None, None, None)
-
+class QueueTest(DaemonTest):
     def peer(self, defer_seconds=0.0):
         p = ScriptedPeer(defer_seconds)
         self.stoppers.append(p.stop)

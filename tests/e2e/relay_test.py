@@ -11,30 +11,20 @@ import threading
 import time
 import unittest
 
-from harness import run_tests, Outpost, Sink, TempDir, free_port, message, wait_until
+from harness import run_tests, Outpost, Sink, free_port, message, wait_until, DaemonTest
 
 OUTPOST = None
 
 
-class RelayTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        self.processes = []
-
-    def tearDown(self):
-        for p in reversed(self.processes):
-            p.stop()
-        self.tmp.__exit__(None, None, None)
-
+class RelayTest(DaemonTest):
     def sink(self, port=None):
         s = Sink(self.workdir, port)
-        self.processes.append(s)
+        self.stoppers.append(s.stop)
         return s
 
     def outpost(self, relay_port, settings=None):
         o = Outpost(OUTPOST, self.workdir, relay_port, settings)
-        self.processes.append(o)
+        self.stoppers.append(o.stop)
         return o
 
     def send(self, port, messages):

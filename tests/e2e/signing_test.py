@@ -10,10 +10,9 @@ import socket
 import subprocess
 import sys
 import time
-import unittest
 
 from dkim_test import DKIMPY_SCRIPT, SYSTEM_PYTHON
-from harness import run_tests, Outpost, TempDir, message, wait_until
+from harness import run_tests, Outpost, message, wait_until, DaemonTest
 from scripted_peer import ScriptedPeer
 
 OUTPOST = None
@@ -24,11 +23,9 @@ def signatures(raw):
     return re.findall(rb"(?ims)^DKIM-Signature:.*?(?=\r\n[^ \t]|\Z)", head)
 
 
-class SigningTest(unittest.TestCase):
+class SigningTest(DaemonTest):
     def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        self.stoppers = []
+        super().setUp()
         self.records = {}
         keys = [("example.com", "rsa1", "rsa-sha256", "author"),
                 ("example.com", "ed1", "ed25519-sha256", "author"),
@@ -43,11 +40,6 @@ class SigningTest(unittest.TestCase):
             self.dkim_tables.append(f'domain = "{domain}"\nselector = "{selector}"\n'
                                     f'key = "{path}"\nalgorithm = "{algorithm}"\n'
                                     f'role = "{role}"\n')
-
-    def tearDown(self):
-        for stop in reversed(self.stoppers):
-            stop()
-        self.tmp.__exit__(None, None, None)
 
     def outpost(self, relay_port, extra_config=None):
         o = Outpost(OUTPOST, self.workdir, relay_port)

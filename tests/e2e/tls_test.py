@@ -10,9 +10,8 @@ import socket
 import ssl
 import subprocess
 import sys
-import unittest
 
-from harness import run_tests, Outpost, Sink, TempDir, message, wait_until
+from harness import run_tests, Outpost, Sink, message, wait_until, DaemonTest, insecure_tls_context
 
 OUTPOST = None
 
@@ -30,9 +29,7 @@ def make_certificate(workdir, name, common_name):
 
 def peer_common_name(port, implicit):
     """The CN of the certificate the server presents (STARTTLS or implicit TLS)."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    context = insecure_tls_context()
     if implicit:
         client = smtplib.SMTP_SSL("127.0.0.1", port, timeout=10, context=context)
     else:
@@ -45,25 +42,16 @@ def peer_common_name(port, implicit):
     return re.search(r"CN\s*=\s*([^,\n]+)", text).group(1).strip()
 
 
-class TlsTest(unittest.TestCase):
+class TlsTest(DaemonTest):
     def setUp(self):
-        self.tmp = TempDir()
-        self.workdir = self.tmp.__enter__()
-        self.processes = []
-        self.sink = Sink(self.workdir)
-        self.processes.append(self.sink)
-
-    def tearDown(self):
-        for p in reversed(self.processes):
-            p.stop()
-        self.tmp.__exit__(None, None, None)
+        super().setUp()
+        self.sink = self.started(Sink(self.workdir))
 
     def outpost(self, settings=None):
         merged = {"submission": {"listen": '["127.0.0.1:0"]', "tls_listen": '["127.0.0.1:0"]'}}
         for section, keys in (settings or {}).items():
             merged.setdefault(section, {}).update(keys)
-        o = Outpost(OUTPOST, self.workdir, self.sink.port, merged)
-        self.processes.append(o)
+        o = self.started(Outpost(OUTPOST, self.workdir, self.sink.port, merged))
         o.start()
         o.tls_port = int(re.search(r"submission \(TLS\) listening on 127\.0\.0\.1:(\d+)",
                                    o.output()).group(1))
@@ -130,10 +118,7 @@ class TlsTest(unittest.TestCase):
         while not reader.readline().startswith(b"250 "):
             pass
         self.assertTrue(reader.readline().startswith(b"220 2.0.0"))
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        tls = context.wrap_socket(raw, server_hostname="outpost.test")
+        tls = insecure_tls_context().wrap_socket(raw, server_hostname="outpost.test")
         tls_reader = tls.makefile("rb")
         # Had the MAIL counted, RCPT would be accepted; it must be refused: no EHLO, no MAIL.
         tls.sendall(b"RCPT TO:<b@example.net>\r\n")
