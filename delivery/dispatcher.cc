@@ -58,15 +58,11 @@ class Dispatcher::Connection final : public tls::StreamHandler {
     stream_.connect(owner_.context_.shard, address_, owner_.options_.connect_timeout);
   }
 
-  const engine::SocketAddress& address() const { return address_; }
-
   bool idle() const { return ready_ && !busy_ && !quitting_; }
   bool carries(queue::PartKey key) const {
     return busy_ && envelope_.id == key.message && envelope_.part == key.part;
   }
   bool ready() const { return ready_; }
-  // "TLSv1.3 TLS_AES_256_GCM_SHA384 verified" or "none": for the delivery record.
-  const std::string& tls_summary() const { return tls_summary_; }
 
   void on_connected(int error) override {
     if (error != 0) {
@@ -256,7 +252,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   queue::Envelope envelope_;
   std::vector<std::size_t> tried_;
   std::string failure_;
-  std::string tls_summary_ = "none";
+  std::string tls_summary_ = "none";  // "TLSv1.3 <cipher> verified": for the delivery record
   std::size_t sent_ = 0;
   bool ready_ = false;
   bool busy_ = false;

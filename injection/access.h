@@ -24,7 +24,6 @@ class NetworkList {
   static Result<NetworkList> parse(const std::vector<std::string>& networks);
   // IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) match the IPv4 networks.
   bool contains(const engine::SocketAddress& address) const;
-  bool empty() const { return networks_.empty(); }
 
  private:
   struct Network {
