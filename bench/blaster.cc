@@ -23,6 +23,7 @@
 #include "bench/message.h"
 #include "bench/random.h"
 #include "bench/text.h"
+#include "bench/tls_report.h"
 #include "proto/http/json.h"
 #include "proto/smtp/client_session.h"
 #include "tls/context.h"
@@ -554,13 +555,7 @@ std::string format_text(const BlastReport& report) {
                 static_cast<unsigned long long>(report.connect_failures),
                 static_cast<unsigned long long>(report.session_failures));
   out += line;
-  if (report.tls_sessions + report.tls_failures != 0) {
-    std::snprintf(line, sizeof line, "tls: %llu sessions (%llu resumed), %llu handshake failures\n",
-                  static_cast<unsigned long long>(report.tls_sessions),
-                  static_cast<unsigned long long>(report.tls_resumed),
-                  static_cast<unsigned long long>(report.tls_failures));
-    out += line;
-  }
+  out += tls_summary_line(report.tls_sessions, report.tls_resumed, report.tls_failures);
   return out;
 }
 
@@ -633,12 +628,7 @@ std::string format_json(const BlastReport& report, const BlastOptions& options) 
   json.value(report.connect_failures);
   json.key("session_failures");
   json.value(report.session_failures);
-  json.key("tls_sessions");
-  json.value(report.tls_sessions);
-  json.key("tls_resumed");
-  json.value(report.tls_resumed);
-  json.key("tls_failures");
-  json.value(report.tls_failures);
+  write_tls_json(json, report.tls_sessions, report.tls_resumed, report.tls_failures);
   json.end_object();
   return json.take() + "\n";
 }

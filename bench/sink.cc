@@ -26,6 +26,7 @@
 #include "bench/random.h"
 #include "bench/svg.h"
 #include "bench/text.h"
+#include "bench/tls_report.h"
 #include "engine/listener.h"
 #include "proto/http/json.h"
 #include "proto/smtp/server_session.h"
@@ -687,11 +688,7 @@ std::string format_text(const SinkReport& report) {
       connections == 0 ? 0.0 : static_cast<double>(messages) / static_cast<double>(connections),
       u(most));
   out += line;
-  if (report.tls_sessions + report.tls_failures != 0) {
-    std::snprintf(line, sizeof line, "tls: %llu sessions (%llu resumed), %llu handshake failures\n",
-                  u(report.tls_sessions), u(report.tls_resumed), u(report.tls_failures));
-    out += line;
-  }
+  out += tls_summary_line(report.tls_sessions, report.tls_resumed, report.tls_failures);
   return out;
 }
 
@@ -759,12 +756,7 @@ std::string format_json(const SinkReport& report, const SinkOptions& options) {
   json.value(report.connections_total);
   json.key("connections_max");
   json.value(report.connections_max);
-  json.key("tls_sessions");
-  json.value(report.tls_sessions);
-  json.key("tls_resumed");
-  json.value(report.tls_resumed);
-  json.key("tls_failures");
-  json.value(report.tls_failures);
+  write_tls_json(json, report.tls_sessions, report.tls_resumed, report.tls_failures);
   json.key("messages_per_connection");
   json.begin_object();
   for (const auto& [messages, count] : report.messages_per_connection) {
