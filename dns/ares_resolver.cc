@@ -87,6 +87,20 @@ std::string failure_detail(int status) {
   return ares_strerror(status);
 }
 
+// How every answer ends, MX or address: a failed query's detail, the negative TTL of an
+// NXDOMAIN or NODATA (the SOA's, RFC 2308), and no TTL beyond that of a CNAME on the way.
+template <typename Answer>
+void finish(Answer& answer, const AresResolver::Reply& reply) {
+  if (reply.status != ARES_SUCCESS && answer.detail.empty()) {
+    answer.detail = failure_detail(reply.status);
+  }
+  if ((answer.status == QueryStatus::nxdomain || answer.status == QueryStatus::nodata) &&
+      reply.summary) {
+    answer.ttl = reply.summary->negative_ttl;
+  }
+  if (answer.ttl && reply.chain_ttl) answer.ttl = std::min(*answer.ttl, *reply.chain_ttl);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<AresResolver>> AresResolver::create(const AresOptions& options) {
@@ -212,14 +226,8 @@ void AresResolver::query_mx(std::string domain, MxAnswerCallback done) {
         answer.status = QueryStatus::error;
         answer.detail = std::string("unparsable MX answer: ") + ares_strerror(parse);
       }
-    } else if (answer.detail.empty()) {
-      answer.detail = failure_detail(reply.status);
     }
-    if ((answer.status == QueryStatus::nxdomain || answer.status == QueryStatus::nodata) &&
-        reply.summary) {
-      answer.ttl = reply.summary->negative_ttl;
-    }
-    if (answer.ttl && reply.chain_ttl) answer.ttl = std::min(*answer.ttl, *reply.chain_ttl);
+    finish(answer, reply);
     done(std::move(answer));
   });
 }
@@ -270,14 +278,8 @@ AddressAnswer address_half(const AresResolver::Reply& reply, Family family) {
       }
       answer.ttl = ttl;
     }
-  } else if (answer.detail.empty()) {
-    answer.detail = failure_detail(reply.status);
   }
-  if ((answer.status == QueryStatus::nxdomain || answer.status == QueryStatus::nodata) &&
-      reply.summary) {
-    answer.ttl = reply.summary->negative_ttl;
-  }
-  if (answer.ttl && reply.chain_ttl) answer.ttl = std::min(*answer.ttl, *reply.chain_ttl);
+  finish(answer, reply);
   return answer;
 }
 
