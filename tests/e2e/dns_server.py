@@ -38,13 +38,15 @@ class DnsServer:
         self.workdir = os.path.join(str(workdir), "unbound")
         os.makedirs(self.workdir, exist_ok=True)
         self.log_path = os.path.join(self.workdir, "unbound.log")
-        self.port = _free_udp_port()
         zones = sorted({r.split()[0].rstrip(".").split(".")[-1] for r in records} |
                        {z.rstrip(".").split(".")[-1] for z in refuse})
         lines = [
             "server:",
             "  interface: 127.0.0.1",
-            f"  port: {self.port}",
+            "  port: {port}",
+            # Never share a port: with SO_REUSEPORT (unbound's default) a second server that
+            # happened to pick the same free port would silently take half of the queries.
+            "  so-reuseport: no",
             "  do-ip6: no",
             "  num-threads: 1",
             '  username: ""',
@@ -71,19 +73,32 @@ class DnsServer:
             lines.append(f'  local-zone: "{zone.rstrip(".")}." refuse')
         lines += ["remote-control:", "  control-enable: no"]
         self.conf_path = os.path.join(self.workdir, "unbound.conf")
-        with open(self.conf_path, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        template = "\n".join(lines) + "\n"
+        # A free port can be taken between choosing it and binding it: try another one then.
+        for attempt in range(3):
+            self.port = _free_udp_port()
+            with open(self.conf_path, "w") as f:
+                f.write(template.replace("{port}", str(self.port)))
+            if self._start(start_timeout, last=attempt == 2):
+                return
+
+    def _start(self, start_timeout, last):
+        """True once unbound serves; False when it exited and another port may be tried."""
         self.process = subprocess.Popen([_unbound(), "-d", "-c", self.conf_path],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + start_timeout
         while "start of service" not in self._log():
             if self.process.poll() is not None:
-                raise RuntimeError("unbound exited: " + self.process.stderr.read().decode() +
-                                   self._log())
+                error = self.process.stderr.read().decode() + self._log()
+                self.process.stderr.close()
+                if not last and "bind" in error.lower():
+                    return False
+                raise RuntimeError("unbound exited: " + error)
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("unbound did not start: " + self._log())
             time.sleep(0.05)
+        return True
 
     @property
     def address(self):
