@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "base/concat.h"
 #include "bench/blaster.h"
 #include "bench/series.h"
 #include "bench/sink.h"
 #include "bench/svg.h"
-#include "bench/text.h"
 #include "bench/units.h"
 #include "dkim/crypto.h"
 
@@ -178,7 +178,7 @@ int blast(std::span<const std::string_view> words) {
     } else if (arg == "--implicit-tls") {
       options.tls = bench::BlastTls::implicit;
     } else if (!args.value(value)) {
-      return usage_error("blast", bench::concat({"missing or unknown option ", arg}), blast_usage);
+      return usage_error("blast", concat({"missing or unknown option ", arg}), blast_usage);
     } else if (arg == "--auth") {
       const std::size_t colon = value.find(':');
       if (colon == std::string::npos || colon == 0) {
@@ -229,14 +229,13 @@ int blast(std::span<const std::string_view> words) {
       ok = take(bench::parse_duration(value), duration, error);
       options.reply_timeout = duration;
     } else {
-      return usage_error("blast", bench::concat({"unknown option ", arg}), blast_usage);
+      return usage_error("blast", concat({"unknown option ", arg}), blast_usage);
     }
     if (!ok) {
-      return usage_error(
-          "blast",
-          bench::concat({"bad value for ", arg, ": ", value, error.empty() ? "" : " (", error,
-                         error.empty() ? "" : ")"}),
-          blast_usage);
+      return usage_error("blast",
+                         concat({"bad value for ", arg, ": ", value, error.empty() ? "" : " (",
+                                 error, error.empty() ? "" : ")"}),
+                         blast_usage);
     }
   }
   if (!have_target) return usage_error("blast", "--to is required", blast_usage);
@@ -248,7 +247,7 @@ int blast(std::span<const std::string_view> words) {
   } else {
     options.domains.clear();
     for (std::uint64_t i = 0; i < domain_count; ++i) {
-      options.domains.push_back(bench::concat({"d", std::to_string(i), ".bench.test"}));
+      options.domains.push_back(concat({"d", std::to_string(i), ".bench.test"}));
     }
   }
   auto report = bench::run_blast(options, progress);
@@ -291,7 +290,7 @@ int sink(std::span<const std::string_view> words) {
     } else if (arg == "--implicit-tls") {
       options.implicit_tls = true;
     } else if (!args.value(value)) {
-      return usage_error("sink", bench::concat({"missing or unknown option ", arg}), sink_usage);
+      return usage_error("sink", concat({"missing or unknown option ", arg}), sink_usage);
     } else if (arg == "--listen") {
       ok = take(engine::SocketAddress::parse(value), options.listen, error);
     } else if (arg == "--shards") {
@@ -325,14 +324,13 @@ int sink(std::span<const std::string_view> words) {
     } else if (arg == "--seed") {
       ok = take(bench::parse_count(value), options.seed, error);
     } else {
-      return usage_error("sink", bench::concat({"unknown option ", arg}), sink_usage);
+      return usage_error("sink", concat({"unknown option ", arg}), sink_usage);
     }
     if (!ok) {
-      return usage_error(
-          "sink",
-          bench::concat({"bad value for ", arg, ": ", value, error.empty() ? "" : " (", error,
-                         error.empty() ? "" : ")"}),
-          sink_usage);
+      return usage_error("sink",
+                         concat({"bad value for ", arg, ": ", value, error.empty() ? "" : " (",
+                                 error, error.empty() ? "" : ")"}),
+                         sink_usage);
     }
   }
   if (options.cert_file.empty() != options.key_file.empty()) {
@@ -372,7 +370,7 @@ int plot(std::span<const std::string_view> words) {
     } else if (arg == "--title") {
       title = std::string(value);
     } else {
-      return usage_error("plot", bench::concat({"unknown option ", arg}), plot_usage);
+      return usage_error("plot", concat({"unknown option ", arg}), plot_usage);
     }
   }
   if (csv_path.empty() || svg_path.empty()) {

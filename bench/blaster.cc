@@ -19,10 +19,10 @@
 #include <variant>
 
 #include "base/assert.h"
+#include "base/concat.h"
 #include "bench/errc.h"
 #include "bench/message.h"
 #include "bench/random.h"
-#include "bench/text.h"
 #include "bench/tls_report.h"
 #include "proto/http/json.h"
 #include "proto/smtp/client_session.h"

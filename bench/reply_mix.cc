@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/concat.h"
 #include "bench/errc.h"
-#include "bench/text.h"
 
 namespace mta::bench {
 namespace {

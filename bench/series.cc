@@ -8,8 +8,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "base/concat.h"
 #include "bench/errc.h"
-#include "bench/text.h"
 
 namespace mta::bench {
 namespace {

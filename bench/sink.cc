@@ -21,11 +21,11 @@
 #include <variant>
 
 #include "base/assert.h"
+#include "base/concat.h"
 #include "bench/errc.h"
 #include "bench/message.h"
 #include "bench/random.h"
 #include "bench/svg.h"
-#include "bench/text.h"
 #include "bench/tls_report.h"
 #include "engine/listener.h"
 #include "proto/http/json.h"

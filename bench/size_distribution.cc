@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
+#include "base/concat.h"
 #include "bench/errc.h"
-#include "bench/text.h"
 #include "bench/units.h"
 
 namespace mta::bench {

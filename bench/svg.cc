@@ -2,7 +2,7 @@
 // maximum (1, 2 or 5 times a power of ten), x from second 0 to the last second. Each series
 // is one <polyline>; the legend names them. Text is XML-escaped.
 #include "bench/svg.h"
-#include "bench/text.h"
+#include "base/concat.h"
 
 #include <algorithm>
 #include <cmath>

@@ -9,23 +9,13 @@
 #include <set>
 
 #include "base/assert.h"
+#include "base/concat.h"
 
 namespace mta::mime {
 namespace {
 
 constexpr std::string_view kBoundaryPrefix = "outpost-dsn-";
 constexpr std::size_t kBoundaryHexDigits = 16;
-
-// Joins pieces into one string. Used instead of operator+ chains, which GCC 12 at -O3
-// misreports as overlapping copies (-Wrestrict) when a one-character literal comes first.
-std::string concat(std::initializer_list<std::string_view> pieces) {
-  std::size_t size = 0;
-  for (std::string_view piece : pieces) size += piece.size();
-  std::string out;
-  out.reserve(size);
-  for (std::string_view piece : pieces) out.append(piece);
-  return out;
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 

@@ -1,13 +1,13 @@
 // concat: joins string pieces in one allocation. Used instead of chains of operator+ on a
-// literal and a temporary std::string, which g++ 12 at -O3 misreads as an overlapping
-// memcpy (-Wrestrict, a false positive that -Werror turns into a build failure).
+// literal and a temporary std::string, which g++ 12 at -O3 misreads as an overlapping memcpy
+// (-Wrestrict, a false positive that -Werror turns into a build failure).
 #pragma once
 
 #include <initializer_list>
 #include <string>
 #include <string_view>
 
-namespace mta::bench {
+namespace mta {
 
 inline std::string concat(std::initializer_list<std::string_view> pieces) {
   std::size_t size = 0;
@@ -18,4 +18,4 @@ inline std::string concat(std::initializer_list<std::string_view> pieces) {
   return out;
 }
 
-}  // namespace mta::bench
+}  // namespace mta
