@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "queue/errc.h"
 #include "queue/store.h"
@@ -17,8 +18,8 @@ class FailingStore_for_test final : public Store {
  public:
   explicit FailingStore_for_test(Store& inner) : inner_(inner) {}
 
-  // The next `count` writes (write_batch, hence put; update_envelope; remove_part) fail with
-  // `code`. A failed write_batch stores none of its messages.
+  // The next `count` writes (write_batch, hence put; update_envelope; remove_part;
+  // expire_history) fail with `code`. A failed write_batch stores none of its messages.
   void fail_writes(std::uint32_t count, std::error_code code = Errc::io_error) {
     writes_to_fail_ = count;
     code_ = code;
@@ -37,9 +38,9 @@ class FailingStore_for_test final : public Store {
     if (should_fail()) return unexpected(code_, "injected update failure " + to_hex(envelope.id));
     return inner_.update_envelope(envelope);
   }
-  Result<void> remove_part(PartKey key) override {
+  Result<void> remove_part(PartKey key, const Envelope* final_state = nullptr) override {
     if (should_fail()) return unexpected(code_, "injected remove failure " + to_hex(key.message));
-    return inner_.remove_part(key);
+    return inner_.remove_part(key, final_state);
   }
   Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) override {
     return inner_.for_each_scheduled(fn);
@@ -49,6 +50,16 @@ class FailingStore_for_test final : public Store {
     return inner_.for_each_envelope_from(from, fn);
   }
   Result<std::uint64_t> count() override { return inner_.count(); }
+  Result<std::vector<Envelope>> read_message(MessageId id) override {
+    return inner_.read_message(id);
+  }
+  Result<std::vector<Envelope>> read_history(MessageId id) override {
+    return inner_.read_history(id);
+  }
+  Result<std::uint64_t> expire_history(MessageId before) override {
+    if (should_fail()) return unexpected(code_, "injected expiry failure " + to_hex(before));
+    return inner_.expire_history(before);
+  }
 
  private:
   bool should_fail() {

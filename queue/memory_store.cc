@@ -1,6 +1,8 @@
-// MemoryStore: std::maps of encoded envelopes, bodies and schedule entries behind one mutex.
+// MemoryStore: std::maps of encoded envelopes, bodies, schedule entries and history records
+// behind one mutex.
 #include "queue/memory_store.h"
 
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -9,6 +11,30 @@
 #include "queue/keys.h"
 
 namespace mta::queue {
+namespace {
+
+using KeyedRecords = std::vector<std::pair<PartKey, std::string>>;
+
+// Decodes the records of one message (copied out from under the lock), each checked against
+// its key, as RocksDbStore does; the first damaged one fails the call.
+Result<std::vector<Envelope>> decode_parts(const KeyedRecords& records) {
+  std::vector<Envelope> out;
+  out.reserve(records.size());
+  for (const auto& [key, record] : records) {
+    Result<Envelope> envelope = decode_envelope(record);
+    if (envelope && (envelope->id != key.message || envelope->part != key.part)) {
+      envelope = unexpected(Errc::corrupt_record, "id or part differs from key");
+    }
+    if (!envelope) {
+      return unexpected(Errc::corrupt_record, to_hex(key.message) + "/" + std::to_string(key.part) +
+                                                  ": " + envelope.error().message());
+    }
+    out.push_back(std::move(envelope).value());
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<void> MemoryStore::write_batch(std::span<const MessageWrite> writes) {
   // Validate and encode everything before touching the maps: all or nothing.
@@ -66,12 +92,21 @@ Result<void> MemoryStore::update_envelope(const Envelope& envelope) {
   return {};
 }
 
-Result<void> MemoryStore::remove_part(PartKey key) {
+Result<void> MemoryStore::remove_part(PartKey key, const Envelope* final_state) {
+  const bool record_history = final_state != nullptr && options_.history;
+  std::string history_record;
+  if (record_history) {
+    MTA_ASSERT(final_state->id == key.message);
+    MTA_ASSERT(final_state->part == key.part);
+    if (auto valid = validate_envelope(*final_state); !valid) return unexpected(valid.error());
+    history_record = encode_envelope(*final_state);
+  }
   const std::lock_guard lock(mutex_);
   const auto it = parts_.find(key);
   if (it == parts_.end()) return unexpected(Errc::not_found, to_hex(key.message));
   schedule_.erase({it->second.due_ms, key});
   parts_.erase(it);
+  if (record_history) history_.insert_or_assign(key, std::move(history_record));
   const auto sibling = parts_.lower_bound(PartKey{key.message, 0});
   if (sibling == parts_.end() || sibling->first.message != key.message) bodies_.erase(key.message);
   return {};
@@ -127,6 +162,43 @@ Result<void> MemoryStore::for_each_envelope_from(PartKey from,
 Result<std::uint64_t> MemoryStore::count() {
   const std::lock_guard lock(mutex_);
   return static_cast<std::uint64_t>(parts_.size());
+}
+
+Result<std::vector<Envelope>> MemoryStore::read_message(MessageId id) {
+  KeyedRecords records;
+  {
+    const std::lock_guard lock(mutex_);
+    for (auto it = parts_.lower_bound(PartKey{id, 0});
+         it != parts_.end() && it->first.message == id; ++it) {
+      records.emplace_back(it->first, it->second.record);
+    }
+  }
+  return decode_parts(records);
+}
+
+Result<std::vector<Envelope>> MemoryStore::read_history(MessageId id) {
+  KeyedRecords records;
+  {
+    const std::lock_guard lock(mutex_);
+    for (auto it = history_.lower_bound(PartKey{id, 0});
+         it != history_.end() && it->first.message == id; ++it) {
+      records.emplace_back(it->first, it->second);
+    }
+  }
+  return decode_parts(records);
+}
+
+Result<std::uint64_t> MemoryStore::expire_history(MessageId before) {
+  const std::lock_guard lock(mutex_);
+  const auto end = history_.lower_bound(PartKey{before, 0});
+  const auto expired = static_cast<std::uint64_t>(std::distance(history_.begin(), end));
+  history_.erase(history_.begin(), end);
+  return expired;
+}
+
+void MemoryStore::put_raw_history_for_test(PartKey key, std::string_view record) {
+  const std::lock_guard lock(mutex_);
+  history_.insert_or_assign(key, std::string(record));
 }
 
 void MemoryStore::put_raw_envelope_for_test(PartKey key, std::string_view record) {

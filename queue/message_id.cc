@@ -2,6 +2,7 @@
 // bits (layout in message_id.h), borrowing the next millisecond when the counter runs out.
 #include "queue/message_id.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/assert.h"
@@ -14,12 +15,14 @@ constexpr std::uint64_t millis_max = (std::uint64_t{1} << message_id_millis_bits
 constexpr int shard_shift = message_id_counter_bits;
 constexpr int millis_shift = message_id_counter_bits + message_id_shard_bits;
 
-std::uint64_t wall_millis(const Clock& clock) {
+std::uint64_t millis_of(Clock::WallTime time) {
   const auto since_epoch =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock.wall_now().time_since_epoch());
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch());
   // A clock before 1970 is misconfigured; ids still work if we treat it as the epoch.
   return since_epoch.count() < 0 ? 0 : static_cast<std::uint64_t>(since_epoch.count());
 }
+
+std::uint64_t wall_millis(const Clock& clock) { return millis_of(clock.wall_now()); }
 
 }  // namespace
 
@@ -54,6 +57,10 @@ void MessageIdGenerator::advance_past(MessageId id) {
   last_millis_ = millis;
   counter_ = counter_max;
   issued_ = true;
+}
+
+MessageId first_message_id_at(Clock::WallTime time) {
+  return MessageId(std::min(millis_of(time), millis_max) << millis_shift);
 }
 
 Clock::WallTime message_id_time(MessageId id) {

@@ -48,6 +48,11 @@ class MessageIdGenerator {
   bool issued_ = false;
 };
 
+// The smallest id of `time`'s millisecond: every id below it was issued for an earlier
+// millisecond, so Store::expire_history(first_message_id_at(now - keep)) keeps `keep` of
+// history. Times before 1970 give id 0; times past 2109 the largest millisecond's first id.
+MessageId first_message_id_at(Clock::WallTime time);
+
 // The fields of an id, for logs and tests.
 Clock::WallTime message_id_time(MessageId id);
 ShardId message_id_shard(MessageId id);

@@ -117,5 +117,38 @@ TEST(MessageIdGenerator, ClockAtTheEpochStillWorks) {
   EXPECT_EQ(message_id_shard(a), ShardId(3));
 }
 
+// first_message_id_at splits ids at a millisecond: every id of an earlier millisecond (any
+// shard, any counter) is below it, every id of that millisecond or later is not.
+TEST(FirstMessageIdAt, SplitsIdsAtAMillisecond) {
+  ManualClock clock = clock_at(t0);
+  MessageIdGenerator last_shard(ShardId(message_id_shards_max - 1), clock);
+  for (int i = 0; i < 100; ++i) static_cast<void>(last_shard.next());
+  const MessageId late_in_t0 = last_shard.next();
+  clock.advance(1ms);
+  MessageIdGenerator first_shard(ShardId(0), clock);
+  const MessageId first_of_next = first_shard.next();
+
+  const Clock::WallTime at_t0 = clock_at(t0).wall_now();
+  struct Case {
+    const char* name;
+    Clock::WallTime time;
+    std::uint64_t want;
+  };
+  const std::vector<Case> cases = {
+      {"t0", at_t0, static_cast<std::uint64_t>(t0.count()) << 22},
+      {"t0_plus_999us_rounds_down", at_t0 + 999us, static_cast<std::uint64_t>(t0.count()) << 22},
+      {"t0_plus_1ms", at_t0 + 1ms, static_cast<std::uint64_t>(t0.count() + 1) << 22},
+      {"epoch", Clock::WallTime{}, 0},
+      {"before_1970", Clock::WallTime(-5s), 0},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(first_message_id_at(c.time).value(), c.want) << c.name;
+  }
+  EXPECT_LT(late_in_t0, first_message_id_at(at_t0 + 1ms));
+  EXPECT_EQ(first_of_next, first_message_id_at(at_t0 + 1ms));
+  EXPECT_GE(late_in_t0, first_message_id_at(at_t0));
+  EXPECT_EQ(message_id_time(first_message_id_at(at_t0 + 1ms)), at_t0 + 1ms);
+}
+
 }  // namespace
 }  // namespace mta::queue

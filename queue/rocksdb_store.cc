@@ -1,7 +1,7 @@
-// RocksDbStore: envelopes, bodies and the schedule index in three column families of one
-// RocksDB database; every change to a message is one WriteBatch through the WAL (fsynced when
-// StoreOptions::sync). RocksDB statuses become queue::Errc here, with the status text kept in
-// Error::detail.
+// RocksDbStore: envelopes, bodies, the schedule index and history records in four column
+// families of one RocksDB database; every change to a message is one WriteBatch through the
+// WAL (fsynced when StoreOptions::sync). RocksDB statuses become queue::Errc here, with the status
+// text kept in Error::detail.
 #include "queue/rocksdb_store.h"
 
 #include <rocksdb/cache.h>
@@ -37,6 +37,9 @@ namespace {
 constexpr const char* envelopes_cf = "envelopes";
 constexpr const char* bodies_cf = "bodies";
 constexpr const char* schedule_cf = "schedule";
+// Added after format 2 shipped without it: open creates it in an older spool (RocksDB's
+// create_missing_column_families), and nothing else changed, so the format stays 2.
+constexpr const char* history_cf = "history";
 // The default column family holds one marker so a layout change can tell old spools.
 // Format 1 (one envelope per message, no schedule index) is refused: nothing was ever
 // deployed with it, so there is no migration.
@@ -50,6 +53,7 @@ constexpr std::size_t all_memtables_bytes = 64 << 20;
 constexpr std::size_t envelopes_memtable_bytes = 8 << 20;
 constexpr std::size_t bodies_memtable_bytes = 32 << 20;
 constexpr std::size_t schedule_memtable_bytes = 4 << 20;
+constexpr std::size_t history_memtable_bytes = 4 << 20;
 
 template <std::size_t N>
 rocksdb::Slice slice(const std::array<char, N>& key) {
@@ -75,7 +79,8 @@ bool is_lock_error(const rocksdb::Status& status) {
          (text.find("/LOCK") != std::string::npos || text.find("lock") != std::string::npos);
 }
 
-rocksdb::CompressionType body_compression() {
+// For bodies and history: large or cold records, written once and rarely read.
+rocksdb::CompressionType cold_compression() {
   const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
   for (const rocksdb::CompressionType type :
        {rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
@@ -163,10 +168,12 @@ struct RocksDbStore::Impl {
   std::string path;
   StoreOptions store_options;
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, envelopes, bodies, schedule
+  // default, envelopes, bodies, schedule, history
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* envelopes = nullptr;
   rocksdb::ColumnFamilyHandle* bodies = nullptr;
   rocksdb::ColumnFamilyHandle* schedule = nullptr;
+  rocksdb::ColumnFamilyHandle* history = nullptr;
   rocksdb::WriteOptions write_options;
   rocksdb::WriteOptions disposition_write_options;
   // update_envelope and remove_part read, then write; a lock per message-id stripe makes that
@@ -260,6 +267,34 @@ struct RocksDbStore::Impl {
     if (!it->status().ok()) return from_status(it->status(), "scan parts of " + to_hex(id));
     return false;
   }
+
+  // Every record of `family` keyed by a part of `id`, decoded and checked against its key,
+  // in part order; the first damaged one fails the call.
+  Result<std::vector<Envelope>> read_parts(rocksdb::ColumnFamilyHandle* family, MessageId id,
+                                           const char* what) {
+    const EnvelopeKey first = envelope_key(PartKey{id, 0});
+    const rocksdb::Slice prefix(first.data(), 8);
+    const std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family));
+    std::vector<Envelope> out;
+    for (it->Seek(slice(first)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      Result<PartKey> key = parse_envelope_key(it->key().ToStringView());
+      Result<Envelope> envelope =
+          key ? decode_envelope(it->value().ToStringView()) : unexpected(key.error());
+      if (envelope && (envelope->id != key->message || envelope->part != key->part)) {
+        envelope = unexpected(Errc::corrupt_record, "id or part differs from key");
+      }
+      if (!envelope) {
+        return unexpected(Errc::corrupt_record, std::string(what) + " " +
+                                                    (key ? part_name(*key) : to_hex(id)) + ": " +
+                                                    envelope.error().message());
+      }
+      out.push_back(std::move(envelope).value());
+    }
+    if (!it->status().ok()) {
+      return from_status(it->status(), std::string("read ") + what + " of " + to_hex(id));
+    }
+    return out;
+  }
 };
 
 Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path,
@@ -271,12 +306,16 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
   auto cache = rocksdb::NewLRUCache(block_cache_bytes);
   rocksdb::ColumnFamilyOptions bodies_options =
       family_options(cache, bodies_memtable_bytes, /*bloom=*/false);
-  bodies_options.compression = body_compression();
+  bodies_options.compression = cold_compression();
+  rocksdb::ColumnFamilyOptions history_options =
+      family_options(cache, history_memtable_bytes, /*bloom=*/false);
+  history_options.compression = cold_compression();
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {envelopes_cf, family_options(cache, envelopes_memtable_bytes, /*bloom=*/true)},
       {bodies_cf, bodies_options},
       {schedule_cf, family_options(cache, schedule_memtable_bytes, /*bloom=*/false)},
+      {history_cf, history_options},
   };
 
   auto impl = std::make_unique<Impl>();
@@ -298,10 +337,11 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
     return from_status(status, "open " + path);
   }
   impl->db.reset(raw);
-  MTA_ASSERT(impl->handles.size() == 4);
+  MTA_ASSERT(impl->handles.size() == 5);
   impl->envelopes = impl->handles[1];
   impl->bodies = impl->handles[2];
   impl->schedule = impl->handles[3];
+  impl->history = impl->handles[4];
 
   std::string format;
   const rocksdb::Status read =
@@ -403,7 +443,15 @@ Result<void> RocksDbStore::update_envelope(const Envelope& envelope) {
   return {};
 }
 
-Result<void> RocksDbStore::remove_part(PartKey key) {
+Result<void> RocksDbStore::remove_part(PartKey key, const Envelope* final_state) {
+  const bool record_history = final_state != nullptr && impl_->store_options.history;
+  std::string history_record;
+  if (record_history) {
+    MTA_ASSERT(final_state->id == key.message);
+    MTA_ASSERT(final_state->part == key.part);
+    if (auto valid = validate_envelope(*final_state); !valid) return unexpected(valid.error());
+    history_record = encode_envelope(*final_state);
+  }
   const std::lock_guard lock(impl_->lock_for(key.message));
   Result<Envelope> stored = impl_->read_envelope(key);
   // A record that no longer decodes is still removable; its schedule entry cannot be found
@@ -418,6 +466,10 @@ Result<void> RocksDbStore::remove_part(PartKey key) {
     status = batch.Delete(impl_->schedule, slice(schedule_key(stored->next_attempt_at, key)));
   }
   if (status.ok() && !*siblings) status = batch.Delete(impl_->bodies, slice(body_key(key.message)));
+  // Same key as the envelope: history iterates in (id, part) order, oldest message first.
+  if (status.ok() && record_history) {
+    status = batch.Put(impl_->history, slice(envelope_key(key)), history_record);
+  }
   if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
   if (!status.ok()) return from_status(status, "remove " + part_name(key));
   return {};
@@ -488,6 +540,41 @@ Result<std::uint64_t> RocksDbStore::count() {
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
   if (!it->status().ok()) return from_status(it->status(), "count envelopes");
   return n;
+}
+
+Result<std::vector<Envelope>> RocksDbStore::read_message(MessageId id) {
+  return impl_->read_parts(impl_->envelopes, id, "envelope");
+}
+
+Result<std::vector<Envelope>> RocksDbStore::read_history(MessageId id) {
+  return impl_->read_parts(impl_->history, id, "history");
+}
+
+Result<std::uint64_t> RocksDbStore::expire_history(MessageId before) {
+  // From the empty key, so a damaged (short) key below the bound goes too.
+  const EnvelopeKey end = envelope_key(PartKey{before, 0});
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;  // each expired record is read once, to count it
+  const rocksdb::Slice upper(end.data(), end.size());
+  read_options.iterate_upper_bound = &upper;
+  const std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->history));
+  std::uint64_t expired = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++expired;
+  if (!it->status().ok()) return from_status(it->status(), "scan expired history");
+  if (expired == 0) return expired;
+  rocksdb::WriteBatch batch;
+  rocksdb::Status status = batch.DeleteRange(impl_->history, rocksdb::Slice(), upper);
+  if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
+  if (!status.ok()) return from_status(status, "expire history before " + to_hex(before));
+  return expired;
+}
+
+Result<void> RocksDbStore::put_raw_history_for_test(PartKey key, std::string_view record) {
+  const rocksdb::Status status =
+      impl_->db->Put(impl_->write_options, impl_->history, slice(envelope_key(key)),
+                     {record.data(), record.size()});
+  if (!status.ok()) return from_status(status, "put raw history " + part_name(key));
+  return {};
 }
 
 Result<void> RocksDbStore::put_raw_envelope_for_test(PartKey key, std::string_view record) {

@@ -1,6 +1,6 @@
 // RocksDbStore: the daemon's Store, one RocksDB database with column families `envelopes`
-// (message id + part), `bodies` (message id) and `schedule` (due ms + message id + part),
-// big-endian keys (layout in queue/README.md).
+// (message id + part), `bodies` (message id), `schedule` (due ms + message id + part) and
+// `history` (message id + part), big-endian keys (layout in queue/README.md).
 // This header keeps RocksDB out of its includers; only rocksdb_store.cc sees it.
 #pragma once
 
@@ -24,8 +24,9 @@ class RocksDbStore final : public Store {
   };
 
  public:
-  // Creates the directory and the column families if missing. A directory held by another
-  // process (or another open store in this one) gives Errc::locked naming the path.
+  // Creates the directory and the column families if missing (so a spool written before the
+  // `history` family existed gains it here). A directory held by another process (or another
+  // open store in this one) gives Errc::locked naming the path.
   static Result<std::unique_ptr<RocksDbStore>> open(const std::string& path,
                                                     StoreOptions options = {});
 
@@ -38,11 +39,16 @@ class RocksDbStore final : public Store {
   Result<Envelope> read_envelope(PartKey key) override;
   Result<std::string> read_body(MessageId id) override;
   Result<void> update_envelope(const Envelope& envelope) override;
-  Result<void> remove_part(PartKey key) override;
+  Result<void> remove_part(PartKey key, const Envelope* final_state = nullptr) override;
   Result<void> for_each_scheduled(const std::function<bool(ScheduledItem&&)>& fn) override;
   Result<void> for_each_envelope_from(PartKey from,
                                       const std::function<bool(Envelope&&)>& fn) override;
   Result<std::uint64_t> count() override;
+  Result<std::vector<Envelope>> read_message(MessageId id) override;
+  Result<std::vector<Envelope>> read_history(MessageId id) override;
+  // One DeleteRange over the expired ids (a range tombstone; compaction reclaims the space),
+  // after an iterator pass over the same range counts them.
+  Result<std::uint64_t> expire_history(MessageId before) override;
 
   const std::string& path() const;
 
@@ -51,6 +57,8 @@ class RocksDbStore final : public Store {
   Result<void> put_raw_envelope_for_test(PartKey key, std::string_view record);
   // Stores a raw schedule key, to test how for_each_scheduled treats damaged entries.
   Result<void> put_raw_schedule_key_for_test(std::string_view key);
+  // Stores raw bytes as the history record of `key`, to test how read_history treats them.
+  Result<void> put_raw_history_for_test(PartKey key, std::string_view record);
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -1,7 +1,8 @@
 // Store: the durable spool interface. Every accepted message is written (its parts, one per
 // destination, and one shared body, in one synced batch) before the client hears 250; parts
-// are updated as attempts happen and removed when done. MemoryStore (tests) and RocksDbStore
-// (the daemon) implement it; the schedule index gives start-up the due order cheaply.
+// are updated as attempts happen and removed when done, leaving a history record of their
+// final state. MemoryStore (tests) and RocksDbStore (the daemon) implement it; the schedule
+// index gives start-up the due order cheaply.
 #pragma once
 
 #include <compare>
@@ -10,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/result.h"
@@ -27,6 +29,10 @@ struct StoreOptions {
   // only forget the last few outcomes, which re-delivers, never loses. Synced, every delivery
   // would cost an fsync.
   bool sync_dispositions = false;
+  // Whether remove_part keeps the final state it is given as a history record (for the
+  // status API after a message is gone). false: nothing is recorded; what history exists
+  // stays readable and expirable.
+  bool history = true;
 };
 
 // Names one part of a message in the store.
@@ -80,8 +86,13 @@ class Store {
   // was removed.
   virtual Result<void> update_envelope(const Envelope& envelope) = 0;
   // Deletes the part and its schedule entry, and the body when no other part of the message
-  // remains, in one synced batch; not_found if the part is absent.
-  virtual Result<void> remove_part(PartKey key) = 0;
+  // remains, in one batch (synced as update_envelope); not_found if the part is absent.
+  // With `final_state` (the part as delivery left it: id and part equal to `key`) and
+  // StoreOptions::history on, the same batch also stores it as the part's history record, so
+  // a reader sees the part either queued or in history, never neither; a removal that fails
+  // records nothing. A final state over the codec's bounds fails with record_too_large and
+  // removes nothing. Without it (operator delete), nothing is recorded.
+  virtual Result<void> remove_part(PartKey key, const Envelope* final_state = nullptr) = 0;
   // Start-up: every schedule entry in due order (ties in key order), without reading
   // envelopes or bodies. Stops early if fn returns false. A damaged entry is skipped and the
   // call then returns corrupt_record.
@@ -96,7 +107,25 @@ class Store {
     return for_each_envelope_from(PartKey{}, fn);
   }
   // Number of queued parts. RocksDbStore counts by scanning envelope keys: O(n).
+  // History records are not counted (nor visited by the for_each_* scans).
   virtual Result<std::uint64_t> count() = 0;
+
+  // The queued parts of one message in part order (a prefix scan; bodies are not loaded);
+  // empty when none is queued. A record that does not decode fails the call with
+  // corrupt_record naming the part.
+  virtual Result<std::vector<Envelope>> read_message(MessageId id) = 0;
+  // The history records of one message (final states of its removed parts) in part order;
+  // empty when there are none (still queued, never recorded, or expired). Damaged records
+  // fail the call as in read_message. For a message's whole status call read_message first,
+  // then read_history: a part removed between the two calls shows up in both (its history
+  // record is the newer state), never in neither.
+  virtual Result<std::vector<Envelope>> read_history(MessageId id) = 0;
+  // Deletes the history of every message whose id is below `before` (ids are time-ordered:
+  // first_message_id_at(now - N days), message_id.h, keeps N days) and returns how many
+  // records went. Costs a scan of the expired records (to count them), so call it often
+  // enough that each call expires a slice. A record written concurrently for an id below
+  // `before` may survive (the next call takes it) or go uncounted.
+  virtual Result<std::uint64_t> expire_history(MessageId before) = 0;
 };
 
 }  // namespace mta::queue

@@ -1,7 +1,8 @@
 // One typed suite run against MemoryStore and RocksDbStore (in a fresh temp dir), so both
 // honour the same Store contract: parts sharing one body, group commit all or nothing, the
-// schedule index kept in step, sibling removals racing; then RocksDB-only tests: the
-// directory lock, real write failures (RLIMIT_FSIZE, a full tmpfs) that leave nothing behind.
+// schedule index kept in step, sibling removals racing, history records of removed parts;
+// then RocksDB-only tests: the directory lock, real write failures (RLIMIT_FSIZE, a full
+// tmpfs) that leave nothing behind, a spool written before the history family existed.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -23,6 +24,9 @@
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include "queue/errc.h"
 #include "queue/failing_store_for_test.h"
@@ -142,6 +146,27 @@ std::vector<Envelope> make_parts(std::uint64_t id, std::uint32_t count) {
   return parts;
 }
 
+// A part as delivery leaves it: every recipient in `state` with `reply`, one more attempt.
+Envelope finished(Envelope e, RecipientState state, const std::string& reply) {
+  e.attempts += 1;
+  for (Recipient& r : e.recipients) {
+    r.state = state;
+    r.attempts += 1;
+    r.last_reply = reply;
+  }
+  return e;
+}
+
+// The keys of a read_message / read_history answer; a failed read fails the expectation.
+std::vector<PartKey> keys_in(const Result<std::vector<Envelope>>& read) {
+  EXPECT_TRUE(read.has_value()) << read.error().message();
+  std::vector<PartKey> keys;
+  if (read) {
+    for (const Envelope& e : *read) keys.push_back(PartKey{e.id, e.part});
+  }
+  return keys;
+}
+
 template <typename S>
 class StoreTest : public ::testing::Test {
  protected:
@@ -149,15 +174,16 @@ class StoreTest : public ::testing::Test {
 
   void SetUp() override { reopen(); }
 
-  // Closes the store (for RocksDB: releases the lock) and opens it again on the same data.
-  void reopen() {
+  // Closes the store (for RocksDB: releases the lock) and opens it again on the same data
+  // (MemoryStore: a new, empty one).
+  void reopen(StoreOptions options = {}) {
     store_.reset();
     if constexpr (persistent) {
-      Result<std::unique_ptr<RocksDbStore>> opened = RocksDbStore::open(spool_path());
+      Result<std::unique_ptr<RocksDbStore>> opened = RocksDbStore::open(spool_path(), options);
       ASSERT_TRUE(opened.has_value()) << opened.error().message();
       store_ = std::move(opened).value();
     } else {
-      store_ = std::make_unique<MemoryStore>();
+      store_ = std::make_unique<MemoryStore>(options);
     }
   }
 
@@ -645,6 +671,221 @@ TYPED_TEST(StoreTest, ConcurrentSiblingRemovalsKeepBodyExactlyWhileNeeded) {
   EXPECT_TRUE(scheduled(store).empty());
 }
 
+// History: each removal with a final state leaves that state readable, in part order, while
+// read_message shows what is still queued; a removal without one (operator delete) leaves
+// nothing. count(), the envelope scan and the schedule never see history.
+TYPED_TEST(StoreTest, RemovalWithFinalStateRecordsHistory) {
+  Store& store = *this->store_;
+  const std::vector<Envelope> before = make_parts(99, 1);
+  const std::vector<Envelope> parts = make_parts(100, 3);
+  const std::vector<Envelope> after = make_parts(101, 2);
+  const std::vector<MessageWrite> writes = {{before, "99"}, {parts, "100"}, {after, "101"}};
+  ASSERT_TRUE(store.write_batch(writes).has_value());
+  const std::vector<Envelope> final_states = {
+      finished(parts[0], RecipientState::delivered, "250 2.0.0 ok"),
+      finished(parts[1], RecipientState::bounced, "550 5.1.1 no such user"),
+      finished(parts[2], RecipientState::delivered, "250 2.0.0 queued as X"),
+  };
+
+  struct Step {
+    std::string name;
+    PartKey remove;
+    bool with_final_state;
+    std::vector<PartKey> want_queued_100;
+    std::vector<PartKey> want_history_100;
+    std::vector<PartKey> want_history_101;
+    std::uint64_t want_count;
+  };
+  const std::vector<Step> steps = {
+      {"last_part_first",
+       key_of(100, 2),
+       true,
+       {key_of(100, 0), key_of(100, 1)},
+       {key_of(100, 2)},
+       {},
+       5},
+      {"first_part",
+       key_of(100, 0),
+       true,
+       {key_of(100, 1)},
+       {key_of(100, 0), key_of(100, 2)},
+       {},
+       4},
+      {"operator_delete_of_neighbour",
+       key_of(101, 1),
+       false,
+       {key_of(100, 1)},
+       {key_of(100, 0), key_of(100, 2)},
+       {},
+       3},
+      {"last_remaining_part",
+       key_of(100, 1),
+       true,
+       {},
+       {key_of(100, 0), key_of(100, 1), key_of(100, 2)},
+       {},
+       2},
+  };
+  for (const Step& step : steps) {
+    SCOPED_TRACE(step.name);
+    const Envelope* final_state = nullptr;
+    if (step.with_final_state) final_state = &final_states[step.remove.part];
+    ASSERT_TRUE(store.remove_part(step.remove, final_state).has_value());
+    EXPECT_EQ(keys_in(store.read_message(MessageId(100))), step.want_queued_100);
+    EXPECT_EQ(keys_in(store.read_history(MessageId(100))), step.want_history_100);
+    EXPECT_EQ(keys_in(store.read_history(MessageId(101))), step.want_history_101);
+    EXPECT_EQ(store.count().value_or(99), step.want_count);
+    EXPECT_EQ(visited_parts(store).size(), step.want_count);
+    EXPECT_EQ(scheduled(store).size(), step.want_count);
+  }
+  EXPECT_EQ(error_of(store.read_body(MessageId(100))), Errc::not_found);
+  EXPECT_TRUE(keys_in(store.read_history(MessageId(99))).empty());
+  EXPECT_EQ(keys_in(store.read_message(MessageId(99))), std::vector<PartKey>{key_of(99)});
+  EXPECT_EQ(store.read_message(MessageId(101)).value_or(std::vector<Envelope>{}),
+            std::vector<Envelope>{after[0]});
+
+  if constexpr (TestFixture::persistent) this->reopen();
+  Result<std::vector<Envelope>> history = this->store_->read_history(MessageId(100));
+  ASSERT_TRUE(history.has_value()) << history.error().message();
+  EXPECT_EQ(*history, final_states);  // the states given, in part order, not removal order
+}
+
+TYPED_TEST(StoreTest, FailedRemovalRecordsNoHistory) {
+  Store& store = *this->store_;
+  const std::vector<Envelope> parts = make_parts(7, 2);
+  const MessageWrite write{parts, "body"};
+  ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+
+  // A final state the codec refuses: the part stays queued and scheduled, no history.
+  Envelope oversized = finished(parts[0], RecipientState::bounced, "550 no");
+  oversized.recipients[0].last_reply.assign(reply_bytes_max + 1, 'x');
+  EXPECT_EQ(error_of(store.remove_part(key_of(7, 0), &oversized)), Errc::record_too_large);
+  // Absent parts: not_found, and no history appears for them either.
+  const Envelope absent = finished(make_envelope(7, 1, 5), RecipientState::delivered, "250");
+  EXPECT_EQ(error_of(store.remove_part(key_of(7, 5), &absent)), Errc::not_found);
+  const Envelope other = finished(make_envelope(8), RecipientState::delivered, "250");
+  EXPECT_EQ(error_of(store.remove_part(key_of(8), &other)), Errc::not_found);
+  // A write the disk refuses (the decorator stands in for it here; RocksDbStore's own test
+  // below makes the WAL append fail for real).
+  FailingStore_for_test failing(store);
+  failing.fail_writes(1, Errc::no_space);
+  const Envelope delivered = finished(parts[1], RecipientState::delivered, "250 ok");
+  EXPECT_EQ(error_of(failing.remove_part(key_of(7, 1), &delivered)), Errc::no_space);
+
+  EXPECT_TRUE(keys_in(store.read_history(MessageId(7))).empty());
+  EXPECT_TRUE(keys_in(store.read_history(MessageId(8))).empty());
+  EXPECT_EQ(store.read_message(MessageId(7)).value_or(std::vector<Envelope>{}), parts);
+  EXPECT_EQ(scheduled(store).size(), 2U);
+  EXPECT_EQ(store.read_body(MessageId(7)).value_or(""), "body");
+  // The same removal, once it goes through, records the state.
+  ASSERT_TRUE(failing.remove_part(key_of(7, 1), &delivered).has_value());
+  EXPECT_EQ(store.read_history(MessageId(7)).value_or(std::vector<Envelope>{}),
+            std::vector<Envelope>{delivered});
+}
+
+TYPED_TEST(StoreTest, HistoryOffRecordsNothing) {
+  this->reopen(StoreOptions{.history = false});
+  Store& store = *this->store_;
+  const std::vector<Envelope> parts = make_parts(3, 2);
+  const MessageWrite write{parts, "body"};
+  ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+  const Envelope delivered = finished(parts[0], RecipientState::delivered, "250 ok");
+  ASSERT_TRUE(store.remove_part(key_of(3, 0), &delivered).has_value());
+  EXPECT_TRUE(keys_in(store.read_history(MessageId(3))).empty());
+  EXPECT_EQ(keys_in(store.read_message(MessageId(3))), std::vector<PartKey>{key_of(3, 1)});
+  EXPECT_EQ(store.expire_history(MessageId(100)).value_or(99), 0U);
+}
+
+// expire_history(before) deletes exactly the history of ids below `before`, compared as
+// numbers (ids whose little-endian bytes sort differently are among them), and never
+// touches queued parts, whatever their id.
+TYPED_TEST(StoreTest, ExpireHistoryDeletesIdsBelowTheBound) {
+  Store& store = *this->store_;
+  const std::vector<std::uint64_t> ids = {10, 20, 21, 0x0100, 0xff00000000000000ULL};
+  for (const std::uint64_t id : ids) {
+    const std::vector<Envelope> parts = make_parts(id, id == 20 ? 2 : 1);
+    const MessageWrite write{parts, "b"};
+    ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+    for (const Envelope& part : parts) {
+      const Envelope done = finished(part, RecipientState::delivered, "250 ok");
+      ASSERT_TRUE(store.remove_part(PartKey{part.id, part.part}, &done).has_value());
+    }
+  }
+  // Still queued, with ids on both sides of every bound below.
+  ASSERT_TRUE(store.put(make_envelope(5), "queued").has_value());
+  ASSERT_TRUE(store.put(make_envelope(0x0200), "queued").has_value());
+
+  struct Step {
+    std::uint64_t before;
+    std::uint64_t want_expired;
+    std::vector<std::uint64_t> want_with_history;
+  };
+  const std::vector<Step> steps = {
+      {0, 0, {10, 20, 21, 0x0100, 0xff00000000000000ULL}},
+      {10, 0, {10, 20, 21, 0x0100, 0xff00000000000000ULL}},  // the bound itself stays
+      {11, 1, {20, 21, 0x0100, 0xff00000000000000ULL}},
+      {11, 0, {20, 21, 0x0100, 0xff00000000000000ULL}},  // again: nothing left to expire
+      {21, 2, {21, 0x0100, 0xff00000000000000ULL}},      // both parts of 20
+      {0x0101, 2, {0xff00000000000000ULL}},
+      {0xff00000000000000ULL, 0, {0xff00000000000000ULL}},
+      {0xffffffffffffffffULL, 1, {}},
+  };
+  for (const Step& step : steps) {
+    SCOPED_TRACE("before " + std::to_string(step.before));
+    Result<std::uint64_t> expired = store.expire_history(MessageId(step.before));
+    ASSERT_TRUE(expired.has_value()) << expired.error().message();
+    EXPECT_EQ(*expired, step.want_expired);
+    std::vector<std::uint64_t> with_history;
+    for (const std::uint64_t id : ids) {
+      if (!keys_in(store.read_history(MessageId(id))).empty()) with_history.push_back(id);
+    }
+    EXPECT_EQ(with_history, step.want_with_history);
+    EXPECT_EQ(store.count().value_or(99), 2U);
+  }
+  EXPECT_EQ(keys_in(store.read_message(MessageId(5))), std::vector<PartKey>{key_of(5)});
+  EXPECT_EQ(keys_in(store.read_message(MessageId(0x0200))), std::vector<PartKey>{key_of(0x0200)});
+  EXPECT_EQ(store.read_body(MessageId(5)).value_or(""), "queued");
+}
+
+TYPED_TEST(StoreTest, DamagedRecordFailsReadMessageAndReadHistory) {
+  ASSERT_TRUE(this->store_->put(make_envelope(1), "a").has_value());
+  ASSERT_TRUE(this->store_->put(make_envelope(3), "c").has_value());
+  std::string damaged = encode_envelope(make_envelope(2));
+  damaged.pop_back();
+  static_cast<void>(this->store_->put_raw_envelope_for_test(key_of(2), damaged));
+  static_cast<void>(this->store_->put_raw_history_for_test(key_of(4), damaged));
+  // A valid record under another part's key is damage too.
+  static_cast<void>(
+      this->store_->put_raw_history_for_test(key_of(5, 1), encode_envelope(make_envelope(5))));
+  Store& store = *this->store_;
+
+  struct Case {
+    std::string name;
+    bool history;
+    std::uint64_t id;
+    std::error_code want;
+  };
+  const std::vector<Case> cases = {
+      {"queued_damaged", false, 2, Errc::corrupt_record},
+      {"queued_neighbour_before", false, 1, std::error_code()},
+      {"queued_neighbour_after", false, 3, std::error_code()},
+      {"history_truncated", true, 4, Errc::corrupt_record},
+      {"history_wrong_part", true, 5, Errc::corrupt_record},
+      {"history_neighbour", true, 3, std::error_code()},
+  };
+  for (const Case& c : cases) {
+    const Result<std::vector<Envelope>> got =
+        c.history ? store.read_history(MessageId(c.id)) : store.read_message(MessageId(c.id));
+    EXPECT_EQ(error_of(got), c.want) << c.name;
+    if (!got) {  // the detail names the damaged record
+      EXPECT_NE(got.error().detail.find(to_hex(MessageId(c.id))), std::string::npos)
+          << c.name << ": " << got.error().detail;
+    }
+  }
+  EXPECT_EQ(store.read_message(MessageId(1)).value_or(std::vector<Envelope>{}),
+            std::vector<Envelope>{make_envelope(1)});
+}
+
 // RocksDB-only behaviour.
 
 TEST(RocksDbStore, SecondOpenOfSameDirectoryIsLocked) {
@@ -723,6 +964,74 @@ TEST(RocksDbStore, UnsyncedStoreSurvivesCleanReopen) {
   EXPECT_EQ((*store)->count().value_or(0), 100U);
 }
 
+template <std::size_t N>
+rocksdb::Slice as_slice(const std::array<char, N>& key) {
+  return {key.data(), key.size()};
+}
+
+// A spool as a build before the history family wrote it: the format marker and the
+// envelopes, bodies and schedule families only, filled through RocksDB directly with the key
+// and record encodings of keys.h and envelope.h. It opens, gains the family, and keeps
+// history across a reopen.
+TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
+  TempDir dir;
+  const std::string path = (dir.path() / "spool").string();
+  const std::vector<Envelope> parts = make_parts(77, 2);
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+        {"envelopes", rocksdb::ColumnFamilyOptions()},
+        {"bodies", rocksdb::ColumnFamilyOptions()},
+        {"schedule", rocksdb::ColumnFamilyOptions()},
+    };
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    const rocksdb::Status opened = rocksdb::DB::Open(options, path, families, &handles, &raw);
+    ASSERT_TRUE(opened.ok()) << opened.ToString();
+    const std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteBatch batch;
+    ASSERT_TRUE(batch.Put(handles[0], "outpost.queue.format", "2").ok());
+    for (const Envelope& part : parts) {
+      const PartKey key{part.id, part.part};
+      ASSERT_TRUE(batch.Put(handles[1], as_slice(envelope_key(key)), encode_envelope(part)).ok());
+      ASSERT_TRUE(
+          batch.Put(handles[3], as_slice(schedule_key(part.next_attempt_at, key)), part.destination)
+              .ok());
+    }
+    ASSERT_TRUE(batch.Put(handles[2], as_slice(body_key(MessageId(77))), "old body").ok());
+    ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &batch).ok());
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+    }
+    ASSERT_TRUE(db->Close().ok());
+  }
+  const Envelope delivered = finished(parts[0], RecipientState::delivered, "250 2.0.0 ok");
+  {
+    auto store = RocksDbStore::open(path);
+    ASSERT_TRUE(store.has_value()) << store.error().message();
+    EXPECT_EQ((*store)->read_message(MessageId(77)).value_or(std::vector<Envelope>{}), parts);
+    EXPECT_EQ(scheduled(**store), (std::vector<Entry>{entry_of(parts[0]), entry_of(parts[1])}));
+    EXPECT_TRUE(keys_in((*store)->read_history(MessageId(77))).empty());
+    ASSERT_TRUE((*store)->remove_part(key_of(77, 0), &delivered).has_value());
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"bodies", "default", "envelopes", "history", "schedule"}));
+  auto store = RocksDbStore::open(path);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  EXPECT_EQ((*store)->read_history(MessageId(77)).value_or(std::vector<Envelope>{}),
+            std::vector<Envelope>{delivered});
+  EXPECT_EQ((*store)->read_message(MessageId(77)).value_or(std::vector<Envelope>{}),
+            std::vector<Envelope>{parts[1]});
+  EXPECT_EQ((*store)->count().value_or(99), 1U);
+  EXPECT_EQ((*store)->read_body(MessageId(77)).value_or(""), "old body");
+}
+
 // Lowers RLIMIT_FSIZE for its lifetime, so writing past `bytes` in any file fails with EFBIG:
 // a real I/O error inside RocksDB without needing a tiny filesystem or root.
 class FileSizeLimit {
@@ -796,6 +1105,56 @@ TEST(RocksDbStore, FailedWriteBatchWritesNothing) {
   EXPECT_EQ((*store)->read_body(MessageId(20)).value_or(""), "later");
   EXPECT_EQ(visited_parts(**store), (std::vector<PartKey>{key_of(1, 0), key_of(1, 1), key_of(20)}));
   EXPECT_EQ(scheduled(**store).size(), 3U);
+}
+
+// The size of the newest write-ahead log of a spool (RocksDB names them <number>.log).
+std::uintmax_t live_wal_bytes(const std::string& path) {
+  std::filesystem::path newest;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    if (entry.path().extension() != ".log") continue;
+    if (newest.empty() || entry.path().stem().string().size() > newest.stem().string().size() ||
+        (entry.path().stem().string().size() == newest.stem().string().size() &&
+         entry.path().stem() > newest.stem())) {
+      newest = entry.path();
+    }
+  }
+  MTA_ASSERT(!newest.empty());
+  return std::filesystem::file_size(newest);
+}
+
+// A removal whose WAL append fails for real (EFBIG: every byte past the live log's current
+// size is refused) writes neither the removal nor the history record: the part is still
+// queued, with no history, in this process and after a restart.
+TEST(RocksDbStore, FailedRemovalWritesNeitherRemovalNorHistory) {
+  TempDir dir;
+  const std::string path = (dir.path() / "spool").string();
+  const std::vector<Envelope> parts = make_parts(7, 1);
+  const Envelope delivered = finished(parts[0], RecipientState::delivered, "250 2.0.0 ok");
+  {
+    auto store = RocksDbStore::open(path);
+    ASSERT_TRUE(store.has_value());
+    const MessageWrite write{parts, "body"};
+    ASSERT_TRUE((*store)->write_batch({&write, 1}).has_value());
+    Result<void> removed;
+    {
+      const FileSizeLimit limit(live_wal_bytes(path));
+      removed = (*store)->remove_part(key_of(7), &delivered);
+    }
+    ASSERT_FALSE(removed.has_value());
+    EXPECT_EQ(error_of(removed), Errc::io_error) << removed.error().message();
+    EXPECT_TRUE(keys_in((*store)->read_history(MessageId(7))).empty());
+    EXPECT_EQ(keys_in((*store)->read_message(MessageId(7))), std::vector<PartKey>{key_of(7)});
+  }
+  auto store = RocksDbStore::open(path);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  EXPECT_TRUE(keys_in((*store)->read_history(MessageId(7))).empty());
+  EXPECT_EQ((*store)->read_message(MessageId(7)).value_or(std::vector<Envelope>{}), parts);
+  EXPECT_EQ(scheduled(**store), std::vector<Entry>{entry_of(parts[0])});
+  EXPECT_EQ((*store)->read_body(MessageId(7)).value_or(""), "body");
+  ASSERT_TRUE((*store)->remove_part(key_of(7), &delivered).has_value());
+  EXPECT_EQ((*store)->read_history(MessageId(7)).value_or(std::vector<Envelope>{}),
+            std::vector<Envelope>{delivered});
+  EXPECT_EQ((*store)->count().value_or(99), 0U);
 }
 
 TEST(RocksDbStore, DamagedScheduleKeyIsSkippedAndReported) {
