@@ -1,8 +1,12 @@
 // Blaster against Sink in one process, on loopback (port 0): counts agree end to end, the
 // sink's reply mix shows in the blaster's reply codes, added latency shows in its
 // percentiles, a target that refuses connections ends the blast instead of hanging it, and
-// over STARTTLS or implicit TLS every connection is a TLS session and reconnects resume.
+// over STARTTLS or implicit TLS every connection is a TLS session and reconnects resume. A
+// sink with CHUNKING counts what arrives by BDAT apart from DATA.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -226,14 +230,54 @@ TEST(Loadgen, OptionsAreChecked) {
   EXPECT_FALSE(Blaster::start(options).has_value());
   SinkOptions sink;
   sink.listen = engine::SocketAddress::parse("127.0.0.1:0").value();
-  sink.chunking = true;
-  EXPECT_FALSE(Sink::start(sink).has_value());
-  sink.chunking = false;
   sink.starttls = true;
   sink.cert_file = "/nonexistent/cert.pem";  // without its key
   EXPECT_FALSE(Sink::start(sink).has_value());
   sink.key_file = "/nonexistent/key.pem";
   EXPECT_FALSE(Sink::start(sink).has_value());
+}
+
+// Sends `client` on one blocking loopback connection and returns everything the server said
+// until it closed (or 10 s passed).
+std::string converse(const engine::SocketAddress& address, std::string_view client) {
+  const int fd = ::socket(address.sockaddr_ptr()->sa_family, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  const timeval timeout{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  EXPECT_EQ(::connect(fd, address.sockaddr_ptr(), sizeof(sockaddr_storage)), 0);
+  EXPECT_EQ(::write(fd, client.data(), client.size()), static_cast<ssize_t>(client.size()));
+  std::string got;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
+    got.append(buffer, static_cast<std::size_t>(n));
+  ::close(fd);
+  return got;
+}
+
+TEST(Loadgen, ChunkingSinkCountsBdatApartFromData) {
+  auto sink = start_sink("", {}, [](SinkOptions& o) {
+    o.chunking = true;
+    o.shards = 1;
+  });
+  // The blaster speaks DATA even when CHUNKING is offered.
+  const BlastReport sent = blast(blast_options(*sink, 20));
+  EXPECT_EQ(sent.totals.acknowledged, 20u);
+  const std::string body = "Subject: chunked\r\nMessage-ID: <1@bdat.test>\r\n\r\nhello\r\n";
+  const std::string replies = converse(
+      sink->address(), "EHLO t\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 10\r\n" +
+                           body.substr(0, 10) + "BDAT " + std::to_string(body.size() - 10) +
+                           " LAST\r\n" + body.substr(10) + "QUIT\r\n");
+  EXPECT_NE(replies.find("250 CHUNKING\r\n"), std::string::npos) << replies;
+  EXPECT_NE(replies.find("250 2.0.0 10 octets received\r\n250 2.0.0 Ok: queued as"),
+            std::string::npos)
+      << replies;
+  EXPECT_TRUE(replies.ends_with("221 2.0.0 Bye\r\n")) << replies;
+  const SinkReport got = sink->stop();
+  EXPECT_EQ(got.totals.messages, 21u);
+  EXPECT_EQ(got.messages_bdat, 1u);
+  EXPECT_EQ(got.distinct_message_ids, 21u);
+  EXPECT_EQ(got.totals.bytes, sent.bytes_acknowledged + body.size());
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Sink: the SMTP receiver behind `outpost bench sink`, on its own engine shards. Accepts
 // every connection on one SO_REUSEPORT address per shard, answers with a configurable reply
 // mix and added latency, keeps nothing but counts: messages, bytes, distinct Message-IDs,
-// recipients per domain, connections (concurrent and in total) and messages per connection.
-// Optionally offers STARTTLS or speaks TLS from the first byte, and counts TLS sessions.
+// recipients per domain, connections (concurrent and in total), messages per connection and
+// messages by BDAT. Optionally offers STARTTLS or speaks TLS from the first byte, and counts TLS
+// sessions.
 #pragma once
 
 #include <atomic>
@@ -28,8 +29,8 @@ struct SinkOptions {
   ReplyMix mix;
   Clock::Duration latency{};  // waited before answering each message's DATA
   bool pipelining = true;     // advertise PIPELINING
-  // CHUNKING (BDAT, RFC 3030) is advertised once proto/smtp's ServerSession implements it;
-  // start() refuses chunking = true until then.
+  // Advertise CHUNKING (BDAT, RFC 3030). Off by default, so that the sink offers what
+  // Postfix's smtp-sink does and clients that would use BDAT are compared on DATA.
   bool chunking = false;
   bool starttls = false;      // offer STARTTLS (RFC 3207)
   bool implicit_tls = false;  // TLS from the first byte instead (port 465 style)
@@ -61,6 +62,7 @@ struct SinkReport {
   std::uint64_t distinct_message_ids = 0;
   std::uint64_t messages_without_id = 0;
   std::uint64_t messages_dkim_signed = 0;          // with at least one DKIM-Signature field
+  std::uint64_t messages_bdat = 0;                 // received by BDAT (the rest by DATA)
   std::uint64_t rejected_temporary = 0;            // 451 after DATA
   std::uint64_t rejected_permanent = 0;            // 554 after DATA
   std::uint64_t disconnects = 0;                   // 421 after DATA, connection closed

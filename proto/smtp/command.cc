@@ -4,6 +4,7 @@
 #include "proto/smtp/command.h"
 
 #include <array>
+#include <charconv>
 #include <cstring>
 
 #include "proto/smtp/errc.h"
@@ -321,6 +322,29 @@ Result<void> parse_path_and_parameters(Command& command) {
 
 bool blank(std::string_view text) { return text.find_first_not_of(' ') == std::string_view::npos; }
 
+// bdat-cmd   ::= "BDAT" SP chunk-size [ SP end-marker ] CR LF   (RFC 3030 §2)
+// chunk-size ::= 1*DIGIT
+// end-marker ::= "LAST"
+Result<void> parse_chunk(Command& command) {
+  std::string_view rest = command.argument;
+  while (rest.ends_with(' ')) rest.remove_suffix(1);
+  const std::size_t space = rest.find(' ');
+  const std::string_view size = rest.substr(0, space);
+  const std::string_view marker =
+      space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), value);
+  const bool size_ok = !size.empty() && is_digit(static_cast<unsigned char>(size[0])) &&
+                       ec == std::errc() && end == size.data() + size.size();
+  const bool marker_ok = space == std::string_view::npos || iequals(marker, "LAST");
+  if (!size_ok || !marker_ok) {
+    return unexpected(Errc::bad_chunk_size, "5.5.4 Syntax: BDAT chunk-size [LAST]");
+  }
+  command.chunk_bytes = value;
+  command.last_chunk = space != std::string_view::npos;
+  return {};
+}
+
 }  // namespace
 
 std::string_view to_string(Verb verb) {
@@ -391,11 +415,17 @@ Result<Command> parse_command(std::string_view line, std::size_t line_bytes_max)
       }
       break;
     }
+    case Verb::bdat: {
+      Result<void> parsed = parse_chunk(command);
+      if (!parsed) {
+        return unexpected(parsed.error());
+      }
+      break;
+    }
     case Verb::noop:
     case Verb::help:
     case Verb::starttls:
     case Verb::auth:
-    case Verb::bdat:
     case Verb::expn:
     case Verb::unknown:
       break;

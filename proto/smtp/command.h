@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,10 @@ struct Command {
   // ESMTP parameters of MAIL/RCPT in order; keywords upper-cased (they are case-insensitive),
   // values raw, "" for a keyword without "=value": {"SIZE","1000"}, {"SMTPUTF8",""}.
   std::vector<std::pair<std::string, std::string>> parameters;
+  // For BDAT (RFC 3030 §2): the octets that follow the command line, and whether the chunk
+  // ends the message ("LAST"). Other verbs leave them 0 and false.
+  std::uint64_t chunk_bytes = 0;
+  bool last_chunk = false;
 
   bool operator==(const Command&) const = default;
 };
@@ -60,8 +65,12 @@ struct Command {
 //   error. UTF-8 is allowed in local parts and domains (RFC 6531, SMTPUTF8).
 // - "RCPT TO:<Postmaster>" without a domain is accepted (RFC 5321 §4.1.1.3 requires it).
 // - HELO/EHLO/VRFY need an argument; DATA, RSET and QUIT take none.
+// - BDAT needs "chunk-size [LAST]" (LAST in any case, trailing spaces ignored); a size must fit
+//   in 64 bits.
 //
-// Errors: Errc::command_too_long when line.size() + 2 (CRLF) exceeds line_bytes_max, else
+// Errors: Errc::command_too_long when line.size() + 2 (CRLF) exceeds line_bytes_max;
+// Errc::bad_chunk_size for a BDAT line that does not parse (the caller cannot tell where the
+// chunk's octets end, so it must not read on as if they were commands); else
 // Errc::malformed_command. The detail starts with an RFC 3463 enhanced status code and is a
 // complete 501 reply text: "5.1.7 Bad sender address syntax", "5.5.4 Syntax: DATA" (so the
 // caller replies "501 " + detail, dropping the "x.y.z " part if it does not send those codes).

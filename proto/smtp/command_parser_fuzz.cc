@@ -1,6 +1,7 @@
 // Fuzzes parse_command with one line per input. Besides not crashing, it checks a round trip:
-// a parsed MAIL/RCPT command, written back in canonical form, parses to the same path and
-// parameters; and every failure carries an "x.y.z text" detail fit for a 501 reply.
+// a parsed MAIL/RCPT (or BDAT) command, written back in canonical form, parses to the same
+// path and parameters (chunk size and LAST); and every failure carries an "x.y.z text" detail
+// fit for a 501 reply.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,6 +22,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const mta::smtp::Command& command = *parsed;
   MTA_ASSERT(command.argument.size() <= line.size());
+  if (command.verb == mta::smtp::Verb::bdat) {
+    const std::string canonical =
+        "BDAT " + std::to_string(command.chunk_bytes) + (command.last_chunk ? " LAST" : "");
+    const mta::Result<mta::smtp::Command> again = mta::smtp::parse_command(canonical);
+    MTA_ASSERT(again.has_value());
+    MTA_ASSERT(again->chunk_bytes == command.chunk_bytes);
+    MTA_ASSERT(again->last_chunk == command.last_chunk);
+    return 0;
+  }
+  MTA_ASSERT(command.chunk_bytes == 0);
+  MTA_ASSERT(!command.last_chunk);
   if (command.verb != mta::smtp::Verb::mail && command.verb != mta::smtp::Verb::rcpt) {
     MTA_ASSERT(command.path.empty());
     MTA_ASSERT(command.parameters.empty());

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "proto/smtp/errc.h"
 
@@ -151,6 +153,48 @@ TEST(ParseCommand, RejectsMalformedLines) {
     ASSERT_FALSE(got.has_value()) << to_string(got->verb);
     EXPECT_EQ(got.error().code, Errc::malformed_command);
     EXPECT_EQ(got.error().detail, c.want_detail);
+  }
+}
+
+// RFC 3030 §2: bdat-cmd ::= "BDAT" SP chunk-size [ SP end-marker ]; a size must fit 64 bits.
+TEST(ParseCommand, ParsesBdat) {
+  struct BdatCase {
+    std::string line;
+    bool want_ok;
+    std::uint64_t want_bytes = 0;
+    bool want_last = false;
+  };
+  const std::vector<BdatCase> cases = {
+      {"BDAT 100", true, 100},
+      {"BDAT 100 LAST", true, 100, true},
+      {"bdat 0 last", true, 0, true},
+      {"BDAT 0", true, 0},
+      {"BDAT 007 LAST  ", true, 7, true},
+      {"BDAT 18446744073709551615", true, 18446744073709551615ULL},
+      {"BDAT 18446744073709551616", false},
+      {"BDAT", false},
+      {"BDAT ", false},
+      {"BDAT LAST", false},
+      {"BDAT -1", false},
+      {"BDAT +1", false},
+      {"BDAT 12x", false},
+      {"BDAT 1 FIRST", false},
+      {"BDAT 1 LAST x", false},
+      {"BDAT 1  LAST", false},
+      {"BDAT  1", false},
+  };
+  for (const BdatCase& c : cases) {
+    SCOPED_TRACE(c.line);
+    const Result<Command> got = parse_command(c.line);
+    ASSERT_EQ(got.has_value(), c.want_ok);
+    if (!got) {
+      EXPECT_EQ(got.error().code, Errc::bad_chunk_size);
+      EXPECT_EQ(got.error().detail, "5.5.4 Syntax: BDAT chunk-size [LAST]");
+      continue;
+    }
+    EXPECT_EQ(to_string(got->verb), "BDAT");
+    EXPECT_EQ(got->chunk_bytes, c.want_bytes);
+    EXPECT_EQ(got->last_chunk, c.want_last);
   }
 }
 

@@ -33,6 +33,8 @@ class SmtpCategory final : public std::error_category {
         return "message too large";
       case Errc::session_failed:
         return "session failed";
+      case Errc::bad_chunk_size:
+        return "bad BDAT chunk size";
     }
     return "unknown smtp error " + std::to_string(value);
   }

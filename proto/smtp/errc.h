@@ -19,6 +19,7 @@ enum class Errc {
   protocol_violation = 8,  // the peer broke the state machine (e.g. 354 outside DATA)
   message_too_large = 9,   // a DATA body exceeded its byte limit (server side)
   session_failed = 10,     // the session already failed; the connection must be closed
+  bad_chunk_size = 11,     // a BDAT line that does not parse: the chunk's end is unknown
 };
 
 const std::error_category& error_category() noexcept;

@@ -1,6 +1,6 @@
 // ServerSession: splits client bytes into command lines (or hands them to a DataReader during
-// DATA), applies the RFC 5321 §4.1.4 command order, and queues replies. Replies follow
-// Postfix's wording so operators recognise them; enhanced codes follow RFC 3463.
+// DATA and BDAT chunks), applies the RFC 5321 §4.1.4 command order, and queues replies. Replies
+// follow Postfix's wording so operators recognise them; enhanced codes follow RFC 3463.
 #include "proto/smtp/server_session.h"
 
 #include <algorithm>
@@ -62,8 +62,7 @@ ServerSession::ServerSession(ServerOptions options)
   reply_line("220 " + options_.hostname + " ESMTP Outpost");
 }
 
-// The single list of EHLO capabilities (RFC 5321 §4.1.1.1); AUTH and CHUNKING join here once
-// the session implements them.
+// The single list of EHLO capabilities (RFC 5321 §4.1.1.1).
 std::vector<std::string_view> ServerSession::ehlo_keywords() const {
   std::vector<std::string_view> keywords;
   if (options_.pipelining) {
@@ -78,6 +77,9 @@ std::vector<std::string_view> ServerSession::ehlo_keywords() const {
   }
   if (options_.smtputf8) {
     keywords.emplace_back("SMTPUTF8");
+  }
+  if (options_.chunking) {
+    keywords.emplace_back("CHUNKING");  // never BINARYMIME: see ServerOptions::chunking
   }
   if (options_.starttls && !tls_) {
     keywords.emplace_back("STARTTLS");
@@ -185,6 +187,19 @@ void ServerSession::process(std::string_view bytes) {
         }
         break;
       }
+      case Mode::chunk: {
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, bytes.size()));
+        if (chunk_fate_ == ChunkFate::body) {
+          data_reader_->feed_chunk(bytes.substr(0, n));
+        }
+        bytes.remove_prefix(n);
+        chunk_left_ -= n;
+        if (chunk_left_ == 0) {
+          on_chunk_done();
+        }
+        break;
+      }
       case Mode::discard_line: {
         const std::size_t lf = bytes.find('\n');
         if (lf == std::string_view::npos) {
@@ -242,6 +257,10 @@ void ServerSession::on_line(std::string_view line) {
         parsed.error().code == Errc::command_too_long ? std::string_view("500") : "501";
     reply_error(code, std::string_view(detail).substr(0, space),
                 std::string_view(detail).substr(space + 1));
+    if (parsed.error().code == Errc::bad_chunk_size && options_.chunking && !ended_) {
+      // Octets of unknown length follow; reading them as commands would obey the client's data.
+      end_with_421("Error: BDAT syntax, chunk boundary lost");
+    }
     return;
   }
   const Command& command = *parsed;
@@ -283,6 +302,12 @@ void ServerSession::on_line(std::string_view line) {
       on_auth(command);
       return;
     case Verb::bdat:
+      if (options_.chunking) {
+        on_bdat(command);
+        return;
+      }
+      reply_error("502", "5.5.1", "Error: command not implemented");
+      return;
     case Verb::expn:
       reply_error("502", "5.5.1", "Error: command not implemented");
       return;
@@ -440,6 +465,7 @@ bool ServerSession::mail_parameter_supported(std::string_view keyword,
 }
 
 void ServerSession::on_mail(const Command& command) {
+  chunks_refused_.reset();  // the client has given up the refused BDAT transaction's chunks
   if (!greeted_) {
     return reply_error("503", "5.5.1", "Error: send HELO/EHLO first");
   }
@@ -461,8 +487,8 @@ void ServerSession::on_mail(const Command& command) {
       return reply_error("555", "5.5.4", "Unsupported option: " + keyword);
     }
   }
-  if (check_mail_from) {
-    if (std::optional<std::string> rejection = check_mail_from(command.path)) {
+  if (check_sender) {
+    if (std::optional<std::string> rejection = check_sender(command.path)) {
       return reply_line(*rejection);
     }
   }
@@ -496,8 +522,12 @@ void ServerSession::on_data() {
   if (recipients_.empty()) {
     return reply_error("503", "5.5.1", "Error: need RCPT command");
   }
+  if (data_reader_) {  // RFC 3030 §3: DATA and BDAT do not mix in one transaction
+    return reply_error("503", "5.5.1", "Error: DATA after BDAT");
+  }
   reply_line("354 End data with <CR><LF>.<CR><LF>");  // 3xx carries no enhanced code
-  data_reader_.emplace(options_.limits.message_bytes_max, options_.limits.text_line_bytes_max);
+  data_reader_.emplace(BodyFraming::data, options_.limits.message_bytes_max,
+                       options_.limits.text_line_bytes_max);
   mode_ = Mode::data;
 }
 
@@ -505,28 +535,107 @@ void ServerSession::on_data() {
 void ServerSession::on_data_done() {
   const DataOutcome outcome = data_reader_->outcome();
   mode_ = Mode::command;
-  switch (outcome) {
-    case DataOutcome::ok:
-      events_.push_back(MessageReceived{std::move(*mail_from_), std::move(recipients_),
-                                        data_reader_->take_body()});
-      awaiting_decision_ = true;
-      break;
-    case DataOutcome::too_large:
-      reply("552", "5.3.4", "Message size exceeds fixed limit");
-      break;
-    case DataOutcome::line_too_long:
-      reply("554", "5.5.6", "Error: message not accepted: line too long");
-      break;
-    case DataOutcome::reading:
-      MTA_ASSERT(false);
+  if (outcome == DataOutcome::ok) {
+    events_.push_back(MessageReceived{
+        .mail_from = std::move(*mail_from_),
+        .recipients = std::move(recipients_),
+        .body = data_reader_->take_body(),
+        .bare_line_endings_repaired = data_reader_->bare_line_endings_repaired(),
+    });
+    awaiting_decision_ = true;
+  } else {
+    reply_body_refused(outcome);
   }
-  data_reader_.reset();
+  reset_transaction();
+}
+
+void ServerSession::reply_body_refused(DataOutcome outcome) {
+  switch (outcome) {
+    case DataOutcome::too_large:
+      return reply("552", "5.3.4", "Message size exceeds fixed limit");
+    case DataOutcome::line_too_long:
+      return reply("554", "5.5.6", "Error: message not accepted: line too long");
+    case DataOutcome::ok:
+    case DataOutcome::reading:
+      break;
+  }
+  MTA_ASSERT(false);
+}
+
+// bdat-cmd ::= "BDAT" SP chunk-size [ SP end-marker ] CR LF (RFC 3030 §2; parsed in command.cc).
+// The fate of the chunk's octets is settled here, before they arrive; the reply waits for the
+// last of them (on_chunk_done), so replies stay in command order.
+void ServerSession::on_bdat(const Command& command) {
+  chunk_bytes_ = command.chunk_bytes;
+  chunk_left_ = command.chunk_bytes;
+  chunk_last_ = command.last_chunk;
+  if (data_reader_) {
+    chunk_fate_ = ChunkFate::body;  // the transaction's next chunk
+  } else if (chunks_refused_) {
+    chunk_fate_ = ChunkFate::failed;
+  } else if (!mail_from_) {
+    chunk_fate_ = ChunkFate::need_mail;
+  } else if (recipients_.empty()) {
+    chunk_fate_ = ChunkFate::need_rcpt;
+  } else {
+    chunk_fate_ = ChunkFate::body;
+    data_reader_.emplace(BodyFraming::chunks, options_.limits.message_bytes_max,
+                         options_.limits.text_line_bytes_max);
+  }
+  mode_ = Mode::chunk;
+  if (chunk_left_ == 0) {  // "BDAT 0 LAST" is legal; "BDAT 0" merely odd
+    on_chunk_done();
+  }
+}
+
+void ServerSession::on_chunk_done() {
+  mode_ = Mode::command;
+  switch (chunk_fate_) {
+    case ChunkFate::need_mail:
+      return reply_error("503", "5.5.1", "Error: need MAIL command");
+    case ChunkFate::need_rcpt:
+      return reply_error("503", "5.5.1", "Error: need RCPT command");
+    case ChunkFate::failed:
+      reply_body_refused(*chunks_refused_);
+      if (chunk_last_) {
+        chunks_refused_.reset();
+      }
+      return;
+    case ChunkFate::body:
+      break;
+  }
+  if (chunk_last_) {
+    data_reader_->finish_chunks();
+  }
+  const DataOutcome outcome = data_reader_->outcome();
+  if (outcome == DataOutcome::too_large || outcome == DataOutcome::line_too_long) {
+    reply_body_refused(outcome);
+    reset_transaction();
+    if (!chunk_last_) {
+      chunks_refused_ = outcome;
+    }
+    return;
+  }
+  if (!chunk_last_) {
+    return reply("250", "2.0.0", std::to_string(chunk_bytes_) + " octets received");
+  }
+  MTA_ASSERT(outcome == DataOutcome::ok);
+  events_.push_back(MessageReceived{
+      .mail_from = std::move(*mail_from_),
+      .recipients = std::move(recipients_),
+      .body = data_reader_->take_body(),
+      .bare_line_endings_repaired = data_reader_->bare_line_endings_repaired(),
+      .chunked = true,
+  });
+  awaiting_decision_ = true;
   reset_transaction();
 }
 
 void ServerSession::reset_transaction() {
   mail_from_.reset();
   recipients_.clear();
+  data_reader_.reset();
+  chunks_refused_.reset();
 }
 
 void ServerSession::reply(std::string_view code, std::string_view enhanced, std::string_view text) {

@@ -1,11 +1,12 @@
 // ServerSession: the server half of one SMTP connection (RFC 5321, PIPELINING RFC 2920, SIZE
 // RFC 1870, 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034/3463, SMTPUTF8 RFC 6531, STARTTLS
-// RFC 3207). Bytes from
-// the client in; reply bytes and events (a received message, the end) out. It owns no socket,
-// clock or thread: timeouts, TLS and the durable write belong to the caller.
+// RFC 3207, AUTH RFC 4954, CHUNKING RFC 3030). Bytes from the client in; reply bytes and events
+// (a received message, the end) out. It owns no socket, clock or thread: timeouts, TLS and the
+// durable write belong to the caller.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -43,15 +44,21 @@ struct ServerOptions {
   // Offered only over TLS unless auth_without_tls: credentials never cross in the clear.
   std::vector<std::string> auth_mechanisms;
   bool auth_without_tls = false;
-  // Later issues add CHUNKING; ServerSession::ehlo_keywords() is the one place that turns these
-  // into EHLO capabilities.
+  // Offer CHUNKING (BDAT, RFC 3030). BINARYMIME is never offered: chunks carry the same 7bit or
+  // 8bit text as DATA, with the same line limit. ServerSession::ehlo_keywords() is the one
+  // place that turns these options into EHLO capabilities.
+  bool chunking = true;
 };
 
-// End of DATA ("." line) with a valid message.
+// End of DATA (CRLF "." CRLF) or BDAT LAST with a valid message.
 struct MessageReceived {
   std::string mail_from;  // "" = null sender
   std::vector<std::string> recipients;
-  std::string body;  // dot-unstuffed, exactly as received (CRLF line ends)
+  // Dot-unstuffed (DATA) or the chunks joined (BDAT), with CRLF line ends only: bare LF and
+  // bare CR were repaired (see data_reader.h). Ends with CRLF unless empty.
+  std::string body;
+  std::size_t bare_line_endings_repaired = 0;  // bare LF or CR turned into CRLF
+  bool chunked = false;                        // arrived by BDAT, not DATA
 };
 // QUIT answered, or the session gave up (too many errors, protocol abuse).
 struct SessionEnded {};
@@ -79,15 +86,29 @@ using ServerEvent = std::variant<MessageReceived, SessionEnded, StartTlsRequeste
 // (under 200 bytes per command line), so output per on_bytes() is bounded by a small multiple
 // of its input; the caller should not read more while much output is unsent.
 //
+// CHUNKING (RFC 3030): "BDAT <size> [LAST]" is followed by exactly <size> octets, read as they
+// come (no dots, no lines) and never taken for commands, so pipelined commands may follow in
+// the same read. Each chunk is answered once its octets are in: "250 2.0.0 <size> octets
+// received", or for LAST the MessageReceived and then complete_message(), as for DATA. The
+// octets of a BDAT that cannot join a transaction are still read, then answered: 503 without
+// MAIL or RCPT; after a chunk broke a limit (552 message size, 554 line length, answered to
+// that chunk, which also ends the transaction), every further chunk up to LAST gets the same
+// answer without counting as an error (§2: the client may have pipelined them). DATA after
+// BDAT in one transaction is 503. A BDAT line that does not parse gets 501 and then 421: the
+// session cannot know where that chunk's octets end, so nothing after it can be trusted as a
+// command. RSET, QUIT and the rest work between chunks. With chunking off, BDAT is 502 (a
+// malformed one 501) and nothing after it is read as a chunk.
+//
 // Memory: a partial command line (at most command_line_bytes_max; a longer line is discarded
-// as it arrives and answered with 500), the DATA body (at most message_bytes_max, else it is
-// discarded as it arrives and answered with 552), input held while awaiting a decision (at
-// most pending_input_bytes_max), and unsent output. buffered_bytes() reports their sum.
+// as it arrives and answered with 500), the message body (at most message_bytes_max across
+// all chunks, else it is discarded as it arrives and answered with 552), input held while
+// awaiting a decision (at most pending_input_bytes_max), and unsent output. buffered_bytes()
+// reports their sum.
 //
 // Errors: 500/501/502/503/555 replies count as errors; after errors_max of them the session
 // answers "421 4.7.0 <host> Error: too many errors" and ends. Policy rejections from the hooks,
-// 452 (too many recipients) and 552/554 after DATA are verdicts, not client errors, and do not
-// count.
+// 452 (too many recipients) and 552/554 after DATA or a chunk are verdicts, not client errors,
+// and do not count.
 class ServerSession {
  public:
   explicit ServerSession(ServerOptions options);
@@ -124,12 +145,18 @@ class ServerSession {
   // Client bytes dropped between the STARTTLS line and tls_started().
   std::size_t discarded_bytes() const { return discarded_bytes_; }
 
-  // Optional policy hooks (empty = accept): return a full reply line (without CRLF) to reject.
-  std::function<std::optional<std::string>(std::string_view mail_from)> check_mail_from;
+  // Optional policy hooks (empty = accept): return a full reply line (without CRLF) to refuse,
+  // e.g. "451 4.7.1 Sender rate limit exceeded". check_sender runs for a MAIL command that
+  // would otherwise be accepted (parsed, in sequence, parameters fine), so a rate limiter sees
+  // only transactions that start; a refusal is sent instead of 250 and no transaction starts.
+  // check_recipient does the same for RCPT. Neither refusal counts as a client error.
+  std::function<std::optional<std::string>(std::string_view mail_from)> check_sender;
   std::function<std::optional<std::string>(std::string_view recipient)> check_recipient;
 
  private:
-  enum class Mode { command, discard_line, data, tls_wait, auth_response };
+  enum class Mode { command, discard_line, data, chunk, tls_wait, auth_response };
+  // What happens to the octets of the BDAT being read (Mode::chunk).
+  enum class ChunkFate { body, need_mail, need_rcpt, failed };
 
   void process(std::string_view bytes);
   void on_line(std::string_view line);
@@ -139,6 +166,10 @@ class ServerSession {
   void on_rcpt(const Command& command);
   void on_data();
   void on_data_done();
+  void on_bdat(const Command& command);
+  void on_chunk_done();
+  // 552 or 554 for a body that broke a limit.
+  void reply_body_refused(DataOutcome outcome);
   void on_starttls(const Command& command);
   void on_auth(const Command& command);
   void on_auth_response(std::string_view line);
@@ -163,7 +194,14 @@ class ServerSession {
   std::string line_;     // partial command line (Mode::command)
   std::string pending_;  // input held while awaiting a decision
   bool pending_overflow_ = false;
+  // The body of a DATA command, or of a BDAT transaction from its first chunk to LAST.
   std::optional<DataReader> data_reader_;
+  std::uint64_t chunk_bytes_ = 0;  // size of the BDAT being read
+  std::uint64_t chunk_left_ = 0;   // its octets still to come
+  bool chunk_last_ = false;
+  ChunkFate chunk_fate_ = ChunkFate::body;
+  // A chunk broke a limit: later chunks up to LAST are read and refused the same way.
+  std::optional<DataOutcome> chunks_refused_;
   std::string out_;
   std::size_t out_sent_ = 0;
   std::deque<ServerEvent> events_;

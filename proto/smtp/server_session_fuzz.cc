@@ -1,10 +1,10 @@
-// Fuzzes ServerSession with a whole client conversation. The first byte picks limits and
-// options, the next the read size (low 6 bits), STARTTLS on (bit 7) and whether TLS then
-// "succeeds" (bit 6: never, so everything after is discarded); the rest is client input fed
-// in pieces. Output is drained
-// after every read and messages are completed as they come (alternating 250 and 451); AUTH
-// (offered after TLS) succeeds when the first response has an odd length. Checks:
-// no crash, held memory and unsent output stay within fixed bounds.
+// Fuzzes ServerSession with a whole client conversation (DATA and BDAT; CHUNKING is offered).
+// The first byte picks limits and options, the next the read size (low 6 bits), STARTTLS on
+// (bit 7) and whether TLS then "succeeds" (bit 6: never, so everything after is discarded);
+// the rest is client input fed in pieces. Output is drained after every read and messages are
+// completed as they come (alternating 250 and 451); AUTH (offered after TLS) succeeds when the
+// first response has an odd length. Checks: no crash, held memory and unsent output stay
+// within fixed bounds, and every message body is CRLF-only and ends with CRLF (or is empty).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +39,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (to.starts_with("x")) return "550 5.1.1 No";
       return std::nullopt;
     };
+    session.check_sender = [](std::string_view from) -> std::optional<std::string> {
+      if (from.starts_with("r")) return "451 4.7.1 Sender rate limit exceeded";
+      return std::nullopt;
+    };
   }
 
   // Replies are under 200 bytes per command line and a command line is at least one byte;
@@ -57,6 +61,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     while (std::optional<mta::smtp::ServerEvent> event = session.next_event()) {
       if (const auto* message = std::get_if<mta::smtp::MessageReceived>(&*event)) {
         MTA_ASSERT(message->body.size() <= options.limits.message_bytes_max);
+        const std::string_view body = message->body;
+        MTA_ASSERT(body.empty() || body.ends_with("\r\n"));
+        for (std::size_t i = 0; i < body.size(); ++i) {
+          if (body[i] == '\r') MTA_ASSERT(i + 1 < body.size() && body[i + 1] == '\n');
+          if (body[i] == '\n') MTA_ASSERT(i > 0 && body[i - 1] == '\r');
+        }
         MTA_ASSERT(!message->recipients.empty());
         MTA_ASSERT(session.awaiting_decision());
         session.complete_message(++messages % 2 ? "250 2.0.0 Ok: queued" : "451 4.3.0 Error");

@@ -1,6 +1,7 @@
 // ServerSession conversations: client bytes in, the exact reply bytes and events out. Every
-// conversation is replayed whole, split at every byte offset and byte by byte, and must give
-// the same output each time. Further tests cover the decision wait, memory bounds and QUIT.
+// conversation (DATA and BDAT alike) is replayed whole, split at every byte offset and byte by
+// byte, and must give the same output each time. Further tests cover the decision wait,
+// memory bounds (also across BDAT chunks), STARTTLS, AUTH and QUIT.
 #include "proto/smtp/server_session.h"
 
 #include <gtest/gtest.h>
@@ -15,7 +16,7 @@ namespace {
 constexpr std::string_view kGreeting = "220 mx.test ESMTP Outpost\r\n";
 constexpr std::string_view kEhlo =
     "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n"
-    "250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n";
+    "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
 constexpr std::string_view kMailOk = "250 2.1.0 Ok\r\n";
 constexpr std::string_view kRcptOk = "250 2.1.5 Ok\r\n";
 constexpr std::string_view k354 = "354 End data with <CR><LF>.<CR><LF>\r\n";
@@ -70,7 +71,14 @@ Transcript converse(const ServerOptions& options, const Hooks& hooks, std::strin
         for (const std::string& r : message->recipients) {
           summary += "<" + r + ">";
         }
-        got.events.push_back(summary + " body=" + escape(message->body));
+        summary += " body=" + escape(message->body);
+        if (message->bare_line_endings_repaired != 0) {
+          summary += " repaired=" + std::to_string(message->bare_line_endings_repaired);
+        }
+        if (message->chunked) {
+          summary += " bdat";
+        }
+        got.events.push_back(summary);
         ASSERT_TRUE(session.awaiting_decision());
         session.complete_message(decision(++messages, failing_message));
       } else if (std::holds_alternative<StartTlsRequested>(*event)) {
@@ -129,11 +137,12 @@ std::vector<Conversation> conversations() {
   all.push_back(
       {"pipelined two transactions",
        "EHLO c\r\nMAIL FROM:<a@b.example> BODY=8BITMIME SMTPUTF8\r\nRCPT TO:<c@d.example>\r\n"
-       "RCPT TO:<@r.example:e@f.example>\r\nDATA\r\n..dot\r\nbare\n.\n" +
+       "RCPT TO:<@r.example:e@f.example>\r\nDATA\r\n..dot\r\nbare\nline\r\n.\r\n" +
            txn + "second\r\n.\r\nNOOP\r\nQUIT\r\n",
        cat({kGreeting, kEhlo, kMailOk, kRcptOk, kRcptOk, k354, "250 2.0.0 Ok: queued as 1\r\n",
             kMailOk, kRcptOk, k354, "451 4.3.0 Error: queue file write error\r\n", kOk, kBye}),
-       {"from=<a@b.example> to=<c@d.example><e@f.example> body=.dot\\r\\nbare\\n",
+       {"from=<a@b.example> to=<c@d.example><e@f.example> body=.dot\\r\\nbare\\r\\nline\\r\\n "
+        "repaired=1",
         "from=<a@b.example> to=<c@d.example> body=second\\r\\n", "ended"},
        nullptr,
        nullptr,
@@ -163,7 +172,8 @@ std::vector<Conversation> conversations() {
             "502 5.5.1 Error: command not implemented\r\n",
             "252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery\r\n",
             "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n", kOk}),
-       {}});
+       {},
+       [](ServerOptions& o) { o.chunking = false; }});
   all.push_back({"command line too long",
                  "NOOP " + std::string(600, 'x') + "\r\nNOOP " + std::string(505, 'y') +
                      "\r\nNOOP " + std::string(506, 'z') + "\r\nNOOP\r\n",
@@ -226,7 +236,7 @@ std::vector<Conversation> conversations() {
   all.push_back({"without enhanced status codes",
                  "EHLO c\r\nMAIL FROM:<a@b.example> BODY=8BITMIME\r\nRCPT TO:c\r\nBAD\r\nQUIT\r\n",
                  cat({kGreeting,
-                      "250-mx.test\r\n250-SIZE 52428800\r\n250 SMTPUTF8\r\n"
+                      "250-mx.test\r\n250-SIZE 52428800\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
                       "555 Unsupported option: BODY\r\n"
                       "501 Bad recipient address syntax\r\n"
                       "500 Error: command not recognized\r\n"
@@ -246,7 +256,7 @@ std::vector<Conversation> conversations() {
        {"from=<a@b.example> to=<c@d.example> body=x\\r\\n"},
        nullptr,
        [](ServerSession& s) {
-         s.check_mail_from = [](std::string_view from) -> std::optional<std::string> {
+         s.check_sender = [](std::string_view from) -> std::optional<std::string> {
            if (from.starts_with("spam@")) {
              return "550 5.7.1 Sender rejected";
            }
@@ -264,6 +274,112 @@ std::vector<Conversation> conversations() {
                  cat({kGreeting, kEhlo, kMailOk, "501 5.1.3 Bad recipient address syntax\r\n",
                       "503 5.5.1 Error: need RCPT command\r\n", kUnknown, kUnknown}),
                  {}});
+  all.push_back(
+      {"sender rate limit: refused MAIL starts no transaction",
+       "EHLO c\r\nMAIL FROM:<a@b.example> SIZE=x\r\nMAIL FROM:<a@b.example>\r\n"
+       "RCPT TO:<c@d.example>\r\nRSET\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+       "DATA\r\nNOOP\r\n",
+       cat({kGreeting, kEhlo, "501 5.5.4 Syntax: bad SIZE value\r\n", kMailOk, kRcptOk, kOk,
+            "451 4.7.1 <a@b.example>: Sender rate limit exceeded\r\n",
+            "503 5.5.1 Error: need MAIL command\r\n", "503 5.5.1 Error: need MAIL command\r\n",
+            kOk}),
+       {},
+       nullptr,
+       [](ServerSession& s) {
+         // One transaction allowed; only MAIL commands that would be accepted are counted.
+         s.check_sender = [calls = 0](std::string_view from) mutable -> std::optional<std::string> {
+           if (++calls > 1) {
+             return "451 4.7.1 <" + std::string(from) + ">: Sender rate limit exceeded";
+           }
+           return std::nullopt;
+         };
+       }});
+  // SMTP smuggling (CVE-2023-51766 class): a "." line ended by a bare LF or CR is content, so
+  // the commands after it are part of the body, never executed.
+  all.push_back(
+      {"smuggling with LF dot LF",
+       "EHLO c\r\n" + txn + "hi\n.\nMAIL FROM:<evil@x.example>\r\n" +
+           "RCPT TO:<v@y.example>\r\nDATA\r\nevil\r\n.\r\nQUIT\r\n",
+       cat({kGreeting, kEhlo, kMailOk, kRcptOk, k354, "250 2.0.0 Ok: queued as 1\r\n", kBye}),
+       {"from=<a@b.example> to=<c@d.example> body=hi\\r\\n.\\r\\nMAIL "
+        "FROM:<evil@x.example>\\r\\nRCPT TO:<v@y.example>\\r\\nDATA\\r\\nevil\\r\\n "
+        "repaired=2",
+        "ended"}});
+  all.push_back(
+      {"smuggling with CR dot CR and LF dot CRLF",
+       "EHLO c\r\n" + txn + "hi\r.\rRSET\r\nx\n.\r\nNOOP\r\n.\r\nNOOP\r\n",
+       cat({kGreeting, kEhlo, kMailOk, kRcptOk, k354, "250 2.0.0 Ok: queued as 1\r\n", kOk}),
+       {"from=<a@b.example> to=<c@d.example> body=hi\\r\\n.\\r\\nRSET\\r\\nx\\r\\n."
+        "\\r\\nNOOP\\r\\n repaired=3"}});
+
+  // CHUNKING (RFC 3030).
+  const std::string envelope = "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n";
+  all.push_back(
+      {"BDAT pipelined with MAIL and RCPT; octets that look like commands are content",
+       envelope + "BDAT 17\r\nSubject: x\r\n\r\nhelBDAT 12 LAST\r\nlo\n.\r\nQUIT\r\nQUIT\r\n",
+       cat({kGreeting, kEhlo, kMailOk, kRcptOk, "250 2.0.0 17 octets received\r\n",
+            "250 2.0.0 Ok: queued as 1\r\n", kBye}),
+       {"from=<a@b.example> to=<c@d.example> body=Subject: x\\r\\n\\r\\nhello\\r\\n.\\r\\nQUIT"
+        "\\r\\n repaired=1 bdat",
+        "ended"}});
+  all.push_back({"BDAT 0 LAST, a CR at a chunk boundary, and a second transaction",
+                 envelope + "BDAT 0 LAST\r\nMAIL FROM:<>\r\nRCPT TO:<e@f.example>\r\n" +
+                     "BDAT 2\r\na\rBDAT 2\r\n\nbBDAT 0 LAST\r\nNOOP\r\n",
+                 cat({kGreeting, kEhlo, kMailOk, kRcptOk, "250 2.0.0 Ok: queued as 1\r\n", kMailOk,
+                      kRcptOk, "250 2.0.0 2 octets received\r\n", "250 2.0.0 2 octets received\r\n",
+                      "250 2.0.0 Ok: queued as 2\r\n", kOk}),
+                 {"from=<a@b.example> to=<c@d.example> body= bdat",
+                  "from=<> to=<e@f.example> body=a\\r\\nb\\r\\n bdat"}});
+  all.push_back({"BDAT without MAIL or RCPT: octets read, then 503",
+                 "EHLO c\r\nBDAT 4\r\nNOOPBDAT 3 LAST\r\nabcMAIL FROM:<a@b.example>\r\n"
+                 "BDAT 6 LAST\r\nRSET\r\nNOOP\r\n",
+                 cat({kGreeting, kEhlo, "503 5.5.1 Error: need MAIL command\r\n",
+                      "503 5.5.1 Error: need MAIL command\r\n", kMailOk,
+                      "503 5.5.1 Error: need RCPT command\r\n", kOk}),
+                 {}});
+  all.push_back({"DATA after BDAT is refused; the BDAT transaction goes on",
+                 envelope + "BDAT 3\r\nabcDATA\r\nBDAT 2 LAST\r\n\r\n",
+                 cat({kGreeting, kEhlo, kMailOk, kRcptOk, "250 2.0.0 3 octets received\r\n",
+                      "503 5.5.1 Error: DATA after BDAT\r\n", "250 2.0.0 Ok: queued as 1\r\n"}),
+                 {"from=<a@b.example> to=<c@d.example> body=abc\\r\\n bdat"}});
+  all.push_back(
+      {"message too large across chunks: refused to LAST, not counted as errors",
+       envelope + "BDAT 12\r\n0123456789\r\nBDAT 12\r\n0123456789\r\nBDAT 12\r\n0123456789\r\n" +
+           "BDAT 1 LAST\r\nxMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n" + "BDAT 30\r\n" +
+           std::string(30, 'z') + "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n" +
+           "BDAT 5 LAST\r\nsmall",
+       cat({kGreeting,
+            "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 20\r\n250-8BITMIME\r\n"
+            "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n",
+            kMailOk, kRcptOk, "250 2.0.0 12 octets received\r\n",
+            "552 5.3.4 Message size exceeds fixed limit\r\n",
+            "552 5.3.4 Message size exceeds fixed limit\r\n",
+            "552 5.3.4 Message size exceeds fixed limit\r\n", kMailOk, kRcptOk,
+            "552 5.3.4 Message size exceeds fixed limit\r\n", kMailOk, kRcptOk,
+            "250 2.0.0 Ok: queued as 1\r\n"}),
+       {"from=<a@b.example> to=<c@d.example> body=small\\r\\n bdat"},
+       [](ServerOptions& o) {
+         o.limits.message_bytes_max = 20;
+         o.limits.errors_max = 1;  // any counted error would end the session
+       }});
+  all.push_back({"line too long in a chunk",
+                 envelope + "BDAT 30\r\n" + std::string(28, 'l') + "\r\nBDAT 3 LAST\r\nabcNOOP\r\n",
+                 cat({kGreeting, kEhlo, kMailOk, kRcptOk,
+                      "554 5.5.6 Error: message not accepted: line too long\r\n",
+                      "554 5.5.6 Error: message not accepted: line too long\r\n", kOk}),
+                 {},
+                 [](ServerOptions& o) { o.limits.text_line_bytes_max = 20; }});
+  all.push_back({"RSET and QUIT between chunks",
+                 envelope + "BDAT 2\r\nabRSET\r\nBDAT 2 LAST\r\nabQUIT\r\n",
+                 cat({kGreeting, kEhlo, kMailOk, kRcptOk, "250 2.0.0 2 octets received\r\n", kOk,
+                      "503 5.5.1 Error: need MAIL command\r\n", kBye}),
+                 {"ended"}});
+  all.push_back(
+      {"BDAT size that does not parse: 501, then 421",
+       envelope + "BDAT 12x\r\nNOOP\r\n",
+       cat({kGreeting, kEhlo, kMailOk, kRcptOk, "501 5.5.4 Syntax: BDAT chunk-size [LAST]\r\n",
+            "421 4.7.0 mx.test Error: BDAT syntax, chunk boundary lost\r\n"}),
+       {"ended"}});
   return all;
 }
 
@@ -394,6 +510,50 @@ TEST(ServerSession, HugeBodyStaysWithinMemoryBound) {
   session.on_bytes(".\r\nNOOP\r\n");
   EXPECT_EQ(take_output(session), "552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n");
   EXPECT_FALSE(session.next_event().has_value());
+}
+
+// RFC 3030: the chunk's octets are consumed and discarded once past the limit, never held.
+TEST(ServerSession, HugeChunksStayWithinMemoryBound) {
+  ServerOptions options;
+  options.limits.message_bytes_max = 64 * 1024;
+  ServerSession session(options);
+  session.on_bytes("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+  session.on_bytes("BDAT 16777216\r\n");
+  take_output(session);
+  std::string chunk;
+  while (chunk.size() < 16 * 1024) {
+    chunk += std::string(62, 'h') + "\r\n";
+  }
+  chunk.resize(16 * 1024);
+  const std::size_t bound = options.limits.message_bytes_max + options.limits.text_line_bytes_max;
+  for (int i = 0; i < 1024; ++i) {  // 16 MiB, exactly the chunk
+    session.on_bytes(chunk);
+    ASSERT_LE(session.buffered_bytes(), bound) << "after piece " << i;
+  }
+  EXPECT_EQ(take_output(session), "552 5.3.4 Message size exceeds fixed limit\r\n");
+  session.on_bytes("BDAT 1000000 LAST\r\n");
+  for (int i = 0; i < 61; ++i) {
+    session.on_bytes(chunk);
+  }
+  session.on_bytes(chunk.substr(0, 1000000 - 61 * chunk.size()) + "NOOP\r\n");
+  EXPECT_EQ(take_output(session), "552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n");
+  EXPECT_FALSE(session.next_event().has_value());
+  EXPECT_EQ(session.buffered_bytes(), 0u);
+}
+
+TEST(ServerSession, ChunkingIsOfferedUnlessDisabled) {
+  for (const bool chunking : {true, false}) {
+    ServerOptions options;
+    options.chunking = chunking;
+    ServerSession session(options);
+    take_output(session);
+    session.on_bytes("EHLO c\r\n");
+    const std::string ehlo = take_output(session);
+    EXPECT_EQ(ehlo.find("CHUNKING\r\n") != std::string::npos, chunking) << ehlo;
+    EXPECT_EQ(ehlo.find("BINARYMIME"), std::string::npos) << ehlo;
+    session.on_bytes("MAIL FROM:<a@b.example> BODY=BINARYMIME\r\n");
+    EXPECT_EQ(take_output(session), "555 5.5.4 Unsupported option: BODY\r\n");
+  }
 }
 
 TEST(ServerSession, OverlongCommandLineIsNeverBuffered) {

@@ -216,7 +216,6 @@ class BenchTest(unittest.TestCase):
                            (["blast", "--count", "1"], 2),
                            (["blast", "--to", "127.0.0.1:1", "--size", "4x", "--count", "1"], 2),
                            (["sink", "--reply-mix", "rcpt4xx=200"], 2),
-                           (["sink", "--chunking", "--duration", "1s"], 1),
                            (["sink", "--starttls", "--cert", "/nonexistent.pem"], 2),
                            (["sink", "--cert", "a.pem", "--key", "b.pem"], 2),
                            (["sink", "--starttls", "--cert", "/nonexistent.pem",
