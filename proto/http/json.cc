@@ -1,11 +1,15 @@
-// JSON reading and writing (RFC 8259). The parser is recursive descent with the depth bounded
-// by JsonLimits::depth_max, so the stack is bounded too; strings are copied in runs, not byte
-// by byte. Numbers go through std::from_chars/std::to_chars (locale-free, shortest round trip).
+// JSON reading and writing (RFC 8259). Parsing is simdjson's (Debian's libsimdjson): its DOM
+// parser validates the text (structure, UTF-8, escapes, numbers) and this file copies the DOM
+// into JsonValue. Writing is ours: JsonWriter escapes strings, replaces invalid UTF-8 and formats
+// numbers with std::to_chars (locale-free, shortest round trip).
 #include "proto/http/json.h"
 
+#include <simdjson.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <limits>
+#include <system_error>
 #include <utility>
 
 #include "base/assert.h"
@@ -62,342 +66,98 @@ Utf8Step utf8_step(const unsigned char* p, std::size_t available) {
   return {true, tail + 1};
 }
 
-void append_utf8(std::string& out, std::uint32_t code_point) {
-  if (code_point < 0x80) {
-    out.push_back(static_cast<char>(code_point));
-  } else if (code_point < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (code_point >> 6)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
-  } else if (code_point < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (code_point >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (code_point >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
+constexpr double two_pow_63 = 9223372036854775808.0;
+constexpr double two_pow_64 = 18446744073709551616.0;
+
+// The thread's dom::parser keeps its buffers for the next call: about 15 bytes per byte of the
+// largest text it has parsed (structural index, tape, string copies, padded input copy). After
+// a text above this size the parser is dropped, so one large batch does not pin some 250 MiB
+// per thread for good; below it the buffers are reused and simdjson allocates nothing per call.
+constexpr std::size_t retained_text_bytes_max = 1024 * 1024;
+
+// simdjson's DOM parser reports what went wrong but not where, so the detail is its message.
+Unexpected<Error> failure(simdjson::error_code code) {
+  std::string detail = simdjson::error_message(code);
+  switch (code) {
+    case simdjson::DEPTH_ERROR:
+      return unexpected(Errc::json_too_deep, std::move(detail));
+    case simdjson::CAPACITY:
+      return unexpected(Errc::json_too_large, std::move(detail));
+    case simdjson::MEMALLOC:
+      // Not the peer's fault: a 500, not a 400.
+      return unexpected(std::make_error_code(std::errc::not_enough_memory), std::move(detail));
+    default:
+      return unexpected(Errc::json_syntax, std::move(detail));
   }
 }
 
-constexpr double two_pow_63 = 9223372036854775808.0;
-
 }  // namespace
 
-// Recursive descent over the text; a friend of JsonValue so it builds values in place.
+// Copies simdjson's DOM (a tape inside the thread's parser, valid until its next parse) into
+// JsonValues that own their data. A friend of JsonValue so it builds values in place.
 class JsonParser {
  public:
-  JsonParser(std::string_view text, JsonLimits limits)
-      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), limits_(limits) {}
+  explicit JsonParser(std::size_t depth_max) : depth_max_(depth_max) {}
 
-  // JSON-text = ws value ws
-  Result<JsonValue> parse() {
-    JsonValue value;
-    if (!parse_value(value, 0)) return unexpected(std::move(error_));
-    skip_ws();
-    if (p_ != end_) return fail_at(Errc::json_syntax, "text after the value");
-    return value;
+  // `depth` counts the arrays and objects around `out`. False when a container would sit
+  // deeper than depth_max: simdjson's own limit lets an empty one through one level deeper
+  // (see parse_json), so this check is the exact one.
+  bool convert(simdjson::dom::element element, JsonValue& out, std::size_t depth) {
+    using Type = simdjson::dom::element_type;
+    switch (element.type()) {
+      case Type::ARRAY: {
+        if (depth >= depth_max_) return false;
+        const simdjson::dom::array array = element.get_array().value_unsafe();
+        out.type_ = JsonType::array;
+        JsonArray& items = out.data_.emplace<JsonArray>();
+        items.reserve(array.size());
+        for (const simdjson::dom::element item : array) {
+          if (!convert(item, items.emplace_back(), depth + 1)) return false;
+        }
+        return true;
+      }
+      case Type::OBJECT: {
+        if (depth >= depth_max_) return false;
+        const simdjson::dom::object object = element.get_object().value_unsafe();
+        out.type_ = JsonType::object;
+        JsonObject& members = out.data_.emplace<JsonObject>();
+        members.reserve(object.size());
+        // The tape keeps members in document order, duplicates included.
+        for (const simdjson::dom::key_value_pair field : object) {
+          JsonMember& member = members.emplace_back();
+          member.key.assign(field.key);
+          if (!convert(field.value, member.value, depth + 1)) return false;
+        }
+        return true;
+      }
+      case Type::INT64:
+        // An integer literal that fits int64, read exactly. "-0" arrives here as 0: the
+        // tape has no negative integer zero.
+        out.set_integer(element.get_int64().value_unsafe());
+        return true;
+      case Type::UINT64:
+        // simdjson uses this type only above INT64_MAX; no int64, the nearest double.
+        out.set_number(static_cast<double>(element.get_uint64().value_unsafe()));
+        return true;
+      case Type::DOUBLE:
+        out.set_number(element.get_double().value_unsafe());
+        return true;
+      case Type::STRING:
+        out.type_ = JsonType::string;
+        out.data_.emplace<std::string>(element.get_string().value_unsafe());
+        return true;
+      case Type::BOOL:
+        out.type_ = JsonType::boolean;
+        out.bool_ = element.get_bool().value_unsafe();
+        return true;
+      case Type::NULL_VALUE:
+        return true;
+    }
+    return true;
   }
 
  private:
-  Result<JsonValue> fail_at(Errc code, std::string_view what) {
-    set_error(code, what);
-    return unexpected(std::move(error_));
-  }
-  bool set_error(Errc code, std::string_view what) {
-    error_ = Error{make_error_code(code),
-                   "byte " + std::to_string(p_ - begin_) + ": " + std::string(what)};
-    return false;
-  }
-
-  // ws = *( %x20 / %x09 / %x0A / %x0D )
-  void skip_ws() {
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-  }
-
-  // value = false / null / true / object / array / number / string
-  // Values are built in place in `out` (a null on entry): no temporaries, no moves.
-  bool parse_value(JsonValue& out, std::size_t depth) {
-    skip_ws();
-    if (p_ == end_) return set_error(Errc::json_syntax, "unexpected end of text");
-    switch (*p_) {
-      case '{':
-        return parse_object(out, depth + 1);
-      case '[':
-        return parse_array(out, depth + 1);
-      case '"':
-        out.type_ = JsonType::string;
-        return parse_string(out.data_.emplace<std::string>());
-      case 't':
-        out.type_ = JsonType::boolean;
-        out.bool_ = true;
-        return parse_literal("true");
-      case 'f':
-        out.type_ = JsonType::boolean;
-        return parse_literal("false");
-      case 'n':
-        return parse_literal("null");
-      default:
-        if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) return parse_number(out);
-        return set_error(Errc::json_syntax, "unexpected character");
-    }
-  }
-
-  bool parse_literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-        std::string_view(p_, word.size()) != word) {
-      return set_error(Errc::json_syntax, "invalid literal");
-    }
-    p_ += word.size();
-    return true;
-  }
-
-  // object = begin-object [ member *( value-separator member ) ] end-object
-  // member = string name-separator value
-  bool parse_object(JsonValue& out, std::size_t depth) {
-    if (depth > limits_.depth_max) return set_error(Errc::json_too_deep, "nesting too deep");
-    ++p_;
-    out.type_ = JsonType::object;
-    JsonObject& members = out.data_.emplace<JsonObject>();
-    skip_ws();
-    if (p_ != end_ && *p_ == '}') {
-      ++p_;
-      return true;
-    }
-    while (true) {
-      skip_ws();
-      if (p_ == end_ || *p_ != '"') return set_error(Errc::json_syntax, "expected member name");
-      JsonMember& member = members.emplace_back();
-      if (!parse_string(member.key)) return false;
-      skip_ws();
-      if (p_ == end_ || *p_ != ':') return set_error(Errc::json_syntax, "expected ':'");
-      ++p_;
-      if (!parse_value(member.value, depth)) return false;
-      skip_ws();
-      if (p_ == end_) return set_error(Errc::json_syntax, "unterminated object");
-      if (*p_ == '}') break;
-      if (*p_ != ',') return set_error(Errc::json_syntax, "expected ',' or '}'");
-      ++p_;
-    }
-    ++p_;
-    return true;
-  }
-
-  // array = begin-array [ value *( value-separator value ) ] end-array
-  bool parse_array(JsonValue& out, std::size_t depth) {
-    if (depth > limits_.depth_max) return set_error(Errc::json_too_deep, "nesting too deep");
-    ++p_;
-    out.type_ = JsonType::array;
-    JsonArray& items = out.data_.emplace<JsonArray>();
-    skip_ws();
-    if (p_ != end_ && *p_ == ']') {
-      ++p_;
-      return true;
-    }
-    while (true) {
-      if (!parse_value(items.emplace_back(), depth)) return false;
-      skip_ws();
-      if (p_ == end_) return set_error(Errc::json_syntax, "unterminated array");
-      if (*p_ == ']') break;
-      if (*p_ != ',') return set_error(Errc::json_syntax, "expected ',' or ']'");
-      ++p_;
-    }
-    ++p_;
-    return true;
-  }
-
-  bool read_hex4(std::uint32_t& value) {
-    value = 0;
-    for (int i = 0; i < 4; ++i) {
-      if (p_ == end_) return set_error(Errc::json_syntax, "short \\u escape");
-      const char c = *p_;
-      std::uint32_t digit = 0;
-      if (c >= '0' && c <= '9') {
-        digit = static_cast<std::uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        digit = static_cast<std::uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        digit = static_cast<std::uint32_t>(c - 'A' + 10);
-      } else {
-        return set_error(Errc::json_syntax, "bad hex digit in \\u escape");
-      }
-      value = value * 16 + digit;
-      ++p_;
-    }
-    return true;
-  }
-
-  // string     = quotation-mark *char quotation-mark
-  // char       = unescaped / escape ( %x22 / %x5C / %x2F / %x62 / %x66 / %x6E / %x72 / %x74 /
-  //              %x75 4HEXDIG )
-  // unescaped  = %x20-21 / %x23-5B / %x5D-10FFFF   (as UTF-8)
-  // A \u escape of a high surrogate D800-DBFF must be followed by one of a low surrogate
-  // DC00-DFFF; the pair is one code point (RFC 8259 §7). A lone surrogate is an error.
-  bool parse_string(std::string& out) {
-    ++p_;  // the opening quotation mark
-    while (true) {
-      const char* run = p_;
-      while (p_ != end_) {
-        const auto c = static_cast<unsigned char>(*p_);
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-        ++p_;
-      }
-      out.append(run, p_);
-      if (p_ == end_) return set_error(Errc::json_syntax, "unterminated string");
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        ++p_;
-        return true;
-      }
-      if (c < 0x20) return set_error(Errc::json_syntax, "control character in string");
-      if (c >= 0x80) {
-        const Utf8Step step = utf8_step(reinterpret_cast<const unsigned char*>(p_),
-                                        static_cast<std::size_t>(end_ - p_));
-        if (!step.valid) return set_error(Errc::json_syntax, "invalid UTF-8");
-        out.append(p_, step.length);
-        p_ += step.length;
-        continue;
-      }
-      // A backslash.
-      ++p_;
-      if (p_ == end_) return set_error(Errc::json_syntax, "unterminated escape");
-      const char escape = *p_++;
-      switch (escape) {
-        case '"':
-        case '\\':
-        case '/':
-          out.push_back(escape);
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'u': {
-          std::uint32_t unit = 0;
-          if (!read_hex4(unit)) return false;
-          if (unit >= 0xdc00 && unit <= 0xdfff) {
-            return set_error(Errc::json_syntax, "lone low surrogate");
-          }
-          if (unit >= 0xd800 && unit <= 0xdbff) {
-            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
-              return set_error(Errc::json_syntax, "lone high surrogate");
-            }
-            p_ += 2;
-            std::uint32_t low = 0;
-            if (!read_hex4(low)) return false;
-            if (low < 0xdc00 || low > 0xdfff) {
-              return set_error(Errc::json_syntax, "high surrogate without low surrogate");
-            }
-            unit = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
-          }
-          append_utf8(out, unit);
-          break;
-        }
-        default:
-          --p_;
-          return set_error(Errc::json_syntax, "unknown escape");
-      }
-    }
-  }
-
-  // number = [ minus ] int [ frac ] [ exp ]
-  // int    = zero / ( digit1-9 *DIGIT )
-  // frac   = decimal-point 1*DIGIT
-  // exp    = e [ minus / plus ] 1*DIGIT
-  bool parse_number(JsonValue& out) {
-    const char* start = p_;
-    const auto is_digit = [this] { return p_ != end_ && *p_ >= '0' && *p_ <= '9'; };
-    if (*p_ == '-') ++p_;
-    if (!is_digit()) return set_error(Errc::json_syntax, "expected digit");
-    const char* int_start = p_;
-    if (*p_ == '0') {
-      ++p_;
-      if (is_digit()) return set_error(Errc::json_syntax, "leading zero");
-    } else {
-      while (is_digit()) ++p_;
-    }
-    const char* int_end = p_;
-    const char* frac_start = p_;
-    const char* frac_end = p_;
-    bool plain_integer = true;
-    if (p_ != end_ && *p_ == '.') {
-      plain_integer = false;
-      ++p_;
-      if (!is_digit()) return set_error(Errc::json_syntax, "expected digit after '.'");
-      frac_start = p_;
-      while (is_digit()) ++p_;
-      frac_end = p_;
-    }
-    std::int64_t exponent = 0;
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-      plain_integer = false;
-      ++p_;
-      bool negative = false;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) negative = *p_++ == '-';
-      if (!is_digit()) return set_error(Errc::json_syntax, "expected digit in exponent");
-      while (is_digit()) {
-        if (exponent < 1'000'000'000) exponent = exponent * 10 + (*p_ - '0');
-        ++p_;
-      }
-      if (negative) exponent = -exponent;
-    }
-
-    double number = 0;
-    const std::from_chars_result parsed = std::from_chars(start, p_, number);
-    if (parsed.ec == std::errc::result_out_of_range) {
-      // The decimal exponent of the first significant digit tells overflow from underflow.
-      std::int64_t magnitude = 0;
-      if (*int_start != '0') {
-        magnitude = (int_end - int_start) - 1 + exponent;
-      } else {
-        const char* first = frac_start;
-        while (first != frac_end && *first == '0') ++first;
-        magnitude = -(first - frac_start) - 1 + exponent;
-      }
-      if (magnitude >= 0) {
-        p_ = start;
-        return set_error(Errc::json_syntax, "number out of range");
-      }
-      number = *start == '-' ? -0.0 : 0.0;
-    } else if (parsed.ec != std::errc() || parsed.ptr != p_) {
-      p_ = start;
-      return set_error(Errc::json_syntax, "malformed number");
-    }
-
-    if (plain_integer) {
-      std::int64_t exact = 0;
-      const std::from_chars_result as_int = std::from_chars(start, p_, exact);
-      if (as_int.ec == std::errc() && as_int.ptr == p_) {
-        // Converting the exact integer rounds to nearest just as from_chars did; only "-0"
-        // needs the double to keep its sign.
-        if (exact == 0) {
-          out.set_number(number);
-        } else {
-          out.set_integer(exact);
-        }
-        return true;
-      }
-    }
-    out.set_number(number);
-    return true;
-  }
-
-  const char* begin_;
-  const char* p_;
-  const char* end_;
-  JsonLimits limits_;
-  Error error_;
+  std::size_t depth_max_;
 };
 
 JsonValue::JsonValue() = default;
@@ -540,7 +300,36 @@ Result<JsonValue> parse_json(std::string_view text, JsonLimits limits) {
   if (text.size() > limits.bytes_max) {
     return unexpected(Errc::json_too_large, "text of " + std::to_string(text.size()) + " bytes");
   }
-  return JsonParser(text, limits).parse();
+  if (text.empty()) return failure(simdjson::EMPTY);  // and no null pointer reaches memcpy
+
+  // One parser per thread, reused: its buffers are the fast path (simdjson's advice). Every
+  // shard is one thread, and parse_json never runs inside itself, so no locking.
+  thread_local simdjson::dom::parser parser;
+
+  // simdjson counts depth its own way: a non-empty array or object must sit less than
+  // max_depth deep, an empty one may sit at max_depth. Asking for depth_max + 1 accepts every
+  // text we accept and bounds the tape (and so the recursion in convert) at depth_max + 1;
+  // convert() then refuses exactly what lies deeper than depth_max. A text of n bytes nests at
+  // most n / 2 containers, which keeps the allocation simdjson sizes by max_depth reasonable.
+  const std::size_t simdjson_depth_max = std::min(limits.depth_max, limits.bytes_max / 2) + 1;
+  if (parser.max_depth() != simdjson_depth_max) {
+    const simdjson::error_code error =
+        parser.allocate(std::max(parser.capacity(), text.size()), simdjson_depth_max);
+    if (error != simdjson::SUCCESS) return failure(error);
+  }
+
+  // The text is copied into the parser's padded buffer (simdjson reads past the end in
+  // 64-byte blocks), so callers need not pad theirs.
+  simdjson::dom::element root;
+  const simdjson::error_code error =
+      parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root);
+  JsonValue value;
+  const bool converted =
+      error == simdjson::SUCCESS && JsonParser(limits.depth_max).convert(root, value, 0);
+  if (parser.capacity() > retained_text_bytes_max) parser = simdjson::dom::parser{};
+  if (error != simdjson::SUCCESS) return failure(error);
+  if (!converted) return failure(simdjson::DEPTH_ERROR);
+  return value;
 }
 
 void JsonWriter::before_value() {
@@ -618,8 +407,15 @@ void JsonWriter::value(double number) {
     out_.append("null");
     return;
   }
+  // The shortest form of a large integral double can be a plain integer literal
+  // (1.8446744073709552e19 prints as 18446744073709552000). simdjson, like many parsers, refuses
+  // integer literals outside int64 and uint64, so from there on the exponent form is written.
+  const bool plain_integer_too_large = number >= two_pow_64 || number < -two_pow_63;
   char digits[32];
-  const std::to_chars_result result = std::to_chars(digits, digits + sizeof digits, number);
+  const std::to_chars_result result =
+      plain_integer_too_large
+          ? std::to_chars(digits, digits + sizeof digits, number, std::chars_format::scientific)
+          : std::to_chars(digits, digits + sizeof digits, number);
   MTA_ASSERT(result.ec == std::errc());
   out_.append(digits, result.ptr);
 }

@@ -1,6 +1,7 @@
 // JSON (RFC 8259) for the admin and injection APIs: JsonWriter streams a document into a
 // string (commas and escaping handled, output always valid UTF-8 JSON), and parse_json reads
-// untrusted text, strictly, into a small DOM with bounded depth and size.
+// untrusted text, strictly, into a small DOM with bounded depth and size. Parsing is
+// simdjson's (kept out of this header); writing is ours.
 #pragma once
 
 #include <concepts>
@@ -27,7 +28,8 @@ using JsonObject = std::vector<JsonMember>;  // members in document order, dupli
 
 // One JSON value. Numbers keep their double value and, when the value is integral, the exact
 // int64: a literal without fraction or exponent that fits int64 is read exactly (ids above
-// 2^53 survive); any other integral double within int64 range converts.
+// 2^53 survive); any other integral double within int64 range converts. Integer literals
+// above INT64_MAX (up to UINT64_MAX) keep only their nearest double.
 class JsonValue {
  public:
   JsonValue();  // null
@@ -73,7 +75,7 @@ class JsonValue {
   friend bool operator==(const JsonValue& a, const JsonValue& b);
 
  private:
-  friend class JsonParser;  // builds values in place
+  friend class JsonParser;  // copies simdjson's DOM into values in place (json.cc)
 
   void set_number(double value);
   void set_integer(std::int64_t value);
@@ -98,12 +100,15 @@ struct JsonLimits {
   std::size_t bytes_max = 16 * 1024 * 1024;  // longer text is json_too_large
 };
 
-// Parses one JSON text (RFC 8259 §2: ws value ws). Strict: no trailing commas, comments,
-// leading zeros, NaN/Infinity, byte order mark, unescaped control characters or invalid UTF-8;
-// \u escapes must pair surrogates (a lone one is an error) and decode to UTF-8. Numbers out of
-// double range are an error; ones too small for it read as zero. Errors are json_syntax
-// (detail "byte N: ..." with the 0-based offset), json_too_deep or json_too_large. Recursion is
-// bounded by depth_max; the work is linear in the input.
+// Parses one JSON text (RFC 8259 §2: ws value ws) with simdjson's DOM parser (one per thread,
+// reused). Strict: no trailing commas, comments, leading zeros, NaN/Infinity, byte order mark,
+// unescaped control characters or invalid UTF-8 anywhere in the text; \u escapes must pair
+// surrogates (a lone one is an error) and decode to UTF-8. Numbers out of double range are an
+// error, and so are integer literals (no fraction, no exponent) below INT64_MIN or above
+// UINT64_MAX; numbers too small for a double read as zero, and "-0" reads as the integer 0.
+// Errors are json_syntax, json_too_deep or json_too_large, with simdjson's message as detail
+// (it gives no offset); text over bytes_max is refused before parsing. Recursion is bounded by
+// depth_max; the work is linear in the input.
 Result<JsonValue> parse_json(std::string_view text, JsonLimits limits = {});
 
 // Streams JSON into a string it owns. Commas and colons are the writer's job: call key() then

@@ -1,6 +1,7 @@
-// Tests of the JSON parser and writer: the RFC 8259 §13 examples, round trips to canonical
-// text, a table of invalid texts with their error codes and offsets, writer escaping and
-// structure, number exactness, duplicate keys and the depth and size limits.
+// Tests of parse_json (simdjson underneath) and JsonWriter: the RFC 8259 §13 examples, round
+// trips to canonical text, a table of invalid texts with their error codes, writer escaping and
+// structure, number exactness, duplicate keys, the depth and size limits and the reuse of the
+// thread's parser across limits and sizes.
 #include "proto/http/json.h"
 
 #include <gtest/gtest.h>
@@ -114,62 +115,69 @@ TEST(Json, RoundTripToCanonicalText) {
 }
 
 TEST(Json, InvalidTexts) {
+  // simdjson's DOM parser says what is wrong but not where, so only the code is checked (the
+  // hand-written parser gave "byte N:" offsets here).
   struct Case {
     std::string_view input;
     Errc want;
-    std::string_view want_detail_prefix;
   };
   const Case cases[] = {
-      {"", Errc::json_syntax, "byte 0:"},
-      {"   ", Errc::json_syntax, "byte 3:"},
-      {"[1,]", Errc::json_syntax, "byte 3:"},
-      {"{\"a\":1,}", Errc::json_syntax, "byte 7:"},
-      {"[1 2]", Errc::json_syntax, "byte 3:"},
-      {"{\"a\" 1}", Errc::json_syntax, "byte 5:"},
-      {"{a:1}", Errc::json_syntax, "byte 1:"},
-      {"{'a':1}", Errc::json_syntax, "byte 1:"},
-      {"[1] // comment", Errc::json_syntax, "byte 4:"},
-      {"/* c */ 1", Errc::json_syntax, "byte 0:"},
-      {"01", Errc::json_syntax, "byte 1:"},
-      {"-", Errc::json_syntax, "byte 1:"},
-      {"+1", Errc::json_syntax, "byte 0:"},
-      {"1.", Errc::json_syntax, "byte 2:"},
-      {".5", Errc::json_syntax, "byte 0:"},
-      {"1e", Errc::json_syntax, "byte 2:"},
-      {"1e+", Errc::json_syntax, "byte 3:"},
-      {"0x10", Errc::json_syntax, "byte 1:"},
-      {"NaN", Errc::json_syntax, "byte 0:"},
-      {"-Infinity", Errc::json_syntax, "byte 1:"},
-      {"1e400", Errc::json_syntax, "byte 0:"},
-      {"tru", Errc::json_syntax, "byte 0:"},
-      {"True", Errc::json_syntax, "byte 0:"},
-      {"nul", Errc::json_syntax, "byte 0:"},
-      {"\"abc", Errc::json_syntax, "byte 4:"},
-      {"\"a\tb\"", Errc::json_syntax, "byte 2:"},
-      {"\"a\nb\"", Errc::json_syntax, "byte 2:"},
-      {R"("\x41")", Errc::json_syntax, "byte 2:"},
-      {R"("\u12")", Errc::json_syntax, "byte 5:"},
-      {R"("\ud800")", Errc::json_syntax, "byte 7:"},
-      {R"("\ud800\u0041")", Errc::json_syntax, "byte 13:"},
-      {R"("\udc00")", Errc::json_syntax, "byte 7:"},
-      {"\"\xff\"", Errc::json_syntax, "byte 1:"},
-      {"\"\xc0\xaf\"", Errc::json_syntax, "byte 1:"},          // overlong '/'
-      {"\"\xed\xa0\x80\"", Errc::json_syntax, "byte 1:"},      // UTF-8 encoded surrogate
-      {"\"\xf4\x90\x80\x80\"", Errc::json_syntax, "byte 1:"},  // above U+10FFFF
-      {"\"\xe2\x82\"", Errc::json_syntax, "byte 1:"},          // truncated sequence
-      {"\xef\xbb\xbf{}", Errc::json_syntax, "byte 0:"},        // byte order mark
-      {"{} {}", Errc::json_syntax, "byte 3:"},
-      {"[1]]", Errc::json_syntax, "byte 3:"},
-      {"[", Errc::json_syntax, "byte 1:"},
-      {"{\"a\":", Errc::json_syntax, "byte 5:"},
-      {"\x0c[]", Errc::json_syntax, "byte 0:"},  // form feed is no JSON whitespace
+      {"", Errc::json_syntax},
+      {"   ", Errc::json_syntax},
+      {"[1,]", Errc::json_syntax},
+      {"{\"a\":1,}", Errc::json_syntax},
+      {"[1 2]", Errc::json_syntax},
+      {"{\"a\" 1}", Errc::json_syntax},
+      {"{a:1}", Errc::json_syntax},
+      {"{'a':1}", Errc::json_syntax},
+      {"[1] // comment", Errc::json_syntax},
+      {"/* c */ 1", Errc::json_syntax},
+      {"01", Errc::json_syntax},
+      {"-", Errc::json_syntax},
+      {"+1", Errc::json_syntax},
+      {"1.", Errc::json_syntax},
+      {".5", Errc::json_syntax},
+      {"1e", Errc::json_syntax},
+      {"1e+", Errc::json_syntax},
+      {"0x10", Errc::json_syntax},
+      {"NaN", Errc::json_syntax},
+      {"-Infinity", Errc::json_syntax},
+      {"1e400", Errc::json_syntax},
+      // simdjson refuses integer literals beyond int64 (negative) and uint64 (positive); the
+      // hand-written parser read them as doubles. JsonWriter never writes one (exponent form).
+      {"18446744073709551616", Errc::json_syntax},
+      {"-9223372036854775809", Errc::json_syntax},
+      {"[123456789012345678901234567890]", Errc::json_syntax},
+      {"tru", Errc::json_syntax},
+      {"True", Errc::json_syntax},
+      {"nul", Errc::json_syntax},
+      {"\"abc", Errc::json_syntax},
+      {"\"a\tb\"", Errc::json_syntax},
+      {"\"a\nb\"", Errc::json_syntax},
+      {R"("\x41")", Errc::json_syntax},
+      {R"("\u12")", Errc::json_syntax},
+      {R"("\ud800")", Errc::json_syntax},
+      {R"("\ud800\u0041")", Errc::json_syntax},
+      {R"("\udc00")", Errc::json_syntax},
+      {"\"\xff\"", Errc::json_syntax},
+      {"\"\xc0\xaf\"", Errc::json_syntax},          // overlong '/'
+      {"\"\xed\xa0\x80\"", Errc::json_syntax},      // UTF-8 encoded surrogate
+      {"\"\xf4\x90\x80\x80\"", Errc::json_syntax},  // above U+10FFFF
+      {"\"\xe2\x82\"", Errc::json_syntax},          // truncated sequence
+      {"[1] \xff", Errc::json_syntax},              // invalid UTF-8 outside any string
+      {"\xef\xbb\xbf{}", Errc::json_syntax},        // byte order mark
+      {"{} {}", Errc::json_syntax},
+      {"[1]]", Errc::json_syntax},
+      {"[", Errc::json_syntax},
+      {"{\"a\":", Errc::json_syntax},
+      {"\x0c[]", Errc::json_syntax},  // form feed is no JSON whitespace
   };
   for (const Case& c : cases) {
     const Result<JsonValue> parsed = parse_json(c.input);
     ASSERT_FALSE(parsed.has_value()) << c.input;
-    EXPECT_EQ(parsed.error().code, make_error_code(c.want)) << c.input;
-    EXPECT_EQ(parsed.error().detail.substr(0, c.want_detail_prefix.size()), c.want_detail_prefix)
+    EXPECT_EQ(parsed.error().code, make_error_code(c.want))
         << c.input << " -> " << parsed.error().detail;
+    EXPECT_FALSE(parsed.error().detail.empty()) << c.input;
     EXPECT_EQ(status_for(parsed.error().code), 400);
   }
 }
@@ -182,7 +190,9 @@ TEST(Json, Numbers) {
   };
   const Case cases[] = {
       {"0", 0, 0},
-      {"-0", -0.0, 0},
+      // simdjson reads the integer literal "-0" as the int64 0, losing the sign; "-0.0" keeps it.
+      {"-0", 0.0, 0},
+      {"-0.0", -0.0, 0},
       {"42", 42, 42},
       {"1.5", 1.5, std::nullopt},
       {"1e3", 1000, 1000},
@@ -191,6 +201,8 @@ TEST(Json, Numbers) {
       {"9223372036854775807", 9223372036854775807.0, std::numeric_limits<std::int64_t>::max()},
       {"-9223372036854775808", -9223372036854775808.0, std::numeric_limits<std::int64_t>::min()},
       {"9223372036854775808", 9223372036854775808.0, std::nullopt},
+      {"18446744073709551615", 18446744073709551615.0, std::nullopt},
+      {"-9223372036854775808.0", -9223372036854775808.0, std::numeric_limits<std::int64_t>::min()},
       {"1e20", 1e20, std::nullopt},
       {"-1e-400", -0.0, 0},
       {"0.000000000000000000000000000001", 1e-30, std::nullopt},
@@ -223,16 +235,74 @@ TEST(Json, DepthLimit) {
   const Result<JsonValue> deep = parse_json(nested(65));
   ASSERT_FALSE(deep.has_value());
   EXPECT_EQ(deep.error().code, make_error_code(Errc::json_too_deep));
-  EXPECT_EQ(deep.error().detail.substr(0, 8), "byte 64:");
-  // Far deeper than any stack would take: refused at depth 65, no recursion past it.
-  const Result<JsonValue> hostile = parse_json(std::string(1'000'000, '['));
+  EXPECT_FALSE(deep.error().detail.empty());
+  EXPECT_EQ(status_for(deep.error().code), 400);
+  // Far deeper than any stack would take: simdjson stops at its own bound, no recursion past it.
+  const Result<JsonValue> hostile = parse_json(nested(1'000'000));
   ASSERT_FALSE(hostile.has_value());
   EXPECT_EQ(hostile.error().code, make_error_code(Errc::json_too_deep));
-  // Objects count too, and the limit is configurable.
+  // Unbalanced brackets are refused as syntax before any depth is counted.
+  const Result<JsonValue> unbalanced = parse_json(std::string(1'000'000, '['));
+  ASSERT_FALSE(unbalanced.has_value());
+  EXPECT_EQ(unbalanced.error().code, make_error_code(Errc::json_syntax));
+
+  // Objects count too, the limit is configurable, and empty containers count like full ones
+  // (simdjson alone would let an empty one through one level deeper).
+  struct Case {
+    std::string_view input;
+    std::size_t depth_max;
+    bool want_ok;
+  };
+  const Case cases[] = {
+      {R"({"a":[1]})", 2, true},
+      {R"({"a":[{}]})", 2, false},
+      {R"({"a":[]})", 2, true},
+      {"[[]]", 2, true},
+      {"[[[]]]", 2, false},
+      {"[[1]]", 1, false},
+      {"[]", 1, true},
+      {"[[]]", 1, false},
+      {"{}", 0, false},
+      {"1", 0, true},
+      {"\"s\"", 0, true},
+      {R"([{"a":{}}])", 3, true},
+      {R"([{"a":{"b":[]}}])", 3, false},
+  };
+  for (const Case& c : cases) {
+    JsonLimits limits;
+    limits.depth_max = c.depth_max;
+    const Result<JsonValue> got = parse_json(c.input, limits);
+    EXPECT_EQ(got.has_value(), c.want_ok) << c.input << " depth_max " << c.depth_max;
+    if (!got.has_value()) {
+      EXPECT_EQ(got.error().code, make_error_code(Errc::json_too_deep)) << c.input;
+    }
+  }
+}
+
+TEST(Json, ThreadParserReusedAcrossLimitsAndSizes) {
+  // The thread's simdjson parser is reused: changing limits between calls reconfigures it, and
+  // a text above the retained size (1 MiB) drops its buffers afterwards. Results must not
+  // depend on what was parsed before.
   JsonLimits shallow;
-  shallow.depth_max = 2;
-  EXPECT_TRUE(parse_json(R"({"a":[1]})", shallow).has_value());
-  EXPECT_FALSE(parse_json(R"({"a":[{}]})", shallow).has_value());
+  shallow.depth_max = 1;
+  std::string large = "[";
+  for (int i = 0; i < 2'000; ++i)
+    large += "{\"k\":" + std::to_string(i) + ",\"pad\":\"" + std::string(600, 'x') + "\"},";
+  large.back() = ']';
+  ASSERT_GT(large.size(), 1024u * 1024u);
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_FALSE(parse_json("[[1]]", shallow).has_value());
+    EXPECT_TRUE(parse_json("[[1]]").has_value());
+    const Result<JsonValue> big = parse_json(large);
+    ASSERT_TRUE(big.has_value()) << big.error().message();
+    ASSERT_EQ(big->as_array().size(), 2'000u);
+    EXPECT_EQ(big->as_array()[1'999].find("k")->as_int64(), 1'999);
+    EXPECT_EQ(big->as_array()[1'999].find("pad")->as_string().size(), 600u);
+    EXPECT_FALSE(parse_json(large, shallow).has_value());
+    const Result<JsonValue> small = parse_json(R"({"a":"b"})");
+    ASSERT_TRUE(small.has_value());
+    EXPECT_EQ(small->find("a")->as_string(), "b");
+  }
 }
 
 TEST(Json, SizeLimit) {
@@ -313,6 +383,33 @@ TEST(JsonWriter, StructureAndScalars) {
   const std::string taken = writer.take();
   EXPECT_EQ(taken.front(), '{');
   EXPECT_TRUE(writer.str().empty());
+}
+
+TEST(JsonWriter, LargeDoublesParseBack) {
+  // Integral doubles outside int64/uint64 are written with an exponent: their shortest plain
+  // form would be an integer literal simdjson refuses.
+  struct Case {
+    double input;
+    std::string_view want;
+  };
+  const Case cases[] = {
+      {9223372036854775808.0, "9223372036854775808"},
+      {18446744073709549568.0, "18446744073709549568"},  // the largest double below 2^64
+      {18446744073709551616.0, "1.8446744073709552e+19"},
+      {1e20, "1e+20"},
+      {-9223372036854775808.0, "-9223372036854775808"},
+      {-9223372036854777856.0, "-9.223372036854778e+18"},
+      {-1e300, "-1e+300"},
+      {0.5, "0.5"},
+  };
+  for (const Case& c : cases) {
+    JsonWriter writer;
+    writer.value(c.input);
+    EXPECT_EQ(writer.str(), c.want);
+    const Result<JsonValue> back = parse_json(writer.str());
+    ASSERT_TRUE(back.has_value()) << writer.str() << ": " << back.error().message();
+    EXPECT_EQ(back->as_double(), c.input) << writer.str();
+  }
 }
 
 TEST(JsonWriter, WritesDom) {
