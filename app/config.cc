@@ -43,6 +43,15 @@ class Section {
     }
     return {};
   }
+  Result<void> rate(std::string_view key, injection::Rate& out) {
+    std::string text;
+    if (auto read = string(key, text); !read) return read;
+    if (text.empty()) return {};
+    auto parsed = injection::parse_rate(text);
+    if (!parsed) return config_error(where(key) + ": " + parsed.error().detail);
+    out = *parsed;
+    return {};
+  }
   Result<void> boolean(std::string_view key, bool& out) {
     if (auto* node = find(key)) {
       auto value = node->value<bool>();
@@ -212,6 +221,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(queue_section.duration("retry_max_delay", config.retry_max_delay));
   CONFIG_TRY(queue_section.number("retry_jitter", config.retry_jitter, 0.0, 0.9));
   CONFIG_TRY(queue_section.duration("max_age", config.max_age));
+  CONFIG_TRY(queue_section.duration("history_retention", config.history_retention));
   CONFIG_TRY(queue_section.no_unknown_keys());
   if (config.retry_max_delay < config.retry_initial) {
     return config_error("queue.retry_max_delay must not be shorter than queue.retry_initial");
@@ -228,6 +238,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(submission.string_list("trusted_networks", config.trusted_networks));
   CONFIG_TRY(submission.string_list("auth", config.auth_mechanisms));
   CONFIG_TRY(submission.boolean("auth_without_tls", config.auth_without_tls));
+  CONFIG_TRY(submission.rate("rate_per_ip", config.rate_per_ip));
+  CONFIG_TRY(submission.rate("rate_per_user", config.rate_per_user));
   for (auto& mechanism : config.auth_mechanisms) {
     for (char& c : mechanism) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (mechanism != "PLAIN" && mechanism != "LOGIN") {
@@ -264,7 +276,40 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   Section http(table("http"), "http");
   CONFIG_TRY(http.string_list("listen", config.http_listen));
   CONFIG_TRY(http.string("admin_key", config.admin_key));
+  CONFIG_TRY(
+      http.integer("body_bytes_max", config.http_body_bytes_max, 1024, std::int64_t{1} << 34));
+  if (const toml::array* keys = http.array("api_key")) {
+    for (std::size_t i = 0; i < keys->size(); ++i) {
+      const std::string name = "http.api_key[" + std::to_string(i) + "]";
+      const toml::table* entry = keys->get(i)->as_table();
+      if (entry == nullptr) return config_error(name + " must be a table: [[http.api_key]]");
+      Section section(entry, name);
+      Config::ApiKey key;
+      CONFIG_TRY(section.string("name", key.name));
+      CONFIG_TRY(section.string("key_sha256", key.key_sha256));
+      CONFIG_TRY(section.rate("rate", key.rate));
+      CONFIG_TRY(section.no_unknown_keys());
+      const bool hex = key.key_sha256.size() == 64 &&
+                       key.key_sha256.find_first_not_of("0123456789abcdef") == std::string::npos;
+      if (key.name.empty() || !hex) {
+        return config_error(name +
+                            " needs a name and key_sha256, 64 lower-case hex digits "
+                            "(outpost passwd --api-key)");
+      }
+      config.api_keys.push_back(std::move(key));
+    }
+  }
   CONFIG_TRY(http.no_unknown_keys());
+
+  Section bounce(table("bounce"), "bounce");
+  CONFIG_TRY(bounce.string("domain", config.bounce_domain));
+  CONFIG_TRY(bounce.string("verp_prefix", config.verp_prefix));
+  CONFIG_TRY(bounce.boolean("verp", config.verp));
+  CONFIG_TRY(bounce.no_unknown_keys());
+  if (config.verp_prefix.empty() ||
+      config.verp_prefix.find_first_of("+@= \"\t") != std::string::npos) {
+    return config_error("bounce.verp_prefix must be a non-empty local part without + = @");
+  }
 
   Section metrics(table("metrics"), "metrics");
   CONFIG_TRY(metrics.string_list("listen", config.metrics_listen));
@@ -339,10 +384,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     }
   }
 
-  static const std::set<std::string> known = {"node",     "log",   "spool",  "submission",
-                                              "delivery", "queue", "http",   "dkim",
-                                              "dns",      "tls",   "metrics"};
-  static const std::set<std::string> later = {"bounce", "imap", "pop3"};
+  static const std::set<std::string> known = {"node",     "log",   "spool",   "submission",
+                                              "delivery", "queue", "http",    "dkim",
+                                              "dns",      "tls",   "metrics", "bounce"};
+  static const std::set<std::string> later = {"imap", "pop3"};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "injection/rate_limit.h"
 
 namespace mta::app {
 
@@ -44,6 +45,10 @@ struct Config {
   };
   std::vector<User> users;
   std::vector<std::string> submission_tls_listen;  // implicit TLS (port 465 style)
+  // Messages per client address, and per authenticated user, for the whole node: "100/s";
+  // unlimited when empty. Over it, MAIL gets 451 4.7.1.
+  injection::Rate rate_per_ip;
+  injection::Rate rate_per_user;
   // [tls] the server certificate of every TLS listener; both empty = a self-signed one for
   // node.hostname, made at first start in <spool.path>/tls/
   std::string tls_certificate;
@@ -52,6 +57,19 @@ struct Config {
   // [http] the admin API (and later HTTP injection and /metrics); empty = no HTTP listener
   std::vector<std::string> http_listen = {"127.0.0.1:8025"};
   std::string admin_key;  // empty: the admin API serves loopback clients only
+  std::uint64_t http_body_bytes_max = 64ULL * 1024 * 1024;  // a request body; more is 413
+  // [[http.api_key]]: bearer keys of the injection API (/v1/); none = loopback clients only
+  struct ApiKey {
+    std::string name;
+    std::string key_sha256;  // hex, from `outpost passwd --api-key`
+    injection::Rate rate;    // messages for the whole node; unlimited by default
+  };
+  std::vector<ApiKey> api_keys;
+  // [bounce] where bounces come back: with a domain, every recipient gets a VERP return path
+  // <verp_prefix>+<id>+<local>=<domain>@<bounce.domain>
+  std::string bounce_domain;
+  std::string verp_prefix = "bounce";
+  bool verp = true;
   // [metrics] GET /metrics (Prometheus text format); empty = served on the [http] listeners
   std::vector<std::string> metrics_listen;
   // [dns] MX resolution when delivery.relay is empty
@@ -84,6 +102,8 @@ struct Config {
   Clock::Duration retry_max_delay = std::chrono::hours(4);
   double retry_jitter = 0.2;
   Clock::Duration max_age = std::chrono::hours(72);
+  // How long a delivered or bounced part's final state stays readable (GET /v1/messages/{id}).
+  Clock::Duration history_retention = std::chrono::hours(24 * 7);
   Clock::Duration drain_timeout = std::chrono::seconds(30);
 
   // [[dkim]] signing keys; `role` picks how a key is used (see deploy/outpost.toml)

@@ -45,6 +45,8 @@ certificate = "/etc/outpost/cert.pem"
 key = "/etc/outpost/key.pem"
 [bounce]
 domain = "bounces.example.com"
+[imap]
+listen = "127.0.0.1:1143"
 )",
                              "full");
   ASSERT_TRUE(config.has_value()) << config.error().message();
@@ -64,7 +66,8 @@ domain = "bounces.example.com"
   EXPECT_EQ(config->reconnect_delay, std::chrono::seconds(2));
   EXPECT_EQ(config->metrics_listen, std::vector<std::string>{"127.0.0.1:9100"});
   EXPECT_EQ(config->tls_certificate, "/etc/outpost/cert.pem");
-  EXPECT_EQ(config->ignored_sections, std::vector<std::string>{"bounce"});
+  EXPECT_EQ(config->bounce_domain, "bounces.example.com");
+  EXPECT_EQ(config->ignored_sections, std::vector<std::string>{"imap"});
 }
 
 TEST(Config, TlsPoliciesAndSubmissionUsers) {

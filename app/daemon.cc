@@ -27,10 +27,13 @@
 #include "dns/caching_resolver.h"
 #include "engine/listener.h"
 #include "engine/runtime.h"
+#include "injection/api.h"
 #include "injection/committer.h"
 #include "injection/http_listener.h"
+#include "injection/injector.h"
 #include "injection/submission.h"
 #include "metrics/exposition.h"
+#include "queue/message_id.h"
 #include "queue/rocksdb_store.h"
 #include "tls/certificate.h"
 #include "tls/context.h"
@@ -48,10 +51,14 @@ struct ShardServices {
   std::unique_ptr<queue::MessageIdGenerator> ids;
   std::unique_ptr<injection::Committer> committer;
   std::unique_ptr<delivery::Scheduler> delivery;
+  std::unique_ptr<injection::Injector> injector;  // shared by SMTP submission and the HTTP API
   std::unique_ptr<injection::SubmissionListener> submission;
+  std::unique_ptr<injection::HttpApi> api;
   std::unique_ptr<AdminApi> admin;
   std::unique_ptr<injection::HttpListener> http;
   std::unique_ptr<injection::HttpListener> metrics;  // [metrics] listen, when set
+  // What the last history expiry (shard 0 only) did; written on the worker, read in its done.
+  Result<std::uint64_t> history_expired = std::uint64_t{0};
   // TLS: this shard's server certificate (same ticket keys on every shard) and its outbound
   // contexts, opportunistic (no verification required) and verifying.
   std::unique_ptr<tls::ServerContext> tls_server;
@@ -213,6 +220,7 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
 void sync_metrics(engine::Shard& shard, ShardServices& mine, Telemetry& telemetry) {
   ShardCounts counts;
   if (mine.submission != nullptr) counts.injection = mine.submission->probe();
+  if (mine.api != nullptr) counts.http = mine.api->probe();
   if (mine.delivery != nullptr) {
     counts.delivery = mine.delivery->probe();
     counts.bounce = mine.delivery->bounce_probe();
@@ -222,6 +230,30 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, Telemetry& telemetr
   if (shard.stopping()) return;
   shard.schedule(std::chrono::seconds(1),
                  [&shard, &mine, &telemetry] { sync_metrics(shard, mine, telemetry); });
+}
+
+// Drops the final states of parts of messages accepted more than `retention` ago (the status
+// API's history), now and every five minutes until the shard stops. Runs on shard 0's worker:
+// one DeleteRange over ids below the cut, so the reactor never waits for it.
+void expire_history(engine::Shard& shard, queue::Store& spool, ShardServices& mine,
+                    Clock::Duration retention) {
+  if (shard.stopping()) return;
+  const MessageId before = queue::first_message_id_at(
+      shard.clock().wall_now() - std::chrono::duration_cast<Clock::WallTime::duration>(retention));
+  shard.offload(
+      [&spool, &mine, before] { mine.history_expired = spool.expire_history(before); },
+      [&shard, &spool, &mine, retention] {
+        if (!mine.history_expired) {
+          log::warning("history expiry failed: " + mine.history_expired.error().message());
+        } else if (*mine.history_expired > 0) {
+          log::debug("history expiry dropped " + std::to_string(*mine.history_expired) +
+                     " records");
+        }
+        if (shard.stopping()) return;
+        shard.schedule(std::chrono::minutes(5), [&shard, &spool, &mine, retention] {
+          expire_history(shard, spool, mine, retention);
+        });
+      });
 }
 
 // The server certificate of [tls], or, with none configured, a self-signed one for the host name,
@@ -500,20 +532,43 @@ int run_daemon(const Config& config) {
     smtp_options.starttls = config.submission_starttls;
     smtp_options.auth_mechanisms = config.auth_mechanisms;
     smtp_options.auth_without_tls = config.auth_without_tls;
-    mine.submission = std::make_unique<injection::SubmissionListener>(
+    mine.injector = std::make_unique<injection::Injector>(
         shard, *mine.committer, *mine.ids,
-        injection::SubmissionOptions{.smtp = smtp_options,
-                                     .max_age = config.max_age,
-                                     .idle_timeout = config.session_idle_timeout,
-                                     .signing = *signing ? &**signing : nullptr,
-                                     .tls = mine.tls_server.get(),
-                                     .tls_handshake_timeout = config.tls_handshake_timeout,
-                                     .trusted = &*trusted,
-                                     .users = &users},
+        injection::InjectorOptions{
+            .hostname = config.hostname,
+            .max_age = config.max_age,
+            .signing = *signing ? &**signing : nullptr,
+            .verp_domain = config.verp ? config.bounce_domain : std::string(),
+            .verp_prefix = config.verp_prefix},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
         [on_queued](const std::vector<queue::ScheduledItem>& parts) {
           for (const auto& part : parts) on_queued(part);
         });
+    mine.submission = std::make_unique<injection::SubmissionListener>(
+        shard, *mine.injector,
+        injection::SubmissionOptions{.smtp = smtp_options,
+                                     .idle_timeout = config.session_idle_timeout,
+                                     .tls = mine.tls_server.get(),
+                                     .tls_handshake_timeout = config.tls_handshake_timeout,
+                                     .trusted = &*trusted,
+                                     .users = &users,
+                                     .rate_per_ip = config.rate_per_ip.per_shard(shard_count),
+                                     .rate_per_user = config.rate_per_user.per_shard(shard_count)});
+    {
+      injection::ApiOptions api_options{.message_bytes_max = config.message_bytes_max,
+                                        .recipients_max = config.recipients_max};
+      for (const auto& key : config.api_keys) {
+        injection::ApiKey api_key{
+            .name = key.name, .sha256 = {}, .rate = key.rate.per_shard(shard_count)};
+        for (std::size_t i = 0; i < api_key.sha256.size(); ++i) {
+          api_key.sha256[i] =
+              static_cast<std::uint8_t>(std::stoi(key.key_sha256.substr(2 * i, 2), nullptr, 16));
+        }
+        api_options.keys.push_back(std::move(api_key));
+      }
+      mine.api = std::make_unique<injection::HttpApi>(shard, *mine.injector, *mine.committer, spool,
+                                                      std::move(api_options));
+    }
 
     mine.admin = std::make_unique<AdminApi>(
         shard, spool, AdminOptions{.key = config.admin_key},
@@ -540,12 +595,15 @@ int run_daemon(const Config& config) {
       return true;
     };
     const bool separate_metrics = !config.metrics_listen.empty();
+    injection::HttpOptions http_options;
+    http_options.limits.body_bytes_max = config.http_body_bytes_max;
     mine.http = std::make_unique<injection::HttpListener>(
-        shard, injection::HttpOptions{},
-        [admin = mine.admin.get(), serve_metrics, separate_metrics](
+        shard, http_options,
+        [admin = mine.admin.get(), api = mine.api.get(), serve_metrics, separate_metrics](
             http::Request&& request, const engine::SocketAddress& peer,
             const injection::Respond& respond) {
           if (!separate_metrics && serve_metrics(request, respond)) return;
+          if (api->handle(request, peer, respond)) return;
           if (admin->handle(request, peer, respond)) return;
           respond(http::Response{
               .status = 404, .content_type = "text/plain", .body = "no such route\n"});
@@ -562,6 +620,7 @@ int run_daemon(const Config& config) {
     }
     // Once a second the shard's probes are copied into its metrics registry.
     sync_metrics(shard, mine, telemetry);
+    if (shard.id().value() == 0) expire_history(shard, spool, mine, config.history_retention);
 
     // Nothing is accepted anywhere before every shard has recovered its part of the queue: a
     // message accepted on one shard and handed to another still recovering would be found

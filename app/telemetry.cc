@@ -47,25 +47,44 @@ Telemetry::Telemetry(std::uint32_t shard_count) {
   const auto received = counter(c, "outpost_messages_received_total",
                                 "Messages accepted and made durable, by listener.", {"listener"});
   follow(received, {"smtp"}, [](Counts n) { return n.injection.messages_queued; });
+  follow(received, {"http"}, [](Counts n) { return n.http.messages_queued; });
   const auto received_bytes = counter(c, "outpost_received_bytes_total",
                                       "Bytes of the messages accepted, by listener.", {"listener"});
   follow(received_bytes, {"smtp"}, [](Counts n) { return n.injection.bytes_queued; });
+  follow(received_bytes, {"http"}, [](Counts n) { return n.http.bytes_queued; });
+  const auto rate_limited =
+      counter(c, "outpost_injection_rate_limited_total",
+              "Injections refused for a client's rate or queue back-pressure (SMTP 451 4.7.1, "
+              "HTTP 429), by listener.",
+              {"listener"});
+  follow(rate_limited, {"smtp"}, [](Counts n) { return n.injection.rate_limited; });
+  follow(rate_limited, {"http"}, [](Counts n) { return n.http.rate_limited; });
+  const auto auth = counter(c, "outpost_auth_attempts_total",
+                            "Client authentications (SMTP AUTH, API keys), by listener and result.",
+                            {"listener", "result"});
+  follow(auth, {"smtp", "success"}, [](Counts n) { return n.injection.auth_successes; });
+  follow(auth, {"smtp", "failure"}, [](Counts n) { return n.injection.auth_failures; });
+  follow(auth, {"http", "failure"}, [](Counts n) { return n.http.auth_failures; });
+  follow(counter(c, "outpost_bare_line_endings_repaired_total",
+                 "Lone LF or CR line endings in received messages rewritten as CRLF."),
+         {}, [](Counts n) { return n.injection.bare_line_endings_repaired; });
   const auto connections = counter(
       c, "outpost_smtp_connections_total",
       "Inbound SMTP connections, accepted or refused (over the limit, or stopping).", {"result"});
   follow(connections, {"accepted"}, [](Counts n) { return n.injection.connections_accepted; });
   follow(connections, {"refused"}, [](Counts n) { return n.injection.connections_refused; });
   follow(counter(c, "outpost_dkim_signed_messages_total", "Messages DKIM-signed at acceptance."),
-         {}, [](Counts n) { return n.injection.messages_signed; });
+         {}, [](Counts n) { return n.injection.messages_signed + n.http.messages_signed; });
   follow(counter(c, "outpost_dkim_signatures_total", "DKIM-Signature fields added."), {},
-         [](Counts n) { return n.injection.signatures; });
+         [](Counts n) { return n.injection.signatures + n.http.signatures; });
   follow(counter(c, "outpost_dkim_sign_failures_total",
                  "Messages refused because their header could not be signed."),
-         {}, [](Counts n) { return n.injection.sign_failures; });
+         {}, [](Counts n) { return n.injection.sign_failures + n.http.sign_failures; });
   const auto store_failures =
       counter(c, "outpost_queue_store_failures_total",
               "Failed queue writes or reads, by path (injection answered 451/452).", {"path"});
-  follow(store_failures, {"injection"}, [](Counts n) { return n.injection.store_failures; });
+  follow(store_failures, {"injection"},
+         [](Counts n) { return n.injection.store_failures + n.http.store_failures; });
   follow(store_failures, {"delivery"}, [](Counts n) { return n.delivery.store_failures; });
   const auto deliveries = counter(
       c, "outpost_deliveries_total",

@@ -19,7 +19,8 @@ namespace mta::app {
 
 // What one shard's probes say at one moment.
 struct ShardCounts {
-  injection::Probe injection;
+  injection::Probe injection;  // SMTP submission
+  injection::Probe http;       // the HTTP injection API
   delivery::Probe delivery;
   delivery::BounceProbe bounce;
   std::uint64_t parts_scheduled = 0;  // parts waiting in this shard's dispatchers

@@ -576,7 +576,8 @@ void Dispatcher::record(queue::Envelope& envelope, Outcome outcome, const std::s
 void Dispatcher::settle(queue::Envelope& envelope, NextStep step) {
   const queue::PartKey key{.message = envelope.id, .part = envelope.part};
   if (step == NextStep::remove) {
-    remove_now(key);
+    // Delivered or bounced for good: the final state stays readable as history.
+    remove_now(key, &envelope);
     return;
   }
   if (auto updated = context_.store.update_envelope(envelope); !updated) {
@@ -597,8 +598,8 @@ void Dispatcher::reschedule(const queue::Envelope& envelope, Clock::WallTime due
   arm_due_timer();
 }
 
-void Dispatcher::remove_now(queue::PartKey key) {
-  if (auto removed = context_.store.remove_part(key);
+void Dispatcher::remove_now(queue::PartKey key, const queue::Envelope* final_state) {
+  if (auto removed = context_.store.remove_part(key, final_state);
       !removed && removed.error().code != queue::Errc::not_found) {
     ++context_.probe.store_failures;
     log::error("queue: cannot remove " + to_hex(key.message) + ": " + removed.error().message());

@@ -161,7 +161,8 @@ class Dispatcher {
   void record(queue::Envelope& envelope, Outcome outcome, const std::string& tls = "none");
   // After any DSN is durable: the part goes, or waits for its next attempt.
   void settle(queue::Envelope& envelope, NextStep step);
-  void remove_now(queue::PartKey key);
+  // `final_state`: recorded as the part's history (nullptr for an operator's delete).
+  void remove_now(queue::PartKey key, const queue::Envelope* final_state = nullptr);
   double unit_random();
   // A connection to addresses[index] failed before its session was ready.
   void on_connection_failed(std::size_t index, const std::string& reason);

@@ -19,13 +19,23 @@ Committer::~Committer() {
 }
 
 void Committer::submit(std::vector<queue::Envelope>&& parts, std::string&& body, Done done) {
-  waiting_bytes_ += body.size();
-  waiting_.push_back(Pending{std::move(parts), std::move(body), std::move(done)});
+  std::vector<Message> one;
+  one.push_back(Message{std::move(parts), std::move(body)});
+  submit_group(std::move(one), std::move(done));
+}
+
+void Committer::submit_group(std::vector<Message>&& messages, Done done) {
+  MTA_ASSERT(!messages.empty());
+  std::size_t bytes = 0;
+  for (const Message& message : messages) bytes += message.body.size();
+  waiting_messages_ += messages.size();
+  waiting_bytes_ += bytes;
+  waiting_.push_back(Pending{std::move(messages), bytes, std::move(done)});
   maybe_write();
 }
 
 bool Committer::batch_full() const {
-  return waiting_.size() >= options_.batch_messages_max ||
+  return waiting_messages_ >= options_.batch_messages_max ||
          waiting_bytes_ >= options_.batch_bytes_max;
 }
 
@@ -48,29 +58,37 @@ void Committer::write() {
   MTA_ASSERT(!waiting_.empty());
   shard_.cancel_timer(window_timer_);
   window_timer_ = 0;
-  // Take at most one batch; the rest waits for the next write.
+  // Take at most one batch (the first submission whatever its size: a group is never split);
+  // the rest waits for the next write.
   std::size_t count = 0;
+  std::size_t messages = 0;
   std::size_t bytes = 0;
-  while (count < waiting_.size() && count < options_.batch_messages_max &&
-         (count == 0 || bytes + waiting_[count].body.size() <= options_.batch_bytes_max)) {
-    bytes += waiting_[count].body.size();
+  while (
+      count < waiting_.size() &&
+      (count == 0 || (messages + waiting_[count].messages.size() <= options_.batch_messages_max &&
+                      bytes + waiting_[count].bytes <= options_.batch_bytes_max))) {
+    messages += waiting_[count].messages.size();
+    bytes += waiting_[count].bytes;
     ++count;
   }
   writing_.assign(std::make_move_iterator(waiting_.begin()),
                   std::make_move_iterator(waiting_.begin() + static_cast<std::ptrdiff_t>(count)));
   waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(count));
+  waiting_messages_ -= messages;
   waiting_bytes_ -= bytes;
   writes_.clear();
   for (const auto& pending : writing_) {
-    writes_.push_back(queue::MessageWrite{.parts = pending.parts, .body = pending.body});
+    for (const Message& message : pending.messages) {
+      writes_.push_back(queue::MessageWrite{.parts = message.parts, .body = message.body});
+    }
   }
   shard_.offload([this] { result_ = store_.write_batch(writes_); }, [this] { on_written(); });
 }
 
 void Committer::on_written() {
   ++probe_.batches;
-  probe_.messages += writing_.size();
-  if (writing_.size() > probe_.largest_batch) probe_.largest_batch = writing_.size();
+  probe_.messages += writes_.size();
+  if (writes_.size() > probe_.largest_batch) probe_.largest_batch = writes_.size();
   if (!result_) ++probe_.failed_batches;
   std::vector<Pending> finished = std::move(writing_);
   writing_.clear();

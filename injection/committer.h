@@ -45,16 +45,26 @@ class Committer {
   Committer& operator=(const Committer&) = delete;
   ~Committer();
 
-  void submit(std::vector<queue::Envelope>&& parts, std::string&& body, Done done);
+  // One message: its parts and the body they share.
+  struct Message {
+    std::vector<queue::Envelope> parts;
+    std::string body;
+  };
 
-  std::size_t waiting() const { return waiting_.size(); }
-  bool writing() const { return !writing_.empty(); }  // a batch is with the worker
+  void submit(std::vector<queue::Envelope>&& parts, std::string&& body, Done done);
+  // Every message of `messages` in the same batch, so they are stored all or none, with one
+  // `done` (an HTTP bulk request is answered once, for all of its messages). A group larger
+  // than batch_messages_max or batch_bytes_max is written alone, in one batch all the same.
+  void submit_group(std::vector<Message>&& messages, Done done);
+
+  std::size_t waiting() const { return waiting_messages_; }  // messages not yet with the worker
+  bool writing() const { return !writing_.empty(); }         // a batch is with the worker
   const CommitProbe& probe() const { return probe_; }
 
  private:
   struct Pending {
-    std::vector<queue::Envelope> parts;
-    std::string body;
+    std::vector<Message> messages;  // never split across batches
+    std::size_t bytes = 0;          // of the bodies
     Done done;
   };
 
@@ -67,6 +77,7 @@ class Committer {
   queue::Store& store_;
   CommitOptions options_;
   std::vector<Pending> waiting_;
+  std::size_t waiting_messages_ = 0;
   std::size_t waiting_bytes_ = 0;
   // The batch in flight: read by the worker thread only between write() and on_written().
   std::vector<Pending> writing_;

@@ -60,7 +60,10 @@ class GatedStore final : public queue::Store {
   Result<void> update_envelope(const queue::Envelope& envelope) override {
     return inner_.update_envelope(envelope);
   }
-  Result<void> remove_part(queue::PartKey key) override { return inner_.remove_part(key); }
+  Result<void> remove_part(queue::PartKey key,
+                           const queue::Envelope* final_state = nullptr) override {
+    return inner_.remove_part(key, final_state);
+  }
   Result<void> for_each_scheduled(const std::function<bool(queue::ScheduledItem&&)>& fn) override {
     return inner_.for_each_scheduled(fn);
   }
@@ -69,6 +72,15 @@ class GatedStore final : public queue::Store {
     return inner_.for_each_envelope_from(from, fn);
   }
   Result<std::uint64_t> count() override { return inner_.count(); }
+  Result<std::vector<queue::Envelope>> read_message(MessageId id) override {
+    return inner_.read_message(id);
+  }
+  Result<std::vector<queue::Envelope>> read_history(MessageId id) override {
+    return inner_.read_history(id);
+  }
+  Result<std::uint64_t> expire_history(MessageId before) override {
+    return inner_.expire_history(before);
+  }
 
  private:
   queue::Store& inner_;

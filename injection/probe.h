@@ -21,6 +21,9 @@ struct Probe {
   std::uint64_t auth_successes = 0;
   std::uint64_t auth_failures = 0;  // 535: bad credentials
   std::uint64_t relay_denied = 0;   // RCPT refused 554 5.7.1: not trusted, not authenticated
+  std::uint64_t rate_limited = 0;   // refused for a client's rate (SMTP 451 4.7.1, HTTP 429)
+  std::uint64_t bare_line_endings_repaired = 0;  // lone LF or CR made CRLF
+  std::uint64_t oversize = 0;                    // HTTP: a message over the size limit (413)
 };
 
 }  // namespace mta::injection

@@ -13,9 +13,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
-#include "dkim/errc.h"
 #include "injection/trace.h"
-#include "queue/errc.h"
 #include "tls/stream.h"
 
 namespace mta::injection {
@@ -38,6 +36,9 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       if (trusted_ || !smtp_.authenticated_user().empty()) return std::nullopt;
       ++owner_.probe_.relay_denied;
       return "554 5.7.1 <" + std::string(recipient) + ">: Relay access denied";
+    };
+    smtp_.check_sender = [this](std::string_view /*mail_from*/) {
+      return owner_.check_rate(client_ip_, smtp_.authenticated_user());
     };
     stream_.adopt(owner_.shard_, fd);
     if (implicit_tls) {
@@ -83,7 +84,8 @@ class SubmissionListener::Session final : public tls::StreamHandler {
     drive();
   }
 
-  // What the Received field says of this session (views into the session's own strings).
+  // What the Received field says of this session (views into the session's own strings,
+  // which outlive the Injector's synchronous use of them).
   void trace(TraceFacts& facts) {
     facts.client_ip = client_ip_;
     facts.client_name = smtp_.client_name();
@@ -190,15 +192,13 @@ class SubmissionListener::Session final : public tls::StreamHandler {
   bool reading_paused_ = false;
 };
 
-SubmissionListener::SubmissionListener(engine::Shard& shard, Committer& committer,
-                                       queue::MessageIdGenerator& ids, SubmissionOptions options,
-                                       RouteFn route, QueuedFn on_queued)
+SubmissionListener::SubmissionListener(engine::Shard& shard, Injector& injector,
+                                       SubmissionOptions options)
     : shard_(shard),
-      committer_(committer),
-      ids_(ids),
+      injector_(injector),
       options_(std::move(options)),
-      route_(std::move(route)),
-      on_queued_(std::move(on_queued)) {
+      per_ip_(options_.rate_per_ip),
+      per_user_(options_.rate_per_user) {
   shard_.on_stop([this] { on_stop(); });
 }
 
@@ -256,108 +256,52 @@ void SubmissionListener::on_stop() {
 }
 
 void SubmissionListener::enqueue(std::uint64_t session_id, smtp::MessageReceived&& message) {
-  const Clock::WallTime now = shard_.clock().wall_now();
-  const MessageId id = ids_.next();
-  // Trace fields first: they are part of what is signed and stored.
+  probe_.bare_line_endings_repaired += message.bare_line_endings_repaired;
+  TraceFacts facts;
+  TraceFacts* trace = nullptr;
   if (auto session = sessions_.find(session_id); session != sessions_.end()) {
-    TraceFacts facts{.hostname = options_.smtp.hostname, .id = id, .when = now};
     session->second->trace(facts);
-    add_trace_fields(message.body, facts);
+    trace = &facts;
   }
-  if (options_.signing != nullptr) {
-    if (auto refused = sign(message.body, now)) {
-      if (auto session = sessions_.find(session_id); session != sessions_.end()) {
-        session->second->complete(*refused);
-      }
-      return;
-    }
-  }
-  const auto expires =
-      now + std::chrono::duration_cast<Clock::WallTime::duration>(options_.max_age);
-  // One part per destination, recipients in the order the client gave them.
-  std::vector<queue::Envelope> parts;
-  for (auto& address : message.recipients) {
-    std::string destination = route_(address);
-    auto part = std::find_if(parts.begin(), parts.end(), [&](const queue::Envelope& e) {
-      return e.destination == destination;
-    });
-    if (part == parts.end()) {
-      queue::Envelope envelope;
-      envelope.id = id;
-      envelope.part = static_cast<std::uint32_t>(parts.size());
-      envelope.destination = std::move(destination);
-      envelope.mail_from = message.mail_from;
-      envelope.received_at = now;
-      envelope.next_attempt_at = now;
-      envelope.expires_at = expires;
-      envelope.body_bytes = message.body.size();
-      parts.push_back(std::move(envelope));
-      part = parts.end() - 1;
-    }
-    part->recipients.push_back(queue::Recipient{.address = std::move(address)});
-  }
-  std::vector<queue::ScheduledItem> items;
-  items.reserve(parts.size());
-  for (const auto& part : parts) {
-    items.push_back(queue::ScheduledItem{.due = part.next_attempt_at,
-                                         .key = {.message = id, .part = part.part},
-                                         .destination = part.destination});
-  }
-  const std::size_t body_bytes = message.body.size();
-  committer_.submit(
-      std::move(parts), std::move(message.body),
-      [this, session_id, id, body_bytes, items = std::move(items)](const Result<void>& result) {
-        if (result) {
-          ++probe_.messages_queued;
-          probe_.bytes_queued += body_bytes;
-        }
-        on_committed(session_id, id, items, result);
-      });
+  injector_.submit(Inbound{.mail_from = std::move(message.mail_from),
+                           .recipients = std::move(message.recipients),
+                           .body = std::move(message.body)},
+                   trace, probe_, [this, session_id](const Injected& result) {
+                     std::string reply;
+                     switch (result.status) {
+                       case Injected::Status::queued:
+                         reply = "250 2.0.0 Ok: queued as " + to_hex(result.ids.front());
+                         break;
+                       case Injected::Status::refused:
+                         reply = "554 5.6.0 " + result.detail;
+                         break;
+                       case Injected::Status::no_space:
+                         reply = "452 4.3.1 Insufficient system storage";
+                         break;
+                       case Injected::Status::failed:
+                         reply = "451 4.3.0 Error: " + result.detail + ", try again later";
+                         break;
+                     }
+                     // The client may have gone while the batch was written; the message is then
+                     // queued (if the write worked) without its 250, and the client's retry may
+                     // deliver it twice: at least once.
+                     if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+                       session->second->complete(reply);
+                     }
+                   });
 }
 
-std::optional<std::string> SubmissionListener::sign(std::string& body, Clock::WallTime now) {
-  auto fields = dkim::sign_message(*options_.signing, body, now);
-  if (!fields) {
-    ++probe_.sign_failures;
-    // A header block DKIM cannot parse would be refused by receivers as well; anything else
-    // is our failure, and the client may try again.
-    return fields.error().code == dkim::Errc::malformed_message
-               ? "554 5.6.0 Message header cannot be DKIM-signed: " + fields.error().detail
-               : "451 4.7.0 DKIM signing failed, try again later";
-  }
-  if (!fields->empty()) {
-    ++probe_.messages_signed;
-    std::size_t count = 0;
-    for (std::size_t at = fields->find("DKIM-Signature:"); at != std::string::npos;
-         at = fields->find("DKIM-Signature:", at + 1)) {
-      ++count;
-    }
-    probe_.signatures += count;
-    body.insert(0, *fields);
-  }
-  return std::nullopt;
-}
-
-void SubmissionListener::on_committed(std::uint64_t session_id, MessageId id,
-                                      const std::vector<queue::ScheduledItem>& parts,
-                                      const Result<void>& result) {
-  std::string reply;
-  if (result) {
-    on_queued_(parts);
-    reply = "250 2.0.0 Ok: queued as " + to_hex(id);
-  } else {
-    ++probe_.store_failures;
-    // Nothing was acknowledged and the batch wrote nothing: the client keeps the message and
-    // retries (RFC 5321 §4.2.5: a 4yz after DATA means the server did not take responsibility).
-    reply = result.error().code == queue::Errc::no_space
-                ? "452 4.3.1 Insufficient system storage"
-                : "451 4.3.0 Error: queue write failed, try again later";
-  }
-  // The client may have gone while the batch was written; the message is then queued (if the
-  // write worked) without its 250, and the client's retry may deliver it twice: at least once.
-  if (auto session = sessions_.find(session_id); session != sessions_.end()) {
-    session->second->complete(reply);
-  }
+std::optional<std::string> SubmissionListener::check_rate(std::string_view ip,
+                                                          std::string_view user) {
+  const Clock::TimePoint now = shard_.clock().now();
+  // The user's limit when authenticated (many users may share one address, e.g. a NAT), the
+  // address's otherwise.
+  RateLimiter& limiter = user.empty() ? per_ip_ : per_user_;
+  if (limiter.take(user.empty() ? ip : user, now)) return std::nullopt;
+  ++probe_.rate_limited;
+  return "451 4.7.1 Sending rate exceeded for " +
+         std::string(user.empty() ? "address " + std::string(ip) : "user " + std::string(user)) +
+         ", try again later";
 }
 
 }  // namespace mta::injection

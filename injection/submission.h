@@ -1,8 +1,7 @@
 // The SMTP submission listener of one shard: accepts connections, drives a
-// smtp::ServerSession per connection on the engine, splits each received message into one
-// queue part per destination and makes it durable through the shard's group commit before
-// it answers 250. What happens to a message after that is the caller's business (the
-// `on_queued` callback; app/ hands each part to the shard that owns its destination).
+// smtp::ServerSession per connection on the engine, and hands each received message to the
+// shard's Injector (trace, signature, parts, group commit); it answers 250 only once the
+// message is durable. Who may relay and how fast each client may send are decided here.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +17,9 @@
 #include "engine/connection.h"
 #include "engine/shard.h"
 #include "injection/access.h"
-#include "injection/committer.h"
+#include "injection/injector.h"
 #include "injection/probe.h"
+#include "injection/rate_limit.h"
 #include "proto/smtp/server_session.h"
 #include "queue/message_id.h"
 #include "queue/store.h"
@@ -29,13 +29,9 @@ namespace mta::injection {
 
 struct SubmissionOptions {
   smtp::ServerOptions smtp;
-  Clock::Duration max_age = std::chrono::hours(72);  // a part not delivered by then bounces
   Clock::Duration idle_timeout = std::chrono::minutes(5);
   std::size_t sessions_max = 10'000;          // per shard; more connections get 421 and are closed
   std::size_t output_bytes_max = 256 * 1024;  // unsent replies before reading pauses
-  // DKIM keys ([[dkim]]): each message is signed once, here, before it is stored; the parts
-  // and every retry send the stored, signed bytes. nullptr = no signing.
-  const dkim::KeyRing* signing = nullptr;
   // The server certificate (the shard's own context): STARTTLS is offered when it is set and
   // smtp.starttls is on; implicit-TLS listeners need it. nullptr = no TLS.
   tls::ServerContext* tls = nullptr;
@@ -45,6 +41,10 @@ struct SubmissionOptions {
   const NetworkList* trusted = nullptr;
   const Users* users = nullptr;
   Clock::Duration auth_failure_delay = std::chrono::seconds(1);  // before each 535
+  // Messages per client address and per authenticated user, this shard's share (Rate::
+  // per_shard); over it, MAIL gets 451 4.7.1. Unlimited by default.
+  Rate rate_per_ip;
+  Rate rate_per_user;
 };
 
 // One per shard, created and used only on that shard's thread. Owns its sessions; each
@@ -53,13 +53,7 @@ struct SubmissionOptions {
 // of a transaction finish it first.
 class SubmissionListener {
  public:
-  // The destination a recipient's part goes to (a domain, or the relay).
-  using RouteFn = std::function<std::string(std::string_view recipient)>;
-  // Runs on this shard once the message is durable, with one item per part.
-  using QueuedFn = std::function<void(const std::vector<queue::ScheduledItem>& parts)>;
-
-  SubmissionListener(engine::Shard& shard, Committer& committer, queue::MessageIdGenerator& ids,
-                     SubmissionOptions options, RouteFn route, QueuedFn on_queued);
+  SubmissionListener(engine::Shard& shard, Injector& injector, SubmissionOptions options);
   SubmissionListener(const SubmissionListener&) = delete;
   SubmissionListener& operator=(const SubmissionListener&) = delete;
   ~SubmissionListener();
@@ -80,20 +74,17 @@ class SubmissionListener {
   void check_auth(std::uint64_t session_id, smtp::AuthRequested&& auth);
   void on_session_closed(std::uint64_t session_id);
   void on_stop();
-  // Splits one received message into parts and hands it to the group commit; the session
-  // `session_id` gets its reply when the batch is durable (or failed).
+  // Hands one received message to the injector; the session `session_id` gets its reply when
+  // the message is durable (or was refused, or its write failed).
   void enqueue(std::uint64_t session_id, smtp::MessageReceived&& message);
-  // Prepends the DKIM-Signature fields; the reply to send instead when it cannot.
-  std::optional<std::string> sign(std::string& body, Clock::WallTime now);
-  void on_committed(std::uint64_t session_id, MessageId id,
-                    const std::vector<queue::ScheduledItem>& parts, const Result<void>& result);
+  // The 451 for a client over its rate, or nullopt; takes a token when there is one.
+  std::optional<std::string> check_rate(std::string_view ip, std::string_view user);
 
   engine::Shard& shard_;
-  Committer& committer_;
-  queue::MessageIdGenerator& ids_;
+  Injector& injector_;
   SubmissionOptions options_;
-  RouteFn route_;
-  QueuedFn on_queued_;
+  RateLimiter per_ip_;
+  RateLimiter per_user_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   Probe probe_;

@@ -59,6 +59,7 @@ void add_trace_fields(std::string& message, const TraceFacts& facts) {
   std::string protocol = facts.extended ? "ESMTP" : "SMTP";
   if (facts.extended && facts.tls) protocol += "S";
   if (facts.extended && facts.authenticated) protocol += "A";
+  if (!facts.protocol.empty()) protocol = std::string(facts.protocol);
   std::string fields = "Received: from " + sanitized(facts.client_name) + " ([" +
                        std::string(facts.client_ip) + "])\r\n\tby " + std::string(facts.hostname) +
                        " (Outpost) with " + protocol + " id " + to_hex(facts.id);

@@ -19,6 +19,7 @@ struct TraceFacts {
   bool tls = false;              // ESMTPS
   bool authenticated = false;    // ESMTPA
   std::string_view tls_details;  // e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384", or empty
+  std::string_view protocol;     // the "with" keyword when not SMTP's (e.g. "HTTP"); else derived
   std::string_view hostname;     // ours
   MessageId id;
   Clock::WallTime when;

@@ -83,7 +83,8 @@ class Outpost:
 
     def __init__(self, binary, workdir, relay_port, settings=None):
         """`settings` adds or overrides keys: {"queue": {"max_age": '"3s"'}}, values written
-        as TOML literals."""
+        as TOML literals. A section named "[a.b]" is written as [[a.b]]; "[a.b]#2" is another
+        entry of the same array."""
         self.binary = binary
         self.workdir = workdir
         self.config = os.path.join(workdir, "outpost.toml")
@@ -104,7 +105,8 @@ class Outpost:
             sections.setdefault(section, {}).update(keys)
         with open(self.config, "w") as f:
             for section, keys in sections.items():
-                f.write(f"[{section}]\n")
+                # "[a.b]" is an array-of-tables entry; "#2" after a name keeps a second one apart.
+                f.write(f"[{section.split('#')[0]}]\n")
                 f.writelines(f"{key} = {value}\n" for key, value in keys.items())
         self.proc = None
         self.port = None

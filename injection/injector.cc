@@ -1,0 +1,152 @@
+// Injector: trace fields, signature, return path and parts, then the group commit. Runs on the
+// shard that received the message; the committer's callback comes back to the same shard.
+#include "injection/injector.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "base/log.h"
+#include "dkim/errc.h"
+#include "injection/verp.h"
+#include "queue/errc.h"
+
+namespace mta::injection {
+namespace {
+
+Injected failure(const Result<void>& result) {
+  // Nothing was stored (Store::write_batch is all or nothing): the client keeps the message
+  // and retries (RFC 5321 §4.2.5: a 4yz after DATA means the server did not take it).
+  if (result.error().code == queue::Errc::no_space) {
+    return Injected{.status = Injected::Status::no_space, .detail = "insufficient system storage"};
+  }
+  return Injected{.status = Injected::Status::failed, .detail = "queue write failed"};
+}
+
+}  // namespace
+
+Injector::Injector(engine::Shard& shard, Committer& committer, queue::MessageIdGenerator& ids,
+                   InjectorOptions options, RouteFn route, QueuedFn on_queued)
+    : shard_(shard),
+      committer_(committer),
+      ids_(ids),
+      options_(std::move(options)),
+      route_(std::move(route)),
+      on_queued_(std::move(on_queued)) {}
+
+std::optional<Injected> Injector::prepare(Inbound& message, MessageId id, Clock::WallTime now,
+                                          TraceFacts* trace, Probe& probe) {
+  // Trace fields first: they are part of what is signed and stored.
+  if (trace != nullptr) {
+    trace->hostname = options_.hostname;
+    trace->id = id;
+    trace->when = now;
+    add_trace_fields(message.body, *trace);
+  }
+  if (options_.signing == nullptr) return std::nullopt;
+  auto fields = dkim::sign_message(*options_.signing, message.body, now);
+  if (!fields) {
+    ++probe.sign_failures;
+    // A header block DKIM cannot parse would be refused by receivers as well; anything else
+    // is our failure, and the client may try again.
+    if (fields.error().code == dkim::Errc::malformed_message) {
+      return Injected{.status = Injected::Status::refused,
+                      .detail = "message header cannot be DKIM-signed: " + fields.error().detail};
+    }
+    return Injected{.status = Injected::Status::failed, .detail = "DKIM signing failed"};
+  }
+  if (!fields->empty()) {
+    ++probe.messages_signed;
+    std::size_t count = 0;
+    for (std::size_t at = fields->find("DKIM-Signature:"); at != std::string::npos;
+         at = fields->find("DKIM-Signature:", at + 1)) {
+      ++count;
+    }
+    probe.signatures += count;
+    message.body.insert(0, *fields);
+  }
+  return std::nullopt;
+}
+
+std::vector<queue::Envelope> Injector::split(Inbound& message, MessageId id, Clock::WallTime now) {
+  const auto expires =
+      now + std::chrono::duration_cast<Clock::WallTime::duration>(options_.max_age);
+  const bool verp = !options_.verp_domain.empty() && !message.mail_from.empty();
+  // One part per destination and return path, recipients in the order the client gave them.
+  // With VERP every recipient has its own return path, so its own part.
+  std::vector<queue::Envelope> parts;
+  for (auto& address : message.recipients) {
+    std::string destination = route_(address);
+    std::string mail_from = message.mail_from;
+    if (verp) {
+      if (auto encoded =
+              verp_encode(options_.verp_prefix, id, address, options_.verp_domain)) {
+        mail_from = std::move(*encoded);
+      }
+    }
+    auto part = std::find_if(parts.begin(), parts.end(), [&](const queue::Envelope& e) {
+      return e.destination == destination && e.mail_from == mail_from;
+    });
+    if (part == parts.end()) {
+      queue::Envelope envelope;
+      envelope.id = id;
+      envelope.part = static_cast<std::uint32_t>(parts.size());
+      envelope.destination = std::move(destination);
+      envelope.mail_from = std::move(mail_from);
+      envelope.received_at = now;
+      envelope.next_attempt_at = now;
+      envelope.expires_at = expires;
+      envelope.body_bytes = message.body.size();
+      parts.push_back(std::move(envelope));
+      part = parts.end() - 1;
+    }
+    part->recipients.push_back(queue::Recipient{.address = std::move(address)});
+  }
+  return parts;
+}
+
+void Injector::submit(Inbound&& message, TraceFacts* trace, Probe& probe, Done done) {
+  std::vector<Inbound> one;
+  one.push_back(std::move(message));
+  submit_all(std::move(one), trace, probe, std::move(done));
+}
+
+void Injector::submit_all(std::vector<Inbound>&& messages, TraceFacts* trace, Probe& probe,
+                          Done done) {
+  const Clock::WallTime now = shard_.clock().wall_now();
+  std::vector<Committer::Message> writes;
+  writes.reserve(messages.size());
+  auto items = std::make_shared<std::vector<queue::ScheduledItem>>();
+  std::vector<MessageId> ids;
+  ids.reserve(messages.size());
+  std::size_t bytes = 0;
+  for (Inbound& message : messages) {
+    const MessageId id = ids_.next();
+    if (auto refused = prepare(message, id, now, trace, probe)) return done(*refused);
+    std::vector<queue::Envelope> parts = split(message, id, now);
+    for (const auto& part : parts) {
+      items->push_back(queue::ScheduledItem{.due = part.next_attempt_at,
+                                            .key = {.message = id, .part = part.part},
+                                            .destination = part.destination});
+    }
+    bytes += message.body.size();
+    ids.push_back(id);
+    writes.push_back(Committer::Message{std::move(parts), std::move(message.body)});
+  }
+  const std::size_t count = writes.size();
+  committer_.submit_group(
+      std::move(writes),
+      [this, &probe, count, bytes, items, ids = std::move(ids),
+       done = std::move(done)](const Result<void>& result) mutable {
+        if (!result) {
+          ++probe.store_failures;
+          return done(failure(result));
+        }
+        probe.messages_queued += count;
+        probe.bytes_queued += bytes;
+        on_queued_(*items);
+        done(Injected{.status = Injected::Status::queued, .ids = std::move(ids)});
+      });
+}
+
+}  // namespace mta::injection

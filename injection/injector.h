@@ -1,0 +1,91 @@
+// Injector: what both injection paths (SMTP submission, the HTTP API) do with a message once it
+// is received, on the shard that received it. It adds the trace fields, DKIM-signs once, picks
+// the return path (VERP when a bounce domain is set), splits the recipients into one queue part
+// per destination and hands the message to the shard's group commit. The caller hears how it
+// went only when the write is durable, or failed and stored nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "dkim/keyring.h"
+#include "engine/shard.h"
+#include "injection/committer.h"
+#include "injection/probe.h"
+#include "injection/trace.h"
+#include "queue/message_id.h"
+#include "queue/store.h"
+
+namespace mta::injection {
+
+struct InjectorOptions {
+  std::string hostname = "localhost";                // ours, in the Received field
+  Clock::Duration max_age = std::chrono::hours(72);  // a part not delivered by then bounces
+  // DKIM keys ([[dkim]]): each message is signed once, here, before it is stored; the parts
+  // and every retry send the stored, signed bytes. nullptr = no signing.
+  const dkim::KeyRing* signing = nullptr;
+  // VERP (verp.h): when a bounce domain is set, each recipient of a message with a sender gets
+  // its own part whose return path names the message and the recipient.
+  std::string verp_domain;
+  std::string verp_prefix = "bounce";
+};
+
+// One received message. `recipients` in the client's order; `body` CRLF-only.
+struct Inbound {
+  std::string mail_from;  // "" = null sender
+  std::vector<std::string> recipients;
+  std::string body;
+};
+
+struct Injected {
+  enum class Status {
+    queued,   // durable: acknowledge
+    refused,  // permanent: the message cannot be taken as it is (e.g. unsignable header)
+    failed,   // temporary: nothing stored, the client may retry
+    no_space  // temporary: the disk is full, nothing stored
+  };
+  Status status = Status::queued;
+  std::vector<MessageId> ids;  // queued: one per message, in order
+  std::string detail;          // refused/failed: why, for the reply
+};
+
+class Injector {
+ public:
+  // The destination a recipient's part goes to (a domain, or the relay).
+  using RouteFn = std::function<std::string(std::string_view recipient)>;
+  // Runs on this shard once the message is durable, with one item per part.
+  using QueuedFn = std::function<void(const std::vector<queue::ScheduledItem>& parts)>;
+  using Done = std::function<void(const Injected& result)>;
+
+  Injector(engine::Shard& shard, Committer& committer, queue::MessageIdGenerator& ids,
+           InjectorOptions options, RouteFn route, QueuedFn on_queued);
+  Injector(const Injector&) = delete;
+  Injector& operator=(const Injector&) = delete;
+
+  // One message. `trace` (the client's facts; id and time are filled here) adds the Received
+  // field, and Message-ID and Date when missing; nullptr = the body is taken as it is.
+  void submit(Inbound&& message, TraceFacts* trace, Probe& probe, Done done);
+  // Several messages stored all or none, answered once (an HTTP bulk request).
+  void submit_all(std::vector<Inbound>&& messages, TraceFacts* trace, Probe& probe, Done done);
+
+  const InjectorOptions& options() const { return options_; }
+
+ private:
+  // Trace fields and signature; the refusal when the message cannot be signed.
+  std::optional<Injected> prepare(Inbound& message, MessageId id, Clock::WallTime now,
+                                  TraceFacts* trace, Probe& probe);
+  std::vector<queue::Envelope> split(Inbound& message, MessageId id, Clock::WallTime now);
+
+  engine::Shard& shard_;
+  Committer& committer_;
+  queue::MessageIdGenerator& ids_;
+  InjectorOptions options_;
+  RouteFn route_;
+  QueuedFn on_queued_;
+};
+
+}  // namespace mta::injection
