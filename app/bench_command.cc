@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "app/http_client.h"
 #include "base/concat.h"
 #include "bench/blaster.h"
+#include "bench/http_blaster.h"
 #include "bench/series.h"
 #include "bench/sink.h"
 #include "bench/svg.h"
@@ -39,11 +42,19 @@ constexpr std::string_view bench_usage = R"(Usage: outpost bench blast|sink|plot
 
 constexpr std::string_view blast_usage =
     R"(Usage: outpost bench blast --to HOST:PORT (--count N | --duration D) [OPTIONS]
+       outpost bench blast --http URL --key KEY [--batch N] (--count N | --duration D) [OPTIONS]
 
 Sends generated messages to an SMTP server as fast as it acknowledges them, then prints
 messages/s acknowledged, reply-code counts and latency percentiles (MAIL to final reply).
+With --http, POSTs bulk requests to the HTTP injection API instead (POST /v1/messages, one
+message per recipient, one request in flight per keep-alive connection) and reports
+messages/s acknowledged (202s), statuses and latency per request.
 Live progress goes to stderr when it is a terminal.
   --to ADDRESS                  numeric address of the server, e.g. 127.0.0.1:2525
+  --http URL                    or: the injection API's base URL, http://HOST:PORT[/PREFIX]
+  --key KEY                     with --http: the API key (default: $OUTPOST_API_KEY)
+  --batch N                     with --http: recipients (messages) per request, 1..10000
+                                (default 100)
   --count N                     messages to send (claimed across all connections)
   --duration D                  or: send until D has passed (20s, 2m); both: first wins
   --connections N               concurrent connections (default 16)
@@ -55,7 +66,8 @@ Live progress goes to stderr when it is a terminal.
   --auth USER:PASSWORD          AUTH PLAIN after EHLO (and TLS) on every connection
   --messages-per-connection N   QUIT and reconnect after N messages (default 0: never)
   --size SPEC                   message size: 4k, 1k-100k (uniform) or 4k:70,32k:25,1M:5
-                                (weighted); headers included (default 4k)
+                                (weighted); headers included (default 4k); with --http the
+                                text part's size (the daemon adds the header)
   --recipients N                recipients per message (default 1)
   --domains N                   recipient domains d0.bench.test .. d<N-1>.bench.test
                                 (default 1)
@@ -67,7 +79,6 @@ Live progress goes to stderr when it is a terminal.
   --reply-timeout D             (default 60s)
   --progress | --no-progress    force the live line on or off
   --json                        print the summary as JSON
-AUTH and HTTP injection modes come when Outpost has those listeners.
 )";
 
 constexpr std::string_view sink_usage = R"(Usage: outpost bench sink [--listen HOST:PORT] [OPTIONS]
@@ -86,8 +97,8 @@ when it is a terminal, and a summary on stdout at the end.
   --cert FILE           PEM certificate chain for either; with --key
   --key FILE            PEM private key; neither given = a self-signed certificate for
                         --hostname, made in a temporary directory at start
-  --no-chunking         accepted; CHUNKING is not advertised until the server session
-                        implements BDAT (--chunking is refused)
+  --chunking            advertise CHUNKING (BDAT, RFC 3030); off by default, as smtp-sink
+  --no-chunking         do not (the default)
   --duration D          stop after D
   --messages N          stop once N messages were accepted
   --idle-stop D         stop once no message arrived for D (after the first one)
@@ -149,6 +160,51 @@ std::vector<std::string> split_list(std::string_view text) {
   return out;
 }
 
+// `blast --http URL`: the options the SMTP blast shares (connections, shards, size, domains,
+// sender, count, duration, tag, seed, timeouts) carried over into HttpBlastOptions.
+int http_blast(const bench::BlastOptions& smtp, std::string_view url_text, std::string key,
+               std::uint64_t batch, bool json, bool progress) {
+  auto url = parse_http_url(url_text);
+  if (!url) return usage_error("blast", url.error().detail, blast_usage);
+  if (key.empty()) {
+    const char* env = std::getenv("OUTPOST_API_KEY");
+    if (env != nullptr) key = env;
+  }
+  if (key.empty()) {
+    return usage_error("blast", "--http needs --key (or OUTPOST_API_KEY)", blast_usage);
+  }
+  auto address = resolve(*url);
+  if (!address) {
+    std::fprintf(stderr, "outpost bench blast: %s\n", address.error().detail.c_str());
+    return exit_failed;
+  }
+  bench::HttpBlastOptions options;
+  options.target = *address;
+  options.host = url->authority;
+  options.path = url->path + "/v1/messages";
+  options.api_key = std::move(key);
+  options.shards = smtp.shards;
+  options.connections = smtp.connections;
+  options.batch = batch;
+  options.size = smtp.size;
+  options.domains = smtp.domains;
+  options.from = smtp.mail_from;
+  options.message_count = smtp.message_count;
+  options.duration = smtp.duration;
+  options.seed = smtp.seed;
+  options.tag = smtp.tag;
+  options.connect_timeout = smtp.connect_timeout;
+  options.reply_timeout = smtp.reply_timeout;
+  auto report = bench::run_http_blast(options, progress);
+  if (!report) {
+    std::fprintf(stderr, "outpost bench blast: %s\n", report.error().message().c_str());
+    return exit_failed;
+  }
+  const std::string out = json ? bench::format_json(*report, options) : bench::format_text(*report);
+  std::fputs(out.c_str(), stdout);
+  return exit_ok;
+}
+
 int blast(std::span<const std::string_view> words) {
   bench::BlastOptions options;
   bool json = false;
@@ -156,6 +212,10 @@ int blast(std::span<const std::string_view> words) {
   bool have_target = false;
   std::uint64_t domain_count = 1;
   std::vector<std::string> domain_list;
+  std::string http_url;  // --http: the injection API instead of SMTP
+  std::string api_key;
+  std::uint64_t batch = 100;
+  std::string_view smtp_only;  // an SMTP-only option given, refused with --http
   Args args(words);
   while (!args.done()) {
     const std::string_view arg = args.next();
@@ -173,13 +233,23 @@ int blast(std::span<const std::string_view> words) {
       progress = arg == "--progress";
     } else if (arg == "--no-pipelining") {
       options.pipelining = false;
+      smtp_only = arg;
     } else if (arg == "--starttls") {
       options.tls = bench::BlastTls::starttls;
+      smtp_only = arg;
     } else if (arg == "--implicit-tls") {
       options.tls = bench::BlastTls::implicit;
+      smtp_only = arg;
     } else if (!args.value(value)) {
       return usage_error("blast", concat({"missing or unknown option ", arg}), blast_usage);
+    } else if (arg == "--http") {
+      http_url = std::string(value);
+    } else if (arg == "--key") {
+      api_key = std::string(value);
+    } else if (arg == "--batch") {
+      ok = take(bench::parse_count(value), batch, error) && batch >= 1 && batch <= 10'000;
     } else if (arg == "--auth") {
+      smtp_only = arg;
       const std::size_t colon = value.find(':');
       if (colon == std::string::npos || colon == 0) {
         return usage_error("blast", "--auth takes USER:PASSWORD", blast_usage);
@@ -205,11 +275,13 @@ int blast(std::span<const std::string_view> words) {
       options.shards = static_cast<std::uint32_t>(number);
     } else if (arg == "--messages-per-connection") {
       ok = take(bench::parse_count(value), options.messages_per_connection, error);
+      smtp_only = arg;
     } else if (arg == "--size") {
       ok = take(bench::SizeDistribution::parse(value), options.size, error);
     } else if (arg == "--recipients") {
       ok = take(bench::parse_count(value), number, error) && number >= 1 && number <= 1000;
       options.recipients_per_message = number;
+      smtp_only = arg;
     } else if (arg == "--domains") {
       ok = take(bench::parse_count(value), domain_count, error) && domain_count >= 1 &&
            domain_count <= 1'000'000;
@@ -238,7 +310,19 @@ int blast(std::span<const std::string_view> words) {
                          blast_usage);
     }
   }
-  if (!have_target) return usage_error("blast", "--to is required", blast_usage);
+  if (!http_url.empty()) {
+    if (have_target) return usage_error("blast", "--to or --http, not both", blast_usage);
+    if (!smtp_only.empty()) {
+      return usage_error(
+          "blast", concat({smtp_only, " is for SMTP; --http sends one recipient per message"}),
+          blast_usage);
+    }
+  } else if (!api_key.empty() || batch != 100) {
+    return usage_error("blast", "--key and --batch go with --http", blast_usage);
+  }
+  if (!have_target && http_url.empty()) {
+    return usage_error("blast", "--to (or --http) is required", blast_usage);
+  }
   if (options.message_count == 0 && options.duration == Clock::Duration::zero()) {
     return usage_error("blast", "give --count or --duration", blast_usage);
   }
@@ -250,6 +334,7 @@ int blast(std::span<const std::string_view> words) {
       options.domains.push_back(concat({"d", std::to_string(i), ".bench.test"}));
     }
   }
+  if (!http_url.empty()) return http_blast(options, http_url, api_key, batch, json, progress);
   auto report = bench::run_blast(options, progress);
   if (!report) {
     std::fprintf(stderr, "outpost bench blast: %s\n", report.error().message().c_str());

@@ -1,4 +1,7 @@
 // The `outpost` command line: one binary, one subcommand per job (ARCHITECTURE.md).
+#include <sys/random.h>
+
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -10,8 +13,10 @@
 #include "app/daemon.h"
 #include "app/dkim_command.h"
 #include "app/dns_command.h"
+#include "app/inject_command.h"
 #include "app/queue_command.h"
 #include "injection/access.h"
+#include "injection/api.h"
 
 namespace {
 
@@ -25,7 +30,9 @@ Commands:
   dkim     keygen, sign, verify
   dns      show what delivery would resolve
   bench    load generator and sink
-  passwd   read a password on standard input, print its hash for [[submission.user]]
+  inject   send a message file or stdin through the HTTP injection API
+  passwd   read a password on standard input, print its hash for [[submission.user]];
+           --api-key makes an HTTP API key for [[http.api_key]]
 
 `outpost COMMAND --help` describes each command.
 )";
@@ -49,12 +56,32 @@ mta::Result<mta::app::Config> config_from(const std::string& path) {
 }
 
 // `outpost passwd`: one line from stdin (the password, without its line end) -> a yescrypt hash.
+// `outpost passwd --api-key`: a new random API key, and the digest [[http.api_key]] keeps.
 int passwd_command(const std::vector<std::string_view>& args) {
+  if (args.size() == 1 && args[0] == "--api-key") {
+    std::array<unsigned char, 24> random{};
+    if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size())) {
+      std::fputs("outpost passwd: no random bytes\n", stderr);
+      return 1;
+    }
+    std::string key = "op_";
+    for (unsigned char byte : random) {
+      static constexpr char hex[] = "0123456789abcdef";
+      key += hex[byte >> 4];
+      key += hex[byte & 15];
+    }
+    std::printf("key = \"%s\"         # give this to the client; it is not stored\n", key.c_str());
+    std::printf("key_sha256 = \"%s\"  # for [[http.api_key]]\n",
+                mta::injection::api_key_digest_hex(key).c_str());
+    return 0;
+  }
   if (!args.empty()) {
     std::fputs(
         "Usage: outpost passwd < password-file\n"
+        "       outpost passwd --api-key\n"
         "Prints the yescrypt hash of the password on standard input, for\n"
-        "[[submission.user]] password_hash in the configuration.\n",
+        "[[submission.user]] password_hash in the configuration; with --api-key, makes a\n"
+        "new HTTP API key and prints it with its key_sha256 for [[http.api_key]].\n",
         args[0] == "--help" ? stdout : stderr);
     return args[0] == "--help" ? 0 : 2;
   }
@@ -132,6 +159,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string_view> args(argv + 2, argv + argc);
   if (command == "dns") return mta::app::dns_command(args);
   if (command == "bench") return mta::app::bench_command(args);
+  if (command == "inject") return mta::app::inject_command(args);
   if (command == "passwd") return passwd_command(args);
   std::fprintf(stderr, "outpost: unknown command %s\n%s", argv[1], usage.data());
   return 2;

@@ -1,21 +1,19 @@
-// The admin API's command-line client: one HTTP/1.1 request on a blocking socket (this runs
-// once per command, not on the engine), the answer's text body printed as it is. When the
-// daemon is not running (nothing listens, or [http] has no fixed port), the read-only actions
-// open the spool themselves; RocksDB's lock makes that fail cleanly if a daemon does hold it.
+// The admin API's command-line client: one HTTP/1.1 request through app/http_client.h (a
+// blocking socket: this runs once per command, not on the engine), the answer's text body
+// printed as it is. When the daemon is not running (nothing listens, or [http] has no fixed
+// port), the read-only actions open the spool themselves; RocksDB's lock makes that fail
+// cleanly if a daemon does hold it.
 #include "app/queue_command.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "app/admin.h"
 #include "app/config.h"
+#include "app/http_client.h"
 #include "engine/address.h"
 #include "queue/query.h"
 #include "queue/rocksdb_store.h"
@@ -88,52 +86,26 @@ struct HttpAnswer {
 
 enum class Reach { answered, unreachable, failed };
 
-// One request with `Connection: close`; the answer is everything until EOF.
+// One request through app/http_client.h; `unreachable` when nothing listens at `address`.
 Reach request(const engine::SocketAddress& address, std::string_view method,
               const std::string& target, const std::string& key, HttpAnswer& answer,
               std::string& error) {
-  const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return Reach::failed;
+  HttpClientRequest exchange;
+  exchange.method = std::string(method);
+  exchange.target = target;
+  exchange.host = address.to_string();
+  if (!key.empty()) exchange.headers.push_back({"Authorization", "Bearer " + key});
+  auto response = http_request(address, exchange);
+  if (!response) {
+    error = response.error().code == std::errc::connection_refused
+                ? "cannot connect to the admin API at " + address.to_string() + ": " +
+                      response.error().code.message()
+                : response.error().detail;
+    return response.error().code == std::errc::connection_refused ? Reach::unreachable
+                                                                  : Reach::failed;
   }
-  if (::connect(fd, address.sockaddr_ptr(), address.length) != 0) {
-    const int e = errno;
-    ::close(fd);
-    error = "cannot connect to the admin API at " + address.to_string() + ": " + std::strerror(e);
-    return e == ECONNREFUSED ? Reach::unreachable : Reach::failed;
-  }
-  std::string out = std::string(method) + " " + target +
-                    " HTTP/1.1\r\nHost: " + address.to_string() + "\r\nConnection: close\r\n";
-  if (!key.empty()) out += "Authorization: Bearer " + key + "\r\n";
-  if (method == "POST") out += "Content-Length: 0\r\n";
-  out += "\r\n";
-  for (std::size_t sent = 0; sent < out.size();) {
-    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) {
-      error = std::string("send: ") + std::strerror(errno);
-      ::close(fd);
-      return Reach::failed;
-    }
-    sent += static_cast<std::size_t>(n);
-  }
-  std::string in;
-  char buffer[64 * 1024];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    in.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
-  const auto head_end = in.find("\r\n\r\n");
-  if (!in.starts_with("HTTP/1.") || in.size() < 12 || head_end == std::string::npos) {
-    error = "the admin API sent no valid HTTP answer";
-    return Reach::failed;
-  }
-  answer.status = std::atoi(in.c_str() + 9);
-  answer.body = in.substr(head_end + 4);
+  answer.status = response->status;
+  answer.body = std::move(response->body);
   return Reach::answered;
 }
 

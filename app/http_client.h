@@ -1,0 +1,48 @@
+// The command line's HTTP/1.1 client: one request per connection on a blocking socket (the
+// commands run once, not on the engine), for `outpost queue` (admin API) and `outpost inject`
+// (injection API). URLs are plain http://; the answer is read with bench's
+// HttpResponseReader.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "bench/http_response_reader.h"
+#include "engine/address.h"
+#include "proto/http/request_parser.h"
+
+namespace mta::app {
+
+// http-URI = "http://" host [ ":" port ] path-abempty                   (RFC 9110 §4.2.1)
+// host is a name, an IPv4 address or "[" IPv6 "]"; no userinfo, query or fragment.
+struct HttpUrl {
+  std::string host;  // as written, brackets removed from an IPv6 literal
+  std::uint16_t port = 80;
+  std::string authority;  // the Host field: host[:port] as written
+  std::string path;       // "" or "/prefix", without a trailing '/'
+};
+Result<HttpUrl> parse_http_url(std::string_view url);
+
+// The first address of url.host: numeric as it is, a name through getaddrinfo (blocking).
+Result<engine::SocketAddress> resolve(const HttpUrl& url);
+
+struct HttpClientRequest {
+  std::string method = "GET";
+  std::string target;                 // origin-form: "/v1/messages"
+  std::string host;                   // the Host field
+  std::vector<http::Header> headers;  // besides Host, Connection and Content-Length
+  std::string body;                   // sent with Content-Length when method is not GET
+  std::chrono::seconds timeout{60};   // connect, and each send or receive
+};
+
+// Connects, sends the request with `Connection: close`, reads one response. Socket failures
+// keep their errno (system category): a refused connect is std::errc::connection_refused, so
+// a caller can tell "nothing listens" from other failures.
+Result<bench::HttpResponse> http_request(const engine::SocketAddress& to,
+                                         const HttpClientRequest& request);
+
+}  // namespace mta::app
