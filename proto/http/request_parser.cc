@@ -1,9 +1,14 @@
-// RequestParser: HTTP/1.1 request framing (RFC 9112) over a buffer fed in arbitrary pieces.
-// Lines are found with memchr from where the last search stopped, so a request fed one byte at
-// a time costs the same as one fed whole; body bytes are copied once, straight into the body.
+// RequestParser: HTTP/1.1 request framing (RFC 9112) on top of Debian's http-parser 2.9.4
+// (nodejs/http-parser), which tokenizes the request line and fields and delimits bodies
+// (Content-Length, chunked) through callbacks. Debian builds it non-strict, so every line it
+// consumes is checked again here, in stream order, against the rules and limits of
+// request_parser.h; body bytes are copied once, from the caller's buffer when possible.
 #include "proto/http/request_parser.h"
 
+#include <http_parser.h>
+
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -177,31 +182,141 @@ bool Request::expects_continue() const {
   return found;
 }
 
-RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {}
+// http-parser's state and the callbacks that feed this class. Callbacks only collect tokens and
+// note where things end; the checks run in RequestParser, on the bytes http-parser consumed.
+struct RequestParser::Impl {
+  http_parser parser{};
+
+  static RequestParser& self(http_parser* p) { return *static_cast<RequestParser*>(p->data); }
+  static std::vector<Header>& fields(RequestParser& s) {
+    return s.state_ == State::trailers ? s.trailers_ : s.request_.headers;
+  }
+  // A check that failed inside a callback: the parser fails and http-parser stops at once.
+  static int check(RequestParser& s, const Result<void>& ok) {
+    if (ok) return 0;
+    s.state_ = State::failed;
+    s.error_ = ok.error();
+    return -1;
+  }
+
+  static int on_url(http_parser* p, const char* at, std::size_t n) {
+    self(p).request_.target.append(at, n);
+    return 0;
+  }
+  static int on_header_field(http_parser* p, const char* at, std::size_t n) {
+    RequestParser& s = self(p);
+    std::vector<Header>& out = fields(s);
+    if (!s.in_field_name_) out.emplace_back();
+    s.in_field_name_ = true;
+    out.back().name.append(at, n);
+    return 0;
+  }
+  static int on_header_value(http_parser* p, const char* at, std::size_t n) {
+    RequestParser& s = self(p);
+    std::vector<Header>& out = fields(s);
+    s.in_field_name_ = false;
+    if (!out.empty()) out.back().value.append(at, n);
+    return 0;
+  }
+  // Pauses on the byte that ends the header section, so the head is checked before any body.
+  static int on_headers_complete(http_parser* p) {
+    self(p).pause_ = Pause::head;
+    http_parser_pause(p, 1);
+    return 0;
+  }
+  static int on_body(http_parser* p, const char* at, std::size_t n) {
+    RequestParser& s = self(p);
+    s.request_.body.append(at, n);
+    if (s.state_ == State::chunk_data) {
+      s.chunk_left_ -= n;
+      if (s.chunk_left_ == 0) {
+        s.span_start_ = s.offset_of(static_cast<std::size_t>(at + n - s.in_.data()));
+        s.state_ = State::chunk_data_end;
+      }
+    }
+    return 0;
+  }
+  // Pauses after the request, so pipelined bytes stay buffered for next().
+  static int on_message_complete(http_parser* p) {
+    self(p).pause_ = Pause::message;
+    http_parser_pause(p, 1);
+    return 0;
+  }
+  static int on_chunk_header(http_parser* p) {
+    RequestParser& s = self(p);
+    return check(s, s.finish_chunk_size_line());
+  }
+  static int on_chunk_complete(http_parser* p) {
+    RequestParser& s = self(p);
+    return check(s, s.finish_chunk_data());
+  }
+
+  static const http_parser_settings& settings() {
+    static const http_parser_settings settings = [] {
+      http_parser_settings s;
+      http_parser_settings_init(&s);
+      s.on_url = on_url;
+      s.on_header_field = on_header_field;
+      s.on_header_value = on_header_value;
+      s.on_headers_complete = on_headers_complete;
+      s.on_body = on_body;
+      s.on_message_complete = on_message_complete;
+      s.on_chunk_header = on_chunk_header;
+      s.on_chunk_complete = on_chunk_complete;
+      return s;
+    }();
+    return settings;
+  }
+};
+
+RequestParser::RequestParser(ParserLimits limits)
+    : limits_(limits), impl_(std::make_unique<Impl>()) {
+  start_message();
+}
+
+RequestParser::~RequestParser() = default;
+RequestParser::RequestParser(RequestParser&&) noexcept = default;
+RequestParser& RequestParser::operator=(RequestParser&&) noexcept = default;
+
+void RequestParser::start_message() {
+  http_parser_init(&impl_->parser, HTTP_REQUEST);
+  state_ = State::head;
+  pause_ = Pause::none;
+  trailers_.clear();
+  in_field_name_ = false;
+  head_start_ = section_start_ = line_start_ = scan_ = offset_of(pos_);
+  span_start_ = 0;
+  request_line_done_ = false;
+  section_done_ = false;
+  field_lines_ = 0;
+  chunk_left_ = 0;
+}
 
 bool RequestParser::headers_done() const {
-  switch (state_) {
-    case State::leading_lines:
-    case State::headers:
-    case State::failed:
-      return false;
-    default:
-      return true;
-  }
+  return state_ != State::head && state_ != State::failed;
+}
+
+std::size_t RequestParser::execute(const char* data, std::size_t size) {
+  impl_->parser.data = this;  // set on every call: the parser may have moved
+  exec_end_ = data + size;
+  return http_parser_execute(&impl_->parser, &Impl::settings(), data, size);
 }
 
 Result<ParseEvent> RequestParser::feed(std::string_view bytes) {
   if (state_ == State::failed) return unexpected(error_);
-  // Fast path for bodies: with nothing buffered, body bytes go straight into the body.
-  if (pos_ == in_.size() && (state_ == State::body_length || state_ == State::chunk_data)) {
-    const std::size_t n =
-        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, bytes.size()));
-    request_.body.append(bytes.substr(0, n));
-    remaining_ -= n;
+  // (Never with no bytes: http-parser takes an empty run for the end of the stream.)
+  if (state_ == State::body && pos_ == in_.size() && !bytes.empty()) {
+    // Fast path for Content-Length bodies: with nothing buffered, body bytes go from `bytes`
+    // straight into the body, and only what follows the request is buffered.
+    in_base_ += in_.size();
+    in_.clear();
+    pos_ = 0;
+    const std::size_t n = execute(bytes.data(), bytes.size());
+    const auto err = HTTP_PARSER_ERRNO(&impl_->parser);
+    if (err != HPE_OK && err != HPE_PAUSED) return fail(Errc::bad_request, http_errno_name(err));
+    in_base_ += n;
     bytes.remove_prefix(n);
-    if (remaining_ == 0) {
-      state_ = state_ == State::body_length ? State::complete : State::chunk_data_end;
-    }
+    if (pause_ == Pause::message) state_ = State::complete;
   }
   in_.append(bytes);
   Result<ParseEvent> result = parse();
@@ -219,10 +334,7 @@ Result<ParseEvent> RequestParser::next() {
   request_.headers.clear();
   request_.framing = BodyFraming::none;
   request_.body.clear();
-  state_ = State::leading_lines;
-  head_bytes_ = 0;
-  field_count_ = 0;
-  remaining_ = 0;
+  start_message();
   Result<ParseEvent> result = parse();
   compact();
   return result;
@@ -241,174 +353,204 @@ Result<ParseEvent> RequestParser::fail(Errc code, std::string detail) {
   return unexpected(error_);
 }
 
-std::optional<std::string_view> RequestParser::take_line(std::size_t bytes_max, bool& over) {
-  over = false;
-  const void* lf = std::memchr(in_.data() + scan_, '\n', in_.size() - scan_);
-  if (lf == nullptr) {
-    scan_ = in_.size();
-    over = in_.size() - pos_ > bytes_max;
-    return std::nullopt;
-  }
-  const auto end = static_cast<std::size_t>(static_cast<const char*>(lf) - in_.data());
-  if (end - pos_ + 1 > bytes_max) {
-    over = true;
-    return std::nullopt;
-  }
-  const std::string_view line(in_.data() + pos_, end - pos_);
-  pos_ = end + 1;
-  scan_ = pos_;
-  return line;
-}
-
-Result<ParseEvent> RequestParser::parse() {
-  bool head_finished_now = false;
-  while (true) {
-    bool over = false;
-    switch (state_) {
-      case State::failed:
-        return unexpected(error_);
-      case State::complete:
-        return ParseEvent::complete;
-
-      // HTTP-message = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]
-      // (RFC 9112 §2.1). A line ends at LF; a CR right before it is dropped (§2.2).
-      case State::leading_lines: {
-        const std::optional<std::string_view> raw =
-            take_line(limits_.request_line_bytes_max - head_bytes_, over);
-        if (over) return fail(Errc::uri_too_long, "request line over its limit");
-        if (!raw) return ParseEvent::need_more;
-        std::string_view line = *raw;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.find('\r') != std::string_view::npos) {
-          return fail(Errc::bad_request, "bare CR in request line");
-        }
-        if (line.empty()) {
-          head_bytes_ += raw->size() + 1;  // an empty line before the request line (§2.2)
-          continue;
-        }
-        head_bytes_ = 0;
-        if (Result<void> ok = parse_request_line(line); !ok) return fail_with(ok.error());
-        state_ = State::headers;
-        break;
-      }
-
-      case State::headers: {
-        const std::optional<std::string_view> raw =
-            take_line(limits_.header_bytes_max - head_bytes_, over);
-        if (over) return fail(Errc::headers_too_large, "header section over its limit");
-        if (!raw) return ParseEvent::need_more;
-        head_bytes_ += raw->size() + 1;
-        std::string_view line = *raw;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.empty()) {
-          if (Result<void> ok = finish_head(); !ok) return fail_with(ok.error());
-          head_finished_now = true;
-          break;
-        }
-        if (++field_count_ > limits_.header_count_max) {
-          return fail(Errc::headers_too_large, "too many header fields");
-        }
-        if (Result<void> ok = parse_field_line(line, &request_.headers); !ok) {
-          return fail_with(ok.error());
-        }
-        break;
-      }
-
-      case State::body_length:
-      case State::chunk_data: {
-        const std::size_t n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in_.size() - pos_));
-        request_.body.append(in_, pos_, n);
-        pos_ += n;
-        scan_ = pos_;
-        remaining_ -= n;
-        if (remaining_ > 0) {
-          return head_finished_now ? ParseEvent::headers_complete : ParseEvent::need_more;
-        }
-        state_ = state_ == State::body_length ? State::complete : State::chunk_data_end;
-        break;
-      }
-
-      // chunked-body = *chunk last-chunk trailer-section CRLF
-      // chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF   (RFC 9112 §7.1)
-      case State::chunk_size: {
-        const std::optional<std::string_view> raw = take_line(limits_.chunk_line_bytes_max, over);
-        if (over) return fail(Errc::bad_chunk, "chunk-size line over its limit");
-        if (!raw) return head_finished_now ? ParseEvent::headers_complete : ParseEvent::need_more;
-        if (raw->empty() || raw->back() != '\r') return fail(Errc::bad_chunk, "bare LF in chunk");
-        if (Result<void> ok = parse_chunk_size(raw->substr(0, raw->size() - 1)); !ok) {
-          return fail_with(ok.error());
-        }
-        break;
-      }
-
-      case State::chunk_data_end: {
-        const std::size_t available = in_.size() - pos_;
-        if (available >= 1 && in_[pos_] != '\r') return fail(Errc::bad_chunk, "no CRLF after data");
-        if (available >= 2 && in_[pos_ + 1] != '\n') {
-          return fail(Errc::bad_chunk, "no CRLF after data");
-        }
-        if (available < 2) {
-          return head_finished_now ? ParseEvent::headers_complete : ParseEvent::need_more;
-        }
-        pos_ += 2;
-        scan_ = pos_;
-        state_ = State::chunk_size;
-        break;
-      }
-
-      // trailer-section = *( field-line CRLF ); parsed like header fields, then dropped.
-      case State::trailers: {
-        const std::optional<std::string_view> raw =
-            take_line(limits_.header_bytes_max - head_bytes_, over);
-        if (over) return fail(Errc::headers_too_large, "trailer section over its limit");
-        if (!raw) return head_finished_now ? ParseEvent::headers_complete : ParseEvent::need_more;
-        head_bytes_ += raw->size() + 1;
-        if (raw->empty() || raw->back() != '\r') {
-          return fail(Errc::bad_chunk, "bare LF in trailer section");
-        }
-        const std::string_view line = raw->substr(0, raw->size() - 1);
-        if (line.empty()) {
-          state_ = State::complete;
-          break;
-        }
-        if (++field_count_ > limits_.header_count_max) {
-          return fail(Errc::headers_too_large, "too many trailer fields");
-        }
-        if (Result<void> ok = parse_field_line(line, nullptr); !ok) return fail_with(ok.error());
-        break;
-      }
-    }
-  }
-}
-
 Result<ParseEvent> RequestParser::fail_with(const Error& error) {
   state_ = State::failed;
   error_ = error;
   return unexpected(error_);
 }
 
+// Runs http-parser over the buffered bytes until it needs more, pauses at the end of the head
+// or of the request, or fails. After each run the lines it consumed are checked in order, each
+// against its limit first, then the partial line against the limit: so whatever breaks first in
+// the stream is reported, however the bytes were split.
+Result<ParseEvent> RequestParser::parse() {
+  bool head_now = false;
+  while (true) {
+    if (state_ == State::failed) return unexpected(error_);
+    if (state_ == State::complete) return ParseEvent::complete;
+    if (pos_ == in_.size()) return head_now ? ParseEvent::headers_complete : ParseEvent::need_more;
+    pause_ = Pause::none;
+    const std::string_view data(in_.data() + pos_, in_.size() - pos_);
+    const std::size_t n = execute(data.data(), data.size());
+    if (state_ == State::failed) return unexpected(error_);  // a check in a callback
+    const auto err = HTTP_PARSER_ERRNO(&impl_->parser);
+    if (err != HPE_OK && err != HPE_PAUSED) {
+      // http-parser stopped at data[n] without consuming it.
+      const std::uint64_t at = offset_of(pos_ + n);
+      if (Result<void> ok = check_lines(at, at + 1); !ok) return fail_with(ok.error());
+      return fail(errc_for_parser_error(data, n), http_errno_description(err));
+    }
+    pos_ += n;
+    const std::uint64_t end = offset_of(pos_);
+    if (pause_ == Pause::head) {
+      // Paused on the byte that ends the header section, not yet consumed.
+      if (Result<void> ok = check_lines(end + 1, end + 1); !ok) return fail_with(ok.error());
+      if (Result<void> ok = finish_head(); !ok) return fail_with(ok.error());
+      http_parser_pause(&impl_->parser, 0);
+      head_now = true;
+      continue;
+    }
+    if (Result<void> ok = check_lines(end, end); !ok) return fail_with(ok.error());
+    if (pause_ == Pause::message) {
+      if (request_.framing == BodyFraming::chunked && !(section_done_ && line_start_ == end)) {
+        return fail(Errc::bad_chunk, "trailer section not ended by CRLF");
+      }
+      state_ = State::complete;
+      return ParseEvent::complete;
+    }
+  }
+}
+
+// The Errc for an http-parser error at data[at] where no check of ours failed first.
+Errc RequestParser::errc_for_parser_error(std::string_view data, std::size_t at) const {
+  const http_parser& p = impl_->parser;
+  const char offending = at < data.size() ? data[at] : '\0';
+  const bool chunked = state_ == State::chunk_size_line || state_ == State::chunk_data ||
+                       state_ == State::chunk_data_end;
+  switch (HTTP_PARSER_ERRNO(&p)) {
+    case HPE_HEADER_OVERFLOW:  // its own cap (HTTP_MAX_HEADER_SIZE, 80 KiB) under larger limits
+      if (chunked) return Errc::bad_chunk;
+      return state_ == State::head && !request_line_done_ ? Errc::uri_too_long
+                                                          : Errc::headers_too_large;
+    case HPE_INVALID_URL:
+    case HPE_INVALID_HOST:
+    case HPE_INVALID_PORT:
+    case HPE_INVALID_PATH:
+    case HPE_INVALID_QUERY_STRING:
+    case HPE_INVALID_FRAGMENT:
+      return Errc::bad_target;
+    case HPE_INVALID_CONTENT_LENGTH:
+      // In a chunk-size line: the size overflowed 64 bits, over any body limit.
+      if (chunked) return Errc::body_too_large;
+      // 1*DIGIT that overflowed (http-parser stops short of 2^64): over any body limit too.
+      if (offending >= '0' && offending <= '9' && p.content_length != ULLONG_MAX &&
+          p.content_length > (ULLONG_MAX - 10) / 10) {
+        return Errc::body_too_large;
+      }
+      // "5, 5" or "5, 6": a list of lengths, one value or not.
+      if (offending == ',') return Errc::ambiguous_framing;
+      return Errc::bad_content_length;
+    case HPE_UNEXPECTED_CONTENT_LENGTH:  // a second Content-Length, or one with chunked
+    case HPE_INVALID_TRANSFER_ENCODING:
+      return Errc::ambiguous_framing;
+    case HPE_INVALID_CHUNK_SIZE:
+      return Errc::bad_chunk;
+    default:
+      return chunked ? Errc::bad_chunk : Errc::bad_request;
+  }
+}
+
+// Checks each line of the head or trailer section that http-parser has consumed up to
+// `lines_end`, then the partial line against the section's limit with the bytes up to
+// `seen_end`. In a chunk-size line only its limit is checked here (the line itself when
+// http-parser reports it).
+Result<void> RequestParser::check_lines(std::uint64_t lines_end, std::uint64_t seen_end) {
+  if (state_ == State::chunk_size_line) {
+    if (seen_end - span_start_ > limits_.chunk_line_bytes_max) {
+      return unexpected(Errc::bad_chunk, "chunk-size line over its limit");
+    }
+    return {};
+  }
+  if (state_ != State::head && state_ != State::trailers) return {};
+  while (!section_done_ && scan_ < lines_end) {
+    const std::size_t from = index_of(scan_);
+    const void* lf = std::memchr(in_.data() + from, '\n', index_of(lines_end) - from);
+    if (lf == nullptr) {
+      scan_ = lines_end;
+      break;
+    }
+    const auto lf_index = static_cast<std::size_t>(static_cast<const char*>(lf) - in_.data());
+    const std::size_t start = index_of(line_start_);
+    const std::string_view line(in_.data() + start, lf_index - start);
+    const std::uint64_t line_end = offset_of(lf_index + 1);
+    line_start_ = scan_ = line_end;
+    if (Result<void> ok = check_section_limit(line_end); !ok) return ok;
+    if (Result<void> ok = check_line(line, line_end); !ok) return ok;
+  }
+  if (section_done_) return {};
+  return check_section_limit(seen_end);
+}
+
+// The limit of the line or section in progress, with its bytes up to `end`.
+Result<void> RequestParser::check_section_limit(std::uint64_t end) const {
+  if (state_ == State::head && !request_line_done_) {
+    if (end - head_start_ > limits_.request_line_bytes_max) {
+      return unexpected(Errc::uri_too_long, "request line over its limit");
+    }
+    return {};
+  }
+  if (end - section_start_ > limits_.header_bytes_max) {
+    return unexpected(Errc::headers_too_large, state_ == State::trailers
+                                                   ? "trailer section over its limit"
+                                                   : "header section over its limit");
+  }
+  return {};
+}
+
+// One line (without its LF) of the head or the trailer section, as received. http-parser
+// accepts a CR followed by any byte as a line end and skips stray CRs and LFs before the
+// request line; here a line ends at LF, with one CR before it (required in trailers).
+Result<void> RequestParser::check_line(std::string_view line, std::uint64_t line_end) {
+  if (state_ == State::trailers) {
+    if (line.empty() || line.back() != '\r') {
+      return unexpected(Errc::bad_chunk, "bare LF in trailer section");
+    }
+    line.remove_suffix(1);
+    if (line.empty()) {
+      section_done_ = true;
+      return {};
+    }
+    if (++field_lines_ > limits_.header_count_max) {
+      return unexpected(Errc::headers_too_large, "too many trailer fields");
+    }
+    return check_field_line(line, trailers_);
+  }
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (!request_line_done_) {
+    if (line.empty()) return {};  // an empty line before the request line (RFC 9112 §2.2)
+    request_line_done_ = true;
+    section_start_ = line_end;
+    return check_request_line(line);
+  }
+  if (line.empty()) {
+    section_done_ = true;
+    return {};
+  }
+  if (++field_lines_ > limits_.header_count_max) {
+    return unexpected(Errc::headers_too_large, "too many header fields");
+  }
+  return check_field_line(line, request_.headers);
+}
+
 // request-line   = method SP request-target SP HTTP-version         (RFC 9112 §3)
-// method         = token
 // HTTP-version   = HTTP-name "/" DIGIT "." DIGIT ; HTTP-name = %s"HTTP" (§2.3)
 // request-target = origin-form / absolute-form / authority-form / asterisk-form (§3.2)
 // origin-form    = absolute-path [ "?" query ]
-Result<void> RequestParser::parse_request_line(std::string_view line) {
-  const std::size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos) return unexpected(Errc::bad_request, "no SP after method");
-  const std::size_t sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos) return unexpected(Errc::bad_request, "no HTTP version");
-  const std::string_view method = line.substr(0, sp1);
-  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  const std::string_view version = line.substr(sp2 + 1);
-  if (!is_token(method)) return unexpected(Errc::bad_request, "method is not a token");
-
-  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !is_digit(version[5]) ||
-      version[6] != '.' || !is_digit(version[7])) {
-    return unexpected(Errc::bad_request, "malformed HTTP version");
+// http-parser knows the method by name, skips repeated spaces, reads a line without a version
+// as HTTP/0.9 and, built non-strict, takes any letters for "HTTP": so the line must be exactly
+// the tokens it reported.
+Result<void> RequestParser::check_request_line(std::string_view line) {
+  const http_parser& p = impl_->parser;
+  if (line.find('\r') != std::string_view::npos) {
+    return unexpected(Errc::bad_request, "bare CR in request line");
   }
-  if (version[5] != '1' || version[7] > '1') {
+  const std::string_view method = http_method_str(static_cast<http_method>(p.method));
+  const std::string_view target = request_.target;
+  const char version[] = {'H', 'T',
+                          'T', 'P',
+                          '/', static_cast<char>('0' + p.http_major),
+                          '.', static_cast<char>('0' + p.http_minor)};
+  std::string_view rest = line;
+  const auto take = [&](std::string_view part) {
+    if (!rest.starts_with(part)) return false;
+    rest.remove_prefix(part.size());
+    return true;
+  };
+  if (!(take(method) && take(" ") && take(target) && take(" ") &&
+        take(std::string_view(version, sizeof version)) && rest.empty())) {
+    return unexpected(Errc::bad_request, "request line is not method SP target SP version");
+  }
+  if (p.http_major != 1 || p.http_minor > 1) {
     return unexpected(Errc::version_not_supported, "only HTTP/1.0 and HTTP/1.1");
   }
 
@@ -470,8 +612,7 @@ Result<void> RequestParser::parse_request_line(std::string_view line) {
   }
 
   request_.method.assign(method);
-  request_.target.assign(target);
-  request_.version_minor = version[7] - '0';
+  request_.version_minor = p.http_minor;
   if (!percent_decode(path, false, false, request_.path)) {
     return unexpected(Errc::bad_target, "bad percent-encoding in path");
   }
@@ -483,33 +624,43 @@ Result<void> RequestParser::parse_request_line(std::string_view line) {
 
 // field-line  = field-name ":" OWS field-value OWS                  (RFC 9112 §5)
 // field-name  = token; no whitespace allowed before the colon (§5.1: 400)
-// field-value = *field-content; field-vchar = VCHAR / obs-text; SP and HTAB inside
 // obs-fold    = OWS CRLF RWS: rejected with 400 (§5.2)
-Result<void> RequestParser::parse_field_line(std::string_view line, std::vector<Header>* out) {
+// http-parser (non-strict) lets SP into field names and joins an obs-fold line to the value
+// before it; it rejects control characters in values itself. The field tokenized from this
+// line (the field_lines_-th) must be its name, then ':'.
+Result<void> RequestParser::check_field_line(std::string_view line, std::vector<Header>& fields) {
+  if (line.find('\r') != std::string_view::npos) {
+    return unexpected(Errc::bad_request, "bare CR in a field line");
+  }
   if (line.front() == ' ' || line.front() == '\t') {
     return unexpected(Errc::bad_request, "obs-fold or whitespace before a field line");
   }
-  const std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return unexpected(Errc::bad_request, "field without ':'");
-  const std::string_view name = line.substr(0, colon);
-  if (!is_token(name)) return unexpected(Errc::bad_request, "field name is not a token");
-  const std::string_view value = trim_ows(line.substr(colon + 1));
-  for (const char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\t') || u == 0x7f) {
-      return unexpected(Errc::bad_request, "control character in field value");
-    }
+  if (field_lines_ > fields.size()) return unexpected(Errc::bad_request, "field without a name");
+  Header& field = fields[field_lines_ - 1];
+  if (!is_token(field.name) || !line.starts_with(field.name) || line.size() == field.name.size() ||
+      line[field.name.size()] != ':') {
+    return unexpected(Errc::bad_request, "field name is not a token followed by ':'");
   }
-  if (out != nullptr) out->push_back(Header{std::string(name), std::string(value)});
+  // http-parser drops the OWS before the value, not after it.
+  while (!field.value.empty() && (field.value.back() == ' ' || field.value.back() == '\t')) {
+    field.value.pop_back();
+  }
   return {};
 }
 
 // Message body length (RFC 9112 §6.3), strictest reading of each rule:
 //   Transfer-Encoding with Content-Length: 400 (rule 3 lets a server reject it).
 //   Transfer-Encoding ending in chunked: chunked (rule 4); not ending in chunked: 400.
-//   Content-Length: that many bytes, all list members equal (rule 5); otherwise 400.
+//   Content-Length: that many bytes (rule 5); http-parser rejects a second one or a list.
 //   Neither: zero (rule 7).
+// The framing must also be the one http-parser took, since it delimits the body.
 Result<void> RequestParser::finish_head() {
+  if (!section_done_ || line_start_ != offset_of(pos_ + 1)) {
+    return unexpected(Errc::bad_request, "header section not ended by an empty line");
+  }
+  if (field_lines_ != request_.headers.size()) {
+    return unexpected(Errc::bad_request, "field lines and fields differ");
+  }
   std::size_t hosts = 0;
   std::vector<std::string_view> transfer_encodings;
   std::vector<std::string_view> content_lengths;
@@ -524,6 +675,10 @@ Result<void> RequestParser::finish_head() {
     return unexpected(Errc::missing_host, "need exactly one Host field");
   }
 
+  const http_parser& p = impl_->parser;
+  const bool parser_chunked = (p.flags & F_CHUNKED) != 0;
+  // http-parser takes CONNECT as a tunnel and reads no body (RFC 9110 §9.3.6: it has none).
+  const bool connect = request_.method == "CONNECT";
   if (!transfer_encodings.empty()) {
     if (request_.version_minor == 0) {
       return unexpected(Errc::ambiguous_framing, "Transfer-Encoding in HTTP/1.0");  // §6.1
@@ -552,10 +707,12 @@ Result<void> RequestParser::finish_head() {
       return unexpected(Errc::ambiguous_framing, "chunked must be the last coding, once");
     }
     if (unknown) return unexpected(Errc::unsupported_transfer_coding, "only chunked");
+    if (!parser_chunked || connect) {
+      return unexpected(Errc::ambiguous_framing, "chunked body http-parser would not read");
+    }
     request_.framing = BodyFraming::chunked;
-    state_ = State::chunk_size;
-    head_bytes_ = 0;  // now counts the trailer section
-    field_count_ = 0;
+    state_ = State::chunk_size_line;
+    span_start_ = offset_of(pos_ + 1);
     return {};
   }
 
@@ -586,32 +743,50 @@ Result<void> RequestParser::finish_head() {
     if (*length > limits_.body_bytes_max) {
       return unexpected(Errc::body_too_large, "Content-Length over the body limit");
     }
+    if (parser_chunked || p.content_length != *length || (connect && *length > 0)) {
+      return unexpected(Errc::ambiguous_framing, "body length http-parser would not read");
+    }
     request_.framing = BodyFraming::content_length;
-    remaining_ = *length;
     request_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, 1 << 20)));
-    state_ = remaining_ == 0 ? State::complete : State::body_length;
+    state_ = State::body;
     return {};
   }
 
-  state_ = State::complete;
+  if (parser_chunked || p.uses_transfer_encoding != 0 || p.content_length != ULLONG_MAX) {
+    return unexpected(Errc::ambiguous_framing, "body http-parser would read");
+  }
+  state_ = State::body;
   return {};
 }
 
 // chunk-size = 1*HEXDIG
 // chunk-ext  = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
-// Extensions are ignored after checking they hold no control characters but HTAB.
-Result<void> RequestParser::parse_chunk_size(std::string_view line) {
-  std::size_t i = 0;
-  std::uint64_t size = 0;
-  const std::uint64_t room = limits_.body_bytes_max - request_.body.size();
-  for (; i < line.size(); ++i) {
-    const int digit = hex_value(line[i]);
-    if (digit < 0) break;
-    size = size * 16 + static_cast<std::uint64_t>(digit);
-    if (size > room) return unexpected(Errc::body_too_large, "chunked body over the body limit");
+// http-parser has read the size; it ends the line at the first CR and whatever byte follows,
+// and skips any bytes after the size up to that CR. Here the line must end in CRLF, and the
+// extensions, otherwise ignored, must start with ";" and hold no control characters but HTAB.
+Result<void> RequestParser::finish_chunk_size_line() {
+  const char* begin = in_.data() + index_of(span_start_);
+  const auto* cr = static_cast<const char*>(
+      std::memchr(begin, '\r', static_cast<std::size_t>(exec_end_ - begin)));
+  if (cr == nullptr || cr + 1 >= exec_end_) {
+    return unexpected(Errc::bad_chunk, "chunk-size line not ended by CRLF");
   }
-  if (i == 0) return unexpected(Errc::bad_chunk, "chunk-size is not hex");
-  std::string_view ext = line.substr(i);
+  const std::uint64_t line_end = span_start_ + static_cast<std::uint64_t>(cr - begin) + 2;
+  if (line_end - span_start_ > limits_.chunk_line_bytes_max) {
+    return unexpected(Errc::bad_chunk, "chunk-size line over its limit");
+  }
+  const std::string_view line(begin, static_cast<std::size_t>(cr - begin));
+  if (cr[1] != '\n' || line.find('\n') != std::string_view::npos) {
+    return unexpected(Errc::bad_chunk, "chunk-size line not ended by CRLF");
+  }
+  const std::uint64_t size = impl_->parser.content_length;
+  if (size > limits_.body_bytes_max - request_.body.size()) {
+    return unexpected(Errc::body_too_large, "chunked body over the body limit");
+  }
+  std::size_t digits = 0;
+  while (digits < line.size() && hex_value(line[digits]) >= 0) ++digits;
+  if (digits == 0) return unexpected(Errc::bad_chunk, "chunk-size is not hex");
+  std::string_view ext = line.substr(digits);
   while (!ext.empty() && (ext.front() == ' ' || ext.front() == '\t')) ext.remove_prefix(1);
   if (!ext.empty() && ext.front() != ';') return unexpected(Errc::bad_chunk, "junk after size");
   for (const char c : ext) {
@@ -620,25 +795,59 @@ Result<void> RequestParser::parse_chunk_size(std::string_view line) {
       return unexpected(Errc::bad_chunk, "control character in chunk extension");
     }
   }
+  span_start_ = line_end;
   if (size == 0) {
-    state_ = State::trailers;  // last-chunk
+    // last-chunk; trailer-section = *( field-line CRLF ), tokenized by http-parser, checked
+    // line by line like the head, then dropped.
+    state_ = State::trailers;
+    section_start_ = line_start_ = scan_ = line_end;
+    section_done_ = false;
+    field_lines_ = 0;
+    in_field_name_ = false;
   } else {
-    remaining_ = size;
     state_ = State::chunk_data;
+    chunk_left_ = size;
   }
   return {};
 }
 
-void RequestParser::compact() {
-  if (pos_ == in_.size()) {
-    in_.clear();
-    pos_ = 0;
-    scan_ = 0;
-  } else if (pos_ >= 4096 && pos_ * 2 >= in_.size()) {
-    in_.erase(0, pos_);
-    scan_ -= pos_;
-    pos_ = 0;
+// chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF: http-parser (non-strict) takes any two
+// bytes after the data for the CRLF.
+Result<void> RequestParser::finish_chunk_data() {
+  if (state_ != State::chunk_data_end) return {};  // the end of the trailer section
+  const char* at = in_.data() + index_of(span_start_);
+  if (at[0] != '\r' || at[1] != '\n') return unexpected(Errc::bad_chunk, "no CRLF after data");
+  span_start_ += 2;
+  state_ = State::chunk_size_line;
+  return {};
+}
+
+// Consumed bytes are kept while the line or chunk framing they belong to is still unchecked.
+std::size_t RequestParser::held_from() const {
+  switch (state_) {
+    case State::head:
+    case State::trailers:
+      return std::min(pos_, index_of(line_start_));
+    case State::chunk_size_line:
+    case State::chunk_data_end:
+      return std::min(pos_, index_of(span_start_));
+    default:
+      return pos_;
   }
+}
+
+void RequestParser::compact() {
+  const std::size_t keep = held_from();
+  if (keep == 0) return;
+  if (keep == in_.size()) {
+    in_.clear();
+  } else if (keep >= 4096 && keep * 2 >= in_.size()) {
+    in_.erase(0, keep);
+  } else {
+    return;
+  }
+  in_base_ += keep;
+  pos_ -= keep;
 }
 
 }  // namespace mta::http

@@ -1,11 +1,13 @@
-// RequestParser: the incremental HTTP/1.1 request parser (RFC 9112) for the server side. Bytes
-// go in as they arrive, split anywhere; out come "need more", "headers complete" (time to send
-// 100 Continue or reject early), a complete Request, or an error whose status_for() is the
-// status to answer. No sockets or clocks: the caller moves bytes and writes responses.
+// RequestParser: the incremental HTTP/1.1 request parser (RFC 9112) for the server side, on
+// Debian's http-parser with our stricter checks on top. Bytes go in as they arrive, split
+// anywhere; out come "need more", "headers complete" (time to send 100 Continue or reject
+// early), a complete Request, or an error whose status_for() is the status to answer. No
+// sockets or clocks: the caller moves bytes and writes responses.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,7 +65,9 @@ struct Request {
 
 // Every limit breaks with its own status: 414, 431, 431, 413. The body limit is checked
 // against Content-Length when the headers complete, before any body byte is read, and against
-// each chunk size as it arrives.
+// each chunk size as its line arrives. http-parser's own cap, 80 KiB for the request line and
+// header section together (and for a chunk-size line, and for the trailer section), applies on
+// top: larger limits stop there, with 414 in the request line and 431 after it.
 struct ParserLimits {
   std::size_t request_line_bytes_max = 8 * 1024;  // line end included
   std::size_t header_bytes_max = 32 * 1024;       // all field lines and the empty line
@@ -88,24 +92,34 @@ enum class ParseEvent {
 // or to answer 401/413 early and close without reading the body. If the whole request came at
 // once, feed() returns complete and no 100 Continue is needed (RFC 9110 §10.1.1).
 //
-// Choices the RFCs leave open, made strict where framing is at stake (request smuggling):
+// Debian's http-parser 2.9.4 (nodejs/http-parser, built non-strict) tokenizes the request and
+// delimits the body; every rule below that it is laxer about is checked on top of it, on the
+// bytes it consumed. Choices the RFCs leave open, made strict where framing is at stake (request
+// smuggling):
+// - Methods are the ones http-parser knows (RFC 9110's, WebDAV's, PATCH, PURGE, ...), case-
+//   sensitive; any other token is a 400.
 // - Bare LF ends the request line and field lines (RFC 9112 §2.2 allows recipients to accept
 //   it; curl never sends it, hand-typed requests do). A CR anywhere else in them is a 400.
 //   Inside chunked framing (size lines, data ends, trailers) only CRLF is accepted.
 // - Empty lines before the request line are skipped (RFC 9112 §2.2), counted against
 //   request_line_bytes_max.
 // - 400: obs-fold, whitespace before the colon, a field value with CTLs, Content-Length with
-//   Transfer-Encoding, differing Content-Length values ("5, 5" is one value), Transfer-Encoding
-//   in HTTP/1.0, chunked not last or twice, HTTP/1.1 without exactly one Host.
+//   Transfer-Encoding, more than one Content-Length value (equal ones too: "5, 5", or two lines
+//   of "5"; RFC 9112 §6.3 lets a recipient reject them), Transfer-Encoding in HTTP/1.0, chunked
+//   not last or twice, HTTP/1.1 without exactly one Host, a CONNECT with a body.
 // - 501: any transfer coding other than chunked. 505: any version other than 1.0 and 1.1.
 // - A POST or PUT with neither Content-Length nor Transfer-Encoding has an empty body (RFC 9112
 //   §6.3 rule 7), framing none: no 411 here; the route decides.
 // - The target is origin-form, absolute-form (path taken from it), "*" for OPTIONS, or
 //   authority-form for CONNECT (empty path). Bytes outside 0x21..0x7E and '#' are a 400;
 //   "%zz" and "%00" in the path are a 400.
+// - In a chunk-size line, the whitespace before ";" may be SP, not HTAB (http-parser's rule).
 class RequestParser {
  public:
   explicit RequestParser(ParserLimits limits = {});
+  ~RequestParser();
+  RequestParser(RequestParser&&) noexcept;
+  RequestParser& operator=(RequestParser&&) noexcept;
 
   // Buffers `bytes` and parses as far as they go. Bytes past the end of a complete request
   // stay buffered for next().
@@ -123,42 +137,68 @@ class RequestParser {
   bool complete() const { return state_ == State::complete; }
   bool failed() const { return state_ == State::failed; }
   // Bytes received and not yet consumed by a request (the start of pipelined requests).
-  std::size_t buffered_bytes() const { return in_.size() - pos_; }
+  std::size_t buffered_bytes() const { return in_.size() - held_from(); }
 
  private:
+  struct Impl;  // http-parser's state and the callbacks into this class (request_parser.cc)
+  friend struct Impl;
+
   enum class State {
-    leading_lines,  // before and at the request line (empty lines before it are skipped)
-    headers,
-    body_length,  // Content-Length body
-    chunk_size,
+    head,             // request line and header section (leading empty lines skipped)
+    body,             // Content-Length body, or none
+    chunk_size_line,  // chunk-size [ chunk-ext ] CRLF
     chunk_data,
     chunk_data_end,  // the CRLF after chunk data
     trailers,
     complete,
     failed,
   };
+  enum class Pause { none, head, message };  // why http-parser stopped
 
+  void start_message();
+  std::size_t execute(const char* data, std::size_t size);
   Result<ParseEvent> parse();
   Result<ParseEvent> fail(Errc code, std::string detail);
   Result<ParseEvent> fail_with(const Error& error);
-  // The next complete line (without its LF) from the buffer, or nullopt if it has not fully
-  // arrived. `over` is set when the line, arrived or not, exceeds `bytes_max` (LF counted).
-  std::optional<std::string_view> take_line(std::size_t bytes_max, bool& over);
-  Result<void> parse_request_line(std::string_view line);
-  Result<void> parse_field_line(std::string_view line, std::vector<Header>* out);
+  Errc errc_for_parser_error(std::string_view data, std::size_t at) const;
+  Result<void> check_lines(std::uint64_t lines_end, std::uint64_t seen_end);
+  Result<void> check_section_limit(std::uint64_t end) const;
+  Result<void> check_line(std::string_view line, std::uint64_t line_end);
+  Result<void> check_request_line(std::string_view line);
+  Result<void> check_field_line(std::string_view line, std::vector<Header>& fields);
   Result<void> finish_head();
-  Result<void> parse_chunk_size(std::string_view line);
+  Result<void> finish_chunk_size_line();
+  Result<void> finish_chunk_data();
+  std::size_t held_from() const;  // index of the first byte in_ must keep
   void compact();
+  // Stream offset (bytes since the connection began) of in_[index], and back.
+  std::uint64_t offset_of(std::size_t index) const { return in_base_ + index; }
+  std::size_t index_of(std::uint64_t offset) const {
+    return static_cast<std::size_t>(offset - in_base_);
+  }
 
   ParserLimits limits_;
-  State state_ = State::leading_lines;
+  std::unique_ptr<Impl> impl_;
+  State state_ = State::head;
+  Pause pause_ = Pause::none;
   Request request_;
-  std::string in_;  // received bytes; [pos_, end) not yet consumed
+  std::vector<Header> trailers_;  // tokenized only to check them; dropped
+  std::string in_;                // received bytes; [pos_, end) not yet given to http-parser
   std::size_t pos_ = 0;
-  std::size_t scan_ = 0;        // where the search for the next LF resumes
-  std::size_t head_bytes_ = 0;  // request line excluded; trailers count separately
-  std::size_t field_count_ = 0;
-  std::uint64_t remaining_ = 0;  // body or chunk bytes still to read
+  std::uint64_t in_base_ = 0;       // stream offset of in_[0]
+  const char* exec_end_ = nullptr;  // end of the bytes http-parser is running over
+  bool in_field_name_ = false;      // the last field callback was a name
+  // Line checks (stream offsets): head_start_ is where the request's bytes begin (leading
+  // empty lines included), section_start_ where the header or trailer section begins.
+  std::uint64_t head_start_ = 0;
+  std::uint64_t section_start_ = 0;
+  std::uint64_t line_start_ = 0;  // start of the line not yet checked
+  std::uint64_t scan_ = 0;        // where the search for its LF resumes
+  std::uint64_t span_start_ = 0;  // chunk-size line, or the CRLF after chunk data
+  bool request_line_done_ = false;
+  bool section_done_ = false;  // the empty line ending the header or trailer section is in
+  std::size_t field_lines_ = 0;
+  std::uint64_t chunk_left_ = 0;  // chunk-data bytes still to come
   Error error_;
 };
 

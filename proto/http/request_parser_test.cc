@@ -133,11 +133,9 @@ TEST(RequestParser, ValidRequestsAtEverySplit) {
       {"asterisk-form",
        "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
        {make("OPTIONS", "*", "*", {{"Host", "x"}})}},
-      {"identical Content-Length values",
-       "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\nabc",
-       {make("PUT", "/x", "/x",
-             {{"Host", "x"}, {"Content-Length", "3"}, {"Content-Length", "3, 3"}}, "abc",
-             BodyFraming::content_length)}},
+      {"authority-form",
+       "CONNECT mail.example:443 HTTP/1.1\r\nHost: mail.example:443\r\n\r\n",
+       {make("CONNECT", "mail.example:443", "", {{"Host", "mail.example:443"}})}},
       {"POST without length has an empty body",
        "POST /queue/retry HTTP/1.1\r\nHost: x\r\n\r\n",
        {make("POST", "/queue/retry", "/queue/retry", {{"Host", "x"}})}},
@@ -210,6 +208,15 @@ TEST(RequestParser, ErrorsAtEverySplit) {
        400},
       {"asterisk outside OPTIONS", "GET * HTTP/1.1\r\n" + host + "\r\n", Errc::bad_target, 400},
       {"bare CR in request line", "GET / HTTP/1.1\rHost: x\r\n\r\n", Errc::bad_request, 400},
+      // What http-parser (non-strict) would accept.
+      {"unknown method", "FOO / HTTP/1.1\r\n" + host + "\r\n", Errc::bad_request, 400},
+      {"lowercase method", "get / HTTP/1.1\r\n" + host + "\r\n", Errc::bad_request, 400},
+      {"two spaces before version", "GET /  HTTP/1.1\r\n" + host + "\r\n", Errc::bad_request, 400},
+      {"letters for HTTP", "GET / HXTP/1.1\r\n" + host + "\r\n", Errc::bad_request, 400},
+      {"ICE for SOURCE", "SOURCE / ICE/1.0\r\n\r\n", Errc::bad_request, 400},
+      {"CR then not LF before the request line", "\rGET / HTTP/1.1\r\n" + host + "\r\n",
+       Errc::bad_request, 400},
+      {"CR then not LF ends the head", "GET / HTTP/1.1\r\n" + host + "\rX", Errc::bad_request, 400},
       // Header fields.
       {"obs-fold", "GET / HTTP/1.1\r\n" + host + "X-A: a\r\n b\r\n\r\n", Errc::bad_request, 400},
       {"space before first field", "GET / HTTP/1.1\r\n " + host + "\r\n", Errc::bad_request, 400},
@@ -227,6 +234,14 @@ TEST(RequestParser, ErrorsAtEverySplit) {
        "POST / HTTP/1.1\r\n" + host + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
        Errc::ambiguous_framing, 400},
       {"differing CL list", "POST / HTTP/1.1\r\n" + host + "Content-Length: 5, 6\r\n\r\n",
+       Errc::ambiguous_framing, 400},
+      // http-parser takes one Content-Length only, so equal values are a 400 too.
+      {"equal CL lines",
+       "PUT /x HTTP/1.1\r\n" + host + "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+       Errc::ambiguous_framing, 400},
+      {"equal CL list", "PUT /x HTTP/1.1\r\n" + host + "Content-Length: 3, 3\r\n\r\nabc",
+       Errc::ambiguous_framing, 400},
+      {"CONNECT with a body", "CONNECT a:1 HTTP/1.1\r\n" + host + "Content-Length: 3\r\n\r\nabc",
        Errc::ambiguous_framing, 400},
       {"CL with sign", "POST / HTTP/1.1\r\n" + host + "Content-Length: +5\r\n\r\n",
        Errc::bad_content_length, 400},
@@ -276,6 +291,22 @@ TEST(RequestParser, ErrorsAtEverySplit) {
       {"trailer obs-fold",
        "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nX: y\r\n z\r\n",
        Errc::bad_request, 400},
+      {"chunk size CR then not LF",
+       "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n5\rXhello\r\n0\r\n\r\n",
+       Errc::bad_chunk, 400},
+      {"chunk data not ended by CRLF",
+       "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n",
+       Errc::bad_chunk, 400},
+      {"LF in chunk extension",
+       "POST / HTTP/1.1\r\n" + host +
+           "Transfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\n",
+       Errc::bad_chunk, 400},
+      {"HTAB before chunk extension",
+       "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n5\t;a\r\nhello\r\n",
+       Errc::bad_chunk, 400},
+      {"trailers end CR then not LF",
+       "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\n\rX", Errc::bad_chunk,
+       400},
       {"control in chunk extension",
        "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n1;a\x01\r\nx\r\n",
        Errc::bad_chunk, 400},
@@ -476,6 +507,17 @@ TEST(RequestParser, PipelinedBytesWaitForNext) {
   EXPECT_EQ(*done, ParseEvent::complete);
   EXPECT_EQ(parser.request().path, "/c");
   EXPECT_EQ(parser.buffered_bytes(), 0u);
+}
+
+TEST(RequestParser, EmptyFeedsChangeNothing) {
+  RequestParser parser;
+  for (const std::string_view piece :
+       {"", "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n", "", "ab", "", "cd"}) {
+    const Result<ParseEvent> event = parser.feed(piece);
+    ASSERT_TRUE(event.has_value()) << event.error().message();
+  }
+  EXPECT_TRUE(parser.complete());
+  EXPECT_EQ(parser.request().body, "abcd");
 }
 
 TEST(RequestParser, LargeBodyFedInSmallPieces) {
