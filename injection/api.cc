@@ -25,8 +25,8 @@ namespace mta::injection {
 using http::JsonValue;
 
 struct HttpApi::Caller {
-  std::string name;        // the key's name, or "loopback"
-  RateLimiter* limiter;    // never null
+  std::string name;      // the key's name, or "loopback"
+  RateLimiter* limiter;  // never null
   std::string client_ip;
 };
 
@@ -112,8 +112,8 @@ std::string crlf_only(std::string_view text) {
 
 // The fields each request shape may carry; anything else is a 400 naming it.
 constexpr std::array<std::string_view, 14> known_fields = {
-    "raw",     "envelope", "from",   "to",          "cc",          "bcc",        "reply_to",
-    "subject", "text",     "html",   "headers",     "attachments", "recipients", "substitutions"};
+    "raw",     "envelope", "from", "to",      "cc",          "bcc",        "reply_to",
+    "subject", "text",     "html", "headers", "attachments", "recipients", "substitutions"};
 
 // Reads the body of one request into messages, or says what is wrong with it.
 class RequestReader {
@@ -285,8 +285,8 @@ class RequestReader {
         if (!member.value.is_string()) return bad(field, "must be a string");
         if (auto valid = mime::validate_header_field(member.key, member.value.as_string());
             !valid) {
-          return bad(field, valid.error().detail.empty() ? valid.error().message()
-                                                         : valid.error().detail);
+          return bad(field,
+                     valid.error().detail.empty() ? valid.error().message() : valid.error().detail);
         }
         c.headers.emplace_back(member.key, member.value.as_string());
       }
@@ -327,8 +327,8 @@ class RequestReader {
     c.boundary_seed = seed_ + "." + std::to_string(out.size());
     auto body = mime::compose(c);
     if (!body) {
-      return bad(std::string(field), body.error().detail.empty() ? body.error().message()
-                                                                 : body.error().detail);
+      return bad(std::string(field),
+                 body.error().detail.empty() ? body.error().message() : body.error().detail);
     }
     if (body->size() > options_.message_bytes_max) {
       return ApiError{.status = 413,
@@ -362,8 +362,9 @@ class RequestReader {
   }
 
   // Substitution values: strings, or numbers and booleans written as JSON writes them.
-  static std::optional<ApiError> substitutions(const JsonValue* value, const std::string& field,
-                                               std::vector<std::pair<std::string, std::string>>& out) {
+  static std::optional<ApiError> substitutions(
+      const JsonValue* value, const std::string& field,
+      std::vector<std::pair<std::string, std::string>>& out) {
     if (value == nullptr || value->is_null()) return std::nullopt;
     if (!value->is_object()) return bad(field, "must be an object of name: value");
     for (const auto& member : value->as_object()) {
@@ -422,8 +423,8 @@ class RequestReader {
       parts.push_back(Part{std::move(target), std::move(*parsed)});
       return std::nullopt;
     };
-    if (auto error = compile([](mime::Composition& m) -> std::string& { return m.subject; },
-                             "subject")) {
+    if (auto error =
+            compile([](mime::Composition& m) -> std::string& { return m.subject; }, "subject")) {
       return error;
     }
     if (auto error = compile([](mime::Composition& m) -> std::string& { return m.text; }, "text")) {
@@ -433,9 +434,9 @@ class RequestReader {
       return error;
     }
     for (std::size_t h = 0; h < c.headers.size(); ++h) {
-      if (auto error = compile(
-              [h](mime::Composition& m) -> std::string& { return m.headers[h].second; },
-              "headers." + c.headers[h].first)) {
+      if (auto error =
+              compile([h](mime::Composition& m) -> std::string& { return m.headers[h].second; },
+                      "headers." + c.headers[h].first)) {
         return error;
       }
     }
@@ -455,7 +456,8 @@ class RequestReader {
       std::string address;
       if (auto error = mailbox(*to, field + ".to", &address)) return error;
       values.clear();
-      if (auto error = substitutions(item.find("substitutions"), field + ".substitutions", values)) {
+      if (auto error =
+              substitutions(item.find("substitutions"), field + ".substitutions", values)) {
         return error;
       }
       const auto lookup = [&](std::string_view name) -> std::optional<std::string_view> {
@@ -568,8 +570,9 @@ bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
   } else {
     constexpr std::string_view scheme = "bearer ";
     if (!authorization || authorization->size() <= scheme.size() ||
-        !std::equal(scheme.begin(), scheme.end(), authorization->begin(),
-                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+        !std::equal(scheme.begin(), scheme.end(), authorization->begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
       refuse({.status = 401, .message = "missing API key (Authorization: Bearer <key>)"});
       return true;
     }
@@ -616,8 +619,7 @@ bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
   return true;
 }
 
-void HttpApi::post_messages(http::Request& request, const Caller& caller,
-                            const Respond& respond) {
+void HttpApi::post_messages(http::Request& request, const Caller& caller, const Respond& respond) {
   const auto refuse = [&](ApiError error) { respond(error_response(request, error)); };
   const auto type = request.header("Content-Type");
   if (!type || !type->starts_with("application/json")) {
@@ -638,8 +640,8 @@ void HttpApi::post_messages(http::Request& request, const Caller& caller,
     return;
   }
   std::vector<Inbound> built;
-  const std::string seed = std::to_string(shard_.id().value()) + "." +
-                           std::to_string(++requests_) + "." +
+  const std::string seed = std::to_string(shard_.id().value()) + "." + std::to_string(++requests_) +
+                           "." +
                            std::to_string(shard_.clock().wall_now().time_since_epoch().count());
   if (auto error = RequestReader(*root, options_, seed).read(built)) {
     if (error->status == 413) ++probe_.oversize;

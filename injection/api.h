@@ -54,8 +54,7 @@ class HttpApi {
  private:
   struct Caller;
   void post_messages(http::Request& request, const Caller& caller, const Respond& respond);
-  void get_message(const http::Request& request, std::string_view id_text,
-                   const Respond& respond);
+  void get_message(const http::Request& request, std::string_view id_text, const Respond& respond);
 
   engine::Shard& shard_;
   Injector& injector_;

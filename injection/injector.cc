@@ -79,8 +79,7 @@ std::vector<queue::Envelope> Injector::split(Inbound& message, MessageId id, Clo
     std::string destination = route_(address);
     std::string mail_from = message.mail_from;
     if (verp) {
-      if (auto encoded =
-              verp_encode(options_.verp_prefix, id, address, options_.verp_domain)) {
+      if (auto encoded = verp_encode(options_.verp_prefix, id, address, options_.verp_domain)) {
         mail_from = std::move(*encoded);
       }
     }
@@ -135,9 +134,8 @@ void Injector::submit_all(std::vector<Inbound>&& messages, TraceFacts* trace, Pr
   }
   const std::size_t count = writes.size();
   committer_.submit_group(
-      std::move(writes),
-      [this, &probe, count, bytes, items, ids = std::move(ids),
-       done = std::move(done)](const Result<void>& result) mutable {
+      std::move(writes), [this, &probe, count, bytes, items, ids = std::move(ids),
+                          done = std::move(done)](const Result<void>& result) mutable {
         if (!result) {
           ++probe.store_failures;
           return done(failure(result));

@@ -40,17 +40,15 @@ Result<Rate> parse_rate(std::string_view text) {
   } else if (unit == "d") {
     period = std::chrono::hours(24);
   } else {
-    return unexpected(Errc::bad_rate,
-                      "\"" + std::string(text) + "\": the period is s, m, h or d");
+    return unexpected(Errc::bad_rate, "\"" + std::string(text) + "\": the period is s, m, h or d");
   }
   return Rate{.count = static_cast<double>(count), .period = period};
 }
 
 RateLimiter::RateLimiter(Rate rate, std::size_t keys_max)
     : rate_(rate),
-      per_second_(rate.unlimited()
-                      ? 0
-                      : rate.count / std::chrono::duration<double>(rate.period).count()),
+      per_second_(
+          rate.unlimited() ? 0 : rate.count / std::chrono::duration<double>(rate.period).count()),
       keys_max_(keys_max) {}
 
 double RateLimiter::refilled(const Bucket& bucket, Clock::TimePoint now) const {

@@ -16,9 +16,10 @@ TEST(RateLimit, ParsesRates) {
     double count;
     Clock::Duration period;
   };
-  for (const Case& c : {Case{"100/s", 100, seconds(1)}, Case{"6000/m", 6000, std::chrono::minutes(1)},
-                        Case{"5/h", 5, std::chrono::hours(1)}, Case{"1/d", 1, std::chrono::hours(24)},
-                        Case{"", 0, seconds(1)}, Case{"0", 0, seconds(1)}}) {
+  for (const Case& c :
+       {Case{"100/s", 100, seconds(1)}, Case{"6000/m", 6000, std::chrono::minutes(1)},
+        Case{"5/h", 5, std::chrono::hours(1)}, Case{"1/d", 1, std::chrono::hours(24)},
+        Case{"", 0, seconds(1)}, Case{"0", 0, seconds(1)}}) {
     auto rate = parse_rate(c.text);
     ASSERT_TRUE(rate) << c.text;
     EXPECT_EQ(rate->count, c.count) << c.text;
@@ -53,7 +54,7 @@ TEST(RateLimit, WaitSaysWhenTheTokensAreThere) {
 TEST(RateLimit, ABatchLargerThanTheBucketPassesOnAFullOne) {
   RateLimiter limiter(Rate{.count = 5, .period = seconds(1)});
   const Clock::TimePoint t0{};
-  EXPECT_TRUE(limiter.take("k", t0, 50));          // full bucket: let it through...
+  EXPECT_TRUE(limiter.take("k", t0, 50));               // full bucket: let it through...
   EXPECT_FALSE(limiter.take("k", t0 + seconds(5), 1));  // ...and it pays its debt first
   EXPECT_TRUE(limiter.take("k", t0 + seconds(10), 1));
 }

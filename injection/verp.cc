@@ -22,8 +22,7 @@ bool iequals(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::optional<std::string> verp_encode(std::string_view prefix, MessageId id,
-                                       std::string_view recipient,
-                                       std::string_view bounce_domain) {
+                                       std::string_view recipient, std::string_view bounce_domain) {
   const std::size_t at = recipient.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == recipient.size()) return std::nullopt;
   const std::string_view local = recipient.substr(0, at);
