@@ -254,6 +254,20 @@ class HttpApiTest(DaemonTest):
         self.assertEqual(len(self.sink.files()), accepted)  # nothing refused was stored
         self.assertEqual(self.outpost.stop(), 0)
 
+    def test_openapi_documents_every_answer_the_tests_see(self):
+        import yaml  # PyYAML; only this test needs it
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, "..", "..", "injection", "openapi.yaml")) as f:
+            spec = yaml.safe_load(f)
+        paths = spec["paths"]
+        # The statuses the other tests of this file get from each route.
+        seen = {("/v1/messages", "post"): {202, 400, 401, 405, 413, 415, 429},
+                ("/v1/messages/{id}", "get"): {200, 404}}
+        for (path, method), statuses in seen.items():
+            documented = {int(code) for code in paths[path][method]["responses"]}
+            self.assertLessEqual(statuses, documented, f"{method} {path}")
+        self.assertEqual(self.outpost.stop(), 0)
+
     def test_outpost_inject(self):
         path = os.path.join(self.workdir, "message.eml")
         with open(path, "w") as f:
