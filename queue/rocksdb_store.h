@@ -59,6 +59,9 @@ class RocksDbStore final : public Store {
   Result<void> put_raw_schedule_key_for_test(std::string_view key);
   // Stores raw bytes as the history record of `key`, to test how read_history treats them.
   Result<void> put_raw_history_for_test(PartKey key, std::string_view record);
+  // Flushes the memtables and compacts every family down to one level, so tests and
+  // benchmarks read from large SST files as a long-running spool does.
+  Result<void> compact_for_test();
 
  private:
   std::unique_ptr<Impl> impl_;
