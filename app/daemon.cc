@@ -87,6 +87,12 @@ Result<std::vector<std::vector<int>>> open_listeners(const std::vector<std::stri
   for (const auto& text : addresses) {
     auto address = engine::SocketAddress::parse(text);
     if (!address) return unexpected(address.error().code, "listen address " + text);
+    if (address->port() != 0) {
+      if (auto free = engine::check_port_free(*address); !free) {
+        return unexpected(free.error().code,
+                          "cannot listen on " + text + ": " + free.error().detail);
+      }
+    }
     for (std::uint32_t shard = 0; shard < shard_count; ++shard) {
       auto fd = engine::open_listen_socket(*address);
       if (!fd)

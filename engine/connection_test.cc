@@ -143,6 +143,19 @@ std::string make_payload(std::size_t size, std::size_t seed) {
   return payload;
 }
 
+TEST(Listener, CheckPortFreeSeesAnotherListener) {
+  std::uint16_t port = 0;
+  std::vector<int> fds = open_reuseport_sockets(1, port);
+  ASSERT_EQ(fds.size(), 1u);
+  // A second SO_REUSEPORT socket binds silently (the hazard); the probe refuses.
+  auto taken = check_port_free(loopback(port));
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_EQ(taken.error().code, std::error_code(EADDRINUSE, std::system_category()));
+  EXPECT_NE(taken.error().message().find("another process listens on"), std::string::npos);
+  ::close(fds[0]);
+  EXPECT_TRUE(check_port_free(loopback(port)).has_value());
+}
+
 TEST(Connection, EchoOnTwoShardsWithReusePort) {
   std::uint16_t port = 0;
   std::vector<int> fds = open_reuseport_sockets(2, port);

@@ -46,6 +46,21 @@ Result<int> open_listen_socket(const SocketAddress& address, int backlog) {
   return fd;
 }
 
+Result<void> check_port_free(const SocketAddress& address) {
+  const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return unexpected(system_error(errno, "socket " + address.to_string()));
+  const int on = 1;
+  // SO_REUSEADDR only, so sockets in TIME_WAIT do not count; a listening one does.
+  const bool bound = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
+                     ::bind(fd, address.sockaddr_ptr(), address.length) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!bound) {
+    return unexpected(system_error(error, "another process listens on " + address.to_string()));
+  }
+  return {};
+}
+
 Result<SocketAddress> local_address(int fd) {
   sockaddr_storage storage{};
   socklen_t length = sizeof(storage);

@@ -18,6 +18,11 @@ namespace mta::engine {
 // does not need O_NONBLOCK). For port 0, open the first socket, read its port with
 // local_address(), then open the others on that port.
 Result<int> open_listen_socket(const SocketAddress& address, int backlog = 1024);
+// Fails with EADDRINUSE when another socket already listens on `address`, whoever owns it.
+// SO_REUSEPORT lets a second process of the same user bind the port silently and take half
+// of its connections; a probe bound without SO_REUSEPORT is refused by any such socket, so
+// call this before the first open_listen_socket of a fixed port.
+Result<void> check_port_free(const SocketAddress& address);
 Result<SocketAddress> local_address(int fd);
 
 // Accepts connections one accept operation at a time, on its shard's thread, and hands each
