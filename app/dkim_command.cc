@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.h"
 #include "dkim/message.h"
 #include "dkim/signer.h"
 #include "dkim/verifier.h"
@@ -372,7 +373,7 @@ int verify(std::span<const std::string_view> args) {
     if (eq == std::string::npos || entry.find("._domainkey.") > eq) {
       return usage_error(verify_usage, "--key-record-for wants SELECTOR._domainkey.DOMAIN=RECORD");
     }
-    records[dkim::ascii_lowercase(std::string_view(entry).substr(0, eq))] = entry.substr(eq + 1);
+    records[ascii_lowercase(std::string_view(entry).substr(0, eq))] = entry.substr(eq + 1);
   }
   auto now = std::chrono::system_clock::now();
   if (auto text = options.get("--now")) {
@@ -384,7 +385,7 @@ int verify(std::span<const std::string_view> args) {
                                      std::string_view selector) -> Result<std::string> {
     if (record) return *record;
     std::string name = std::string(selector) + "._domainkey." + std::string(domain);
-    auto it = records.find(dkim::ascii_lowercase(name));
+    auto it = records.find(ascii_lowercase(name));
     if (it != records.end()) return it->second;
     return lookup_key_record(name, options.get("--dns-server").value_or(""));
   };

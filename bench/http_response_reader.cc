@@ -7,17 +7,11 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/ascii.h"
 #include "base/concat.h"
 
 namespace mta::bench {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 

@@ -1,6 +1,7 @@
 // build_message lays out headers and filler lines; find_message_id walks header lines only.
 //   header-field = field-name ":" unstructured CRLF ; folded lines start with WSP (RFC 5322 §2.2)
 #include "bench/message.h"
+#include "base/ascii.h"
 
 #include <algorithm>
 
@@ -10,13 +11,6 @@ namespace {
 constexpr std::string_view kFiller =
     "The quick brown fox jumps over the lazy dog; outpost bench filler text 0123456789";
 constexpr std::size_t kLineChars = 78;  // RFC 5322 §2.1.1 SHOULD limit, without CRLF
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -95,7 +89,7 @@ std::string recipient_domain(std::string_view address) {
   const std::size_t at = address.rfind('@');
   if (at == std::string_view::npos) return {};
   std::string domain(address.substr(at + 1));
-  for (char& c : domain) c = lower(c);
+  for (char& c : domain) c = ascii_lower(c);
   return domain;
 }
 

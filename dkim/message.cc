@@ -2,6 +2,7 @@
 // message: the signer touches each header byte a small constant number of times.
 #include "dkim/message.h"
 
+#include "base/ascii.h"
 #include "dkim/errc.h"
 
 namespace mta::dkim {
@@ -54,26 +55,6 @@ Result<ParsedMessage> parse_message(std::string_view message) {
     pos = end == n ? n : end + 2;
   }
   return parsed;  // no empty line: no body
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string ascii_lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return out;
 }
 
 std::vector<const HeaderField*> select_headers(const std::vector<HeaderField>& headers,

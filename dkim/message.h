@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/result.h"
 
 namespace mta::dkim {
@@ -25,9 +26,6 @@ struct ParsedMessage {
 // line). A message with no empty line is all header. Fails on a header line without a colon
 // or a field name with bytes outside RFC 5322 ftext.
 Result<ParsedMessage> parse_message(std::string_view message);
-
-bool iequals(std::string_view a, std::string_view b);
-std::string ascii_lowercase(std::string_view s);
 
 // For each name in names, in order, the bottom-most field of that name not yet taken, or
 // nullptr when none is left (RFC 6376 §5.4.2: signing a missing field signs the null string,

@@ -2,6 +2,7 @@
 // decoder splits the id off the front (the prefix has no '+', the id is fixed-width hex) and
 // the recipient's domain off the back (a domain has no '=').
 #include "injection/verp.h"
+#include "base/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -11,13 +12,6 @@ namespace mta::injection {
 namespace {
 
 constexpr std::size_t id_digits = 16;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <limits>
 #include <utility>
 
+#include "base/ascii.h"
 #include "base/assert.h"
 
 namespace mta::http {
@@ -27,16 +28,6 @@ bool is_tchar(char c) {
 
 bool is_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // OWS = *( SP / HTAB )                                               (RFC 9110 §5.6.3)

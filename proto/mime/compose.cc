@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/assert.h"
 #include "base/concat.h"
 #include "proto/mime/address.h"
@@ -40,16 +41,6 @@ bool is_non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
 bool is_control(char c) {
   unsigned char u = static_cast<unsigned char>(c);
   return (u < 0x20 && c != '\t') || u == 0x7f;
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 std::size_t longest_run(std::string_view s) {

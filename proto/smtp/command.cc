@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "base/ascii.h"
 #include "proto/smtp/errc.h"
 
 namespace mta::smtp {
@@ -21,18 +22,6 @@ bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool is_utf8(unsigned char c) { return c >= 0x80; }  // RFC 6531 UTF8-non-ascii, not validated
 
 char to_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_upper(a[i]) != to_upper(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);

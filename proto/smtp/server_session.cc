@@ -8,24 +8,12 @@
 #include <charconv>
 #include <utility>
 
+#include "base/ascii.h"
 #include "base/assert.h"
 #include "proto/smtp/errc.h"
 
 namespace mta::smtp {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto up = [](char c) { return (c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c; };
-    if (up(a[i]) != up(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // esmtp-value of SIZE (RFC 1870): 1*20DIGIT. A number too big for size_t is simply too big.
 std::optional<std::size_t> parse_size(std::string_view value, std::size_t too_big) {
