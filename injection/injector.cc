@@ -110,40 +110,100 @@ void Injector::submit(Inbound&& message, TraceFacts* trace, Probe& probe, Done d
   submit_all(std::move(one), trace, probe, std::move(done));
 }
 
+// A request's messages between submit_all() and the group commit. The caller's TraceFacts
+// point into its strings, which need not outlive the call, so the batch keeps copies.
+struct Injector::Batch {
+  std::vector<Inbound> messages;
+  std::size_t next = 0;  // the first message not prepared yet
+  bool traced = false;
+  std::string client_name;
+  std::string client_ip;
+  std::string tls_details;
+  std::string protocol;
+  TraceFacts trace;
+  Clock::WallTime now;
+  std::vector<Committer::Message> writes;
+  std::vector<queue::ScheduledItem> items;
+  std::vector<MessageId> ids;
+  std::size_t bytes = 0;
+  Probe* probe = nullptr;
+  Done done;
+};
+
 void Injector::submit_all(std::vector<Inbound>&& messages, TraceFacts* trace, Probe& probe,
                           Done done) {
-  const Clock::WallTime now = shard_.clock().wall_now();
-  std::vector<Committer::Message> writes;
-  writes.reserve(messages.size());
-  auto items = std::make_shared<std::vector<queue::ScheduledItem>>();
-  std::vector<MessageId> ids;
-  ids.reserve(messages.size());
-  std::size_t bytes = 0;
-  for (Inbound& message : messages) {
-    const MessageId id = ids_.next();
-    if (auto refused = prepare(message, id, now, trace, probe)) return done(*refused);
-    std::vector<queue::Envelope> parts = split(message, id, now);
-    for (const auto& part : parts) {
-      items->push_back(queue::ScheduledItem{.due = part.next_attempt_at,
-                                            .key = {.message = id, .part = part.part},
-                                            .destination = part.destination});
-    }
-    bytes += message.body.size();
-    ids.push_back(id);
-    writes.push_back(Committer::Message{std::move(parts), std::move(message.body)});
+  // shared_ptr: the batch moves from one loop turn's task to the next, and std::function
+  // needs a copyable callable; exactly one task holds it at a time.
+  auto batch = std::make_shared<Batch>();
+  batch->messages = std::move(messages);
+  batch->now = shard_.clock().wall_now();
+  batch->probe = &probe;
+  batch->done = std::move(done);
+  if (trace != nullptr) {
+    batch->traced = true;
+    batch->client_name = trace->client_name;
+    batch->client_ip = trace->client_ip;
+    batch->tls_details = trace->tls_details;
+    batch->protocol = trace->protocol;
+    batch->trace = *trace;
+    batch->trace.client_name = batch->client_name;
+    batch->trace.client_ip = batch->client_ip;
+    batch->trace.tls_details = batch->tls_details;
+    batch->trace.protocol = batch->protocol;
   }
-  const std::size_t count = writes.size();
+  batch->writes.reserve(batch->messages.size());
+  batch->ids.reserve(batch->messages.size());
+  prepare_some(std::move(batch));
+}
+
+// Signing is the costly step (about 1 ms per message with RSA-2048), and a bulk request may
+// hold 10,000 messages: prepared all at once they would stall every other connection of the
+// shard for seconds. So each loop turn prepares messages for at most prepare_budget, then
+// lets the shard serve its I/O before the next slice. A single message is prepared at once.
+void Injector::prepare_some(std::shared_ptr<Batch> batch) {
+  constexpr Clock::Duration prepare_budget = std::chrono::milliseconds(2);
+  const Clock::TimePoint started = shard_.clock().now();
+  while (batch->next < batch->messages.size()) {
+    Inbound& message = batch->messages[batch->next++];
+    const MessageId id = ids_.next();
+    if (auto refused = prepare(message, id, batch->now, batch->traced ? &batch->trace : nullptr,
+                               *batch->probe)) {
+      return batch->done(*refused);
+    }
+    std::vector<queue::Envelope> parts = split(message, id, batch->now);
+    for (const auto& part : parts) {
+      batch->items.push_back(queue::ScheduledItem{.due = part.next_attempt_at,
+                                                  .key = {.message = id, .part = part.part},
+                                                  .destination = part.destination});
+    }
+    batch->bytes += message.body.size();
+    batch->ids.push_back(id);
+    batch->writes.push_back(Committer::Message{std::move(parts), std::move(message.body)});
+    if (batch->next < batch->messages.size() && shard_.clock().now() - started >= prepare_budget) {
+      shard_.schedule(Clock::Duration::zero(), [this, batch = std::move(batch)]() mutable {
+        prepare_some(std::move(batch));
+      });
+      return;
+    }
+  }
+  commit(std::move(batch));
+}
+
+void Injector::commit(std::shared_ptr<Batch> batch) {
+  const std::size_t count = batch->writes.size();
+  auto items = std::make_shared<std::vector<queue::ScheduledItem>>(std::move(batch->items));
   committer_.submit_group(
-      std::move(writes), [this, &probe, count, bytes, items, ids = std::move(ids),
-                          done = std::move(done)](const Result<void>& result) mutable {
+      std::move(batch->writes),
+      [this, probe = batch->probe, count, bytes = batch->bytes, items, ids = std::move(batch->ids),
+       done = std::move(batch->done)](const Result<void>& result) {
         if (!result) {
-          ++probe.store_failures;
+          ++probe->store_failures;
           return done(failure(result));
         }
-        probe.messages_queued += count;
-        probe.bytes_queued += bytes;
+        probe->messages_queued += count;
+        probe->bytes_queued += bytes;
         on_queued_(*items);
-        done(Injected{.status = Injected::Status::queued, .ids = std::move(ids)});
+        done(Injected{.status = Injected::Status::queued, .ids = ids});
       });
 }
 

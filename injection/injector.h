@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,7 +70,9 @@ class Injector {
   // One message. `trace` (the client's facts; id and time are filled here) adds the Received
   // field, and Message-ID and Date when missing; nullptr = the body is taken as it is.
   void submit(Inbound&& message, TraceFacts* trace, Probe& probe, Done done);
-  // Several messages stored all or none, answered once (an HTTP bulk request).
+  // Several messages stored all or none, answered once (an HTTP bulk request). They are
+  // prepared (traced, signed) a slice per loop turn, so `done` may run in a later turn; the
+  // trace facts are copied, and `probe` must outlive the call.
   void submit_all(std::vector<Inbound>&& messages, TraceFacts* trace, Probe& probe, Done done);
 
   const InjectorOptions& options() const { return options_; }
@@ -79,6 +82,9 @@ class Injector {
   std::optional<Injected> prepare(Inbound& message, MessageId id, Clock::WallTime now,
                                   TraceFacts* trace, Probe& probe);
   std::vector<queue::Envelope> split(Inbound& message, MessageId id, Clock::WallTime now);
+  struct Batch;
+  void prepare_some(std::shared_ptr<Batch> batch);
+  void commit(std::shared_ptr<Batch> batch);
 
   engine::Shard& shard_;
   Committer& committer_;

@@ -1,0 +1,119 @@
+// The Injector on a real shard with a MemoryStore: a bulk request is signed a slice per loop
+// turn, so a timer due at once runs while the request is still being signed, and every message
+// still ends up signed, stored and scheduled in one group; one message is prepared at once.
+#include "injection/injector.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <string>
+#include <vector>
+
+#include "dkim/test_keys_for_test.h"
+#include "engine/runtime.h"
+#include "queue/memory_store.h"
+
+namespace mta::injection {
+namespace {
+
+using namespace std::chrono_literals;
+
+Inbound message(int n) {
+  return Inbound{.mail_from = "news@example.com",
+                 .recipients = {"r" + std::to_string(n) + "@example.net"},
+                 .body = "From: News <news@example.com>\r\nSubject: n" + std::to_string(n) +
+                         "\r\n\r\nHello " + std::to_string(n) + "\r\n"};
+}
+
+struct Outcome {
+  std::vector<std::string> order;  // "timer" and "done", as they ran on the shard
+  Injected result;
+  std::size_t queued_parts = 0;
+  std::uint64_t signed_after_submit = 0;  // messages signed when submit_all returned
+  std::uint64_t signed_at_timer = 0;      // and when the zero-delay timer ran
+};
+
+// Submits `count` messages on a one-shard runtime, with a zero-delay timer scheduled right
+// after the call, and waits for the answer.
+Outcome submit_on_shard(queue::MemoryStore& store, const dkim::KeyRing& ring, int count) {
+  Outcome outcome;
+  engine::Runtime runtime({.shard_count = 1, .pin_threads = false});
+  std::unique_ptr<Committer> committer;
+  std::unique_ptr<queue::MessageIdGenerator> ids;
+  std::unique_ptr<Injector> injector;
+  Probe probe;
+  std::promise<void> answered;
+  EXPECT_TRUE(
+      runtime
+          .start([&](engine::Shard& shard) {
+            committer = std::make_unique<Committer>(shard, store, CommitOptions{});
+            ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
+            injector = std::make_unique<Injector>(
+                shard, *committer, *ids,
+                InjectorOptions{.hostname = "outpost.test", .signing = &ring},
+                [](std::string_view) { return std::string("relay"); },
+                [&](const std::vector<queue::ScheduledItem>& parts) {
+                  outcome.queued_parts += parts.size();
+                });
+            std::vector<Inbound> messages;
+            for (int i = 0; i < count; ++i) messages.push_back(message(i));
+            TraceFacts trace{.client_name = "app", .client_ip = "127.0.0.1", .protocol = "HTTP"};
+            injector->submit_all(std::move(messages), &trace, probe, [&](const Injected& result) {
+              outcome.order.push_back("done");
+              outcome.result = result;
+              answered.set_value();
+            });
+            outcome.signed_after_submit = probe.messages_signed;
+            shard.schedule(0ms, [&] { outcome.order.push_back("timer"); });
+          })
+          .has_value());
+  EXPECT_EQ(answered.get_future().wait_for(60s), std::future_status::ready);
+  EXPECT_TRUE(runtime.post_from_outside(ShardId(0), [&](engine::Shard&) {
+    injector.reset();
+    committer.reset();
+  }));
+  runtime.request_stop();
+  runtime.wait();
+  EXPECT_EQ(probe.messages_signed, static_cast<std::uint64_t>(count));
+  return outcome;
+}
+
+dkim::KeyRing rsa_ring() {
+  dkim::KeyRing ring;
+  ring.add(dkim::SignerConfig{"example.com", "s1", dkim::rsa2048_key_for_test()});
+  return ring;
+}
+
+TEST(Injector, BulkSigningLetsTheShardRunBetweenSlices) {
+  queue::MemoryStore store;
+  const dkim::KeyRing ring = rsa_ring();
+  // 40 RSA-2048 signatures take far longer than one slice's 2 ms budget.
+  const Outcome outcome = submit_on_shard(store, ring, 40);
+  ASSERT_EQ(outcome.order.size(), 2u);
+  EXPECT_EQ(outcome.order[0], "timer");  // served before the request was answered
+  EXPECT_EQ(outcome.order[1], "done");
+  EXPECT_LT(outcome.signed_after_submit, 40u);  // the rest in later turns
+  EXPECT_LT(outcome.signed_at_timer, 40u);      // the timer ran in the middle of the signing
+  ASSERT_EQ(outcome.result.status, Injected::Status::queued) << outcome.result.detail;
+  ASSERT_EQ(outcome.result.ids.size(), 40u);
+  EXPECT_EQ(outcome.queued_parts, 40u);
+  EXPECT_EQ(*store.count(), 40u);
+  for (MessageId id : outcome.result.ids) {
+    auto body = store.read_body(id);
+    ASSERT_TRUE(body.has_value());
+    EXPECT_TRUE(body->starts_with("DKIM-Signature:")) << body->substr(0, 80);
+    EXPECT_NE(body->find("with HTTP"), std::string::npos);  // the copied trace facts
+  }
+}
+
+TEST(Injector, OneMessageIsPreparedBeforeSubmitReturns) {
+  queue::MemoryStore store;
+  const dkim::KeyRing ring = rsa_ring();
+  const Outcome outcome = submit_on_shard(store, ring, 1);
+  EXPECT_EQ(outcome.signed_after_submit, 1u);  // signed within the call, as SMTP needs
+  ASSERT_EQ(outcome.result.status, Injected::Status::queued);
+  EXPECT_EQ(*store.count(), 1u);
+}
+
+}  // namespace
+}  // namespace mta::injection
