@@ -1,9 +1,10 @@
 // build_message lays out headers and filler lines; find_message_id walks header lines only.
 //   header-field = field-name ":" unstructured CRLF ; folded lines start with WSP (RFC 5322 §2.2)
 #include "bench/message.h"
-#include "base/ascii.h"
 
 #include <algorithm>
+
+#include "base/ascii.h"
 
 namespace mta::bench {
 namespace {

@@ -2,11 +2,12 @@
 // decoder splits the id off the front (the prefix has no '+', the id is fixed-width hex) and
 // the recipient's domain off the back (a domain has no '=').
 #include "injection/verp.h"
-#include "base/ascii.h"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+
+#include "base/ascii.h"
 
 namespace mta::injection {
 namespace {
