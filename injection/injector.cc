@@ -3,6 +3,7 @@
 #include "injection/injector.h"
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <utility>
 
@@ -110,17 +111,15 @@ void Injector::submit(Inbound&& message, TraceFacts* trace, Probe& probe, Done d
   submit_all(std::move(one), trace, probe, std::move(done));
 }
 
-// A request's messages between submit_all() and the group commit. The caller's TraceFacts
-// point into its strings, which need not outlive the call, so the batch keeps copies.
+// A request's messages between submit_all() and the group commit.
 struct Injector::Batch {
   std::vector<Inbound> messages;
   std::size_t next = 0;  // the first message not prepared yet
-  bool traced = false;
-  std::string client_name;
-  std::string client_ip;
-  std::string tls_details;
-  std::string protocol;
-  TraceFacts trace;
+  // The caller's facts while submit_all runs; own_trace() copies them before the batch waits
+  // for a later loop turn, since the caller's strings need not live that long.
+  TraceFacts* trace = nullptr;
+  TraceFacts owned_trace;
+  std::string owned_strings[4];
   Clock::WallTime now;
   std::vector<Committer::Message> writes;
   std::vector<queue::ScheduledItem> items;
@@ -128,29 +127,30 @@ struct Injector::Batch {
   std::size_t bytes = 0;
   Probe* probe = nullptr;
   Done done;
+
+  void own_trace() {
+    if (trace == nullptr || trace == &owned_trace) return;
+    owned_trace = *trace;
+    std::string_view* views[] = {&owned_trace.client_name, &owned_trace.client_ip,
+                                 &owned_trace.tls_details, &owned_trace.protocol};
+    for (std::size_t i = 0; i < std::size(views); ++i) {
+      owned_strings[i] = *views[i];
+      *views[i] = owned_strings[i];
+    }
+    trace = &owned_trace;
+  }
 };
 
 void Injector::submit_all(std::vector<Inbound>&& messages, TraceFacts* trace, Probe& probe,
                           Done done) {
-  // shared_ptr: the batch moves from one loop turn's task to the next, and std::function
-  // needs a copyable callable; exactly one task holds it at a time.
+  // shared_ptr: the batch moves from one loop turn's task to the next, and on to the commit's
+  // callback, and std::function needs a copyable callable; one task holds it at a time.
   auto batch = std::make_shared<Batch>();
   batch->messages = std::move(messages);
+  batch->trace = trace;
   batch->now = shard_.clock().wall_now();
   batch->probe = &probe;
   batch->done = std::move(done);
-  if (trace != nullptr) {
-    batch->traced = true;
-    batch->client_name = trace->client_name;
-    batch->client_ip = trace->client_ip;
-    batch->tls_details = trace->tls_details;
-    batch->protocol = trace->protocol;
-    batch->trace = *trace;
-    batch->trace.client_name = batch->client_name;
-    batch->trace.client_ip = batch->client_ip;
-    batch->trace.tls_details = batch->tls_details;
-    batch->trace.protocol = batch->protocol;
-  }
   batch->writes.reserve(batch->messages.size());
   batch->ids.reserve(batch->messages.size());
   prepare_some(std::move(batch));
@@ -166,8 +166,7 @@ void Injector::prepare_some(std::shared_ptr<Batch> batch) {
   while (batch->next < batch->messages.size()) {
     Inbound& message = batch->messages[batch->next++];
     const MessageId id = ids_.next();
-    if (auto refused = prepare(message, id, batch->now, batch->traced ? &batch->trace : nullptr,
-                               *batch->probe)) {
+    if (auto refused = prepare(message, id, batch->now, batch->trace, *batch->probe)) {
       return batch->done(*refused);
     }
     std::vector<queue::Envelope> parts = split(message, id, batch->now);
@@ -180,6 +179,7 @@ void Injector::prepare_some(std::shared_ptr<Batch> batch) {
     batch->ids.push_back(id);
     batch->writes.push_back(Committer::Message{std::move(parts), std::move(message.body)});
     if (batch->next < batch->messages.size() && shard_.clock().now() - started >= prepare_budget) {
+      batch->own_trace();
       shard_.schedule(Clock::Duration::zero(), [this, batch = std::move(batch)]() mutable {
         prepare_some(std::move(batch));
       });
@@ -190,21 +190,19 @@ void Injector::prepare_some(std::shared_ptr<Batch> batch) {
 }
 
 void Injector::commit(std::shared_ptr<Batch> batch) {
-  const std::size_t count = batch->writes.size();
-  auto items = std::make_shared<std::vector<queue::ScheduledItem>>(std::move(batch->items));
-  committer_.submit_group(
-      std::move(batch->writes),
-      [this, probe = batch->probe, count, bytes = batch->bytes, items, ids = std::move(batch->ids),
-       done = std::move(batch->done)](const Result<void>& result) {
-        if (!result) {
-          ++probe->store_failures;
-          return done(failure(result));
-        }
-        probe->messages_queued += count;
-        probe->bytes_queued += bytes;
-        on_queued_(*items);
-        done(Injected{.status = Injected::Status::queued, .ids = ids});
-      });
+  std::vector<Committer::Message> writes = std::move(batch->writes);
+  batch->messages.clear();  // their bodies are in `writes` now; the rest is not needed again
+  committer_.submit_group(std::move(writes), [this, batch](const Result<void>& result) {
+    Probe& probe = *batch->probe;
+    if (!result) {
+      ++probe.store_failures;
+      return batch->done(failure(result));
+    }
+    probe.messages_queued += batch->ids.size();
+    probe.bytes_queued += batch->bytes;
+    on_queued_(batch->items);
+    batch->done(Injected{.status = Injected::Status::queued, .ids = std::move(batch->ids)});
+  });
 }
 
 }  // namespace mta::injection
