@@ -218,11 +218,6 @@ std::string part_details(const queue::Envelope& e) {
   return out;
 }
 
-bool is_loopback(const engine::SocketAddress& peer) {
-  const std::string text = peer.to_string();
-  return text.starts_with("127.") || text.starts_with("[::1]");
-}
-
 }  // namespace
 
 std::string queue_line(const queue::Envelope& e) {
@@ -265,7 +260,7 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
       respond(std::move(denied));
       return true;
     }
-  } else if (!is_loopback(peer)) {
+  } else if (!peer.is_loopback()) {
     respond(failure(403, "set [http] admin_key to use the admin API from other hosts", text));
     return true;
   }

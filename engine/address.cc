@@ -85,23 +85,42 @@ SocketAddress SocketAddress::from(const sockaddr* address, socklen_t length) {
   return result;
 }
 
-std::string SocketAddress::to_string() const {
-  // Built with append(): GCC 12 warns falsely (-Wrestrict, PR105329) on "[" + std::string.
+std::string SocketAddress::host() const {
   char text[INET6_ADDRSTRLEN] = {};
-  std::string out;
   if (family() == AF_INET) {
     const auto* in4 = reinterpret_cast<const sockaddr_in*>(&storage);
     ::inet_ntop(AF_INET, &in4->sin_addr, text, sizeof(text));
-    out.append(text);
   } else if (family() == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
     ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
-    out.append("[").append(text).append("]");
+  }
+  return text;
+}
+
+std::string SocketAddress::to_string() const {
+  // Built with append(): GCC 12 warns falsely (-Wrestrict, PR105329) on "[" + std::string.
+  std::string out;
+  if (family() == AF_INET) {
+    out.append(host());
+  } else if (family() == AF_INET6) {
+    out.append("[").append(host()).append("]");
   } else {
     return "unspecified";
   }
   out.append(":").append(std::to_string(port()));
   return out;
+}
+
+bool SocketAddress::is_loopback() const {
+  if (family() == AF_INET) {
+    const auto* in4 = reinterpret_cast<const sockaddr_in*>(&storage);
+    return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (family() == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+  }
+  return false;
 }
 
 std::uint16_t SocketAddress::port() const {

@@ -22,6 +22,8 @@ struct SocketAddress {
   static SocketAddress from(const sockaddr* address, socklen_t length);
 
   std::string to_string() const;  // "127.0.0.1:2525" / "[::1]:25"; "unspecified" when empty
+  std::string host() const;       // the address without the port: "127.0.0.1" / "::1"
+  bool is_loopback() const;       // 127.0.0.0/8 or ::1
   std::uint16_t port() const;
   int family() const { return storage.ss_family; }
   const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage); }

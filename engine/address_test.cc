@@ -1,4 +1,4 @@
-// SocketAddress: parse / to_string / port over a table of good and bad inputs.
+// SocketAddress: parse / to_string / port / host / is_loopback over tables of inputs.
 #include "engine/address.h"
 
 #include <gtest/gtest.h>
@@ -77,6 +77,31 @@ TEST(SocketAddress, EmptyIsUnspecified) {
   const SocketAddress empty;
   EXPECT_EQ(empty.to_string(), "unspecified");
   EXPECT_EQ(empty.port(), 0);
+}
+
+TEST(SocketAddress, HostAndLoopback) {
+  struct Case {
+    const char* text;
+    const char* host;
+    bool loopback;
+  };
+  const Case cases[] = {
+      {"127.0.0.1:25", "127.0.0.1", true},
+      {"127.255.0.9:1", "127.255.0.9", true},
+      {"128.0.0.1:25", "128.0.0.1", false},
+      {"10.1.2.3:25", "10.1.2.3", false},
+      {"[::1]:25", "::1", true},
+      {"[::2]:25", "::2", false},
+      {"[::ffff:127.0.0.1]:25", "::ffff:127.0.0.1", false},
+  };
+  for (const Case& c : cases) {
+    auto address = SocketAddress::parse(c.text);
+    ASSERT_TRUE(address.has_value()) << c.text;
+    EXPECT_EQ(address->host(), c.host) << c.text;
+    EXPECT_EQ(address->is_loopback(), c.loopback) << c.text;
+  }
+  EXPECT_EQ(SocketAddress{}.host(), "");
+  EXPECT_FALSE(SocketAddress{}.is_loopback());
 }
 
 }  // namespace

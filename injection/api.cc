@@ -15,6 +15,7 @@
 #include "proto/http/json.h"
 #include "proto/mime/address.h"
 #include "proto/mime/compose.h"
+#include "proto/mime/encoding.h"
 #include "proto/mime/header.h"
 #include "proto/mime/template.h"
 #include "queue/errc.h"
@@ -73,41 +74,11 @@ std::string index_field(std::string_view name, std::size_t index) {
   return std::string(name) + "[" + std::to_string(index) + "]";
 }
 
-bool is_loopback(const engine::SocketAddress& peer) {
-  const std::string text = peer.to_string();
-  return text.starts_with("127.") || text.starts_with("[::1]");
-}
-
-std::string client_ip(const engine::SocketAddress& peer) {
-  const std::string address = peer.to_string();
-  return address.starts_with('[') ? address.substr(1, address.find(']') - 1)
-                                  : address.substr(0, address.rfind(':'));
-}
-
 bool constant_time_equal(const std::array<std::uint8_t, 32>& a,
                          const std::array<std::uint8_t, 32>& b) {
   std::uint8_t difference = 0;
   for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<std::uint8_t>(a[i] ^ b[i]);
   return difference == 0;
-}
-
-// LF and lone CR become CRLF, and the message ends with one: what SMTP would have carried.
-std::string crlf_only(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 32 + 2);
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out += c;
-    }
-  }
-  if (!out.ends_with("\r\n")) out += "\r\n";
-  return out;
 }
 
 // The fields each request shape may carry; anything else is a 400 naming it.
@@ -244,7 +215,9 @@ class RequestReader {
     if (auto error = envelope(mail_from, rcpt_to)) return error;
     if (!mail_from) return bad("envelope.mail_from", "required with raw");
     if (auto error = check_recipients(rcpt_to, "envelope.rcpt_to")) return error;
-    std::string body = crlf_only(raw->as_string());
+    // LF and lone CR become CRLF, and the message ends with one: what SMTP would have carried.
+    std::string body = mime::normalize_crlf(raw->as_string());
+    if (!body.ends_with("\r\n")) body += "\r\n";
     if (body.size() > options_.message_bytes_max) {
       return ApiError{.status = 413,
                       .message = "the message is larger than " +
@@ -556,10 +529,10 @@ bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
   if (!request.path.starts_with("/v1/")) return false;
   const auto refuse = [&](ApiError error) { respond(error_response(request, error)); };
   // Who is calling: a bearer key, or (with no keys configured) a loopback client.
-  Caller caller{.name = "", .limiter = nullptr, .client_ip = client_ip(peer)};
+  Caller caller{.name = "", .limiter = nullptr, .client_ip = peer.host()};
   const auto authorization = request.header("Authorization");
   if (options_.keys.empty()) {
-    if (!is_loopback(peer)) {
+    if (!peer.is_loopback()) {
       refuse({.status = 403,
               .message = "no API keys are configured ([[http.api_key]]); only loopback clients "
                          "may inject"});

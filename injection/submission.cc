@@ -28,9 +28,7 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       : owner_(owner), id_(id), smtp_(smtp_options(owner, implicit_tls)), stream_(*this) {
     owner_.shard_.hold();
     // For the Received field of every message of this session: the address without the port.
-    const std::string address = peer.to_string();
-    client_ip_ = address.starts_with('[') ? address.substr(1, address.find(']') - 1)
-                                          : address.substr(0, address.rfind(':'));
+    client_ip_ = peer.host();
     trusted_ = owner_.options_.trusted != nullptr && owner_.options_.trusted->contains(peer);
     smtp_.check_recipient = [this](std::string_view recipient) -> std::optional<std::string> {
       if (trusted_ || !smtp_.authenticated_user().empty()) return std::nullopt;
