@@ -285,16 +285,22 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       if (entry == nullptr) return config_error(name + " must be a table: [[http.api_key]]");
       Section section(entry, name);
       Config::ApiKey key;
+      std::string digest;
       CONFIG_TRY(section.string("name", key.name));
-      CONFIG_TRY(section.string("key_sha256", key.key_sha256));
+      CONFIG_TRY(section.string("key_sha256", digest));
       CONFIG_TRY(section.rate("rate", key.rate));
       CONFIG_TRY(section.no_unknown_keys());
-      const bool hex = key.key_sha256.size() == 64 &&
-                       key.key_sha256.find_first_not_of("0123456789abcdef") == std::string::npos;
+      constexpr std::string_view hex_digits = "0123456789abcdef";
+      const bool hex = digest.size() == 2 * key.sha256.size() &&
+                       digest.find_first_not_of(hex_digits) == std::string::npos;
       if (key.name.empty() || !hex) {
         return config_error(name +
                             " needs a name and key_sha256, 64 lower-case hex digits "
                             "(outpost passwd --api-key)");
+      }
+      for (std::size_t b = 0; b < key.sha256.size(); ++b) {
+        key.sha256[b] = static_cast<std::uint8_t>(hex_digits.find(digest[2 * b]) * 16 +
+                                                  hex_digits.find(digest[2 * b + 1]));
       }
       config.api_keys.push_back(std::move(key));
     }

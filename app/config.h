@@ -3,6 +3,7 @@
 // wrong type is an error naming the key, so a typo never silently falls back to a default.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -61,8 +62,8 @@ struct Config {
   // [[http.api_key]]: bearer keys of the injection API (/v1/); none = loopback clients only
   struct ApiKey {
     std::string name;
-    std::string key_sha256;  // hex, from `outpost passwd --api-key`
-    injection::Rate rate;    // messages for the whole node; unlimited by default
+    std::array<std::uint8_t, 32> sha256{};  // key_sha256 (hex, from `outpost passwd --api-key`)
+    injection::Rate rate;                   // messages for the whole node; unlimited by default
   };
   std::vector<ApiKey> api_keys;
   // [bounce] where bounces come back: with a domain, every recipient gets a VERP return path

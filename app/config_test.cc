@@ -104,6 +104,31 @@ tls = "required"
   }
 }
 
+TEST(Config, ApiKeysKeepTheirDigestAsBytes) {
+  auto config = parse_config(R"(
+[[http.api_key]]
+name = "app"
+key_sha256 = "00ff10a0000000000000000000000000000000000000000000000000000000fe"
+rate = "10/s"
+)",
+                             "keys");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  ASSERT_EQ(config->api_keys.size(), 1u);
+  const auto& key = config->api_keys[0];
+  EXPECT_EQ(key.name, "app");
+  EXPECT_EQ(key.sha256[0], 0x00);
+  EXPECT_EQ(key.sha256[1], 0xff);
+  EXPECT_EQ(key.sha256[2], 0x10);
+  EXPECT_EQ(key.sha256[3], 0xa0);
+  EXPECT_EQ(key.sha256[31], 0xfe);
+  for (const char* bad : {"00FF", "zz", ""}) {
+    auto refused = parse_config(
+        std::string("[[http.api_key]]\nname = \"a\"\nkey_sha256 = \"") + bad + "\"\n", "bad");
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_NE(refused.error().message().find("http.api_key[0]"), std::string::npos);
+  }
+}
+
 TEST(Config, ErrorsNameTheKey) {
   struct Case {
     const char* text;

@@ -564,13 +564,8 @@ int run_daemon(const Config& config) {
       injection::ApiOptions api_options{.message_bytes_max = config.message_bytes_max,
                                         .recipients_max = config.recipients_max};
       for (const auto& key : config.api_keys) {
-        injection::ApiKey api_key{
-            .name = key.name, .sha256 = {}, .rate = key.rate.per_shard(shard_count)};
-        for (std::size_t i = 0; i < api_key.sha256.size(); ++i) {
-          api_key.sha256[i] =
-              static_cast<std::uint8_t>(std::stoi(key.key_sha256.substr(2 * i, 2), nullptr, 16));
-        }
-        api_options.keys.push_back(std::move(api_key));
+        api_options.keys.push_back(injection::ApiKey{
+            .name = key.name, .sha256 = key.sha256, .rate = key.rate.per_shard(shard_count)});
       }
       mine.api = std::make_unique<injection::HttpApi>(shard, *mine.injector, *mine.committer, spool,
                                                       std::move(api_options));
