@@ -14,7 +14,7 @@
 
 #include "base/strong_id.h"
 
-namespace mta::injection {
+namespace mta::mime {
 
 struct VerpAddress {
   MessageId id;
@@ -31,4 +31,4 @@ std::optional<std::string> verp_encode(std::string_view prefix, MessageId id,
 std::optional<VerpAddress> verp_decode(std::string_view prefix, std::string_view address,
                                        std::string_view bounce_domain);
 
-}  // namespace mta::injection
+}  // namespace mta::mime

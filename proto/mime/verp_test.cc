@@ -1,10 +1,10 @@
 // VERP: what the encoder writes the decoder reads back, for awkward local parts too, and
 // addresses that are not ours are refused.
-#include "injection/verp.h"
+#include "proto/mime/verp.h"
 
 #include <gtest/gtest.h>
 
-namespace mta::injection {
+namespace mta::mime {
 namespace {
 
 TEST(Verp, RoundTripsAwkwardRecipients) {
@@ -53,4 +53,4 @@ TEST(Verp, DecodeRefusesOtherAddresses) {
 }
 
 }  // namespace
-}  // namespace mta::injection
+}  // namespace mta::mime

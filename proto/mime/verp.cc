@@ -1,7 +1,7 @@
 // VERP encoding and decoding. The recipient's local part may itself hold '+' and '=', so the
 // decoder splits the id off the front (the prefix has no '+', the id is fixed-width hex) and
 // the recipient's domain off the back (a domain has no '=').
-#include "injection/verp.h"
+#include "proto/mime/verp.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,7 +9,7 @@
 
 #include "base/ascii.h"
 
-namespace mta::injection {
+namespace mta::mime {
 namespace {
 
 constexpr std::size_t id_digits = 16;
@@ -59,4 +59,4 @@ std::optional<VerpAddress> verp_decode(std::string_view prefix, std::string_view
   return VerpAddress{MessageId(id), std::move(recipient)};
 }
 
-}  // namespace mta::injection
+}  // namespace mta::mime
