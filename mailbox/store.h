@@ -1,0 +1,164 @@
+// MailStore: the bounce mailbox's folders and messages, in a RocksDB database of its own beside
+// the queue (<spool>/mailbox), with the index (folders, UIDs, flags, dates, sizes) held in
+// memory and loaded at open; bodies are read from RocksDB when asked for. Suppressions: the
+// recipients never to mail again, in the same database, readable from every shard.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace mta::mailbox {
+
+// IMAP system flags (RFC 3501 §2.3.2) as bits; \Recent is per session, not stored.
+enum Flag : std::uint8_t {
+  flag_seen = 1,
+  flag_answered = 2,
+  flag_flagged = 4,
+  flag_deleted = 8,
+  flag_draft = 16,
+};
+
+struct MessageMeta {
+  std::uint32_t uid = 0;
+  std::uint8_t flags = 0;
+  std::vector<std::string> keywords;  // IMAP keywords ("$Junk"), as set by clients
+  std::int64_t internal_date = 0;     // seconds since the Unix epoch, UTC
+  std::uint64_t size = 0;             // octets, CRLF line endings
+
+  friend bool operator==(const MessageMeta&, const MessageMeta&) = default;
+};
+
+struct Folder {
+  std::uint32_t id = 0;  // the key prefix of its records; never reused
+  std::string name;      // "INBOX", "Processed/2026"; '/' separates levels
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uidnext = 1;
+  bool subscribed = false;
+  // Changes with every append, flag change and expunge, so a session knows when to resync.
+  std::uint64_t modseq = 1;
+  std::map<std::uint32_t, MessageMeta> messages;  // by UID, ascending
+};
+
+enum class FlagChange { replace, add, remove };
+
+struct StoreOptions {
+  bool sync = true;  // fsync appends and suppressions; flag changes are never synced
+};
+
+// One suppressed recipient: later messages to it are not attempted.
+struct Suppression {
+  std::string address;        // lower-cased local@domain
+  std::string category;       // "invalid_recipient", "complaint", "manual", ...
+  std::string reason;         // the bounce's status and diagnostic, or the operator's note
+  std::int64_t added_at = 0;  // seconds since the Unix epoch
+};
+
+// The suppression list. Thread-safe: delivery on every shard asks contains(); the mailbox
+// shard and the admin API add and remove. Reads take a shared lock on an in-memory set (a
+// delivery attempt costs one hash lookup per recipient); writes go to RocksDB first.
+class Suppressions {
+ public:
+  explicit Suppressions(rocksdb::DB& db, bool sync) : db_(db), sync_(sync) {}
+
+  Result<void> load();
+  bool contains(std::string_view address) const;
+  std::optional<Suppression> find(std::string_view address) const;
+  // Adds or replaces the entry for entry.address (lower-cased here).
+  Result<void> add(Suppression entry);
+  // false: it was not listed.
+  Result<bool> remove(std::string_view address);
+  // At most `limit` entries whose address contains `filter` (empty = all), ordered by address.
+  std::vector<Suppression> list(std::string_view filter, std::size_t limit) const;
+  std::size_t size() const;
+
+ private:
+  rocksdb::DB& db_;
+  const bool sync_;
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, Suppression> entries_;
+};
+
+// Created on the main thread; every method but suppressions() is called on the mailbox shard
+// only (IMAP, POP3 and the bounce intake all run there), so the index needs no lock. An
+// append is durable (synced) when it returns; a failed write leaves the index as it was.
+class MailStore {
+ public:
+  static Result<std::unique_ptr<MailStore>> open(const std::string& path, StoreOptions options);
+  ~MailStore();
+  MailStore(const MailStore&) = delete;
+  MailStore& operator=(const MailStore&) = delete;
+
+  // Folders, INBOX first, then by name.
+  std::vector<const Folder*> folders() const;
+  // "INBOX" matches without case (RFC 3501 §5.1); other names exactly.
+  const Folder* find(std::string_view name) const;
+
+  Result<void> create_folder(std::string_view name);
+  Result<void> delete_folder(std::string_view name);  // not INBOX; its messages go too
+  // Renaming INBOX moves its messages into a new folder and leaves INBOX empty (§6.3.5).
+  Result<void> rename_folder(std::string_view from, std::string_view to);
+  Result<void> set_subscribed(std::string_view name, bool subscribed);
+
+  // The new message's UID.
+  Result<std::uint32_t> append(std::string_view folder, std::string_view bytes, std::uint8_t flags,
+                               std::vector<std::string> keywords, std::int64_t internal_date);
+  Result<std::string> read(std::string_view folder, std::uint32_t uid) const;
+  Result<void> change_flags(std::string_view folder, std::span<const std::uint32_t> uids,
+                            FlagChange change, std::uint8_t flags,
+                            const std::vector<std::string>& keywords);
+  // The new UIDs in `to`, in the order of `uids` (missing UIDs are skipped).
+  Result<std::vector<std::uint32_t>> copy(std::string_view from,
+                                          std::span<const std::uint32_t> uids, std::string_view to);
+  Result<void> expunge(std::string_view folder, std::span<const std::uint32_t> uids);
+
+  // Called after every change to a folder (on the mailbox shard), e.g. to wake IDLE sessions.
+  using ChangeFn = std::function<void(const Folder& folder)>;
+  std::uint64_t watch(ChangeFn on_change);
+  void unwatch(std::uint64_t id);
+
+  Suppressions& suppressions() { return *suppressions_; }
+
+  // POP3's maildrop lock (RFC 1939 §8): one session at a time.
+  bool lock_maildrop();
+  void unlock_maildrop();
+
+ private:
+  MailStore(std::unique_ptr<rocksdb::DB> db, StoreOptions options);
+  Result<void> load();
+  Folder* find_mutable(std::string_view name);
+  Result<Folder*> make_folder(std::string_view name);
+  std::uint32_t next_uidvalidity();
+  void changed(Folder& folder);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  StoreOptions options_;
+  std::map<std::uint32_t, Folder> folders_;  // by id
+  std::uint32_t next_folder_id_ = 1;
+  std::uint32_t last_uidvalidity_ = 0;
+  std::map<std::uint64_t, ChangeFn> watchers_;
+  std::uint64_t next_watcher_ = 1;
+  bool maildrop_locked_ = false;
+  std::unique_ptr<Suppressions> suppressions_;
+};
+
+// Folder names: non-empty, no leading, trailing or doubled '/', no control characters, at
+// most 255 octets.
+bool valid_folder_name(std::string_view name);
+
+}  // namespace mta::mailbox

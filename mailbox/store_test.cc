@@ -1,0 +1,194 @@
+// MailStore and Suppressions on a real RocksDB in a temporary directory: folders, UIDs,
+// flags, copy, expunge, renames, and that all of it is there again after reopening.
+#include "mailbox/store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "mailbox/errc.h"
+
+namespace mta::mailbox {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "outpost-mailbox-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  void reopen() {
+    store_.reset();
+    auto opened = MailStore::open(dir_ + "/mailbox", {.sync = false});
+    ASSERT_TRUE(opened) << opened.error().message();
+    store_ = std::move(opened).value();
+  }
+  std::vector<std::uint32_t> uids(std::string_view folder) {
+    std::vector<std::uint32_t> out;
+    for (const auto& [uid, meta] : store_->find(folder)->messages) out.push_back(uid);
+    return out;
+  }
+
+  std::string dir_;
+  std::unique_ptr<MailStore> store_;
+};
+
+TEST_F(StoreTest, InboxExistsAndAppendsGetIncreasingUids) {
+  ASSERT_NE(store_->find("inbox"), nullptr);
+  EXPECT_EQ(store_->find("Inbox")->name, "INBOX");
+  EXPECT_TRUE(store_->find("INBOX")->subscribed);
+  const auto validity = store_->find("INBOX")->uidvalidity;
+  EXPECT_GT(validity, 0u);
+  EXPECT_EQ(*store_->append("INBOX", "Subject: a\r\n\r\nA\r\n", 0, {}, 1000), 1u);
+  EXPECT_EQ(*store_->append("INBOX", "Subject: b\r\n\r\nB\r\n", flag_seen, {"$Bounce"}, 2000), 2u);
+  EXPECT_EQ(*store_->read("INBOX", 2), "Subject: b\r\n\r\nB\r\n");
+  EXPECT_EQ(store_->read("INBOX", 3).error().code, Errc::no_such_message);
+  EXPECT_EQ(store_->append("Nope", "x", 0, {}, 0).error().code, Errc::no_such_folder);
+
+  reopen();
+  const Folder* inbox = store_->find("INBOX");
+  EXPECT_EQ(inbox->uidvalidity, validity);
+  EXPECT_EQ(inbox->uidnext, 3u);
+  ASSERT_EQ(inbox->messages.size(), 2u);
+  const MessageMeta& b = inbox->messages.at(2);
+  EXPECT_EQ(b.flags, flag_seen);
+  EXPECT_EQ(b.keywords, std::vector<std::string>{"$Bounce"});
+  EXPECT_EQ(b.internal_date, 2000);
+  EXPECT_EQ(b.size, 17u);
+}
+
+TEST_F(StoreTest, FlagsChangeAndPersist) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->append("INBOX", "x\r\n", 0, {}, 0));
+  const std::uint32_t all[] = {1, 2, 3};
+  const auto before = store_->find("INBOX")->modseq;
+  ASSERT_TRUE(store_->change_flags("INBOX", all, FlagChange::add, flag_seen | flag_flagged, {"a"}));
+  EXPECT_GT(store_->find("INBOX")->modseq, before);
+  const std::uint32_t two[] = {2};
+  ASSERT_TRUE(store_->change_flags("INBOX", two, FlagChange::remove, flag_flagged, {"a"}));
+  const std::uint32_t three[] = {3};
+  ASSERT_TRUE(store_->change_flags("INBOX", three, FlagChange::replace, flag_deleted, {}));
+  reopen();
+  const auto& messages = store_->find("INBOX")->messages;
+  EXPECT_EQ(messages.at(1).flags, flag_seen | flag_flagged);
+  EXPECT_EQ(messages.at(1).keywords, std::vector<std::string>{"a"});
+  EXPECT_EQ(messages.at(2).flags, flag_seen);
+  EXPECT_TRUE(messages.at(2).keywords.empty());
+  EXPECT_EQ(messages.at(3).flags, flag_deleted);
+}
+
+TEST_F(StoreTest, CopyAndExpunge) {
+  ASSERT_TRUE(store_->create_folder("Done"));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->append("INBOX", std::to_string(i), 0, {}, i));
+  const std::uint32_t some[] = {3, 1, 99};
+  auto copied = store_->copy("INBOX", some, "Done");
+  ASSERT_TRUE(copied);
+  EXPECT_EQ(*copied, (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(*store_->read("Done", 1), "2");
+  EXPECT_EQ(*store_->read("Done", 2), "0");
+  const std::uint32_t gone[] = {1, 3};
+  ASSERT_TRUE(store_->expunge("INBOX", gone));
+  reopen();
+  EXPECT_EQ(uids("INBOX"), std::vector<std::uint32_t>{2});
+  EXPECT_EQ(uids("Done"), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(store_->find("INBOX")->uidnext, 4u);  // UIDs are never reused
+  EXPECT_EQ(*store_->append("INBOX", "new", 0, {}, 0), 4u);
+}
+
+TEST_F(StoreTest, FolderLifecycle) {
+  EXPECT_EQ(store_->create_folder("INBOX").error().code, Errc::folder_exists);
+  EXPECT_EQ(store_->delete_folder("inbox").error().code, Errc::not_allowed);
+  for (std::string_view bad : {"", "/a", "a/", "a//b", "a*", "a%b", "tab\there"}) {
+    EXPECT_EQ(store_->create_folder(bad).error().code, Errc::invalid_name) << bad;
+  }
+  ASSERT_TRUE(store_->create_folder("a"));
+  ASSERT_TRUE(store_->create_folder("a/b"));
+  ASSERT_TRUE(store_->append("a/b", "x", 0, {}, 0));
+  ASSERT_TRUE(store_->rename_folder("a", "z"));
+  EXPECT_EQ(store_->find("a/b"), nullptr);
+  ASSERT_NE(store_->find("z/b"), nullptr);
+  EXPECT_EQ(*store_->read("z/b", 1), "x");
+  ASSERT_TRUE(store_->set_subscribed("z", true));
+  const auto old_validity = store_->find("z/b")->uidvalidity;
+  ASSERT_TRUE(store_->delete_folder("z/b"));
+  ASSERT_TRUE(store_->create_folder("z/b"));
+  EXPECT_GT(store_->find("z/b")->uidvalidity, old_validity);
+  EXPECT_TRUE(store_->find("z/b")->messages.empty());
+  reopen();
+  std::vector<std::string> names;
+  for (const Folder* folder : store_->folders()) names.push_back(folder->name);
+  EXPECT_EQ(names, (std::vector<std::string>{"INBOX", "z", "z/b"}));
+  EXPECT_TRUE(store_->find("z")->subscribed);
+  EXPECT_TRUE(store_->find("z/b")->messages.empty());
+}
+
+TEST_F(StoreTest, RenamingInboxMovesItsMessages) {
+  ASSERT_TRUE(store_->append("INBOX", "one", 0, {}, 0));
+  ASSERT_TRUE(store_->append("INBOX", "two", 0, {}, 0));
+  ASSERT_TRUE(store_->rename_folder("INBOX", "Old"));
+  reopen();
+  EXPECT_TRUE(store_->find("INBOX")->messages.empty());
+  EXPECT_EQ(uids("Old"), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(*store_->read("Old", 2), "two");
+  EXPECT_EQ(*store_->append("INBOX", "three", 0, {}, 0), 3u);
+}
+
+TEST_F(StoreTest, WatchersHearEveryChange) {
+  std::vector<std::string> heard;
+  const auto id = store_->watch([&heard](const Folder& folder) { heard.push_back(folder.name); });
+  ASSERT_TRUE(store_->append("INBOX", "x", 0, {}, 0));
+  const std::uint32_t one[] = {1};
+  ASSERT_TRUE(store_->change_flags("INBOX", one, FlagChange::add, flag_seen, {}));
+  ASSERT_TRUE(store_->change_flags("INBOX", one, FlagChange::add, flag_seen, {}));  // no change
+  ASSERT_TRUE(store_->expunge("INBOX", one));
+  store_->unwatch(id);
+  ASSERT_TRUE(store_->append("INBOX", "y", 0, {}, 0));
+  EXPECT_EQ(heard, (std::vector<std::string>{"INBOX", "INBOX", "INBOX"}));
+}
+
+TEST_F(StoreTest, MaildropLockIsExclusive) {
+  EXPECT_TRUE(store_->lock_maildrop());
+  EXPECT_FALSE(store_->lock_maildrop());
+  store_->unlock_maildrop();
+  EXPECT_TRUE(store_->lock_maildrop());
+}
+
+TEST_F(StoreTest, SuppressionsPersistAndIgnoreCase) {
+  Suppressions& list = store_->suppressions();
+  ASSERT_TRUE(list.add({.address = "Ann@Example.COM",
+                        .category = "invalid_recipient",
+                        .reason = "550 5.1.1 no such user",
+                        .added_at = 1700000000}));
+  ASSERT_TRUE(list.add({.address = "bob@example.net", .category = "complaint"}));
+  EXPECT_TRUE(list.contains("ann@example.com"));
+  EXPECT_TRUE(list.contains("ANN@example.com"));
+  EXPECT_FALSE(list.contains("carl@example.com"));
+  reopen();
+  Suppressions& again = store_->suppressions();
+  EXPECT_EQ(again.size(), 2u);
+  auto ann = again.find("ann@example.com");
+  ASSERT_TRUE(ann);
+  EXPECT_EQ(ann->category, "invalid_recipient");
+  EXPECT_EQ(ann->reason, "550 5.1.1 no such user");
+  EXPECT_EQ(ann->added_at, 1700000000);
+  auto listed = again.list("example", 10);
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].address, "ann@example.com");
+  EXPECT_EQ(again.list("", 1).size(), 1u);
+  EXPECT_TRUE(*again.remove("ANN@example.com"));
+  EXPECT_FALSE(*again.remove("ann@example.com"));
+  reopen();
+  EXPECT_FALSE(store_->suppressions().contains("ann@example.com"));
+  EXPECT_TRUE(store_->suppressions().contains("bob@example.net"));
+}
+
+}  // namespace
+}  // namespace mta::mailbox
