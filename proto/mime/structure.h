@@ -35,7 +35,10 @@ std::optional<std::string> header_value(std::string_view header_block, std::stri
 
 // Content-Type (RFC 2045 §5.1) or Content-Disposition (RFC 2183): lower-cased type/subtype
 // (or disposition type), parameters with lower-cased names and unquoted values (RFC 2231
-// continuations joined; charset/language prefix kept as written).
+// continuations joined; charset/language prefix kept as written). An extended value keeps
+// the '*' on its name, as Dovecot reports it: `name*0*=utf-8''%E2%82%AC; name*1*=.txt` gives
+// ("name*", "utf-8''%E2%82%AC.txt"), still percent-encoded; `name*0="a"; name*1="b"` gives
+// ("name", "ab"). Parameters keep their order; comments are skipped.
 struct ContentType {
   std::string type = "text";
   std::string subtype = "plain";
@@ -43,9 +46,11 @@ struct ContentType {
 
   const std::string* param(std::string_view name) const;  // case-insensitive, or nullptr
 };
+// A value without a valid type "/" subtype gives text/plain; charset=us-ascii (RFC 2045 §5.2).
 ContentType parse_content_type(std::string_view value);
 
-// Content-Disposition: `type` holds the disposition ("inline", "attachment"), subtype empty.
+// Content-Disposition: `type` holds the disposition ("inline", "attachment"), subtype empty;
+// type is empty too when the value names none.
 ContentType parse_content_disposition(std::string_view value);
 
 struct StructureLimits {
@@ -58,8 +63,12 @@ struct Part {
   std::size_t header_begin = 0;  // first byte of this entity's header
   std::size_t header_end = 0;    // just past the empty line ending the header (== body_begin)
   std::size_t body_begin = 0;
-  std::size_t body_end = 0;    // a multipart's body ends before its closing CRLF--boundary
-  std::size_t body_lines = 0;  // lines in the body (for IMAP's text and message/rfc822 parts)
+  // A body part's body ends before the CRLF of the delimiter line that ends it in its parent
+  // (or at its parent's end if that delimiter is missing); the root's at the message's end.
+  std::size_t body_end = 0;
+  // Lines in the body (for IMAP's text and message/rfc822 parts): one per LF, plus one for a
+  // last line without a line end.
+  std::size_t body_lines = 0;
 
   ContentType content_type;  // default text/plain; us-ascii (multipart/digest: message/rfc822)
   std::string transfer_encoding = "7bit";  // Content-Transfer-Encoding, lower-cased
@@ -70,7 +79,10 @@ struct Part {
   std::optional<std::string> location;
   std::optional<std::string> md5;
 
-  std::vector<Part> children;  // the body parts of a multipart/*, in order
+  // The body parts of a multipart/*, in order. Empty for other types, and for a multipart
+  // without a boundary, without any delimiter line, or beyond StructureLimits (IMAP's
+  // BODYSTRUCTURE must then make up a part, as Dovecot does).
+  std::vector<Part> children;
   // The encapsulated message of a message/rfc822 (or message/global) part; its header_begin
   // is this part's body_begin.
   std::unique_ptr<Part> message;
@@ -84,13 +96,18 @@ Part parse_structure(std::string_view message, StructureLimits limits = {});
 
 // The part named by an IMAP section part number ("1", "2.3"; RFC 3501 §6.4.5): children of a
 // multipart, and for a message/rfc822 part the numbers continue into its message's parts. A
-// non-multipart message has part 1 = itself. nullptr when there is no such part.
+// non-multipart message has part 1 = itself (so "3.1" of an attached non-multipart message is
+// that message). No numbers names the root. nullptr when there is no such part.
 const Part* find_part(const Part& root, std::span<const std::uint32_t> numbers);
 
 // RFC 5322 §3.4 address lists, tolerantly: display names, angle addresses, obsolete routes,
 // comments, quoted strings, and groups ("undisclosed-recipients:;"). A group appears as a
 // start marker (group = its name, mailbox and host empty) followed by its members and an end
-// marker (all empty), the way IMAP's ENVELOPE lists them.
+// marker (all empty), the way IMAP's ENVELOPE lists them. Tell markers by `group` and
+// `group_end`, not by an empty host: junk without '@' ("Mailer-Daemon") gives mailbox = the
+// junk and host empty, "<>" gives a mailbox with every field empty, and a group without a name
+// lists its members without markers. A comment stands in for a missing display name
+// ("a@b.example (Ann)").
 struct Address {
   std::string name;     // display name, still encoded (RFC 2047 words as written)
   std::string route;    // obsolete source route, "@a,@b", without the trailing colon
