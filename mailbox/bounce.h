@@ -81,7 +81,8 @@ struct BounceReport {
   std::optional<MessageId> message_id;
   std::string verp_recipient;
   // The Message-ID of the original message, from the attached message/rfc822 or
-  // text/rfc822-headers part (or the copy quoted in a prose bounce), "<...>" as written.
+  // text/rfc822-headers part (or the copy quoted in a prose bounce; for an auto-reply, its
+  // In-Reply-To), "<...>" as written.
   std::string original_message_id;
   std::string reporting_mta;  // Reporting-MTA without "dns;"
   std::string arrival_date;   // Arrival-Date, as written
