@@ -262,7 +262,7 @@ bool split_continuation(std::string_view attribute, std::string_view& base, std:
   return true;
 }
 
-Params join_continuations(Params raw) {
+Params join_continuations(Params&& raw) {
   // Where each joined parameter goes in the output, and its segments.
   std::map<std::string, std::size_t, std::less<>> slot_of;
   std::vector<std::vector<Segment>> segments;
