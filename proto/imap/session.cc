@@ -1144,6 +1144,12 @@ void Session::poll() {
   resync(true);
 }
 
+void Session::close(std::string_view text) {
+  if (ended_) return;
+  bye(text);
+  end();
+}
+
 void Session::tls_started() {
   MTA_ASSERT(wait_ == Wait::tls);
   MTA_ASSERT(!ended_);

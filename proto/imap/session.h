@@ -104,6 +104,10 @@ class Session {
   void poll();
   bool idling() const { return wait_ == Wait::idle; }
 
+  // Ends the session from the caller's side (idle timeout, shutdown): queues "* BYE <text>"
+  // and SessionEnded; flush and close as after LOGOUT. No-op once ended().
+  void close(std::string_view text);
+
   bool ended() const { return ended_; }
   const std::string& user() const { return user_; }
   std::size_t buffered_bytes() const;

@@ -717,6 +717,23 @@ TEST(Session, LargeFetchIsStreamed) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '{'), 20);
 }
 
+TEST(Session, SelectedFolderDeletedElsewhere) {
+  MemoryBackend backend;
+  fill(backend);
+  Client a(backend), b(backend);
+  a.drain();
+  b.drain();
+  login(a);
+  EXPECT_NE(a.send("s SELECT Archive\r\n").find("s OK [READ-WRITE]"), std::string::npos);
+  login(b);
+  EXPECT_EQ(b.send("d DELETE Archive\r\n"), "d OK DELETE completed\r\n");
+  EXPECT_EQ(a.send("n NOOP\r\n"), "* BYE Selected mailbox was deleted or renamed\r\n");
+  EXPECT_EQ(a.events, (std::vector<std::string>{"auth LOGIN fred secret", "ended"}));
+  b.session().close("Autologout; idle for too long");
+  EXPECT_EQ(b.drain(), "* BYE Autologout; idle for too long\r\n");
+  EXPECT_TRUE(b.session().ended());
+}
+
 // One whole conversation with literals, pipelining and IDLE, replayed at every split of its
 // input: the output must not depend on how the bytes arrive.
 TEST(Session, TranscriptAtEverySplit) {
