@@ -290,7 +290,7 @@ void Session::on_event(ReaderEvent event) {
   } else if (std::holds_alternative<ContinuationNeeded>(event)) {
     out_ += "+ Ready for literal data\r\n";
   } else if (auto* line = std::get_if<LineComplete>(&event)) {
-    on_line(std::move(line->line));
+    on_line(line->line);
   } else if (auto* refused = std::get_if<CommandRefused>(&event)) {
     std::string tag = refused->tag;
     if (wait_ == Wait::auth_response || wait_ == Wait::idle) {
@@ -308,7 +308,7 @@ void Session::on_event(ReaderEvent event) {
   }
 }
 
-void Session::on_line(std::string line) {
+void Session::on_line(const std::string& line) {
   reader_.set_line_mode(false);
   const Wait was = std::exchange(wait_, Wait::none);
   if (was == Wait::auth_response) {

@@ -145,7 +145,7 @@ class Session {
   void hold(std::string_view bytes);
   void on_event(ReaderEvent event);
   void on_command(Command command);
-  void on_line(std::string line);
+  void on_line(const std::string& line);
   bool state_allows(const Command& command) const;
 
   void do_authenticate(const Command& command);
