@@ -88,10 +88,12 @@ Telemetry::Telemetry(std::uint32_t shard_count) {
   follow(store_failures, {"delivery"}, [](Counts n) { return n.delivery.store_failures; });
   const auto deliveries = counter(
       c, "outpost_deliveries_total",
-      "Recipient outcomes of delivery attempts: delivered, deferred or bounced.", {"result"});
+      "Recipient outcomes of delivery attempts: delivered, deferred, bounced or suppressed.",
+      {"result"});
   follow(deliveries, {"delivered"}, [](Counts n) { return n.delivery.recipients_delivered; });
   follow(deliveries, {"deferred"}, [](Counts n) { return n.delivery.recipients_deferred; });
   follow(deliveries, {"bounced"}, [](Counts n) { return n.delivery.recipients_bounced; });
+  follow(deliveries, {"suppressed"}, [](Counts n) { return n.delivery.recipients_suppressed; });
   follow(counter(c, "outpost_delivery_transactions_total", "SMTP transactions that got a reply."),
          {}, [](Counts n) { return n.delivery.transactions; });
   const auto delivery_connections =

@@ -494,6 +494,7 @@ bool Dispatcher::assign(Connection& connection) {
       continue;
     }
     std::vector<std::size_t> tried = recipients_to_try(*envelope);
+    if (context_.suppressed) drop_suppressed(*envelope, tried);
     if (tried.empty()) {
       record(*envelope, Outcome{});
       continue;
@@ -510,6 +511,17 @@ bool Dispatcher::assign(Connection& connection) {
     return true;
   }
   return false;
+}
+
+void Dispatcher::drop_suppressed(queue::Envelope& envelope, std::vector<std::size_t>& tried) {
+  std::erase_if(tried, [this, &envelope](std::size_t index) {
+    queue::Recipient& recipient = envelope.recipients[index];
+    auto why = context_.suppressed(recipient.address);
+    if (!why) return false;
+    recipient.state = queue::RecipientState::suppressed;
+    recipient.last_reply = "550 5.7.1 Not attempted: recipient suppressed (" + *why + ")";
+    return true;
+  });
 }
 
 void Dispatcher::finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
@@ -548,6 +560,9 @@ void Dispatcher::record(queue::Envelope& envelope, Outcome outcome, const std::s
         break;
       case queue::RecipientState::bounced:
         ++context_.probe.recipients_bounced;
+        break;
+      case queue::RecipientState::suppressed:
+        ++context_.probe.recipients_suppressed;
         break;
       case queue::RecipientState::pending:
         break;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -94,6 +95,8 @@ struct PoolHandoff {
 std::string pool_name(const dns::MxResult& result);
 
 // What the dispatchers of one shard share.
+using SuppressedFn = std::function<std::optional<std::string>(std::string_view address)>;
+
 struct ShardDelivery {
   engine::Shard& shard;
   queue::Store& store;
@@ -110,6 +113,9 @@ struct ShardDelivery {
   // verifying (verify). nullptr: STARTTLS is never used (required/verify then always defer).
   tls::ClientContext* tls_client = nullptr;
   tls::ClientContext* tls_verify = nullptr;
+  // The suppression list (app/ passes the mailbox's, which every shard may read): why a
+  // recipient must not be mailed, or nullopt. Unset: nobody is suppressed.
+  SuppressedFn suppressed;
   std::mt19937_64 random;
   Probe probe;
 };
@@ -152,6 +158,9 @@ class Dispatcher {
   void reschedule(const queue::Envelope& envelope, Clock::WallTime due);
   // Called by a connection that can take a part; returns false when none is due.
   bool assign(Connection& connection);
+  // Marks the recipients of `tried` that are on the suppression list suppressed (final, no
+  // DSN) and takes them out of `tried`.
+  void drop_suppressed(queue::Envelope& envelope, std::vector<std::size_t>& tried);
   // Outcomes of a transaction, or of a failure without a reply, go to the queue.
   // `tls`: how the transaction was protected ("none", or version, cipher, verification).
   void finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,

@@ -10,7 +10,8 @@ namespace mta::delivery {
 namespace {
 
 bool is_final(queue::RecipientState state) {
-  return state == queue::RecipientState::delivered || state == queue::RecipientState::bounced;
+  return state == queue::RecipientState::delivered || state == queue::RecipientState::bounced ||
+         state == queue::RecipientState::suppressed;
 }
 
 void bounce(queue::Envelope& envelope, std::size_t index, Outcome& outcome) {

@@ -13,6 +13,7 @@ struct Probe {
   std::uint64_t recipients_delivered = 0;
   std::uint64_t recipients_deferred = 0;
   std::uint64_t recipients_bounced = 0;
+  std::uint64_t recipients_suppressed = 0;  // on the suppression list: never attempted
   std::uint64_t store_failures = 0;
   std::uint64_t handed_to_pools = 0;     // due parts a domain gave to its MX host set's pool
   std::uint64_t tls_sessions = 0;        // STARTTLS handshakes completed

@@ -34,6 +34,7 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .requeue = options_.requeue,
                .tls_client = options_.tls_client,
                .tls_verify = options_.tls_verify,
+               .suppressed = options_.suppressed,
                .random = std::mt19937_64(std::random_device{}()),
                .probe = {}} {}
 

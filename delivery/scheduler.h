@@ -37,6 +37,7 @@ struct SchedulerOptions {
   std::map<std::string, TlsPolicy> tls_policies;
   tls::ClientContext* tls_client = nullptr;  // see ShardDelivery
   tls::ClientContext* tls_verify = nullptr;
+  SuppressedFn suppressed;  // see ShardDelivery
 };
 
 // How an operator action over many parts went, part by part.

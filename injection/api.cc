@@ -486,6 +486,8 @@ std::string_view status_name(queue::RecipientState state) {
       return "delivered";
     case queue::RecipientState::bounced:
       return "bounced";
+    case queue::RecipientState::suppressed:
+      return "suppressed";
   }
   return "queued";
 }

@@ -180,7 +180,7 @@ Result<Envelope> decode_envelope(std::string_view bytes) {
   for (std::uint32_t i = 0; i < count; ++i) {
     Recipient recipient;
     const std::uint8_t state = r.u8();
-    if (state > static_cast<std::uint8_t>(RecipientState::bounced)) {
+    if (state > static_cast<std::uint8_t>(RecipientState::suppressed)) {
       return corrupt("recipient state " + std::to_string(state));
     }
     recipient.state = static_cast<RecipientState>(state);

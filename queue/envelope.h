@@ -15,7 +15,15 @@
 
 namespace mta::queue {
 
-enum class RecipientState : std::uint8_t { pending = 0, delivered = 1, deferred = 2, bounced = 3 };
+// suppressed: on the suppression list when its turn came (a hard bounce or a complaint
+// earlier), so never attempted; final, like bounced, but without a DSN.
+enum class RecipientState : std::uint8_t {
+  pending = 0,
+  delivered = 1,
+  deferred = 2,
+  bounced = 3,
+  suppressed = 4,
+};
 
 struct Recipient {
   std::string address;

@@ -179,7 +179,7 @@ TEST(EnvelopeCodec, RejectsDamagedFields) {
        [](std::string& b) { put_u32(b, destination_length_at, 200); }},
       {"destination_length_over_bound",
        [](std::string& b) { put_u32(b, destination_length_at, 256); }},
-      {"state_4", [](std::string& b) { b[state_at] = 4; }},
+      {"state_5", [](std::string& b) { b[state_at] = 5; }},
       {"state_255", [](std::string& b) { b[state_at] = static_cast<char>(0xff); }},
       {"count_too_big_for_bytes", [](std::string& b) { put_u32(b, count_at, 2); }},
       {"count_huge", [](std::string& b) { put_u32(b, count_at, 0xffffffffU); }},

@@ -17,8 +17,8 @@
 
 namespace mta::queue {
 
-inline constexpr std::array<std::string_view, 4> recipient_state_names = {"pending", "delivered",
-                                                                          "deferred", "bounced"};
+inline constexpr std::array<std::string_view, 5> recipient_state_names = {
+    "pending", "delivered", "deferred", "bounced", "suppressed"};
 inline std::string_view name_of(RecipientState state) {
   return recipient_state_names[static_cast<std::size_t>(state)];
 }
@@ -43,7 +43,7 @@ Result<MessageId> parse_message_id(std::string_view text);
 
 struct QueueCounts {
   std::uint64_t parts = 0;
-  std::array<std::uint64_t, 4> recipients{};  // by RecipientState
+  std::array<std::uint64_t, 5> recipients{};  // by RecipientState
   Clock::WallTime oldest{};                   // earliest received_at; meaningful if parts > 0
 
   void add(const Envelope& envelope);
