@@ -11,6 +11,7 @@
 #include <utility>
 #include <variant>
 
+#include "base/ascii.h"
 #include "base/assert.h"
 #include "base/log.h"
 #include "injection/trace.h"
@@ -31,6 +32,15 @@ class SubmissionListener::Session final : public tls::StreamHandler {
     client_ip_ = peer.host();
     trusted_ = owner_.options_.trusted != nullptr && owner_.options_.trusted->contains(peer);
     smtp_.check_recipient = [this](std::string_view recipient) -> std::optional<std::string> {
+      if (const std::string& domain = owner_.options_.accept_domain; !domain.empty()) {
+        const auto at = recipient.rfind('@');
+        if (at != std::string_view::npos && iequals(recipient.substr(at + 1), domain)) {
+          return std::nullopt;
+        }
+        ++owner_.probe_.relay_denied;
+        return "550 5.7.1 <" + std::string(recipient) + ">: Recipient address rejected: only " +
+               domain + " is served here";
+      }
       if (trusted_ || !smtp_.authenticated_user().empty()) return std::nullopt;
       ++owner_.probe_.relay_denied;
       return "554 5.7.1 <" + std::string(recipient) + ">: Relay access denied";
@@ -192,8 +202,17 @@ class SubmissionListener::Session final : public tls::StreamHandler {
 
 SubmissionListener::SubmissionListener(engine::Shard& shard, Injector& injector,
                                        SubmissionOptions options)
+    : SubmissionListener(
+          shard,
+          [&injector](Inbound&& message, TraceFacts* trace, Probe& probe, Injector::Done done) {
+            injector.submit(std::move(message), trace, probe, std::move(done));
+          },
+          std::move(options)) {}
+
+SubmissionListener::SubmissionListener(engine::Shard& shard, SubmitFn submit,
+                                       SubmissionOptions options)
     : shard_(shard),
-      injector_(injector),
+      submit_(std::move(submit)),
       options_(std::move(options)),
       per_ip_(options_.rate_per_ip),
       per_user_(options_.rate_per_user) {
@@ -261,32 +280,35 @@ void SubmissionListener::enqueue(std::uint64_t session_id, smtp::MessageReceived
     session->second->trace(facts);
     trace = &facts;
   }
-  injector_.submit(Inbound{.mail_from = std::move(message.mail_from),
-                           .recipients = std::move(message.recipients),
-                           .body = std::move(message.body)},
-                   trace, probe_, [this, session_id](const Injected& result) {
-                     std::string reply;
-                     switch (result.status) {
-                       case Injected::Status::queued:
-                         reply = "250 2.0.0 Ok: queued as " + to_hex(result.ids.front());
-                         break;
-                       case Injected::Status::refused:
-                         reply = "554 5.6.0 " + result.detail;
-                         break;
-                       case Injected::Status::no_space:
-                         reply = "452 4.3.1 Insufficient system storage";
-                         break;
-                       case Injected::Status::failed:
-                         reply = "451 4.3.0 Error: " + result.detail + ", try again later";
-                         break;
-                     }
-                     // The client may have gone while the batch was written; the message is then
-                     // queued (if the write worked) without its 250, and the client's retry may
-                     // deliver it twice: at least once.
-                     if (auto session = sessions_.find(session_id); session != sessions_.end()) {
-                       session->second->complete(reply);
-                     }
-                   });
+  submit_(Inbound{.mail_from = std::move(message.mail_from),
+                  .recipients = std::move(message.recipients),
+                  .body = std::move(message.body)},
+          trace, probe_, [this, session_id](const Injected& result) {
+            std::string reply;
+            switch (result.status) {
+              case Injected::Status::queued:
+                reply = result.ids.empty()
+                            ? "250 2.0.0 Ok" +
+                                  (result.detail.empty() ? std::string() : ": " + result.detail)
+                            : "250 2.0.0 Ok: queued as " + to_hex(result.ids.front());
+                break;
+              case Injected::Status::refused:
+                reply = "554 5.6.0 " + result.detail;
+                break;
+              case Injected::Status::no_space:
+                reply = "452 4.3.1 Insufficient system storage";
+                break;
+              case Injected::Status::failed:
+                reply = "451 4.3.0 Error: " + result.detail + ", try again later";
+                break;
+            }
+            // The client may have gone while the batch was written; the message is then
+            // queued (if the write worked) without its 250, and the client's retry may
+            // deliver it twice: at least once.
+            if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+              session->second->complete(reply);
+            }
+          });
 }
 
 std::optional<std::string> SubmissionListener::check_rate(std::string_view ip,

@@ -45,6 +45,9 @@ struct SubmissionOptions {
   // per_shard); over it, MAIL gets 451 4.7.1. Unlimited by default.
   Rate rate_per_ip;
   Rate rate_per_user;
+  // Set: the listener takes mail for this domain only (any other recipient gets 550 5.7.1),
+  // from anyone, without AUTH: the bounce intake on [bounce] listen.
+  std::string accept_domain;
 };
 
 // One per shard, created and used only on that shard's thread. Owns its sessions; each
@@ -53,7 +56,13 @@ struct SubmissionOptions {
 // of a transaction finish it first.
 class SubmissionListener {
  public:
+  // Where a received message goes: the Injector, or (the bounce intake) anything that answers
+  // the same way. `done` may run later, on this shard; queued with no ids answers plain 250.
+  using SubmitFn =
+      std::function<void(Inbound&& message, TraceFacts* trace, Probe& probe, Injector::Done done)>;
+
   SubmissionListener(engine::Shard& shard, Injector& injector, SubmissionOptions options);
+  SubmissionListener(engine::Shard& shard, SubmitFn submit, SubmissionOptions options);
   SubmissionListener(const SubmissionListener&) = delete;
   SubmissionListener& operator=(const SubmissionListener&) = delete;
   ~SubmissionListener();
@@ -81,7 +90,7 @@ class SubmissionListener {
   std::optional<std::string> check_rate(std::string_view ip, std::string_view user);
 
   engine::Shard& shard_;
-  Injector& injector_;
+  SubmitFn submit_;
   SubmissionOptions options_;
   RateLimiter per_ip_;
   RateLimiter per_user_;
