@@ -173,7 +173,9 @@ void Connection::arm_discard_recv() {
 void Connection::deliver_input() {
   if (state_ != State::open || !undelivered_) return;
   undelivered_ = false;
+  delivering_ = true;
   handler_.on_data(input_);
+  delivering_ = false;
   arm_recv();
 }
 
@@ -183,6 +185,10 @@ void Connection::resume_reading() {
   if (reading_) return;
   reading_ = true;
   last_input_ = shard_.clock().now();  // the pause does not count as idleness
+  // Inside on_data the handler still holds the input buffer: deliver_input() arms the next
+  // receive once it has returned (arming now would hand the kernel a buffer the handler is
+  // about to consume from).
+  if (delivering_) return;
   if (undelivered_) {
     defer_self(&Connection::deliver_input);
   } else {

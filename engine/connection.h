@@ -135,6 +135,7 @@ class Connection {
 
   bool reading_ = true;          // false while paused
   bool undelivered_ = false;     // input_ holds bytes the handler has not seen yet
+  bool delivering_ = false;      // handler_.on_data() is on the stack
   bool timed_out_ = false;       // the connect timer fired and cancelled the connect
   bool peer_eof_ = false;        // recv returned 0
   bool write_shut_ = false;      // shutdown(SHUT_WR) done: closing only lingers now

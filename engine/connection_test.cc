@@ -557,6 +557,37 @@ TEST(Connection, PauseKeepsDataInTheKernelUntilResume) {
   EXPECT_EQ(log, want);
 }
 
+TEST(Connection, ResumeInsideOnDataBeforeConsumingKeepsTheBuffer) {
+  // A handler that pauses and resumes while it still holds the input (a protocol that waits
+  // for a decision, then gets it at once), and consumes afterwards: the next receive must not
+  // be armed on the buffer it is about to consume from.
+  auto listen_fd = open_listen_socket(loopback(0));
+  ASSERT_TRUE(listen_fd.has_value());
+  const std::uint16_t port = local_address(*listen_fd)->port();
+  Runtime runtime(test_options(1));
+  Server server;
+  std::string got;
+  Signal done;
+  server.on_data = [&](Server::Session& session, Buffer& input) {
+    session.connection()->pause_reading();
+    session.connection()->resume_reading();
+    got += input.readable();
+    input.consume(input.size());
+    if (got.size() >= 10) done.notify();
+  };
+  ASSERT_TRUE(runtime.start([&](Shard& shard) { server.listen(shard, *listen_fd); }).has_value());
+  const int client = blocking_connect(loopback(port));
+  ASSERT_GE(client, 0);
+  ASSERT_EQ(::write(client, "first", 5), 5);
+  std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(::write(client, "again", 5), 5);
+  ASSERT_TRUE(done.wait());
+  ::close(client);
+  runtime.request_stop();
+  runtime.wait();
+  EXPECT_EQ(got, "firstagain");
+}
+
 TEST(Connection, StopWaitsForAHeldSessionToFinish) {
   auto listen_fd = open_listen_socket(loopback(0));
   ASSERT_TRUE(listen_fd.has_value());
