@@ -1,0 +1,137 @@
+// BounceIntake. The added fields come first (before the bounce's own Received fields), so a
+// client reading only the first lines of the header, or searching with HEADER, finds them.
+// Values are reduced to printable ASCII on one line: they quote what a remote MTA wrote.
+#include "mailbox/intake.h"
+
+#include <algorithm>
+
+#include "base/strong_id.h"
+#include "proto/mime/header.h"
+
+namespace mta::mailbox {
+namespace {
+
+constexpr std::size_t field_value_bytes_max = 400;
+
+std::string clean(std::string_view value) {
+  std::string out;
+  out.reserve(std::min(value.size(), field_value_bytes_max));
+  for (char c : value) {
+    if (out.size() >= field_value_bytes_max) break;
+    const auto u = static_cast<unsigned char>(c);
+    if (u == '\r' || u == '\n' || u == '\t') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else if (u >= 0x20 && u < 0x7f) {
+      out += c;
+    } else {
+      out += '?';
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+void field(std::string& out, std::string_view name, std::string_view value) {
+  const std::string text = clean(value);
+  if (text.empty()) return;
+  mime::append_folded(out, std::string(name) + ": " + text);
+}
+
+bool suppresses(const BounceReport& report, const BounceRecipient& recipient) {
+  if (report.kind == BounceKind::complaint) return recipient.hard;
+  return recipient.hard && recipient.action == Action::failed;
+}
+
+}  // namespace
+
+const BounceRecipient* primary_recipient(const BounceReport& report) {
+  const auto& all = report.recipients;
+  auto hard = std::find_if(all.begin(), all.end(), [](const BounceRecipient& r) {
+    return r.hard && r.action == Action::failed;
+  });
+  if (hard != all.end()) return &*hard;
+  auto failed = std::find_if(all.begin(), all.end(),
+                             [](const BounceRecipient& r) { return r.action == Action::failed; });
+  if (failed != all.end()) return &*failed;
+  return all.empty() ? nullptr : &all.front();
+}
+
+std::string annotation(const BounceReport& report) {
+  std::string out;
+  field(out, "X-Outpost-Bounce-Kind", to_string(report.kind));
+  const BounceRecipient* primary = primary_recipient(report);
+  if (primary != nullptr) {
+    field(out, "X-Outpost-Bounce-Category", to_string(primary->category));
+    field(out, "X-Outpost-Bounce-Type", primary->hard ? "hard" : "soft");
+    field(out, "X-Outpost-Bounce-Recipient", primary->address);
+    field(out, "X-Outpost-Bounce-Action", to_string(primary->action));
+    field(out, "X-Outpost-Bounce-Status", primary->status);
+    field(out, "X-Outpost-Bounce-Diagnostic", primary->diagnostic);
+    field(out, "X-Outpost-Bounce-Remote-MTA", primary->remote_mta);
+  } else {
+    field(out, "X-Outpost-Bounce-Category", to_string(Category::unknown));
+    field(out, "X-Outpost-Bounce-Type", "soft");
+  }
+  if (report.message_id) {
+    field(out, "X-Outpost-Original-Message-Id", to_hex(*report.message_id));
+    field(out, "X-Outpost-Original-Header-Message-Id", report.original_message_id);
+  } else {
+    field(out, "X-Outpost-Original-Message-Id", report.original_message_id);
+  }
+  if (report.complaint) field(out, "X-Outpost-Feedback-Type", report.complaint->feedback_type);
+  for (const auto& recipient : report.recipients) {
+    if (&recipient == primary) continue;
+    field(out, "X-Outpost-Bounce-Recipients",
+          recipient.address + "; " + std::string(to_string(recipient.category)) + "; " +
+              (recipient.hard ? "hard" : "soft") +
+              (recipient.status.empty() ? "" : "; " + recipient.status));
+  }
+  return out;
+}
+
+BounceIntake::BounceIntake(MailStore& store, IntakeOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+Result<BounceReport> BounceIntake::receive(std::string_view mail_from,
+                                           const std::vector<std::string>& recipients,
+                                           std::string_view body, std::int64_t now_seconds) {
+  ++probe_.received;
+  BounceContext context{.verp_prefix = options_.verp_prefix,
+                        .bounce_domain = options_.bounce_domain,
+                        .envelope_recipients = recipients,
+                        .envelope_sender = std::string(mail_from)};
+  const Rules& rules = options_.rules != nullptr ? *options_.rules : Rules::default_rules();
+  BounceReport report = parse_bounce(body, context, rules);
+
+  std::string stored = annotation(report);
+  stored.reserve(stored.size() + body.size());
+  stored.append(body);
+  auto appended = store_.append(options_.folder, stored, 0, {}, now_seconds);
+  if (!appended) {
+    ++probe_.store_failures;
+    return unexpected(appended.error());
+  }
+  ++probe_.stored;
+  ++probe_.by_kind[static_cast<std::size_t>(report.kind)];
+  for (const auto& recipient : report.recipients) {
+    ++probe_.by_category[static_cast<std::size_t>(recipient.category)];
+    if (!suppresses(report, recipient) || recipient.address.empty()) continue;
+    // The bounce is stored either way; a failed suppression write is logged by the caller
+    // through the probe and retried by the next bounce for the same address.
+    if (auto added = store_.suppressions().add(Suppression{
+            .address = recipient.address,
+            .category = std::string(to_string(recipient.category)),
+            .reason =
+                clean(recipient.status.empty() ? recipient.diagnostic
+                                               : recipient.status + " " + recipient.diagnostic),
+            .added_at = now_seconds});
+        added) {
+      ++probe_.suppressions_added;
+    } else {
+      ++probe_.store_failures;
+    }
+  }
+  return report;
+}
+
+}  // namespace mta::mailbox
