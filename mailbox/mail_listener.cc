@@ -1,0 +1,184 @@
+// MailListener and MailConnection. A connection holds the shard's drain gate while open; on
+// stop every connection is closed (neither protocol has a transaction to finish: an unfinished
+// POP3 session deletes nothing, an IMAP client resynchronises).
+#include "mailbox/mail_listener.h"
+
+#include <unistd.h>
+
+#include <utility>
+
+#include "base/assert.h"
+#include "base/log.h"
+
+namespace mta::mailbox {
+
+MailConnection::MailConnection(MailListener& owner, std::uint64_t id)
+    : owner_(owner), id_(id), stream_(*this) {}
+
+void MailConnection::start(int fd, bool implicit_tls) {
+  owner_.shard_.hold();
+  stream_.adopt(owner_.shard_, fd);
+  if (implicit_tls) {
+    // The greeting written below waits in the stream until the handshake is done.
+    if (auto started =
+            stream_.start_tls_server(*owner_.options_.tls, owner_.options_.tls_handshake_timeout);
+        !started) {
+      log::warning(owner_.name_ + ": TLS: " + started.error().message());
+      stream_.abort();
+      return;
+    }
+  }
+  stream_.set_idle_timeout(owner_.options_.idle_timeout);
+  drive();
+}
+
+void MailConnection::stop() { close(); }
+
+void MailConnection::flush() {
+  while (open_) {
+    const std::string_view out = pending_output();
+    if (out.empty() || stream_.output_pending() > owner_.options_.output_bytes_max) break;
+    stream_.write(out);
+    output_taken(out.size());
+  }
+  update_reading();
+}
+
+void MailConnection::update_reading() {
+  if (!open_) return;
+  // A TLS handshake in progress must read, whatever the session waits for (it waits for TLS).
+  const bool handshaking = stream_.tls_started() && !stream_.tls_ready();
+  const bool pause = !handshaking && (input_blocked() ||
+                                      stream_.output_pending() > owner_.options_.output_bytes_max);
+  if (pause && !reading_paused_) {
+    reading_paused_ = true;
+    stream_.pause_reading();
+  } else if (!pause && reading_paused_) {
+    reading_paused_ = false;
+    stream_.resume_reading();
+  }
+}
+
+void MailConnection::begin_tls() {
+  if (!open_) return;
+  if (auto started =
+          stream_.start_tls_server(*owner_.options_.tls, owner_.options_.tls_handshake_timeout);
+      !started) {
+    log::warning(owner_.name_ + ": TLS: " + started.error().message());
+    stream_.close();
+    return;
+  }
+  update_reading();
+}
+
+void MailConnection::check_login(const std::string& user, const std::string& password) {
+  MailListener& owner = owner_;
+  const std::uint64_t id = id_;
+  auto ok = std::make_shared<bool>(false);
+  const Logins& logins = owner.logins_;
+  owner.shard_.offload(
+      [&logins, user, password, ok] {
+        *ok = logins.check_password && logins.check_password(user, password);
+      },
+      [&owner, id, ok] {
+        if (MailConnection* connection = owner.find(id)) connection->report_login(*ok);
+      });
+}
+
+void MailConnection::report_login(bool ok) {
+  if (ok) return login_checked(true);
+  // A wrong guess costs the guesser time.
+  MailListener& owner = owner_;
+  const std::uint64_t id = id_;
+  owner.shard_.schedule(owner.logins_.failure_delay, [&owner, id] {
+    if (MailConnection* connection = owner.find(id)) connection->login_checked(false);
+  });
+}
+
+void MailConnection::login_checked(bool ok) {
+  ++(ok ? owner_.probe_.logins : owner_.probe_.login_failures);
+  answer_login(ok);
+  drive();
+}
+
+void MailConnection::on_data(Buffer& input) {
+  feed(input.readable());
+  input.consume(input.size());
+  drive();
+}
+
+void MailConnection::on_drained() {
+  if (!open_) return;
+  drive();  // the rest of a long FETCH or RETR, and what waited behind it
+}
+
+void MailConnection::on_tls_ready(const Result<void>& result) {
+  if (!result) {
+    ++owner_.probe_.tls_failures;
+    log::debug(owner_.name_ + ": TLS handshake with " + stream_.peer().to_string() +
+               " failed: " + result.error().message());
+    return;  // the stream closes; on_closed follows
+  }
+  ++owner_.probe_.tls_sessions;
+  tls_started();
+  drive();
+}
+
+void MailConnection::on_closed(int /*error*/) {
+  open_ = false;
+  owner_.shard_.release();
+  owner_.on_closed(id_);
+}
+
+MailListener::MailListener(engine::Shard& shard, const Logins& logins, MailListenerOptions options,
+                           std::string name, std::string busy_line)
+    : shard_(shard),
+      logins_(logins),
+      options_(std::move(options)),
+      name_(std::move(name)),
+      busy_line_(std::move(busy_line)) {
+  shard_.on_stop([this] {
+    for (auto& [id, connection] : connections_) connection->stop();
+  });
+}
+
+// Connections still listed lost their sockets when the shard stopped.
+MailListener::~MailListener() = default;
+
+void MailListener::listen(int listen_fd, bool implicit_tls) {
+  MTA_ASSERT(!implicit_tls || options_.tls != nullptr);
+  shard_.listen(listen_fd, [this, implicit_tls](int fd, const engine::SocketAddress& /*peer*/) {
+    on_accept(fd, implicit_tls);
+  });
+}
+
+void MailListener::on_accept(int fd, bool implicit_tls) {
+  if (shard_.stopping() || connections_.size() >= options_.sessions_max) {
+    ++probe_.connections_refused;
+    // Best effort on a fresh socket whose buffer is empty.
+    (void)!::write(fd, busy_line_.data(), busy_line_.size());
+    ::close(fd);
+    return;
+  }
+  ++probe_.connections_accepted;
+  const std::uint64_t id = next_id_++;
+  auto [it, inserted] = connections_.emplace(id, make_connection(id, implicit_tls));
+  MTA_ASSERT(inserted);
+  it->second->start(fd, implicit_tls);
+}
+
+void MailListener::on_closed(std::uint64_t id) {
+  // The connection is still calling us; free it after this turn.
+  shard_.defer([this, id] { connections_.erase(id); });
+}
+
+MailConnection* MailListener::find(std::uint64_t id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void MailListener::for_each_connection(const std::function<void(MailConnection&)>& visit) {
+  for (auto& [id, connection] : connections_) visit(*connection);
+}
+
+}  // namespace mta::mailbox

@@ -1,0 +1,132 @@
+// MailListener and MailConnection: what the IMAP and POP3 listeners of the mailbox shard share.
+// A listener accepts connections (up to sessions_max; more get the protocol's busy line), and
+// each connection speaks through a tls::Stream: plaintext with STARTTLS/STLS, or TLS from the
+// first byte (993/995). A connection writes its session's output while the socket keeps up
+// and stops reading while output is backed up or its session waits (a login being checked),
+// so a client that pipelines without reading costs a bounded buffer. Logins are checked on the
+// shard's worker; a failed one is answered after Logins::failure_delay.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "engine/shard.h"
+#include "mailbox/logins.h"
+#include "tls/context.h"
+#include "tls/stream.h"
+
+namespace mta::mailbox {
+
+struct MailListenerOptions {
+  std::string hostname = "outpost.localhost";
+  Clock::Duration idle_timeout = std::chrono::minutes(10);
+  std::size_t sessions_max = 1000;
+  std::size_t output_bytes_max = 256 * 1024;  // unsent bytes before reading pauses
+  tls::ServerContext* tls = nullptr;          // STARTTLS/STLS and implicit TLS; nullptr = none
+  Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
+  bool login_without_tls = false;  // passwords over plaintext (else only after STARTTLS)
+};
+
+struct MailListenerProbe {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;
+  std::uint64_t logins = 0;
+  std::uint64_t login_failures = 0;
+  std::uint64_t tls_sessions = 0;
+  std::uint64_t tls_failures = 0;
+};
+
+class MailListener;
+
+// One connection; owned by its listener from accept until on_closed (then freed at the end of
+// that loop turn). Subclasses hold the protocol session and implement the hooks.
+class MailConnection : public tls::StreamHandler {
+ public:
+  MailConnection(MailListener& owner, std::uint64_t id);
+  ~MailConnection() override = default;
+
+  // Adopts the socket and sends the greeting (after the handshake, for implicit TLS).
+  void start(int fd, bool implicit_tls);
+  void stop();
+  // The mail store changed (IMAP: untagged updates to idling sessions).
+  virtual void on_store_changed() {}
+  void login_checked(bool ok);
+
+ protected:
+  virtual void feed(std::string_view bytes) = 0;
+  // Drains the session's events and writes its output (call flush()).
+  virtual void drive() = 0;
+  virtual void tls_started() = 0;  // the session's tls_started(), unless it began as TLS
+  virtual bool input_blocked() const = 0;
+  virtual std::string_view pending_output() const = 0;
+  virtual void output_taken(std::size_t bytes) = 0;
+  virtual void answer_login(bool ok) = 0;  // the session's complete_auth()
+
+  // Writes output while the socket keeps up, then adjusts reading.
+  void flush();
+  // STARTTLS / STLS: the caller has flushed the OK; from here the stream is TLS.
+  void begin_tls();
+  // Checks a password on the worker; answer_login() follows, after the delay when wrong.
+  void check_login(const std::string& user, const std::string& password);
+  // A login decided here (APOP): answered now when right, after the delay when wrong.
+  void report_login(bool ok);
+  void close() {
+    if (open_) stream_.close();
+  }
+
+  MailListener& owner_;
+  const std::uint64_t id_;
+  tls::Stream stream_;
+  bool open_ = true;
+
+ private:
+  void on_data(Buffer& input) final;
+  void on_drained() final;
+  void on_tls_ready(const Result<void>& result) final;
+  void on_closed(int error) final;
+  void update_reading();
+
+  bool reading_paused_ = false;
+};
+
+// One per protocol, on the mailbox shard, used only there.
+class MailListener {
+ public:
+  MailListener(engine::Shard& shard, const Logins& logins, MailListenerOptions options,
+               std::string name, std::string busy_line);
+  MailListener(const MailListener&) = delete;
+  MailListener& operator=(const MailListener&) = delete;
+  virtual ~MailListener();
+
+  // Starts accepting on `listen_fd` (this listener owns it). implicit_tls needs options.tls.
+  void listen(int listen_fd, bool implicit_tls = false);
+  const MailListenerProbe& probe() const { return probe_; }
+  std::size_t sessions_open() const { return connections_.size(); }
+
+ protected:
+  // `implicit_tls`: the session starts as TLS (its greeting waits for the handshake).
+  virtual std::unique_ptr<MailConnection> make_connection(std::uint64_t id, bool implicit_tls) = 0;
+  void for_each_connection(const std::function<void(MailConnection&)>& visit);
+
+  engine::Shard& shard_;
+  const Logins& logins_;
+  MailListenerOptions options_;
+
+ private:
+  friend class MailConnection;
+  void on_accept(int fd, bool implicit_tls);
+  void on_closed(std::uint64_t id);
+  MailConnection* find(std::uint64_t id);
+
+  const std::string name_;       // "imap", "pop3": for logs
+  const std::string busy_line_;  // sent to a connection over sessions_max
+  std::unordered_map<std::uint64_t, std::unique_ptr<MailConnection>> connections_;
+  std::uint64_t next_id_ = 1;
+  MailListenerProbe probe_;
+};
+
+}  // namespace mta::mailbox
