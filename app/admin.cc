@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/ascii.h"
 #include "base/log.h"
 #include "proto/http/json.h"
 #include "queue/errc.h"
@@ -22,6 +23,7 @@ namespace mta::app {
 namespace {
 
 constexpr std::string_view prefix = "/api/v1/queue";
+constexpr std::string_view suppressions_prefix = "/api/v1/suppressions";
 
 std::string rfc3339(Clock::WallTime time) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
@@ -242,15 +244,32 @@ std::string summary_text(const queue::QueueSummary& summary) {
   return out;
 }
 
-AdminApi::AdminApi(engine::Shard& shard, queue::Store& store, AdminOptions options, ApplyFn apply)
-    : shard_(shard), store_(store), options_(std::move(options)), apply_(std::move(apply)) {}
+std::string suppression_line(const mailbox::Suppression& entry) {
+  return entry.address + " " + entry.category + " " +
+         rfc3339(Clock::WallTime(std::chrono::seconds(entry.added_at))) +
+         (entry.reason.empty() ? "" : " " + entry.reason);
+}
+
+AdminApi::AdminApi(engine::Shard& shard, queue::Store& store, mailbox::Suppressions* suppressions,
+                   AdminOptions options, ApplyFn apply)
+    : shard_(shard),
+      store_(store),
+      suppressions_(suppressions),
+      options_(std::move(options)),
+      apply_(std::move(apply)) {}
 
 bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
                       const injection::Respond& respond) {
-  if (!request.path.starts_with(prefix)) return false;
-  const std::string_view route = std::string_view(request.path).substr(prefix.size());
-  auto query = parse_query(request, options_.list_limit_max);
-  const bool text = query && query->text;
+  const std::string_view path = request.path;
+  const bool suppression_route =
+      path.starts_with(suppressions_prefix) &&
+      (path.size() == suppressions_prefix.size() || path[suppressions_prefix.size()] == '/');
+  if (!path.starts_with(prefix) && !suppression_route) return false;
+  const std::string_view route = path.substr(suppression_route ? 0 : prefix.size());
+  auto query =
+      suppression_route ? Result<Query>(Query{}) : parse_query(request, options_.list_limit_max);
+  const bool text =
+      suppression_route ? request.query_param("format") == "text" : query && query->text;
 
   if (!options_.key.empty()) {
     const auto authorization = request.header("Authorization");
@@ -266,6 +285,11 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
   }
   if (!query) {
     respond(failure(400, query.error().detail, text));
+    return true;
+  }
+  if (suppression_route) {
+    const std::string_view rest = path.substr(suppressions_prefix.size());
+    handle_suppressions(request, rest.empty() ? rest : rest.substr(1), text, respond);
     return true;
   }
 
@@ -395,6 +419,110 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
   }
   run_slice(shard_, store_, options_.scan_slice, scan);
   return true;
+}
+
+void AdminApi::handle_suppressions(const http::Request& request, std::string_view address,
+                                   bool text, const injection::Respond& respond) {
+  if (suppressions_ == nullptr) return respond(failure(404, "no bounce mailbox configured", text));
+  auto write_entry = [](http::JsonWriter& json, const mailbox::Suppression& entry) {
+    json.begin_object();
+    json.key("address");
+    json.value(entry.address);
+    json.key("category");
+    json.value(entry.category);
+    json.key("reason");
+    json.value(entry.reason);
+    json.key("added_at");
+    json.value(rfc3339(Clock::WallTime(std::chrono::seconds(entry.added_at))));
+    json.end_object();
+  };
+  const std::string& method = request.method;
+  if (address.empty()) {
+    if (method != "GET") {
+      http::Response wrong = failure(405, "use GET, or PUT/DELETE on /ADDRESS", text);
+      wrong.allow = "GET";
+      return respond(std::move(wrong));
+    }
+    std::size_t limit = 1000;
+    if (auto given = request.query_param("limit")) {
+      const char* end = given->data() + given->size();
+      if (std::from_chars(given->data(), end, limit).ptr != end || given->empty()) {
+        return respond(failure(400, "limit must be a number", text));
+      }
+      limit = std::min(limit, options_.list_limit_max);
+    }
+    const auto entries = suppressions_->list(request.query_param("q").value_or(""), limit);
+    if (text) {
+      std::string out;
+      for (const auto& entry : entries) out += suppression_line(entry) + "\n";
+      return respond(text_response(200, std::move(out)));
+    }
+    http::JsonWriter json;
+    json.begin_object();
+    json.key("total");
+    json.value(static_cast<std::uint64_t>(suppressions_->size()));
+    json.key("suppressions");
+    json.begin_array();
+    for (const auto& entry : entries) write_entry(json, entry);
+    json.end_array();
+    json.end_object();
+    return respond(json_response(200, json.take()));
+  }
+  if (address.find('@') == std::string_view::npos || address.find('/') != std::string_view::npos ||
+      address.size() > 320) {
+    return respond(failure(400, "not an address: " + std::string(address), text));
+  }
+  if (method == "GET") {
+    auto entry = suppressions_->find(address);
+    if (!entry) return respond(failure(404, "not suppressed", text));
+    if (text) return respond(text_response(200, suppression_line(*entry) + "\n"));
+    http::JsonWriter json;
+    write_entry(json, *entry);
+    return respond(json_response(200, json.take()));
+  }
+  if (method != "PUT" && method != "POST" && method != "DELETE") {
+    http::Response wrong = failure(405, "use GET, PUT or DELETE", text);
+    wrong.allow = "GET, PUT, DELETE";
+    return respond(std::move(wrong));
+  }
+  // A synced RocksDB write: on the worker, so the reactor keeps serving meanwhile.
+  struct Change {
+    mailbox::Suppression entry;
+    bool remove = false;
+    Result<bool> result = false;
+  };
+  auto change = std::make_shared<Change>();
+  change->remove = method == "DELETE";
+  change->entry = mailbox::Suppression{
+      .address = std::string(address),
+      .category = std::string(request.query_param("category").value_or("manual")),
+      .reason = std::string(request.query_param("reason").value_or("")),
+      .added_at = std::chrono::duration_cast<std::chrono::seconds>(
+                      shard_.clock().wall_now().time_since_epoch())
+                      .count()};
+  mailbox::Suppressions* list = suppressions_;
+  shard_.offload(
+      [list, change] {
+        if (change->remove) {
+          change->result = list->remove(change->entry.address);
+        } else if (auto added = list->add(change->entry); !added) {
+          change->result = unexpected(added.error());
+        } else {
+          change->result = true;
+        }
+      },
+      [change, respond, text] {
+        if (!change->result) return respond(failure(500, change->result.error().message(), text));
+        if (!*change->result) return respond(failure(404, "not suppressed", text));
+        const std::string what = change->remove ? "removed " : "suppressed ";
+        if (text) return respond(text_response(200, what + change->entry.address + "\n"));
+        http::JsonWriter json;
+        json.begin_object();
+        json.key(change->remove ? "removed" : "suppressed");
+        json.value(ascii_lowercase(change->entry.address));
+        json.end_object();
+        respond(json_response(200, json.take()));
+      });
 }
 
 }  // namespace mta::app

@@ -6,7 +6,12 @@
 //   POST retry|delete|bounce the parts a filter selects (delete and bounce need a filter, or
 //                            all=1)
 // Filters are query parameters: id, destination, sender ("@domain", "<>"), recipient.
-// format=text answers in the plain lines `outpost queue` prints; JSON otherwise.
+// The suppression list, under /api/v1/suppressions (`outpost suppression` is its client):
+//   GET    /                 the entries (q=SUBSTRING, limit=N, default 1000)
+//   GET    /ADDRESS          one entry, or 404
+//   PUT    /ADDRESS          add or replace it (reason=TEXT, category=NAME, default "manual")
+//   DELETE /ADDRESS          remove it, or 404
+// format=text answers in the plain lines the command-line clients print; JSON otherwise.
 // With [http] admin_key set every route needs "Authorization: Bearer KEY"; without one only
 // loopback clients are served.
 #pragma once
@@ -19,6 +24,7 @@
 #include "delivery/scheduler.h"
 #include "engine/shard.h"
 #include "injection/http_listener.h"
+#include "mailbox/store.h"
 #include "queue/query.h"
 #include "queue/store.h"
 
@@ -39,20 +45,29 @@ using ApplyFn = std::function<void(engine::Shard& from, delivery::OperatorAction
 // The plain-text forms `outpost queue` prints: one line per part, and the summary.
 std::string queue_line(const queue::Envelope& envelope);
 std::string summary_text(const queue::QueueSummary& summary);
+// One suppression entry as `outpost suppression` prints it: address, category, date, reason.
+std::string suppression_line(const mailbox::Suppression& entry);
 
 // One per shard, used on its thread by its HttpListener.
 class AdminApi {
  public:
-  AdminApi(engine::Shard& shard, queue::Store& store, AdminOptions options, ApplyFn apply);
+  // `suppressions` may be nullptr (no bounce mailbox): those routes then answer 404.
+  AdminApi(engine::Shard& shard, queue::Store& store, mailbox::Suppressions* suppressions,
+           AdminOptions options, ApplyFn apply);
 
-  // True when the request is for this API (its path is under /api/v1/queue); the answer
-  // then goes through `respond`.
+  // True when the request is for this API (its path is under /api/v1/queue or
+  // /api/v1/suppressions); the answer then goes through `respond`.
   bool handle(http::Request& request, const engine::SocketAddress& peer,
               const injection::Respond& respond);
 
  private:
+  // The suppression routes; `address` is the path after the prefix's '/', or empty.
+  void handle_suppressions(const http::Request& request, std::string_view address, bool text,
+                           const injection::Respond& respond);
+
   engine::Shard& shard_;
   queue::Store& store_;
+  mailbox::Suppressions* suppressions_;
   AdminOptions options_;
   ApplyFn apply_;
 };

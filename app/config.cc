@@ -155,6 +155,29 @@ class Section {
     }                                          \
   } while (false)
 
+// [[<section>.user]] entries: a name and a crypt(3) hash; mailbox users may add an APOP secret.
+Result<void> parse_users(Section& section, const std::string& where,
+                         std::vector<Config::User>& out) {
+  const toml::array* users = section.array("user");
+  if (users == nullptr) return {};
+  for (std::size_t i = 0; i < users->size(); ++i) {
+    const std::string name = where + ".user[" + std::to_string(i) + "]";
+    const toml::table* entry = users->get(i)->as_table();
+    if (entry == nullptr) return config_error(name + " must be a table: [[" + where + ".user]]");
+    Section fields(entry, name);
+    Config::User user;
+    CONFIG_TRY(fields.string("name", user.name));
+    CONFIG_TRY(fields.string("password_hash", user.password_hash));
+    if (where == "mailbox") CONFIG_TRY(fields.string("apop_secret", user.apop_secret));
+    CONFIG_TRY(fields.no_unknown_keys());
+    if (user.name.empty() || !user.password_hash.starts_with("$")) {
+      return config_error(name + " needs a name and a crypt(3) password_hash (outpost passwd)");
+    }
+    out.push_back(std::move(user));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Clock::Duration> parse_duration(std::string_view text) {
@@ -246,22 +269,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       return config_error("submission.auth: \"" + mechanism + "\" is not PLAIN or LOGIN");
     }
   }
-  if (const toml::array* users = submission.array("user")) {
-    for (std::size_t i = 0; i < users->size(); ++i) {
-      const std::string name = "submission.user[" + std::to_string(i) + "]";
-      const toml::table* entry = users->get(i)->as_table();
-      if (entry == nullptr) return config_error(name + " must be a table: [[submission.user]]");
-      Section section(entry, name);
-      Config::User user;
-      CONFIG_TRY(section.string("name", user.name));
-      CONFIG_TRY(section.string("password_hash", user.password_hash));
-      CONFIG_TRY(section.no_unknown_keys());
-      if (user.name.empty() || !user.password_hash.starts_with("$")) {
-        return config_error(name + " needs a name and a crypt(3) password_hash (outpost passwd)");
-      }
-      config.users.push_back(std::move(user));
-    }
-  }
+  CONFIG_TRY(parse_users(submission, "submission", config.users));
   CONFIG_TRY(submission.no_unknown_keys());
 
   Section tls(table("tls"), "tls");
@@ -311,7 +319,25 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(bounce.string("domain", config.bounce_domain));
   CONFIG_TRY(bounce.string("verp_prefix", config.verp_prefix));
   CONFIG_TRY(bounce.boolean("verp", config.verp));
+  CONFIG_TRY(bounce.string_list("listen", config.bounce_listen));
+  CONFIG_TRY(bounce.string("rules", config.bounce_rules));
   CONFIG_TRY(bounce.no_unknown_keys());
+  if (!config.bounce_listen.empty() && config.bounce_domain.empty()) {
+    return config_error("bounce.listen needs bounce.domain: the intake takes mail for it only");
+  }
+
+  Section mailbox(table("mailbox"), "mailbox");
+  CONFIG_TRY(parse_users(mailbox, "mailbox", config.mailbox_users));
+  CONFIG_TRY(mailbox.duration("auth_failure_delay", config.mailbox_auth_failure_delay));
+  CONFIG_TRY(mailbox.no_unknown_keys());
+  for (auto [name, listen] : {std::pair{"imap", &config.imap}, std::pair{"pop3", &config.pop3}}) {
+    Section section(table(name), name);
+    CONFIG_TRY(section.string_list("listen", listen->listen));
+    CONFIG_TRY(section.string_list("tls_listen", listen->tls_listen));
+    CONFIG_TRY(section.boolean("login_without_tls", listen->login_without_tls));
+    CONFIG_TRY(section.duration("idle_timeout", listen->idle_timeout));
+    CONFIG_TRY(section.no_unknown_keys());
+  }
   if (config.verp_prefix.empty() ||
       config.verp_prefix.find_first_of("+@= \"\t") != std::string::npos) {
     return config_error("bounce.verp_prefix must be a non-empty local part without + = @");
@@ -390,10 +416,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     }
   }
 
-  static const std::set<std::string> known = {"node",     "log",   "spool",   "submission",
-                                              "delivery", "queue", "http",    "dkim",
-                                              "dns",      "tls",   "metrics", "bounce"};
-  static const std::set<std::string> later = {"imap", "pop3"};
+  static const std::set<std::string> known = {
+      "node", "log", "spool",   "submission", "delivery", "queue", "http", "dkim",
+      "dns",  "tls", "metrics", "bounce",     "mailbox",  "imap",  "pop3"};
+  static const std::set<std::string> later = {};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {

@@ -43,6 +43,7 @@ struct Config {
   struct User {
     std::string name;
     std::string password_hash;  // crypt(3): "$y$..." from `outpost passwd`
+    std::string apop_secret;    // [[mailbox.user]] only: the shared secret POP3 APOP needs
   };
   std::vector<User> users;
   std::vector<std::string> submission_tls_listen;  // implicit TLS (port 465 style)
@@ -71,6 +72,24 @@ struct Config {
   std::string bounce_domain;
   std::string verp_prefix = "bounce";
   bool verp = true;
+  // Inbound SMTP for asynchronous bounces and complaints (mail for bounce.domain only), on the
+  // mailbox shard; empty = none.
+  std::vector<std::string> bounce_listen;
+  std::string bounce_rules;  // a classification rules file; empty = the built-in rules
+  // [mailbox] who may read the bounce mailbox over IMAP and POP3 ([[mailbox.user]]); they all
+  // see the same mailbox.
+  std::vector<User> mailbox_users;
+  Clock::Duration mailbox_auth_failure_delay = std::chrono::seconds(2);
+  // [imap] and [pop3]: plaintext listeners offer STARTTLS/STLS; tls_listen is implicit TLS
+  // (993/995 style). Passwords travel only inside TLS unless login_without_tls.
+  struct MailboxListen {
+    std::vector<std::string> listen;
+    std::vector<std::string> tls_listen;
+    bool login_without_tls = false;
+    Clock::Duration idle_timeout = std::chrono::minutes(30);
+  };
+  MailboxListen imap;
+  MailboxListen pop3{.idle_timeout = std::chrono::minutes(10)};
   // [metrics] GET /metrics (Prometheus text format); empty = served on the [http] listeners
   std::vector<std::string> metrics_listen;
   // [dns] MX resolution when delivery.relay is empty

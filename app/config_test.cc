@@ -67,7 +67,52 @@ listen = "127.0.0.1:1143"
   EXPECT_EQ(config->metrics_listen, std::vector<std::string>{"127.0.0.1:9100"});
   EXPECT_EQ(config->tls_certificate, "/etc/outpost/cert.pem");
   EXPECT_EQ(config->bounce_domain, "bounces.example.com");
-  EXPECT_EQ(config->ignored_sections, std::vector<std::string>{"imap"});
+  EXPECT_EQ(config->imap.listen, std::vector<std::string>{"127.0.0.1:1143"});
+  EXPECT_TRUE(config->ignored_sections.empty());
+}
+
+TEST(Config, BounceMailbox) {
+  auto config = parse_config(R"(
+[bounce]
+domain = "bounces.example.com"
+listen = "127.0.0.1:2526"
+rules = "/etc/outpost/bounce_rules.conf"
+[mailbox]
+auth_failure_delay = "3s"
+[[mailbox.user]]
+name = "mautic"
+password_hash = '$y$j9T$abc$def'
+apop_secret = "s3cret"
+[imap]
+listen = ["127.0.0.1:1143"]
+tls_listen = ["127.0.0.1:1993"]
+[pop3]
+listen = "127.0.0.1:1110"
+login_without_tls = true
+idle_timeout = "1m"
+)",
+                             "mailbox");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->bounce_listen, std::vector<std::string>{"127.0.0.1:2526"});
+  EXPECT_EQ(config->bounce_rules, "/etc/outpost/bounce_rules.conf");
+  EXPECT_EQ(config->mailbox_auth_failure_delay, std::chrono::seconds(3));
+  ASSERT_EQ(config->mailbox_users.size(), 1u);
+  EXPECT_EQ(config->mailbox_users[0].apop_secret, "s3cret");
+  EXPECT_EQ(config->imap.tls_listen, std::vector<std::string>{"127.0.0.1:1993"});
+  EXPECT_FALSE(config->imap.login_without_tls);
+  EXPECT_TRUE(config->pop3.login_without_tls);
+  EXPECT_EQ(config->pop3.idle_timeout, std::chrono::minutes(1));
+
+  for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
+           {"[bounce]\nlisten = \"127.0.0.1:2526\"\n", "bounce.listen needs bounce.domain"},
+           {"[[submission.user]]\nname = \"x\"\npassword_hash = \"$y$a\"\napop_secret = \"s\"\n",
+            "unknown key submission.user[0].apop_secret"},
+           {"[imap]\nlisten = 143\n", "imap.listen"},
+           {"[pop3]\nstls = true\n", "unknown key pop3.stls"}}) {
+    auto bad = parse_config(text, "bad");
+    ASSERT_FALSE(bad.has_value()) << text;
+    EXPECT_NE(bad.error().message().find(want), std::string::npos) << bad.error().message();
+  }
 }
 
 TEST(Config, TlsPoliciesAndSubmissionUsers) {

@@ -10,15 +10,18 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "app/admin.h"
 #include "app/telemetry.h"
+#include "base/ascii.h"
 #include "base/log.h"
 #include "delivery/dns_poller.h"
 #include "delivery/scheduler.h"
@@ -32,6 +35,11 @@
 #include "injection/http_listener.h"
 #include "injection/injector.h"
 #include "injection/submission.h"
+#include "mailbox/errc.h"
+#include "mailbox/imap_listener.h"
+#include "mailbox/intake.h"
+#include "mailbox/pop3_listener.h"
+#include "mailbox/store.h"
 #include "metrics/exposition.h"
 #include "queue/message_id.h"
 #include "queue/rocksdb_store.h"
@@ -57,6 +65,11 @@ struct ShardServices {
   std::unique_ptr<AdminApi> admin;
   std::unique_ptr<injection::HttpListener> http;
   std::unique_ptr<injection::HttpListener> metrics;  // [metrics] listen, when set
+  // The bounce mailbox, on shard 0 only (mailbox_shard): the intake and its SMTP listener.
+  std::unique_ptr<mailbox::BounceIntake> intake;
+  std::unique_ptr<injection::SubmissionListener> bounce_smtp;
+  std::unique_ptr<mailbox::Pop3Listener> pop3;
+  std::unique_ptr<mailbox::ImapListener> imap;
   // What the last history expiry (shard 0 only) did; written on the worker, read in its done.
   Result<std::uint64_t> history_expired = std::uint64_t{0};
   // TLS: this shard's server certificate (same ticket keys on every shard) and its outbound
@@ -65,6 +78,16 @@ struct ShardServices {
   std::unique_ptr<tls::ClientContext> tls_client;
   std::unique_ptr<tls::ClientContext> tls_verify;
 };
+
+// The shard that owns the bounce mailbox: its store, intake, IMAP and POP3 sessions. Bounces
+// are few next to outbound mail, and one owner keeps the folders free of locks.
+constexpr ShardId mailbox_shard(0);
+
+// The domain of an address, or "".
+std::string_view domain_of(std::string_view address) {
+  const auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
+}
 
 // The shard that delivers a part. A domain (or MX) destination belongs to one shard, chosen by
 // hash, so its connections and limits are in one place. The relay is one destination for
@@ -262,6 +285,60 @@ void expire_history(engine::Shard& shard, queue::Store& spool, ShardServices& mi
       });
 }
 
+// One message for the bounce mailbox, on its shard: the answer the SMTP intake (or the
+// Bouncer) gets. Durable when queued.
+injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& intake,
+                                 std::string_view mail_from,
+                                 const std::vector<std::string>& recipients,
+                                 std::string_view body) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(shard.clock().wall_now().time_since_epoch())
+          .count();
+  auto report = intake.receive(mail_from, recipients, body, now);
+  if (!report) {
+    log::error("bounce mailbox: cannot store a bounce: " + report.error().message());
+    return injection::Injected{.status = report.error().code == mailbox::Errc::no_space
+                                             ? injection::Injected::Status::no_space
+                                             : injection::Injected::Status::failed,
+                               .detail = "mailbox write failed"};
+  }
+  const mailbox::BounceRecipient* primary = mailbox::primary_recipient(*report);
+  std::string what(mailbox::to_string(report->kind));
+  if (primary != nullptr) {
+    what += " " + std::string(mailbox::to_string(primary->category)) +
+            (primary->hard ? " hard " : " soft ") + primary->address;
+  }
+  log::info("bounce mailbox: stored " + what);
+  return injection::Injected{.status = injection::Injected::Status::queued,
+                             .detail = "stored: " + what};
+}
+
+// A DSN delivery made for one of our VERP return paths: stored by the mailbox shard, and
+// `done` told on `from` (the Bouncer keeps the part until then).
+void store_own_dsn(engine::Shard& from, std::string&& recipient, std::string&& body,
+                   std::function<void(const Result<void>&)> done,
+                   std::vector<ShardServices>& services) {
+  struct Own {
+    std::string recipient;
+    std::string body;
+    std::function<void(const Result<void>&)> done;
+    injection::Injected result;
+  };
+  auto own = std::make_shared<Own>(
+      Own{.recipient = std::move(recipient), .body = std::move(body), .done = std::move(done)});
+  const ShardId origin = from.id();
+  post_until_taken(from, mailbox_shard, [own, origin, &services](engine::Shard& on) {
+    ShardServices& its = services[on.id().value()];
+    own->result = its.intake != nullptr
+                      ? store_bounce(on, *its.intake, "", {own->recipient}, own->body)
+                      : injection::Injected{.status = injection::Injected::Status::failed};
+    post_until_taken(on, origin, [own](engine::Shard&) {
+      if (own->result.status == injection::Injected::Status::queued) return own->done({});
+      own->done(unexpected(std::make_error_code(std::errc::io_error), own->result.detail));
+    });
+  });
+}
+
 // The server certificate of [tls], or, with none configured, a self-signed one for the host name,
 // made at the first start in <spool>/tls/ and kept.
 Result<std::pair<std::string, std::string>> server_certificate(const Config& config) {
@@ -326,6 +403,29 @@ int run_daemon(const Config& config) {
   if (!store) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
     return 1;
+  }
+
+  auto mail_store =
+      mailbox::MailStore::open(config.spool_path + "/mailbox", {.sync = config.spool_sync});
+  if (!mail_store) {
+    log::error("cannot open the bounce mailbox in " + config.spool_path +
+               "/mailbox: " + mail_store.error().message());
+    return 1;
+  }
+  std::optional<mailbox::Rules> bounce_rules;
+  if (!config.bounce_rules.empty()) {
+    std::ifstream in(config.bounce_rules, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto parsed =
+        in ? mailbox::Rules::parse(text.str())
+           : Result<mailbox::Rules>(unexpected(
+                 std::make_error_code(std::errc::no_such_file_or_directory), "cannot read"));
+    if (!parsed) {
+      log::error("bounce.rules " + config.bounce_rules + ": " + parsed.error().message());
+      return 1;
+    }
+    bounce_rules = std::move(parsed).value();
   }
 
   auto certificate = server_certificate(config);
@@ -427,9 +527,48 @@ int run_daemon(const Config& config) {
     log::error(http_fds.error().message());
     return 1;
   }
+  // The mailbox's listeners open on its shard only.
+  auto bounce_fds = open_listeners(config.bounce_listen, 1, "bounce intake (SMTP)");
+  auto pop3_fds = open_listeners(config.pop3.listen, 1, "pop3");
+  auto pop3_tls_fds = open_listeners(config.pop3.tls_listen, 1, "pop3 (TLS)");
+  auto imap_fds = open_listeners(config.imap.listen, 1, "imap");
+  auto imap_tls_fds = open_listeners(config.imap.tls_listen, 1, "imap (TLS)");
+  for (const auto* fds : {&bounce_fds, &pop3_fds, &pop3_tls_fds, &imap_fds, &imap_tls_fds}) {
+    if (!*fds) {
+      log::error(fds->error().message());
+      return 1;
+    }
+  }
+  // Mailbox logins: checked like submission's, with an optional APOP secret.
+  injection::Users mailbox_users;
+  std::map<std::string, std::string> apop_secrets;
+  for (const auto& user : config.mailbox_users) {
+    mailbox_users.add(user.name, user.password_hash);
+    if (!user.apop_secret.empty()) apop_secrets[user.name] = user.apop_secret;
+  }
+  const mailbox::Logins logins{
+      .check_password =
+          [&mailbox_users](const std::string& user, const std::string& password) {
+            return mailbox_users.check_password(user, password);
+          },
+      .apop_secret = [&apop_secrets](const std::string& user) -> std::optional<std::string> {
+        auto found = apop_secrets.find(user);
+        if (found == apop_secrets.end()) return std::nullopt;
+        return found->second;
+      },
+      .failure_delay = config.mailbox_auth_failure_delay};
 
   std::vector<ShardServices> services(shard_count);
   queue::Store& spool = **store;
+  mailbox::MailStore& mail = **mail_store;
+  // Delivery on every shard checks each recipient against the suppression list (a shared lock
+  // and a hash lookup).
+  delivery::SuppressedFn suppressed =
+      [&mail](std::string_view address) -> std::optional<std::string> {
+    auto entry = mail.suppressions().find(address);
+    if (!entry) return std::nullopt;
+    return entry->category;
+  };
   const bool relayed = !relay.empty();
   const queue::RetryPolicy retry{.initial = config.retry_initial,
                                  .multiplier = config.retry_multiplier,
@@ -516,10 +655,21 @@ int run_daemon(const Config& config) {
             .requeue = on_queued,
             .tls_policies = tls_policies,
             .tls_client = mine.tls_client.get(),
-            .tls_verify = mine.tls_verify.get()},
+            .tls_verify = mine.tls_verify.get(),
+            .suppressed = suppressed},
         on_queued,
-        [committer = mine.committer.get()](std::vector<queue::Envelope>&& parts, std::string&& body,
-                                           std::function<void(const Result<void>&)> done) {
+        [&shard, &services, &config, committer = mine.committer.get()](
+            std::vector<queue::Envelope>&& parts, std::string&& body,
+            std::function<void(const Result<void>&)> done) {
+          // A DSN for one of our VERP return paths goes straight into the bounce mailbox, on its
+          // shard; any other DSN is queued for delivery to its sender.
+          if (!config.bounce_domain.empty() && parts.size() == 1 &&
+              parts[0].recipients.size() == 1 &&
+              iequals(domain_of(parts[0].recipients[0].address), config.bounce_domain)) {
+            store_own_dsn(shard, std::move(parts[0].recipients[0].address), std::move(body),
+                          std::move(done), services);
+            return;
+          }
           committer->submit(std::move(parts), std::move(body), std::move(done));
         });
     auto recovered = mine.delivery->recover([&shard, shard_count](const queue::ScheduledItem& i) {
@@ -571,8 +721,51 @@ int run_daemon(const Config& config) {
                                                       std::move(api_options));
     }
 
+    if (shard.id() == mailbox_shard) {
+      mine.intake = std::make_unique<mailbox::BounceIntake>(
+          mail, mailbox::IntakeOptions{.bounce_domain = config.bounce_domain,
+                                       .verp_prefix = config.verp_prefix,
+                                       .rules = bounce_rules ? &*bounce_rules : nullptr});
+      if (!config.bounce_listen.empty()) {
+        injection::SubmissionOptions intake_options{
+            .smtp = smtp_options,
+            .idle_timeout = config.session_idle_timeout,
+            .tls = mine.tls_server.get(),
+            .tls_handshake_timeout = config.tls_handshake_timeout,
+            .accept_domain = config.bounce_domain};
+        intake_options.smtp.auth_mechanisms.clear();
+        mine.bounce_smtp = std::make_unique<injection::SubmissionListener>(
+            shard,
+            [&shard, intake = mine.intake.get()](
+                injection::Inbound&& message, injection::TraceFacts* /*trace*/,
+                injection::Probe& /*probe*/, const injection::Injector::Done& done) {
+              done(store_bounce(shard, *intake, message.mail_from, message.recipients,
+                                message.body));
+            },
+            std::move(intake_options));
+      }
+    }
+
+    if (shard.id() == mailbox_shard) {
+      mine.pop3 = std::make_unique<mailbox::Pop3Listener>(
+          shard, mail, logins,
+          mailbox::MailListenerOptions{.hostname = config.hostname,
+                                       .idle_timeout = config.pop3.idle_timeout,
+                                       .tls = mine.tls_server.get(),
+                                       .tls_handshake_timeout = config.tls_handshake_timeout,
+                                       .login_without_tls = config.pop3.login_without_tls});
+      mine.imap = std::make_unique<mailbox::ImapListener>(
+          shard, mail, logins,
+          mailbox::MailListenerOptions{.hostname = config.hostname,
+                                       .idle_timeout = config.imap.idle_timeout,
+                                       .tls = mine.tls_server.get(),
+                                       .tls_handshake_timeout = config.tls_handshake_timeout,
+                                       .login_without_tls = config.imap.login_without_tls},
+          config.message_bytes_max);
+    }
+
     mine.admin = std::make_unique<AdminApi>(
-        shard, spool, AdminOptions{.key = config.admin_key},
+        shard, spool, &mail.suppressions(), AdminOptions{.key = config.admin_key},
         [&services, relayed](engine::Shard& from, delivery::OperatorAction action,
                              std::vector<queue::ScheduledItem> parts,
                              std::function<void(delivery::ActionCounts)> done) {
@@ -636,6 +829,17 @@ int run_daemon(const Config& config) {
             for (int fd : (*tls_fds)[on.id().value()]) its.submission->listen(fd, true);
           }
           for (int fd : (*http_fds)[on.id().value()]) its.http->listen(fd);
+          if (on.id() == mailbox_shard) {
+            if (its.bounce_smtp != nullptr) {
+              for (int fd : (*bounce_fds)[0]) its.bounce_smtp->listen(fd);
+            }
+            for (int fd : (*pop3_fds)[0]) its.pop3->listen(fd);
+            for (int fd : (*imap_fds)[0]) its.imap->listen(fd);
+            if (its.tls_server != nullptr) {
+              for (int fd : (*pop3_tls_fds)[0]) its.pop3->listen(fd, true);
+              for (int fd : (*imap_tls_fds)[0]) its.imap->listen(fd, true);
+            }
+          }
           if (its.metrics != nullptr) {
             for (int fd : (*metrics_fds)[on.id().value()]) its.metrics->listen(fd);
           }

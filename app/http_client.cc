@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -173,6 +174,43 @@ Result<bench::HttpResponse> http_request(const engine::SocketAddress& to,
     }
   }
   return reader.take();
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '@') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+Reach admin_request(const engine::SocketAddress& address, std::string_view method,
+                    const std::string& target, const std::string& key, HttpAnswer& answer,
+                    std::string& error) {
+  HttpClientRequest exchange;
+  exchange.method = std::string(method);
+  exchange.target = target;
+  exchange.host = address.to_string();
+  if (!key.empty()) exchange.headers.push_back({"Authorization", "Bearer " + key});
+  auto response = http_request(address, exchange);
+  if (!response) {
+    error = response.error().code == std::errc::connection_refused
+                ? "cannot connect to the admin API at " + address.to_string() + ": " +
+                      response.error().code.message()
+                : response.error().detail;
+    return response.error().code == std::errc::connection_refused ? Reach::unreachable
+                                                                  : Reach::failed;
+  }
+  answer.status = response->status;
+  answer.body = std::move(response->body);
+  return Reach::answered;
 }
 
 }  // namespace mta::app

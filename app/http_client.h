@@ -45,4 +45,20 @@ struct HttpClientRequest {
 Result<bench::HttpResponse> http_request(const engine::SocketAddress& to,
                                          const HttpClientRequest& request);
 
+// `text` percent-encoded for a path segment or a query value (unreserved characters and '@'
+// stay as they are).
+std::string percent_encode(std::string_view text);
+
+// The admin API clients (`outpost queue`, `outpost suppression`): one request with the admin
+// key; `unreachable` when nothing listens at `address`, `failed` for any other failure
+// (`error` says which).
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+enum class Reach { answered, unreachable, failed };
+Reach admin_request(const engine::SocketAddress& address, std::string_view method,
+                    const std::string& target, const std::string& key, HttpAnswer& answer,
+                    std::string& error);
+
 }  // namespace mta::app

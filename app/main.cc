@@ -15,6 +15,7 @@
 #include "app/dns_command.h"
 #include "app/inject_command.h"
 #include "app/queue_command.h"
+#include "app/suppression_command.h"
 #include "injection/access.h"
 #include "injection/api.h"
 
@@ -27,6 +28,7 @@ Usage: outpost COMMAND [OPTIONS]
 Commands:
   run      run the daemon (SMTP submission, durable queue, delivery)
   queue    inspect and steer the queue (summary, list, show, retry, delete, bounce)
+  suppression  the recipients never mailed again (list, show, add, remove)
   dkim     keygen, sign, verify
   dns      show what delivery would resolve
   bench    load generator and sink
@@ -158,6 +160,7 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string_view> args(argv + 2, argv + argc);
   if (command == "dns") return mta::app::dns_command(args);
+  if (command == "suppression") return mta::app::suppression_command(args);
   if (command == "bench") return mta::app::bench_command(args);
   if (command == "inject") return mta::app::inject_command(args);
   if (command == "passwd") return passwd_command(args);

@@ -64,51 +64,6 @@ struct Options {
   queue::QueueFilter filter;
 };
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '@') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-struct HttpAnswer {
-  int status = 0;
-  std::string body;
-};
-
-enum class Reach { answered, unreachable, failed };
-
-// One request through app/http_client.h; `unreachable` when nothing listens at `address`.
-Reach request(const engine::SocketAddress& address, std::string_view method,
-              const std::string& target, const std::string& key, HttpAnswer& answer,
-              std::string& error) {
-  HttpClientRequest exchange;
-  exchange.method = std::string(method);
-  exchange.target = target;
-  exchange.host = address.to_string();
-  if (!key.empty()) exchange.headers.push_back({"Authorization", "Bearer " + key});
-  auto response = http_request(address, exchange);
-  if (!response) {
-    error = response.error().code == std::errc::connection_refused
-                ? "cannot connect to the admin API at " + address.to_string() + ": " +
-                      response.error().code.message()
-                : response.error().detail;
-    return response.error().code == std::errc::connection_refused ? Reach::unreachable
-                                                                  : Reach::failed;
-  }
-  answer.status = response->status;
-  answer.body = std::move(response->body);
-  return Reach::answered;
-}
-
 // The spool of a stopped daemon, for summary, count and list.
 int read_spool(const Config& config, const Options& options) {
   auto store = queue::RocksDbStore::open(config.spool_path, {.sync = true});
@@ -243,8 +198,8 @@ int queue_command(std::span<const std::string_view> args) {
 
   HttpAnswer answer;
   std::string error;
-  const Reach reach =
-      request(*address, read_only || action == "show" ? "GET" : "POST", target, key, answer, error);
+  const Reach reach = admin_request(*address, read_only || action == "show" ? "GET" : "POST",
+                                    target, key, answer, error);
   if (reach == Reach::unreachable && read_only) {
     std::fprintf(stderr, "outpost queue: no daemon at %s; reading the spool\n",
                  address->to_string().c_str());
