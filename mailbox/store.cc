@@ -248,7 +248,7 @@ Result<std::unique_ptr<MailStore>> MailStore::open(const std::string& path, Stor
   if (auto status = rocksdb::DB::Open(db_options, path, &raw); !status.ok()) {
     return from_status(status, "open mailbox " + path);
   }
-  std::unique_ptr<MailStore> store(new MailStore(std::unique_ptr<rocksdb::DB>(raw), options));
+  auto store = std::make_unique<MailStore>(std::unique_ptr<rocksdb::DB>(raw), options);
   if (auto loaded = store->load(); !loaded) return unexpected(loaded.error());
   return store;
 }

@@ -100,6 +100,8 @@ class Suppressions {
 class MailStore {
  public:
   static Result<std::unique_ptr<MailStore>> open(const std::string& path, StoreOptions options);
+  // open()'s: `db` is open; the index is loaded by open().
+  MailStore(std::unique_ptr<rocksdb::DB> db, StoreOptions options);
   ~MailStore();
   MailStore(const MailStore&) = delete;
   MailStore& operator=(const MailStore&) = delete;
@@ -139,7 +141,6 @@ class MailStore {
   void unlock_maildrop();
 
  private:
-  MailStore(std::unique_ptr<rocksdb::DB> db, StoreOptions options);
   Result<void> load();
   Folder* find_mutable(std::string_view name);
   Result<Folder*> make_folder(std::string_view name);
