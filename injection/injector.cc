@@ -80,7 +80,8 @@ std::vector<queue::Envelope> Injector::split(Inbound& message, MessageId id, Clo
     std::string destination = route_(address);
     std::string mail_from = message.mail_from;
     if (verp) {
-      if (auto encoded = mime::verp_encode(options_.verp_prefix, id, address, options_.verp_domain)) {
+      if (auto encoded =
+              mime::verp_encode(options_.verp_prefix, id, address, options_.verp_domain)) {
         mail_from = std::move(*encoded);
       }
     }
