@@ -255,6 +255,13 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, Telemetry& telemetr
     counts.bounce = mine.delivery->bounce_probe();
     counts.parts_scheduled = mine.delivery->scheduled_count();
   }
+  if (mine.bounce_smtp != nullptr) counts.bounce_smtp = mine.bounce_smtp->probe();
+  if (mine.intake != nullptr) {
+    counts.intake = mine.intake->probe();
+    counts.suppressed_addresses = mine.intake->suppressions_size();
+  }
+  if (mine.imap != nullptr) counts.imap = mine.imap->probe();
+  if (mine.pop3 != nullptr) counts.pop3 = mine.pop3->probe();
   telemetry.sync(shard.id().value(), counts);
   if (shard.stopping()) return;
   shard.schedule(std::chrono::seconds(1),

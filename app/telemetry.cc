@@ -3,7 +3,9 @@
 // since the last sync, so counters only grow).
 #include "app/telemetry.h"
 
+#include <array>
 #include <span>
+#include <string>
 #include <utility>
 
 #include "base/assert.h"
@@ -34,7 +36,30 @@ struct Telemetry::Shard {
   metrics::Registry registry;
   std::vector<Follow> follows;  // one per Telemetry::series_, in its order
   metrics::Gauge* scheduled = nullptr;
+  metrics::Gauge* suppressed = nullptr;
 };
+
+namespace {
+
+// Readers for the intake's per-kind and per-category arrays, one function per index.
+template <std::size_t I>
+std::uint64_t by_kind(const ShardCounts& n) {
+  return n.intake.by_kind[I];
+}
+template <std::size_t I>
+std::uint64_t by_category(const ShardCounts& n) {
+  return n.intake.by_category[I];
+}
+template <std::size_t... I>
+constexpr auto kind_readers(std::index_sequence<I...>) {
+  return std::array<std::uint64_t (*)(const ShardCounts&), sizeof...(I)>{&by_kind<I>...};
+}
+template <std::size_t... I>
+constexpr auto category_readers(std::index_sequence<I...>) {
+  return std::array<std::uint64_t (*)(const ShardCounts&), sizeof...(I)>{&by_category<I>...};
+}
+
+}  // namespace
 
 Telemetry::Telemetry(std::uint32_t shard_count) {
   auto& c = catalog_;
@@ -134,6 +159,58 @@ Telemetry::Telemetry(std::uint32_t shard_count) {
               "DSNs that could not be written, or not sent (null sender).", {"reason"});
   follow(dsn_failures, {"write"}, [](Counts n) { return n.bounce.dsn_failures; });
   follow(dsn_failures, {"null_sender"}, [](Counts n) { return n.bounce.null_sender_failures; });
+  // The bounce mailbox.
+  const auto bounces =
+      counter(c, "outpost_bounces_received_total",
+              "Messages stored in the bounce mailbox, by what they are.", {"kind"});
+  const auto kinds = kind_readers(std::make_index_sequence<5>());
+  for (std::size_t k = 0; k < kinds.size(); ++k) {
+    follow(bounces, {std::string(mailbox::to_string(static_cast<mailbox::BounceKind>(k)))},
+           kinds[k]);
+  }
+  const auto recipients =
+      counter(c, "outpost_bounce_recipients_total",
+              "Recipients named by stored bounces, by classification.", {"category"});
+  const auto categories = category_readers(std::make_index_sequence<mailbox::kCategoryCount>());
+  for (std::size_t k = 0; k < categories.size(); ++k) {
+    follow(recipients, {std::string(mailbox::to_string(static_cast<mailbox::Category>(k)))},
+           categories[k]);
+  }
+  follow(counter(c, "outpost_suppressions_added_total",
+                 "Recipients put on the suppression list by a hard bounce or a complaint."),
+         {}, [](Counts n) { return n.intake.suppressions_added; });
+  follow(counter(c, "outpost_mailbox_store_failures_total",
+                 "Bounces or suppressions the mailbox could not write (the sender was told 4xx)."),
+         {}, [](Counts n) { return n.intake.store_failures; });
+  const auto mailbox_connections =
+      counter(c, "outpost_mailbox_connections_total",
+              "Connections to the bounce mailbox, by protocol and result.", {"protocol", "result"});
+  follow(mailbox_connections, {"smtp", "accepted"},
+         [](Counts n) { return n.bounce_smtp.connections_accepted; });
+  follow(mailbox_connections, {"smtp", "refused"},
+         [](Counts n) { return n.bounce_smtp.connections_refused; });
+  follow(mailbox_connections, {"imap", "accepted"},
+         [](Counts n) { return n.imap.connections_accepted; });
+  follow(mailbox_connections, {"imap", "refused"},
+         [](Counts n) { return n.imap.connections_refused; });
+  follow(mailbox_connections, {"pop3", "accepted"},
+         [](Counts n) { return n.pop3.connections_accepted; });
+  follow(mailbox_connections, {"pop3", "refused"},
+         [](Counts n) { return n.pop3.connections_refused; });
+  const auto logins =
+      counter(c, "outpost_mailbox_logins_total", "IMAP and POP3 logins, by protocol and result.",
+              {"protocol", "result"});
+  follow(logins, {"imap", "success"}, [](Counts n) { return n.imap.logins; });
+  follow(logins, {"imap", "failure"}, [](Counts n) { return n.imap.login_failures; });
+  follow(logins, {"pop3", "success"}, [](Counts n) { return n.pop3.logins; });
+  follow(logins, {"pop3", "failure"}, [](Counts n) { return n.pop3.login_failures; });
+  auto suppressed =
+      c.add_gauge({"outpost_suppressed_addresses",
+                   "Addresses on the suppression list (reported by the mailbox shard).",
+                   {}});
+  MTA_ASSERT(suppressed.has_value());
+  suppressed_ = *suppressed;
+
   auto scheduled = c.add_gauge({"outpost_queue_parts_scheduled",
                                 "Queued parts waiting in the shards' delivery schedules.",
                                 {}});
@@ -152,6 +229,7 @@ Telemetry::Telemetry(std::uint32_t shard_count) {
       shard->follows.push_back({&counter});
     }
     shard->scheduled = &shard->registry.gauge(scheduled_);
+    shard->suppressed = &shard->registry.gauge(suppressed_);
     shards_.push_back(std::move(shard));
   }
 }
@@ -168,6 +246,7 @@ void Telemetry::sync(std::uint32_t shard, const ShardCounts& now) {
     follow.last = value;
   }
   s.scheduled->set(static_cast<double>(now.parts_scheduled));
+  s.suppressed->set(static_cast<double>(now.suppressed_addresses));
 }
 
 std::string Telemetry::render() const {

@@ -12,6 +12,8 @@
 #include "delivery/bouncer.h"
 #include "delivery/probe.h"
 #include "injection/probe.h"
+#include "mailbox/intake.h"
+#include "mailbox/mail_listener.h"
 #include "metrics/catalog.h"
 #include "metrics/registry.h"
 
@@ -24,6 +26,12 @@ struct ShardCounts {
   delivery::Probe delivery;
   delivery::BounceProbe bounce;
   std::uint64_t parts_scheduled = 0;  // parts waiting in this shard's dispatchers
+  // The bounce mailbox (the mailbox shard only; zero elsewhere).
+  injection::Probe bounce_smtp;
+  mailbox::IntakeProbe intake;
+  mailbox::MailListenerProbe imap;
+  mailbox::MailListenerProbe pop3;
+  std::uint64_t suppressed_addresses = 0;
 };
 
 class Telemetry {
@@ -49,6 +57,7 @@ class Telemetry {
   metrics::Catalog catalog_;
   std::vector<Series> series_;
   metrics::GaugeFamily scheduled_;
+  metrics::GaugeFamily suppressed_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 

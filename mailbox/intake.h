@@ -45,6 +45,7 @@ class BounceIntake {
                                std::int64_t now_seconds);
 
   const IntakeProbe& probe() const { return probe_; }
+  std::size_t suppressions_size() const { return store_.suppressions().size(); }
 
  private:
   MailStore& store_;

@@ -135,6 +135,7 @@ class MailStore {
   void unwatch(std::uint64_t id);
 
   Suppressions& suppressions() { return *suppressions_; }
+  const Suppressions& suppressions() const { return *suppressions_; }
 
   // POP3's maildrop lock (RFC 1939 §8): one session at a time.
   bool lock_maildrop();

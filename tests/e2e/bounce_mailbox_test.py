@@ -70,6 +70,10 @@ class BounceMailboxTest(DaemonTest):
         client.pass_("pop-pass")
         return client
 
+    def metrics(self):
+        return urllib.request.urlopen(f"http://127.0.0.1:{self.outpost.http_port}/metrics",
+                                      timeout=30).read().decode()
+
     def mailbox_count(self):
         client = self.pop3()
         count = client.stat()[0]
@@ -122,6 +126,12 @@ class BounceMailboxTest(DaemonTest):
         shown = self.suppression("show", "ann@example.com").stdout
         self.assertIn("ann@example.com invalid_recipient", shown)
         self.assertIn("5.1.1", shown)
+        wanted = [r'outpost_bounces_received_total\{kind="dsn"\} 1\b',
+                  r'outpost_bounce_recipients_total\{category="invalid_recipient"\} 1\b',
+                  r'outpost_suppressions_added_total 1\b', r'outpost_suppressed_addresses 1\b',
+                  r'outpost_mailbox_logins_total\{protocol="pop3",result="success"\} 1\b']
+        wait_until(lambda: all(re.search(w, self.metrics()) for w in wanted), 10,
+                   what="the mailbox metrics")
 
     def test_pop3_reads_and_deletes_with_every_login(self):
         for name in ("exim_user_unknown.eml", "qmail_no_mailbox.eml", "gmail_dsn.eml"):
@@ -230,11 +240,8 @@ class BounceMailboxTest(DaemonTest):
         wait_until(lambda: self.outpost.admin("count").strip() == "0", 30, what="an empty queue")
         rcpts_after = [r for _, r, _ in self.peer.rcpt_log].count("reject-ann@example.net")
         self.assertEqual(rcpts_after, rcpts_before)
-        def metrics():
-            return urllib.request.urlopen(f"http://127.0.0.1:{self.outpost.http_port}/metrics",
-                                          timeout=30).read().decode()
         wait_until(lambda: re.search(r'outpost_deliveries_total\{result="suppressed"\} [1-9]',
-                                     metrics()), 10, what="the suppressed count")
+                                     self.metrics()), 10, what="the suppressed count")
 
     def test_suppression_list_through_cli_and_api(self):
         added = self.suppression("add", "Dave@Example.net", "--reason", "asked by phone")
