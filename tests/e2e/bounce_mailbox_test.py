@@ -22,7 +22,7 @@ from harness import DaemonTest, Outpost, insecure_tls_context, run_tests, wait_u
 from scripted_peer import ScriptedPeer  # noqa: E402
 
 OUTPOST = None
-BOUNCE_DOMAIN = "bounces.outpost.test"
+BOUNCE_DOMAIN = "bounces.outpost.example"  # the corpus samples' bounce domain
 CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "mailbox", "testdata", "bounces")
 
 
@@ -33,6 +33,7 @@ def mailbox_settings(hashed, extra=None):
         "[mailbox.user]": {"name": '"processor"', "password_hash": f"'{hashed}'",
                            "apop_secret": '"apop-s3cret"'},
         "pop3": {"listen": '"127.0.0.1:0"', "tls_listen": '"127.0.0.1:0"'},
+        "submission": {"message_bytes_max": "1048576"},
     }
     for section, keys in (extra or {}).items():
         settings.setdefault(section, {}).update(keys)
@@ -132,6 +133,25 @@ class BounceMailboxTest(DaemonTest):
                   r'outpost_mailbox_logins_total\{protocol="pop3",result="success"\} 1\b']
         wait_until(lambda: all(re.search(w, self.metrics()) for w in wanted), 10,
                    what="the mailbox metrics")
+
+    def test_complaint_suppresses_and_oversized_bounces_are_refused(self):
+        self.send_bounce(corpus("arf_yahoo.eml"), f"fbl@{BOUNCE_DOMAIN}")
+        client = self.pop3()
+        headers = b"\r\n".join(client.top(1, 0)[1]).decode()
+        client.quit()
+        self.assertIn("X-Outpost-Bounce-Kind: complaint", headers)
+        self.assertIn("X-Outpost-Bounce-Category: complaint", headers)
+        self.assertIn("X-Outpost-Bounce-Recipient: xena@yahoo.com", headers)
+        self.assertIn("X-Outpost-Original-Message-Id: 0000019a2b3c4d74", headers)
+        self.assertIn("xena@yahoo.com complaint", self.suppression("show", "xena@yahoo.com").stdout)
+        # The intake has submission's limits: too big is refused while it is read.
+        with smtplib.SMTP("127.0.0.1", self.bounce_port, timeout=30) as smtp:
+            smtp.ehlo()
+            limit = int(smtp.esmtp_features["size"])
+            with self.assertRaises(smtplib.SMTPException):
+                smtp.sendmail("", [f"fbl@{BOUNCE_DOMAIN}"], b"Subject: big\r\n\r\n" +
+                              b"x" * 998 + b"\r\n" + (b"y" * 998 + b"\r\n") * (limit // 1000 + 2))
+        self.assertEqual(self.mailbox_count(), 1)
 
     def test_pop3_reads_and_deletes_with_every_login(self):
         for name in ("exim_user_unknown.eml", "qmail_no_mailbox.eml", "gmail_dsn.eml"):
