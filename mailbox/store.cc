@@ -84,12 +84,16 @@ std::string message_key(char kind, std::uint32_t folder, std::uint32_t uid) {
 }
 std::string suppression_key(std::string_view address) { return "S" + std::string(address); }
 
-std::string encode_folder(const Folder& folder) {
+// The folder record with `uidnext`, `subscribed` and `name` as given (the folder's own by
+// default): a change is encoded without copying the folder and its message index.
+std::string encode_folder(const Folder& folder, std::optional<std::uint32_t> uidnext = {},
+                          std::optional<bool> subscribed = {},
+                          std::optional<std::string_view> name = {}) {
   std::string out;
   put_u32(out, folder.uidvalidity);
-  put_u32(out, folder.uidnext);
-  out.push_back(folder.subscribed ? 1 : 0);
-  put_str(out, folder.name);
+  put_u32(out, uidnext.value_or(folder.uidnext));
+  out.push_back(subscribed.value_or(folder.subscribed) ? 1 : 0);
+  put_str(out, name.value_or(folder.name));
   return out;
 }
 std::string encode_meta(const MessageMeta& meta) {
@@ -446,9 +450,7 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
   }
   rocksdb::WriteBatch batch;
   for (auto& [folder, name] : renames) {
-    Folder copy = *folder;
-    copy.name = name;
-    batch.Put(folder_key(copy.id), encode_folder(copy));
+    batch.Put(folder_key(folder->id), encode_folder(*folder, {}, {}, name));
   }
   if (auto status = db_->Write(write, &batch); !status.ok()) {
     return from_status(status, "rename folder " + old_name);
@@ -460,12 +462,11 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
 Result<void> MailStore::set_subscribed(std::string_view name, bool subscribed) {
   Folder* folder = find_mutable(name);
   if (folder == nullptr) return unexpected(Errc::no_such_folder, std::string(name));
-  Folder copy = *folder;
-  copy.subscribed = subscribed;
   rocksdb::WriteOptions write;
   write.sync = options_.sync;
-  if (auto status = db_->Put(write, folder_key(copy.id), encode_folder(copy)); !status.ok()) {
-    return from_status(status, "subscribe " + copy.name);
+  if (auto status = db_->Put(write, folder_key(folder->id), encode_folder(*folder, {}, subscribed));
+      !status.ok()) {
+    return from_status(status, "subscribe " + folder->name);
   }
   folder->subscribed = subscribed;
   return {};
@@ -481,19 +482,16 @@ Result<std::uint32_t> MailStore::append(std::string_view folder_name, std::strin
                       .keywords = std::move(keywords),
                       .internal_date = internal_date,
                       .size = bytes.size()};
-  Folder next = *folder;
-  next.messages.clear();
-  next.uidnext = message.uid + 1;
   rocksdb::WriteBatch batch;
   batch.Put(message_key('B', folder->id, message.uid), rocksdb::Slice(bytes.data(), bytes.size()));
   batch.Put(message_key('M', folder->id, message.uid), encode_meta(message));
-  batch.Put(folder_key(folder->id), encode_folder(next));
+  batch.Put(folder_key(folder->id), encode_folder(*folder, message.uid + 1));
   rocksdb::WriteOptions write;
   write.sync = options_.sync;
   if (auto status = db_->Write(write, &batch); !status.ok()) {
     return from_status(status, "append to " + folder->name);
   }
-  folder->uidnext = next.uidnext;
+  folder->uidnext = message.uid + 1;
   const std::uint32_t uid = message.uid;
   folder->messages.emplace(uid, std::move(message));
   ++folder->modseq;
@@ -569,10 +567,7 @@ Result<std::vector<std::uint32_t>> MailStore::copy(std::string_view from,
     added.push_back(std::move(meta));
   }
   if (added.empty()) return new_uids;
-  Folder next = *target;
-  next.messages.clear();
-  next.uidnext = next_uid;
-  batch.Put(folder_key(target->id), encode_folder(next));
+  batch.Put(folder_key(target->id), encode_folder(*target, next_uid));
   rocksdb::WriteOptions write;
   write.sync = options_.sync;
   if (auto status = db_->Write(write, &batch); !status.ok()) {
