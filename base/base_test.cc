@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
+#include "base/base64.h"
 #include "base/buffer.h"
 #include "base/clock.h"
 #include "base/result.h"
@@ -95,6 +97,26 @@ TEST(ManualClock, MovesOnlyWhenAdvanced) {
   clock.advance(std::chrono::seconds(5));
   EXPECT_EQ(clock.now() - start, std::chrono::seconds(5));
   EXPECT_EQ(clock.wall_now() - wall, std::chrono::seconds(5));
+}
+
+TEST(Base64, StrictDecodeTakesOnlyPaddedBase64) {
+  struct Case {
+    std::string_view in;
+    std::optional<std::string> want;
+  };
+  const Case cases[] = {
+      {"", std::string()},          {"AGFwcABzM2NyZXQ=", std::string("\0app\0s3cret", 11)},
+      {"Zm9v", std::string("foo")}, {"Zm8=", std::string("fo")},
+      {"Zg==", std::string("f")},   {"Zg=", std::nullopt},  // not a multiple of 4
+      {"Z===", std::nullopt},                               // padding too early
+      {"Zg==Zg==", std::nullopt},                           // padding before the end
+      {"Zm 9", std::nullopt},                               // a space
+      {"Zm9*", std::nullopt},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(base64_decode_strict(c.in), c.want) << c.in;
+  }
+  static_assert(base64_value('A') == 0 && base64_value('/') == 63 && base64_value('=') == -1);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "base/ascii.h"
 #include "base/assert.h"
+#include "base/base64.h"
 #include "proto/imap/errc.h"
 #include "proto/imap/fetch.h"
 #include "proto/imap/response.h"
@@ -22,41 +23,6 @@ namespace {
 
 constexpr std::string_view kSystemFlags = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)";
 constexpr std::size_t kPatternBytesMax = 1024;
-
-// base64 (RFC 4648 §4) with padding, as SASL responses are sent; nullopt when invalid.
-std::optional<std::string> decode_base64(std::string_view text) {
-  const auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = text[i + k];
-      if (c == '=' && i + 4 == text.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad != 0) return std::nullopt;  // data after padding
-      v[k] = value(c);
-      if (v[k] < 0) return std::nullopt;
-    }
-    const unsigned n =
-        (unsigned(v[0]) << 18) | (unsigned(v[1]) << 12) | (unsigned(v[2]) << 6) | unsigned(v[3]);
-    out += static_cast<char>(n >> 16);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
-  }
-  return out;
-}
 
 // LIST wildcards (RFC 3501 §6.3.8): "*" matches anything, "%" anything but the delimiter.
 // A set-of-positions match, O(name × pattern), with no recursion. INBOX matches in any case.
@@ -515,7 +481,7 @@ void Session::do_authenticate(const Command& c) {
 
 // PLAIN (RFC 4616): message = [authzid] NUL authcid NUL passwd
 void Session::auth_plain(const std::string& tag, std::string_view base64) {
-  const std::optional<std::string> decoded = decode_base64(base64);
+  const std::optional<std::string> decoded = base64_decode_strict(base64);
   if (!decoded) {
     bad(tag, "Invalid base64 data");
     return;

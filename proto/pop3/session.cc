@@ -11,6 +11,7 @@
 
 #include "base/ascii.h"
 #include "base/assert.h"
+#include "base/base64.h"
 #include "proto/pop3/errc.h"
 
 namespace mta::pop3 {
@@ -92,42 +93,6 @@ std::optional<std::uint64_t> parse_number(std::string_view text) {
   if (ec == std::errc::result_out_of_range) return std::numeric_limits<std::uint64_t>::max();
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
-}
-
-int sextet(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// RFC 4648 §4 base64 with padding, as RFC 5034 §4 requires of SASL responses.
-std::optional<std::string> decode_base64(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    std::uint32_t bits = 0;
-    int padding = 0;
-    for (std::size_t j = 0; j < 4; ++j) {
-      const char c = in[i + j];
-      if (c == '=') {
-        if (i + 4 != in.size() || j < 2) return std::nullopt;
-        ++padding;
-        bits <<= 6;
-        continue;
-      }
-      const int value = sextet(c);
-      if (value < 0 || padding > 0) return std::nullopt;
-      bits = (bits << 6) | static_cast<std::uint32_t>(value);
-    }
-    out.push_back(static_cast<char>(bits >> 16));
-    if (padding < 2) out.push_back(static_cast<char>((bits >> 8) & 0xff));
-    if (padding < 1) out.push_back(static_cast<char>(bits & 0xff));
-  }
-  return out;
 }
 
 // RFC 1939 §7: unique-id = 1*70 of 0x21-0x7E.
@@ -466,7 +431,7 @@ void Session::on_auth_response(std::string_view line) {
 
 // RFC 4616 §2: message = [authzid] NUL authcid NUL passwd, each 1*SAFE (no NUL).
 void Session::on_plain_response(std::string_view encoded) {
-  const std::optional<std::string> decoded = decode_base64(encoded);
+  const std::optional<std::string> decoded = base64_decode_strict(encoded);
   if (!decoded) return reply_error("-ERR Invalid base64 in SASL response");
   const std::string_view message = *decoded;
   const std::size_t first = message.find('\0');
