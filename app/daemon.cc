@@ -315,7 +315,7 @@ injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& in
     what += " " + std::string(mailbox::to_string(primary->category)) +
             (primary->hard ? " hard " : " soft ") + primary->address;
   }
-  log::info("bounce mailbox: stored " + what);
+  if (log::enabled(log::Level::debug)) log::debug("bounce mailbox: stored " + what);
   return injection::Injected{.status = injection::Injected::Status::queued,
                              .detail = "stored: " + what};
 }
