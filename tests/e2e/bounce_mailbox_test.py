@@ -254,12 +254,25 @@ class BounceMailboxTest(DaemonTest):
         # The next message to her is not attempted, and the API says why.
         rcpts_before = [r for _, r, _ in self.peer.rcpt_log].count("reject-ann@example.net")
         with smtplib.SMTP("127.0.0.1", self.outpost.port, timeout=30) as client:
-            client.sendmail("news@example.com", ["reject-ann@example.net", "carl@example.net"],
-                            "Subject: second\r\nMessage-ID: <second@example.com>\r\n\r\nhi\r\n")
+            client.ehlo()
+            client.mail("news@example.com")
+            client.rcpt("reject-ann@example.net")
+            client.rcpt("carl@example.net")
+            code, reply = client.data(
+                b"Subject: second\r\nMessage-ID: <second@example.com>\r\n\r\nhi\r\n")
+            self.assertEqual(code, 250, reply)
+        message_id = reply.decode().rsplit(" ", 1)[-1]
         wait_until(lambda: len(self.peer.messages) >= 2, 30, what="carl's copy")
         wait_until(lambda: self.outpost.admin("count").strip() == "0", 30, what="an empty queue")
         rcpts_after = [r for _, r, _ in self.peer.rcpt_log].count("reject-ann@example.net")
         self.assertEqual(rcpts_after, rcpts_before)
+        # The status API says what happened to each recipient.
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.outpost.http_port}/v1/messages/"
+                                    f"{message_id}", timeout=30) as response:
+            status = {r["address"]: r for r in json.load(response)["recipients"]}
+        self.assertEqual(status["reject-ann@example.net"]["status"], "suppressed")
+        self.assertIn("suppressed", status["reject-ann@example.net"]["last_reply"])
+        self.assertEqual(status["carl@example.net"]["status"], "delivered")
         wait_until(lambda: re.search(r'outpost_deliveries_total\{result="suppressed"\} [1-9]',
                                      self.metrics()), 10, what="the suppressed count")
 
