@@ -24,6 +24,9 @@ inline constexpr char kHierarchyDelimiter = '/';
 struct FolderInfo {
   std::string name;
   bool subscribed = false;
+  // false: a subscription to a name with no folder (RFC 3501 §6.3.6 keeps those); LSUB lists
+  // it, LIST does not.
+  bool exists = true;
 };
 
 struct MessageInfo {
@@ -86,7 +89,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  // Every folder, in any order (INBOX always exists).
+  // Every folder, in any order (INBOX always exists), and every subscribed name that has no
+  // folder (exists = false).
   virtual Result<std::vector<FolderInfo>> list_folders() = 0;
   // Creates one folder (the session creates missing parents first, one call each).
   // folder_exists when it exists; cannot for an invalid name.

@@ -55,6 +55,9 @@ Result<std::vector<FolderInfo>> MemoryBackend::list_folders() {
     const auto sub = subscribed_.find(name);
     out.push_back({name, sub != subscribed_.end() && sub->second});
   }
+  for (const auto& [name, on] : subscribed_) {
+    if (on && !folders_.contains(name)) out.push_back({name, true, false});
+  }
   return out;
 }
 

@@ -585,16 +585,17 @@ void Session::do_create(const Command& c) {
     finish(c.tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
     return;
   }
-  // RFC 3501 §6.3.3: superior names are created as needed.
-  for (std::size_t slash = name.find(kHierarchyDelimiter); slash != std::string::npos;
-       slash = name.find(kHierarchyDelimiter, slash + 1)) {
-    if (slash == 0) continue;
-    (void)backend_->create_folder(std::string_view(name).substr(0, slash));
-  }
+  // The name itself first: a CREATE answered NO changes nothing, not even its parents.
   const Result<void> created = backend_->create_folder(name);
   if (!created) {
     finish(c.tag, "NO", refusal(created.error()));
     return;
+  }
+  // RFC 3501 §6.3.3: superior names are created as needed (those that exist stay as they are).
+  for (std::size_t slash = name.find(kHierarchyDelimiter); slash != std::string::npos;
+       slash = name.find(kHierarchyDelimiter, slash + 1)) {
+    if (slash == 0) continue;
+    (void)backend_->create_folder(std::string_view(name).substr(0, slash));
   }
   finish(c.tag, "OK", "CREATE completed");
 }
@@ -655,8 +656,9 @@ void Session::do_list(const Command& c) {
   std::map<std::string, Entry, std::less<>> names;
   for (const FolderInfo& folder : *folders) {
     Entry& entry = names[folder.name];
-    entry.exists = true;
+    entry.exists = folder.exists;
     entry.subscribed = folder.subscribed;
+    if (!folder.exists) continue;  // a subscription only: no children for LIST to show
     for (std::size_t slash = folder.name.find(kHierarchyDelimiter); slash != std::string::npos;
          slash = folder.name.find(kHierarchyDelimiter, slash + 1)) {
       names[folder.name.substr(0, slash)].children = true;
@@ -668,6 +670,7 @@ void Session::do_list(const Command& c) {
     if (lsub) {
       if (!entry.subscribed) return;
     } else {
+      if (!entry.exists && !entry.children) return;  // a subscription to nothing
       if (!entry.exists) line += "\\Noselect ";
       line += entry.children ? "\\HasChildren" : "\\HasNoChildren";
     }
