@@ -64,18 +64,20 @@ Result<const Folder*> StoreBackend::folder(std::string_view name) const {
 
 Result<std::vector<imap::FolderInfo>> StoreBackend::list_folders() {
   std::vector<imap::FolderInfo> out;
+  const auto& subscriptions = store_.subscriptions();
   for (const Folder* f : store_.folders()) {
-    out.push_back({.name = f->name, .subscribed = f->subscribed});
+    out.push_back({.name = f->name, .subscribed = subscriptions.contains(f->name)});
+  }
+  for (const auto& name : subscriptions) {
+    if (store_.find(name) == nullptr) {
+      out.push_back({.name = name, .subscribed = true, .exists = false});
+    }
   }
   return out;
 }
 
 Result<void> StoreBackend::create_folder(std::string_view name) {
   if (auto made = store_.create_folder(name); !made) return unexpected(to_imap(made.error()));
-  if (auto it = dangling_subscriptions_.find(name); it != dangling_subscriptions_.end()) {
-    dangling_subscriptions_.erase(it);
-    (void)store_.set_subscribed(name, true);
-  }
   return {};
 }
 
@@ -95,15 +97,6 @@ Result<void> StoreBackend::rename_folder(std::string_view from, std::string_view
 }
 
 Result<void> StoreBackend::set_subscribed(std::string_view name, bool subscribed) {
-  if (store_.find(name) == nullptr) {
-    // RFC 3501 §6.3.6: a subscription may name a folder that does not exist (yet).
-    if (subscribed) {
-      dangling_subscriptions_.emplace(name);
-    } else if (auto it = dangling_subscriptions_.find(name); it != dangling_subscriptions_.end()) {
-      dangling_subscriptions_.erase(it);
-    }
-    return {};
-  }
   if (auto set = store_.set_subscribed(name, subscribed); !set) {
     return unexpected(to_imap(set.error()));
   }

@@ -1,8 +1,7 @@
 // StoreBackend: the imap::Backend every IMAP session of the daemon shares, over the MailStore
 // (same shard, so calls are synchronous). It adds what the store does not keep: each folder's
 // \Recent mark (in memory: after a restart every message is recent once more, which RFC 3501
-// allows) and subscriptions to folders that do not exist yet (kept in memory, applied when the
-// folder is created; LSUB lists existing folders only).
+// allows).
 #pragma once
 
 #include <map>
@@ -48,8 +47,7 @@ class StoreBackend final : public imap::Backend {
   MailStore& store_;
   // Per folder id: the highest UID some session has been told is \Recent.
   std::map<std::uint32_t, std::uint32_t> recent_marks_;
-  std::set<std::string, std::less<>> dangling_subscriptions_;  // names with no folder
-  std::string message_;                                        // what message() returned last
+  std::string message_;  // what message() returned last
 };
 
 }  // namespace mta::mailbox

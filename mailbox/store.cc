@@ -1,6 +1,7 @@
 // MailStore and Suppressions over one RocksDB database. Records, all integers big-endian so
 // keys sort by folder and UID:
-//   "F" u32 folder            -> u32 uidvalidity, u32 uidnext, u8 subscribed, str name
+//   "F" u32 folder            -> u32 uidvalidity, u32 uidnext, u8 0 (unused), str name
+//   "L" name                  -> "" (a subscription)
 //   "M" u32 folder u32 uid    -> u8 flags, i64 internal date, u64 size, u32 n, n x str keyword
 //   "B" u32 folder u32 uid    -> the message bytes
 //   "S" address               -> str category, str reason, i64 added at
@@ -84,18 +85,19 @@ std::string message_key(char kind, std::uint32_t folder, std::uint32_t uid) {
 }
 std::string suppression_key(std::string_view address) { return "S" + std::string(address); }
 
-// The folder record with `uidnext`, `subscribed` and `name` as given (the folder's own by
-// default): a change is encoded without copying the folder and its message index.
+// The folder record with `uidnext` and `name` as given (the folder's own by default): a change
+// is encoded without copying the folder and its message index.
 std::string encode_folder(const Folder& folder, std::optional<std::uint32_t> uidnext = {},
-                          std::optional<bool> subscribed = {},
                           std::optional<std::string_view> name = {}) {
   std::string out;
   put_u32(out, folder.uidvalidity);
   put_u32(out, uidnext.value_or(folder.uidnext));
-  out.push_back(subscribed.value_or(folder.subscribed) ? 1 : 0);
+  out.push_back(0);
   put_str(out, name.value_or(folder.name));
   return out;
 }
+
+std::string subscription_key(std::string_view name) { return "L" + std::string(name); }
 std::string encode_meta(const MessageMeta& meta) {
   std::string out;
   out.push_back(static_cast<char>(meta.flags));
@@ -115,6 +117,16 @@ Unexpected<Error> from_status(const rocksdb::Status& status, std::string what) {
 }
 
 bool is_inbox(std::string_view name) { return iequals(name, "INBOX"); }
+
+}  // namespace
+
+std::string canonical_folder_name(std::string_view name) {
+  const std::string_view first = name.substr(0, name.find('/'));
+  if (!is_inbox(first)) return std::string(name);
+  return "INBOX" + std::string(name.substr(first.size()));
+}
+
+namespace {
 
 void apply_flags(MessageMeta& meta, FlagChange change, std::uint8_t flags,
                  const std::vector<std::string>& keywords) {
@@ -284,7 +296,7 @@ Result<void> MailStore::load() {
     folder.id = static_cast<std::uint32_t>(key.uint(4));
     folder.uidvalidity = static_cast<std::uint32_t>(value.uint(4));
     folder.uidnext = static_cast<std::uint32_t>(value.uint(4));
-    folder.subscribed = value.uint(1) != 0;
+    (void)value.uint(1);  // unused
     folder.name = value.str();
     if (!key.ok() || !value.ok()) return unexpected(Errc::corrupt_record, "folder record");
     next_folder_id_ = std::max(next_folder_id_, folder.id + 1);
@@ -308,11 +320,14 @@ Result<void> MailStore::load() {
     if (folder == folders_.end()) continue;  // left by a folder deleted mid-way; harmless
     folder->second.messages.emplace(message.uid, std::move(message));
   }
+  for (it->Seek("L"); it->Valid() && it->key().starts_with("L"); it->Next()) {
+    subscriptions_.insert(it->key().ToString().substr(1));
+  }
   if (!it->status().ok()) return from_status(it->status(), "read mailbox index");
   if (find("INBOX") == nullptr) {
     auto inbox = make_folder("INBOX");
     if (!inbox) return unexpected(inbox.error());
-    (*inbox)->subscribed = true;
+    if (auto subscribed = set_subscribed("INBOX", true); !subscribed) return subscribed;
   }
   return suppressions_->load();
 }
@@ -331,8 +346,9 @@ std::vector<const Folder*> MailStore::folders() const {
 }
 
 const Folder* MailStore::find(std::string_view name) const {
+  const std::string canonical = canonical_folder_name(name);
   for (const auto& [id, folder] : folders_) {
-    if (folder.name == name || (is_inbox(name) && is_inbox(folder.name))) return &folder;
+    if (folder.name == canonical) return &folder;
   }
   return nullptr;
 }
@@ -355,7 +371,7 @@ std::uint32_t MailStore::next_uidvalidity() {
 Result<Folder*> MailStore::make_folder(std::string_view name) {
   Folder folder;
   folder.id = next_folder_id_;
-  folder.name = is_inbox(name) ? "INBOX" : std::string(name);
+  folder.name = canonical_folder_name(name);
   folder.uidvalidity = next_uidvalidity();
   std::string counters;
   put_u32(counters, folder.id + 1);
@@ -440,17 +456,18 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
   }
   // The folder and everything below it ("a/b" renames "a/b/c" too) keep their ids.
   const std::string old_name = source->name;
+  const std::string new_name = canonical_folder_name(to);
   std::vector<std::pair<Folder*, std::string>> renames;
   for (auto& [id, folder] : folders_) {
     if (folder.name == old_name) {
-      renames.emplace_back(&folder, std::string(to));
+      renames.emplace_back(&folder, new_name);
     } else if (folder.name.starts_with(old_name + "/")) {
-      renames.emplace_back(&folder, std::string(to) + folder.name.substr(old_name.size()));
+      renames.emplace_back(&folder, new_name + folder.name.substr(old_name.size()));
     }
   }
   rocksdb::WriteBatch batch;
   for (auto& [folder, name] : renames) {
-    batch.Put(folder_key(folder->id), encode_folder(*folder, {}, {}, name));
+    batch.Put(folder_key(folder->id), encode_folder(*folder, {}, name));
   }
   if (auto status = db_->Write(write, &batch); !status.ok()) {
     return from_status(status, "rename folder " + old_name);
@@ -460,15 +477,18 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
 }
 
 Result<void> MailStore::set_subscribed(std::string_view name, bool subscribed) {
-  Folder* folder = find_mutable(name);
-  if (folder == nullptr) return unexpected(Errc::no_such_folder, std::string(name));
+  if (!valid_folder_name(name)) return unexpected(Errc::invalid_name, std::string(name));
+  const std::string canonical = canonical_folder_name(name);
   rocksdb::WriteOptions write;
   write.sync = options_.sync;
-  if (auto status = db_->Put(write, folder_key(folder->id), encode_folder(*folder, {}, subscribed));
-      !status.ok()) {
-    return from_status(status, "subscribe " + folder->name);
+  const auto status = subscribed ? db_->Put(write, subscription_key(canonical), "")
+                                 : db_->Delete(write, subscription_key(canonical));
+  if (!status.ok()) return from_status(status, "subscribe " + canonical);
+  if (subscribed) {
+    subscriptions_.insert(canonical);
+  } else {
+    subscriptions_.erase(canonical);
   }
-  folder->subscribed = subscribed;
   return {};
 }
 

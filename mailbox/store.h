@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -49,7 +50,6 @@ struct Folder {
   std::string name;      // "INBOX", "Processed/2026"; '/' separates levels
   std::uint32_t uidvalidity = 0;
   std::uint32_t uidnext = 1;
-  bool subscribed = false;
   // Changes with every append, flag change and expunge, so a session knows when to resync.
   std::uint64_t modseq = 1;
   std::map<std::uint32_t, MessageMeta> messages;  // by UID, ascending
@@ -115,7 +115,10 @@ class MailStore {
   Result<void> delete_folder(std::string_view name);  // not INBOX; its messages go too
   // Renaming INBOX moves its messages into a new folder and leaves INBOX empty (§6.3.5).
   Result<void> rename_folder(std::string_view from, std::string_view to);
+  // Subscriptions are names, kept whether or not the folder exists (RFC 3501 §6.3.6): deleting
+  // or renaming a folder leaves them as they are. INBOX is subscribed when first made.
   Result<void> set_subscribed(std::string_view name, bool subscribed);
+  const std::set<std::string, std::less<>>& subscriptions() const { return subscriptions_; }
 
   // The new message's UID.
   Result<std::uint32_t> append(std::string_view folder, std::string_view bytes, std::uint8_t flags,
@@ -150,7 +153,8 @@ class MailStore {
 
   std::unique_ptr<rocksdb::DB> db_;
   StoreOptions options_;
-  std::map<std::uint32_t, Folder> folders_;  // by id
+  std::map<std::uint32_t, Folder> folders_;           // by id
+  std::set<std::string, std::less<>> subscriptions_;  // canonical names
   std::uint32_t next_folder_id_ = 1;
   std::uint32_t last_uidvalidity_ = 0;
   std::map<std::uint64_t, ChangeFn> watchers_;
@@ -162,5 +166,9 @@ class MailStore {
 // Folder names: non-empty, no leading, trailing or doubled '/', no control characters, at
 // most 255 octets.
 bool valid_folder_name(std::string_view name);
+
+// `name` with a first level spelled like INBOX in any case written "INBOX" (RFC 3501 §5.1:
+// INBOX is case-insensitive, so "inbox/sub" is INBOX's child, not a second hierarchy).
+std::string canonical_folder_name(std::string_view name);
 
 }  // namespace mta::mailbox

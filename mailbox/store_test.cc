@@ -45,7 +45,7 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, InboxExistsAndAppendsGetIncreasingUids) {
   ASSERT_NE(store_->find("inbox"), nullptr);
   EXPECT_EQ(store_->find("Inbox")->name, "INBOX");
-  EXPECT_TRUE(store_->find("INBOX")->subscribed);
+  EXPECT_TRUE(store_->subscriptions().contains("INBOX"));
   const auto validity = store_->find("INBOX")->uidvalidity;
   EXPECT_GT(validity, 0u);
   EXPECT_EQ(*store_->append("INBOX", "Subject: a\r\n\r\nA\r\n", 0, {}, 1000), 1u);
@@ -126,8 +126,36 @@ TEST_F(StoreTest, FolderLifecycle) {
   std::vector<std::string> names;
   for (const Folder* folder : store_->folders()) names.push_back(folder->name);
   EXPECT_EQ(names, (std::vector<std::string>{"INBOX", "z", "z/b"}));
-  EXPECT_TRUE(store_->find("z")->subscribed);
+  EXPECT_TRUE(store_->subscriptions().contains("z"));
   EXPECT_TRUE(store_->find("z/b")->messages.empty());
+}
+
+TEST_F(StoreTest, SubscriptionsAreNamesThatOutliveTheirFolders) {
+  ASSERT_TRUE(store_->create_folder("Kept"));
+  ASSERT_TRUE(store_->set_subscribed("Kept", true));
+  ASSERT_TRUE(store_->set_subscribed("Later", true));  // no such folder yet
+  ASSERT_TRUE(store_->delete_folder("Kept"));
+  EXPECT_EQ(store_->set_subscribed("a//b", true).error().code, Errc::invalid_name);
+  reopen();
+  EXPECT_EQ(store_->subscriptions(),
+            (std::set<std::string, std::less<>>{"INBOX", "Kept", "Later"}));
+  ASSERT_TRUE(store_->set_subscribed("Later", false));
+  reopen();
+  EXPECT_FALSE(store_->subscriptions().contains("Later"));
+}
+
+TEST_F(StoreTest, InboxIsCaseInsensitiveAtTheTopOfItsHierarchy) {
+  EXPECT_EQ(canonical_folder_name("inbox/sub"), "INBOX/sub");
+  EXPECT_EQ(canonical_folder_name("Inbox"), "INBOX");
+  EXPECT_EQ(canonical_folder_name("inboxes/x"), "inboxes/x");
+  EXPECT_EQ(canonical_folder_name("a/inbox"), "a/inbox");
+  ASSERT_TRUE(store_->create_folder("inbox/sub"));
+  ASSERT_NE(store_->find("INBOX/sub"), nullptr);
+  EXPECT_EQ(store_->find("Inbox/sub")->name, "INBOX/sub");
+  EXPECT_EQ(store_->create_folder("INBOX/Sub").has_value(), true);  // other levels keep case
+  EXPECT_EQ(store_->create_folder("INBOX/sub").error().code, Errc::folder_exists);
+  ASSERT_TRUE(store_->rename_folder("INBOX/Sub", "inbox/other"));
+  EXPECT_NE(store_->find("INBOX/other"), nullptr);
 }
 
 TEST_F(StoreTest, RenamingInboxMovesItsMessages) {
