@@ -637,11 +637,7 @@ class ImapTest(DaemonTest):
         self.assertEqual(self.status("INBOX")["MESSAGES"], 1)
         client.logout()
 
-    # Outpost bug: CREATE makes the superior names before it checks the whole name
-    # (proto/imap/session.cc Session::do_create, the `(void)backend_->create_folder(...)` loop),
-    # so `CREATE "f//g"` or `CREATE "h/*"` answers NO [CANNOT] and still leaves a new,
-    # selectable folder "f" or "h". A command that fails must change nothing.
-    @unittest.expectedFailure
+    # A CREATE answered NO changes nothing: no superior folder is made for a refused name.
     def test_refused_create_leaves_no_folder(self):
         self.start_daemon()
         client = self.imaps()
@@ -650,13 +646,9 @@ class ImapTest(DaemonTest):
         self.assertEqual(set(listed_names(client.list('""', "*")[1])), {"INBOX", "m", "m/n"})
         client.logout()
 
-    # Outpost bug: a subscription is a flag on the folder's record. `SUBSCRIBE Later` (no such
-    # folder) answers OK and is forgotten: `LSUB "" *` does not show it; and DELETE of a
-    # subscribed folder drops the subscription. RFC 3501 §6.3.6: a server MAY refuse to
-    # subscribe a missing mailbox, but "MUST NOT unilaterally remove an existing mailbox name
-    # from the subscription list even if a mailbox by that name no longer exists"; LSUB
-    # (§6.3.9) returns the subscribed names.
-    @unittest.expectedFailure
+    # RFC 3501 §6.3.6: the server "MUST NOT unilaterally remove an existing mailbox name from
+    # the subscription list even if a mailbox by that name no longer exists"; a subscription it
+    # accepts for a missing name is remembered too, and LSUB (§6.3.9) lists both.
     def test_subscriptions_outlive_their_folders(self):
         self.start_daemon()
         client = self.imaps()
@@ -671,13 +663,8 @@ class ImapTest(DaemonTest):
             self.assertIn("Later", subscribed)
         client.logout()
 
-    # Outpost bug: only the whole name INBOX is case-insensitive. `CREATE inbox/sub` makes a
-    # hierarchy "inbox" beside INBOX, and `LIST "" *` (and `LIST "" inbox`) then shows both
-    # `INBOX` and `(\Noselect \HasChildren) "/" inbox`, though `SELECT inbox` opens INBOX
-    # (RFC 3501 §5.1: the name INBOX is case-insensitive; §6.3.8: \Noselect means the name
-    # cannot be selected). `SELECT INBOX/sub` fails while `SELECT inbox/sub` works. Expected:
-    # "inbox/sub" is INBOX/sub, in INBOX's hierarchy (Dovecot and Cyrus do so).
-    @unittest.expectedFailure
+    # RFC 3501 §5.1: INBOX is case-insensitive, so "inbox/sub" is INBOX/sub, in INBOX's
+    # hierarchy (as Dovecot and Cyrus have it), not a second "inbox" tree beside it.
     def test_inbox_is_case_insensitive_in_hierarchies(self):
         self.start_daemon()
         client = self.imaps()
