@@ -17,12 +17,10 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,6 +28,7 @@
 #include "base/log.h"
 #include "queue/errc.h"
 #include "queue/keys.h"
+#include "queue/rocksdb_support.h"
 
 namespace mta::queue {
 namespace {
@@ -89,49 +88,9 @@ rocksdb::CompressionType cold_compression() {
   return rocksdb::kNoCompression;
 }
 
-// After a recoverable background error (a full disk) RocksDB stops writes and, by default,
-// recovers on its own: a thread polls free space every few seconds and Resume() answers Busy
-// meanwhile. We switch that off and call Resume() before the next write instead, so the
-// store takes writes again as soon as there is space. An unrecoverable error (a failed WAL
-// append other than ENOSPC) still needs a reopen: Resume() returns that error.
-class ResumeOnNextWrite final : public rocksdb::EventListener {
- public:
-  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status bg_error,
-                            bool* auto_recovery) override {
-    bg_error.PermitUncheckedError();
-    *auto_recovery = false;
-  }
-};
-
-// RocksDB's warnings and errors go to our log, not to a LOG file in the spool: when the
-// spool's disk fills, a LOG file there fails too, and the next line written to it trips an
-// assertion in Debian's librocksdb (WritableFileWriter::AssertFalseAndGetStatusForPrevError,
-// seen in store_test's full-tmpfs test), aborting the daemon.
-class RocksDbToLog final : public rocksdb::Logger {
- public:
-  RocksDbToLog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
-
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list args) override {
-    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, args);
-  }
-  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list args) override {
-    if (level < GetInfoLogLevel()) return;
-    std::array<char, 1024> line{};
-    const int n = std::vsnprintf(line.data(), line.size(), format, args);
-    if (n < 0) return;
-    const std::string text =
-        "rocksdb: " + std::string(line.data(), std::min(line.size() - 1, std::size_t(n)));
-    log::write(
-        level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::error : log::Level::warning,
-        text);
-  }
-};
-
 rocksdb::DBOptions db_options() {
   rocksdb::DBOptions options;
-  options.listeners.push_back(std::make_shared<ResumeOnNextWrite>());
-  options.info_log = std::make_shared<RocksDbToLog>();
+  set_common_options(options);
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   // Two cores: one flush and one compaction at a time is enough and leaves the shards room.
@@ -192,13 +151,7 @@ struct RocksDbStore::Impl {
   // atomic for all parts of a message (so the last of two sibling removals sees the other
   // and deletes the body) without serialising unrelated messages behind one fsync.
   std::array<std::mutex, 64> id_locks;
-  // Set by a failed write: RocksDB then refuses writes until DB::Resume() clears its
-  // background error, which the next write tries first.
-  std::atomic<bool> needs_resume{false};
-  // Whether that failed write ran out of space. Writers on other threads race the Resume():
-  // one may see Busy or a flush's error instead of the NoSpace that started it, and its client
-  // should still hear 452 (insufficient storage), not 451.
-  std::atomic<bool> out_of_space{false};
+  WriteResumer resumer;  // clears a failed write's background error before the next write
 
   std::mutex& lock_for(MessageId id) { return id_locks[id.value() % id_locks.size()]; }
 
@@ -224,21 +177,7 @@ struct RocksDbStore::Impl {
   // second copy.
   rocksdb::Status write(rocksdb::WriteBatch& batch, bool acceptance = true,
                         const std::function<rocksdb::WriteBatch()>& undo = {}) {
-    if (needs_resume.load(std::memory_order_acquire)) {
-      // Ok at once when there is no background error (another writer resumed already).
-      rocksdb::Status resumed = db->Resume();
-      // Busy: another writer's Resume() is flushing right now; it is usually done at once.
-      for (int tries = 0; resumed.IsBusy() && tries < 5; ++tries) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        resumed = db->Resume();
-      }
-      if (!resumed.ok()) {
-        return resumed.IsNoSpace() || !out_of_space.load(std::memory_order_acquire)
-                   ? resumed
-                   : rocksdb::Status::NoSpace("resuming after a full disk", resumed.ToString());
-      }
-      needs_resume.store(false, std::memory_order_release);
-    }
+    if (rocksdb::Status resumed = resumer.before_write(*db); !resumed.ok()) return resumed;
     const rocksdb::WriteOptions& options = acceptance ? write_options : disposition_write_options;
     rocksdb::WriteOptions unsynced = options;
     unsynced.sync = false;
@@ -250,10 +189,7 @@ struct RocksDbStore::Impl {
         static_cast<void>(db->Write(unsynced, &back_out));
       }
     }
-    if (!status.ok()) {
-      out_of_space.store(status.IsNoSpace(), std::memory_order_release);
-      needs_resume.store(true, std::memory_order_release);
-    }
+    resumer.after_write(status);
     return status;
   }
 
