@@ -23,6 +23,7 @@
 #include "base/ascii.h"
 #include "base/assert.h"
 #include "mailbox/errc.h"
+#include "queue/rocksdb_support.h"
 
 namespace mta::mailbox {
 namespace {
@@ -116,6 +117,22 @@ Unexpected<Error> from_status(const rocksdb::Status& status, std::string what) {
   return unexpected(Errc::io_error, std::move(what));
 }
 
+// One write through `resumer` (which clears an earlier failure's background error first).
+// Synced as the queue does it: an unsynced Write(), then SyncWAL(). Besides not holding
+// RocksDB's write queue during the fsync, this is what keeps Debian's librocksdb from
+// aborting on a full disk: after a failed append its WAL writer asserts unless the last sync
+// was a SyncWAL() (WritableFileWriter::AssertFalseAndGetStatusForPrevError). When the fsync
+// fails the batch may still be read back after a restart: a bounce stored twice, never one
+// acknowledged and lost.
+rocksdb::Status write_through(rocksdb::DB& db, queue::WriteResumer& resumer,
+                              rocksdb::WriteBatch& batch, bool sync) {
+  if (rocksdb::Status resumed = resumer.before_write(db); !resumed.ok()) return resumed;
+  rocksdb::Status status = db.Write(rocksdb::WriteOptions(), &batch);
+  if (status.ok() && sync) status = db.SyncWAL();
+  resumer.after_write(status);
+  return status;
+}
+
 bool is_inbox(std::string_view name) { return iequals(name, "INBOX"); }
 
 }  // namespace
@@ -206,10 +223,10 @@ Result<void> Suppressions::add(Suppression entry) {
   put_str(value, entry.category);
   put_str(value, entry.reason);
   put_u64(value, static_cast<std::uint64_t>(entry.added_at));
-  rocksdb::WriteOptions write;
-  write.sync = sync_;
+  rocksdb::WriteBatch batch;
+  batch.Put(suppression_key(entry.address), value);
   std::unique_lock lock(mutex_);
-  if (auto status = db_.Put(write, suppression_key(entry.address), value); !status.ok()) {
+  if (auto status = write_through(db_, resumer_, batch, sync_); !status.ok()) {
     return from_status(status, "suppress " + entry.address);
   }
   entries_[entry.address] = std::move(entry);
@@ -218,11 +235,11 @@ Result<void> Suppressions::add(Suppression entry) {
 
 Result<bool> Suppressions::remove(std::string_view address) {
   const std::string key = ascii_lowercase(address);
-  rocksdb::WriteOptions write;
-  write.sync = sync_;
+  rocksdb::WriteBatch batch;
+  batch.Delete(suppression_key(key));
   std::unique_lock lock(mutex_);
   if (!entries_.contains(key)) return false;
-  if (auto status = db_.Delete(write, suppression_key(key)); !status.ok()) {
+  if (auto status = write_through(db_, resumer_, batch, sync_); !status.ok()) {
     return from_status(status, "unsuppress " + key);
   }
   entries_.erase(key);
@@ -256,10 +273,10 @@ Result<std::unique_ptr<MailStore>> MailStore::open(const std::string& path, Stor
   std::filesystem::create_directories(path, ec);
   if (ec) return unexpected(ec, "create " + path);
   rocksdb::Options db_options;
-  db_options.create_if_missing = true;
   db_options.OptimizeForSmallDb();
-  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db_options.keep_log_file_num = 2;
+  db_options.create_if_missing = true;
+  // Our logger (no LOG file on the spool's disk) and resume-on-next-write after a full disk.
+  queue::set_common_options(db_options);
   rocksdb::DB* raw = nullptr;
   if (auto status = rocksdb::DB::Open(db_options, path, &raw); !status.ok()) {
     return from_status(status, "open mailbox " + path);
@@ -271,8 +288,16 @@ Result<std::unique_ptr<MailStore>> MailStore::open(const std::string& path, Stor
 
 MailStore::MailStore(std::unique_ptr<rocksdb::DB> db, StoreOptions options)
     : db_(std::move(db)),
+      resumer_(std::make_unique<queue::WriteResumer>()),
       options_(options),
-      suppressions_(std::make_unique<Suppressions>(*db_, options.sync)) {}
+      suppressions_(std::make_unique<Suppressions>(*db_, *resumer_, options.sync)) {}
+
+Result<void> MailStore::write(rocksdb::WriteBatch& batch, bool sync, const std::string& what) {
+  if (auto status = write_through(*db_, *resumer_, batch, sync); !status.ok()) {
+    return from_status(status, what);
+  }
+  return {};
+}
 
 MailStore::~MailStore() {
   if (db_ != nullptr) (void)db_->Close();
@@ -379,10 +404,8 @@ Result<Folder*> MailStore::make_folder(std::string_view name) {
   rocksdb::WriteBatch batch;
   batch.Put(folder_key(folder.id), encode_folder(folder));
   batch.Put(meta_key, counters);
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync;
-  if (auto status = db_->Write(write, &batch); !status.ok()) {
-    return from_status(status, "create folder " + folder.name);
+  if (auto written = write(batch, options_.sync, "create folder " + folder.name); !written) {
+    return unexpected(written.error());
   }
   ++next_folder_id_;
   auto [it, inserted] = folders_.emplace(folder.id, std::move(folder));
@@ -406,10 +429,8 @@ Result<void> MailStore::delete_folder(std::string_view name) {
   batch.Delete(folder_key(folder->id));
   batch.DeleteRange(message_key('M', folder->id, 0), message_key('M', folder->id + 1, 0));
   batch.DeleteRange(message_key('B', folder->id, 0), message_key('B', folder->id + 1, 0));
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync;
-  if (auto status = db_->Write(write, &batch); !status.ok()) {
-    return from_status(status, "delete folder " + std::string(name));
+  if (auto written = write(batch, options_.sync, "delete folder " + std::string(name)); !written) {
+    return written;
   }
   folder->messages.clear();
   ++folder->modseq;
@@ -423,8 +444,6 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
   Folder* source = find_mutable(from);
   if (source == nullptr) return unexpected(Errc::no_such_folder, std::string(from));
   if (find(to) != nullptr) return unexpected(Errc::folder_exists, std::string(to));
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync;
   if (is_inbox(source->name)) {
     // RFC 3501 §6.3.5: the messages move to a new folder; INBOX stays, empty.
     auto made = make_folder(to);
@@ -445,8 +464,8 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
     }
     target->uidnext = inbox->uidnext;
     batch.Put(folder_key(target->id), encode_folder(*target));
-    if (auto status = db_->Write(write, &batch); !status.ok()) {
-      return from_status(status, "rename INBOX");
+    if (auto written = write(batch, options_.sync, "rename INBOX"); !written) {
+      return written;
     }
     target->messages = std::move(inbox->messages);
     inbox->messages.clear();
@@ -469,8 +488,8 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
   for (auto& [folder, name] : renames) {
     batch.Put(folder_key(folder->id), encode_folder(*folder, {}, name));
   }
-  if (auto status = db_->Write(write, &batch); !status.ok()) {
-    return from_status(status, "rename folder " + old_name);
+  if (auto written = write(batch, options_.sync, "rename folder " + old_name); !written) {
+    return written;
   }
   for (auto& [folder, name] : renames) folder->name = std::move(name);
   return {};
@@ -479,11 +498,15 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
 Result<void> MailStore::set_subscribed(std::string_view name, bool subscribed) {
   if (!valid_folder_name(name)) return unexpected(Errc::invalid_name, std::string(name));
   const std::string canonical = canonical_folder_name(name);
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync;
-  const auto status = subscribed ? db_->Put(write, subscription_key(canonical), "")
-                                 : db_->Delete(write, subscription_key(canonical));
-  if (!status.ok()) return from_status(status, "subscribe " + canonical);
+  rocksdb::WriteBatch batch;
+  if (subscribed) {
+    batch.Put(subscription_key(canonical), "");
+  } else {
+    batch.Delete(subscription_key(canonical));
+  }
+  if (auto written = write(batch, options_.sync, "subscribe " + canonical); !written) {
+    return written;
+  }
   if (subscribed) {
     subscriptions_.insert(canonical);
   } else {
@@ -506,10 +529,8 @@ Result<std::uint32_t> MailStore::append(std::string_view folder_name, std::strin
   batch.Put(message_key('B', folder->id, message.uid), rocksdb::Slice(bytes.data(), bytes.size()));
   batch.Put(message_key('M', folder->id, message.uid), encode_meta(message));
   batch.Put(folder_key(folder->id), encode_folder(*folder, message.uid + 1));
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync;
-  if (auto status = db_->Write(write, &batch); !status.ok()) {
-    return from_status(status, "append to " + folder->name);
+  if (auto written = write(batch, options_.sync, "append to " + folder->name); !written) {
+    return unexpected(written.error());
   }
   folder->uidnext = message.uid + 1;
   const std::uint32_t uid = message.uid;
@@ -551,8 +572,8 @@ Result<void> MailStore::change_flags(std::string_view folder_name,
   }
   if (updates.empty()) return {};
   // Flags are not worth an fsync each: the WAL keeps them across a crash of the process.
-  if (auto status = db_->Write(rocksdb::WriteOptions(), &batch); !status.ok()) {
-    return from_status(status, "store flags in " + folder->name);
+  if (auto written = write(batch, false, "store flags in " + folder->name); !written) {
+    return written;
   }
   for (auto& [meta, next] : updates) *meta = std::move(next);
   ++folder->modseq;
@@ -588,10 +609,8 @@ Result<std::vector<std::uint32_t>> MailStore::copy(std::string_view from,
   }
   if (added.empty()) return new_uids;
   batch.Put(folder_key(target->id), encode_folder(*target, next_uid));
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync;
-  if (auto status = db_->Write(write, &batch); !status.ok()) {
-    return from_status(status, "copy to " + target->name);
+  if (auto written = write(batch, options_.sync, "copy to " + target->name); !written) {
+    return unexpected(written.error());
   }
   target->uidnext = next_uid;
   for (auto& meta : added) {
@@ -615,10 +634,8 @@ Result<void> MailStore::expunge(std::string_view folder_name, std::span<const st
     gone.push_back(uid);
   }
   if (gone.empty()) return {};
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync;
-  if (auto status = db_->Write(write, &batch); !status.ok()) {
-    return from_status(status, "expunge in " + folder->name);
+  if (auto written = write(batch, options_.sync, "expunge in " + folder->name); !written) {
+    return written;
   }
   for (std::uint32_t uid : gone) folder->messages.erase(uid);
   ++folder->modseq;

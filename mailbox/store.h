@@ -22,6 +22,10 @@
 
 namespace rocksdb {
 class DB;
+class WriteBatch;
+}  // namespace rocksdb
+namespace mta::queue {
+class WriteResumer;
 }
 
 namespace mta::mailbox {
@@ -74,7 +78,9 @@ struct Suppression {
 // delivery attempt costs one hash lookup per recipient); writes go to RocksDB first.
 class Suppressions {
  public:
-  explicit Suppressions(rocksdb::DB& db, bool sync) : db_(db), sync_(sync) {}
+  // `resumer` is the database's (MailStore's), shared by every writer.
+  Suppressions(rocksdb::DB& db, queue::WriteResumer& resumer, bool sync)
+      : db_(db), resumer_(resumer), sync_(sync) {}
 
   Result<void> load();
   bool contains(std::string_view address) const;
@@ -89,6 +95,7 @@ class Suppressions {
 
  private:
   rocksdb::DB& db_;
+  queue::WriteResumer& resumer_;
   const bool sync_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Suppression> entries_;
@@ -151,7 +158,11 @@ class MailStore {
   std::uint32_t next_uidvalidity();
   void changed(Folder& folder);
 
+  // A write to the database: resumes it after an earlier failure first (queue::WriteResumer).
+  Result<void> write(rocksdb::WriteBatch& batch, bool sync, const std::string& what);
+
   std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<queue::WriteResumer> resumer_;
   StoreOptions options_;
   std::map<std::uint32_t, Folder> folders_;           // by id
   std::set<std::string, std::less<>> subscriptions_;  // canonical names

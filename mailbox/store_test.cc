@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <sys/mount.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "mailbox/errc.h"
 
@@ -216,6 +219,56 @@ TEST_F(StoreTest, SuppressionsPersistAndIgnoreCase) {
   reopen();
   EXPECT_FALSE(store_->suppressions().contains("ann@example.com"));
   EXPECT_TRUE(store_->suppressions().contains("bob@example.net"));
+}
+
+// A real full disk: the mailbox on an 8 MiB tmpfs (root only). Appends fail with no_space and
+// leave the index as it was; once space is freed the same store takes writes again (the
+// database is resumed), and everything appended survives a reopen.
+TEST(MailStoreDiskFull, AppendsFailCleanlyAndResumeWhenSpaceIsFreed) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "outpost-full-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const std::filesystem::path dir = pattern;
+  const std::filesystem::path small = dir / "small";
+  std::filesystem::create_directories(small);
+  if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=8m") != 0) {
+    std::filesystem::remove_all(dir);
+    GTEST_SKIP() << "cannot mount tmpfs here (not root?)";
+  }
+  {
+    std::ofstream out(small / "ballast", std::ios::binary);
+    const std::string mib(1 << 20, 'z');
+    for (int i = 0; i < 2; ++i) out << mib;
+  }
+  {
+    auto store = MailStore::open((small / "mailbox").string(), {.sync = true});
+    ASSERT_TRUE(store) << store.error().message();
+    const std::string body(64 << 10, 'b');
+    std::size_t appended = 0;
+    Result<std::uint32_t> failed = 0u;
+    for (int i = 0; i < 400; ++i) {
+      failed = (*store)->append("INBOX", body, 0, {}, 0);
+      if (!failed) break;
+      ++appended;
+    }
+    ASSERT_FALSE(failed) << "8 MiB never filled up";
+    EXPECT_EQ(failed.error().code, Errc::no_space) << failed.error().message();
+    EXPECT_EQ((*store)->find("INBOX")->messages.size(), appended);
+    EXPECT_EQ((*store)->suppressions().add({.address = "a@example.com"}).error().code,
+              Errc::no_space);
+    EXPECT_FALSE((*store)->suppressions().contains("a@example.com"));
+
+    std::filesystem::remove(small / "ballast");
+    auto after = (*store)->append("INBOX", "after", 0, {}, 0);
+    EXPECT_TRUE(after) << after.error().message();
+    EXPECT_TRUE((*store)->suppressions().add({.address = "a@example.com"}));
+    store->reset();
+    auto reopened = MailStore::open((small / "mailbox").string(), {.sync = true});
+    ASSERT_TRUE(reopened) << reopened.error().message();
+    EXPECT_EQ((*reopened)->find("INBOX")->messages.size(), appended + (after ? 1 : 0));
+    EXPECT_TRUE((*reopened)->suppressions().contains("a@example.com"));
+  }
+  ::umount2(small.c_str(), MNT_DETACH);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
