@@ -4,6 +4,8 @@
 #include "mailbox/intake.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "base/strong_id.h"
 #include "proto/mime/header.h"
@@ -40,6 +42,19 @@ void field(std::string& out, std::string_view name, std::string_view value) {
 bool suppresses(const BounceReport& report, const BounceRecipient& recipient) {
   if (report.kind == BounceKind::complaint) return recipient.hard;
   return recipient.hard && recipient.action == Action::failed;
+}
+
+// The address a hard failure suppresses, or "" for none. A VERP return path names exactly
+// the recipient Outpost mailed, so that is the one, whatever the bounce calls it (a forward
+// may fail at another address). Without VERP only structured reports (DSN fields, ARF) are
+// trusted: a prose bounce's address comes from pattern matching, and a wrong guess would stop
+// mail to someone who never bounced.
+std::string suppression_address(const BounceReport& report, const BounceRecipient& recipient) {
+  if (!report.verp_recipient.empty()) return report.verp_recipient;
+  if (report.kind == BounceKind::dsn || report.kind == BounceKind::complaint) {
+    return recipient.address;
+  }
+  return {};
 }
 
 }  // namespace
@@ -113,13 +128,20 @@ Result<BounceReport> BounceIntake::receive(std::string_view mail_from,
   }
   ++probe_.stored;
   ++probe_.by_kind[static_cast<std::size_t>(report.kind)];
+  std::vector<std::string> suppressed;
   for (const auto& recipient : report.recipients) {
     ++probe_.by_category[static_cast<std::size_t>(recipient.category)];
-    if (!suppresses(report, recipient) || recipient.address.empty()) continue;
-    // The bounce is stored either way; a failed suppression write is logged by the caller
-    // through the probe and retried by the next bounce for the same address.
+    if (!suppresses(report, recipient)) continue;
+    const std::string address = suppression_address(report, recipient);
+    if (address.empty() ||
+        std::find(suppressed.begin(), suppressed.end(), address) != suppressed.end()) {
+      continue;
+    }
+    suppressed.push_back(address);
+    // The bounce is stored either way; a failed suppression write is counted and the next
+    // bounce for the same address tries again.
     if (auto added = store_.suppressions().add(Suppression{
-            .address = recipient.address,
+            .address = address,
             .category = std::string(to_string(recipient.category)),
             .reason =
                 clean(recipient.status.empty() ? recipient.diagnostic

@@ -87,6 +87,25 @@ TEST_F(IntakeTest, ComplaintSuppressesTheComplainer) {
   EXPECT_EQ(entry->category, "complaint");
 }
 
+TEST_F(IntakeTest, VerpDecidesWhoIsSuppressedAndProseAloneSuppressesNobody) {
+  // A prose bounce at a VERP address: the VERP recipient is the one we mailed.
+  ASSERT_TRUE(intake_->receive("",
+                               {"bounce+0000019a2b3c4d5e+carl=example.org@bounces.outpost.example"},
+                               sample("exim_user_unknown.eml"), 1700000000));
+  EXPECT_TRUE(store_->suppressions().contains("carl@example.org"));
+  EXPECT_EQ(store_->suppressions().size(), 1u);
+  // The same prose bounce with no VERP address anywhere in it (sent to a plain return path):
+  // stored and classified, but nobody is suppressed on a pattern match alone.
+  std::string plain = sample("exim_user_unknown.eml");
+  const std::string verp = "bounce+0000019a2b3c4d62+dave=example.net@bounces.outpost.example";
+  for (auto at = plain.find(verp); at != std::string::npos; at = plain.find(verp)) {
+    plain.replace(at, verp.size(), "news@shop.example");
+  }
+  ASSERT_TRUE(intake_->receive("", {"postmaster@bounces.outpost.example"}, plain, 1700000000));
+  EXPECT_EQ(store_->suppressions().size(), 1u);
+  EXPECT_NE(stored(2).find("X-Outpost-Bounce-Type: hard\r\n"), std::string::npos);
+}
+
 TEST(Annotation, OneLinePerFieldNeverRawControlCharacters) {
   BounceReport report;
   report.kind = BounceKind::dsn;
