@@ -21,6 +21,11 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// `text` begins with `prefix`, ignoring the case of ASCII letters.
+constexpr bool istarts_with(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
 inline std::string ascii_lowercase(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = ascii_lower(c);

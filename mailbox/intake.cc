@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/strong_id.h"
 #include "proto/mime/header.h"
+#include "proto/mime/structure.h"
 
 namespace mta::mailbox {
 namespace {
@@ -57,7 +59,28 @@ std::string suppression_address(const BounceReport& report, const BounceRecipien
   return {};
 }
 
+// Ours: the fields annotation() writes. A sender could forge them to make a message look like
+// a hard bounce to a client searching HEADER X-Outpost-Bounce-Type, so received ones go.
+bool is_our_field(std::string_view name) {
+  return istarts_with(name, "X-Outpost-Bounce-") || istarts_with(name, "X-Outpost-Original-") ||
+         iequals(name, "X-Outpost-Feedback-Type");
+}
+
 }  // namespace
+
+std::string without_our_fields(std::string_view message) {
+  const std::string_view header = mime::header_block(message);
+  std::string out;
+  out.reserve(message.size());
+  std::size_t kept = 0;  // of `message`, copied up to here
+  for (const auto& field : mime::parse_header_fields(header)) {
+    if (!is_our_field(field.name)) continue;
+    out.append(message.substr(kept, field.begin - kept));
+    kept = field.end;
+  }
+  out.append(message.substr(kept));
+  return out;
+}
 
 const BounceRecipient* primary_recipient(const BounceReport& report) {
   const auto& all = report.recipients;
@@ -120,7 +143,7 @@ Result<BounceReport> BounceIntake::receive(std::string_view mail_from,
 
   std::string stored = annotation(report);
   stored.reserve(stored.size() + body.size());
-  stored.append(body);
+  stored.append(without_our_fields(body));
   auto appended = store_.append(options_.folder, stored, 0, {}, now_seconds);
   if (!appended) {
     ++probe_.store_failures;

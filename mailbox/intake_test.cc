@@ -106,6 +106,23 @@ TEST_F(IntakeTest, VerpDecidesWhoIsSuppressedAndProseAloneSuppressesNobody) {
   EXPECT_NE(stored(2).find("X-Outpost-Bounce-Type: hard\r\n"), std::string::npos);
 }
 
+TEST(WithoutOurFields, ForgedAnnotationsInTheTopHeaderGo) {
+  const std::string forged =
+      "X-Outpost-Bounce-Type: hard\r\n"
+      "Subject: hi\r\n"
+      "x-outpost-bounce-category: invalid_recipient\r\n"
+      "X-Outpost-Original-Message-Id:\r\n 0000019a2b3c4d5e\r\n"
+      "X-Outpost-Queue-ID: kept\r\n"
+      "\r\n"
+      "X-Outpost-Bounce-Type: in the body stays\r\n";
+  EXPECT_EQ(without_our_fields(forged),
+            "Subject: hi\r\n"
+            "X-Outpost-Queue-ID: kept\r\n"
+            "\r\n"
+            "X-Outpost-Bounce-Type: in the body stays\r\n");
+  EXPECT_EQ(without_our_fields("Subject: x\n\nbody"), "Subject: x\n\nbody");
+}
+
 TEST(Annotation, OneLinePerFieldNeverRawControlCharacters) {
   BounceReport report;
   report.kind = BounceKind::dsn;
