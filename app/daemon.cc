@@ -553,6 +553,11 @@ int run_daemon(const Config& config) {
     mailbox_users.add(user.name, user.password_hash);
     if (!user.apop_secret.empty()) apop_secrets[user.name] = user.apop_secret;
   }
+  const bool mailbox_served = !config.imap.listen.empty() || !config.imap.tls_listen.empty() ||
+                              !config.pop3.listen.empty() || !config.pop3.tls_listen.empty();
+  if (mailbox_served && config.mailbox_users.empty()) {
+    log::warning("[imap]/[pop3] listen, but no [[mailbox.user]]: nobody can log in");
+  }
   const mailbox::Logins logins{
       .check_password =
           [&mailbox_users](const std::string& user, const std::string& password) {
