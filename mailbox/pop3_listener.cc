@@ -5,9 +5,10 @@
 // written when the socket has drained, so a large message never sits in memory twice.
 #include "mailbox/pop3_listener.h"
 
-#include <openssl/md5.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -74,11 +75,15 @@ class StoreMaildrop final : public pop3::Maildrop {
 std::string apop_digest(std::string_view banner, std::string_view secret) {
   std::string input(banner);
   input += secret;
-  unsigned char digest[MD5_DIGEST_LENGTH];
-  MD5(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  // EVP, not MD5(): OpenSSL 3 deprecates the latter, and both libraries have the former.
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &length, EVP_md5(), nullptr) != 1) {
+    return {};  // never equal to a client's digest
+  }
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned char byte : digest) {
+  for (unsigned char byte : std::span(digest, length)) {
     out += hex[byte >> 4];
     out += hex[byte & 15];
   }
