@@ -23,6 +23,12 @@ from harness import DaemonTest, Outpost, insecure_tls_context, run_tests, wait_u
 from scripted_peer import ScriptedPeer  # noqa: E402
 
 OUTPOST = None
+
+
+def sanitized(binary):
+    """True for an ASan build (it links libasan)."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    return "libasan" in out.stdout
 BOUNCE_DOMAIN = "bounces.outpost.test"
 CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "mailbox", "testdata", "bounces")
 USER, PASSWORD = "processor", "imap-pass"
@@ -1007,8 +1013,11 @@ class ImapTest(DaemonTest):
         raw.close()
         growth = self.rss_peak_kib() - peak_before
         print(f"10 MB line: peak RSS grew by {growth} KiB", file=sys.stderr)
-        # Holding the line would cost at least its 10 MiB; a few MiB of noise is not that.
-        self.assertLess(growth, 8 * 1024, "the line was buffered")
+        # Holding the line would cost at least its 10 MiB; a few MiB of noise is not that. Under
+        # ASan freed receive buffers stay resident in its quarantine, so the peak follows the
+        # bytes received, not the bytes held: there imap_test's unit case checks the bound.
+        if not sanitized(OUTPOST):
+            self.assertLess(growth, 8 * 1024, "the line was buffered")
         self.assert_alive()
 
     def test_literal_over_the_limit(self):
