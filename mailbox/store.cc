@@ -201,17 +201,20 @@ Result<void> Suppressions::load() {
     }
     entries_[entry.address] = std::move(entry);
   }
+  count_.store(entries_.size(), std::memory_order_release);
   if (!it->status().ok()) return from_status(it->status(), "read suppressions");
   return {};
 }
 
 bool Suppressions::contains(std::string_view address) const {
+  if (count_.load(std::memory_order_acquire) == 0) return false;
   const std::string key = ascii_lowercase(address);
   std::shared_lock lock(mutex_);
   return entries_.contains(key);
 }
 
 std::optional<Suppression> Suppressions::find(std::string_view address) const {
+  if (count_.load(std::memory_order_acquire) == 0) return std::nullopt;
   const std::string key = ascii_lowercase(address);
   std::shared_lock lock(mutex_);
   auto it = entries_.find(key);
@@ -232,6 +235,7 @@ Result<void> Suppressions::add(Suppression entry) {
     return from_status(status, "suppress " + entry.address);
   }
   entries_[entry.address] = std::move(entry);
+  count_.store(entries_.size(), std::memory_order_release);
   return {};
 }
 
@@ -245,6 +249,7 @@ Result<bool> Suppressions::remove(std::string_view address) {
     return from_status(status, "unsuppress " + key);
   }
   entries_.erase(key);
+  count_.store(entries_.size(), std::memory_order_release);
   return true;
 }
 
@@ -263,10 +268,7 @@ std::vector<Suppression> Suppressions::list(std::string_view filter, std::size_t
   return out;
 }
 
-std::size_t Suppressions::size() const {
-  std::shared_lock lock(mutex_);
-  return entries_.size();
-}
+std::size_t Suppressions::size() const { return count_.load(std::memory_order_acquire); }
 
 // ---- MailStore ---------------------------------------------------------------------------
 
