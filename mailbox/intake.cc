@@ -68,10 +68,8 @@ bool is_our_field(std::string_view name) {
 
 }  // namespace
 
-std::string without_our_fields(std::string_view message) {
+void append_without_our_fields(std::string& out, std::string_view message) {
   const std::string_view header = mime::header_block(message);
-  std::string out;
-  out.reserve(message.size());
   std::size_t kept = 0;  // of `message`, copied up to here
   for (const auto& field : mime::parse_header_fields(header)) {
     if (!is_our_field(field.name)) continue;
@@ -79,7 +77,6 @@ std::string without_our_fields(std::string_view message) {
     kept = field.end;
   }
   out.append(message.substr(kept));
-  return out;
 }
 
 const BounceRecipient* primary_recipient(const BounceReport& report) {
@@ -143,7 +140,7 @@ Result<BounceReport> BounceIntake::receive(std::string_view mail_from,
 
   std::string stored = annotation(report);
   stored.reserve(stored.size() + body.size());
-  stored.append(without_our_fields(body));
+  append_without_our_fields(stored, body);
   auto appended = store_.append(options_.folder, stored, 0, {}, now_seconds);
   if (!appended) {
     ++probe_.store_failures;

@@ -59,9 +59,10 @@ class BounceIntake {
 // more than one recipient, one X-Outpost-Bounce-Recipients line per extra recipient.
 std::string annotation(const BounceReport& report);
 
-// `message` without the X-Outpost-Bounce-*, X-Outpost-Original-* and X-Outpost-Feedback-Type
-// fields of its top-level header: only ours may say what a stored message is.
-std::string without_our_fields(std::string_view message);
+// Appends `message` without the X-Outpost-Bounce-*, X-Outpost-Original-* and
+// X-Outpost-Feedback-Type fields of its top-level header: only ours may say what a stored
+// message is.
+void append_without_our_fields(std::string& out, std::string_view message);
 
 // The recipient a report is mainly about: the first hard failure, else the first failure, else
 // the first recipient; nullptr when there is none.
