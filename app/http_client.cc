@@ -213,4 +213,23 @@ Reach admin_request(const engine::SocketAddress& address, std::string_view metho
   return Reach::answered;
 }
 
+Result<AdminEndpoint> admin_endpoint(const std::string& config_path, const std::string& admin,
+                                     const std::string& key) {
+  auto config = config_path.empty() ? Result<Config>(Config{}) : load_config(config_path);
+  if (!config) return unexpected(config.error());
+  AdminEndpoint endpoint{.config = std::move(config).value(), .admin = admin, .key = key};
+  if (endpoint.admin.empty() && !endpoint.config.http_listen.empty()) {
+    endpoint.admin = endpoint.config.http_listen.front();
+  }
+  if (endpoint.key.empty()) endpoint.key = endpoint.config.admin_key;
+  if (endpoint.admin.empty()) return endpoint;
+  auto address = engine::SocketAddress::parse(endpoint.admin);
+  if (!address) {
+    endpoint.bad_address = true;
+  } else if (address->port() != 0) {
+    endpoint.address = *address;
+  }
+  return endpoint;
+}
+
 }  // namespace mta::app

@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/config.h"
 #include "base/result.h"
 #include "bench/http_response_reader.h"
 #include "engine/address.h"
@@ -57,6 +59,20 @@ struct HttpAnswer {
   std::string body;
 };
 enum class Reach { answered, unreachable, failed };
+
+// Where an admin API client finds the daemon: the configuration (`config_path`; empty = the
+// defaults) with the --admin and --key overrides applied.
+struct AdminEndpoint {
+  Config config;
+  std::string admin;  // the address as written (--admin, else the first [http] listen)
+  std::string key;    // --key, else [http] admin_key
+  // Unset: no fixed address to reach a daemon at (no [http] listener, or port 0).
+  std::optional<engine::SocketAddress> address;
+  bool bad_address = false;  // `admin` is not a numeric host:port
+};
+// Fails only when the configuration does not load.
+Result<AdminEndpoint> admin_endpoint(const std::string& config_path, const std::string& admin,
+                                     const std::string& key);
 Reach admin_request(const engine::SocketAddress& address, std::string_view method,
                     const std::string& target, const std::string& key, HttpAnswer& answer,
                     std::string& error);

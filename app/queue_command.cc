@@ -156,31 +156,28 @@ int queue_command(std::span<const std::string_view> args) {
     std::fprintf(stderr, "outpost queue: %s\n%s", options.error().detail.c_str(), usage.data());
     return 2;
   }
-  auto config =
-      options->config_path.empty() ? Result<Config>(Config{}) : load_config(options->config_path);
-  if (!config) {
-    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
+  auto endpoint = admin_endpoint(options->config_path, options->admin, options->key);
+  if (!endpoint) {
+    std::fprintf(stderr, "outpost: config: %s\n", endpoint.error().message().c_str());
     return 2;
   }
-  std::string admin = options->admin;
-  if (admin.empty() && !config->http_listen.empty()) admin = config->http_listen.front();
-  const std::string key = options->key.empty() ? config->admin_key : options->key;
+  const Config& config = endpoint->config;
+  const std::string& key = endpoint->key;
   const bool read_only =
       options->action == "summary" || options->action == "count" || options->action == "list";
-
-  auto address = engine::SocketAddress::parse(admin);
-  if (admin.empty() || (address && address->port() == 0)) {
+  if (endpoint->bad_address) {
+    std::fprintf(stderr, "outpost queue: admin address \"%s\" is not a numeric host:port\n",
+                 endpoint->admin.c_str());
+    return 2;
+  }
+  if (!endpoint->address) {
     // No fixed admin address to reach the daemon at: only the spool is left.
-    if (read_only) return read_spool(*config, *options);
+    if (read_only) return read_spool(config, *options);
     std::fprintf(stderr, "outpost queue %s: needs the running daemon; give --admin HOST:PORT\n",
                  options->action.c_str());
     return 2;
   }
-  if (!address) {
-    std::fprintf(stderr, "outpost queue: admin address \"%s\" is not a numeric host:port\n",
-                 admin.c_str());
-    return 2;
-  }
+  const engine::SocketAddress& address = *endpoint->address;
 
   std::string target = "/api/v1/queue/";
   const std::string& action = options->action;
@@ -198,12 +195,12 @@ int queue_command(std::span<const std::string_view> args) {
 
   HttpAnswer answer;
   std::string error;
-  const Reach reach = admin_request(*address, read_only || action == "show" ? "GET" : "POST",
-                                    target, key, answer, error);
+  const Reach reach = admin_request(address, read_only || action == "show" ? "GET" : "POST", target,
+                                    key, answer, error);
   if (reach == Reach::unreachable && read_only) {
     std::fprintf(stderr, "outpost queue: no daemon at %s; reading the spool\n",
-                 address->to_string().c_str());
-    return read_spool(*config, *options);
+                 address.to_string().c_str());
+    return read_spool(config, *options);
   }
   if (reach != Reach::answered) {
     std::fprintf(stderr, "outpost queue: %s\n", error.c_str());

@@ -163,22 +163,18 @@ int suppression_command(std::span<const std::string_view> args) {
     std::fprintf(stderr, "outpost suppression: --limit must be a number\n");
     return 2;
   }
-  auto config =
-      options->config_path.empty() ? Result<Config>(Config{}) : load_config(options->config_path);
-  if (!config) {
-    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
+  auto endpoint = admin_endpoint(options->config_path, options->admin, options->key);
+  if (!endpoint) {
+    std::fprintf(stderr, "outpost: config: %s\n", endpoint.error().message().c_str());
     return 2;
   }
-  std::string admin = options->admin;
-  if (admin.empty() && !config->http_listen.empty()) admin = config->http_listen.front();
-  const std::string key = options->key.empty() ? config->admin_key : options->key;
-  auto address = engine::SocketAddress::parse(admin);
-  if (admin.empty() || (address && address->port() == 0)) return offline(*config, *options);
-  if (!address) {
+  if (endpoint->bad_address) {
     std::fprintf(stderr, "outpost suppression: admin address \"%s\" is not a numeric host:port\n",
-                 admin.c_str());
+                 endpoint->admin.c_str());
     return 2;
   }
+  if (!endpoint->address) return offline(endpoint->config, *options);
+  const engine::SocketAddress& address = *endpoint->address;
 
   const std::string& action = options->action;
   std::string target = "/api/v1/suppressions";
@@ -193,11 +189,11 @@ int suppression_command(std::span<const std::string_view> args) {
   const std::string_view method = action == "add" ? "PUT" : action == "remove" ? "DELETE" : "GET";
   HttpAnswer answer;
   std::string error;
-  const Reach reach = admin_request(*address, method, target, key, answer, error);
+  const Reach reach = admin_request(address, method, target, endpoint->key, answer, error);
   if (reach == Reach::unreachable) {
     std::fprintf(stderr, "outpost suppression: no daemon at %s; using the spool\n",
-                 address->to_string().c_str());
-    return offline(*config, *options);
+                 address.to_string().c_str());
+    return offline(endpoint->config, *options);
   }
   if (reach != Reach::answered) {
     std::fprintf(stderr, "outpost suppression: %s\n", error.c_str());
