@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "base/rfc3339.h"
 #include "dkim/crypto.h"
 #include "proto/http/json.h"
 #include "proto/mime/address.h"
@@ -490,16 +491,6 @@ std::string_view status_name(queue::RecipientState state) {
       return "suppressed";
   }
   return "queued";
-}
-
-std::string rfc3339(Clock::WallTime when) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(
-      std::chrono::time_point_cast<std::chrono::seconds>(when));
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[32];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return std::string(text, n);
 }
 
 }  // namespace
