@@ -63,6 +63,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
     return busy_ && envelope_.id == key.message && envelope_.part == key.part;
   }
   bool ready() const { return ready_; }
+  bool busy() const { return busy_; }
 
   void on_connected(int error) override {
     if (error != 0) {
@@ -93,9 +94,6 @@ class Dispatcher::Connection final : public tls::StreamHandler {
     if (info != nullptr) {
       if (info->resumed) ++context.probe.tls_resumed;
       if (info->verified) ++context.probe.tls_verified;
-      tls_summary_ = info->protocol + " " + info->cipher +
-                     (info->verified ? " verified" : " unverified (" + info->verify_result + ")") +
-                     (info->resumed ? " resumed" : "");
     }
     session_.tls_started();
     drive();
@@ -109,7 +107,8 @@ class Dispatcher::Connection final : public tls::StreamHandler {
                             : std::string("4.4.2 connection closed");
     }
     if (busy_) {
-      owner_.finish_with_failure(envelope_, tried_, failure_);
+      const Hop here = hop();
+      owner_.finish_with_failure(envelope_, tried_, failure_, &here);
       busy_ = false;
     }
     if (!ready_) {
@@ -164,6 +163,10 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   }
 
  private:
+  Hop hop() const {
+    return Hop{.mx_host = name_, .address = address_.to_string(), .tls = stream_.tls_info()};
+  }
+
   std::string describe() const {
     return name_.empty() ? address_.to_string() : name_ + " [" + address_.to_string() + "]";
   }
@@ -221,7 +224,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
       } else if (auto* result = std::get_if<smtp::TransactionResult>(&*event)) {
         busy_ = false;
         ++sent_;
-        owner_.finish(envelope_, tried_, *result, tls_summary_);
+        owner_.finish(envelope_, tried_, *result, hop());
         take_next();
       } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
         failure_ = "4.4.2 " + address_.to_string() + ": " + failed->reason;
@@ -252,7 +255,6 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   queue::Envelope envelope_;
   std::vector<std::size_t> tried_;
   std::string failure_;
-  std::string tls_summary_ = "none";  // "TLSv1.3 <cipher> verified": for the delivery record
   std::size_t sent_ = 0;
   bool ready_ = false;
   bool busy_ = false;
@@ -281,7 +283,39 @@ Dispatcher::Dispatcher(ShardDelivery& context, std::string destination, Destinat
   context_.shard.on_stop([this] { on_stop(); });
 }
 
-Dispatcher::~Dispatcher() { context_.shard.cancel_timer(due_timer_); }
+Dispatcher::~Dispatcher() {
+  context_.shard.cancel_timer(due_timer_);
+  context_.shard.cancel_timer(suspend_timer_);
+}
+
+void Dispatcher::suspend(Clock::WallTime until) {
+  suspended_until_ = until;
+  context_.shard.cancel_timer(suspend_timer_);
+  suspend_timer_ = 0;
+  const Clock::Duration left = until - context_.shard.clock().wall_now();
+  if (left <= Clock::Duration::zero()) return pump();
+  suspend_timer_ = context_.shard.schedule(left, [this] {
+    suspend_timer_ = 0;
+    pump();
+  });
+  // Connections with nothing to do go now instead of idling through the suspension.
+  for (auto& [id, connection] : connections_) {
+    if (connection->idle()) connection->quit();
+  }
+}
+
+void Dispatcher::resume() { suspend(Clock::WallTime{}); }
+
+std::optional<Clock::WallTime> Dispatcher::suspended_until() const {
+  if (suspended_until_ <= context_.shard.clock().wall_now()) return std::nullopt;
+  return suspended_until_;
+}
+
+std::size_t Dispatcher::busy_count() const {
+  std::size_t busy = 0;
+  for (const auto& [id, connection] : connections_) busy += connection->busy() ? 1 : 0;
+  return busy;
+}
 
 void Dispatcher::add(queue::PartKey key, Clock::WallTime due) {
   schedule_.add(due, key);
@@ -341,7 +375,8 @@ ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
       break;
     case OperatorAction::bounce:
       if (auto envelope = context_.store.read_envelope(key)) {
-        record(*envelope, bounce_by_operator(*envelope));
+        const auto settled = recipients_to_try(*envelope);
+        record(*envelope, settled, bounce_by_operator(*envelope));
       } else {
         remove_now(key);
       }
@@ -433,6 +468,7 @@ void Dispatcher::pump() {
   if (stopping_) return;
   take_due();
   arm_due_timer();
+  if (suspended_until()) return;  // the suspension's timer pumps again
   if (uses_mx() && !ready_.empty() &&
       (options_.addresses.empty() || context_.shard.clock().now() >= route_expires_)) {
     if (!resolving_) resolve();
@@ -476,6 +512,7 @@ void Dispatcher::pump() {
 }
 
 bool Dispatcher::assign(Connection& connection) {
+  if (suspended_until()) return false;
   if (ready_.empty()) take_due();
   while (!ready_.empty()) {
     const queue::PartKey key = ready_.front();
@@ -489,14 +526,14 @@ bool Dispatcher::assign(Connection& connection) {
       }
       continue;
     }
+    std::vector<std::size_t> tried = recipients_to_try(*envelope);
     if (envelope->expires_at <= context_.shard.clock().wall_now()) {
-      record(*envelope, expire(*envelope));
+      record(*envelope, tried, expire(*envelope));
       continue;
     }
-    std::vector<std::size_t> tried = recipients_to_try(*envelope);
     if (context_.suppressed) drop_suppressed(*envelope, tried);
     if (tried.empty()) {
-      record(*envelope, Outcome{});
+      record(*envelope, {}, Outcome{});
       continue;
     }
     auto body = context_.store.read_body(key.message);
@@ -520,27 +557,68 @@ void Dispatcher::drop_suppressed(queue::Envelope& envelope, std::vector<std::siz
     if (!why) return false;
     recipient.state = queue::RecipientState::suppressed;
     recipient.last_reply = "550 5.7.1 Not attempted: recipient suppressed (" + *why + ")";
+    report(envelope, recipient, nullptr);
     return true;
   });
 }
 
 void Dispatcher::finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                        const smtp::TransactionResult& result, const std::string& tls) {
+                        const smtp::TransactionResult& result, const Hop& hop) {
   ++context_.probe.transactions;
-  record(envelope,
+  record(envelope, tried,
          apply_transaction(envelope, tried, result, context_.shard.clock().wall_now(),
                            options_.retry, unit_random()),
-         tls);
+         &hop);
 }
 
 void Dispatcher::finish_with_failure(queue::Envelope& envelope,
                                      const std::vector<std::size_t>& tried,
-                                     const std::string& reason) {
-  record(envelope, apply_failure(envelope, tried, reason, context_.shard.clock().wall_now(),
-                                 options_.retry, unit_random()));
+                                     const std::string& reason, const Hop* hop) {
+  record(envelope, tried,
+         apply_failure(envelope, tried, reason, context_.shard.clock().wall_now(), options_.retry,
+                       unit_random()),
+         hop);
 }
 
-void Dispatcher::record(queue::Envelope& envelope, Outcome outcome, const std::string& tls) {
+void Dispatcher::report(const queue::Envelope& envelope, const queue::Recipient& recipient,
+                        const Hop* hop) {
+  switch (recipient.state) {
+    case queue::RecipientState::delivered:
+      ++context_.probe.recipients_delivered;
+      break;
+    case queue::RecipientState::deferred:
+      ++context_.probe.recipients_deferred;
+      break;
+    case queue::RecipientState::bounced:
+      ++context_.probe.recipients_bounced;
+      break;
+    case queue::RecipientState::suppressed:
+      ++context_.probe.recipients_suppressed;
+      break;
+    case queue::RecipientState::pending:
+      return;
+  }
+  if (log::enabled(log::Level::debug)) {
+    const tls::Info* tls = hop != nullptr ? hop->tls : nullptr;
+    log::debug("delivery " + to_hex(envelope.id) + "." + std::to_string(envelope.part) + " <" +
+               recipient.address + ">: " + recipient.last_reply + " [tls " +
+               (tls == nullptr ? std::string("none")
+                               : tls->protocol + " " + tls->cipher +
+                                     (tls->verified ? " verified"
+                                                    : " unverified (" + tls->verify_result + ")") +
+                                     (tls->resumed ? " resumed" : "")) +
+               "]");
+  }
+  if (context_.on_outcome) {
+    context_.on_outcome(RecipientOutcome{.envelope = envelope,
+                                         .recipient = recipient,
+                                         .hop = hop,
+                                         .at = context_.shard.clock().wall_now()});
+  }
+}
+
+void Dispatcher::record(queue::Envelope& envelope, const std::vector<std::size_t>& settled,
+                        Outcome outcome, const Hop* hop) {
   const queue::PartKey key{.message = envelope.id, .part = envelope.part};
   if (auto asked = after_attempt_.extract(key)) {
     outcome.step = NextStep::remove;
@@ -550,26 +628,11 @@ void Dispatcher::record(queue::Envelope& envelope, Outcome outcome, const std::s
                                    more.newly_bounced.end());
     }
   }
-  for (const auto& recipient : envelope.recipients) {
-    switch (recipient.state) {
-      case queue::RecipientState::delivered:
-        ++context_.probe.recipients_delivered;
-        break;
-      case queue::RecipientState::deferred:
-        ++context_.probe.recipients_deferred;
-        break;
-      case queue::RecipientState::bounced:
-        ++context_.probe.recipients_bounced;
-        break;
-      case queue::RecipientState::suppressed:
-        ++context_.probe.recipients_suppressed;
-        break;
-      case queue::RecipientState::pending:
-        break;
-    }
-    if (log::enabled(log::Level::debug)) {
-      log::debug("delivery " + to_hex(envelope.id) + "." + std::to_string(envelope.part) + " <" +
-                 recipient.address + ">: " + recipient.last_reply + " [tls " + tls + "]");
+  // Each recipient once: the settled ones, and any an operator's bounce added.
+  for (std::size_t index : settled) report(envelope, envelope.recipients[index], hop);
+  for (std::size_t index : outcome.newly_bounced) {
+    if (std::find(settled.begin(), settled.end(), index) == settled.end()) {
+      report(envelope, envelope.recipients[index], nullptr);
     }
   }
   if (outcome.newly_bounced.empty()) {
@@ -629,7 +692,7 @@ void Dispatcher::fail_ready(const std::string& reason, bool permanent) {
     if (!envelope) continue;  // deleted meanwhile
     const auto tried = recipients_to_try(*envelope);
     const Clock::WallTime now = context_.shard.clock().wall_now();
-    record(*envelope,
+    record(*envelope, tried,
            permanent ? apply_permanent_failure(*envelope, tried, reason, now, options_.retry,
                                                unit_random())
                      : apply_failure(*envelope, tried, reason, now, options_.retry, unit_random()));

@@ -17,6 +17,7 @@
 
 #include "delivery/bouncer.h"
 #include "delivery/disposition.h"
+#include "delivery/outcome.h"
 #include "delivery/probe.h"
 #include "dns/resolver.h"
 #include "engine/address.h"
@@ -116,6 +117,9 @@ struct ShardDelivery {
   // The suppression list (app/ passes the mailbox's, which every shard may read): why a
   // recipient must not be mailed, or nullopt. Unset: nobody is suppressed.
   SuppressedFn suppressed;
+  // Told every recipient outcome as it is recorded (the delivery log, per-destination
+  // metrics); unset: nobody is told.
+  OutcomeFn on_outcome;
   std::mt19937_64 random;
   Probe probe;
 };
@@ -136,8 +140,18 @@ class Dispatcher {
   void receive(PoolHandoff&& handoff);
   ActionResult apply(OperatorAction action, queue::PartKey key);
 
+  // An operator's suspension: no new transaction starts before `until` (in-flight ones end
+  // normally, due parts keep waiting); resume() lifts it and delivers what is due.
+  void suspend(Clock::WallTime until);
+  void resume();
+  std::optional<Clock::WallTime> suspended_until() const;
+
   const std::string& destination() const { return destination_; }
+  bool is_pool() const { return options_.pool; }
   std::size_t scheduled_count() const { return schedule_.size() + ready_.size(); }
+  std::size_t waiting_count() const { return schedule_.size(); }  // not due yet
+  std::size_t ready_count() const { return ready_.size(); }       // due, no connection yet
+  std::size_t busy_count() const;                                 // in a transaction now
   std::size_t connection_count() const { return connections_.size(); }
 
  private:
@@ -159,15 +173,19 @@ class Dispatcher {
   // Called by a connection that can take a part; returns false when none is due.
   bool assign(Connection& connection);
   // Marks the recipients of `tried` that are on the suppression list suppressed (final, no
-  // DSN) and takes them out of `tried`.
+  // DSN), reports them, and takes them out of `tried`.
   void drop_suppressed(queue::Envelope& envelope, std::vector<std::size_t>& tried);
-  // Outcomes of a transaction, or of a failure without a reply, go to the queue.
-  // `tls`: how the transaction was protected ("none", or version, cipher, verification).
+  // Outcomes of a transaction, or of a failure without a reply, go to the queue. `hop`: the
+  // connection it happened on, or nullptr.
   void finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-              const smtp::TransactionResult& result, const std::string& tls);
+              const smtp::TransactionResult& result, const Hop& hop);
   void finish_with_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                           const std::string& reason);
-  void record(queue::Envelope& envelope, Outcome outcome, const std::string& tls = "none");
+                           const std::string& reason, const Hop* hop = nullptr);
+  // Counts and reports the outcome of each recipient in `settled` (indices into
+  // envelope.recipients: the ones this attempt, expiry or operator decided), then stores it.
+  void record(queue::Envelope& envelope, const std::vector<std::size_t>& settled, Outcome outcome,
+              const Hop* hop = nullptr);
+  void report(const queue::Envelope& envelope, const queue::Recipient& recipient, const Hop* hop);
   // After any DSN is durable: the part goes, or waits for its next attempt.
   void settle(queue::Envelope& envelope, NextStep step);
   // `final_state`: recorded as the part's history (nullptr for an operator's delete).
@@ -207,6 +225,8 @@ class Dispatcher {
   Clock::TimePoint route_expires_{};  // when the MX-derived addresses must be asked for again
   bool pump_scheduled_ = false;
   bool stopping_ = false;
+  Clock::WallTime suspended_until_{};  // an operator's suspension, if in the future
+  engine::TimerId suspend_timer_ = 0;
 };
 
 }  // namespace mta::delivery

@@ -52,7 +52,30 @@ Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   }
   auto [inserted, ok] = dispatchers_.emplace(
       destination, std::make_unique<Dispatcher>(context_, destination, std::move(options)));
+  if (auto suspended = suspended_.find(destination); suspended != suspended_.end()) {
+    inserted->second->suspend(suspended->second);
+  }
   return *inserted->second;
+}
+
+void Scheduler::suspend(const std::string& destination, Clock::WallTime until) {
+  std::erase_if(suspended_, [this](const auto& entry) {
+    return entry.second <= context_.shard.clock().wall_now();
+  });
+  suspended_[destination] = until;
+  if (auto found = dispatchers_.find(destination); found != dispatchers_.end()) {
+    found->second->suspend(until);
+  }
+}
+
+bool Scheduler::resume(const std::string& destination) {
+  const bool was = suspended_.erase(destination) > 0;
+  if (auto found = dispatchers_.find(destination); found != dispatchers_.end()) {
+    const bool active = found->second->suspended_until().has_value();
+    found->second->resume();
+    return was || active;
+  }
+  return was;
 }
 
 void Scheduler::add(const queue::ScheduledItem& item) {

@@ -76,6 +76,18 @@ class Scheduler {
   // and, for the relay, by the shard that accepted the message).
   Result<std::uint64_t> recover(const std::function<bool(const queue::ScheduledItem&)>& owns);
 
+  // Suspends (until `until`) or resumes the destination of that name on this shard: its
+  // dispatcher now, and one created later while the suspension lasts. False from resume when
+  // it was not suspended here.
+  void suspend(const std::string& destination, Clock::WallTime until);
+  bool resume(const std::string& destination);
+  // Every destination of this shard (domains, the relay, pools), for the status page.
+  template <typename Fn>
+  void for_each_dispatcher(Fn&& fn) const {
+    for (const auto& [name, dispatcher] : dispatchers_) fn(*dispatcher);
+  }
+  void set_on_outcome(OutcomeFn on_outcome) { context_.on_outcome = std::move(on_outcome); }
+
   const Probe& probe() const { return context_.probe; }
   const BounceProbe& bounce_probe() const { return bouncer_.probe(); }
   std::size_t scheduled_count() const;
@@ -87,7 +99,8 @@ class Scheduler {
   Bouncer bouncer_;
   ShardDelivery context_;
   std::unordered_map<std::string, std::unique_ptr<Dispatcher>> dispatchers_;  // by destination
-  std::vector<Dispatcher*> pools_;  // the pool dispatchers among them
+  std::vector<Dispatcher*> pools_;                              // the pool dispatchers among them
+  std::unordered_map<std::string, Clock::WallTime> suspended_;  // by destination
 };
 
 ActionCounts count(const std::vector<ActionResult>& results);
