@@ -50,6 +50,7 @@ class HttpApi {
   bool handle(http::Request& request, const engine::SocketAddress& peer, const Respond& respond);
 
   const Probe& probe() const { return probe_; }
+  Probe& probe() { return probe_; }  // app/ sets its histogram handles
 
  private:
   struct Caller;

@@ -82,11 +82,15 @@ void Committer::write() {
       writes_.push_back(queue::MessageWrite{.parts = message.parts, .body = message.body});
     }
   }
+  write_started_ = std::chrono::steady_clock::now();
   shard_.offload([this] { result_ = store_.write_batch(writes_); }, [this] { on_written(); });
 }
 
 void Committer::on_written() {
   ++probe_.batches;
+  if (probe_.commit_seconds != nullptr) {
+    probe_.commit_seconds->observe(std::chrono::steady_clock::now() - write_started_);
+  }
   probe_.messages += writes_.size();
   if (writes_.size() > probe_.largest_batch) probe_.largest_batch = writes_.size();
   if (!result_) ++probe_.failed_batches;

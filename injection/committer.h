@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "engine/shard.h"
+#include "metrics/registry.h"
 #include "queue/store.h"
 
 namespace mta::injection {
@@ -30,6 +31,7 @@ struct CommitProbe {
   std::uint64_t messages = 0;
   std::uint64_t failed_batches = 0;
   std::uint64_t largest_batch = 0;
+  metrics::Histogram* commit_seconds = nullptr;  // one batch's synced write, when app/ set it
 };
 
 // One per shard, used only on its thread. A message handed to submit() is owned here until
@@ -60,6 +62,7 @@ class Committer {
   std::size_t waiting() const { return waiting_messages_; }  // messages not yet with the worker
   bool writing() const { return !writing_.empty(); }         // a batch is with the worker
   const CommitProbe& probe() const { return probe_; }
+  CommitProbe& probe() { return probe_; }  // app/ sets its histogram handle
 
  private:
   struct Pending {
@@ -85,6 +88,7 @@ class Committer {
   Result<void> result_;
   engine::TimerId window_timer_ = 0;
   CommitProbe probe_;
+  std::chrono::steady_clock::time_point write_started_;
 };
 
 }  // namespace mta::injection

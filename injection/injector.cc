@@ -45,7 +45,11 @@ std::optional<Injected> Injector::prepare(Inbound& message, MessageId id, Clock:
     add_trace_fields(message.body, *trace);
   }
   if (options_.signing == nullptr) return std::nullopt;
+  const auto sign_started = std::chrono::steady_clock::now();
   auto fields = dkim::sign_message(*options_.signing, message.body, now);
+  if (probe.sign_seconds != nullptr) {
+    probe.sign_seconds->observe(std::chrono::steady_clock::now() - sign_started);
+  }
   if (!fields) {
     ++probe.sign_failures;
     // A header block DKIM cannot parse would be refused by receivers as well; anything else

@@ -76,6 +76,8 @@ class Injector {
   void submit_all(std::vector<Inbound>&& messages, TraceFacts* trace, Probe& probe, Done done);
 
   const InjectorOptions& options() const { return options_; }
+  // A reload's new keys (nullptr: stop signing); they must outlive every later message.
+  void set_signing(const dkim::KeyRing* signing) { options_.signing = signing; }
 
  private:
   // Trace fields and signature; the refusal when the message cannot be signed.

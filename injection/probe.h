@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "metrics/registry.h"
+
 namespace mta::injection {
 
 struct Probe {
@@ -24,6 +26,9 @@ struct Probe {
   std::uint64_t rate_limited = 0;   // refused for a client's rate (SMTP 451 4.7.1, HTTP 429)
   std::uint64_t bare_line_endings_repaired = 0;  // lone LF or CR made CRLF
   std::uint64_t oversize = 0;                    // HTTP: a message over the size limit (413)
+  // Durations, when app/ set them (handles of this shard's metrics registry).
+  metrics::Histogram* session_seconds = nullptr;  // SMTP: accept to close
+  metrics::Histogram* sign_seconds = nullptr;     // DKIM signing of one message
 };
 
 }  // namespace mta::injection

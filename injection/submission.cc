@@ -26,7 +26,11 @@ class SubmissionListener::Session final : public tls::StreamHandler {
  public:
   Session(SubmissionListener& owner, std::uint64_t id, int fd, bool implicit_tls,
           const engine::SocketAddress& peer)
-      : owner_(owner), id_(id), smtp_(smtp_options(owner, implicit_tls)), stream_(*this) {
+      : owner_(owner),
+        id_(id),
+        opened_(std::chrono::steady_clock::now()),
+        smtp_(smtp_options(owner, implicit_tls)),
+        stream_(*this) {
     owner_.shard_.hold();
     // For the Received field of every message of this session: the address without the port.
     client_ip_ = peer.host();
@@ -131,6 +135,9 @@ class SubmissionListener::Session final : public tls::StreamHandler {
 
   void on_closed(int /*error*/) override {
     open_ = false;
+    if (owner_.probe_.session_seconds != nullptr) {
+      owner_.probe_.session_seconds->observe(std::chrono::steady_clock::now() - opened_);
+    }
     owner_.shard_.release();
     owner_.on_session_closed(id_);
   }
@@ -190,6 +197,7 @@ class SubmissionListener::Session final : public tls::StreamHandler {
 
   SubmissionListener& owner_;
   const std::uint64_t id_;
+  const std::chrono::steady_clock::time_point opened_;
   smtp::ServerSession smtp_;
   tls::Stream stream_;
   bool open_ = true;         // until on_closed

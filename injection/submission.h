@@ -72,6 +72,7 @@ class SubmissionListener {
   void listen(int listen_fd, bool implicit_tls = false);
 
   const Probe& probe() const { return probe_; }
+  Probe& probe() { return probe_; }  // app/ sets its histogram handles
   std::size_t sessions_open() const { return sessions_.size(); }
 
  private:
