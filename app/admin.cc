@@ -15,6 +15,7 @@
 
 #include "base/ascii.h"
 #include "base/log.h"
+#include "base/rfc3339.h"
 #include "proto/http/json.h"
 #include "queue/errc.h"
 #include "queue/query.h"
@@ -24,14 +25,21 @@ namespace {
 
 constexpr std::string_view prefix = "/api/v1/queue";
 constexpr std::string_view suppressions_prefix = "/api/v1/suppressions";
+constexpr std::string_view api_prefix = "/api/v1";
+constexpr std::string_view destinations_prefix = "/destinations/";
 
-std::string rfc3339(Clock::WallTime time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return std::string(text, n);
+// The operation routes, after /api/v1.
+bool is_operation(std::string_view route) {
+  return route == "/status" || route == "/reload" || route.starts_with(destinations_prefix);
+}
+
+// Compares without an early exit, so the time taken does not tell how much of a guess matched.
+bool same_key(std::string_view a, std::string_view b) {
+  unsigned char differ = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    differ |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return differ == 0;
 }
 
 http::Response text_response(int status, std::string body) {
@@ -251,12 +259,13 @@ std::string suppression_line(const mailbox::Suppression& entry) {
 }
 
 AdminApi::AdminApi(engine::Shard& shard, queue::Store& store, mailbox::Suppressions* suppressions,
-                   AdminOptions options, ApplyFn apply)
+                   AdminOptions options, ApplyFn apply, AdminHooks hooks)
     : shard_(shard),
       store_(store),
       suppressions_(suppressions),
       options_(std::move(options)),
-      apply_(std::move(apply)) {}
+      apply_(std::move(apply)),
+      hooks_(std::move(hooks)) {}
 
 bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
                       const injection::Respond& respond) {
@@ -264,16 +273,18 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
   const bool suppression_route =
       path.starts_with(suppressions_prefix) &&
       (path.size() == suppressions_prefix.size() || path[suppressions_prefix.size()] == '/');
-  if (!path.starts_with(prefix) && !suppression_route) return false;
-  const std::string_view route = path.substr(suppression_route ? 0 : prefix.size());
-  auto query =
-      suppression_route ? Result<Query>(Query{}) : parse_query(request, options_.list_limit_max);
-  const bool text =
-      suppression_route ? request.query_param("format") == "text" : query && query->text;
+  const bool operation =
+      path.starts_with(api_prefix) && is_operation(path.substr(api_prefix.size()));
+  if (!path.starts_with(prefix) && !suppression_route && !operation) return false;
+  const bool queue_route = !suppression_route && !operation;
+  const std::string_view route = path.substr(queue_route ? prefix.size() : 0);
+  auto query = queue_route ? parse_query(request, options_.list_limit_max) : Result<Query>(Query{});
+  const bool text = queue_route ? query && query->text : request.query_param("format") == "text";
 
   if (!options_.key.empty()) {
     const auto authorization = request.header("Authorization");
-    if (!authorization || *authorization != "Bearer " + options_.key) {
+    if (!authorization || !authorization->starts_with("Bearer ") ||
+        !same_key(authorization->substr(7), options_.key)) {
       http::Response denied = failure(401, "admin key required", text);
       denied.bearer_challenge = true;
       respond(std::move(denied));
@@ -285,6 +296,10 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
   }
   if (!query) {
     respond(failure(400, query.error().detail, text));
+    return true;
+  }
+  if (operation) {
+    handle_operation(request, path.substr(api_prefix.size()), text, respond);
     return true;
   }
   if (suppression_route) {
@@ -419,6 +434,87 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
   }
   run_slice(shard_, store_, options_.scan_slice, scan);
   return true;
+}
+
+void AdminApi::handle_operation(const http::Request& request, std::string_view route, bool text,
+                                const injection::Respond& respond) {
+  const auto only = [&](std::string_view method) {
+    if (request.method == method) return true;
+    http::Response wrong = failure(405, "use " + std::string(method), text);
+    wrong.allow = std::string(method);
+    respond(std::move(wrong));
+    return false;
+  };
+  if (route == "/status") {
+    if (!only("GET")) return;
+    if (!hooks_.status) return respond(failure(404, "no status here", text));
+    http::Response response = json_response(200, hooks_.status());
+    response.headers.push_back({"Cache-Control", "no-store"});
+    return respond(std::move(response));
+  }
+  if (route == "/reload") {
+    if (!only("POST")) return;
+    if (!hooks_.reload) return respond(failure(404, "reload is not available", text));
+    return hooks_.reload(shard_, [respond, text](Result<std::string> done) {
+      if (!done) return respond(failure(500, done.error().message(), text));
+      if (text) return respond(text_response(200, *done + "\n"));
+      http::JsonWriter json;
+      json.begin_object();
+      json.key("reloaded");
+      json.value(*done);
+      json.end_object();
+      respond(json_response(200, json.take()));
+    });
+  }
+  // /destinations/NAME/suspend|resume
+  std::string_view rest = route.substr(destinations_prefix.size());
+  const std::size_t slash = rest.rfind('/');
+  const std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  const std::string destination = ascii_lowercase(rest.substr(0, std::min(slash, rest.size())));
+  if (destination.empty() || (verb != "suspend" && verb != "resume")) {
+    return respond(failure(404, "use /api/v1/destinations/NAME/suspend or .../resume", text));
+  }
+  if (!only("POST")) return;
+  if (!hooks_.suspend) return respond(failure(404, "suspension is not available", text));
+  std::optional<Clock::WallTime> until;
+  if (verb == "suspend") {
+    // Without for=SECONDS: until resumed (ten years stands for that).
+    std::uint64_t seconds = 10ull * 365 * 24 * 3600;
+    if (auto given = request.query_param("for")) {
+      const auto [end, error] =
+          std::from_chars(given->data(), given->data() + given->size(), seconds);
+      if (error != std::errc() || end != given->data() + given->size() || seconds == 0 ||
+          seconds > 10ull * 365 * 24 * 3600) {
+        return respond(failure(400, "for= takes whole seconds, 1 to 315360000", text));
+      }
+    }
+    until = shard_.clock().wall_now() + std::chrono::seconds(seconds);
+  }
+  hooks_.suspend(shard_, destination, until, [respond, text, destination, until](bool found) {
+    if (!until && !found) {
+      return respond(failure(404, destination + " is not suspended", text));
+    }
+    if (text) {
+      return respond(text_response(
+          200, destination +
+                   (until ? " suspended until " + rfc3339(*until) : std::string(" resumed")) +
+                   "\n"));
+    }
+    http::JsonWriter json;
+    json.begin_object();
+    json.key("destination");
+    json.value(destination);
+    json.key("suspended");
+    json.value(until.has_value());
+    json.key("suspended_until");
+    if (until) {
+      json.value(rfc3339(*until));
+    } else {
+      json.value(nullptr);
+    }
+    json.end_object();
+    respond(json_response(200, json.take()));
+  });
 }
 
 void AdminApi::handle_suppressions(const http::Request& request, std::string_view address,

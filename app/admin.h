@@ -11,6 +11,12 @@
 //   GET    /ADDRESS          one entry, or 404
 //   PUT    /ADDRESS          add or replace it (reason=TEXT, category=NAME, default "manual")
 //   DELETE /ADDRESS          remove it, or 404
+// Operations:
+//   GET  /api/v1/status                       the live status (app/status.h; GET / shows it)
+//   POST /api/v1/destinations/NAME/suspend    no new transactions to NAME (for=SECONDS, default
+//                                            until resumed); in-flight ones finish
+//   POST /api/v1/destinations/NAME/resume     deliver again at once (404 if it was not suspended)
+//   POST /api/v1/reload                       what SIGHUP does: config, keys, certificates, logs
 // format=text answers in the plain lines the command-line clients print; JSON otherwise.
 // With [http] admin_key set every route needs "Authorization: Bearer KEY"; without one only
 // loopback clients are served.
@@ -18,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,15 +55,31 @@ std::string summary_text(const queue::QueueSummary& summary);
 // One suppression entry as `outpost suppression` prints it: address, category, date, reason.
 std::string suppression_line(const mailbox::Suppression& entry);
 
+// What the operation routes do, bound by app/'s daemon.
+struct AdminHooks {
+  std::function<std::string()> status;  // the JSON of GET /api/v1/status
+  // Suspends a destination on every shard until `until`, or resumes it (nullopt); `done` runs
+  // on `from`'s thread with whether any shard had it suspended (resume) or true (suspend).
+  std::function<void(engine::Shard& from, std::string destination,
+                     std::optional<Clock::WallTime> until, std::function<void(bool)> done)>
+      suspend;
+  // Reloads like SIGHUP; `done` runs on `from`'s thread with what was reloaded, or why not.
+  std::function<void(engine::Shard& from, std::function<void(Result<std::string>)> done)> reload;
+};
+
 // One per shard, used on its thread by its HttpListener.
 class AdminApi {
  public:
   // `suppressions` may be nullptr (no bounce mailbox): those routes then answer 404.
   AdminApi(engine::Shard& shard, queue::Store& store, mailbox::Suppressions* suppressions,
-           AdminOptions options, ApplyFn apply);
+           AdminOptions options, ApplyFn apply, AdminHooks hooks = {});
 
-  // True when the request is for this API (its path is under /api/v1/queue or
-  // /api/v1/suppressions); the answer then goes through `respond`.
+  // True when the request is for this API (its path is under /api/v1/queue,
+  // /api/v1/suppressions, /api/v1/destinations, or is /api/v1/status or /api/v1/reload); the
+  // answer then goes through `respond`.
+  // A reload's new key (empty: loopback clients only).
+  void set_key(std::string key) { options_.key = std::move(key); }
+
   bool handle(http::Request& request, const engine::SocketAddress& peer,
               const injection::Respond& respond);
 
@@ -64,12 +87,16 @@ class AdminApi {
   // The suppression routes; `address` is the path after the prefix's '/', or empty.
   void handle_suppressions(const http::Request& request, std::string_view address, bool text,
                            const injection::Respond& respond);
+  // The operation routes (status, destinations, reload); `route` is the path after /api/v1.
+  void handle_operation(const http::Request& request, std::string_view route, bool text,
+                        const injection::Respond& respond);
 
   engine::Shard& shard_;
   queue::Store& store_;
   mailbox::Suppressions* suppressions_;
   AdminOptions options_;
   ApplyFn apply_;
+  AdminHooks hooks_;
 };
 
 }  // namespace mta::app

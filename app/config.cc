@@ -219,6 +219,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   Section log_section(table("log"), "log");
   std::string level = "info";
   CONFIG_TRY(log_section.string("level", level));
+  CONFIG_TRY(log_section.string("delivery_log", config.delivery_log));
   if (!log::parse_level(level, config.log_level)) {
     return config_error("log.level must be debug, info, warning or error");
   }
@@ -345,6 +346,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
 
   Section metrics(table("metrics"), "metrics");
   CONFIG_TRY(metrics.string_list("listen", config.metrics_listen));
+  CONFIG_TRY(metrics.integer("destinations_max", config.metrics_destinations_max, 1, 10'000));
   CONFIG_TRY(metrics.no_unknown_keys());
 
   Section dns(table("dns"), "dns");

@@ -24,6 +24,9 @@ struct Config {
   std::uint32_t shards = 0;  // 0 = one per core
   // [log]
   log::Level log_level = log::Level::info;
+  // The JSON-lines delivery log: one line per recipient outcome; empty = none. Reopened on
+  // SIGHUP (logrotate's postrotate, or `systemctl reload`).
+  std::string delivery_log;
   // [spool]
   std::string spool_path = "var/spool";
   bool spool_sync = true;                // durability = "sync" | "none"
@@ -92,6 +95,7 @@ struct Config {
   MailboxListen pop3{.idle_timeout = std::chrono::minutes(10)};
   // [metrics] GET /metrics (Prometheus text format); empty = served on the [http] listeners
   std::vector<std::string> metrics_listen;
+  std::uint32_t metrics_destinations_max = 50;  // destination label values with own series
   // [dns] MX resolution when delivery.relay is empty
   std::vector<std::string> dns_servers;                   // "IP[:PORT]"; empty = /etc/resolv.conf
   Clock::Duration dns_timeout = std::chrono::seconds(2);  // per try, doubled each round

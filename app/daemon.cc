@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "app/admin.h"
+#include "app/status.h"
 #include "app/telemetry.h"
 #include "base/ascii.h"
 #include "base/log.h"
@@ -41,12 +42,17 @@
 #include "mailbox/pop3_listener.h"
 #include "mailbox/store.h"
 #include "metrics/exposition.h"
+#include "metrics/line_log.h"
 #include "queue/message_id.h"
 #include "queue/rocksdb_store.h"
 #include "tls/certificate.h"
 #include "tls/context.h"
 
 namespace mta::app {
+namespace detail {
+extern const char status_page[];  // app/status_page.html, embedded by CMake
+extern const std::size_t status_page_size;
+}  // namespace detail
 namespace {
 
 // What one shard runs; created on the shard's thread by the runtime's init, destroyed by the
@@ -244,9 +250,16 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
       services);
 }
 
-// Copies the shard's probes into its metrics registry now and every second after, until the
-// shard stops.
-void sync_metrics(engine::Shard& shard, ShardServices& mine, Telemetry& telemetry) {
+// Where the shards report what they do: metrics, the status page, the delivery log.
+struct Observers {
+  Telemetry& telemetry;
+  StatusBoard& board;
+  metrics::LineLog* log = nullptr;  // [log] delivery_log, when set
+};
+
+// Copies the shard's probes into its metrics registry and its totals and destinations to the
+// status board, now and every second after, until the shard stops.
+void sync_metrics(engine::Shard& shard, ShardServices& mine, const Observers& observers) {
   ShardCounts counts;
   if (mine.submission != nullptr) counts.injection = mine.submission->probe();
   if (mine.api != nullptr) counts.http = mine.api->probe();
@@ -255,6 +268,29 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, Telemetry& telemetr
     counts.bounce = mine.delivery->bounce_probe();
     counts.parts_scheduled = mine.delivery->scheduled_count();
   }
+  std::vector<DestinationStatus> destinations;
+  if (mine.delivery != nullptr) {
+    mine.delivery->for_each_dispatcher([&](const delivery::Dispatcher& d) {
+      counts.parts_waiting += d.waiting_count();
+      counts.parts_ready += d.ready_count();
+      counts.parts_in_flight += d.busy_count();
+      if (d.connection_count() > 0)
+        counts.connections.emplace_back(d.destination(), d.connection_count());
+      // Pools carry their domains' parts for a moment only: the domains are the rows (a
+      // pool's connections show in outpost_connections_open).
+      if (!d.is_pool() && (d.scheduled_count() + d.connection_count() > 0 || d.suspended_until())) {
+        destinations.push_back({.destination = d.destination(),
+                                .parts = d.scheduled_count() + d.busy_count(),
+                                .connections = d.connection_count(),
+                                .suspended_until = d.suspended_until()});
+      }
+    });
+  }
+  if (observers.log != nullptr && shard.id().value() == 0) {
+    counts.log_lines = observers.log->lines_written();
+    counts.log_dropped = observers.log->lines_dropped();
+    counts.log_failures = observers.log->write_failures();
+  }
   if (mine.bounce_smtp != nullptr) counts.bounce_smtp = mine.bounce_smtp->probe();
   if (mine.intake != nullptr) {
     counts.intake = mine.intake->probe();
@@ -262,10 +298,47 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, Telemetry& telemetr
   }
   if (mine.imap != nullptr) counts.imap = mine.imap->probe();
   if (mine.pop3 != nullptr) counts.pop3 = mine.pop3->probe();
-  telemetry.sync(shard.id().value(), counts);
+  observers.telemetry.sync(shard.id().value(), counts);
+  StatusTotals totals{.received = counts.injection.messages_queued + counts.http.messages_queued,
+                      .delivered = counts.delivery.recipients_delivered,
+                      .deferred = counts.delivery.recipients_deferred,
+                      .bounced = counts.delivery.recipients_bounced,
+                      .suppressed = counts.delivery.recipients_suppressed,
+                      .bounce_categories = counts.intake.by_category};
+  observers.board.publish(shard.id().value(), totals, std::move(destinations));
+  if (shard.id().value() == 0) observers.board.sample(shard.clock().wall_now());
   if (shard.stopping()) return;
   shard.schedule(std::chrono::seconds(1),
-                 [&shard, &mine, &telemetry] { sync_metrics(shard, mine, telemetry); });
+                 [&shard, &mine, observers] { sync_metrics(shard, mine, observers); });
+}
+
+// Writes the delivery log's pending lines on the shard's blocking worker five times a second,
+// until the shard stops (the log writes the rest when it closes).
+void flush_delivery_log(engine::Shard& shard, metrics::LineLog& log) {
+  if (shard.stopping()) return;
+  shard.schedule(std::chrono::milliseconds(200), [&shard, &log] {
+    shard.offload([&log] { log.write_pending(); },
+                  [&shard, &log] { flush_delivery_log(shard, log); });
+  });
+}
+
+// Runs `task` on every shard, then `done(results)` on `from`'s thread.
+void on_every_shard(engine::Shard& from, std::uint32_t shard_count,
+                    std::function<bool(engine::Shard&)> task, std::function<void(bool)> done) {
+  struct Gather {
+    std::atomic<std::uint32_t> left;
+    std::atomic<bool> any{false};
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->left = shard_count;
+  const ShardId home = from.id();
+  for (std::uint32_t i = 0; i < shard_count; ++i) {
+    post_until_taken(from, ShardId(i), [gather, task, done, home](engine::Shard& on) {
+      if (task(on)) gather->any = true;
+      if (gather->left.fetch_sub(1) != 1) return;
+      post_until_taken(on, home, [gather, done](engine::Shard&) { done(gather->any.load()); });
+    });
+  }
 }
 
 // Drops the final states of parts of messages accepted more than `retention` ago (the status
@@ -395,7 +468,7 @@ Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config) {
 
 }  // namespace
 
-int run_daemon(const Config& config) {
+int run_daemon(const Config& config, const std::string& config_path) {
   // First of all: a SIGTERM that arrives while starting (say, right after the listeners are
   // logged) waits for run_until_signal() and stops the daemon cleanly instead of killing it.
   engine::Runtime::block_stop_signals();
@@ -528,7 +601,28 @@ int run_daemon(const Config& config) {
     log::error(metrics_fds.error().message());
     return 1;
   }
-  Telemetry telemetry(shard_count);
+  Telemetry telemetry(shard_count, config.metrics_destinations_max);
+  StatusBoard board(shard_count);
+  std::unique_ptr<metrics::LineLog> delivery_log;
+  if (!config.delivery_log.empty()) {
+    auto opened = metrics::LineLog::open(config.delivery_log, shard_count);
+    if (!opened) {
+      log::error("log.delivery_log: " + opened.error().message());
+      return 1;
+    }
+    delivery_log = std::move(opened).value();
+  }
+  const Observers observers{.telemetry = telemetry, .board = board, .log = delivery_log.get()};
+  const StatusInfo status_base{.version = OUTPOST_VERSION,
+                               .node = config.hostname,
+                               .started_at = std::chrono::system_clock::now(),
+                               .shards = shard_count};
+  std::atomic<bool> ready{false};     // every shard recovered and listening
+  std::atomic<bool> draining{false};  // SIGTERM: stopping
+  // Keys a reload loaded: each stays alive for the daemon's life, since a shard may still be
+  // signing with the one before until the reload reaches it.
+  std::mutex reload_mutex;
+  std::deque<std::unique_ptr<dkim::KeyRing>> reloaded_keys;
   auto http_fds = open_listeners(config.http_listen, shard_count, "http");
   if (!http_fds) {
     log::error(http_fds.error().message());
@@ -587,6 +681,48 @@ int run_daemon(const Config& config) {
                                  .max_delay = config.retry_max_delay,
                                  .jitter = config.retry_jitter,
                                  .max_age = config.max_age};
+
+  // A reload (SIGHUP or POST /api/v1/reload), from any thread: reads the config file again and
+  // applies what can change while running (log level, admin key, DKIM keys, the TLS
+  // certificate, the delivery log's file); listeners, shards, the spool and the rest keep what
+  // they started with until a restart. A bad file changes nothing.
+  auto reload = [&]() -> Result<std::string> {
+    std::lock_guard lock(reload_mutex);
+    Config fresh = config;
+    if (!config_path.empty()) {
+      auto loaded = load_config(config_path);
+      if (!loaded) return unexpected(loaded.error().code, "config: " + loaded.error().message());
+      fresh = std::move(loaded).value();
+    }
+    auto keys = load_signing_keys(fresh);
+    if (!keys) return unexpected(keys.error().code, "dkim: " + keys.error().message());
+    const dkim::KeyRing* signing = nullptr;
+    if (*keys) {
+      reloaded_keys.push_back(std::make_unique<dkim::KeyRing>(std::move(**keys)));
+      signing = reloaded_keys.back().get();
+    }
+    log::set_level(fresh.log_level);
+    if (delivery_log != nullptr) delivery_log->reopen();
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+      (void)runtime.post_from_outside(
+          ShardId(i), [&services, signing, key = fresh.admin_key](engine::Shard& on) {
+            ShardServices& its = services[on.id().value()];
+            if (its.injector != nullptr) its.injector->set_signing(signing);
+            if (its.admin != nullptr) its.admin->set_key(key);
+            if (its.tls_server == nullptr) return;
+            if (auto reloaded = its.tls_server->reload(); !reloaded) {
+              log::error("tls: reload on shard " + std::to_string(on.id().value()) +
+                         " failed, keeping the certificate in use: " + reloaded.error().message());
+            }
+          });
+    }
+    std::string what = "log level, admin key, " +
+                       std::to_string(signing == nullptr ? 0 : signing->signers().size()) +
+                       " DKIM keys, TLS certificate";
+    if (delivery_log != nullptr) what += ", delivery log reopened";
+    log::info("reload: " + what);
+    return what;
+  };
 
   auto recovering = std::make_shared<std::atomic<std::uint32_t>>(shard_count);
   auto started = runtime.start([&](engine::Shard& shard) {
@@ -684,6 +820,14 @@ int run_daemon(const Config& config) {
           }
           committer->submit(std::move(parts), std::move(body), std::move(done));
         });
+    mine.delivery->set_on_outcome(
+        [observers, index = shard.id().value()](const delivery::RecipientOutcome& outcome) {
+          observers.telemetry.count(index, outcome);
+          observers.board.note(outcome);
+          if (observers.log != nullptr) {
+            (void)observers.log->append(index, delivery::delivery_log_line(outcome));
+          }
+        });
     auto recovered = mine.delivery->recover([&shard, shard_count](const queue::ScheduledItem& i) {
       return owner_of(i.destination, i.key, shard_count) == shard.id();
     });
@@ -776,16 +920,70 @@ int run_daemon(const Config& config) {
           config.message_bytes_max);
     }
 
+    {
+      const Telemetry::Durations durations = telemetry.durations(shard.id().value());
+      mine.submission->probe().session_seconds = durations.smtp_session;
+      mine.submission->probe().sign_seconds = durations.dkim_sign;
+      mine.api->probe().sign_seconds = durations.dkim_sign;
+      mine.committer->probe().commit_seconds = durations.queue_commit;
+    }
+    AdminHooks hooks{
+        .status =
+            [&board, &status_base, &ready, &draining, &shard] {
+              StatusInfo info = status_base;
+              info.ready = ready.load();
+              info.draining = draining.load();
+              return board.render_json(info, shard.clock().wall_now());
+            },
+        .suspend =
+            [&services, shard_count](engine::Shard& from, std::string destination,
+                                     std::optional<Clock::WallTime> until,
+                                     std::function<void(bool)> done) {
+              on_every_shard(
+                  from, shard_count,
+                  [&services, destination, until](engine::Shard& on) {
+                    delivery::Scheduler& scheduler = *services[on.id().value()].delivery;
+                    if (until) {
+                      scheduler.suspend(destination, *until);
+                      return true;
+                    }
+                    return scheduler.resume(destination);
+                  },
+                  std::move(done));
+            },
+        .reload =
+            [&reload](engine::Shard& from, std::function<void(Result<std::string>)> done) {
+              auto result = std::make_shared<Result<std::string>>(std::string());
+              from.offload([result, &reload] { *result = reload(); },
+                           [result, done] { done(std::move(*result)); });
+            }};
     mine.admin = std::make_unique<AdminApi>(
         shard, spool, &mail.suppressions(), AdminOptions{.key = config.admin_key},
         [&services, relayed](engine::Shard& from, delivery::OperatorAction action,
                              std::vector<queue::ScheduledItem> parts,
                              std::function<void(delivery::ActionCounts)> done) {
           apply_on_owners(from, action, std::move(parts), std::move(done), !relayed, services);
-        });
+        },
+        std::move(hooks));
+    if (shard.id().value() == 0) shard.on_stop([&draining] { draining = true; });
     // GET /metrics, on the [metrics] listeners, else beside the admin API.
-    auto serve_metrics = [&telemetry](const http::Request& request,
-                                      const injection::Respond& respond) {
+    auto serve_metrics = [&telemetry, &ready, &draining](const http::Request& request,
+                                                         const injection::Respond& respond) {
+      if (request.path == "/healthz" || request.path == "/readyz") {
+        // Liveness: this shard's loop answers. Readiness: every shard recovered its queue and
+        // listens, and no drain has begun (a load balancer should stop sending then).
+        const bool live = request.path == "/healthz";
+        const bool serving = ready.load() && !draining.load();
+        http::Response response = http::Response::for_request(request);
+        response.status = live || serving ? 200 : 503;
+        response.content_type = "text/plain";
+        response.body = live              ? "ok\n"
+                        : serving         ? "ready\n"
+                        : draining.load() ? "draining\n"
+                                          : "starting\n";
+        respond(std::move(response));
+        return true;
+      }
       if (request.path != "/metrics") return false;
       http::Response response = http::Response::for_request(request);
       if (request.method != "GET" && request.method != "HEAD") {
@@ -809,6 +1007,17 @@ int run_daemon(const Config& config) {
             http::Request&& request, const engine::SocketAddress& peer,
             const injection::Respond& respond) {
           if (!separate_metrics && serve_metrics(request, respond)) return;
+          if ((request.path == "/healthz" || request.path == "/readyz") &&
+              serve_metrics(request, respond)) {
+            return;
+          }
+          if (request.path == "/" || request.path == "/index.html") {
+            http::Response page = http::Response::for_request(request);
+            page.content_type = "text/html; charset=utf-8";
+            page.body.assign(detail::status_page, detail::status_page_size);
+            respond(std::move(page));
+            return;
+          }
           if (api->handle(request, peer, respond)) return;
           if (admin->handle(request, peer, respond)) return;
           respond(http::Response{
@@ -825,7 +1034,9 @@ int run_daemon(const Config& config) {
           });
     }
     // Once a second the shard's probes are copied into its metrics registry.
-    sync_metrics(shard, mine, telemetry);
+    sync_metrics(shard, mine, observers);
+    if (delivery_log != nullptr && shard.id().value() == 0)
+      flush_delivery_log(shard, *delivery_log);
     if (shard.id().value() == 0) expire_history(shard, spool, mine, config.history_retention);
 
     // Nothing is accepted anywhere before every shard has recovered its part of the queue: a
@@ -857,6 +1068,7 @@ int run_daemon(const Config& config) {
           }
         });
       }
+      ready = true;
     }
   });
   if (!started) {
@@ -866,18 +1078,11 @@ int run_daemon(const Config& config) {
   log::info("outpost running: " + std::to_string(shard_count) + " shards, spool " +
             config.spool_path + (config.spool_sync ? "" : " (durability none)") +
             (relayed ? ", relay " + relay_text : ""));
-  // SIGHUP: every shard reloads its certificate; a failed reload keeps the one in use.
-  const int signal_number = runtime.run_until_signal([&runtime, &services, shard_count] {
-    log::info("SIGHUP: reloading the TLS certificate");
-    for (std::uint32_t i = 0; i < shard_count; ++i) {
-      (void)runtime.post_from_outside(ShardId(i), [&services](engine::Shard& on) {
-        auto& context = services[on.id().value()].tls_server;
-        if (context == nullptr) return;
-        if (auto reloaded = context->reload(); !reloaded) {
-          log::error("tls: reload on shard " + std::to_string(on.id().value()) +
-                     " failed, keeping the certificate in use: " + reloaded.error().message());
-        }
-      });
+  // SIGHUP: a reload; a failed one keeps everything in use.
+  const int signal_number = runtime.run_until_signal([&reload] {
+    log::info("SIGHUP: reloading");
+    if (auto reloaded = reload(); !reloaded) {
+      log::error("reload failed, keeping what is in use: " + reloaded.error().message());
     }
   });
   log::info("stopped on signal " + std::to_string(signal_number) + ", queue kept in " +

@@ -7,6 +7,8 @@
 namespace mta::app {
 
 // Returns the process exit code: 0 after a clean drain, 1 when start-up failed.
-int run_daemon(const Config& config);
+// `config_path`: the file `config` came from, read again by a reload (SIGHUP, POST
+// /api/v1/reload); empty: the embedded defaults, and a reload only reopens files.
+int run_daemon(const Config& config, const std::string& config_path = "");
 
 }  // namespace mta::app

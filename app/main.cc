@@ -137,7 +137,7 @@ int run_command(int argc, char** argv) {
     std::puts("config ok");
     return 0;
   }
-  return mta::app::run_daemon(*config);
+  return mta::app::run_daemon(*config, config_path);
 }
 
 }  // namespace

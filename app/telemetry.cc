@@ -37,6 +37,14 @@ struct Telemetry::Shard {
   std::vector<Follow> follows;  // one per Telemetry::series_, in its order
   metrics::Gauge* scheduled = nullptr;
   metrics::Gauge* suppressed = nullptr;
+  std::array<metrics::Gauge*, 3> queue{};  // waiting, ready, in_flight
+  // By RecipientState: delivered, deferred, bounced, suppressed.
+  std::array<metrics::BoundedCounter*, 4> deliveries{};
+  metrics::Histogram* delivery_duration = nullptr;
+  Durations durations;
+  // Open connections by the admission index of their destination, created when first used.
+  std::vector<metrics::Gauge*> connections;
+  std::vector<double> connections_now;  // scratch for sync()
 };
 
 namespace {
@@ -61,7 +69,9 @@ constexpr auto category_readers(std::index_sequence<I...>) {
 
 }  // namespace
 
-Telemetry::Telemetry(std::uint32_t shard_count) {
+Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max)
+    : connection_destinations_(
+          std::make_unique<metrics::LabelAdmission>(destinations_max, "other")) {
   auto& c = catalog_;
   using Counts = const ShardCounts&;
   const auto follow = [this](metrics::CounterFamily family, std::vector<std::string> labels,
@@ -111,14 +121,47 @@ Telemetry::Telemetry(std::uint32_t shard_count) {
   follow(store_failures, {"injection"},
          [](Counts n) { return n.injection.store_failures + n.http.store_failures; });
   follow(store_failures, {"delivery"}, [](Counts n) { return n.delivery.store_failures; });
-  const auto deliveries = counter(
-      c, "outpost_deliveries_total",
-      "Recipient outcomes of delivery attempts: delivered, deferred, bounced or suppressed.",
-      {"result"});
-  follow(deliveries, {"delivered"}, [](Counts n) { return n.delivery.recipients_delivered; });
-  follow(deliveries, {"deferred"}, [](Counts n) { return n.delivery.recipients_deferred; });
-  follow(deliveries, {"bounced"}, [](Counts n) { return n.delivery.recipients_bounced; });
-  follow(deliveries, {"suppressed"}, [](Counts n) { return n.delivery.recipients_suppressed; });
+  auto deliveries = c.add_bounded_counter(
+      {"outpost_deliveries_total",
+       "Recipient outcomes of delivery attempts (delivered, deferred, bounced or suppressed), by "
+       "destination: the first destinations seen keep their own series, the rest count as "
+       "\"other\".",
+       {"result"}},
+      {.name = "destination", .values_max = destinations_max, .overflow_value = "other"});
+  MTA_ASSERT(deliveries.has_value());
+  deliveries_ = *deliveries;
+  const auto add_histogram = [&c](std::string name, std::string help, std::vector<double> buckets) {
+    auto family = c.add_histogram({std::move(name), std::move(help), {}}, std::move(buckets));
+    MTA_ASSERT(family.has_value());
+    return *family;
+  };
+  delivery_duration_ = add_histogram(
+      "outpost_delivery_duration_seconds",
+      "From acceptance to a recipient's final disposition (delivered, bounced, suppressed).",
+      {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400, 432000});
+  session_duration_ = add_histogram("outpost_smtp_session_duration_seconds",
+                                    "Inbound SMTP sessions, from accept to close.",
+                                    metrics::exponential_buckets(0.001, 4, 12));
+  sign_duration_ = add_histogram("outpost_dkim_sign_seconds",
+                                 "DKIM signing of one message at acceptance (every signature).",
+                                 metrics::exponential_buckets(0.00005, 2, 14));
+  commit_duration_ =
+      add_histogram("outpost_queue_commit_seconds",
+                    "One group commit: the synced queue write of a batch of accepted messages.",
+                    metrics::exponential_buckets(0.0001, 2, 16));
+  auto queue = c.add_gauge({"outpost_queue_messages",
+                            "Queued parts on the delivery schedules, by state: waiting (not due), "
+                            "ready (due, waiting for a connection), in_flight (in a transaction).",
+                            {"state"}});
+  MTA_ASSERT(queue.has_value());
+  queue_ = *queue;
+  auto connections_open =
+      c.add_gauge({"outpost_connections_open",
+                   "Open outbound SMTP connections, by destination (a domain, the relay, or an MX "
+                   "host set's pool); the first destinations keep their own series.",
+                   {"destination"}});
+  MTA_ASSERT(connections_open.has_value());
+  connections_ = *connections_open;
   follow(counter(c, "outpost_delivery_transactions_total", "SMTP transactions that got a reply."),
          {}, [](Counts n) { return n.delivery.transactions; });
   const auto delivery_connections =
@@ -168,14 +211,22 @@ Telemetry::Telemetry(std::uint32_t shard_count) {
     follow(bounces, {std::string(mailbox::to_string(static_cast<mailbox::BounceKind>(k)))},
            kinds[k]);
   }
-  const auto recipients =
-      counter(c, "outpost_bounce_recipients_total",
-              "Recipients named by stored bounces, by classification.", {"category"});
+  const auto recipients = counter(
+      c, "outpost_bounces_total",
+      "Recipients named by bounces stored in the bounce mailbox, by classification.", {"category"});
   const auto categories = category_readers(std::make_index_sequence<mailbox::kCategoryCount>());
   for (std::size_t k = 0; k < categories.size(); ++k) {
     follow(recipients, {std::string(mailbox::to_string(static_cast<mailbox::Category>(k)))},
            categories[k]);
   }
+  const auto log_lines =
+      counter(c, "outpost_delivery_log_lines_total", "Lines written to the JSON delivery log.");
+  follow(log_lines, {}, [](Counts n) { return n.log_lines; });
+  const auto log_lost = counter(
+      c, "outpost_delivery_log_dropped_total",
+      "Delivery log lines lost: the writer fell behind (dropped) or a write failed.", {"reason"});
+  follow(log_lost, {"behind"}, [](Counts n) { return n.log_dropped; });
+  follow(log_lost, {"write_failed"}, [](Counts n) { return n.log_failures; });
   follow(counter(c, "outpost_suppressions_added_total",
                  "Recipients put on the suppression list by a hard bounce or a complaint."),
          {}, [](Counts n) { return n.intake.suppressions_added; });
@@ -230,6 +281,18 @@ Telemetry::Telemetry(std::uint32_t shard_count) {
     }
     shard->scheduled = &shard->registry.gauge(scheduled_);
     shard->suppressed = &shard->registry.gauge(suppressed_);
+    shard->queue = {&shard->registry.gauge(queue_, {"waiting"}),
+                    &shard->registry.gauge(queue_, {"ready"}),
+                    &shard->registry.gauge(queue_, {"in_flight"})};
+    shard->deliveries = {&shard->registry.bounded_counter(deliveries_, {"delivered"}),
+                         &shard->registry.bounded_counter(deliveries_, {"deferred"}),
+                         &shard->registry.bounded_counter(deliveries_, {"bounced"}),
+                         &shard->registry.bounded_counter(deliveries_, {"suppressed"})};
+    shard->delivery_duration = &shard->registry.histogram(delivery_duration_);
+    shard->durations = {.smtp_session = &shard->registry.histogram(session_duration_),
+                        .dkim_sign = &shard->registry.histogram(sign_duration_),
+                        .queue_commit = &shard->registry.histogram(commit_duration_)};
+    shard->connections.assign(destinations_max + 1, nullptr);
     shards_.push_back(std::move(shard));
   }
 }
@@ -247,6 +310,53 @@ void Telemetry::sync(std::uint32_t shard, const ShardCounts& now) {
   }
   s.scheduled->set(static_cast<double>(now.parts_scheduled));
   s.suppressed->set(static_cast<double>(now.suppressed_addresses));
+  s.queue[0]->set(static_cast<double>(now.parts_waiting));
+  s.queue[1]->set(static_cast<double>(now.parts_ready));
+  s.queue[2]->set(static_cast<double>(now.parts_in_flight));
+  // Every gauge this shard has goes to its count now, zero for destinations with none left.
+  s.connections_now.assign(s.connections.size(), 0);
+  for (const auto& [destination, open] : now.connections) {
+    const std::uint32_t index = connection_destinations_->index_of(destination);
+    if (s.connections[index] == nullptr) {
+      const std::string_view value = index < connection_destinations_->values_max()
+                                         ? connection_destinations_->value(index)
+                                         : connection_destinations_->overflow_value();
+      s.connections[index] = &s.registry.gauge(connections_, {value});
+    }
+    s.connections_now[index] += static_cast<double>(open);
+  }
+  for (std::size_t i = 0; i < s.connections.size(); ++i) {
+    if (s.connections[i] != nullptr) s.connections[i]->set(s.connections_now[i]);
+  }
+}
+
+void Telemetry::count(std::uint32_t shard, const delivery::RecipientOutcome& outcome) {
+  MTA_ASSERT(shard < shards_.size());
+  Shard& s = *shards_[shard];
+  const std::string& destination = outcome.envelope.destination;
+  switch (outcome.recipient.state) {
+    case queue::RecipientState::delivered:
+      s.deliveries[0]->inc(destination);
+      break;
+    case queue::RecipientState::deferred:
+      s.deliveries[1]->inc(destination);
+      return;  // not final: no duration
+    case queue::RecipientState::bounced:
+      s.deliveries[2]->inc(destination);
+      break;
+    case queue::RecipientState::suppressed:
+      s.deliveries[3]->inc(destination);
+      break;
+    case queue::RecipientState::pending:
+      return;
+  }
+  s.delivery_duration->observe(std::chrono::duration_cast<std::chrono::nanoseconds>(
+      outcome.at - outcome.envelope.received_at));
+}
+
+Telemetry::Durations Telemetry::durations(std::uint32_t shard) {
+  MTA_ASSERT(shard < shards_.size());
+  return shards_[shard]->durations;
 }
 
 std::string Telemetry::render() const {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "delivery/bouncer.h"
+#include "delivery/outcome.h"
 #include "delivery/probe.h"
 #include "injection/probe.h"
 #include "mailbox/intake.h"
@@ -26,6 +27,17 @@ struct ShardCounts {
   delivery::Probe delivery;
   delivery::BounceProbe bounce;
   std::uint64_t parts_scheduled = 0;  // parts waiting in this shard's dispatchers
+  // Queued parts by where they are: not due yet, due and waiting for a connection, in a
+  // transaction.
+  std::uint64_t parts_waiting = 0;
+  std::uint64_t parts_ready = 0;
+  std::uint64_t parts_in_flight = 0;
+  // Open outbound connections per destination (dispatcher name) with any.
+  std::vector<std::pair<std::string, std::size_t>> connections;
+  // The delivery log (one shard reports it).
+  std::uint64_t log_lines = 0;
+  std::uint64_t log_dropped = 0;
+  std::uint64_t log_failures = 0;
   // The bounce mailbox (the mailbox shard only; zero elsewhere).
   injection::Probe bounce_smtp;
   mailbox::IntakeProbe intake;
@@ -36,13 +48,24 @@ struct ShardCounts {
 
 class Telemetry {
  public:
-  explicit Telemetry(std::uint32_t shard_count);
+  // destinations_max: destination label values with their own series (the rest: "other").
+  Telemetry(std::uint32_t shard_count, std::size_t destinations_max = 50);
   Telemetry(const Telemetry&) = delete;
   Telemetry& operator=(const Telemetry&) = delete;
   ~Telemetry();
 
   // On shard `shard`'s thread only: moves its registry up to `now`.
   void sync(std::uint32_t shard, const ShardCounts& now);
+  // On shard `shard`'s thread: one recipient outcome (deliveries by destination, and the
+  // accept-to-final-disposition histogram).
+  void count(std::uint32_t shard, const delivery::RecipientOutcome& outcome);
+  // The histogram handles of shard `shard`, for its probes (injection, committer).
+  struct Durations {
+    metrics::Histogram* smtp_session = nullptr;
+    metrics::Histogram* dkim_sign = nullptr;  // SMTP and HTTP injection alike
+    metrics::Histogram* queue_commit = nullptr;
+  };
+  Durations durations(std::uint32_t shard);
   // Any thread: the text exposition body of every shard, plus the process metrics.
   std::string render() const;
 
@@ -58,6 +81,14 @@ class Telemetry {
   std::vector<Series> series_;
   metrics::GaugeFamily scheduled_;
   metrics::GaugeFamily suppressed_;
+  metrics::GaugeFamily queue_;
+  metrics::GaugeFamily connections_;
+  metrics::BoundedCounterFamily deliveries_;
+  metrics::HistogramFamily delivery_duration_;
+  metrics::HistogramFamily session_duration_;
+  metrics::HistogramFamily sign_duration_;
+  metrics::HistogramFamily commit_duration_;
+  std::unique_ptr<metrics::LabelAdmission> connection_destinations_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 
