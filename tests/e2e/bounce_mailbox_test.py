@@ -128,7 +128,7 @@ class BounceMailboxTest(DaemonTest):
         self.assertIn("ann@example.com invalid_recipient", shown)
         self.assertIn("5.1.1", shown)
         wanted = [r'outpost_bounces_received_total\{kind="dsn"\} 1\b',
-                  r'outpost_bounce_recipients_total\{category="invalid_recipient"\} 1\b',
+                  r'outpost_bounces_total\{category="invalid_recipient"\} 1\b',
                   r'outpost_suppressions_added_total 1\b', r'outpost_suppressed_addresses 1\b',
                   r'outpost_mailbox_logins_total\{protocol="pop3",result="success"\} 1\b']
         wait_until(lambda: all(re.search(w, self.metrics()) for w in wanted), 10,
@@ -273,7 +273,7 @@ class BounceMailboxTest(DaemonTest):
         self.assertEqual(status["reject-ann@example.net"]["status"], "suppressed")
         self.assertIn("suppressed", status["reject-ann@example.net"]["last_reply"])
         self.assertEqual(status["carl@example.net"]["status"], "delivered")
-        wait_until(lambda: re.search(r'outpost_deliveries_total\{result="suppressed"\} [1-9]',
+        wait_until(lambda: re.search(r'outpost_deliveries_total\{result="suppressed",destination="[^"]+"\} [1-9]',
                                      self.metrics()), 10, what="the suppressed count")
 
     def test_suppression_list_through_cli_and_api(self):

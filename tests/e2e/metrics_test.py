@@ -33,6 +33,19 @@ def value(body, series):
     return None
 
 
+def total(body, family, **labels):
+    """The sum of every series of `family` whose labels include `labels`, or None."""
+    found = None
+    for line in body.splitlines():
+        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
+        if not match or match.group(1) != family:
+            continue
+        have = dict(re.findall(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"', match.group(3) or ""))
+        if all(have.get(k) == v for k, v in labels.items()):
+            found = (found or 0) + float(match.group(4))
+    return found
+
+
 class MetricsTest(DaemonTest):
     def test_counts_follow_a_known_workload(self):
         sink = Sink(self.workdir)
@@ -49,14 +62,31 @@ class MetricsTest(DaemonTest):
                     client.send_message(message(batch * 5 + i, "metrics"), "a@example.com",
                                         ["b@example.net"])
         wait_until(lambda: len(sink.message_ids()) == 20, 30, 0.1, "20 messages at the sink")
-        delivered = 'outpost_deliveries_total{result="delivered"}'
-        wait_until(lambda: value(scrape(outpost.http_port)[1], delivered) == 20, 10, 0.2,
-                   "the delivered count")
+        # Outcomes count at once; the probes reach the registry once a second.
+        def counted():
+            body = scrape(outpost.http_port)[1]
+            return (total(body, "outpost_deliveries_total", result="delivered") == 20 and
+                    value(body, 'outpost_messages_received_total{listener="smtp"}') == 20 and
+                    value(body, "outpost_smtp_session_duration_seconds_count") == 4)
+        wait_until(counted, 10, 0.2, "the delivered, received and session counts")
         head, body = scrape(outpost.http_port)
         self.assertIn("Content-Type: text/plain; version=0.0.4", head)
         self.assertEqual(value(body, 'outpost_messages_received_total{listener="smtp"}'), 20)
         self.assertEqual(value(body, 'outpost_smtp_connections_total{result="accepted"}'), 4)
-        self.assertEqual(value(body, 'outpost_deliveries_total{result="bounced"}'), 0)
+        # Every delivery went to the relay, the one destination with a series of its own.
+        self.assertEqual(value(body, 'outpost_deliveries_total{result="delivered",'
+                                     'destination="relay"}'), 20)
+        self.assertIsNone(total(body, "outpost_deliveries_total", result="bounced"))
+        # Histograms: one observation per final recipient, per session, per signed message.
+        self.assertEqual(value(body, "outpost_delivery_duration_seconds_count"), 20)
+        self.assertEqual(value(body, 'outpost_delivery_duration_seconds_bucket{le="+Inf"}'), 20)
+        self.assertEqual(value(body, "outpost_smtp_session_duration_seconds_count"), 4)
+        commits = value(body, "outpost_queue_commit_seconds_count")
+        self.assertTrue(1 <= commits <= 20, commits)
+        self.assertGreater(value(body, "outpost_queue_commit_seconds_sum"), 0)
+        self.assertEqual(value(body, "outpost_dkim_sign_seconds_count"), 0)  # no [[dkim]]
+        self.assertEqual(total(body, "outpost_queue_messages"), 0)
+        self.assertIn("# TYPE outpost_connections_open gauge", body)
         inbound_tls = sum(value(body, 'outpost_tls_handshakes_total{direction="inbound",'
                                 f'resumed="{r}"}}') or 0 for r in ("false", "true"))
         self.assertEqual(inbound_tls, 2)
