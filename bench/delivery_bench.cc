@@ -1,0 +1,83 @@
+// What the JSON delivery log costs per recipient outcome: formatting the line on the shard,
+// appending it to the shard's channel, and the worker's batched write to a real file.
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <string>
+
+#include "delivery/outcome.h"
+#include "metrics/line_log.h"
+
+namespace mta::delivery {
+namespace {
+
+struct Sample {
+  Sample() {
+    envelope.id = MessageId(0x0000019a2b3c4d5eULL);
+    envelope.destination = "example.net";
+    envelope.mail_from = "bounce+1a2b3c=rcpt=example.net@bounces.example.com";
+    envelope.received_at = Clock::WallTime(std::chrono::seconds(1'800'000'000));
+    envelope.recipients.push_back({.address = "someone.with.a.name@example.net",
+                                   .state = queue::RecipientState::delivered,
+                                   .attempts = 1,
+                                   .last_reply = "250 2.0.0 Ok: queued as 4N2xYz1Q3kz9"});
+  }
+  queue::Envelope envelope;
+  tls::Info info{.protocol = "TLSv1.3",
+                 .cipher = "TLS_AES_256_GCM_SHA384",
+                 .verified = true,
+                 .verify_result = "ok",
+                 .resumed = true,
+                 .peer_name = "mx1.example.net"};
+  Hop hop{.mx_host = "mx1.example.net", .address = "192.0.2.25:25", .tls = &info};
+  RecipientOutcome outcome() const {
+    return {.envelope = envelope,
+            .recipient = envelope.recipients[0],
+            .hop = &hop,
+            .at = envelope.received_at + std::chrono::milliseconds(1234)};
+  }
+};
+
+void BM_DeliveryLogLine(benchmark::State& state) {
+  const Sample sample;
+  const RecipientOutcome outcome = sample.outcome();
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string line = delivery_log_line(outcome);
+    bytes += line.size();
+    benchmark::DoNotOptimize(line);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_DeliveryLogLine);
+
+// Format, append, and a write of the batch every 1000 lines (the worker's turn), to a file.
+void BM_DeliveryLogLineAppendWrite(benchmark::State& state) {
+  const Sample sample;
+  const RecipientOutcome outcome = sample.outcome();
+  char path[] = "/tmp/delivery_bench.XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd >= 0) ::close(fd);
+  auto log = metrics::LineLog::open(path, 1);
+  if (!log) {
+    state.SkipWithError("cannot open the log file");
+    return;
+  }
+  std::size_t n = 0;
+  for (auto _ : state) {
+    (void)(*log)->append(0, delivery_log_line(outcome));
+    if (++n % 1000 == 0) (*log)->write_pending();
+  }
+  (*log)->write_pending();
+  state.counters["written"] = static_cast<double>((*log)->lines_written());
+  log->reset();
+  std::remove(path);
+}
+BENCHMARK(BM_DeliveryLogLineAppendWrite);
+
+}  // namespace
+}  // namespace mta::delivery
+
+BENCHMARK_MAIN();
