@@ -32,6 +32,9 @@ Actions:
   retry          try the selected parts now
   delete         delete the selected parts without a DSN (needs a filter or --all)
   bounce         return the selected parts to their senders with a DSN (needs a filter or --all)
+  suspend DEST   start no new deliveries to DEST (a domain, or "relay") until resumed, or for
+                 --for SECONDS; in-flight ones finish
+  resume DEST    deliver to DEST again at once
 
 Filters (every one given must match):
   --id ID                 a message id as `list` prints it
@@ -45,6 +48,7 @@ Options:
   --admin HOST:PORT the admin API's address, overriding the configuration
   --key KEY         the admin key, overriding the configuration
   --limit N         at most N parts for `list` (default 1000)
+  --for SECONDS     with suspend: lift the suspension by itself after this long
   --all             with delete or bounce: every part in the queue
   --json            print the API's JSON answer instead of text
 
@@ -59,6 +63,8 @@ struct Options {
   std::string admin;
   std::string key;
   std::string limit;
+  std::string destination;  // suspend, resume
+  std::string for_seconds;
   bool all = false;
   bool json = false;
   queue::QueueFilter filter;
@@ -112,6 +118,8 @@ Result<Options> parse_args(std::span<const std::string_view> args) {
       take(o.key);
     } else if (has_value && arg == "--limit") {
       take(o.limit);
+    } else if (has_value && arg == "--for") {
+      take(o.for_seconds);
     } else if (has_value && arg == "--id") {
       take(o.id);
     } else if (has_value && arg == "--destination") {
@@ -124,16 +132,23 @@ Result<Options> parse_args(std::span<const std::string_view> args) {
       o.action = arg;
     } else if (o.action == "show" && o.id.empty() && !arg.starts_with("-")) {
       o.id = arg;
+    } else if ((o.action == "suspend" || o.action == "resume") && o.destination.empty() &&
+               !arg.starts_with("-")) {
+      o.destination = arg;
     } else {
       return bad("unknown argument " + std::string(arg));
     }
   }
-  static constexpr std::string_view actions[] = {"summary", "count",  "list",  "show",
-                                                 "retry",   "delete", "bounce"};
+  static constexpr std::string_view actions[] = {"summary", "count",  "list",    "show",  "retry",
+                                                 "delete",  "bounce", "suspend", "resume"};
   if (std::find(std::begin(actions), std::end(actions), o.action) == std::end(actions)) {
     return bad(o.action.empty() ? "no action given" : "unknown action " + o.action);
   }
   if (o.action == "show" && o.id.empty()) return bad("show needs a message id");
+  if ((o.action == "suspend" || o.action == "resume") && o.destination.empty()) {
+    return bad(o.action + " needs a destination");
+  }
+  if (!o.for_seconds.empty() && o.action != "suspend") return bad("--for goes with suspend");
   if (!o.id.empty()) {
     auto id = queue::parse_message_id(o.id);
     if (!id) return bad("--id: " + id.error().detail);
@@ -183,6 +198,9 @@ int queue_command(std::span<const std::string_view> args) {
   const std::string& action = options->action;
   target += action == "count" ? "summary" : action == "list" ? "messages" : action;
   if (action == "show") target = "/api/v1/queue/messages/" + percent_encode(options->id);
+  if (action == "suspend" || action == "resume") {
+    target = "/api/v1/destinations/" + percent_encode(options->destination) + "/" + action;
+  }
   std::string query = options->json && action != "count" ? "format=json" : "format=text";
   const auto& f = options->filter;
   if (f.id && action != "show") query += "&id=" + percent_encode(options->id);
@@ -191,6 +209,7 @@ int queue_command(std::span<const std::string_view> args) {
   if (!f.recipient.empty()) query += "&recipient=" + percent_encode(f.recipient);
   if (!options->limit.empty()) query += "&limit=" + percent_encode(options->limit);
   if (options->all) query += "&all=1";
+  if (!options->for_seconds.empty()) query += "&for=" + percent_encode(options->for_seconds);
   target += "?" + query;
 
   HttpAnswer answer;

@@ -175,6 +175,17 @@ class OperationsTest(DaemonTest):
         time.sleep(0.8)
         self.assertEqual(len(peer.messages), 5)
         wait_until(lambda: len(peer.messages) == 6, 10, 0.1, "delivery after the suspension")
+        # The same through `outpost queue suspend|resume`.
+        self.assertRegex(outpost.admin("suspend", "relay"), r"^relay suspended until \d{4}-")
+        self.send(outpost, ["ok@example.net"], tag="cli")
+        time.sleep(0.8)
+        self.assertEqual(len(peer.messages), 6)
+        self.assertEqual(outpost.admin("resume", "relay"), "relay resumed\n")
+        wait_until(lambda: len(peer.messages) == 7, 10, 0.1, "delivery after the CLI resume")
+        code, _, err = outpost.admin("resume", "relay", check=False)
+        self.assertEqual(code, 1)
+        self.assertIn("404", err)
+        self.assertEqual(outpost.admin("suspend", check=False)[0], 2)
         self.assertEqual(outpost.stop(), 0)
 
     def test_every_operation_route_wants_the_key(self):
@@ -224,6 +235,9 @@ class OperationsTest(DaemonTest):
             else:
                 status, body, _ = http(port, "/api/v1/reload", "POST")
                 self.assertEqual(status, 200, body)
+        # Every reload done (SIGHUP is handled on the main thread, a moment later) before the
+        # file changes under them.
+        wait_until(lambda: outpost.output().count("reload: ") == 6, 10, 0.05, "six reloads")
         with open(outpost.config) as f:
             config = f.read()
         new_key = "k-" + "b" * 30
