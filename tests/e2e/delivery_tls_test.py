@@ -5,6 +5,7 @@ fail: none, opportunistic (including a receiver whose handshake breaks: retried 
 plaintext), required (a server without STARTTLS defers with 4.7.10), verify (a wrong CA and a
 name mismatch defer with 4.7.5); and a pool of connections resumes its TLS sessions.
 Run as: delivery_tls_test.py --outpost PATH."""
+import json
 import os
 import re
 import smtplib
@@ -74,7 +75,8 @@ class DeliveryTlsTest(DaemonTest):
         policies = {"none-a": "none", "req-a": "required", "req-b": "required",
                     "ver-a": "verify", "ver-alias": "verify", "ver-c": "verify"}
         outpost = self.started(Outpost(OUTPOST, self.workdir, 0, {
-            "log": {"level": '"debug"'},
+            "log": {"level": '"debug"',
+                    "delivery_log": f'"{os.path.join(self.workdir, "delivery.jsonl")}"'},
             "dns": {"servers": f'["127.0.0.1:{dns.port}"]', "timeout": '"500ms"'},
             "delivery": {"relay": '""', "remote_port": str(port), "connections_max": "1",
                          "messages_per_connection_max": "2", "tls_ca_file": f'"{ca[0]}"'},
@@ -133,6 +135,24 @@ class DeliveryTlsTest(DaemonTest):
         self.assertEqual(len(opp_a), 6, opp_a)
         self.assertGreaterEqual(sum("resumed" in t for t in opp_a), 2, opp_a)
         self.assertEqual(outpost.stop(), 0)
+
+        # The JSON delivery log says the same per recipient: MX host, address, TLS.
+        with open(os.path.join(self.workdir, "delivery.jsonl")) as f:
+            lines = {(l["recipient"], l["event"]): l for l in map(json.loads, f)}
+        ver = lines[("u0@ver-a.test", "delivered")]
+        self.assertEqual(ver["mx_host"], "mx-a.tls.test")
+        self.assertEqual(ver["address"], f"127.0.0.11:{port}")
+        self.assertRegex(ver["tls"]["version"], r"^TLSv1\.[23]$")
+        self.assertTrue(ver["tls"]["cipher"])
+        self.assertTrue(ver["tls"]["verified"])
+        self.assertEqual(ver["code"], 250)
+        self.assertFalse(lines[("u0@opp-c.test", "delivered")]["tls"]["verified"])
+        self.assertIsNone(lines[("u0@none-a.test", "delivered")]["tls"])
+        resumed = [l["tls"]["resumed"] for (r, e), l in lines.items()
+                   if r.endswith("@opp-a.test") and e == "delivered"]
+        self.assertEqual(len(resumed), 6)
+        self.assertGreaterEqual(sum(resumed), 2)
+        self.assertEqual(lines[("u0@req-b.test", "deferred")]["enhanced_code"], "4.7.10")
 
 
 if __name__ == "__main__":
