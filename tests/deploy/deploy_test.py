@@ -93,7 +93,7 @@ NOT_BUILD_PACKAGES = {
     "ccache", "clang-14", "clang-format", "clang-tidy", "libclang-rt-14-dev", "libssl-dev",
     "postfix", "swaks", "curl", "openssl", "fetchmail", "isync", "unbound", "prometheus",
     "python3-dkim", "opendkim", "opendkim-tools", "libmail-dkim-perl", "chromium", "systemd",
-    "python3-yaml", "strace",
+    "python3-yaml", "strace", "logrotate",
 }
 # Libraries every Debian image has (libc6, libstdc++6, libgcc-s1).
 BASE_LIBRARIES = re.compile(
@@ -836,6 +836,33 @@ class ConfigTest(unittest.TestCase):
         for name in ("outpost.toml", "local-relay.toml"):
             code, output = check_config(read("deploy", name))
             self.assertEqual(code, 0, f"deploy/{name}: {output}")
+
+
+class LogrotateTest(unittest.TestCase):
+    def test_logrotate_file_parses_and_reloads(self):
+        logrotate = shutil.which("logrotate") or "/usr/sbin/logrotate"
+        if not os.path.exists(logrotate):
+            self.skipTest("logrotate is not installed")
+        text = read("deploy", "outpost.logrotate")
+        self.assertIn("/var/log/outpost/delivery.jsonl", text)
+        self.assertRegex(text, r"postrotate\s+systemctl reload outpost\.service")
+        # The daemon reopens: copytruncate would lose the lines written between copy and truncate.
+        self.assertNotRegex(text, r"(?m)^\s*copytruncate")
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "delivery.jsonl")
+            with open(log, "w") as f:
+                f.write("{}\n")
+            # The same file, pointed at a scratch log, owned by root, reloading nothing.
+            conf = os.path.join(tmp, "outpost")
+            with open(conf, "w") as f:
+                f.write(text.replace("/var/log/outpost/delivery.jsonl", log)
+                        .replace("outpost outpost", "root root")
+                        .replace("systemctl reload outpost.service", "true"))
+            done = subprocess.run([logrotate, "-f", "-s", os.path.join(tmp, "state"), conf],
+                                  capture_output=True, text=True, timeout=30)
+            self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+            self.assertTrue(os.path.exists(log + ".1"), os.listdir(tmp))  # delaycompress
+            self.assertEqual(os.path.getsize(log), 0)  # `create` made a new one
 
 
 # --- the running daemon --------------------------------------------------------------------
