@@ -50,6 +50,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
         id_(id),
         address_index_(address_index),
         address_(owner.options_.addresses[address_index]),
+        address_text_(address_.to_string()),
         name_(owner.name_of(address_index)),
         session_(smtp::ClientOptions{.helo_name = owner.options_.helo_name,
                                      .starttls = wants_tls(owner, address_index)}),
@@ -164,7 +165,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
 
  private:
   Hop hop() const {
-    return Hop{.mx_host = name_, .address = address_.to_string(), .tls = stream_.tls_info()};
+    return Hop{.mx_host = name_, .address = address_text_, .tls = stream_.tls_info()};
   }
 
   std::string describe() const {
@@ -247,6 +248,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   const std::uint64_t id_;
   const std::size_t address_index_;
   const engine::SocketAddress address_;
+  const std::string address_text_;  // for each outcome's Hop
   const std::string name_;
   smtp::ClientSession session_;
   tls::Stream stream_;

@@ -17,7 +17,7 @@ namespace mta::delivery {
 // suppression, an operator's bounce, a connection that failed before its session was up).
 struct Hop {
   std::string_view mx_host;        // the MX host name (empty for a relay given by address)
-  std::string address;             // "192.0.2.1:25"
+  std::string_view address;        // "192.0.2.1:25"
   const tls::Info* tls = nullptr;  // nullptr: plaintext
 };
 
