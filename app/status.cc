@@ -119,30 +119,22 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
 
   http::JsonWriter json;
   json.begin_object();
-  json.key("version");
-  json.value(info.version);
-  json.key("node");
-  json.value(info.node);
-  json.key("started_at");
-  json.value(rfc3339(info.started_at));
-  json.key("uptime_seconds");
-  json.value(seconds_between(info.started_at, now));
-  json.key("shards");
-  json.value(info.shards);
-  json.key("ready");
-  json.value(info.ready);
-  json.key("draining");
-  json.value(info.draining);
+  json.member("version", info.version);
+  json.member("node", info.node);
+  json.member("started_at", rfc3339(info.started_at));
+  json.member("uptime_seconds", seconds_between(info.started_at, now));
+  json.member("shards", info.shards);
+  json.member("ready", info.ready);
+  json.member("draining", info.draining);
 
   json.key("rates");
   json.begin_object();
   const double window = old && last ? seconds_between(old->at, last->at) : 0;
-  json.key("window_seconds");
-  json.value(window);
+  json.member("window_seconds", window);
   const auto rate = [&](const char* key, std::uint64_t StatusTotals::*field) {
-    json.key(key);
-    json.value(window > 0 ? static_cast<double>(last->totals.*field - old->totals.*field) / window
-                          : 0.0);
+    json.member(key, window > 0
+                         ? static_cast<double>(last->totals.*field - old->totals.*field) / window
+                         : 0.0);
   };
   rate("received_per_second", &StatusTotals::received);
   rate("delivered_per_second", &StatusTotals::delivered);
@@ -152,34 +144,24 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
 
   json.key("totals");
   json.begin_object();
-  json.key("received");
-  json.value(sum.received);
-  json.key("delivered");
-  json.value(sum.delivered);
-  json.key("deferred");
-  json.value(sum.deferred);
-  json.key("bounced");
-  json.value(sum.bounced);
-  json.key("suppressed");
-  json.value(sum.suppressed);
+  json.member("received", sum.received);
+  json.member("delivered", sum.delivered);
+  json.member("deferred", sum.deferred);
+  json.member("bounced", sum.bounced);
+  json.member("suppressed", sum.suppressed);
   json.end_object();
 
   json.key("queue");
   json.begin_object();
-  json.key("parts");
-  json.value(parts);
+  json.member("parts", parts);
   json.key("destinations");
   json.begin_array();
   for (const auto& row : destinations) {
     json.begin_object();
-    json.key("destination");
-    json.value(row.destination);
-    json.key("parts");
-    json.value(row.parts);
-    json.key("connections");
-    json.value(row.connections);
-    json.key("suspended");
-    json.value(row.suspended_until.has_value());
+    json.member("destination", row.destination);
+    json.member("parts", row.parts);
+    json.member("connections", row.connections);
+    json.member("suspended", row.suspended_until.has_value());
     json.key("suspended_until");
     if (row.suspended_until) {
       json.value(rfc3339(*row.suspended_until));
@@ -196,14 +178,10 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
     json.begin_array();
     for (const auto& event : list) {
       json.begin_object();
-      json.key("time");
-      json.value(rfc3339(event.at));
-      json.key("destination");
-      json.value(event.destination);
-      json.key("recipient");
-      json.value(event.recipient);
-      json.key("reply");
-      json.value(event.reply);
+      json.member("time", rfc3339(event.at));
+      json.member("destination", event.destination);
+      json.member("recipient", event.recipient);
+      json.member("reply", event.reply);
       json.end_object();
     }
     json.end_array();
@@ -216,10 +194,8 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
   for (std::size_t i = 0; i < sum.bounce_categories.size(); ++i) {
     if (sum.bounce_categories[i] == 0) continue;
     json.begin_object();
-    json.key("category");
-    json.value(mailbox::to_string(static_cast<mailbox::Category>(i)));
-    json.key("count");
-    json.value(sum.bounce_categories[i]);
+    json.member("category", mailbox::to_string(static_cast<mailbox::Category>(i)));
+    json.member("count", sum.bounce_categories[i]);
     json.end_object();
   }
   json.end_array();

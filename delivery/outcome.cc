@@ -84,20 +84,13 @@ std::string delivery_log_line(const RecipientOutcome& outcome) {
   http::JsonWriter json;
   json.reserve(384 + recipient.last_reply.size());
   json.begin_object();
-  json.key("time");
-  json.value(rfc3339_millis(outcome.at));
-  json.key("event");
-  json.value(event_name(recipient.state));
-  json.key("message_id");
-  json.value(to_hex(envelope.id));
-  json.key("part");
-  json.value(envelope.part);
-  json.key("sender");
-  json.value(envelope.mail_from);
-  json.key("recipient");
-  json.value(recipient.address);
-  json.key("destination");
-  json.value(envelope.destination);
+  json.member("time", rfc3339_millis(outcome.at));
+  json.member("event", event_name(recipient.state));
+  json.member("message_id", to_hex(envelope.id));
+  json.member("part", envelope.part);
+  json.member("sender", envelope.mail_from);
+  json.member("recipient", recipient.address);
+  json.member("destination", envelope.destination);
   json.key("mx_host");
   if (outcome.hop != nullptr && !outcome.hop->mx_host.empty()) {
     json.value(outcome.hop->mx_host);
@@ -114,14 +107,10 @@ std::string delivery_log_line(const RecipientOutcome& outcome) {
   if (outcome.hop != nullptr && outcome.hop->tls != nullptr) {
     const tls::Info& tls = *outcome.hop->tls;
     json.begin_object();
-    json.key("version");
-    json.value(tls.protocol);
-    json.key("cipher");
-    json.value(tls.cipher);
-    json.key("verified");
-    json.value(tls.verified);
-    json.key("resumed");
-    json.value(tls.resumed);
+    json.member("version", tls.protocol);
+    json.member("cipher", tls.cipher);
+    json.member("verified", tls.verified);
+    json.member("resumed", tls.resumed);
     json.end_object();
   } else {
     json.value(nullptr);
@@ -138,10 +127,8 @@ std::string delivery_log_line(const RecipientOutcome& outcome) {
   } else {
     json.value(nullptr);
   }
-  json.key("reply");
-  json.value(reply.text);
-  json.key("attempt");
-  json.value(recipient.attempts);
+  json.member("reply", reply.text);
+  json.member("attempt", recipient.attempts);
   json.key("queue_seconds");
   const double queued = std::chrono::duration<double>(outcome.at - envelope.received_at).count();
   json.value(static_cast<double>(static_cast<std::int64_t>(queued * 1000)) / 1000);

@@ -142,6 +142,13 @@ class JsonWriter {
     }
   }
 
+  // key(name) then value(v): one member of the object being written.
+  template <typename T>
+  void member(std::string_view name, const T& v) {
+    key(name);
+    value(v);
+  }
+
   // The text so far; a complete document once every begin_* has its end_*.
   const std::string& str() const { return out_; }
   std::string take();
