@@ -42,10 +42,10 @@ Connection& Connection::adopt(Shard& shard, int fd, ConnectionHandler& handler) 
 }
 
 Connection& Connection::connect(Shard& shard, const SocketAddress& to, Clock::Duration timeout,
-                                ConnectionHandler& handler) {
+                                ConnectionHandler& handler, const SocketAddress* from) {
   Connection& connection =
       shard.add_connection(std::make_unique<Connection>(Key{}, shard, -1, to, handler));
-  connection.start_connect(timeout);
+  connection.start_connect(timeout, from);
   return connection;
 }
 
@@ -68,7 +68,7 @@ Connection::~Connection() {
 
 // ---- connect ----
 
-void Connection::start_connect(Clock::Duration timeout) {
+void Connection::start_connect(Clock::Duration timeout, const SocketAddress* from) {
   const int fd = ::socket(peer_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     close_error_ = -errno;
@@ -77,6 +77,17 @@ void Connection::start_connect(Clock::Duration timeout) {
   }
   fd_ = fd;
   set_nodelay(fd_);
+  if (from != nullptr) {
+    // Without IP_BIND_ADDRESS_NO_PORT, bind() would reserve an ephemeral port for every
+    // (source, any destination) pair and run out at ~28,000 connections per source.
+    const int one = 1;
+    (void)::setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (::bind(fd_, from->sockaddr_ptr(), from->length) != 0) {
+      close_error_ = -errno;
+      defer_self(&Connection::report_socket_failure);
+      return;
+    }
+  }
   connect_op_.prepare_connect(fd_, peer_.sockaddr_ptr(), peer_.length);
   shard_.submit(connect_op_);
   if (timeout > Clock::Duration::zero()) {

@@ -61,8 +61,10 @@ class Connection {
   static Connection& adopt(Shard& shard, int fd, ConnectionHandler& handler);
   // Nonblocking socket + IORING_OP_CONNECT; `timeout` (0 = none) cancels it through a shard
   // timer. Reading starts after a successful connect; write() before that is buffered.
+  // `from`: the local address to send from, with port 0 (the kernel picks the port at connect
+  // time, IP_BIND_ADDRESS_NO_PORT); a failed bind fails the connect with its errno.
   static Connection& connect(Shard& shard, const SocketAddress& to, Clock::Duration timeout,
-                             ConnectionHandler& handler);
+                             ConnectionHandler& handler, const SocketAddress* from = nullptr);
 
   Connection(Key, Shard& shard, int fd, const SocketAddress& peer, ConnectionHandler& handler);
   Connection(const Connection&) = delete;
@@ -97,7 +99,7 @@ class Connection {
   friend class Shard;
   enum class State { connecting, open, closing, finishing, closed };
 
-  void start_connect(Clock::Duration timeout);
+  void start_connect(Clock::Duration timeout, const SocketAddress* from);
   void arm_recv();
   void start_send();
   void on_connect_done(int result);

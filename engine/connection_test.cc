@@ -4,6 +4,7 @@
 // drain gate with held and stuck sessions.
 #include "engine/connection.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -275,6 +276,47 @@ TEST(Connection, ConnectToClosedPortIsRefused) {
   const std::vector<std::string> want = {"connected " + std::to_string(-ECONNREFUSED),
                                          "closed " + std::to_string(-ECONNREFUSED)};
   EXPECT_EQ(handler.events, want);
+}
+
+TEST(Connection, ConnectFromASourceAddress) {
+  // A listener the test accepts on itself, so the peer address the kernel saw can be read.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const SocketAddress any = loopback(0);
+  ASSERT_EQ(::bind(listener, any.sockaddr_ptr(), any.length), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  const std::uint16_t port = local_address(listener)->port();
+  const SocketAddress from = SocketAddress::parse("127.0.0.5:0").value();
+  const SocketAddress nowhere = SocketAddress::parse("192.0.2.1:0").value();  // on no interface
+  Runtime runtime(test_options(1));
+  Signal done;
+  Signal failed;
+  RecordingHandler handler(done);
+  RecordingHandler refused(failed);
+  ASSERT_TRUE(runtime
+                  .start([&](Shard& shard) {
+                    Connection::connect(shard, loopback(port), 5s, handler, &from).write("hi");
+                    Connection::connect(shard, loopback(port), 5s, refused, &nowhere);
+                  })
+                  .has_value());
+  const int accepted = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(accepted, 0);
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  ASSERT_EQ(::getpeername(accepted, reinterpret_cast<sockaddr*>(&peer), &length), 0);
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, text, sizeof text);
+  EXPECT_STREQ(text, "127.0.0.5");
+  ::close(accepted);  // EOF: the client's connection closes
+  ASSERT_TRUE(done.wait());
+  ASSERT_TRUE(failed.wait());
+  runtime.request_stop();
+  runtime.wait();
+  ::close(listener);
+  ASSERT_FALSE(handler.events.empty());
+  EXPECT_EQ(handler.events.front(), "connected 0");
+  const std::vector<std::string> want = {"connected " + std::to_string(-EADDRNOTAVAIL),
+                                         "closed " + std::to_string(-EADDRNOTAVAIL)};
+  EXPECT_EQ(refused.events, want);
 }
 
 TEST(Connection, ConnectTimesOutWhenTheBacklogIsFull) {

@@ -28,12 +28,12 @@ void Stream::adopt(engine::Shard& shard, int fd) {
   peer_ = connection_->peer();
 }
 
-void Stream::connect(engine::Shard& shard, const engine::SocketAddress& to,
-                     Clock::Duration timeout) {
+void Stream::connect(engine::Shard& shard, const engine::SocketAddress& to, Clock::Duration timeout,
+                     const engine::SocketAddress* from) {
   MTA_ASSERT(connection_ == nullptr && shard_ == nullptr);
   shard_ = &shard;
   peer_ = to;
-  connection_ = &engine::Connection::connect(shard, to, timeout, *this);
+  connection_ = &engine::Connection::connect(shard, to, timeout, *this, from);
 }
 
 Result<void> Stream::start_tls_client(ClientContext& context, std::string_view sni_host,

@@ -55,7 +55,9 @@ class Stream final : private engine::ConnectionHandler {
   // Exactly one of these, once. Implicit TLS (465, 993, 995): start_tls_server() right
   // after adopt().
   void adopt(engine::Shard& shard, int fd);
-  void connect(engine::Shard& shard, const engine::SocketAddress& to, Clock::Duration timeout);
+  // `from`: the local address (port 0) to send from, or nullptr for the kernel's choice.
+  void connect(engine::Shard& shard, const engine::SocketAddress& to, Clock::Duration timeout,
+               const engine::SocketAddress* from = nullptr);
 
   // From now on the bytes are TLS. The handshake must finish within `timeout` (0 = no
   // limit). Errors here are set-up failures; the handshake's result comes in on_tls_ready().
