@@ -45,18 +45,24 @@ std::optional<TlsPolicy> parse_tls_policy(std::string_view text) {
 // closes; erased at the end of that loop turn.
 class Dispatcher::Connection final : public tls::StreamHandler {
  public:
-  Connection(Dispatcher& owner, std::uint64_t id, std::size_t address_index)
+  Connection(Dispatcher& owner, std::uint64_t id, std::size_t address_index,
+             std::optional<std::size_t> source)
       : owner_(owner),
         id_(id),
         address_index_(address_index),
         address_(owner.options_.addresses[address_index]),
         address_text_(address_.to_string()),
         name_(owner.name_of(address_index)),
-        session_(smtp::ClientOptions{.helo_name = owner.options_.helo_name,
+        source_(source ? &owner.options_.sources[*source] : nullptr),
+        source_text_(source_ ? source_->address.host() : std::string()),
+        session_(smtp::ClientOptions{.helo_name = source_ != nullptr && !source_->helo_name.empty()
+                                                      ? source_->helo_name
+                                                      : owner.options_.helo_name,
                                      .starttls = wants_tls(owner, address_index)}),
         stream_(*this) {
     owner_.context_.shard.hold();
-    stream_.connect(owner_.context_.shard, address_, owner_.options_.connect_timeout);
+    stream_.connect(owner_.context_.shard, address_, owner_.options_.connect_timeout,
+                    source_ != nullptr ? &source_->address : nullptr);
   }
 
   bool idle() const { return ready_ && !busy_ && !quitting_; }
@@ -68,7 +74,9 @@ class Dispatcher::Connection final : public tls::StreamHandler {
 
   void on_connected(int error) override {
     if (error != 0) {
-      failure_ = "4.4.1 connect to " + address_.to_string() + " failed: " + std::strerror(-error);
+      failure_ = "4.4.1 connect to " + address_text_ +
+                 (source_text_.empty() ? std::string() : " from " + source_text_) +
+                 " failed: " + std::strerror(-error);
       return;
     }
     open_ = true;
@@ -165,7 +173,10 @@ class Dispatcher::Connection final : public tls::StreamHandler {
 
  private:
   Hop hop() const {
-    return Hop{.mx_host = name_, .address = address_text_, .tls = stream_.tls_info()};
+    return Hop{.mx_host = name_,
+               .address = address_text_,
+               .source = source_text_,
+               .tls = stream_.tls_info()};
   }
 
   std::string describe() const {
@@ -250,6 +261,8 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   const engine::SocketAddress address_;
   const std::string address_text_;  // for each outcome's Hop
   const std::string name_;
+  const Source* source_;  // nullptr: the kernel's choice
+  const std::string source_text_;
   smtp::ClientSession session_;
   tls::Stream stream_;
   bool open_ = false;  // connected and not yet closed
@@ -263,6 +276,21 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   bool quitting_ = false;
   bool tls_fallback_ = false;
 };
+
+std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
+                                                std::vector<std::int64_t>& credit, int family) {
+  credit.resize(sources.size(), 0);
+  std::optional<std::size_t> best;
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    if (sources[i].address.family() != family || sources[i].weight == 0) continue;
+    credit[i] += sources[i].weight;
+    total += sources[i].weight;
+    if (!best || credit[i] > credit[*best]) best = i;
+  }
+  if (best) credit[*best] -= total;
+  return best;
+}
 
 std::string pool_name(const dns::MxResult& result) {
   std::vector<std::string> hosts;
@@ -311,6 +339,10 @@ void Dispatcher::resume() { suspend(Clock::WallTime{}); }
 std::optional<Clock::WallTime> Dispatcher::suspended_until() const {
   if (suspended_until_ <= context_.shard.clock().wall_now()) return std::nullopt;
   return suspended_until_;
+}
+
+std::optional<std::size_t> Dispatcher::next_source(int family) {
+  return next_weighted_source(options_.sources, source_credit_, family);
 }
 
 std::size_t Dispatcher::busy_count() const {
@@ -507,7 +539,9 @@ void Dispatcher::pump() {
   }
   while (connections_.size() < options_.connections_max && connecting < ready_.size()) {
     const std::uint64_t id = next_connection_id_++;
-    connections_.emplace(id, std::make_unique<Connection>(*this, id, cursor_));
+    connections_.emplace(
+        id, std::make_unique<Connection>(*this, id, cursor_,
+                                         next_source(options_.addresses[cursor_].family())));
     ++context_.probe.connections_opened;
     ++connecting;
   }

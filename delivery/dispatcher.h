@@ -37,6 +37,20 @@ enum class TlsPolicy { none, opportunistic, required, verify };
 std::string_view to_string(TlsPolicy policy);
 std::optional<TlsPolicy> parse_tls_policy(std::string_view text);
 
+// A local address outbound connections are sent from, with the EHLO name that goes with it
+// (its PTR record's name, for receivers that check).
+struct Source {
+  engine::SocketAddress address;  // port 0
+  std::string helo_name;          // empty: DestinationOptions::helo_name
+  std::uint32_t weight = 1;       // its share of new connections among the sources
+};
+
+// Smooth weighted round robin over the sources of `family` (as nginx balances upstreams):
+// each gains its weight in `credit` (one entry per source, kept between calls), the richest is
+// chosen and pays the total. Weights 2:1 give A B A A B A ... nullopt: none of that family.
+std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
+                                                std::vector<std::int64_t>& credit, int family);
+
 struct DestinationOptions {
   // Where to connect, in dialling order: a connection that fails before the greeting (refused,
   // timeout, 421) moves on to the next address within the same attempt; only when every
@@ -59,6 +73,10 @@ struct DestinationOptions {
   // requeue), where the schedule and the route are kept.
   bool pool = false;
   std::string helo_name = "outpost.localhost";
+  // Where connections are sent from, each new one from the next by smooth weighted round
+  // robin among those of the destination address's family. Empty (or none of that family):
+  // the kernel's choice, with helo_name.
+  std::vector<Source> sources;
   std::size_t connections_max = 8;
   std::size_t messages_per_connection_max = 1000;
   Clock::Duration connect_timeout = std::chrono::seconds(30);
@@ -197,6 +215,9 @@ class Dispatcher {
   void on_tls_fallback(std::size_t index);
   bool plaintext_only(std::size_t index) const;
   const std::string& name_of(std::size_t index) const;
+  // The source the next connection to an address of `family` goes out from (an index into
+  // options_.sources), or nullopt for the kernel's choice.
+  std::optional<std::size_t> next_source(int family);
   void on_connection_ready(std::size_t index);
   // Defers (or, `permanent`, bounces) every part waiting for a connection with `reason` (an
   // enhanced code and text).
@@ -221,6 +242,7 @@ class Dispatcher {
   // Opportunistic TLS failed with this address (by text): plaintext until then.
   std::unordered_map<std::string, Clock::TimePoint> plaintext_until_;
   std::string pool_;  // a routing domain: the pool of its current MX host set
+  std::vector<std::int64_t> source_credit_;  // smooth weighted round robin, by source
   bool resolving_ = false;
   Clock::TimePoint route_expires_{};  // when the MX-derived addresses must be asked for again
   bool pump_scheduled_ = false;

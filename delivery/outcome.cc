@@ -103,6 +103,12 @@ std::string delivery_log_line(const RecipientOutcome& outcome) {
   } else {
     json.value(nullptr);
   }
+  json.key("source");
+  if (outcome.hop != nullptr && !outcome.hop->source.empty()) {
+    json.value(outcome.hop->source);
+  } else {
+    json.value(nullptr);
+  }
   json.key("tls");
   if (outcome.hop != nullptr && outcome.hop->tls != nullptr) {
     const tls::Info& tls = *outcome.hop->tls;

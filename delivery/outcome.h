@@ -18,6 +18,7 @@ namespace mta::delivery {
 struct Hop {
   std::string_view mx_host;        // the MX host name (empty for a relay given by address)
   std::string_view address;        // "192.0.2.1:25"
+  std::string_view source;         // the local address sent from; empty: the kernel's choice
   const tls::Info* tls = nullptr;  // nullptr: plaintext
 };
 

@@ -1,0 +1,45 @@
+// Which source a new connection goes out from: smooth weighted round robin by family.
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "delivery/dispatcher.h"
+
+namespace mta::delivery {
+namespace {
+
+Source source(const char* address, std::uint32_t weight) {
+  return Source{.address = engine::SocketAddress::parse(address).value(), .weight = weight};
+}
+
+std::string picks(const std::vector<Source>& sources, int family, int n) {
+  std::vector<std::int64_t> credit;
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    auto picked = next_weighted_source(sources, credit, family);
+    out += picked ? static_cast<char>('A' + *picked) : '-';
+  }
+  return out;
+}
+
+TEST(NextWeightedSource, SpreadsByWeightWithoutBursts) {
+  EXPECT_EQ(picks({source("127.0.0.2:0", 2), source("127.0.0.3:0", 1)}, AF_INET, 6), "ABAABA");
+  EXPECT_EQ(picks({source("127.0.0.2:0", 1), source("127.0.0.3:0", 1)}, AF_INET, 4), "ABAB");
+  EXPECT_EQ(picks({source("127.0.0.2:0", 5), source("127.0.0.3:0", 1), source("127.0.0.4:0", 1)},
+                  AF_INET, 7),
+            "AABACAA");
+}
+
+TEST(NextWeightedSource, OnlyTheDestinationsFamilyAndNeverWeightZero) {
+  const std::vector<Source> sources = {source("127.0.0.2:0", 1), source("[::1]:0", 1),
+                                       source("127.0.0.3:0", 0)};
+  EXPECT_EQ(picks(sources, AF_INET, 3), "AAA");
+  EXPECT_EQ(picks(sources, AF_INET6, 2), "BB");
+  EXPECT_EQ(picks({source("127.0.0.2:0", 1)}, AF_INET6, 2), "--");
+  EXPECT_EQ(picks({}, AF_INET, 1), "-");
+}
+
+}  // namespace
+}  // namespace mta::delivery
