@@ -11,6 +11,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "engine/address.h"
+
 namespace mta::app {
 namespace {
 
@@ -373,6 +375,26 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(delivery.string("tls", config.tls_policy));
   CONFIG_TRY(delivery.string("tls_ca_file", config.tls_ca_file));
   CONFIG_TRY(delivery.string_map("tls_policy", config.tls_policies));
+  if (const toml::array* sources = delivery.array("source")) {
+    for (std::size_t i = 0; i < sources->size(); ++i) {
+      const std::string name = "delivery.source[" + std::to_string(i) + "]";
+      const toml::table* entry = sources->get(i)->as_table();
+      if (entry == nullptr) return config_error(name + " must be a table: [[delivery.source]]");
+      Section fields(entry, name);
+      Config::Source source;
+      CONFIG_TRY(fields.string("address", source.address));
+      CONFIG_TRY(fields.string("ehlo", source.ehlo));
+      CONFIG_TRY(fields.integer("weight", source.weight, 0, 1'000'000));
+      CONFIG_TRY(fields.no_unknown_keys());
+      const std::string with_port = source.address.find(':') == std::string::npos
+                                        ? source.address + ":0"
+                                        : "[" + source.address + "]:0";
+      if (!engine::SocketAddress::parse(with_port)) {
+        return config_error(name + ".address must be a numeric IPv4 or IPv6 address, no port");
+      }
+      config.sources.push_back(std::move(source));
+    }
+  }
   CONFIG_TRY(delivery.no_unknown_keys());
   auto known_policy = [](const std::string& p) {
     return p == "none" || p == "opportunistic" || p == "required" || p == "verify";

@@ -118,6 +118,14 @@ struct Config {
   // the system store) and the MX host name.
   std::string tls_policy = "opportunistic";
   std::map<std::string, std::string> tls_policies;
+  // [[delivery.source]]: local addresses outbound connections go out from, each with its EHLO
+  // name, weighted; none = the kernel's choice of address, node.hostname.
+  struct Source {
+    std::string address;  // numeric IPv4 or IPv6, no port
+    std::string ehlo;     // empty: node.hostname
+    std::uint32_t weight = 1;
+  };
+  std::vector<Source> sources;
   std::string tls_ca_file;
   // [queue] retry schedule: initial * multiplier^(attempt-1), capped, with ± jitter, until
   // max_age after acceptance; then the recipient bounces.

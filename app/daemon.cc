@@ -582,6 +582,20 @@ int run_daemon(const Config& config, const std::string& config_path) {
               }()));
   }
 
+  std::vector<delivery::Source> sources;
+  for (const auto& source : config.sources) {
+    const std::string with_port = source.address.find(':') == std::string::npos
+                                      ? source.address + ":0"
+                                      : "[" + source.address + "]:0";
+    // Checked by the config parser.
+    sources.push_back({.address = engine::SocketAddress::parse(with_port).value(),
+                       .helo_name = source.ehlo,
+                       .weight = source.weight});
+    log::info("delivery: sending from " + source.address + " as " +
+              (source.ehlo.empty() ? config.hostname : source.ehlo) + ", weight " +
+              std::to_string(source.weight));
+  }
+
   engine::RuntimeOptions runtime_options{.shard_count = config.shards,
                                          .drain_timeout = config.drain_timeout};
   engine::Runtime runtime(runtime_options);
@@ -781,6 +795,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
                             .tls = tls_default,
                             .tls_handshake_timeout = config.tls_handshake_timeout,
                             .helo_name = config.hostname,
+                            .sources = sources,
                             .connections_max = config.connections_max,
                             .messages_per_connection_max = config.messages_per_connection_max,
                             .connect_timeout = config.connect_timeout,

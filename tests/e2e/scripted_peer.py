@@ -34,6 +34,7 @@ class ScriptedPeer:
         self.connections = 0        # sessions accepted so far
         self.message_connection = []  # for each message, the session (1, 2, ...) it came on
         self.rcpt_log = []          # (time, rcpt, code)
+        self.sessions = []          # (peer address, EHLO name) of each session that said EHLO
         self.stopping = False
         self.thread = threading.Thread(target=self._accept_loop, daemon=True)
         self.thread.start()
@@ -41,13 +42,14 @@ class ScriptedPeer:
     def _accept_loop(self):
         while not self.stopping:
             try:
-                conn, _ = self.sock.accept()
+                conn, peer = self.sock.accept()
             except OSError:
                 return
             with self.lock:
                 self.connections += 1
                 number = self.connections
-            threading.Thread(target=self._session, args=(conn, number), daemon=True).start()
+            threading.Thread(target=self._session, args=(conn, number, peer[0]),
+                             daemon=True).start()
 
     def _reply_for(self, rcpt):
         local = rcpt.split("@")[0].lower()
@@ -61,7 +63,7 @@ class ScriptedPeer:
             time.sleep(self.slow_seconds)
         return b"250 2.1.5 Ok"
 
-    def _session(self, conn, number):
+    def _session(self, conn, number, peer="?"):
         f = conn.makefile("rwb")
         try:
             f.write(b"220 scripted-peer ESMTP\r\n")
@@ -74,6 +76,8 @@ class ScriptedPeer:
                 verb = line[:4].upper()
                 out = []
                 if verb in (b"EHLO", b"HELO"):
+                    with self.lock:
+                        self.sessions.append((peer, line[5:].strip().decode(errors="replace")))
                     tls = b"250-STARTTLS\r\n" if self.broken_starttls else b""
                     out.append(b"250-scripted-peer\r\n" + tls + b"250-PIPELINING\r\n250 8BITMIME")
                 elif line.upper().startswith(b"STARTTLS") and self.broken_starttls:
