@@ -136,7 +136,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   void take_next() {
     MTA_ASSERT(ready_ && !busy_);
     if (quitting_) return;
-    if (owner_.stopping_ || sent_ >= owner_.options_.messages_per_connection_max) {
+    if (owner_.stopping_ || sent_ >= owner_.options_.limits.messages_per_connection_max) {
       quit();
       return;
     }
@@ -309,13 +309,33 @@ std::string pool_name(const dns::MxResult& result) {
 }
 
 Dispatcher::Dispatcher(ShardDelivery& context, std::string destination, DestinationOptions options)
-    : context_(context), destination_(std::move(destination)), options_(std::move(options)) {
+    : context_(context),
+      destination_(std::move(destination)),
+      options_(std::move(options)),
+      rates_(options_.limits, context_.shard.clock().now()) {
   context_.shard.on_stop([this] { on_stop(); });
 }
 
 Dispatcher::~Dispatcher() {
   context_.shard.cancel_timer(due_timer_);
   context_.shard.cancel_timer(suspend_timer_);
+  context_.shard.cancel_timer(rate_timer_);
+}
+
+void Dispatcher::set_limits(const Limits& limits) {
+  if (limits == options_.limits) return;
+  options_.limits = limits;
+  rates_ = RateGate(limits, context_.shard.clock().now());
+}
+
+void Dispatcher::pump_at(Clock::TimePoint at) {
+  if (rate_timer_ != 0 || stopping_) return;
+  const Clock::Duration wait =
+      std::max<Clock::Duration>(at - context_.shard.clock().now(), std::chrono::milliseconds(1));
+  rate_timer_ = context_.shard.schedule(wait, [this] {
+    rate_timer_ = 0;
+    pump();
+  });
 }
 
 void Dispatcher::suspend(Clock::WallTime until) {
@@ -380,6 +400,7 @@ void Dispatcher::hand_ready_to_pool() {
                       .addresses = options_.addresses,
                       .names = options_.names,
                       .tls = options_.tls,
+                      .domain = destination_,
                       .route_ttl = route_expires_ - context_.shard.clock().now(),
                       .parts = {ready_.begin(), ready_.end()}};
   ready_.clear();
@@ -537,7 +558,11 @@ void Dispatcher::pump() {
   for (auto& [id, connection] : connections_) {
     if (!connection->ready()) ++connecting;
   }
-  while (connections_.size() < options_.connections_max && connecting < ready_.size()) {
+  while (connections_.size() < options_.limits.connections_max && connecting < ready_.size()) {
+    if (!rates_.take_connection(now)) {
+      pump_at(rates_.connection_at(now));
+      break;
+    }
     const std::uint64_t id = next_connection_id_++;
     connections_.emplace(
         id, std::make_unique<Connection>(*this, id, cursor_,
@@ -549,6 +574,11 @@ void Dispatcher::pump() {
 
 bool Dispatcher::assign(Connection& connection) {
   if (suspended_until()) return false;
+  const Clock::TimePoint now = context_.shard.clock().now();
+  if (const Clock::TimePoint at = rates_.message_at(now); at > now) {
+    pump_at(at);
+    return false;
+  }
   if (ready_.empty()) take_due();
   while (!ready_.empty()) {
     const queue::PartKey key = ready_.front();
@@ -580,6 +610,7 @@ bool Dispatcher::assign(Connection& connection) {
       finish_with_failure(*envelope, tried, "4.3.0 queue read failed");
       continue;
     }
+    (void)rates_.take_message(now);
     connection.start(std::move(envelope).value(), std::move(tried), *body);
     return true;
   }

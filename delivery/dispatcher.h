@@ -19,6 +19,7 @@
 #include "delivery/disposition.h"
 #include "delivery/outcome.h"
 #include "delivery/probe.h"
+#include "delivery/shaping.h"
 #include "dns/resolver.h"
 #include "engine/address.h"
 #include "engine/shard.h"
@@ -77,8 +78,9 @@ struct DestinationOptions {
   // robin among those of the destination address's family. Empty (or none of that family):
   // the kernel's choice, with helo_name.
   std::vector<Source> sources;
-  std::size_t connections_max = 8;
-  std::size_t messages_per_connection_max = 1000;
+  // Connections, messages per connection and rates: the [delivery] defaults tightened by the
+  // [[shaping]] rules that apply (Scheduler), this shard's share of them for the relay.
+  Limits limits{.connections_max = 8, .messages_per_connection_max = 1000};
   Clock::Duration connect_timeout = std::chrono::seconds(30);
   Clock::Duration reply_timeout = std::chrono::minutes(5);  // no server bytes for this long
   Clock::Duration idle_timeout = std::chrono::seconds(10);  // unused connection then QUITs
@@ -105,6 +107,7 @@ struct PoolHandoff {
   std::vector<engine::SocketAddress> addresses;  // in dialling order, from the domain's answer
   std::vector<std::string> names;                // the MX host of each address
   TlsPolicy tls = TlsPolicy::opportunistic;      // the domain's (part of the pool's name)
+  std::string domain;                            // the domain handing off (its limits apply)
   Clock::Duration route_ttl{};                   // how long those addresses may be used
   std::vector<queue::PartKey> parts;
 };
@@ -163,6 +166,9 @@ class Dispatcher {
   void suspend(Clock::WallTime until);
   void resume();
   std::optional<Clock::WallTime> suspended_until() const;
+  // New limits (a pool gets a tighter one when a domain with its own rule hands off to it).
+  void set_limits(const Limits& limits);
+  const Limits& limits() const { return options_.limits; }
 
   const std::string& destination() const { return destination_; }
   bool is_pool() const { return options_.pool; }
@@ -249,6 +255,10 @@ class Dispatcher {
   bool stopping_ = false;
   Clock::WallTime suspended_until_{};  // an operator's suspension, if in the future
   engine::TimerId suspend_timer_ = 0;
+  RateGate rates_;                  // messages and connections per period
+  engine::TimerId rate_timer_ = 0;  // pumps again when the rates allow
+  // Pumps at `at`, when the rates next allow a message or connection.
+  void pump_at(Clock::TimePoint at);
 };
 
 }  // namespace mta::delivery

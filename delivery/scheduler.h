@@ -38,6 +38,10 @@ struct SchedulerOptions {
   tls::ClientContext* tls_client = nullptr;  // see ShardDelivery
   tls::ClientContext* tls_verify = nullptr;
   SuppressedFn suppressed;  // see ShardDelivery
+  // [[shaping]] rules over destination.limits; the relay, which every shard delivers to, gets
+  // its 1/shard_count share of the node's limits.
+  Shaping shaping;
+  std::uint32_t shard_count = 1;
 };
 
 // How an operator action over many parts went, part by part.
