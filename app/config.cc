@@ -410,6 +410,35 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     }
   }
 
+  if (const toml::node* shaping = root.get("shaping")) {
+    const toml::array* rules = shaping->as_array();
+    if (rules == nullptr) return config_error("shaping must be an array of tables: [[shaping]]");
+    for (std::size_t i = 0; i < rules->size(); ++i) {
+      const std::string name = "shaping[" + std::to_string(i) + "]";
+      const toml::table* entry = rules->get(i)->as_table();
+      if (entry == nullptr) return config_error(name + " must be a table: [[shaping]]");
+      Section fields(entry, name);
+      Config::ShapingRule rule;
+      CONFIG_TRY(fields.string("domain", rule.domain));
+      CONFIG_TRY(fields.string("mx_suffix", rule.mx_suffix));
+      CONFIG_TRY(fields.integer("connections_max", rule.connections_max, 1, 100'000));
+      CONFIG_TRY(fields.integer("messages_per_connection_max", rule.messages_per_connection_max, 1,
+                                1'000'000));
+      constexpr double rate_max = 1e9;
+      CONFIG_TRY(fields.number("messages_per_second", rule.messages_per_second, 0, rate_max));
+      CONFIG_TRY(fields.number("messages_per_hour", rule.messages_per_hour, 0, rate_max));
+      CONFIG_TRY(fields.number("messages_per_day", rule.messages_per_day, 0, rate_max));
+      CONFIG_TRY(fields.number("connections_per_minute", rule.connections_per_minute, 0, rate_max));
+      CONFIG_TRY(fields.no_unknown_keys());
+      if (rule.domain.empty() == rule.mx_suffix.empty()) {
+        return config_error(name + " needs exactly one of domain and mx_suffix");
+      }
+      for (char& c : rule.domain)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      config.shaping.push_back(std::move(rule));
+    }
+  }
+
   if (const toml::node* dkim = root.get("dkim")) {
     const toml::array* entries = dkim->as_array();
     if (entries == nullptr) return config_error("dkim must be an array of tables: [[dkim]]");
@@ -442,12 +471,12 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
 
   static const std::set<std::string> known = {
       "node", "log", "spool",   "submission", "delivery", "queue", "http", "dkim",
-      "dns",  "tls", "metrics", "bounce",     "mailbox",  "imap",  "pop3"};
+      "dns",  "tls", "metrics", "bounce",     "mailbox",  "imap",  "pop3", "shaping"};
   static const std::set<std::string> later = {};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {
-      if (!value.is_table() && name != "dkim") {
+      if (!value.is_table() && name != "dkim" && name != "shaping") {
         return config_error("[" + name + "] must be a table");
       }
       continue;

@@ -126,6 +126,19 @@ struct Config {
     std::uint32_t weight = 1;
   };
   std::vector<Source> sources;
+  // [[shaping]]: limits for a recipient domain or for every destination with an MX host
+  // ending in mx_suffix; the smallest that applies wins. Unset values: no limit from this rule.
+  struct ShapingRule {
+    std::string domain;
+    std::string mx_suffix;
+    std::int64_t connections_max = 0;  // 0: unset
+    std::int64_t messages_per_connection_max = 0;
+    double messages_per_second = 0;
+    double messages_per_hour = 0;
+    double messages_per_day = 0;
+    double connections_per_minute = 0;
+  };
+  std::vector<ShapingRule> shaping;
   std::string tls_ca_file;
   // [queue] retry schedule: initial * multiplier^(attempt-1), capped, with ± jitter, until
   // max_age after acceptance; then the recipient bounces.

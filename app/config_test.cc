@@ -242,5 +242,68 @@ TEST(Config, Durations) {
   EXPECT_FALSE(parse_duration("3 weeks").has_value());
 }
 
+TEST(Config, SourcesShapingAndTheDeliveryLog) {
+  auto config = parse_config(R"(
+[log]
+delivery_log = "/var/log/outpost/delivery.jsonl"
+[metrics]
+destinations_max = 20
+[[delivery.source]]
+address = "192.0.2.10"
+ehlo = "mta1.example.com"
+weight = 3
+[[delivery.source]]
+address = "2001:db8::10"
+[[shaping]]
+mx_suffix = ".outlook.com"
+connections_max = 4
+messages_per_second = 2.5
+[[shaping]]
+domain = "Example.COM"
+messages_per_connection_max = 50
+messages_per_day = 1000
+connections_per_minute = 10
+)",
+                             "observability");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->delivery_log, "/var/log/outpost/delivery.jsonl");
+  EXPECT_EQ(config->metrics_destinations_max, 20u);
+  ASSERT_EQ(config->sources.size(), 2u);
+  EXPECT_EQ(config->sources[0].address, "192.0.2.10");
+  EXPECT_EQ(config->sources[0].ehlo, "mta1.example.com");
+  EXPECT_EQ(config->sources[0].weight, 3u);
+  EXPECT_EQ(config->sources[1].weight, 1u);
+  ASSERT_EQ(config->shaping.size(), 2u);
+  EXPECT_EQ(config->shaping[0].mx_suffix, ".outlook.com");
+  EXPECT_EQ(config->shaping[0].connections_max, 4);
+  EXPECT_EQ(config->shaping[0].messages_per_second, 2.5);
+  EXPECT_EQ(config->shaping[1].domain, "example.com");  // lower-cased
+  EXPECT_EQ(config->shaping[1].messages_per_connection_max, 50);
+  EXPECT_EQ(config->shaping[1].messages_per_day, 1000);
+  EXPECT_EQ(config->shaping[1].connections_per_minute, 10);
+}
+
+TEST(Config, BadSourcesAndShapingRulesAreRefused) {
+  const auto error = [](const char* text) {
+    auto config = parse_config(text, "bad");
+    return config ? std::string() : config.error().message();
+  };
+  EXPECT_NE(error("[[delivery.source]]\naddress = \"mta1.example.com\"\n").find("numeric"),
+            std::string::npos);
+  EXPECT_NE(error("[[delivery.source]]\naddress = \"192.0.2.1:25\"\n").find("no port"),
+            std::string::npos);
+  EXPECT_NE(error("[[delivery.source]]\naddress = \"192.0.2.1\"\nttl = 1\n").find("ttl"),
+            std::string::npos);
+  EXPECT_NE(error("[[shaping]]\nconnections_max = 2\n").find("exactly one"), std::string::npos);
+  EXPECT_NE(error("[[shaping]]\ndomain = \"a\"\nmx_suffix = \".b\"\n").find("exactly one"),
+            std::string::npos);
+  EXPECT_NE(error("[[shaping]]\ndomain = \"a\"\nconnections_max = 0\n").find("connections_max"),
+            std::string::npos);
+  EXPECT_NE(
+      error("[[shaping]]\ndomain = \"a\"\nmessages_per_second = -1\n").find("messages_per_second"),
+      std::string::npos);
+  EXPECT_NE(error("[shaping]\ndomain = \"a\"\n").find("[[shaping]]"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mta::app

@@ -596,6 +596,21 @@ int run_daemon(const Config& config, const std::string& config_path) {
               std::to_string(source.weight));
   }
 
+  std::vector<delivery::ShapingRule> rules;
+  for (const auto& rule : config.shaping) {
+    delivery::Limits limits;
+    if (rule.connections_max > 0) limits.connections_max = rule.connections_max;
+    if (rule.messages_per_connection_max > 0) {
+      limits.messages_per_connection_max = rule.messages_per_connection_max;
+    }
+    limits.messages_per_second = rule.messages_per_second;
+    limits.messages_per_hour = rule.messages_per_hour;
+    limits.messages_per_day = rule.messages_per_day;
+    limits.connections_per_minute = rule.connections_per_minute;
+    rules.push_back({.domain = rule.domain, .mx_suffix = rule.mx_suffix, .limits = limits});
+  }
+  const delivery::Shaping shaping(std::move(rules));
+
   engine::RuntimeOptions runtime_options{.shard_count = config.shards,
                                          .drain_timeout = config.drain_timeout};
   engine::Runtime runtime(runtime_options);
@@ -796,8 +811,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
                             .tls_handshake_timeout = config.tls_handshake_timeout,
                             .helo_name = config.hostname,
                             .sources = sources,
-                            .connections_max = config.connections_max,
-                            .messages_per_connection_max = config.messages_per_connection_max,
+                            .limits = {.connections_max = config.connections_max,
+                                       .messages_per_connection_max =
+                                           config.messages_per_connection_max},
                             .connect_timeout = config.connect_timeout,
                             .reply_timeout = config.reply_timeout,
                             .idle_timeout = config.connection_idle_timeout,
@@ -819,7 +835,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .tls_policies = tls_policies,
             .tls_client = mine.tls_client.get(),
             .tls_verify = mine.tls_verify.get(),
-            .suppressed = suppressed},
+            .suppressed = suppressed,
+            .shaping = shaping,
+            .shard_count = shard_count},
         on_queued,
         [&shard, &services, &config, committer = mine.committer.get()](
             std::vector<queue::Envelope>&& parts, std::string&& body,

@@ -35,6 +35,8 @@ class ScriptedPeer:
         self.message_connection = []  # for each message, the session (1, 2, ...) it came on
         self.rcpt_log = []          # (time, rcpt, code)
         self.sessions = []          # (peer address, EHLO name) of each session that said EHLO
+        self.open_now = 0           # sessions open at this moment, and the most at once
+        self.open_max = 0
         self.stopping = False
         self.thread = threading.Thread(target=self._accept_loop, daemon=True)
         self.thread.start()
@@ -65,6 +67,9 @@ class ScriptedPeer:
 
     def _session(self, conn, number, peer="?"):
         f = conn.makefile("rwb")
+        with self.lock:
+            self.open_now += 1
+            self.open_max = max(self.open_max, self.open_now)
         try:
             f.write(b"220 scripted-peer ESMTP\r\n")
             f.flush()
@@ -130,6 +135,8 @@ class ScriptedPeer:
             return
         finally:
             conn.close()
+            with self.lock:
+                self.open_now -= 1
 
     def received(self):
         with self.lock:
