@@ -11,6 +11,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "base/duration.h"
 #include "engine/address.h"
 
 namespace mta::app {
@@ -181,24 +182,6 @@ Result<void> parse_users(Section& section, const std::string& where,
 }
 
 }  // namespace
-
-Result<Clock::Duration> parse_duration(std::string_view text) {
-  std::uint64_t number = 0;
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  auto [rest, ec] = std::from_chars(begin, end, number);
-  if (ec != std::errc() || rest == begin) {
-    return config_error("\"" + std::string(text) + "\" is not a duration (e.g. 250ms, 30s, 5m)");
-  }
-  const std::string_view unit(rest, static_cast<std::size_t>(end - rest));
-  using namespace std::chrono;
-  if (unit.empty() || unit == "s") return duration_cast<Clock::Duration>(seconds(number));
-  if (unit == "ms") return duration_cast<Clock::Duration>(milliseconds(number));
-  if (unit == "m") return duration_cast<Clock::Duration>(minutes(number));
-  if (unit == "h") return duration_cast<Clock::Duration>(hours(number));
-  if (unit == "d") return duration_cast<Clock::Duration>(hours(24 * number));
-  return config_error("unknown duration unit in \"" + std::string(text) + "\"");
-}
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
   toml::table root;
@@ -375,6 +358,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(delivery.string("tls", config.tls_policy));
   CONFIG_TRY(delivery.string("tls_ca_file", config.tls_ca_file));
   CONFIG_TRY(delivery.string_map("tls_policy", config.tls_policies));
+  CONFIG_TRY(delivery.string("response_rules", config.response_rules));
   if (const toml::array* sources = delivery.array("source")) {
     for (std::size_t i = 0; i < sources->size(); ++i) {
       const std::string name = "delivery.source[" + std::to_string(i) + "]";

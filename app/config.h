@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/duration.h"
 #include "base/log.h"
 #include "base/result.h"
 #include "injection/rate_limit.h"
@@ -139,6 +140,9 @@ struct Config {
     double connections_per_minute = 0;
   };
   std::vector<ShapingRule> shaping;
+  // [delivery] response_rules: replies that suspend or throttle a destination
+  // (delivery/response_rules.h); empty = the built-in rules.
+  std::string response_rules;
   std::string tls_ca_file;
   // [queue] retry schedule: initial * multiplier^(attempt-1), capped, with ± jitter, until
   // max_age after acceptance; then the recipient bounces.
@@ -169,7 +173,6 @@ struct Config {
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
 Result<Config> load_config(const std::string& path);
 
-// "250ms", "30s", "5m", "2h", "1d"; a bare integer is seconds.
-Result<Clock::Duration> parse_duration(std::string_view text);
+using mta::parse_duration;  // base/duration.h: "250ms", "30s", "5m", "2h", "1d"
 
 }  // namespace mta::app
