@@ -13,6 +13,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/rfc3339.h"
 #include "queue/errc.h"
 #include "tls/stream.h"
 
@@ -136,7 +137,8 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   void take_next() {
     MTA_ASSERT(ready_ && !busy_);
     if (quitting_) return;
-    if (owner_.stopping_ || sent_ >= owner_.options_.limits.messages_per_connection_max) {
+    if (owner_.stopping_ || sent_ >= owner_.options_.limits.messages_per_connection_max ||
+        owner_.connections_.size() > owner_.options_.limits.connections_max) {
       quit();
       return;
     }
@@ -172,6 +174,14 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   }
 
  private:
+  // The first reply of a transaction that is not a success: the one a shaping rule may match.
+  void react_to(const smtp::TransactionResult& result) {
+    if (!result.reply.positive()) return owner_.react(result.reply);
+    for (const auto& reply : result.recipient_replies) {
+      if (reply.code >= 400) return owner_.react(reply);
+    }
+  }
+
   Hop hop() const {
     return Hop{.mx_host = name_,
                .address = address_text_,
@@ -236,9 +246,11 @@ class Dispatcher::Connection final : public tls::StreamHandler {
       } else if (auto* result = std::get_if<smtp::TransactionResult>(&*event)) {
         busy_ = false;
         ++sent_;
+        react_to(*result);
         owner_.finish(envelope_, tried_, *result, hop());
         take_next();
       } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
+        if (failed->reply.code != 0) owner_.react(failed->reply);
         failure_ = "4.4.2 " + address_.to_string() + ": " + failed->reason;
         if (failed->reply.code != 0) failure_ += " (" + failed->reply.to_string() + ")";
         if (open_) stream_.close();
@@ -312,7 +324,8 @@ Dispatcher::Dispatcher(ShardDelivery& context, std::string destination, Destinat
     : context_(context),
       destination_(std::move(destination)),
       options_(std::move(options)),
-      rates_(options_.limits, context_.shard.clock().now()) {
+      rates_(options_.limits, context_.shard.clock().now()),
+      own_limits_(options_.limits) {
   context_.shard.on_stop([this] { on_stop(); });
 }
 
@@ -320,12 +333,110 @@ Dispatcher::~Dispatcher() {
   context_.shard.cancel_timer(due_timer_);
   context_.shard.cancel_timer(suspend_timer_);
   context_.shard.cancel_timer(rate_timer_);
+  context_.shard.cancel_timer(recover_timer_);
 }
 
-void Dispatcher::set_limits(const Limits& limits) {
+void Dispatcher::apply_limits(const Limits& limits) {
   if (limits == options_.limits) return;
   options_.limits = limits;
   rates_ = RateGate(limits, context_.shard.clock().now());
+}
+
+void Dispatcher::set_limits(const Limits& limits) {
+  own_limits_ = limits;
+  if (!throttled_) return apply_limits(limits);
+  Limits tighter = options_.limits;  // a throttle in force stays, under the new limits
+  tighter.tighten(limits);
+  apply_limits(tighter);
+}
+
+void Dispatcher::react(const smtp::Reply& reply) {
+  if (context_.response_rules == nullptr || reply.code < 400) return;
+  const std::string text = reply.to_string();
+  const ResponseRule* rule = context_.response_rules->match(reply.code, text);
+  if (rule == nullptr) return;
+  const ResponseAction& action = rule->action;
+  if (action.suspend > Clock::Duration::zero()) {
+    const auto until = context_.shard.clock().wall_now() +
+                       std::chrono::duration_cast<Clock::WallTime::duration>(action.suspend);
+    if (until > suspended_until_) {
+      ++context_.probe.shaping_suspensions;
+      log::warning(destination_ + ": \"" + text + "\" matched shaping rule " + rule->name +
+                   ": suspended until " + rfc3339(until));
+      suspend(until);
+    }
+  }
+  if (action.throttles()) {
+    ++context_.probe.shaping_throttles;
+    log::warning(
+        destination_ + ": \"" + text + "\" matched shaping rule " + rule->name + ": throttled" +
+        (action.connections > 0 ? " to " + std::to_string(action.connections) + " connections"
+                                : std::string()) +
+        (action.messages_per_second > 0
+             ? ", " + std::to_string(action.messages_per_second) + " messages/s"
+             : std::string()));
+    throttle(action);
+  }
+}
+
+void Dispatcher::throttle(const ResponseAction& action) {
+  if (!throttled_) own_limits_ = options_.limits;
+  Limits tight = own_limits_;
+  if (action.connections > 0) {
+    tight.connections_max = std::min(tight.connections_max, action.connections);
+  }
+  if (action.messages_per_second > 0) {
+    tight.tighten(Limits{.messages_per_second = action.messages_per_second});
+  }
+  throttled_ = true;
+  relax_steps_ = 0;
+  recover_every_ = action.recover;
+  apply_limits(tight);
+  // Connections over the new count go once idle (take_next checks the count).
+  std::size_t open = connections_.size();
+  for (auto& [id, connection] : connections_) {
+    if (open <= tight.connections_max) break;
+    if (connection->idle()) {
+      connection->quit();
+      --open;
+    }
+  }
+  context_.shard.cancel_timer(recover_timer_);
+  recover_timer_ = context_.shard.schedule(recover_every_, [this] {
+    recover_timer_ = 0;
+    relax();
+  });
+}
+
+void Dispatcher::relax() {
+  // A step: one more connection and twice the rate, until the destination's own limits; with
+  // no rate of its own, six doublings (64 times the throttled rate) end it.
+  Limits next = options_.limits;
+  if (next.connections_max < own_limits_.connections_max) ++next.connections_max;
+  if (next.messages_per_second > 0) next.messages_per_second *= 2;
+  ++relax_steps_;
+  const bool connections_back = next.connections_max >= own_limits_.connections_max;
+  const bool rate_back = own_limits_.messages_per_second > 0
+                             ? next.messages_per_second >= own_limits_.messages_per_second
+                             : next.messages_per_second == 0 || relax_steps_ >= 6;
+  if (connections_back && rate_back) {
+    throttled_ = false;
+    ++context_.probe.shaping_recoveries;
+    log::info(destination_ + ": shaping throttle over, back to its own limits");
+    apply_limits(own_limits_);
+    pump();
+    return;
+  }
+  ++context_.probe.shaping_relaxations;
+  if (own_limits_.messages_per_second > 0) {
+    next.messages_per_second = std::min(next.messages_per_second, own_limits_.messages_per_second);
+  }
+  apply_limits(next);
+  recover_timer_ = context_.shard.schedule(recover_every_, [this] {
+    recover_timer_ = 0;
+    relax();
+  });
+  pump();
 }
 
 void Dispatcher::pump_at(Clock::TimePoint at) {

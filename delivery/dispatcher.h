@@ -19,6 +19,7 @@
 #include "delivery/disposition.h"
 #include "delivery/outcome.h"
 #include "delivery/probe.h"
+#include "delivery/response_rules.h"
 #include "delivery/shaping.h"
 #include "dns/resolver.h"
 #include "engine/address.h"
@@ -141,6 +142,8 @@ struct ShardDelivery {
   // Told every recipient outcome as it is recorded (the delivery log, per-destination
   // metrics); unset: nobody is told.
   OutcomeFn on_outcome;
+  // Replies that make a destination back off (suspend, throttle); nullptr: none do.
+  const ResponseRules* response_rules = nullptr;
   std::mt19937_64 random;
   Probe probe;
 };
@@ -259,6 +262,16 @@ class Dispatcher {
   engine::TimerId rate_timer_ = 0;  // pumps again when the rates allow
   // Pumps at `at`, when the rates next allow a message or connection.
   void pump_at(Clock::TimePoint at);
+  // Response-driven shaping: a reply from this destination's receiver that may match a rule.
+  void react(const smtp::Reply& reply);
+  void throttle(const ResponseAction& action);
+  void relax();  // one recovery step, every recover_every_ while throttled
+  void apply_limits(const Limits& limits);
+  Limits own_limits_;  // the destination's limits, before any throttle
+  bool throttled_ = false;
+  int relax_steps_ = 0;
+  Clock::Duration recover_every_{};
+  engine::TimerId recover_timer_ = 0;
 };
 
 }  // namespace mta::delivery

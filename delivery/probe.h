@@ -22,6 +22,12 @@ struct Probe {
   std::uint64_t tls_failures = 0;        // handshakes failed
   std::uint64_t tls_fallbacks = 0;       // opportunistic: the address goes plaintext for a while
   std::uint64_t tls_required_unmet = 0;  // required/verify, but no STARTTLS offered or accepted
+  // Response-driven shaping: a reply matched a rule and the destination was suspended or
+  // throttled; a throttle relaxed a step, or ended.
+  std::uint64_t shaping_suspensions = 0;
+  std::uint64_t shaping_throttles = 0;
+  std::uint64_t shaping_relaxations = 0;
+  std::uint64_t shaping_recoveries = 0;
 };
 
 }  // namespace mta::delivery

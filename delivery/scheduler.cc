@@ -35,6 +35,7 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .tls_client = options_.tls_client,
                .tls_verify = options_.tls_verify,
                .suppressed = options_.suppressed,
+               .response_rules = options_.response_rules,
                .random = std::mt19937_64(std::random_device{}()),
                .probe = {}} {}
 

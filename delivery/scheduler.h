@@ -42,6 +42,7 @@ struct SchedulerOptions {
   // its 1/shard_count share of the node's limits.
   Shaping shaping;
   std::uint32_t shard_count = 1;
+  const ResponseRules* response_rules = nullptr;  // see ShardDelivery
 };
 
 // How an operator action over many parts went, part by part.
