@@ -466,6 +466,16 @@ Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config) {
   return std::optional<dkim::KeyRing>(std::move(ring).value());
 }
 
+// The whole of a rules file (bounce rules, response rules).
+Result<std::string> read_rules_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in)
+    return unexpected(std::make_error_code(std::errc::no_such_file_or_directory), "cannot read");
+  return text.str();
+}
+
 }  // namespace
 
 int run_daemon(const Config& config, const std::string& config_path) {
@@ -494,13 +504,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
   std::optional<mailbox::Rules> bounce_rules;
   if (!config.bounce_rules.empty()) {
-    std::ifstream in(config.bounce_rules, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
+    auto text = read_rules_file(config.bounce_rules);
     auto parsed =
-        in ? mailbox::Rules::parse(text.str())
-           : Result<mailbox::Rules>(unexpected(
-                 std::make_error_code(std::errc::no_such_file_or_directory), "cannot read"));
+        text ? mailbox::Rules::parse(*text) : Result<mailbox::Rules>(unexpected(text.error()));
     if (!parsed) {
       log::error("bounce.rules " + config.bounce_rules + ": " + parsed.error().message());
       return 1;
@@ -610,6 +616,18 @@ int run_daemon(const Config& config, const std::string& config_path) {
     rules.push_back({.domain = rule.domain, .mx_suffix = rule.mx_suffix, .limits = limits});
   }
   const delivery::Shaping shaping(std::move(rules));
+  delivery::ResponseRules response_rules = delivery::ResponseRules::defaults();
+  if (!config.response_rules.empty()) {
+    auto text = read_rules_file(config.response_rules);
+    auto parsed = text ? delivery::ResponseRules::parse(*text)
+                       : Result<delivery::ResponseRules>(unexpected(text.error()));
+    if (!parsed) {
+      log::error("delivery.response_rules " + config.response_rules + ": " +
+                 parsed.error().message());
+      return 1;
+    }
+    response_rules = std::move(parsed).value();
+  }
 
   engine::RuntimeOptions runtime_options{.shard_count = config.shards,
                                          .drain_timeout = config.drain_timeout};
@@ -837,7 +855,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .tls_verify = mine.tls_verify.get(),
             .suppressed = suppressed,
             .shaping = shaping,
-            .shard_count = shard_count},
+            .shard_count = shard_count,
+            .response_rules = &response_rules},
         on_queued,
         [&shard, &services, &config, committer = mine.committer.get()](
             std::vector<queue::Envelope>&& parts, std::string&& body,

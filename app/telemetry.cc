@@ -191,6 +191,15 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max)
   follow(counter(c, "outpost_tls_policy_unmet_total",
                  "Connections closed because TLS was required and not offered."),
          {}, [](Counts n) { return n.delivery.tls_required_unmet; });
+  const auto shaping =
+      counter(c, "outpost_shaping_actions_total",
+              "Response-driven shaping: a reply matched a rule and suspended or throttled its "
+              "destination; a throttle relaxed a step, or ended.",
+              {"action"});
+  follow(shaping, {"suspend"}, [](Counts n) { return n.delivery.shaping_suspensions; });
+  follow(shaping, {"throttle"}, [](Counts n) { return n.delivery.shaping_throttles; });
+  follow(shaping, {"relax"}, [](Counts n) { return n.delivery.shaping_relaxations; });
+  follow(shaping, {"recover"}, [](Counts n) { return n.delivery.shaping_recoveries; });
   follow(counter(c, "outpost_parts_handed_to_pools_total",
                  "Due parts a domain handed to the pool of its MX host set."),
          {}, [](Counts n) { return n.delivery.handed_to_pools; });
