@@ -9,52 +9,17 @@
 #include "base/rfc3339.h"
 #include "base/strong_id.h"
 #include "proto/http/json.h"
+#include "proto/smtp/reply.h"
+#include "queue/query.h"
 
 namespace mta::delivery {
 namespace {
-
-bool is_enhanced(std::string_view token) {
-  // class.subject.detail: one digit, 1-3 digits, 1-3 digits (RFC 3463).
-  if (token.size() < 5 || (token[0] != '2' && token[0] != '4' && token[0] != '5') ||
-      token[1] != '.') {
-    return false;
-  }
-  int dots = 0;
-  std::size_t run = 0;
-  for (std::size_t i = 2; i < token.size(); ++i) {
-    if (token[i] == '.') {
-      if (run == 0 || ++dots > 1) return false;
-      run = 0;
-    } else if (std::isdigit(static_cast<unsigned char>(token[i])) && ++run <= 3) {
-      continue;
-    } else {
-      return false;
-    }
-  }
-  return dots == 1 && run > 0;
-}
 
 std::string_view first_token(std::string_view text) { return text.substr(0, text.find(' ')); }
 
 std::string_view skip_token(std::string_view text) {
   const std::size_t space = text.find(' ');
   return space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
-}
-
-std::string_view event_name(queue::RecipientState state) {
-  switch (state) {
-    case queue::RecipientState::delivered:
-      return "delivered";
-    case queue::RecipientState::deferred:
-      return "deferred";
-    case queue::RecipientState::bounced:
-      return "bounced";
-    case queue::RecipientState::suppressed:
-      return "suppressed";
-    case queue::RecipientState::pending:
-      break;
-  }
-  return "pending";
 }
 
 }  // namespace
@@ -69,8 +34,9 @@ SplitReply split_reply(std::string_view reply) {
     split.code = (first[0] - '0') * 100 + (first[1] - '0') * 10 + (first[2] - '0');
     rest = skip_token(rest);
   }
-  if (is_enhanced(first_token(rest))) {
-    split.enhanced = first_token(rest);
+  // RFC 3463 class.subject.detail, as the reply parser reads it.
+  if (const std::string_view token = first_token(rest); smtp::EnhancedCode::parse(token)) {
+    split.enhanced = token;
     rest = skip_token(rest);
   }
   split.text = rest;
@@ -85,7 +51,7 @@ std::string delivery_log_line(const RecipientOutcome& outcome) {
   json.reserve(384 + recipient.last_reply.size());
   json.begin_object();
   json.member("time", rfc3339_millis(outcome.at));
-  json.member("event", event_name(recipient.state));
+  json.member("event", queue::name_of(recipient.state));
   json.member("message_id", to_hex(envelope.id));
   json.member("part", envelope.part);
   json.member("sender", envelope.mail_from);
