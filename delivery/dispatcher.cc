@@ -331,8 +331,7 @@ Dispatcher::Dispatcher(ShardDelivery& context, std::string destination, Destinat
 
 Dispatcher::~Dispatcher() {
   context_.shard.cancel_timer(due_timer_);
-  context_.shard.cancel_timer(suspend_timer_);
-  context_.shard.cancel_timer(rate_timer_);
+  context_.shard.cancel_timer(wake_timer_);
   context_.shard.cancel_timer(recover_timer_);
 }
 
@@ -392,15 +391,9 @@ void Dispatcher::throttle(const ResponseAction& action) {
   relax_steps_ = 0;
   recover_every_ = action.recover;
   apply_limits(tight);
-  // Connections over the new count go once idle (take_next checks the count).
-  std::size_t open = connections_.size();
-  for (auto& [id, connection] : connections_) {
-    if (open <= tight.connections_max) break;
-    if (connection->idle()) {
-      connection->quit();
-      --open;
-    }
-  }
+  // Connections over the new count go: idle ones now, busy ones after their transaction
+  // (take_next checks the count).
+  quit_idle(tight.connections_max);
   context_.shard.cancel_timer(recover_timer_);
   recover_timer_ = context_.shard.schedule(recover_every_, [this] {
     recover_timer_ = 0;
@@ -440,29 +433,37 @@ void Dispatcher::relax() {
 }
 
 void Dispatcher::pump_at(Clock::TimePoint at) {
-  if (rate_timer_ != 0 || stopping_) return;
+  if (stopping_) return;
+  if (wake_timer_ != 0) {
+    if (wake_at_ <= at) return;  // an earlier wake-up pumps anyway, and asks again
+    context_.shard.cancel_timer(wake_timer_);
+  }
+  wake_at_ = at;
   const Clock::Duration wait =
       std::max<Clock::Duration>(at - context_.shard.clock().now(), std::chrono::milliseconds(1));
-  rate_timer_ = context_.shard.schedule(wait, [this] {
-    rate_timer_ = 0;
+  wake_timer_ = context_.shard.schedule(wait, [this] {
+    wake_timer_ = 0;
     pump();
   });
 }
 
+void Dispatcher::quit_idle(std::size_t keep) {
+  std::size_t open = connections_.size();
+  for (auto& [id, connection] : connections_) {
+    if (open <= keep) return;
+    if (connection->idle()) {
+      connection->quit();
+      --open;
+    }
+  }
+}
+
 void Dispatcher::suspend(Clock::WallTime until) {
   suspended_until_ = until;
-  context_.shard.cancel_timer(suspend_timer_);
-  suspend_timer_ = 0;
-  const Clock::Duration left = until - context_.shard.clock().wall_now();
-  if (left <= Clock::Duration::zero()) return pump();
-  suspend_timer_ = context_.shard.schedule(left, [this] {
-    suspend_timer_ = 0;
-    pump();
-  });
+  // pump() waits out a suspension in force; after one, it delivers what is due.
+  pump();
   // Connections with nothing to do go now instead of idling through the suspension.
-  for (auto& [id, connection] : connections_) {
-    if (connection->idle()) connection->quit();
-  }
+  if (suspended_until()) quit_idle(0);
 }
 
 void Dispatcher::resume() { suspend(Clock::WallTime{}); }
@@ -634,7 +635,11 @@ void Dispatcher::pump() {
   if (stopping_) return;
   take_due();
   arm_due_timer();
-  if (suspended_until()) return;  // the suspension's timer pumps again
+  if (const auto until = suspended_until()) {
+    // Again when it ends (an earlier wake-up may have brought us here).
+    pump_at(context_.shard.clock().now() + (*until - context_.shard.clock().wall_now()));
+    return;
+  }
   if (uses_mx() && !ready_.empty() &&
       (options_.addresses.empty() || context_.shard.clock().now() >= route_expires_)) {
     if (!resolving_) resolve();
@@ -656,13 +661,7 @@ void Dispatcher::pump() {
   if (ready_.empty()) return;
   const Clock::TimePoint now = context_.shard.clock().now();
   if (now < connect_blocked_until_) {
-    if (!pump_scheduled_) {
-      pump_scheduled_ = true;
-      context_.shard.schedule(connect_blocked_until_ - now, [this] {
-        pump_scheduled_ = false;
-        pump();
-      });
-    }
+    pump_at(connect_blocked_until_);
     return;
   }
   std::size_t connecting = 0;
@@ -937,9 +936,7 @@ void Dispatcher::on_stop() {
   stopping_ = true;
   context_.shard.cancel_timer(due_timer_);
   due_timer_ = 0;
-  for (auto& [id, connection] : connections_) {
-    if (connection->idle()) connection->quit();
-  }
+  quit_idle(0);
 }
 
 }  // namespace mta::delivery

@@ -254,14 +254,16 @@ class Dispatcher {
   std::vector<std::int64_t> source_credit_;  // smooth weighted round robin, by source
   bool resolving_ = false;
   Clock::TimePoint route_expires_{};  // when the MX-derived addresses must be asked for again
-  bool pump_scheduled_ = false;
   bool stopping_ = false;
   Clock::WallTime suspended_until_{};  // an operator's suspension, if in the future
-  engine::TimerId suspend_timer_ = 0;
-  RateGate rates_;                  // messages and connections per period
-  engine::TimerId rate_timer_ = 0;  // pumps again when the rates allow
-  // Pumps at `at`, when the rates next allow a message or connection.
+  RateGate rates_;                     // messages and connections per period
+  // One wake-up for whatever next lets work go: a rate's token, the end of a suspension, the
+  // end of a reconnect delay. The earliest asked for wins.
+  engine::TimerId wake_timer_ = 0;
+  Clock::TimePoint wake_at_{};
   void pump_at(Clock::TimePoint at);
+  // Idle connections QUIT until at most `keep` are open (busy ones stay).
+  void quit_idle(std::size_t keep);
   // Response-driven shaping: a reply from this destination's receiver that may match a rule.
   void react(const smtp::Reply& reply);
   void throttle(const ResponseAction& action);
