@@ -39,23 +39,6 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .random = std::mt19937_64(std::random_device{}()),
                .probe = {}} {}
 
-namespace {
-
-// The MX host names of a pool's name: "mx:a.example,b.example;tls=verify" -> a, b.
-std::vector<std::string> pool_hosts(std::string_view pool) {
-  std::vector<std::string> hosts;
-  if (pool.starts_with("mx:")) pool.remove_prefix(3);
-  pool = pool.substr(0, pool.find(';'));
-  while (!pool.empty()) {
-    const std::size_t comma = pool.find(',');
-    hosts.emplace_back(pool.substr(0, comma));
-    pool = comma == std::string_view::npos ? std::string_view() : pool.substr(comma + 1);
-  }
-  return hosts;
-}
-
-}  // namespace
-
 Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   auto found = dispatchers_.find(destination);
   if (found != dispatchers_.end()) return *found->second;
@@ -107,10 +90,9 @@ void Scheduler::receive(PoolHandoff&& handoff) {
   // The pool's limits: the defaults tightened by the rules for its MX hosts and for every
   // domain that has handed off to it.
   const Limits& defaults = options_.destination.limits;
-  const Limits wanted =
-      options_.shaping.empty()
-          ? defaults
-          : options_.shaping.limits_for(defaults, handoff.domain, pool_hosts(handoff.pool));
+  const Limits wanted = options_.shaping.empty()
+                            ? defaults
+                            : options_.shaping.limits_for(defaults, handoff.domain, handoff.names);
   auto found = dispatchers_.find(handoff.pool);
   if (found != dispatchers_.end()) {
     Limits tighter = found->second->limits();
