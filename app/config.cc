@@ -373,9 +373,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       const std::string with_port = source.address.find(':') == std::string::npos
                                         ? source.address + ":0"
                                         : "[" + source.address + "]:0";
-      if (!engine::SocketAddress::parse(with_port)) {
+      auto bound = engine::SocketAddress::parse(with_port);
+      if (!bound) {
         return config_error(name + ".address must be a numeric IPv4 or IPv6 address, no port");
       }
+      source.bound = *bound;
       config.sources.push_back(std::move(source));
     }
   }
@@ -474,15 +476,20 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   return config;
 }
 
-Result<Config> load_config(const std::string& path) {
+Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return unexpected(std::make_error_code(std::errc::no_such_file_or_directory),
-                      "cannot read config file " + path);
-  }
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_config(text.str(), path);
+  if (!in) {
+    return unexpected(std::make_error_code(std::errc::no_such_file_or_directory), "cannot read");
+  }
+  return text.str();
+}
+
+Result<Config> load_config(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return unexpected(text.error().code, "cannot read config file " + path);
+  return parse_config(*text, path);
 }
 
 }  // namespace mta::app

@@ -15,6 +15,7 @@
 #include "base/duration.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "engine/address.h"
 #include "injection/rate_limit.h"
 
 namespace mta::app {
@@ -122,8 +123,9 @@ struct Config {
   // [[delivery.source]]: local addresses outbound connections go out from, each with its EHLO
   // name, weighted; none = the kernel's choice of address, node.hostname.
   struct Source {
-    std::string address;  // numeric IPv4 or IPv6, no port
-    std::string ehlo;     // empty: node.hostname
+    std::string address;          // numeric IPv4 or IPv6, no port
+    engine::SocketAddress bound;  // the same, port 0, as delivery binds it
+    std::string ehlo;             // empty: node.hostname
     std::uint32_t weight = 1;
   };
   std::vector<Source> sources;
@@ -169,6 +171,9 @@ struct Config {
   // Sections the design names whose features have not landed yet: accepted, reported.
   std::vector<std::string> ignored_sections;
 };
+
+// The whole of a file (config, rule files); fails with no_such_file_or_directory.
+Result<std::string> read_file(const std::string& path);
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
 Result<Config> load_config(const std::string& path);

@@ -466,16 +466,6 @@ Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config) {
   return std::optional<dkim::KeyRing>(std::move(ring).value());
 }
 
-// The whole of a rules file (bounce rules, response rules).
-Result<std::string> read_rules_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in)
-    return unexpected(std::make_error_code(std::errc::no_such_file_or_directory), "cannot read");
-  return text.str();
-}
-
 }  // namespace
 
 int run_daemon(const Config& config, const std::string& config_path) {
@@ -504,7 +494,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
   std::optional<mailbox::Rules> bounce_rules;
   if (!config.bounce_rules.empty()) {
-    auto text = read_rules_file(config.bounce_rules);
+    auto text = read_file(config.bounce_rules);
     auto parsed =
         text ? mailbox::Rules::parse(*text) : Result<mailbox::Rules>(unexpected(text.error()));
     if (!parsed) {
@@ -590,13 +580,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
 
   std::vector<delivery::Source> sources;
   for (const auto& source : config.sources) {
-    const std::string with_port = source.address.find(':') == std::string::npos
-                                      ? source.address + ":0"
-                                      : "[" + source.address + "]:0";
-    // Checked by the config parser.
-    sources.push_back({.address = engine::SocketAddress::parse(with_port).value(),
-                       .helo_name = source.ehlo,
-                       .weight = source.weight});
+    sources.push_back({.address = source.bound, .helo_name = source.ehlo, .weight = source.weight});
     log::info("delivery: sending from " + source.address + " as " +
               (source.ehlo.empty() ? config.hostname : source.ehlo) + ", weight " +
               std::to_string(source.weight));
@@ -618,7 +602,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
   const delivery::Shaping shaping(std::move(rules));
   delivery::ResponseRules response_rules = delivery::ResponseRules::defaults();
   if (!config.response_rules.empty()) {
-    auto text = read_rules_file(config.response_rules);
+    auto text = read_file(config.response_rules);
     auto parsed = text ? delivery::ResponseRules::parse(*text)
                        : Result<delivery::ResponseRules>(unexpected(text.error()));
     if (!parsed) {
