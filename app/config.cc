@@ -334,6 +334,24 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(metrics.integer("destinations_max", config.metrics_destinations_max, 1, 10'000));
   CONFIG_TRY(metrics.no_unknown_keys());
 
+  Section cluster(table("cluster"), "cluster");
+  CONFIG_TRY(cluster.string("redis", config.cluster_redis));
+  CONFIG_TRY(cluster.string("node", config.cluster_node));
+  CONFIG_TRY(cluster.string("prefix", config.cluster_prefix));
+  CONFIG_TRY(cluster.duration("sync_interval", config.cluster_sync_interval));
+  CONFIG_TRY(cluster.duration("lease_ttl", config.cluster_lease_ttl));
+  CONFIG_TRY(cluster.duration("timeout", config.cluster_timeout));
+  CONFIG_TRY(cluster.integer("nodes_expected", config.cluster_nodes_expected, 1, 10'000));
+  CONFIG_TRY(cluster.no_unknown_keys());
+  if (config.cluster_sync_interval < std::chrono::milliseconds(50) ||
+      config.cluster_lease_ttl < 2 * config.cluster_sync_interval) {
+    return config_error(
+        "cluster.sync_interval must be at least 50ms and cluster.lease_ttl at least twice it");
+  }
+  if (config.cluster_prefix.empty() || config.cluster_node.find(' ') != std::string::npos) {
+    return config_error("cluster.prefix must not be empty, cluster.node must have no spaces");
+  }
+
   Section dns(table("dns"), "dns");
   CONFIG_TRY(dns.string_list("servers", config.dns_servers));
   CONFIG_TRY(dns.duration("timeout", config.dns_timeout));
@@ -456,8 +474,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   static const std::set<std::string> known = {
-      "node", "log", "spool",   "submission", "delivery", "queue", "http", "dkim",
-      "dns",  "tls", "metrics", "bounce",     "mailbox",  "imap",  "pop3", "shaping"};
+      "node", "log",     "spool",  "submission", "delivery", "queue", "http",    "dkim",   "dns",
+      "tls",  "metrics", "bounce", "mailbox",    "imap",     "pop3",  "shaping", "cluster"};
   static const std::set<std::string> later = {};
   for (auto& [key, value] : root) {
     const std::string name(key.str());

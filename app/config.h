@@ -146,6 +146,15 @@ struct Config {
   // (delivery/response_rules.h); empty = the built-in rules.
   std::string response_rules;
   std::string tls_ca_file;
+  // [cluster] fleet mode: each destination's connections and rates shared with the other nodes
+  // through one Redis server (cluster/fleet.h); empty redis = this node alone.
+  std::string cluster_redis;  // "host:port"
+  std::string cluster_node;   // unique in the fleet; empty = this machine's name (gethostname)
+  std::string cluster_prefix = "outpost";
+  Clock::Duration cluster_sync_interval = std::chrono::milliseconds(500);
+  Clock::Duration cluster_lease_ttl = std::chrono::seconds(5);
+  Clock::Duration cluster_timeout = std::chrono::milliseconds(250);
+  std::uint32_t cluster_nodes_expected = 1;  // the fleet's size until Redis has answered
   // [queue] retry schedule: initial * multiplier^(attempt-1), capped, with ± jitter, until
   // max_age after acceptance; then the recipient bounces.
   Clock::Duration retry_initial = std::chrono::minutes(1);

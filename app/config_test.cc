@@ -305,5 +305,29 @@ TEST(Config, BadSourcesAndShapingRulesAreRefused) {
   EXPECT_NE(error("[shaping]\ndomain = \"a\"\n").find("[[shaping]]"), std::string::npos);
 }
 
+TEST(Config, Cluster) {
+  auto alone = parse_config("", "empty");
+  ASSERT_TRUE(alone);
+  EXPECT_TRUE(alone->cluster_redis.empty());
+  EXPECT_EQ(alone->cluster_lease_ttl, std::chrono::seconds(5));
+  auto fleet = parse_config(
+      "[cluster]\nredis = \"10.0.0.5:6379\"\nnode = \"mta-2\"\nsync_interval = \"200ms\"\n"
+      "lease_ttl = \"2s\"\nnodes_expected = 4\n",
+      "fleet");
+  ASSERT_TRUE(fleet) << fleet.error().message();
+  EXPECT_EQ(fleet->cluster_redis, "10.0.0.5:6379");
+  EXPECT_EQ(fleet->cluster_node, "mta-2");
+  EXPECT_EQ(fleet->cluster_sync_interval, std::chrono::milliseconds(200));
+  EXPECT_EQ(fleet->cluster_nodes_expected, 4u);
+  const auto error = [](const char* text) {
+    auto config = parse_config(text, "bad");
+    return config ? std::string() : config.error().message();
+  };
+  EXPECT_NE(error("[cluster]\nsync_interval = \"1s\"\nlease_ttl = \"1s\"\n").find("twice"),
+            std::string::npos);
+  EXPECT_NE(error("[cluster]\nnode = \"a b\"\n").find("no spaces"), std::string::npos);
+  EXPECT_NE(error("[cluster]\nnodes = 2\n").find("nodes"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mta::app

@@ -24,6 +24,7 @@
 #include "app/telemetry.h"
 #include "base/ascii.h"
 #include "base/log.h"
+#include "cluster/fleet.h"
 #include "delivery/dns_poller.h"
 #include "delivery/scheduler.h"
 #include "dkim/keyring.h"
@@ -254,7 +255,8 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
 struct Observers {
   Telemetry& telemetry;
   StatusBoard& board;
-  metrics::LineLog* log = nullptr;  // [log] delivery_log, when set
+  metrics::LineLog* log = nullptr;        // [log] delivery_log, when set
+  const cluster::Fleet* fleet = nullptr;  // [cluster] redis, when set
 };
 
 // Copies the shard's probes into its metrics registry and its totals and destinations to the
@@ -291,6 +293,10 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, const Observers& ob
     counts.log_dropped = observers.log->lines_dropped();
     counts.log_failures = observers.log->write_failures();
   }
+  if (observers.fleet != nullptr && shard.id().value() == 0) {
+    counts.fleet = observers.fleet->counters();
+    counts.fleet_on = true;
+  }
   if (mine.bounce_smtp != nullptr) counts.bounce_smtp = mine.bounce_smtp->probe();
   if (mine.intake != nullptr) {
     counts.intake = mine.intake->probe();
@@ -310,6 +316,26 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, const Observers& ob
   if (shard.stopping()) return;
   shard.schedule(std::chrono::seconds(1),
                  [&shard, &mine, observers] { sync_metrics(shard, mine, observers); });
+}
+
+// This machine's (or pod's) name, fleet mode's default node name: unlike node.hostname, the
+// EHLO name every node of a fleet may share, it tells the nodes apart.
+std::string machine_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "outpost";
+  return name;
+}
+
+// Fleet mode: the shard's claims to the fleet and its standing back to its dispatchers, every
+// sync interval until the shard stops.
+void sync_fleet(engine::Shard& shard, delivery::Scheduler& delivery, cluster::Fleet& fleet) {
+  if (shard.stopping()) return;
+  fleet.exchange(shard.id().value(), [&delivery](const cluster::Standing& standing) {
+    delivery.apply_fleet(standing);
+    return delivery.fleet_claims();
+  });
+  shard.schedule(fleet.options().sync_interval,
+                 [&shard, &delivery, &fleet] { sync_fleet(shard, delivery, fleet); });
 }
 
 // Writes the delivery log's pending lines on the shard's blocking worker five times a second,
@@ -643,7 +669,24 @@ int run_daemon(const Config& config, const std::string& config_path) {
     }
     delivery_log = std::move(opened).value();
   }
-  const Observers observers{.telemetry = telemetry, .board = board, .log = delivery_log.get()};
+  std::unique_ptr<cluster::Fleet> fleet;
+  if (!config.cluster_redis.empty()) {
+    fleet = std::make_unique<cluster::Fleet>(
+        cluster::FleetOptions{
+            .redis = config.cluster_redis,
+            .node = config.cluster_node.empty() ? machine_name() : config.cluster_node,
+            .prefix = config.cluster_prefix,
+            .sync_interval = config.cluster_sync_interval,
+            .lease_ttl = config.cluster_lease_ttl,
+            .timeout = config.cluster_timeout,
+            .nodes_expected = config.cluster_nodes_expected},
+        shard_count);
+    fleet->start();
+    log::info("fleet: node " + fleet->options().node + ", limits shared through redis " +
+              config.cluster_redis);
+  }
+  const Observers observers{
+      .telemetry = telemetry, .board = board, .log = delivery_log.get(), .fleet = fleet.get()};
   const StatusInfo status_base{.version = OUTPOST_VERSION,
                                .node = config.hostname,
                                .started_at = std::chrono::system_clock::now(),
@@ -840,7 +883,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .suppressed = suppressed,
             .shaping = shaping,
             .shard_count = shard_count,
-            .response_rules = &response_rules},
+            .response_rules = &response_rules,
+            .fleet = fleet != nullptr,
+            .fleet_nodes_expected = config.cluster_nodes_expected},
         on_queued,
         [&shard, &services, &config, committer = mine.committer.get()](
             std::vector<queue::Envelope>&& parts, std::string&& body,
@@ -864,6 +909,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
             (void)observers.log->append(index, delivery::delivery_log_line(outcome));
           }
         });
+    if (fleet != nullptr) sync_fleet(shard, *mine.delivery, *fleet);
     auto recovered = mine.delivery->recover([&shard, shard_count](const queue::ScheduledItem& i) {
       return owner_of(i.destination, i.key, shard_count) == shard.id();
     });

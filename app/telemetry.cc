@@ -37,6 +37,8 @@ struct Telemetry::Shard {
   std::vector<Follow> follows;  // one per Telemetry::series_, in its order
   metrics::Gauge* scheduled = nullptr;
   metrics::Gauge* suppressed = nullptr;
+  metrics::Gauge* fleet_up = nullptr;
+  metrics::Gauge* fleet_nodes = nullptr;
   std::array<metrics::Gauge*, 3> queue{};  // waiting, ready, in_flight
   // By RecipientState: delivered, deferred, bounced, suppressed.
   std::array<metrics::BoundedCounter*, 4> deliveries{};
@@ -264,6 +266,21 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max)
   follow(logins, {"imap", "failure"}, [](Counts n) { return n.imap.login_failures; });
   follow(logins, {"pop3", "success"}, [](Counts n) { return n.pop3.logins; });
   follow(logins, {"pop3", "failure"}, [](Counts n) { return n.pop3.login_failures; });
+  const auto fleet_syncs = counter(
+      c, "outpost_fleet_syncs_total",
+      "Fleet mode: exchanges of this node's claims and shares with Redis, by result.", {"result"});
+  follow(fleet_syncs, {"ok"}, [](Counts n) { return n.fleet.syncs - n.fleet.failures; });
+  follow(fleet_syncs, {"failed"}, [](Counts n) { return n.fleet.failures; });
+  follow(counter(c, "outpost_fleet_outages_total",
+                 "Fleet mode: times Redis stopped answering (local limits until it did again)."),
+         {}, [](Counts n) { return n.fleet.outages; });
+  auto fleet_up = c.add_gauge(
+      {"outpost_fleet_redis_up", "Fleet mode: 1 while Redis answers, 0 when it does not.", {}});
+  auto fleet_nodes = c.add_gauge(
+      {"outpost_fleet_nodes", "Fleet mode: live nodes at the last exchange with Redis.", {}});
+  MTA_ASSERT(fleet_up.has_value() && fleet_nodes.has_value());
+  fleet_up_ = *fleet_up;
+  fleet_nodes_ = *fleet_nodes;
   auto suppressed =
       c.add_gauge({"outpost_suppressed_addresses",
                    "Addresses on the suppression list (reported by the mailbox shard).",
@@ -290,6 +307,8 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max)
     }
     shard->scheduled = &shard->registry.gauge(scheduled_);
     shard->suppressed = &shard->registry.gauge(suppressed_);
+    shard->fleet_up = &shard->registry.gauge(fleet_up_);
+    shard->fleet_nodes = &shard->registry.gauge(fleet_nodes_);
     shard->queue = {&shard->registry.gauge(queue_, {"waiting"}),
                     &shard->registry.gauge(queue_, {"ready"}),
                     &shard->registry.gauge(queue_, {"in_flight"})};
@@ -319,6 +338,8 @@ void Telemetry::sync(std::uint32_t shard, const ShardCounts& now) {
   }
   s.scheduled->set(static_cast<double>(now.parts_scheduled));
   s.suppressed->set(static_cast<double>(now.suppressed_addresses));
+  s.fleet_up->set(now.fleet_on && now.fleet.connected ? 1 : 0);
+  s.fleet_nodes->set(now.fleet_on && now.fleet.connected ? now.fleet.nodes : 0);
   s.queue[0]->set(static_cast<double>(now.parts_waiting));
   s.queue[1]->set(static_cast<double>(now.parts_ready));
   s.queue[2]->set(static_cast<double>(now.parts_in_flight));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/fleet.h"
 #include "delivery/bouncer.h"
 #include "delivery/outcome.h"
 #include "delivery/probe.h"
@@ -44,6 +45,9 @@ struct ShardCounts {
   mailbox::MailListenerProbe imap;
   mailbox::MailListenerProbe pop3;
   std::uint64_t suppressed_addresses = 0;
+  // Fleet mode (shard 0 reports it; zero when the node is alone).
+  cluster::Fleet::Counters fleet;
+  bool fleet_on = false;
 };
 
 class Telemetry {
@@ -81,6 +85,8 @@ class Telemetry {
   std::vector<Series> series_;
   metrics::GaugeFamily scheduled_;
   metrics::GaugeFamily suppressed_;
+  metrics::GaugeFamily fleet_up_;
+  metrics::GaugeFamily fleet_nodes_;
   metrics::GaugeFamily queue_;
   metrics::GaugeFamily connections_;
   metrics::BoundedCounterFamily deliveries_;

@@ -335,7 +335,9 @@ Dispatcher::~Dispatcher() {
   context_.shard.cancel_timer(recover_timer_);
 }
 
-void Dispatcher::apply_limits(const Limits& limits) {
+void Dispatcher::refresh_limits() {
+  Limits limits = base_limits();
+  if (throttle_) limits.tighten(*throttle_);
   if (limits == options_.limits) return;
   options_.limits = limits;
   rates_ = RateGate(limits, context_.shard.clock().now());
@@ -343,10 +345,27 @@ void Dispatcher::apply_limits(const Limits& limits) {
 
 void Dispatcher::set_limits(const Limits& limits) {
   own_limits_ = limits;
-  if (!throttled_) return apply_limits(limits);
-  Limits tighter = options_.limits;  // a throttle in force stays, under the new limits
-  tighter.tighten(limits);
-  apply_limits(tighter);
+  refresh_limits();
+}
+
+void Dispatcher::set_fleet_limits(std::optional<Limits> limits) {
+  if (limits == fleet_limits_) return;
+  const std::size_t before = options_.limits.connections_max;
+  fleet_limits_ = std::move(limits);
+  refresh_limits();
+  if (options_.limits.connections_max < before) {
+    quit_idle(options_.limits.connections_max);
+  } else {
+    pump();
+  }
+}
+
+std::size_t Dispatcher::take_connections_wanted(std::size_t most) {
+  if (throttle_) most = std::min(most, throttle_->connections_max);
+  const std::size_t now = connections_.size() + ready_.size();
+  const std::size_t wanted = std::min(most, std::max(wanted_peak_, now));
+  wanted_peak_ = now;
+  return wanted;
 }
 
 void Dispatcher::react(const smtp::Reply& reply) {
@@ -379,21 +398,16 @@ void Dispatcher::react(const smtp::Reply& reply) {
 }
 
 void Dispatcher::throttle(const ResponseAction& action) {
-  if (!throttled_) own_limits_ = options_.limits;
-  Limits tight = own_limits_;
-  if (action.connections > 0) {
-    tight.connections_max = std::min(tight.connections_max, action.connections);
-  }
-  if (action.messages_per_second > 0) {
-    tight.tighten(Limits{.messages_per_second = action.messages_per_second});
-  }
-  throttled_ = true;
+  throttle_ =
+      Limits{.connections_max = action.connections > 0 ? action.connections : Limits::unlimited,
+             .messages_per_connection_max = Limits::unlimited,
+             .messages_per_second = action.messages_per_second};
   relax_steps_ = 0;
   recover_every_ = action.recover;
-  apply_limits(tight);
+  refresh_limits();
   // Connections over the new count go: idle ones now, busy ones after their transaction
   // (take_next checks the count).
-  quit_idle(tight.connections_max);
+  quit_idle(options_.limits.connections_max);
   context_.shard.cancel_timer(recover_timer_);
   recover_timer_ = context_.shard.schedule(recover_every_, [this] {
     recover_timer_ = 0;
@@ -402,29 +416,29 @@ void Dispatcher::throttle(const ResponseAction& action) {
 }
 
 void Dispatcher::relax() {
-  // A step: one more connection and twice the rate, until the destination's own limits; with
-  // no rate of its own, six doublings (64 times the throttled rate) end it.
-  Limits next = options_.limits;
-  if (next.connections_max < own_limits_.connections_max) ++next.connections_max;
+  // A step: one more connection and twice the rate, until the limits under the throttle (the
+  // own ones, or the fleet's share) are back; with no rate of their own, six doublings (64
+  // times the throttled rate) end it.
+  Limits& next = *throttle_;
+  const Limits& base = base_limits();
+  next.connections_max = std::min(next.connections_max, options_.limits.connections_max);
+  if (next.connections_max < base.connections_max) ++next.connections_max;
   if (next.messages_per_second > 0) next.messages_per_second *= 2;
   ++relax_steps_;
-  const bool connections_back = next.connections_max >= own_limits_.connections_max;
-  const bool rate_back = own_limits_.messages_per_second > 0
-                             ? next.messages_per_second >= own_limits_.messages_per_second
+  const bool connections_back = next.connections_max >= base.connections_max;
+  const bool rate_back = base.messages_per_second > 0
+                             ? next.messages_per_second >= base.messages_per_second
                              : next.messages_per_second == 0 || relax_steps_ >= 6;
   if (connections_back && rate_back) {
-    throttled_ = false;
+    throttle_.reset();
     ++context_.probe.shaping_recoveries;
     log::info(destination_ + ": shaping throttle over, back to its own limits");
-    apply_limits(own_limits_);
+    refresh_limits();
     pump();
     return;
   }
   ++context_.probe.shaping_relaxations;
-  if (own_limits_.messages_per_second > 0) {
-    next.messages_per_second = std::min(next.messages_per_second, own_limits_.messages_per_second);
-  }
-  apply_limits(next);
+  refresh_limits();
   recover_timer_ = context_.shard.schedule(recover_every_, [this] {
     recover_timer_ = 0;
     relax();
@@ -635,6 +649,7 @@ void Dispatcher::pump() {
   if (stopping_) return;
   take_due();
   arm_due_timer();
+  wanted_peak_ = std::max(wanted_peak_, connections_.size() + ready_.size());
   if (const auto until = suspended_until()) {
     // Again when it ends (an earlier wake-up may have brought us here).
     pump_at(context_.shard.clock().now() + (*until - context_.shard.clock().wall_now()));

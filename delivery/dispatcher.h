@@ -171,7 +171,19 @@ class Dispatcher {
   std::optional<Clock::WallTime> suspended_until() const;
   // New limits (a pool gets a tighter one when a domain with its own rule hands off to it).
   void set_limits(const Limits& limits);
-  const Limits& limits() const { return options_.limits; }
+  // The destination's own limits (set_limits), before any throttle or fleet share.
+  const Limits& limits() const { return own_limits_; }
+  // The limits in force: the own ones or the fleet's share, under any throttle.
+  const Limits& effective_limits() const { return options_.limits; }
+  // Fleet mode: this holder's share of the fleet's limits, in force instead of its own until
+  // set again (nullopt: its own again). Connections over it QUIT when idle; a larger share
+  // opens more at once.
+  void set_fleet_limits(std::optional<Limits> limits);
+  // Connections this destination would use (at most `most`, or a throttle's count), the most
+  // since the last call: what it claims from the fleet.
+  std::size_t take_connections_wanted(std::size_t most);
+  // A domain that hands what is due to its pool: it holds no connections of its own.
+  bool routes_only() const { return uses_mx() && static_cast<bool>(context_.hand_off); }
 
   const std::string& destination() const { return destination_; }
   bool is_pool() const { return options_.pool; }
@@ -268,9 +280,14 @@ class Dispatcher {
   void react(const smtp::Reply& reply);
   void throttle(const ResponseAction& action);
   void relax();  // one recovery step, every recover_every_ while throttled
-  void apply_limits(const Limits& limits);
-  Limits own_limits_;  // the destination's limits, before any throttle
-  bool throttled_ = false;
+  // options_.limits from the base (own or fleet share) and any throttle; the rate buckets
+  // start again when they change.
+  void refresh_limits();
+  const Limits& base_limits() const { return fleet_limits_ ? *fleet_limits_ : own_limits_; }
+  Limits own_limits_;                   // the destination's limits
+  std::optional<Limits> fleet_limits_;  // fleet mode: its share, in force of the own ones
+  std::optional<Limits> throttle_;      // a response rule's, while it lasts
+  std::size_t wanted_peak_ = 0;         // take_connections_wanted()
   int relax_steps_ = 0;
   Clock::Duration recover_every_{};
   engine::TimerId recover_timer_ = 0;

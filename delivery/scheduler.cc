@@ -37,7 +37,9 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .suppressed = options_.suppressed,
                .response_rules = options_.response_rules,
                .random = std::mt19937_64(std::random_device{}()),
-               .probe = {}} {}
+               .probe = {}} {
+  fleet_standing_.nodes = std::max<std::uint32_t>(1, options_.fleet_nodes_expected);
+}
 
 Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   auto found = dispatchers_.find(destination);
@@ -56,6 +58,9 @@ Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   }
   auto [inserted, ok] = dispatchers_.emplace(
       destination, std::make_unique<Dispatcher>(context_, destination, std::move(options)));
+  if (options_.fleet && !inserted->second->routes_only()) {
+    inserted->second->set_fleet_limits(fleet_limits(*inserted->second, nullptr));
+  }
   if (auto suspended = suspended_.find(destination); suspended != suspended_.end()) {
     inserted->second->suspend(suspended->second);
   }
@@ -80,6 +85,60 @@ bool Scheduler::resume(const std::string& destination) {
     return was || active;
   }
   return was;
+}
+
+Limits Scheduler::node_limits(const Dispatcher& dispatcher) const {
+  // The relay's own limits are this shard's share; the fleet splits the node's.
+  return dispatcher.destination() == relay_destination ? options_.destination.limits
+                                                       : dispatcher.limits();
+}
+
+Limits Scheduler::fleet_limits(const Dispatcher& dispatcher, const cluster::Grant* grant) const {
+  const Limits limits = node_limits(dispatcher);
+  if (grant != nullptr) return limits.fleet_share(grant->connections, grant->holders);
+  if (fleet_standing_.connected) return limits.fleet_share(0, 1);  // until the first grant
+  const std::uint32_t spread =
+      dispatcher.destination() == relay_destination ? options_.shard_count : 1;
+  return limits.per_shard(spread * fleet_standing_.nodes);
+}
+
+std::vector<cluster::Claim> Scheduler::fleet_claims() {
+  std::vector<cluster::Claim> claims;
+  std::vector<std::string> claimed;
+  for (const auto& [name, dispatcher] : dispatchers_) {
+    if (dispatcher->routes_only()) continue;
+    const std::size_t limit = node_limits(*dispatcher).connections_max;
+    const std::size_t wanted = dispatcher->take_connections_wanted(limit);
+    // What it may have open until it hears back: its connections, or the share in force if
+    // more (it may open up to that before this claim's answer arrives).
+    const std::size_t held =
+        std::max(dispatcher->connection_count(),
+                 std::min(limit, dispatcher->effective_limits().connections_max));
+    if (wanted == 0 && held == 0 &&
+        std::find(fleet_claimed_.begin(), fleet_claimed_.end(), name) == fleet_claimed_.end()) {
+      continue;
+    }
+    claims.push_back(
+        cluster::Claim{.key = name,
+                       .limit = limit == Limits::unlimited ? cluster::Claim::unlimited : limit,
+                       .want = wanted,
+                       .held = held});
+    if (wanted > 0 || held > 0) claimed.push_back(name);
+  }
+  fleet_claimed_ = std::move(claimed);
+  return claims;
+}
+
+void Scheduler::apply_fleet(const cluster::Standing& standing) {
+  fleet_standing_.connected = standing.connected;
+  fleet_standing_.nodes = standing.nodes;
+  for (const auto& [name, dispatcher] : dispatchers_) {
+    if (dispatcher->routes_only()) continue;
+    const auto grant = standing.grants.find(name);
+    dispatcher->set_fleet_limits(fleet_limits(
+        *dispatcher,
+        standing.connected && grant != standing.grants.end() ? &grant->second : nullptr));
+  }
 }
 
 void Scheduler::add(const queue::ScheduledItem& item) {
@@ -110,6 +169,7 @@ void Scheduler::receive(PoolHandoff&& handoff) {
                          std::make_unique<Dispatcher>(context_, handoff.pool, std::move(options)))
                 .first;
     pools_.push_back(found->second.get());
+    if (options_.fleet) found->second->set_fleet_limits(fleet_limits(*found->second, nullptr));
   }
   found->second->receive(std::move(handoff));
 }

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/fleet.h"
 #include "delivery/bouncer.h"
 #include "delivery/dispatcher.h"
 #include "engine/shard.h"
@@ -43,6 +44,11 @@ struct SchedulerOptions {
   Shaping shaping;
   std::uint32_t shard_count = 1;
   const ResponseRules* response_rules = nullptr;  // see ShardDelivery
+  // Fleet mode ([cluster] redis): connections and rates shared with the other nodes through
+  // fleet_claims() and apply_fleet(); until the first standing, local limits for a fleet of
+  // fleet_nodes_expected.
+  bool fleet = false;
+  std::uint32_t fleet_nodes_expected = 1;
 };
 
 // How an operator action over many parts went, part by part.
@@ -93,6 +99,15 @@ class Scheduler {
   }
   void set_on_outcome(OutcomeFn on_outcome) { context_.on_outcome = std::move(on_outcome); }
 
+  // Fleet mode: a claim for every destination that holds connections here (the relay, pools,
+  // a domain that delivers itself) and wants or holds some, or did at the last claim (so its
+  // lease ends), against its node-wide limit.
+  std::vector<cluster::Claim> fleet_claims();
+  // The fleet's answer. Redis answering: each destination's own limits with the connections
+  // granted and 1/holders of each rate (none granted yet: no connection). Not answering: the
+  // local limits, 1/nodes of its own (the relay's split across shards too).
+  void apply_fleet(const cluster::Standing& standing);
+
   const Probe& probe() const { return context_.probe; }
   const BounceProbe& bounce_probe() const { return bouncer_.probe(); }
   std::size_t scheduled_count() const;
@@ -106,6 +121,11 @@ class Scheduler {
   std::unordered_map<std::string, std::unique_ptr<Dispatcher>> dispatchers_;  // by destination
   std::vector<Dispatcher*> pools_;                              // the pool dispatchers among them
   std::unordered_map<std::string, Clock::WallTime> suspended_;  // by destination
+  // Fleet mode: the node-wide limits of a destination, and what it is given before a grant.
+  Limits node_limits(const Dispatcher& dispatcher) const;
+  Limits fleet_limits(const Dispatcher& dispatcher, const cluster::Grant* grant) const;
+  cluster::Standing fleet_standing_;        // the last (grants unused)
+  std::vector<std::string> fleet_claimed_;  // destinations claimed last time
 };
 
 ActionCounts count(const std::vector<ActionResult>& results);

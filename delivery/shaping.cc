@@ -51,6 +51,18 @@ Limits Limits::per_shard(std::uint32_t shard_count) const {
   return share;
 }
 
+Limits Limits::fleet_share(std::size_t connections, std::uint32_t holders) const {
+  Limits share = *this;
+  share.connections_max = std::min(connections_max, connections);
+  if (holders > 1) {
+    share.messages_per_second /= holders;
+    share.messages_per_hour /= holders;
+    share.messages_per_day /= holders;
+    share.connections_per_minute /= holders;
+  }
+  return share;
+}
+
 Limits Shaping::limits_for(const Limits& defaults, std::string_view domain,
                            const std::vector<std::string>& mx_hosts) const {
   Limits limits = defaults;

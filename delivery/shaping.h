@@ -32,6 +32,9 @@ struct Limits {
   // This shard's share of a node-wide limit, for a destination every shard delivers to (the
   // relay): counts rounded up, so each shard can still open a connection.
   Limits per_shard(std::uint32_t shard_count) const;
+  // Fleet mode: a holder's share of a fleet-wide limit, `connections` granted (at most
+  // connections_max) and 1/holders of each rate.
+  Limits fleet_share(std::size_t connections, std::uint32_t holders) const;
   friend bool operator==(const Limits&, const Limits&) = default;
 };
 

@@ -53,6 +53,21 @@ TEST(Shaping, PerShardSharesKeepTheNodeTotal) {
   EXPECT_EQ(node.per_shard(1), node);
 }
 
+TEST(Shaping, AFleetShareHasTheGrantAndItsPartOfEachRate) {
+  const Limits node{.connections_max = 5,
+                    .messages_per_connection_max = 100,
+                    .messages_per_second = 10,
+                    .messages_per_day = 1000};
+  const Limits share = node.fleet_share(2, 4);
+  EXPECT_EQ(share.connections_max, 2u);
+  EXPECT_EQ(share.messages_per_connection_max, 100u);  // per connection: not shared
+  EXPECT_EQ(share.messages_per_second, 2.5);
+  EXPECT_EQ(share.messages_per_day, 250);
+  EXPECT_EQ(share.messages_per_hour, 0);                  // no limit stays none
+  EXPECT_EQ(node.fleet_share(9, 1).connections_max, 5u);  // never over the limit
+  EXPECT_EQ(node.fleet_share(0, 1).connections_max, 0u);  // nothing granted: no connection
+}
+
 TEST(TokenBucket, AFullPeriodAtOnceThenTheRate) {
   const Clock::TimePoint t0{};
   TokenBucket bucket(4, 1s, t0);

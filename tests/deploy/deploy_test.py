@@ -84,7 +84,7 @@ BUILD_PACKAGES = {
     "build-essential", "g++", "cmake", "ninja-build", "pkg-config", "python3",
     "liburing-dev", "librocksdb-dev", "libc-ares-dev", "libtomlplusplus-dev",
     "libgtest-dev", "libgmock-dev", "libbenchmark-dev", "libsimdjson-dev",
-    "libhttp-parser-dev", "android-libboringssl-dev", "libcrypt-dev",
+    "libhttp-parser-dev", "android-libboringssl-dev", "libcrypt-dev", "libhiredis-dev",
 }
 # The rest of scripts/packages.txt, which the image build does not need: a compiler cache,
 # clang for the fuzz preset and the tidy/format checks, OpenSSL for the openssl preset, and
@@ -93,7 +93,7 @@ NOT_BUILD_PACKAGES = {
     "ccache", "clang-14", "clang-format", "clang-tidy", "libclang-rt-14-dev", "libssl-dev",
     "postfix", "swaks", "curl", "openssl", "fetchmail", "isync", "unbound", "prometheus",
     "python3-dkim", "opendkim", "opendkim-tools", "libmail-dkim-perl", "chromium", "systemd",
-    "python3-yaml", "strace", "logrotate",
+    "python3-yaml", "strace", "logrotate", "redis-server", "redis-tools",
 }
 # Libraries every Debian image has (libc6, libstdc++6, libgcc-s1).
 BASE_LIBRARIES = re.compile(
@@ -577,8 +577,11 @@ class KubernetesTest(unittest.TestCase):
                             self.docs.append((name, doc))
         self.assertTrue(self.docs, "no manifests in deploy/k8s")
 
-    def kind(self, kind):
-        return [doc for _, doc in self.docs if doc["kind"] == kind]
+    def kind(self, kind, name="outpost"):
+        """The documents of that kind for `name` (app.kubernetes.io/name): outpost's own, or
+        fleet mode's outpost-redis."""
+        return [doc for _, doc in self.docs if doc["kind"] == kind and
+                doc["metadata"].get("labels", {}).get("app.kubernetes.io/name") == name]
 
     def one(self, kind):
         found = self.kind(kind)
@@ -613,6 +616,29 @@ class KubernetesTest(unittest.TestCase):
         kinds = {doc["kind"] for _, doc in self.docs}
         self.assertTrue({"ConfigMap", "StatefulSet", "Service", "ServiceMonitor"} <= kinds, kinds)
         self.assertEqual(self.one("ServiceMonitor")["apiVersion"], "monitoring.coreos.com/v1")
+
+    def test_fleet_redis(self):
+        """[cluster] redis names the Redis Service and its port; that Service selects the
+        Redis pods, and they keep nothing on disk (leases only) and run locked down."""
+        config = tomllib.loads(self.outpost_config())
+        host, port = config["cluster"]["redis"].rsplit(":", 1)
+        [service] = self.kind("Service", "outpost-redis")
+        self.assertEqual(service["metadata"]["name"], host)
+        [deployment] = self.kind("Deployment", "outpost-redis")
+        pod = deployment["spec"]["template"]
+        self.assertTrue(service["spec"]["selector"].items() <= pod["metadata"]["labels"].items())
+        [container] = pod["spec"]["containers"]
+        [service_port] = service["spec"]["ports"]
+        self.assertEqual(service_port["port"], int(port))
+        named = {p["name"]: p["containerPort"] for p in container["ports"]}
+        self.assertEqual(named[service_port["targetPort"]], 6379)
+        args = container["args"]
+        self.assertEqual(args[args.index("--save") + 1], "")
+        self.assertEqual(args[args.index("--appendonly") + 1], "no")
+        self.assertIs(container["securityContext"]["readOnlyRootFilesystem"], True)
+        self.assertEqual(config["cluster"].get("nodes_expected"),
+                         self.one("StatefulSet")["spec"]["replicas"])
+        self.assertNotIn("node", config["cluster"], "node must default to each pod's name")
 
     def test_config_passes_check(self):
         code, output = check_config(self.outpost_config())
