@@ -368,6 +368,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(delivery.integer("connections_max", config.connections_max, 1, 10'000));
   CONFIG_TRY(delivery.integer("messages_per_connection_max", config.messages_per_connection_max, 1,
                               1'000'000));
+  CONFIG_TRY(delivery.integer("recipients_per_message_max", config.recipients_per_message_max, 1,
+                              100'000));
   CONFIG_TRY(delivery.duration("connect_timeout", config.connect_timeout));
   CONFIG_TRY(delivery.duration("reply_timeout", config.reply_timeout));
   CONFIG_TRY(delivery.duration("idle_timeout", config.connection_idle_timeout));
@@ -428,6 +430,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       CONFIG_TRY(fields.integer("connections_max", rule.connections_max, 1, 100'000));
       CONFIG_TRY(fields.integer("messages_per_connection_max", rule.messages_per_connection_max, 1,
                                 1'000'000));
+      CONFIG_TRY(fields.integer("recipients_per_message_max", rule.recipients_per_message_max, 1,
+                                100'000));
       constexpr double rate_max = 1e9;
       CONFIG_TRY(fields.number("messages_per_second", rule.messages_per_second, 0, rate_max));
       CONFIG_TRY(fields.number("messages_per_hour", rule.messages_per_hour, 0, rate_max));

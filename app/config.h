@@ -111,6 +111,7 @@ struct Config {
   std::uint16_t remote_port = 25;
   std::uint32_t connections_max = 8;
   std::uint32_t messages_per_connection_max = 1000;
+  std::uint32_t recipients_per_message_max = 100;  // RFC 5321 4.5.3.1.8: what every server takes
   Clock::Duration connect_timeout = std::chrono::seconds(30);
   Clock::Duration reply_timeout = std::chrono::minutes(5);
   Clock::Duration connection_idle_timeout = std::chrono::seconds(10);
@@ -136,6 +137,7 @@ struct Config {
     std::string mx_suffix;
     std::int64_t connections_max = 0;  // 0: unset
     std::int64_t messages_per_connection_max = 0;
+    std::int64_t recipients_per_message_max = 0;
     double messages_per_second = 0;
     double messages_per_hour = 0;
     double messages_per_day = 0;

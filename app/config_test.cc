@@ -261,6 +261,7 @@ messages_per_second = 2.5
 [[shaping]]
 domain = "Example.COM"
 messages_per_connection_max = 50
+recipients_per_message_max = 20
 messages_per_day = 1000
 connections_per_minute = 10
 )",
@@ -279,6 +280,7 @@ connections_per_minute = 10
   EXPECT_EQ(config->shaping[0].messages_per_second, 2.5);
   EXPECT_EQ(config->shaping[1].domain, "example.com");  // lower-cased
   EXPECT_EQ(config->shaping[1].messages_per_connection_max, 50);
+  EXPECT_EQ(config->shaping[1].recipients_per_message_max, 20);
   EXPECT_EQ(config->shaping[1].messages_per_day, 1000);
   EXPECT_EQ(config->shaping[1].connections_per_minute, 10);
 }

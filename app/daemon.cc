@@ -619,6 +619,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
     if (rule.messages_per_connection_max > 0) {
       limits.messages_per_connection_max = rule.messages_per_connection_max;
     }
+    if (rule.recipients_per_message_max > 0) {
+      limits.recipients_per_message_max = rule.recipients_per_message_max;
+    }
     limits.messages_per_second = rule.messages_per_second;
     limits.messages_per_hour = rule.messages_per_hour;
     limits.messages_per_day = rule.messages_per_day;
@@ -858,7 +861,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
                             .sources = sources,
                             .limits = {.connections_max = config.connections_max,
                                        .messages_per_connection_max =
-                                           config.messages_per_connection_max},
+                                           config.messages_per_connection_max,
+                                       .recipients_per_message_max =
+                                           config.recipients_per_message_max},
                             .connect_timeout = config.connect_timeout,
                             .reply_timeout = config.reply_timeout,
                             .idle_timeout = config.connection_idle_timeout,

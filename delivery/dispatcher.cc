@@ -401,6 +401,7 @@ void Dispatcher::throttle(const ResponseAction& action) {
   throttle_ =
       Limits{.connections_max = action.connections > 0 ? action.connections : Limits::unlimited,
              .messages_per_connection_max = Limits::unlimited,
+             .recipients_per_message_max = Limits::unlimited,
              .messages_per_second = action.messages_per_second};
   relax_steps_ = 0;
   recover_every_ = action.recover;
@@ -717,7 +718,8 @@ bool Dispatcher::assign(Connection& connection) {
       }
       continue;
     }
-    std::vector<std::size_t> tried = recipients_to_try(*envelope);
+    std::vector<std::size_t> tried =
+        recipients_to_try(*envelope, options_.limits.recipients_per_message_max);
     if (envelope->expires_at <= context_.shard.clock().wall_now()) {
       record(*envelope, tried, expire(*envelope));
       continue;

@@ -21,9 +21,18 @@ void bounce(queue::Envelope& envelope, std::size_t index, Outcome& outcome) {
 
 Outcome finish(queue::Envelope& envelope, Outcome outcome, Clock::WallTime now,
                const queue::RetryPolicy& policy, double unit_random) {
-  ++envelope.attempts;
   bool unfinished = false;
-  for (const auto& recipient : envelope.recipients) unfinished |= !is_final(recipient.state);
+  bool untried = false;  // more recipients than one transaction takes: the rest go now
+  for (const auto& recipient : envelope.recipients) {
+    unfinished |= !is_final(recipient.state);
+    untried |= recipient.state == queue::RecipientState::pending;
+  }
+  if (untried && now < envelope.expires_at) {
+    envelope.next_attempt_at = now;  // the same attempt goes on
+    outcome.step = NextStep::retry;
+    return outcome;
+  }
+  ++envelope.attempts;
   if (!unfinished) return outcome;
   if (auto next =
           queue::next_attempt(policy, envelope.attempts, now, envelope.expires_at, unit_random)) {
@@ -52,12 +61,20 @@ void set(queue::Envelope& envelope, std::size_t index, const smtp::Reply& reply,
 
 }  // namespace
 
-std::vector<std::size_t> recipients_to_try(const queue::Envelope& envelope) {
-  std::vector<std::size_t> indices;
+std::vector<std::size_t> recipients_to_try(const queue::Envelope& envelope, std::size_t most) {
+  std::vector<std::size_t> pending;
+  std::vector<std::size_t> deferred;
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
-    if (!is_final(envelope.recipients[i].state)) indices.push_back(i);
+    const queue::RecipientState state = envelope.recipients[i].state;
+    if (state == queue::RecipientState::pending) {
+      pending.push_back(i);
+    } else if (!is_final(state)) {
+      deferred.push_back(i);
+    }
   }
-  return indices;
+  std::vector<std::size_t>& batch = pending.empty() ? deferred : pending;
+  if (batch.size() > most) batch.resize(most);
+  return batch;
 }
 
 Outcome apply_transaction(queue::Envelope& envelope, const std::vector<std::size_t>& tried,

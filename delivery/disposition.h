@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -25,8 +26,13 @@ struct Outcome {
   std::vector<std::size_t> newly_bounced;  // indices into envelope.recipients
 };
 
-// The recipients still to be tried, as indices into envelope.recipients.
-std::vector<std::size_t> recipients_to_try(const queue::Envelope& envelope);
+// The recipients still to be tried, as indices into envelope.recipients: at most `most` (a
+// destination's recipients per message) of the never-tried (pending) ones while any are left,
+// else of the deferred ones. So a part with more recipients is sent in several transactions
+// one after another (finish() keeps the attempt open, due now, while one is pending), and
+// what they deferred waits for the next attempt.
+std::vector<std::size_t> recipients_to_try(const queue::Envelope& envelope,
+                                           std::size_t most = SIZE_MAX);
 
 // Applies `result` (whose recipient_replies follow `tried`) to `envelope`.
 Outcome apply_transaction(queue::Envelope& envelope, const std::vector<std::size_t>& tried,

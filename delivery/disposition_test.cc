@@ -114,6 +114,37 @@ TEST(Disposition, RetryTriesOnlyUnfinishedRecipients) {
   EXPECT_EQ(envelope.recipients[1].state, RecipientState::delivered);
 }
 
+TEST(Disposition, MoreRecipientsThanATransactionTakesGoInSeveralOfOneAttempt) {
+  auto envelope = envelope_with(7);
+  envelope.expires_at = Clock::WallTime{} + std::chrono::hours(1);
+  const Clock::WallTime now = Clock::WallTime{} + std::chrono::minutes(1);
+  const queue::RetryPolicy policy{.initial = std::chrono::minutes(5)};
+  auto first = recipients_to_try(envelope, 3);
+  ASSERT_EQ(first, (std::vector<std::size_t>{0, 1, 2}));
+  smtp::TransactionResult result{.delivered = true,
+                                 .reply = reply(250),
+                                 .recipient_replies = {reply(451), reply(250), reply(250)}};
+  // Pending recipients are left: the attempt goes on now, and is not counted yet.
+  EXPECT_EQ(apply_transaction(envelope, first, result, now, policy, 0.5).step, NextStep::retry);
+  EXPECT_EQ(envelope.next_attempt_at, now);
+  EXPECT_EQ(envelope.attempts, 0u);
+  // The next batch is the never-tried ones only: the deferred one waits for the next attempt.
+  const auto second = recipients_to_try(envelope, 3);
+  ASSERT_EQ(second, (std::vector<std::size_t>{3, 4, 5}));
+  result.recipient_replies = {reply(250), reply(250), reply(250)};
+  (void)apply_transaction(envelope, second, result, now, policy, 0.5);
+  const auto third = recipients_to_try(envelope, 3);
+  ASSERT_EQ(third, (std::vector<std::size_t>{6}));
+  result.recipient_replies = {reply(250)};
+  EXPECT_EQ(apply_transaction(envelope, third, result, now, policy, 0.5).step, NextStep::retry);
+  EXPECT_EQ(envelope.attempts, 1u);          // one attempt, in three transactions
+  EXPECT_GT(envelope.next_attempt_at, now);  // the deferred one: backoff
+  EXPECT_EQ(recipients_to_try(envelope, 3), (std::vector<std::size_t>{0}));
+  // Never-tried recipients (a part cut off in the middle of its batches) go before deferred.
+  envelope.recipients[5].state = RecipientState::pending;
+  EXPECT_EQ(recipients_to_try(envelope, 3), (std::vector<std::size_t>{5}));
+}
+
 TEST(Disposition, ConnectionFailureDefersTried) {
   auto envelope = envelope_with(2);
   envelope.expires_at = Clock::WallTime{} + std::chrono::hours(1);

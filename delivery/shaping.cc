@@ -31,6 +31,8 @@ void Limits::tighten(const Limits& other) {
   connections_max = std::min(connections_max, other.connections_max);
   messages_per_connection_max =
       std::min(messages_per_connection_max, other.messages_per_connection_max);
+  recipients_per_message_max =
+      std::min(recipients_per_message_max, other.recipients_per_message_max);
   messages_per_second = smaller_rate(messages_per_second, other.messages_per_second);
   messages_per_hour = smaller_rate(messages_per_hour, other.messages_per_hour);
   messages_per_day = smaller_rate(messages_per_day, other.messages_per_day);

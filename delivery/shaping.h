@@ -21,6 +21,8 @@ struct Limits {
   static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
   std::size_t connections_max = unlimited;
   std::size_t messages_per_connection_max = unlimited;
+  // RCPTs in one transaction; a part with more goes in several, one after another.
+  std::size_t recipients_per_message_max = unlimited;
   // Messages (transactions) and new connections per period; 0 = no limit.
   double messages_per_second = 0;
   double messages_per_hour = 0;

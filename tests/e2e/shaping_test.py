@@ -75,6 +75,28 @@ class ShapingTest(DaemonTest):
         self.assertLess(time.monotonic() - began, 30)
         self.assertEqual(outpost.stop(), 0)
 
+    def test_recipients_per_message(self):
+        peer = self.started(ScriptedPeer(defer_seconds=3600))
+        outpost = self.start(peer, [{"domain": '"split.test"', "recipients_per_message_max": "3"}],
+                             ["split.test"])
+        split = ["defer0@split.test"] + [f"u{i}@split.test" for i in range(1, 7)]
+        with smtplib.SMTP("127.0.0.1", outpost.port, timeout=30) as client:
+            client.send_message(message(0, "split"), "news@sender.test", split)
+        wait_until(lambda: sum(len(m[1]) for m in peer.messages) == 6, 30, 0.1,
+                   "6 recipients accepted")
+        time.sleep(0.5)  # nothing more comes: the deferred one waits for its retry (1 h)
+        # Three transactions of at most 3 RCPTs each (the 451 one took a place in the first),
+        # one after another on the connection, and the deferred recipient was not tried again
+        # in the same attempt.
+        self.assertEqual([sorted(m[1]) for m in peer.messages],
+                         [["u1@split.test", "u2@split.test"],
+                          ["u3@split.test", "u4@split.test", "u5@split.test"],
+                          ["u6@split.test"]])
+        self.assertEqual(len(set(peer.message_connection)), 1)
+        tried = [rcpt for t, rcpt, code in peer.rcpt_log if rcpt.startswith("defer0")]
+        self.assertEqual(len(tried), 1)
+        self.assertEqual(outpost.stop(), 0)
+        self.assertEqual(outpost.queue_count(), 1)  # the deferred part stays queued
 
 if __name__ == "__main__":
     run_tests(sys.modules[__name__])
