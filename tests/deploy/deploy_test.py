@@ -69,12 +69,18 @@ FAMILIES = {
     "outpost_delivery_connections_total": "counter",
     "outpost_delivery_log_lines_total": "counter",
     "outpost_delivery_log_dropped_total": "counter",
+    "outpost_shaping_actions_total": "counter",
+    "outpost_fleet_redis_up": "gauge",
+    "outpost_fleet_nodes": "gauge",
+    "outpost_fleet_syncs_total": "counter",
+    "outpost_fleet_outages_total": "counter",
     "process_cpu_seconds_total": "counter",
     "process_resident_memory_bytes": "gauge",
     "process_open_fds": "gauge",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
-DASHBOARD_ROWS = {"Throughput", "Queue", "Latency", "TLS", "Bounces & suppression", "Process"}
+DASHBOARD_ROWS = {"Throughput", "Queue", "Latency", "TLS", "Bounces & suppression", "Process",
+                  "Fleet & shaping"}
 
 # What the Dockerfile's build stage must install: the packages of scripts/packages.txt that the
 # release preset's configure and build of `outpost` need (CMakeLists.txt finds GTest, GMock and
