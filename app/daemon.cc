@@ -17,6 +17,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "app/admin.h"
@@ -538,7 +539,22 @@ int run_daemon(const Config& config, const std::string& config_path) {
     return 1;
   }
   injection::Users users;
-  for (const auto& user : config.users) users.add(user.name, user.password_hash);
+  for (const auto& user : config.users) {
+    users.add(user.name, user.password_hash);
+    if (!user.tenant.empty()) users.set_tenant(user.name, user.tenant);
+  }
+  // [[tenant]]: defaults applied at intake, rate caps at delivery.
+  std::unordered_map<std::string, injection::InjectorOptions::TenantDefaults> tenant_defaults;
+  std::vector<delivery::TenantLimits> tenant_limits;
+  for (const auto& tenant : config.tenants) {
+    tenant_defaults[tenant.name] = {
+        .traffic_class = injection::parse_traffic_class(tenant.traffic_class)
+                             .value_or(queue::TrafficClass::transactional),
+        .source_pool = tenant.source_pool};
+    tenant_limits.push_back({.name = tenant.name,
+                             .messages_per_second = tenant.messages_per_second,
+                             .messages_per_hour = tenant.messages_per_hour});
+  }
 
   auto signing = load_signing_keys(config);
   if (!signing) {
@@ -840,7 +856,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .suppressed = suppressed,
             .shaping = shaping,
             .shard_count = shard_count,
-            .response_rules = &response_rules},
+            .response_rules = &response_rules,
+            .tenants = tenant_limits},
         on_queued,
         [&shard, &services, &config, committer = mine.committer.get()](
             std::vector<queue::Envelope>&& parts, std::string&& body,
@@ -887,7 +904,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .max_age = config.max_age,
             .signing = *signing ? &**signing : nullptr,
             .verp_domain = config.verp ? config.bounce_domain : std::string(),
-            .verp_prefix = config.verp_prefix},
+            .verp_prefix = config.verp_prefix,
+            .tenants = tenant_defaults},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
         [on_queued](const std::vector<queue::ScheduledItem>& parts) {
           for (const auto& part : parts) on_queued(part);
@@ -906,8 +924,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
       injection::ApiOptions api_options{.message_bytes_max = config.message_bytes_max,
                                         .recipients_max = config.recipients_max};
       for (const auto& key : config.api_keys) {
-        api_options.keys.push_back(injection::ApiKey{
-            .name = key.name, .sha256 = key.sha256, .rate = key.rate.per_shard(shard_count)});
+        api_options.keys.push_back(injection::ApiKey{.name = key.name,
+                                                     .sha256 = key.sha256,
+                                                     .rate = key.rate.per_shard(shard_count),
+                                                     .tenant = key.tenant});
       }
       mine.api = std::make_unique<injection::HttpApi>(shard, *mine.injector, *mine.committer, spool,
                                                       std::move(api_options));

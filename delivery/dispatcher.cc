@@ -1,5 +1,6 @@
-// Dispatcher: a due schedule (one shard timer for the earliest part), a FIFO of parts that
-// are due, and up to connections_max SMTP client connections. A connection that finishes its
+// Dispatcher: a due schedule (one shard timer for the earliest part), the parts that are due
+// (ReadyQueue: transactional before bulk, tenants in turn, capped tenants waiting), and up to
+// connections_max SMTP client connections. A connection that finishes its
 // handshake, or a transaction, asks for the next part; the session pipelines each
 // transaction (RSET, MAIL, RCPT..., DATA in one write).
 #include "delivery/dispatcher.h"
@@ -483,8 +484,8 @@ std::size_t Dispatcher::busy_count() const {
   return busy;
 }
 
-void Dispatcher::add(queue::PartKey key, Clock::WallTime due) {
-  schedule_.add(due, key);
+void Dispatcher::add(queue::PartKey key, Clock::WallTime due, std::uint32_t tag) {
+  schedule_.add(due, key, tag);
   if (due <= context_.shard.clock().wall_now()) {
     pump();
   } else {
@@ -503,7 +504,11 @@ void Dispatcher::receive(PoolHandoff&& handoff) {
     cursor_ = 0;
     failed_in_round_.assign(options_.addresses.size(), false);
   }
-  ready_.insert(ready_.end(), handoff.parts.begin(), handoff.parts.end());
+  for (const HandoffPart& part : handoff.parts) {
+    ready_.push(ReadyPart{.key = part.key,
+                          .tenant = context_.tenants.intern(part.tenant),
+                          .traffic_class = part.traffic_class});
+  }
   pump();
 }
 
@@ -514,8 +519,13 @@ void Dispatcher::hand_ready_to_pool() {
                       .tls = options_.tls,
                       .domain = destination_,
                       .route_ttl = route_expires_ - context_.shard.clock().now(),
-                      .parts = {ready_.begin(), ready_.end()}};
-  ready_.clear();
+                      .parts = {}};
+  // In the order the pool's ready queue will want them anyway (it keeps the same policy).
+  for (const ReadyPart& part : ready_.take_all()) {
+    handoff.parts.push_back(HandoffPart{.key = part.key,
+                                        .tenant = context_.tenants.name(part.tenant),
+                                        .traffic_class = part.traffic_class});
+  }
   context_.probe.handed_to_pools += handoff.parts.size();
   context_.hand_off(std::move(handoff));
 }
@@ -526,15 +536,16 @@ ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
     if (action != OperatorAction::retry) after_attempt_[key] = action;
     return ActionResult::in_flight;
   }
-  bool waiting = schedule_.remove(key);
-  if (!waiting) {
-    const auto found = std::find(ready_.begin(), ready_.end(), key);
-    if (found == ready_.end()) return ActionResult::not_found;
-    ready_.erase(found);
+  std::optional<ReadyPart> part;
+  if (const auto tag = schedule_.take(key)) {
+    part = Tenants::from_tag(key, *tag);
+  } else {
+    part = ready_.remove(key);
+    if (!part) return ActionResult::not_found;
   }
   switch (action) {
     case OperatorAction::retry:
-      ready_.push_front(key);
+      ready_.push_front(*part);
       pump();
       break;
     case OperatorAction::remove:
@@ -557,9 +568,9 @@ double Dispatcher::unit_random() {
 }
 
 void Dispatcher::take_due() {
-  std::vector<queue::PartKey> due;
+  std::vector<queue::Schedule::Due> due;
   schedule_.pop_due(context_.shard.clock().wall_now(), schedule_.size(), due);
-  ready_.insert(ready_.end(), due.begin(), due.end());
+  for (const auto& [key, tag] : due) ready_.push(Tenants::from_tag(key, tag));
 }
 
 void Dispatcher::arm_due_timer() {
@@ -690,9 +701,21 @@ bool Dispatcher::assign(Connection& connection) {
     return false;
   }
   if (ready_.empty()) take_due();
+  // Tenants over their rate cap wait, with their parts kept here; the others go first.
+  const auto may_send = [this, now](TenantIndex tenant) {
+    return context_.tenants.may_send(tenant, now);
+  };
   while (!ready_.empty()) {
-    const queue::PartKey key = ready_.front();
-    ready_.pop_front();
+    const std::optional<ReadyPart> next = ready_.pop(may_send);
+    if (!next) {
+      // Every tenant waiting is capped: again when the first of them may send.
+      Clock::TimePoint at = Clock::TimePoint::max();
+      ready_.for_each_tenant(
+          [&](TenantIndex tenant) { at = std::min(at, context_.tenants.next_at(tenant, now)); });
+      pump_at(at);
+      return false;
+    }
+    const queue::PartKey key = next->key;
     auto envelope = context_.store.read_envelope(key);
     if (!envelope) {
       // Gone (deleted by an operator) or unreadable.
@@ -721,6 +744,7 @@ bool Dispatcher::assign(Connection& connection) {
       continue;
     }
     (void)rates_.take_message(now);
+    context_.tenants.sent(next->tenant, now);
     connection.start(std::move(envelope).value(), std::move(tried), *body);
     return true;
   }
@@ -845,11 +869,15 @@ void Dispatcher::settle(queue::Envelope& envelope, NextStep step) {
 void Dispatcher::reschedule(const queue::Envelope& envelope, Clock::WallTime due) {
   const queue::PartKey key{.message = envelope.id, .part = envelope.part};
   if (options_.pool && context_.requeue) {
-    context_.requeue(
-        queue::ScheduledItem{.due = due, .key = key, .destination = envelope.destination});
+    context_.requeue(queue::ScheduledItem{.due = due,
+                                          .key = key,
+                                          .destination = envelope.destination,
+                                          .tenant = envelope.tenant,
+                                          .traffic_class = envelope.traffic_class,
+                                          .pool = envelope.pool});
     return;
   }
-  schedule_.add(due, key);
+  schedule_.add(due, key, context_.tenants.tag_of(envelope.tenant, envelope.traffic_class));
   arm_due_timer();
 }
 
@@ -862,10 +890,8 @@ void Dispatcher::remove_now(queue::PartKey key, const queue::Envelope* final_sta
 }
 
 void Dispatcher::fail_ready(const std::string& reason, bool permanent) {
-  while (!ready_.empty()) {
-    const queue::PartKey key = ready_.front();
-    ready_.pop_front();
-    auto envelope = context_.store.read_envelope(key);
+  while (const std::optional<ReadyPart> next = ready_.pop()) {
+    auto envelope = context_.store.read_envelope(next->key);
     if (!envelope) continue;  // deleted meanwhile
     const auto tried = recipients_to_try(*envelope);
     const Clock::WallTime now = context_.shard.clock().wall_now();

@@ -19,8 +19,10 @@
 #include "delivery/disposition.h"
 #include "delivery/outcome.h"
 #include "delivery/probe.h"
+#include "delivery/ready_queue.h"
 #include "delivery/response_rules.h"
 #include "delivery/shaping.h"
+#include "delivery/tenants.h"
 #include "dns/resolver.h"
 #include "engine/address.h"
 #include "engine/shard.h"
@@ -102,6 +104,13 @@ enum class ActionResult {
   not_found,  // not waiting here (already gone, or not handed to this shard yet)
 };
 
+// A part handed to a pool: its tenant by name, since tenant indices are each shard's own.
+struct HandoffPart {
+  queue::PartKey key;
+  std::string tenant;
+  queue::TrafficClass traffic_class = queue::TrafficClass::transactional;
+};
+
 // Due parts of one domain, handed by the domain's dispatcher to the pool of its MX host set.
 struct PoolHandoff {
   std::string pool;                              // pool_name() of the MX host set
@@ -110,7 +119,7 @@ struct PoolHandoff {
   TlsPolicy tls = TlsPolicy::opportunistic;      // the domain's (part of the pool's name)
   std::string domain;                            // the domain handing off (its limits apply)
   Clock::Duration route_ttl{};                   // how long those addresses may be used
-  std::vector<queue::PartKey> parts;
+  std::vector<HandoffPart> parts;
 };
 
 // "mx:" and the MX host names, sorted and lower-cased: domains whose MX records name the same
@@ -146,6 +155,8 @@ struct ShardDelivery {
   const ResponseRules* response_rules = nullptr;
   std::mt19937_64 random;
   Probe probe;
+  // Tenant names and [[tenant]] rate caps of this shard (every destination's parts count).
+  Tenants tenants;
 };
 
 // Lives on the shard that owns the destination and is used only there. Holds the shard's
@@ -158,8 +169,8 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
   ~Dispatcher();
 
-  // A part of this destination is due at `due`.
-  void add(queue::PartKey key, Clock::WallTime due);
+  // A part of this destination is due at `due`; `tag`: its tenant and class (Tenants::tag).
+  void add(queue::PartKey key, Clock::WallTime due, std::uint32_t tag = 0);
   // A pool: parts due now from one of its domains, with that domain's current addresses.
   void receive(PoolHandoff&& handoff);
   ActionResult apply(OperatorAction action, queue::PartKey key);
@@ -237,8 +248,14 @@ class Dispatcher {
   ShardDelivery& context_;
   const std::string destination_;
   DestinationOptions options_;
-  queue::Schedule schedule_;          // parts waiting for their due time
-  std::deque<queue::PartKey> ready_;  // due, waiting for a connection
+  // Parts waiting for their due time, each tagged with its tenant and class. The tag rides in
+  // the schedule (from the schedule index at start-up, from the ScheduledItem at intake, from
+  // the envelope after an attempt) rather than being read from the envelope when the part
+  // becomes due: a backlog becoming due at once (start-up, the end of a suspension) would
+  // otherwise cost one envelope read per part before the first connection could be given
+  // one, and each part's envelope is read again when it goes out.
+  queue::Schedule schedule_;
+  ReadyQueue ready_;  // due, waiting for a connection: by class, then tenants in turn
   engine::TimerId due_timer_ = 0;
   Clock::WallTime due_timer_at_{};
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;

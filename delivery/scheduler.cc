@@ -37,7 +37,10 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .suppressed = options_.suppressed,
                .response_rules = options_.response_rules,
                .random = std::mt19937_64(std::random_device{}()),
-               .probe = {}} {}
+               .probe = {},
+               .tenants = {}} {
+  context_.tenants.configure(options_.tenants, options_.shard_count, shard.clock().now());
+}
 
 Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   auto found = dispatchers_.find(destination);
@@ -83,7 +86,8 @@ bool Scheduler::resume(const std::string& destination) {
 }
 
 void Scheduler::add(const queue::ScheduledItem& item) {
-  dispatcher_for(item.destination).add(item.key, item.due);
+  dispatcher_for(item.destination)
+      .add(item.key, item.due, context_.tenants.tag_of(item.tenant, item.traffic_class));
 }
 
 void Scheduler::receive(PoolHandoff&& handoff) {

@@ -43,6 +43,8 @@ struct SchedulerOptions {
   Shaping shaping;
   std::uint32_t shard_count = 1;
   const ResponseRules* response_rules = nullptr;  // see ShardDelivery
+  // [[tenant]] rate caps for the whole node; each shard takes its 1/shard_count share.
+  std::vector<TenantLimits> tenants;
 };
 
 // How an operator action over many parts went, part by part.
