@@ -4,6 +4,7 @@
 #include "app/config.h"
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -378,7 +379,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       CONFIG_TRY(fields.string("address", source.address));
       CONFIG_TRY(fields.string("ehlo", source.ehlo));
       CONFIG_TRY(fields.integer("weight", source.weight, 0, 1'000'000));
+      CONFIG_TRY(fields.string("pool", source.pool));
       CONFIG_TRY(fields.no_unknown_keys());
+      if (!injection::valid_tag(source.pool)) {
+        return config_error(name + ".pool must be 1 to 64 letters, digits, '.', '_' or '-'");
+      }
       const std::string with_port = source.address.find(':') == std::string::npos
                                         ? source.address + ":0"
                                         : "[" + source.address + "]:0";
@@ -389,6 +394,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       source.bound = *bound;
       config.sources.push_back(std::move(source));
     }
+    std::set<std::string> pools;
+    for (const auto& source : config.sources) pools.insert(source.pool);
+    if (pools.size() > 127) return config_error("delivery.source: more than 127 pools");
   }
   CONFIG_TRY(delivery.no_unknown_keys());
   auto known_policy = [](const std::string& p) {
@@ -460,8 +468,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       if (!injection::parse_traffic_class(tenant.traffic_class)) {
         return config_error(name + ".class must be \"transactional\" or \"bulk\"");
       }
-      if (!tenant.source_pool.empty() && !injection::valid_tag(tenant.source_pool)) {
-        return config_error(name + ".source_pool must be 1 to 64 letters, digits, '.', '_' or '-'");
+      if (!tenant.source_pool.empty() &&
+          std::none_of(config.sources.begin(), config.sources.end(),
+                       [&](const Config::Source& s) { return s.pool == tenant.source_pool; })) {
+        return config_error(name + ".source_pool " + tenant.source_pool +
+                            " is the pool of no [[delivery.source]]");
       }
       config.tenants.push_back(std::move(tenant));
     }

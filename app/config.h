@@ -129,6 +129,7 @@ struct Config {
     engine::SocketAddress bound;  // the same, port 0, as delivery binds it
     std::string ehlo;             // empty: node.hostname
     std::uint32_t weight = 1;
+    std::string pool = "default";  // messages naming a pool go from its sources only
   };
   std::vector<Source> sources;
   // [[shaping]]: limits for a recipient domain or for every destination with an MX host
@@ -152,7 +153,7 @@ struct Config {
     double messages_per_second = 0;  // 0: no cap; for the whole node, split across shards
     double messages_per_hour = 0;
     std::string traffic_class = "transactional";  // its messages' class when they name none
-    std::string source_pool;  // its messages' pool when they name none (stored; see README)
+    std::string source_pool;  // its messages' pool when they name none: a source's pool
   };
   std::vector<Tenant> tenants;
   // [delivery] response_rules: replies that suspend or throttle a destination

@@ -315,6 +315,11 @@ class = "bulk"
 source_pool = "marketing"
 [[tenant]]
 name = "shop.eu"
+[[delivery.source]]
+address = "192.0.2.1"
+[[delivery.source]]
+address = "192.0.2.2"
+pool = "marketing"
 [[submission.user]]
 name = "app"
 password_hash = '$y$j9T$abc$def'
@@ -336,6 +341,8 @@ tenant = "shop.eu"
   EXPECT_EQ(config->tenants[1].messages_per_second, 0);
   EXPECT_EQ(config->users.at(0).tenant, "acme");
   EXPECT_EQ(config->api_keys.at(0).tenant, "shop.eu");
+  EXPECT_EQ(config->sources.at(0).pool, "default");
+  EXPECT_EQ(config->sources.at(1).pool, "marketing");
 
   for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
            {"[[tenant]]\nname = \"a b\"\n", "tenant[0].name"},
@@ -345,7 +352,9 @@ tenant = "shop.eu"
            {"[[tenant]]\nname = \"a\"\nmessages_per_second = -1\n",
             "tenant[0].messages_per_second"},
            {"[[tenant]]\nname = \"a\"\n[[tenant]]\nname = \"a\"\n", "configured twice"},
-           {"[[tenant]]\nname = \"a\"\nsource_pool = \"x/y\"\n", "tenant[0].source_pool"},
+           {"[[tenant]]\nname = \"a\"\nsource_pool = \"x\"\n", "tenant[0].source_pool x"},
+           {"[[delivery.source]]\naddress = \"192.0.2.1\"\npool = \"a b\"\n",
+            "delivery.source[0].pool"},
            {"[tenant]\nname = \"a\"\n", "[[tenant]]"},
            {"[[submission.user]]\nname = \"x\"\npassword_hash = '$y$a'\ntenant = \"a:b\"\n",
             "submission.user[0].tenant"},

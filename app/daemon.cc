@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -546,6 +547,12 @@ int run_daemon(const Config& config, const std::string& config_path) {
   // [[tenant]]: defaults applied at intake, rate caps at delivery.
   std::unordered_map<std::string, injection::InjectorOptions::TenantDefaults> tenant_defaults;
   std::vector<delivery::TenantLimits> tenant_limits;
+  std::vector<std::string> source_pools;  // a message may name these
+  for (const auto& source : config.sources) {
+    if (std::find(source_pools.begin(), source_pools.end(), source.pool) == source_pools.end()) {
+      source_pools.push_back(source.pool);
+    }
+  }
   for (const auto& tenant : config.tenants) {
     tenant_defaults[tenant.name] = {
         .traffic_class = injection::parse_traffic_class(tenant.traffic_class)
@@ -596,7 +603,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
 
   std::vector<delivery::Source> sources;
   for (const auto& source : config.sources) {
-    sources.push_back({.address = source.bound, .helo_name = source.ehlo, .weight = source.weight});
+    sources.push_back({.address = source.bound,
+                       .helo_name = source.ehlo,
+                       .weight = source.weight,
+                       .pool = source.pool});
     log::info("delivery: sending from " + source.address + " as " +
               (source.ehlo.empty() ? config.hostname : source.ehlo) + ", weight " +
               std::to_string(source.weight));
@@ -905,7 +915,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .signing = *signing ? &**signing : nullptr,
             .verp_domain = config.verp ? config.bounce_domain : std::string(),
             .verp_prefix = config.verp_prefix,
-            .tenants = tenant_defaults},
+            .tenants = tenant_defaults,
+            .pools = source_pools},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
         [on_queued](const std::vector<queue::ScheduledItem>& parts) {
           for (const auto& part : parts) on_queued(part);

@@ -94,7 +94,7 @@ void BM_ReadyQueuePushPop(benchmark::State& state) {
                                                   : queue::TrafficClass::bulk};
   };
   for (int i = 0; i < 100'000; ++i) queue.push(make());
-  const auto eligible = [](TenantIndex tenant) { return tenant != 2; };
+  const auto eligible = [](TenantIndex tenant, PoolIndex) { return tenant != 2; };
   for (auto _ : state) {
     auto part = queue.pop(eligible);
     benchmark::DoNotOptimize(part);

@@ -57,6 +57,8 @@ class Dispatcher::Connection final : public tls::StreamHandler {
         name_(owner.name_of(address_index)),
         source_(source ? &owner.options_.sources[*source] : nullptr),
         source_text_(source_ ? source_->address.host() : std::string()),
+        pool_(source_ ? std::optional(owner.context_.tenants.pool_index(source_->pool))
+                      : std::nullopt),
         session_(smtp::ClientOptions{.helo_name = source_ != nullptr && !source_->helo_name.empty()
                                                       ? source_->helo_name
                                                       : owner.options_.helo_name,
@@ -73,6 +75,8 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   }
   bool ready() const { return ready_; }
   bool busy() const { return busy_; }
+  // Whether a part of `pool` may go on this connection.
+  bool carries_pool(PoolIndex pool) const { return pool == 0 || !pool_ || *pool_ == pool; }
 
   void on_connected(int error) override {
     if (error != 0) {
@@ -276,6 +280,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   const std::string name_;
   const Source* source_;  // nullptr: the kernel's choice
   const std::string source_text_;
+  const std::optional<PoolIndex> pool_;  // its source's pool; nullopt: any (no source)
   smtp::ClientSession session_;
   tls::Stream stream_;
   bool open_ = false;  // connected and not yet closed
@@ -291,12 +296,14 @@ class Dispatcher::Connection final : public tls::StreamHandler {
 };
 
 std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
-                                                std::vector<std::int64_t>& credit, int family) {
+                                                std::vector<std::int64_t>& credit, int family,
+                                                const std::function<bool(const Source&)>& allowed) {
   credit.resize(sources.size(), 0);
   std::optional<std::size_t> best;
   std::int64_t total = 0;
   for (std::size_t i = 0; i < sources.size(); ++i) {
     if (sources[i].address.family() != family || sources[i].weight == 0) continue;
+    if (allowed && !allowed(sources[i])) continue;
     credit[i] += sources[i].weight;
     total += sources[i].weight;
     if (!best || credit[i] > credit[*best]) best = i;
@@ -475,7 +482,22 @@ std::optional<Clock::WallTime> Dispatcher::suspended_until() const {
 }
 
 std::optional<std::size_t> Dispatcher::next_source(int family) {
-  return next_weighted_source(options_.sources, source_credit_, family);
+  if (options_.sources.empty()) return std::nullopt;
+  // The pools with parts waiting; a part that names none may go from any source.
+  bool any_pool = false;
+  std::vector<bool> waiting(Tenants::pools_max + 1, false);
+  ready_.for_each_flow([&](TenantIndex, PoolIndex pool) {
+    if (pool == 0) any_pool = true;
+    if (pool < waiting.size()) waiting[pool] = true;
+  });
+  if (any_pool || ready_.empty()) {
+    return next_weighted_source(options_.sources, source_credit_, family);
+  }
+  return next_weighted_source(options_.sources, source_credit_, family,
+                              [this, &waiting](const Source& source) {
+                                const PoolIndex pool = context_.tenants.pool_index(source.pool);
+                                return pool < waiting.size() && waiting[pool];
+                              });
 }
 
 std::size_t Dispatcher::busy_count() const {
@@ -507,7 +529,8 @@ void Dispatcher::receive(PoolHandoff&& handoff) {
   for (const HandoffPart& part : handoff.parts) {
     ready_.push(ReadyPart{.key = part.key,
                           .tenant = context_.tenants.intern(part.tenant),
-                          .traffic_class = part.traffic_class});
+                          .traffic_class = part.traffic_class,
+                          .pool = context_.tenants.pool_index(part.pool)});
   }
   pump();
 }
@@ -524,7 +547,8 @@ void Dispatcher::hand_ready_to_pool() {
   for (const ReadyPart& part : ready_.take_all()) {
     handoff.parts.push_back(HandoffPart{.key = part.key,
                                         .tenant = context_.tenants.name(part.tenant),
-                                        .traffic_class = part.traffic_class});
+                                        .traffic_class = part.traffic_class,
+                                        .pool = context_.tenants.pool_name(part.pool)});
   }
   context_.probe.handed_to_pools += handoff.parts.size();
   context_.hand_off(std::move(handoff));
@@ -701,17 +725,27 @@ bool Dispatcher::assign(Connection& connection) {
     return false;
   }
   if (ready_.empty()) take_due();
-  // Tenants over their rate cap wait, with their parts kept here; the others go first.
-  const auto may_send = [this, now](TenantIndex tenant) {
-    return context_.tenants.may_send(tenant, now);
+  // Tenants over their rate cap wait, with their parts kept here; the others go first. A
+  // connection carries the parts of its source's pool, and those that name none.
+  const auto may_send = [this, now, &connection](TenantIndex tenant, PoolIndex pool) {
+    return connection.carries_pool(pool) && context_.tenants.may_send(tenant, now);
   };
   while (!ready_.empty()) {
     const std::optional<ReadyPart> next = ready_.pop(may_send);
+    if (!next && ready_.any([this, now](TenantIndex tenant, PoolIndex) {
+          return context_.tenants.may_send(tenant, now);
+        })) {
+      // What may go now is for another pool: this connection makes room for one from there
+      // (the pump after it closes picks a source of a waiting pool).
+      connection.quit();
+      return false;
+    }
     if (!next) {
       // Every tenant waiting is capped: again when the first of them may send.
       Clock::TimePoint at = Clock::TimePoint::max();
-      ready_.for_each_tenant(
-          [&](TenantIndex tenant) { at = std::min(at, context_.tenants.next_at(tenant, now)); });
+      ready_.for_each_flow([&](TenantIndex tenant, PoolIndex) {
+        at = std::min(at, context_.tenants.next_at(tenant, now));
+      });
       pump_at(at);
       return false;
     }
@@ -877,7 +911,8 @@ void Dispatcher::reschedule(const queue::Envelope& envelope, Clock::WallTime due
                                           .pool = envelope.pool});
     return;
   }
-  schedule_.add(due, key, context_.tenants.tag_of(envelope.tenant, envelope.traffic_class));
+  schedule_.add(due, key,
+                context_.tenants.tag_of(envelope.tenant, envelope.traffic_class, envelope.pool));
   arm_due_timer();
 }
 

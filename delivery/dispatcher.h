@@ -47,13 +47,18 @@ struct Source {
   engine::SocketAddress address;  // port 0
   std::string helo_name;          // empty: DestinationOptions::helo_name
   std::uint32_t weight = 1;       // its share of new connections among the sources
+  // Its source pool: a connection from it carries parts of no other pool (parts that name
+  // none go from any source).
+  std::string pool = "default";
 };
 
 // Smooth weighted round robin over the sources of `family` (as nginx balances upstreams):
 // each gains its weight in `credit` (one entry per source, kept between calls), the richest is
 // chosen and pays the total. Weights 2:1 give A B A A B A ... nullopt: none of that family.
-std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
-                                                std::vector<std::int64_t>& credit, int family);
+// `allowed` (unset: all) narrows the choice, e.g. to the pools that have parts waiting.
+std::optional<std::size_t> next_weighted_source(
+    const std::vector<Source>& sources, std::vector<std::int64_t>& credit, int family,
+    const std::function<bool(const Source&)>& allowed = {});
 
 struct DestinationOptions {
   // Where to connect, in dialling order: a connection that fails before the greeting (refused,
@@ -109,6 +114,7 @@ struct HandoffPart {
   queue::PartKey key;
   std::string tenant;
   queue::TrafficClass traffic_class = queue::TrafficClass::transactional;
+  std::string pool;
 };
 
 // Due parts of one domain, handed by the domain's dispatcher to the pool of its MX host set.
@@ -236,7 +242,9 @@ class Dispatcher {
   bool plaintext_only(std::size_t index) const;
   const std::string& name_of(std::size_t index) const;
   // The source the next connection to an address of `family` goes out from (an index into
-  // options_.sources), or nullopt for the kernel's choice.
+  // options_.sources), or nullopt for the kernel's choice: among the sources of the pools
+  // that have parts waiting (all of them when a waiting part names no pool). When no waiting
+  // pool has a source of that family, the kernel's choice.
   std::optional<std::size_t> next_source(int family);
   void on_connection_ready(std::size_t index);
   // Defers (or, `permanent`, bounces) every part waiting for a connection with `reason` (an

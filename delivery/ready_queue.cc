@@ -1,4 +1,4 @@
-// ReadyQueue: two classes, each a round of per-tenant FIFOs.
+// ReadyQueue: two classes, each a round of FIFOs, one per tenant and source pool.
 #include "delivery/ready_queue.h"
 
 #include <algorithm>
@@ -9,37 +9,42 @@ namespace mta::delivery {
 
 void ReadyQueue::push(const ReadyPart& part) {
   Class& c = class_of(part.traffic_class);
-  auto [flow, created] = c.flows.try_emplace(part.tenant);
-  if (created) c.round.push_back(part.tenant);
+  const Flow key = flow_of(part.tenant, part.pool);
+  auto [flow, created] = c.flows.try_emplace(key);
+  if (created) c.round.push_back(key);
   flow->second.push_back(part.key);
   ++size_;
 }
 
 void ReadyQueue::push_front(const ReadyPart& part) {
   Class& c = class_of(part.traffic_class);
-  auto [flow, created] = c.flows.try_emplace(part.tenant);
-  if (!created) std::erase(c.round, part.tenant);
-  c.round.push_front(part.tenant);
+  const Flow key = flow_of(part.tenant, part.pool);
+  auto [flow, created] = c.flows.try_emplace(key);
+  if (!created) std::erase(c.round, key);
+  c.round.push_front(key);
   flow->second.push_front(part.key);
   ++size_;
 }
 
 std::optional<ReadyPart> ReadyQueue::pop_from(Class& c, queue::TrafficClass traffic_class,
-                                              const std::function<bool(TenantIndex)>& eligible) {
+                                              const EligibleFn& eligible) {
   for (auto turn = c.round.begin(); turn != c.round.end(); ++turn) {
-    const TenantIndex tenant = *turn;
-    if (eligible && !eligible(tenant)) continue;
-    auto flow = c.flows.find(tenant);
+    const Flow key = *turn;
+    const TenantIndex tenant = tenant_of(key);
+    if (eligible && !eligible(tenant, pool_of(key))) continue;
+    auto flow = c.flows.find(key);
     MTA_ASSERT(flow != c.flows.end());
     MTA_ASSERT(!flow->second.empty());
-    const ReadyPart part{
-        .key = flow->second.front(), .tenant = tenant, .traffic_class = traffic_class};
+    const ReadyPart part{.key = flow->second.front(),
+                         .tenant = tenant,
+                         .traffic_class = traffic_class,
+                         .pool = pool_of(key)};
     flow->second.pop_front();
     c.round.erase(turn);
     if (flow->second.empty()) {
       c.flows.erase(flow);
     } else {
-      c.round.push_back(tenant);
+      c.round.push_back(key);
     }
     --size_;
     return part;
@@ -47,7 +52,16 @@ std::optional<ReadyPart> ReadyQueue::pop_from(Class& c, queue::TrafficClass traf
   return std::nullopt;
 }
 
-std::optional<ReadyPart> ReadyQueue::pop(const std::function<bool(TenantIndex)>& eligible) {
+bool ReadyQueue::any(const EligibleFn& eligible) const {
+  for (const Class& c : classes_) {
+    for (const Flow flow : c.round) {
+      if (!eligible || eligible(tenant_of(flow), pool_of(flow))) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<ReadyPart> ReadyQueue::pop(const EligibleFn& eligible) {
   Class& transactional = classes_[0];
   Class& bulk = classes_[1];
   // Bulk's turn after a burst of transactional parts; otherwise transactional first.
@@ -72,17 +86,19 @@ std::optional<ReadyPart> ReadyQueue::pop(const std::function<bool(TenantIndex)>&
 std::optional<ReadyPart> ReadyQueue::remove(queue::PartKey key) {
   for (std::size_t index = 0; index < 2; ++index) {
     Class& c = classes_[index];
-    for (auto& [tenant, parts] : c.flows) {
+    for (auto& [flow, parts] : c.flows) {
       const auto found = std::find(parts.begin(), parts.end(), key);
       if (found == parts.end()) continue;
+      const Flow emptied = flow;
       const ReadyPart part{.key = key,
-                           .tenant = tenant,
+                           .tenant = tenant_of(flow),
                            .traffic_class = index == 1 ? queue::TrafficClass::bulk
-                                                       : queue::TrafficClass::transactional};
+                                                       : queue::TrafficClass::transactional,
+                           .pool = pool_of(flow)};
       parts.erase(found);
       if (parts.empty()) {
-        std::erase(c.round, part.tenant);
-        c.flows.erase(part.tenant);
+        std::erase(c.round, emptied);
+        c.flows.erase(emptied);
       }
       --size_;
       return part;

@@ -20,8 +20,7 @@ ReadyPart part(std::uint64_t id, TenantIndex tenant, TrafficClass c = TrafficCla
       .key = {.message = MessageId(id), .part = 0}, .tenant = tenant, .traffic_class = c};
 }
 
-std::vector<std::uint64_t> drain(ReadyQueue& queue,
-                                 const std::function<bool(TenantIndex)>& eligible = {}) {
+std::vector<std::uint64_t> drain(ReadyQueue& queue, const EligibleFn& eligible = {}) {
   std::vector<std::uint64_t> ids;
   while (auto next = queue.pop(eligible)) ids.push_back(next->key.message.value());
   return ids;
@@ -89,7 +88,7 @@ TEST(ReadyQueue, CappedTenantWaitsAndKeepsItsPlace) {
   queue.push(part(11, 3));
   queue.push(part(20, 4, TrafficClass::bulk));
   std::set<TenantIndex> capped = {2};
-  const auto eligible = [&capped](TenantIndex t) { return capped.count(t) == 0; };
+  const auto eligible = [&capped](TenantIndex t, PoolIndex) { return capped.count(t) == 0; };
   EXPECT_EQ(queue.pop(eligible)->key.message.value(), 10U);
   EXPECT_EQ(queue.pop(eligible)->key.message.value(), 11U);
   // Capped transactional does not hold back eligible bulk.
@@ -97,7 +96,7 @@ TEST(ReadyQueue, CappedTenantWaitsAndKeepsItsPlace) {
   EXPECT_EQ(queue.pop(eligible), std::nullopt);  // only the capped tenant is left
   EXPECT_EQ(queue.size(), 2U);
   std::vector<TenantIndex> waiting;
-  queue.for_each_tenant([&](TenantIndex t) { waiting.push_back(t); });
+  queue.for_each_flow([&](TenantIndex t, PoolIndex) { waiting.push_back(t); });
   EXPECT_EQ(waiting, std::vector<TenantIndex>{2});
   capped.clear();
   EXPECT_EQ(drain(queue, eligible), (std::vector<std::uint64_t>{1, 2}));
@@ -116,6 +115,33 @@ TEST(ReadyQueue, RetryGoesFirstAndRemoveFindsAnyPart) {
   queue.push_front(part(5, 2));
   EXPECT_EQ(queue.take_all(), (std::vector<ReadyPart>{part(5, 2), part(2, 3), part(4, 2)}));
   EXPECT_TRUE(queue.empty());
+}
+
+// A connection of pool 1 takes pool 1's parts and those that name no pool; pool 2's wait for
+// a connection of theirs, in their order, and each (tenant, pool) flow takes its own turn.
+TEST(ReadyQueue, PoolsWaitForTheirOwnConnection) {
+  ReadyQueue queue;
+  const auto with_pool = [](std::uint64_t id, TenantIndex tenant, PoolIndex pool) {
+    ReadyPart p = part(id, tenant);
+    p.pool = pool;
+    return p;
+  };
+  queue.push(with_pool(1, 2, 2));
+  queue.push(with_pool(2, 2, 1));
+  queue.push(with_pool(3, 3, 0));
+  queue.push(with_pool(4, 2, 2));
+  const auto on_pool = [](PoolIndex mine) {
+    return [mine](TenantIndex, PoolIndex pool) { return pool == 0 || pool == mine; };
+  };
+  EXPECT_TRUE(queue.any(on_pool(1)));
+  EXPECT_EQ(drain(queue, on_pool(1)), (std::vector<std::uint64_t>{2, 3}));
+  EXPECT_FALSE(queue.any(on_pool(1)));
+  EXPECT_TRUE(queue.any(on_pool(2)));
+  std::vector<PoolIndex> pools;
+  queue.for_each_flow([&](TenantIndex, PoolIndex pool) { pools.push_back(pool); });
+  EXPECT_EQ(pools, std::vector<PoolIndex>{2});
+  EXPECT_EQ(queue.remove(with_pool(4, 0, 0).key), with_pool(4, 2, 2));
+  EXPECT_EQ(queue.take_all(), std::vector<ReadyPart>{with_pool(1, 2, 2)});
 }
 
 // The rate caps hold a tenant to its share of the node and let uncapped tenants through.
@@ -144,6 +170,16 @@ TEST(Tenants, InternsNamesAndCapsConfiguredTenants) {
   }
   const auto tag = Tenants::tag(capped, TrafficClass::bulk);
   EXPECT_EQ(Tenants::from_tag(part(1, 0).key, tag), part(1, capped, TrafficClass::bulk));
+  tenants.configure_pools({"default", "mkt", "default"});
+  EXPECT_EQ(tenants.pool_index(""), 0U);
+  EXPECT_EQ(tenants.pool_index("default"), 1U);
+  EXPECT_EQ(tenants.pool_index("mkt"), 2U);
+  EXPECT_EQ(tenants.pool_index("gone"), 0U);  // a pool no longer configured: any source
+  EXPECT_EQ(tenants.pool_name(2), "mkt");
+  ReadyPart want = part(1, free, TrafficClass::transactional);
+  want.pool = 2;
+  EXPECT_EQ(Tenants::from_tag(want.key, tenants.tag_of("free", TrafficClass::transactional, "mkt")),
+            want);
 }
 
 TEST(Tenants, NamesBeyondTheBoundShareOneIndex) {

@@ -40,6 +40,9 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .probe = {},
                .tenants = {}} {
   context_.tenants.configure(options_.tenants, options_.shard_count, shard.clock().now());
+  std::vector<std::string> pools;
+  for (const Source& source : options_.destination.sources) pools.push_back(source.pool);
+  context_.tenants.configure_pools(pools);
 }
 
 Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
@@ -87,7 +90,7 @@ bool Scheduler::resume(const std::string& destination) {
 
 void Scheduler::add(const queue::ScheduledItem& item) {
   dispatcher_for(item.destination)
-      .add(item.key, item.due, context_.tenants.tag_of(item.tenant, item.traffic_class));
+      .add(item.key, item.due, context_.tenants.tag_of(item.tenant, item.traffic_class, item.pool));
 }
 
 void Scheduler::receive(PoolHandoff&& handoff) {

@@ -3,7 +3,26 @@
 
 namespace mta::delivery {
 
-Tenants::Tenants() : names_{"", "(other)"} {}
+Tenants::Tenants() : names_{"", "(other)"}, pools_{""} {}
+
+void Tenants::configure_pools(const std::vector<std::string>& pools) {
+  pools_ = {""};
+  for (const std::string& pool : pools) {
+    if (pools_.size() > pools_max) break;
+    if (pool_index(pool) == 0 && !pool.empty()) pools_.push_back(pool);
+  }
+}
+
+PoolIndex Tenants::pool_index(std::string_view pool) const {
+  for (std::size_t i = 1; i < pools_.size(); ++i) {
+    if (pools_[i] == pool) return static_cast<PoolIndex>(i);
+  }
+  return 0;
+}
+
+const std::string& Tenants::pool_name(PoolIndex index) const {
+  return index < pools_.size() ? pools_[index] : pools_[0];
+}
 
 void Tenants::configure(const std::vector<TenantLimits>& tenants, std::uint32_t shard_count,
                         Clock::TimePoint now) {

@@ -59,6 +59,11 @@ std::optional<Injected> Injector::resolve_tags(Inbound& message) {
       if (!tags.pool && !found->second.source_pool.empty()) tags.pool = found->second.source_pool;
     }
   }
+  if (tags.pool &&
+      std::find(options_.pools.begin(), options_.pools.end(), *tags.pool) == options_.pools.end()) {
+    return Injected{.status = Injected::Status::refused,
+                    .detail = "source pool " + *tags.pool + " is not configured"};
+  }
   return std::nullopt;
 }
 

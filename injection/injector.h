@@ -43,6 +43,8 @@ struct InjectorOptions {
     std::string source_pool;
   };
   std::unordered_map<std::string, TenantDefaults> tenants;
+  // The source pools ([[delivery.source]] pool): a message naming another is refused.
+  std::vector<std::string> pools;
 };
 
 // One received message. `recipients` in the client's order; `body` CRLF-only.

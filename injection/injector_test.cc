@@ -169,6 +169,7 @@ TEST(Injector, TagsAreTakenOutBeforeSigningAndStoredWithEachPart) {
   const dkim::KeyRing ring = rsa_ring();
   InjectorOptions options{.hostname = "outpost.test", .signing = &ring};
   options.tenants["acme"] = {.traffic_class = queue::TrafficClass::bulk, .source_pool = "mkt"};
+  options.pools = {"default", "mkt", "api-pool"};
   std::vector<Inbound> messages;
   messages.push_back(message(0));
   messages.back().body.insert(0, "X-Outpost-Tenant: acme\r\nX-Outpost-Campaign: spring\r\n");
@@ -182,13 +183,16 @@ TEST(Injector, TagsAreTakenOutBeforeSigningAndStoredWithEachPart) {
   messages.back().bound_tenant = "shop";
   messages.push_back(message(4));
   messages.back().body.insert(0, "X-Outpost-Class: newsletter\r\n");
+  messages.push_back(message(5));
+  messages.back().body.insert(0, "X-Outpost-Pool: nowhere\r\n");
   const Tagged got = submit_each(store, options, std::move(messages));
-  ASSERT_EQ(got.results.size(), 5U);
-  for (const std::size_t refused : {2U, 4U}) {
+  ASSERT_EQ(got.results.size(), 6U);
+  for (const std::size_t refused : {2U, 4U, 5U}) {
     EXPECT_EQ(got.results[refused].status, Injected::Status::refused) << refused;
   }
   EXPECT_NE(got.results[2].detail.find("other"), std::string::npos);
   EXPECT_NE(got.results[4].detail.find("X-Outpost-Class"), std::string::npos);
+  EXPECT_NE(got.results[5].detail.find("nowhere"), std::string::npos);
   EXPECT_EQ(*store.count(), 3U);
   struct Want {
     std::string tenant, campaign;

@@ -156,6 +156,47 @@ class TenantsTest(DaemonTest):
         self.assertEqual(outpost.queue_count(), 0)
         self.assertEqual(peer.received(), [])
 
+    def test_source_pools(self):
+        peer = self.started(ScriptedPeer())
+        log_path = os.path.join(self.workdir, "delivery.jsonl")
+        outpost = self.start(peer, **{
+            "log": {"delivery_log": f'"{log_path}"'},
+            "delivery": {"relay": f'"127.0.0.1:{peer.port}"', "connections_max": "2",
+                         "messages_per_connection_max": "3", "idle_timeout": '"1s"'},
+            "[delivery.source]": {"address": '"127.0.0.2"', "ehlo": '"mta2.outpost.test"'},
+            "[delivery.source]#2": {"address": '"127.0.0.3"', "ehlo": '"mta3.outpost.test"',
+                                   "pool": '"mkt"'},
+            "[tenant]#3": {"name": '"news"', "source_pool": '"mkt"'},
+        }).start()
+        messages = []
+        for i in range(10):
+            messages.append((f"n{i}@example.net", tagged(i, "news", local="n")))
+            messages.append((f"d{i}@example.net", "X-Outpost-Pool: default\r\n" +
+                             tagged(i, "shop", local="d")))
+            messages.append((f"u{i}@example.net",
+                             f"Subject: u{i}\r\nMessage-ID: <u{i}@outpost.test>\r\n\r\nu\r\n"))
+        self.send(outpost, messages)
+        # An unknown pool is refused at the end of DATA.
+        with smtplib.SMTP("127.0.0.1", outpost.port, timeout=30) as client:
+            with self.assertRaises(smtplib.SMTPDataError) as refused:
+                client.sendmail("s@example.com", ["x@example.net"],
+                                "X-Outpost-Pool: nowhere\r\nSubject: x\r\n\r\nx\r\n")
+            self.assertEqual(refused.exception.smtp_code, 554)
+
+        def delivered():
+            if not os.path.exists(log_path):
+                return []
+            with open(log_path) as f:
+                return [json.loads(l) for l in f if l.strip() and '"delivered"' in l]
+        wait_until(lambda: len(delivered()) == 30, 60, 0.1, "30 delivered lines")
+        source_of = {l["recipient"][0]: set() for l in delivered()}
+        for line in delivered():
+            source_of[line["recipient"][0]].add(line["source"])
+        self.assertEqual(source_of["n"], {"127.0.0.3"}, "news goes from its pool mkt")
+        self.assertEqual(source_of["d"], {"127.0.0.2"}, "X-Outpost-Pool: default")
+        self.assertTrue(source_of["u"] <= {"127.0.0.2", "127.0.0.3"}, source_of["u"])
+        self.assertEqual(outpost.stop(), 0)
+
 
 if __name__ == "__main__":
     run_tests(sys.modules[__name__])
