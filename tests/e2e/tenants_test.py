@@ -10,6 +10,7 @@ import smtplib
 import subprocess
 import sys
 import time
+import urllib.request
 
 from harness import run_tests, Outpost, wait_until, DaemonTest
 from scripted_peer import ScriptedPeer
@@ -195,6 +196,14 @@ class TenantsTest(DaemonTest):
         self.assertEqual(source_of["n"], {"127.0.0.3"}, "news goes from its pool mkt")
         self.assertEqual(source_of["d"], {"127.0.0.2"}, "X-Outpost-Pool: default")
         self.assertTrue(source_of["u"] <= {"127.0.0.2", "127.0.0.3"}, source_of["u"])
+        tenants = {l["recipient"][0]: l["tenant"] for l in delivered()}
+        self.assertEqual(tenants, {"n": "news", "d": "shop", "u": None})
+        # Deliveries by tenant in /metrics, untagged mail as "none".
+        with urllib.request.urlopen(f"http://127.0.0.1:{outpost.http_port}/metrics") as r:
+            body = r.read().decode()
+        for tenant in ("news", "shop", "none"):
+            self.assertIn(f'outpost_tenant_deliveries_total{{result="delivered",tenant="{tenant}"}}'
+                          ' 10', body)
         self.assertEqual(outpost.stop(), 0)
 
 
