@@ -3,6 +3,7 @@ tenant fields, removed before the message is stored; fair sharing and transactio
 priority on one connection to a scripted peer; a [[tenant]] rate cap observed at the peer, and
 kept across a restart (the tags live in the queue); bad values refused; a key bound to a
 tenant cannot claim another. Run as: tenants_test.py --outpost PATH."""
+import datetime
 import json
 import os
 import re
@@ -39,10 +40,12 @@ def new_key():
 
 class TenantsTest(DaemonTest):
     def start(self, peer, **extra):
+        self.restarted_at = None
         self.key, digest = new_key()
         settings = {
             # One shard and one connection: the peer sees the order the dispatcher chose.
             "node": {"hostname": '"outpost.test"', "shards": "1"},
+            "log": {"delivery_log": f'"{os.path.join(self.workdir, "delivery.jsonl")}"'},
             "delivery": {"relay": f'"127.0.0.1:{peer.port}"', "connections_max": "1",
                          "idle_timeout": '"5s"'},
             "[tenant]": {"name": '"acme"', "messages_per_second": str(CAP), "class": '"bulk"'},
@@ -68,6 +71,23 @@ class TenantsTest(DaemonTest):
         out = subprocess.run(args, capture_output=True, text=True, timeout=90, check=True)
         text, _, status = out.stdout.rpartition("\n")
         return int(status), json.loads(text)
+
+    def delivered(self, outpost):
+        """The delivery log's "delivered" lines, each with "at" (seconds since the epoch) and
+        "run": 1 before the restart, 2 after (each run appends to the log)."""
+        path = os.path.join(self.workdir, "delivery.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        out = []
+        for line in lines:
+            stamp = datetime.datetime.fromisoformat(line["time"].replace("Z", "+00:00"))
+            line["at"] = stamp.timestamp()
+            line["run"] = 2 if self.restarted_at and line["at"] >= self.restarted_at else 1
+            if line["event"] == "delivered":
+                out.append(line)
+        return out
 
     def arrivals(self, peer, prefix):
         return [t for t, rcpt, code in list(peer.rcpt_log) if rcpt.startswith(prefix)]
@@ -104,23 +124,28 @@ class TenantsTest(DaemonTest):
             self.assertNotIn(b"x-outpost-", data.lower(), data[:400])
 
         # A restart in the middle of acme's backlog: what is left keeps its tenant (so its
-        # cap) from the queue.
+        # cap) from the queue. Checked in the delivery log, which says when each recipient was
+        # delivered and for which tenant.
         self.assertEqual(outpost.stop(), 0)
         left = outpost.queue_count()
         self.assertGreater(left, 20, "acme's backlog should still be queued")
-        delivered_before = len(self.arrivals(peer, "a"))
-        restarted = time.monotonic()  # recovered parts may go before start() returns
+        self.restarted_at = time.time()  # recovered parts may go before start() returns
         outpost.start()
-        wait_until(lambda: len(self.arrivals(peer, "a")) >= delivered_before + 20, 30, 0.05,
+
+        def logged(prefix):
+            return [l for l in self.delivered(outpost) if l["recipient"].startswith(prefix)]
+        wait_until(lambda: len(logged("a")) >= backlog - left + 20, 30, 0.05,
                    "acme again after the restart")
-        after = [t for t in self.arrivals(peer, "a") if t >= restarted]
+        after = [l for l in logged("a") if l["run"] == 2]
+        self.assertEqual({l["tenant"] for l in after}, {"acme"})
         # 20 messages at CAP/s after a burst of CAP take at least (20 - CAP) / CAP seconds;
         # uncapped they would all go at once.
-        self.assertGreaterEqual(after[19] - after[0], 0.8 * (20 - CAP) / CAP, after[:20])
+        self.assertGreaterEqual(after[19]["at"] - after[0]["at"], 0.8 * (20 - CAP) / CAP,
+                                [l["time"] for l in after[:20]])
         self.send(outpost, [("b9@example.net", tagged(9, "shop", local="b"))])
-        wait_until(lambda: len(self.arrivals(peer, "b")) == 6, 30, 0.05, "shop after restart")
-        self.assertLess(len(self.arrivals(peer, "a")), backlog, "shop waited for acme")
-        wait_until(lambda: len(self.arrivals(peer, "a")) == backlog, 60, 0.1, "acme's backlog")
+        wait_until(lambda: len(logged("b")) == 6, 30, 0.05, "shop after restart")
+        self.assertLess(len(logged("a")), backlog, "shop waited for acme")
+        wait_until(lambda: len(logged("a")) == backlog, 60, 0.1, "acme's backlog")
         self.assertEqual(outpost.stop(), 0)
 
     def test_bad_values_and_claims_are_refused(self):
