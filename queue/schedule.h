@@ -28,7 +28,8 @@ namespace mta::queue {
 // Each entry may carry a `tag`, a small value the owner gives it and gets back with it
 // (delivery: the part's tenant and class, so a due part can be ordered among other tenants'
 // without reading its envelope). The map node grows from 32 to 40 bytes, which glibc still
-// serves from a 48-byte chunk: no more memory per entry.
+// serves from a 48-byte chunk: BM_SchedulePopDue measured 124 B of RSS per entry with the tag,
+// within the noise of the figures above.
 class Schedule {
  public:
   // A due part and its tag.
