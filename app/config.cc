@@ -4,6 +4,7 @@
 #include "app/config.h"
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include "base/duration.h"
 #include "engine/address.h"
+#include "injection/tags.h"
 
 namespace mta::app {
 namespace {
@@ -172,9 +174,13 @@ Result<void> parse_users(Section& section, const std::string& where,
     CONFIG_TRY(fields.string("name", user.name));
     CONFIG_TRY(fields.string("password_hash", user.password_hash));
     if (where == "mailbox") CONFIG_TRY(fields.string("apop_secret", user.apop_secret));
+    if (where == "submission") CONFIG_TRY(fields.string("tenant", user.tenant));
     CONFIG_TRY(fields.no_unknown_keys());
     if (user.name.empty() || !user.password_hash.starts_with("$")) {
       return config_error(name + " needs a name and a crypt(3) password_hash (outpost passwd)");
+    }
+    if (!user.tenant.empty() && !injection::valid_tag(user.tenant)) {
+      return config_error(name + ".tenant must be 1 to 64 letters, digits, '.', '_' or '-'");
     }
     out.push_back(std::move(user));
   }
@@ -283,7 +289,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       CONFIG_TRY(section.string("name", key.name));
       CONFIG_TRY(section.string("key_sha256", digest));
       CONFIG_TRY(section.rate("rate", key.rate));
+      CONFIG_TRY(section.string("tenant", key.tenant));
       CONFIG_TRY(section.no_unknown_keys());
+      if (!key.tenant.empty() && !injection::valid_tag(key.tenant)) {
+        return config_error(name + ".tenant must be 1 to 64 letters, digits, '.', '_' or '-'");
+      }
       constexpr std::string_view hex_digits = "0123456789abcdef";
       const bool hex = digest.size() == 2 * key.sha256.size() &&
                        digest.find_first_not_of(hex_digits) == std::string::npos;
@@ -389,7 +399,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       CONFIG_TRY(fields.string("address", source.address));
       CONFIG_TRY(fields.string("ehlo", source.ehlo));
       CONFIG_TRY(fields.integer("weight", source.weight, 0, 1'000'000));
+      CONFIG_TRY(fields.string("pool", source.pool));
       CONFIG_TRY(fields.no_unknown_keys());
+      if (!injection::valid_tag(source.pool)) {
+        return config_error(name + ".pool must be 1 to 64 letters, digits, '.', '_' or '-'");
+      }
       const std::string with_port = source.address.find(':') == std::string::npos
                                         ? source.address + ":0"
                                         : "[" + source.address + "]:0";
@@ -400,6 +414,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       source.bound = *bound;
       config.sources.push_back(std::move(source));
     }
+    std::set<std::string> pools;
+    for (const auto& source : config.sources) pools.insert(source.pool);
+    if (pools.size() > 127) return config_error("delivery.source: more than 127 pools");
   }
   CONFIG_TRY(delivery.no_unknown_keys());
   auto known_policy = [](const std::string& p) {
@@ -447,6 +464,42 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     }
   }
 
+  if (const toml::node* tenants = root.get("tenant")) {
+    const toml::array* entries = tenants->as_array();
+    if (entries == nullptr) return config_error("tenant must be an array of tables: [[tenant]]");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < entries->size(); ++i) {
+      const std::string name = "tenant[" + std::to_string(i) + "]";
+      const toml::table* entry = entries->get(i)->as_table();
+      if (entry == nullptr) return config_error(name + " must be a table: [[tenant]]");
+      Section fields(entry, name);
+      Config::Tenant tenant;
+      CONFIG_TRY(fields.string("name", tenant.name));
+      constexpr double rate_max = 1e9;
+      CONFIG_TRY(fields.number("messages_per_second", tenant.messages_per_second, 0, rate_max));
+      CONFIG_TRY(fields.number("messages_per_hour", tenant.messages_per_hour, 0, rate_max));
+      CONFIG_TRY(fields.string("class", tenant.traffic_class));
+      CONFIG_TRY(fields.string("source_pool", tenant.source_pool));
+      CONFIG_TRY(fields.no_unknown_keys());
+      if (!injection::valid_tag(tenant.name)) {
+        return config_error(name + ".name must be 1 to 64 letters, digits, '.', '_' or '-'");
+      }
+      if (!names.insert(tenant.name).second) {
+        return config_error(name + ": tenant " + tenant.name + " is configured twice");
+      }
+      if (!injection::parse_traffic_class(tenant.traffic_class)) {
+        return config_error(name + ".class must be \"transactional\" or \"bulk\"");
+      }
+      if (!tenant.source_pool.empty() &&
+          std::none_of(config.sources.begin(), config.sources.end(),
+                       [&](const Config::Source& s) { return s.pool == tenant.source_pool; })) {
+        return config_error(name + ".source_pool " + tenant.source_pool +
+                            " is the pool of no [[delivery.source]]");
+      }
+      config.tenants.push_back(std::move(tenant));
+    }
+  }
+
   if (const toml::node* dkim = root.get("dkim")) {
     const toml::array* entries = dkim->as_array();
     if (entries == nullptr) return config_error("dkim must be an array of tables: [[dkim]]");
@@ -478,13 +531,14 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   static const std::set<std::string> known = {
-      "node", "log",     "spool",  "submission", "delivery", "queue", "http",    "dkim",   "dns",
-      "tls",  "metrics", "bounce", "mailbox",    "imap",     "pop3",  "shaping", "cluster"};
+      "node",    "log",  "spool", "submission", "delivery", "queue",
+      "http",    "dkim", "dns",   "tls",        "metrics",  "bounce",
+      "mailbox", "imap", "pop3",  "shaping",    "cluster",  "tenant"};
   static const std::set<std::string> later = {};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {
-      if (!value.is_table() && name != "dkim" && name != "shaping") {
+      if (!value.is_table() && name != "dkim" && name != "shaping" && name != "tenant") {
         return config_error("[" + name + "] must be a table");
       }
       continue;

@@ -49,6 +49,7 @@ struct Config {
     std::string name;
     std::string password_hash;  // crypt(3): "$y$..." from `outpost passwd`
     std::string apop_secret;    // [[mailbox.user]] only: the shared secret POP3 APOP needs
+    std::string tenant;  // [[submission.user]] only: its messages are this tenant's ("" = any)
   };
   std::vector<User> users;
   std::vector<std::string> submission_tls_listen;  // implicit TLS (port 465 style)
@@ -70,6 +71,7 @@ struct Config {
     std::string name;
     std::array<std::uint8_t, 32> sha256{};  // key_sha256 (hex, from `outpost passwd --api-key`)
     injection::Rate rate;                   // messages for the whole node; unlimited by default
+    std::string tenant;  // its messages are this tenant's and may name no other ("" = any)
   };
   std::vector<ApiKey> api_keys;
   // [bounce] where bounces come back: with a domain, every recipient gets a VERP return path
@@ -128,6 +130,7 @@ struct Config {
     engine::SocketAddress bound;  // the same, port 0, as delivery binds it
     std::string ehlo;             // empty: node.hostname
     std::uint32_t weight = 1;
+    std::string pool = "default";  // messages naming a pool go from its sources only
   };
   std::vector<Source> sources;
   // [[shaping]]: limits for a recipient domain or for every destination with an MX host
@@ -144,6 +147,17 @@ struct Config {
     double connections_per_minute = 0;
   };
   std::vector<ShapingRule> shaping;
+  // [[tenant]]: senders sharing the node (X-Outpost-Tenant, the API's "tenant", or the tenant
+  // a user or API key is bound to). Delivery takes tenants in turn; a capped tenant waits
+  // (never bounces) while others go. Tenants not listed are served too, without a cap.
+  struct Tenant {
+    std::string name;
+    double messages_per_second = 0;  // 0: no cap; for the whole node, split across shards
+    double messages_per_hour = 0;
+    std::string traffic_class = "transactional";  // its messages' class when they name none
+    std::string source_pool;  // its messages' pool when they name none: a source's pool
+  };
+  std::vector<Tenant> tenants;
   // [delivery] response_rules: replies that suspend or throttle a destination
   // (delivery/response_rules.h); empty = the built-in rules.
   std::string response_rules;

@@ -331,5 +331,66 @@ TEST(Config, Cluster) {
   EXPECT_NE(error("[cluster]\nnodes = 2\n").find("nodes"), std::string::npos);
 }
 
+TEST(Config, TenantsAndTheirBindings) {
+  auto config = parse_config(R"(
+[[tenant]]
+name = "acme"
+messages_per_second = 50
+messages_per_hour = 100000
+class = "bulk"
+source_pool = "marketing"
+[[tenant]]
+name = "shop.eu"
+[[delivery.source]]
+address = "192.0.2.1"
+[[delivery.source]]
+address = "192.0.2.2"
+pool = "marketing"
+[[submission.user]]
+name = "app"
+password_hash = '$y$j9T$abc$def'
+tenant = "acme"
+[[http.api_key]]
+name = "api"
+key_sha256 = "00ff10a0000000000000000000000000000000000000000000000000000000fe"
+tenant = "shop.eu"
+)",
+                             "tenants");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  ASSERT_EQ(config->tenants.size(), 2U);
+  EXPECT_EQ(config->tenants[0].name, "acme");
+  EXPECT_EQ(config->tenants[0].messages_per_second, 50);
+  EXPECT_EQ(config->tenants[0].messages_per_hour, 100000);
+  EXPECT_EQ(config->tenants[0].traffic_class, "bulk");
+  EXPECT_EQ(config->tenants[0].source_pool, "marketing");
+  EXPECT_EQ(config->tenants[1].traffic_class, "transactional");
+  EXPECT_EQ(config->tenants[1].messages_per_second, 0);
+  EXPECT_EQ(config->users.at(0).tenant, "acme");
+  EXPECT_EQ(config->api_keys.at(0).tenant, "shop.eu");
+  EXPECT_EQ(config->sources.at(0).pool, "default");
+  EXPECT_EQ(config->sources.at(1).pool, "marketing");
+
+  for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
+           {"[[tenant]]\nname = \"a b\"\n", "tenant[0].name"},
+           {"[[tenant]]\n", "tenant[0].name"},
+           {"[[tenant]]\nname = \"a\"\nclass = \"promo\"\n", "tenant[0].class"},
+           {"[[tenant]]\nname = \"a\"\nmessages_per_minute = 3\n", "tenant[0].messages_per_minute"},
+           {"[[tenant]]\nname = \"a\"\nmessages_per_second = -1\n",
+            "tenant[0].messages_per_second"},
+           {"[[tenant]]\nname = \"a\"\n[[tenant]]\nname = \"a\"\n", "configured twice"},
+           {"[[tenant]]\nname = \"a\"\nsource_pool = \"x\"\n", "tenant[0].source_pool x"},
+           {"[[delivery.source]]\naddress = \"192.0.2.1\"\npool = \"a b\"\n",
+            "delivery.source[0].pool"},
+           {"[tenant]\nname = \"a\"\n", "[[tenant]]"},
+           {"[[submission.user]]\nname = \"x\"\npassword_hash = '$y$a'\ntenant = \"a:b\"\n",
+            "submission.user[0].tenant"},
+           {"[[mailbox.user]]\nname = \"x\"\npassword_hash = '$y$a'\ntenant = \"a\"\n",
+            "mailbox.user[0].tenant"}}) {
+    auto bad = parse_config(text, "bad");
+    ASSERT_FALSE(bad.has_value()) << text;
+    EXPECT_NE(bad.error().message().find(want), std::string::npos) << bad.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace mta::app

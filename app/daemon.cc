@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "app/admin.h"
@@ -564,7 +566,28 @@ int run_daemon(const Config& config, const std::string& config_path) {
     return 1;
   }
   injection::Users users;
-  for (const auto& user : config.users) users.add(user.name, user.password_hash);
+  for (const auto& user : config.users) {
+    users.add(user.name, user.password_hash);
+    if (!user.tenant.empty()) users.set_tenant(user.name, user.tenant);
+  }
+  // [[tenant]]: defaults applied at intake, rate caps at delivery.
+  std::unordered_map<std::string, injection::InjectorOptions::TenantDefaults> tenant_defaults;
+  std::vector<delivery::TenantLimits> tenant_limits;
+  std::vector<std::string> source_pools;  // a message may name these
+  for (const auto& source : config.sources) {
+    if (std::find(source_pools.begin(), source_pools.end(), source.pool) == source_pools.end()) {
+      source_pools.push_back(source.pool);
+    }
+  }
+  for (const auto& tenant : config.tenants) {
+    tenant_defaults[tenant.name] = {
+        .traffic_class = injection::parse_traffic_class(tenant.traffic_class)
+                             .value_or(queue::TrafficClass::transactional),
+        .source_pool = tenant.source_pool};
+    tenant_limits.push_back({.name = tenant.name,
+                             .messages_per_second = tenant.messages_per_second,
+                             .messages_per_hour = tenant.messages_per_hour});
+  }
 
   auto signing = load_signing_keys(config);
   if (!signing) {
@@ -606,7 +629,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
 
   std::vector<delivery::Source> sources;
   for (const auto& source : config.sources) {
-    sources.push_back({.address = source.bound, .helo_name = source.ehlo, .weight = source.weight});
+    sources.push_back({.address = source.bound,
+                       .helo_name = source.ehlo,
+                       .weight = source.weight,
+                       .pool = source.pool});
     log::info("delivery: sending from " + source.address + " as " +
               (source.ehlo.empty() ? config.hostname : source.ehlo) + ", weight " +
               std::to_string(source.weight));
@@ -890,7 +916,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .shard_count = shard_count,
             .response_rules = &response_rules,
             .fleet = fleet != nullptr,
-            .fleet_nodes_expected = config.cluster_nodes_expected},
+            .fleet_nodes_expected = config.cluster_nodes_expected,
+            .tenants = tenant_limits},
         on_queued,
         [&shard, &services, &config, committer = mine.committer.get()](
             std::vector<queue::Envelope>&& parts, std::string&& body,
@@ -938,7 +965,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .max_age = config.max_age,
             .signing = *signing ? &**signing : nullptr,
             .verp_domain = config.verp ? config.bounce_domain : std::string(),
-            .verp_prefix = config.verp_prefix},
+            .verp_prefix = config.verp_prefix,
+            .tenants = tenant_defaults,
+            .pools = source_pools},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
         [on_queued](const std::vector<queue::ScheduledItem>& parts) {
           for (const auto& part : parts) on_queued(part);
@@ -957,8 +986,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
       injection::ApiOptions api_options{.message_bytes_max = config.message_bytes_max,
                                         .recipients_max = config.recipients_max};
       for (const auto& key : config.api_keys) {
-        api_options.keys.push_back(injection::ApiKey{
-            .name = key.name, .sha256 = key.sha256, .rate = key.rate.per_shard(shard_count)});
+        api_options.keys.push_back(injection::ApiKey{.name = key.name,
+                                                     .sha256 = key.sha256,
+                                                     .rate = key.rate.per_shard(shard_count),
+                                                     .tenant = key.tenant});
       }
       mine.api = std::make_unique<injection::HttpApi>(shard, *mine.injector, *mine.committer, spool,
                                                       std::move(api_options));

@@ -42,6 +42,7 @@ struct Telemetry::Shard {
   std::array<metrics::Gauge*, 3> queue{};  // waiting, ready, in_flight
   // By RecipientState: delivered, deferred, bounced, suppressed.
   std::array<metrics::BoundedCounter*, 4> deliveries{};
+  std::array<metrics::BoundedCounter*, 4> tenant_deliveries{};  // same order
   metrics::Histogram* delivery_duration = nullptr;
   Durations durations;
   // Open connections by the admission index of their destination, created when first used.
@@ -71,7 +72,8 @@ constexpr auto category_readers(std::index_sequence<I...>) {
 
 }  // namespace
 
-Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max)
+Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
+                     std::size_t tenants_max)
     : connection_destinations_(
           std::make_unique<metrics::LabelAdmission>(destinations_max, "other")) {
   auto& c = catalog_;
@@ -132,6 +134,15 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max)
       {.name = "destination", .values_max = destinations_max, .overflow_value = "other"});
   MTA_ASSERT(deliveries.has_value());
   deliveries_ = *deliveries;
+  auto tenant_deliveries = c.add_bounded_counter(
+      {"outpost_tenant_deliveries_total",
+       "Recipient outcomes of delivery attempts, as outpost_deliveries_total, by tenant "
+       "(X-Outpost-Tenant; \"none\" for untagged mail): the first tenants seen keep their own "
+       "series, the rest count as \"other\".",
+       {"result"}},
+      {.name = "tenant", .values_max = tenants_max, .overflow_value = "other"});
+  MTA_ASSERT(tenant_deliveries.has_value());
+  tenant_deliveries_ = *tenant_deliveries;
   const auto add_histogram = [&c](std::string name, std::string help, std::vector<double> buckets) {
     auto family = c.add_histogram({std::move(name), std::move(help), {}}, std::move(buckets));
     MTA_ASSERT(family.has_value());
@@ -316,6 +327,11 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max)
                          &shard->registry.bounded_counter(deliveries_, {"deferred"}),
                          &shard->registry.bounded_counter(deliveries_, {"bounced"}),
                          &shard->registry.bounded_counter(deliveries_, {"suppressed"})};
+    shard->tenant_deliveries = {
+        &shard->registry.bounded_counter(tenant_deliveries_, {"delivered"}),
+        &shard->registry.bounded_counter(tenant_deliveries_, {"deferred"}),
+        &shard->registry.bounded_counter(tenant_deliveries_, {"bounced"}),
+        &shard->registry.bounded_counter(tenant_deliveries_, {"suppressed"})};
     shard->delivery_duration = &shard->registry.histogram(delivery_duration_);
     shard->durations = {.smtp_session = &shard->registry.histogram(session_duration_),
                         .dkim_sign = &shard->registry.histogram(sign_duration_),
@@ -364,22 +380,28 @@ void Telemetry::count(std::uint32_t shard, const delivery::RecipientOutcome& out
   MTA_ASSERT(shard < shards_.size());
   Shard& s = *shards_[shard];
   const std::string& destination = outcome.envelope.destination;
+  const std::string_view tenant =
+      outcome.envelope.tenant.empty() ? std::string_view("none") : outcome.envelope.tenant;
+  std::size_t result = 0;
   switch (outcome.recipient.state) {
     case queue::RecipientState::delivered:
-      s.deliveries[0]->inc(destination);
+      result = 0;
       break;
     case queue::RecipientState::deferred:
-      s.deliveries[1]->inc(destination);
-      return;  // not final: no duration
+      result = 1;
+      break;
     case queue::RecipientState::bounced:
-      s.deliveries[2]->inc(destination);
+      result = 2;
       break;
     case queue::RecipientState::suppressed:
-      s.deliveries[3]->inc(destination);
+      result = 3;
       break;
     case queue::RecipientState::pending:
       return;
   }
+  s.deliveries[result]->inc(destination);
+  s.tenant_deliveries[result]->inc(tenant);
+  if (result == 1) return;  // deferred is not final: no duration
   s.delivery_duration->observe(std::chrono::duration_cast<std::chrono::nanoseconds>(
       outcome.at - outcome.envelope.received_at));
 }

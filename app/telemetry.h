@@ -52,16 +52,18 @@ struct ShardCounts {
 
 class Telemetry {
  public:
-  // destinations_max: destination label values with their own series (the rest: "other").
-  Telemetry(std::uint32_t shard_count, std::size_t destinations_max = 50);
+  // destinations_max: destination label values with their own series (the rest: "other");
+  // tenants_max: the same for tenant label values.
+  Telemetry(std::uint32_t shard_count, std::size_t destinations_max = 50,
+            std::size_t tenants_max = 100);
   Telemetry(const Telemetry&) = delete;
   Telemetry& operator=(const Telemetry&) = delete;
   ~Telemetry();
 
   // On shard `shard`'s thread only: moves its registry up to `now`.
   void sync(std::uint32_t shard, const ShardCounts& now);
-  // On shard `shard`'s thread: one recipient outcome (deliveries by destination, and the
-  // accept-to-final-disposition histogram).
+  // On shard `shard`'s thread: one recipient outcome (deliveries by destination and by
+  // tenant, and the accept-to-final-disposition histogram).
   void count(std::uint32_t shard, const delivery::RecipientOutcome& outcome);
   // The histogram handles of shard `shard`, for its probes (injection, committer).
   struct Durations {
@@ -90,6 +92,7 @@ class Telemetry {
   metrics::GaugeFamily queue_;
   metrics::GaugeFamily connections_;
   metrics::BoundedCounterFamily deliveries_;
+  metrics::BoundedCounterFamily tenant_deliveries_;
   metrics::HistogramFamily delivery_duration_;
   metrics::HistogramFamily session_duration_;
   metrics::HistogramFamily sign_duration_;

@@ -1,5 +1,6 @@
 // What the JSON delivery log costs per recipient outcome: formatting the line on the shard,
-// appending it to the shard's channel, and the worker's batched write to a real file.
+// appending it to the shard's channel, and the worker's batched write to a real file. And what
+// the ready queue costs per part: push and pop among N tenants, one of them capped.
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "delivery/outcome.h"
+#include "delivery/ready_queue.h"
 #include "metrics/line_log.h"
 
 namespace mta::delivery {
@@ -76,6 +78,31 @@ void BM_DeliveryLogLineAppendWrite(benchmark::State& state) {
   std::remove(path);
 }
 BENCHMARK(BM_DeliveryLogLineAppendWrite);
+
+// A backlog of 100,000 parts spread over state.range(0) tenants and one more that is capped
+// (skipped by every pop, its parts pile up), bulk and transactional mixed: one pop and one
+// push per iteration.
+void BM_ReadyQueuePushPop(benchmark::State& state) {
+  const auto tenants = static_cast<TenantIndex>(state.range(0));
+  ReadyQueue queue;
+  std::uint64_t next = 1;
+  const auto make = [&] {
+    const std::uint64_t id = next++;
+    return ReadyPart{.key = {.message = MessageId(id), .part = 0},
+                     .tenant = static_cast<TenantIndex>(2 + id % (tenants + 1)),
+                     .traffic_class = id % 4 == 0 ? queue::TrafficClass::transactional
+                                                  : queue::TrafficClass::bulk};
+  };
+  for (int i = 0; i < 100'000; ++i) queue.push(make());
+  const auto eligible = [](TenantIndex tenant, PoolIndex) { return tenant != 2; };
+  for (auto _ : state) {
+    auto part = queue.pop(eligible);
+    benchmark::DoNotOptimize(part);
+    queue.push(make());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReadyQueuePushPop)->Arg(1)->Arg(10)->Arg(1000);
 
 }  // namespace
 }  // namespace mta::delivery

@@ -1,5 +1,6 @@
-// Dispatcher: a due schedule (one shard timer for the earliest part), a FIFO of parts that
-// are due, and up to connections_max SMTP client connections. A connection that finishes its
+// Dispatcher: a due schedule (one shard timer for the earliest part), the parts that are due
+// (ReadyQueue: transactional before bulk, tenants in turn, capped tenants waiting), and up to
+// connections_max SMTP client connections. A connection that finishes its
 // handshake, or a transaction, asks for the next part; the session pipelines each
 // transaction (RSET, MAIL, RCPT..., DATA in one write).
 #include "delivery/dispatcher.h"
@@ -56,6 +57,8 @@ class Dispatcher::Connection final : public tls::StreamHandler {
         name_(owner.name_of(address_index)),
         source_(source ? &owner.options_.sources[*source] : nullptr),
         source_text_(source_ ? source_->address.host() : std::string()),
+        pool_(source_ ? std::optional(owner.context_.tenants.pool_index(source_->pool))
+                      : std::nullopt),
         session_(smtp::ClientOptions{.helo_name = source_ != nullptr && !source_->helo_name.empty()
                                                       ? source_->helo_name
                                                       : owner.options_.helo_name,
@@ -72,6 +75,8 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   }
   bool ready() const { return ready_; }
   bool busy() const { return busy_; }
+  // Whether a part of `pool` may go on this connection.
+  bool carries_pool(PoolIndex pool) const { return pool == 0 || !pool_ || *pool_ == pool; }
 
   void on_connected(int error) override {
     if (error != 0) {
@@ -275,6 +280,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   const std::string name_;
   const Source* source_;  // nullptr: the kernel's choice
   const std::string source_text_;
+  const std::optional<PoolIndex> pool_;  // its source's pool; nullopt: any (no source)
   smtp::ClientSession session_;
   tls::Stream stream_;
   bool open_ = false;  // connected and not yet closed
@@ -290,12 +296,14 @@ class Dispatcher::Connection final : public tls::StreamHandler {
 };
 
 std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
-                                                std::vector<std::int64_t>& credit, int family) {
+                                                std::vector<std::int64_t>& credit, int family,
+                                                const std::function<bool(const Source&)>& allowed) {
   credit.resize(sources.size(), 0);
   std::optional<std::size_t> best;
   std::int64_t total = 0;
   for (std::size_t i = 0; i < sources.size(); ++i) {
     if (sources[i].address.family() != family || sources[i].weight == 0) continue;
+    if (allowed && !allowed(sources[i])) continue;
     credit[i] += sources[i].weight;
     total += sources[i].weight;
     if (!best || credit[i] > credit[*best]) best = i;
@@ -489,7 +497,22 @@ std::optional<Clock::WallTime> Dispatcher::suspended_until() const {
 }
 
 std::optional<std::size_t> Dispatcher::next_source(int family) {
-  return next_weighted_source(options_.sources, source_credit_, family);
+  if (options_.sources.empty()) return std::nullopt;
+  // The pools with parts waiting; a part that names none may go from any source.
+  bool any_pool = false;
+  std::vector<bool> waiting(Tenants::pools_max + 1, false);
+  ready_.for_each_flow([&](TenantIndex, PoolIndex pool) {
+    if (pool == 0) any_pool = true;
+    if (pool < waiting.size()) waiting[pool] = true;
+  });
+  if (any_pool || ready_.empty()) {
+    return next_weighted_source(options_.sources, source_credit_, family);
+  }
+  return next_weighted_source(options_.sources, source_credit_, family,
+                              [this, &waiting](const Source& source) {
+                                const PoolIndex pool = context_.tenants.pool_index(source.pool);
+                                return pool < waiting.size() && waiting[pool];
+                              });
 }
 
 std::size_t Dispatcher::busy_count() const {
@@ -498,8 +521,8 @@ std::size_t Dispatcher::busy_count() const {
   return busy;
 }
 
-void Dispatcher::add(queue::PartKey key, Clock::WallTime due) {
-  schedule_.add(due, key);
+void Dispatcher::add(queue::PartKey key, Clock::WallTime due, std::uint32_t tag) {
+  schedule_.add(due, key, tag);
   if (due <= context_.shard.clock().wall_now()) {
     pump();
   } else {
@@ -518,7 +541,12 @@ void Dispatcher::receive(PoolHandoff&& handoff) {
     cursor_ = 0;
     failed_in_round_.assign(options_.addresses.size(), false);
   }
-  ready_.insert(ready_.end(), handoff.parts.begin(), handoff.parts.end());
+  for (const HandoffPart& part : handoff.parts) {
+    ready_.push(ReadyPart{.key = part.key,
+                          .tenant = context_.tenants.intern(part.tenant),
+                          .traffic_class = part.traffic_class,
+                          .pool = context_.tenants.pool_index(part.pool)});
+  }
   pump();
 }
 
@@ -529,8 +557,14 @@ void Dispatcher::hand_ready_to_pool() {
                       .tls = options_.tls,
                       .domain = destination_,
                       .route_ttl = route_expires_ - context_.shard.clock().now(),
-                      .parts = {ready_.begin(), ready_.end()}};
-  ready_.clear();
+                      .parts = {}};
+  // In the order the pool's ready queue will want them anyway (it keeps the same policy).
+  for (const ReadyPart& part : ready_.take_all()) {
+    handoff.parts.push_back(HandoffPart{.key = part.key,
+                                        .tenant = context_.tenants.name(part.tenant),
+                                        .traffic_class = part.traffic_class,
+                                        .pool = context_.tenants.pool_name(part.pool)});
+  }
   context_.probe.handed_to_pools += handoff.parts.size();
   context_.hand_off(std::move(handoff));
 }
@@ -541,15 +575,16 @@ ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
     if (action != OperatorAction::retry) after_attempt_[key] = action;
     return ActionResult::in_flight;
   }
-  bool waiting = schedule_.remove(key);
-  if (!waiting) {
-    const auto found = std::find(ready_.begin(), ready_.end(), key);
-    if (found == ready_.end()) return ActionResult::not_found;
-    ready_.erase(found);
+  std::optional<ReadyPart> part;
+  if (const auto tag = schedule_.take(key)) {
+    part = Tenants::from_tag(key, *tag);
+  } else {
+    part = ready_.remove(key);
+    if (!part) return ActionResult::not_found;
   }
   switch (action) {
     case OperatorAction::retry:
-      ready_.push_front(key);
+      ready_.push_front(*part);
       pump();
       break;
     case OperatorAction::remove:
@@ -572,9 +607,9 @@ double Dispatcher::unit_random() {
 }
 
 void Dispatcher::take_due() {
-  std::vector<queue::PartKey> due;
+  std::vector<queue::Schedule::Due> due;
   schedule_.pop_due(context_.shard.clock().wall_now(), schedule_.size(), due);
-  ready_.insert(ready_.end(), due.begin(), due.end());
+  for (const auto& [key, tag] : due) ready_.push(Tenants::from_tag(key, tag));
 }
 
 void Dispatcher::arm_due_timer() {
@@ -706,9 +741,31 @@ bool Dispatcher::assign(Connection& connection) {
     return false;
   }
   if (ready_.empty()) take_due();
+  // Tenants over their rate cap wait, with their parts kept here; the others go first. A
+  // connection carries the parts of its source's pool, and those that name none.
+  const auto may_send = [this, now, &connection](TenantIndex tenant, PoolIndex pool) {
+    return connection.carries_pool(pool) && context_.tenants.may_send(tenant, now);
+  };
   while (!ready_.empty()) {
-    const queue::PartKey key = ready_.front();
-    ready_.pop_front();
+    const std::optional<ReadyPart> next = ready_.pop(may_send);
+    if (!next && ready_.any([this, now](TenantIndex tenant, PoolIndex) {
+          return context_.tenants.may_send(tenant, now);
+        })) {
+      // What may go now is for another pool: this connection makes room for one from there
+      // (the pump after it closes picks a source of a waiting pool).
+      connection.quit();
+      return false;
+    }
+    if (!next) {
+      // Every tenant waiting is capped: again when the first of them may send.
+      Clock::TimePoint at = Clock::TimePoint::max();
+      ready_.for_each_flow([&](TenantIndex tenant, PoolIndex) {
+        at = std::min(at, context_.tenants.next_at(tenant, now));
+      });
+      pump_at(at);
+      return false;
+    }
+    const queue::PartKey key = next->key;
     auto envelope = context_.store.read_envelope(key);
     if (!envelope) {
       // Gone (deleted by an operator) or unreadable.
@@ -738,6 +795,7 @@ bool Dispatcher::assign(Connection& connection) {
       continue;
     }
     (void)rates_.take_message(now);
+    context_.tenants.sent(next->tenant, now);
     connection.start(std::move(envelope).value(), std::move(tried), *body);
     return true;
   }
@@ -862,11 +920,16 @@ void Dispatcher::settle(queue::Envelope& envelope, NextStep step) {
 void Dispatcher::reschedule(const queue::Envelope& envelope, Clock::WallTime due) {
   const queue::PartKey key{.message = envelope.id, .part = envelope.part};
   if (options_.pool && context_.requeue) {
-    context_.requeue(
-        queue::ScheduledItem{.due = due, .key = key, .destination = envelope.destination});
+    context_.requeue(queue::ScheduledItem{.due = due,
+                                          .key = key,
+                                          .destination = envelope.destination,
+                                          .tenant = envelope.tenant,
+                                          .traffic_class = envelope.traffic_class,
+                                          .pool = envelope.pool});
     return;
   }
-  schedule_.add(due, key);
+  schedule_.add(due, key,
+                context_.tenants.tag_of(envelope.tenant, envelope.traffic_class, envelope.pool));
   arm_due_timer();
 }
 
@@ -879,10 +942,8 @@ void Dispatcher::remove_now(queue::PartKey key, const queue::Envelope* final_sta
 }
 
 void Dispatcher::fail_ready(const std::string& reason, bool permanent) {
-  while (!ready_.empty()) {
-    const queue::PartKey key = ready_.front();
-    ready_.pop_front();
-    auto envelope = context_.store.read_envelope(key);
+  while (const std::optional<ReadyPart> next = ready_.pop()) {
+    auto envelope = context_.store.read_envelope(next->key);
     if (!envelope) continue;  // deleted meanwhile
     const auto tried = recipients_to_try(*envelope);
     const Clock::WallTime now = context_.shard.clock().wall_now();

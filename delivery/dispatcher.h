@@ -19,8 +19,10 @@
 #include "delivery/disposition.h"
 #include "delivery/outcome.h"
 #include "delivery/probe.h"
+#include "delivery/ready_queue.h"
 #include "delivery/response_rules.h"
 #include "delivery/shaping.h"
+#include "delivery/tenants.h"
 #include "dns/resolver.h"
 #include "engine/address.h"
 #include "engine/shard.h"
@@ -45,13 +47,18 @@ struct Source {
   engine::SocketAddress address;  // port 0
   std::string helo_name;          // empty: DestinationOptions::helo_name
   std::uint32_t weight = 1;       // its share of new connections among the sources
+  // Its source pool: a connection from it carries parts of no other pool (parts that name
+  // none go from any source).
+  std::string pool = "default";
 };
 
 // Smooth weighted round robin over the sources of `family` (as nginx balances upstreams):
 // each gains its weight in `credit` (one entry per source, kept between calls), the richest is
 // chosen and pays the total. Weights 2:1 give A B A A B A ... nullopt: none of that family.
-std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
-                                                std::vector<std::int64_t>& credit, int family);
+// `allowed` (unset: all) narrows the choice, e.g. to the pools that have parts waiting.
+std::optional<std::size_t> next_weighted_source(
+    const std::vector<Source>& sources, std::vector<std::int64_t>& credit, int family,
+    const std::function<bool(const Source&)>& allowed = {});
 
 struct DestinationOptions {
   // Where to connect, in dialling order: a connection that fails before the greeting (refused,
@@ -102,6 +109,14 @@ enum class ActionResult {
   not_found,  // not waiting here (already gone, or not handed to this shard yet)
 };
 
+// A part handed to a pool: its tenant by name, since tenant indices are each shard's own.
+struct HandoffPart {
+  queue::PartKey key;
+  std::string tenant;
+  queue::TrafficClass traffic_class = queue::TrafficClass::transactional;
+  std::string pool;
+};
+
 // Due parts of one domain, handed by the domain's dispatcher to the pool of its MX host set.
 struct PoolHandoff {
   std::string pool;                              // pool_name() of the MX host set
@@ -110,7 +125,7 @@ struct PoolHandoff {
   TlsPolicy tls = TlsPolicy::opportunistic;      // the domain's (part of the pool's name)
   std::string domain;                            // the domain handing off (its limits apply)
   Clock::Duration route_ttl{};                   // how long those addresses may be used
-  std::vector<queue::PartKey> parts;
+  std::vector<HandoffPart> parts;
 };
 
 // "mx:" and the MX host names, sorted and lower-cased: domains whose MX records name the same
@@ -146,6 +161,8 @@ struct ShardDelivery {
   const ResponseRules* response_rules = nullptr;
   std::mt19937_64 random;
   Probe probe;
+  // Tenant names and [[tenant]] rate caps of this shard (every destination's parts count).
+  Tenants tenants;
 };
 
 // Lives on the shard that owns the destination and is used only there. Holds the shard's
@@ -158,8 +175,8 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
   ~Dispatcher();
 
-  // A part of this destination is due at `due`.
-  void add(queue::PartKey key, Clock::WallTime due);
+  // A part of this destination is due at `due`; `tag`: its tenant and class (Tenants::tag).
+  void add(queue::PartKey key, Clock::WallTime due, std::uint32_t tag = 0);
   // A pool: parts due now from one of its domains, with that domain's current addresses.
   void receive(PoolHandoff&& handoff);
   ActionResult apply(OperatorAction action, queue::PartKey key);
@@ -237,7 +254,9 @@ class Dispatcher {
   bool plaintext_only(std::size_t index) const;
   const std::string& name_of(std::size_t index) const;
   // The source the next connection to an address of `family` goes out from (an index into
-  // options_.sources), or nullopt for the kernel's choice.
+  // options_.sources), or nullopt for the kernel's choice: among the sources of the pools
+  // that have parts waiting (all of them when a waiting part names no pool). When no waiting
+  // pool has a source of that family, the kernel's choice.
   std::optional<std::size_t> next_source(int family);
   void on_connection_ready(std::size_t index);
   // Defers (or, `permanent`, bounces) every part waiting for a connection with `reason` (an
@@ -249,8 +268,14 @@ class Dispatcher {
   ShardDelivery& context_;
   const std::string destination_;
   DestinationOptions options_;
-  queue::Schedule schedule_;          // parts waiting for their due time
-  std::deque<queue::PartKey> ready_;  // due, waiting for a connection
+  // Parts waiting for their due time, each tagged with its tenant and class. The tag rides in
+  // the schedule (from the schedule index at start-up, from the ScheduledItem at intake, from
+  // the envelope after an attempt) rather than being read from the envelope when the part
+  // becomes due: a backlog becoming due at once (start-up, the end of a suspension) would
+  // otherwise cost one envelope read per part before the first connection could be given
+  // one, and each part's envelope is read again when it goes out.
+  queue::Schedule schedule_;
+  ReadyQueue ready_;  // due, waiting for a connection: by class, then tenants in turn
   engine::TimerId due_timer_ = 0;
   Clock::WallTime due_timer_at_{};
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;

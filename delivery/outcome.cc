@@ -57,6 +57,16 @@ std::string delivery_log_line(const RecipientOutcome& outcome) {
   json.member("sender", envelope.mail_from);
   json.member("recipient", recipient.address);
   json.member("destination", envelope.destination);
+  // The tenant and campaign (null: none), for a platform's per-customer accounting.
+  for (const auto& [name, value] :
+       {std::pair{"tenant", &envelope.tenant}, std::pair{"campaign", &envelope.campaign}}) {
+    json.key(name);
+    if (value->empty()) {
+      json.value(nullptr);
+    } else {
+      json.value(*value);
+    }
+  }
   json.key("mx_host");
   if (outcome.hop != nullptr && !outcome.hop->mx_host.empty()) {
     json.value(outcome.hop->mx_host);

@@ -42,6 +42,7 @@ queue::Envelope envelope() {
   e.id = MessageId(0x1234);
   e.part = 2;
   e.destination = "example.net";
+  e.tenant = "acme";
   e.mail_from = "bounce+x@example.com";
   e.received_at = Clock::WallTime(std::chrono::seconds(1'800'000'000));
   e.recipients.push_back({.address = "a\"b@example.net",
@@ -77,6 +78,8 @@ TEST(DeliveryLogLine, ParsesBackWithEveryField) {
   EXPECT_EQ(json->find("sender")->as_string(), "bounce+x@example.com");
   EXPECT_EQ(json->find("recipient")->as_string(), "a\"b@example.net");
   EXPECT_EQ(json->find("destination")->as_string(), "example.net");
+  EXPECT_EQ(json->find("tenant")->as_string(), "acme");
+  EXPECT_EQ(json->find("campaign")->type(), http::JsonType::null);
   EXPECT_EQ(json->find("mx_host")->as_string(), "mx.example.net");
   EXPECT_EQ(json->find("address")->as_string(), "127.0.0.1:25");
   const http::JsonValue* tls = json->find("tls");

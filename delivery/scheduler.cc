@@ -37,8 +37,13 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .suppressed = options_.suppressed,
                .response_rules = options_.response_rules,
                .random = std::mt19937_64(std::random_device{}()),
-               .probe = {}} {
+               .probe = {},
+               .tenants = {}} {
   fleet_standing_.nodes = std::max<std::uint32_t>(1, options_.fleet_nodes_expected);
+  context_.tenants.configure(options_.tenants, options_.shard_count, shard.clock().now());
+  std::vector<std::string> pools;
+  for (const Source& source : options_.destination.sources) pools.push_back(source.pool);
+  context_.tenants.configure_pools(pools);
 }
 
 Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
@@ -142,7 +147,8 @@ void Scheduler::apply_fleet(const cluster::Standing& standing) {
 }
 
 void Scheduler::add(const queue::ScheduledItem& item) {
-  dispatcher_for(item.destination).add(item.key, item.due);
+  dispatcher_for(item.destination)
+      .add(item.key, item.due, context_.tenants.tag_of(item.tenant, item.traffic_class, item.pool));
 }
 
 void Scheduler::receive(PoolHandoff&& handoff) {

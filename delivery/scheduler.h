@@ -49,6 +49,8 @@ struct SchedulerOptions {
   // fleet_nodes_expected.
   bool fleet = false;
   std::uint32_t fleet_nodes_expected = 1;
+  // [[tenant]] rate caps for the whole node; each shard takes its 1/shard_count share.
+  std::vector<TenantLimits> tenants;
 };
 
 // How an operator action over many parts went, part by part.

@@ -41,5 +41,24 @@ TEST(NextWeightedSource, OnlyTheDestinationsFamilyAndNeverWeightZero) {
   EXPECT_EQ(picks({}, AF_INET, 1), "-");
 }
 
+TEST(NextWeightedSource, OnlyAllowedSourcesKeepTheirShare) {
+  std::vector<Source> sources = {source("127.0.0.2:0", 1), source("127.0.0.3:0", 1),
+                                 source("127.0.0.4:0", 2)};
+  sources[0].pool = "a";
+  sources[1].pool = "b";
+  sources[2].pool = "b";
+  std::vector<std::int64_t> credit;
+  std::string out;
+  const auto only_b = [](const Source& s) { return s.pool == "b"; };
+  for (int i = 0; i < 6; ++i) {
+    auto picked = next_weighted_source(sources, credit, AF_INET, only_b);
+    out += picked ? static_cast<char>('A' + *picked) : '-';
+  }
+  EXPECT_EQ(out, "CBCCBC");
+  EXPECT_EQ(
+      next_weighted_source(sources, credit, AF_INET, [](const Source& s) { return s.pool == "c"; }),
+      std::nullopt);
+}
+
 }  // namespace
 }  // namespace mta::delivery

@@ -45,9 +45,19 @@ class Users {
                                    const std::vector<std::string>& responses) const;
   // Same, for a name and password already decoded.
   bool check_password(const std::string& name, const std::string& password) const;
+  // A user bound to a tenant ([[submission.user]] tenant): its messages are that tenant's and
+  // may name no other. "" = not bound.
+  void set_tenant(const std::string& name, std::string tenant) {
+    tenants_[name] = std::move(tenant);
+  }
+  std::string tenant_of(const std::string& name) const {
+    const auto found = tenants_.find(name);
+    return found == tenants_.end() ? std::string() : found->second;
+  }
 
  private:
   std::map<std::string, std::string> users_;
+  std::map<std::string, std::string> tenants_;
 };
 
 // A new yescrypt hash of `password` for the config (`outpost passwd`).

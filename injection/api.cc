@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/rfc3339.h"
 #include "dkim/crypto.h"
+#include "injection/tags.h"
 #include "proto/http/json.h"
 #include "proto/mime/address.h"
 #include "proto/mime/compose.h"
@@ -28,6 +29,7 @@ using http::JsonValue;
 
 struct HttpApi::Caller {
   std::string name;      // the key's name, or "loopback"
+  std::string tenant;    // the key's tenant: its messages are that tenant's ("" = any)
   RateLimiter* limiter;  // never null
   std::string client_ip;
 };
@@ -83,9 +85,13 @@ bool constant_time_equal(const std::array<std::uint8_t, 32>& a,
 }
 
 // The fields each request shape may carry; anything else is a 400 naming it.
-constexpr std::array<std::string_view, 14> known_fields = {
-    "raw",     "envelope", "from", "to",      "cc",          "bcc",        "reply_to",
-    "subject", "text",     "html", "headers", "attachments", "recipients", "substitutions"};
+constexpr std::array<std::string_view, 18> known_fields = {
+    "raw",        "envelope",      "from",   "to",       "cc",      "bcc",
+    "reply_to",   "subject",       "text",   "html",     "headers", "attachments",
+    "recipients", "substitutions", "tenant", "campaign", "class",   "pool"};
+
+// Fields of every request shape, raw included: how the messages are scheduled (tags.h).
+constexpr std::array<std::string_view, 4> tag_fields = {"tenant", "campaign", "class", "pool"};
 
 // Reads the body of one request into messages, or says what is wrong with it.
 class RequestReader {
@@ -101,14 +107,45 @@ class RequestReader {
         return bad(member.key, "unknown field");
       }
     }
-    if (root_.find("raw") != nullptr) return read_raw(out);
-    if (root_.find("recipients") != nullptr) return read_bulk(out);
-    return read_structured(out);
+    Tags tags;
+    if (auto error = read_tags(tags)) return error;
+    const std::size_t first = out.size();
+    std::optional<ApiError> error;
+    if (root_.find("raw") != nullptr) {
+      error = read_raw(out);
+    } else if (root_.find("recipients") != nullptr) {
+      error = read_bulk(out);
+    } else {
+      error = read_structured(out);
+    }
+    if (error) return error;
+    for (std::size_t i = first; i < out.size(); ++i) out[i].tags = tags;
+    return std::nullopt;
   }
 
  private:
   static ApiError bad(std::string field, std::string message) {
     return ApiError{.status = 400, .message = std::move(message), .field = std::move(field)};
+  }
+
+  // tenant, campaign, pool: names (valid_tag); class: "transactional" or "bulk".
+  std::optional<ApiError> read_tags(Tags& tags) const {
+    for (const std::string_view name : tag_fields) {
+      const JsonValue* value = root_.find(name);
+      if (value == nullptr || value->is_null()) continue;
+      if (!value->is_string()) return bad(std::string(name), "must be a string");
+      const std::string& text = value->as_string();
+      if (name == "class") {
+        tags.traffic_class = parse_traffic_class(text);
+        if (!tags.traffic_class) return bad("class", "must be \"transactional\" or \"bulk\"");
+        continue;
+      }
+      if (!valid_tag(text)) {
+        return bad(std::string(name), "must be 1 to 64 letters, digits, '.', '_' or '-'");
+      }
+      (name == "tenant" ? tags.tenant : name == "campaign" ? tags.campaign : tags.pool) = text;
+    }
+    return std::nullopt;
   }
 
   // An optional string field; error when present with another type.
@@ -200,7 +237,8 @@ class RequestReader {
 
   std::optional<ApiError> read_raw(std::vector<Inbound>& out) const {
     for (const auto& member : root_.as_object()) {
-      if (member.key != "raw" && member.key != "envelope") {
+      if (member.key != "raw" && member.key != "envelope" &&
+          std::find(tag_fields.begin(), tag_fields.end(), member.key) == tag_fields.end()) {
         return bad(member.key, "not allowed with raw (put the whole message in raw)");
       }
     }
@@ -522,7 +560,7 @@ bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
   if (!request.path.starts_with("/v1/")) return false;
   const auto refuse = [&](ApiError error) { respond(error_response(request, error)); };
   // Who is calling: a bearer key, or (with no keys configured) a loopback client.
-  Caller caller{.name = "", .limiter = nullptr, .client_ip = peer.host()};
+  Caller caller{.name = "", .tenant = "", .limiter = nullptr, .client_ip = peer.host()};
   const auto authorization = request.header("Authorization");
   if (options_.keys.empty()) {
     if (!peer.is_loopback()) {
@@ -549,6 +587,7 @@ bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
     for (std::size_t i = 0; i < options_.keys.size(); ++i) {
       if (constant_time_equal(options_.keys[i].sha256, presented)) {
         caller.name = options_.keys[i].name;
+        caller.tenant = options_.keys[i].tenant;
         caller.limiter = &limiters_[i];
       }
     }
@@ -614,6 +653,7 @@ void HttpApi::post_messages(http::Request& request, const Caller& caller, const 
     refuse(std::move(*error));
     return;
   }
+  for (Inbound& message : built) message.bound_tenant = caller.tenant;
   const Clock::TimePoint now = shard_.clock().now();
   const auto cost = static_cast<double>(built.size());
   if (!caller.limiter->take(caller.name, now, cost)) {

@@ -26,6 +26,7 @@ struct ApiKey {
   std::string name;                     // in logs and the Received field
   std::array<std::uint8_t, 32> sha256;  // of the key; the key itself is not kept
   Rate rate;                            // messages, this shard's share; unlimited by default
+  std::string tenant;  // its messages are this tenant's, and may name no other ("" = any)
 };
 
 struct ApiOptions {

@@ -35,8 +35,42 @@ Injector::Injector(engine::Shard& shard, Committer& committer, queue::MessageIdG
       route_(std::move(route)),
       on_queued_(std::move(on_queued)) {}
 
+std::optional<Injected> Injector::resolve_tags(Inbound& message) {
+  Tags fields;
+  if (auto bad = take_tag_fields(message.body, fields)) {
+    return Injected{.status = Injected::Status::refused, .detail = *bad};
+  }
+  Tags& tags = message.tags;  // the API's fields first, then the message's
+  if (!tags.tenant) tags.tenant = std::move(fields.tenant);
+  if (!tags.campaign) tags.campaign = std::move(fields.campaign);
+  if (!tags.traffic_class) tags.traffic_class = fields.traffic_class;
+  if (!tags.pool) tags.pool = std::move(fields.pool);
+  if (!message.bound_tenant.empty()) {
+    if (tags.tenant && *tags.tenant != message.bound_tenant) {
+      return Injected{.status = Injected::Status::refused,
+                      .detail = "tenant " + *tags.tenant + " is not this sender's (it sends as " +
+                                message.bound_tenant + ")"};
+    }
+    tags.tenant = message.bound_tenant;
+  }
+  if (tags.tenant) {
+    if (auto found = options_.tenants.find(*tags.tenant); found != options_.tenants.end()) {
+      if (!tags.traffic_class) tags.traffic_class = found->second.traffic_class;
+      if (!tags.pool && !found->second.source_pool.empty()) tags.pool = found->second.source_pool;
+    }
+  }
+  if (tags.pool &&
+      std::find(options_.pools.begin(), options_.pools.end(), *tags.pool) == options_.pools.end()) {
+    return Injected{.status = Injected::Status::refused,
+                    .detail = "source pool " + *tags.pool + " is not configured"};
+  }
+  return std::nullopt;
+}
+
 std::optional<Injected> Injector::prepare(Inbound& message, MessageId id, Clock::WallTime now,
                                           TraceFacts* trace, Probe& probe) {
+  // Our own X-Outpost-* fields go before anything is added or signed: receivers never see them.
+  if (auto refused = resolve_tags(message)) return refused;
   // Trace fields first: they are part of what is signed and stored.
   if (trace != nullptr) {
     trace->hostname = options_.hostname;
@@ -102,6 +136,11 @@ std::vector<queue::Envelope> Injector::split(Inbound& message, MessageId id, Clo
       envelope.next_attempt_at = now;
       envelope.expires_at = expires;
       envelope.body_bytes = message.body.size();
+      envelope.tenant = message.tags.tenant.value_or("");
+      envelope.campaign = message.tags.campaign.value_or("");
+      envelope.traffic_class =
+          message.tags.traffic_class.value_or(queue::TrafficClass::transactional);
+      envelope.pool = message.tags.pool.value_or("");
       parts.push_back(std::move(envelope));
       part = parts.end() - 1;
     }
@@ -178,7 +217,10 @@ void Injector::prepare_some(std::shared_ptr<Batch> batch) {
     for (const auto& part : parts) {
       batch->items.push_back(queue::ScheduledItem{.due = part.next_attempt_at,
                                                   .key = {.message = id, .part = part.part},
-                                                  .destination = part.destination});
+                                                  .destination = part.destination,
+                                                  .tenant = part.tenant,
+                                                  .traffic_class = part.traffic_class,
+                                                  .pool = part.pool});
     }
     batch->bytes += message.body.size();
     batch->ids.push_back(id);

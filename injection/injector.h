@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
@@ -17,6 +18,7 @@
 #include "engine/shard.h"
 #include "injection/committer.h"
 #include "injection/probe.h"
+#include "injection/tags.h"
 #include "injection/trace.h"
 #include "queue/message_id.h"
 #include "queue/store.h"
@@ -33,6 +35,16 @@ struct InjectorOptions {
   // its own part whose return path names the message and the recipient.
   std::string verp_domain;
   std::string verp_prefix = "bounce";
+  // [[tenant]] defaults by tenant name: the class and source pool of its messages that do not
+  // name their own. A tenant not named here may still be used (fair sharing applies to every
+  // tenant; rate caps only to configured ones).
+  struct TenantDefaults {
+    queue::TrafficClass traffic_class = queue::TrafficClass::transactional;
+    std::string source_pool;
+  };
+  std::unordered_map<std::string, TenantDefaults> tenants;
+  // The source pools ([[delivery.source]] pool): a message naming another is refused.
+  std::vector<std::string> pools;
 };
 
 // One received message. `recipients` in the client's order; `body` CRLF-only.
@@ -40,6 +52,12 @@ struct Inbound {
   std::string mail_from;  // "" = null sender
   std::vector<std::string> recipients;
   std::string body;
+  // The HTTP API's tenant, campaign, class and pool fields; they win over the message's own
+  // X-Outpost-* fields, which are always removed from `body`.
+  Tags tags;
+  // The tenant the authenticated user or API key is bound to ("" = none): the message is that
+  // tenant's, and naming another one refuses it.
+  std::string bound_tenant;
 };
 
 struct Injected {
@@ -83,6 +101,9 @@ class Injector {
   // Trace fields and signature; the refusal when the message cannot be signed.
   std::optional<Injected> prepare(Inbound& message, MessageId id, Clock::WallTime now,
                                   TraceFacts* trace, Probe& probe);
+  // Takes the X-Outpost-* fields out of the message and settles its tags (the refusal when
+  // they are not valid or name a tenant the caller may not use).
+  std::optional<Injected> resolve_tags(Inbound& message);
   std::vector<queue::Envelope> split(Inbound& message, MessageId id, Clock::WallTime now);
   struct Batch;
   void prepare_some(std::shared_ptr<Batch> batch);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <string>
 #include <vector>
@@ -113,6 +114,117 @@ TEST(Injector, OneMessageIsPreparedBeforeSubmitReturns) {
   EXPECT_EQ(outcome.signed_after_submit, 1u);  // signed within the call, as SMTP needs
   ASSERT_EQ(outcome.result.status, Injected::Status::queued);
   EXPECT_EQ(*store.count(), 1u);
+}
+
+// Submits `messages` one by one with `options` and returns each answer and the queued items.
+struct Tagged {
+  std::vector<Injected> results;
+  std::vector<queue::ScheduledItem> items;
+};
+Tagged submit_each(queue::MemoryStore& store, InjectorOptions options,
+                   std::vector<Inbound> messages) {
+  Tagged out;
+  engine::Runtime runtime({.shard_count = 1, .pin_threads = false});
+  std::unique_ptr<Committer> committer;
+  std::unique_ptr<queue::MessageIdGenerator> ids;
+  std::unique_ptr<Injector> injector;
+  Probe probe;
+  std::promise<void> answered;
+  std::size_t left = messages.size();
+  EXPECT_TRUE(runtime
+                  .start([&](engine::Shard& shard) {
+                    committer = std::make_unique<Committer>(shard, store, CommitOptions{});
+                    ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
+                    injector = std::make_unique<Injector>(
+                        shard, *committer, *ids, std::move(options),
+                        [](std::string_view) { return std::string("relay"); },
+                        [&](const std::vector<queue::ScheduledItem>& parts) {
+                          out.items.insert(out.items.end(), parts.begin(), parts.end());
+                        });
+                    out.results.resize(messages.size());
+                    for (std::size_t i = 0; i < messages.size(); ++i) {
+                      injector->submit(std::move(messages[i]), nullptr, probe,
+                                       [&, i](const Injected& result) {
+                                         out.results[i] = result;
+                                         if (--left == 0) answered.set_value();
+                                       });
+                    }
+                  })
+                  .has_value());
+  EXPECT_EQ(answered.get_future().wait_for(60s), std::future_status::ready);
+  EXPECT_TRUE(runtime.post_from_outside(ShardId(0), [&](engine::Shard&) {
+    injector.reset();
+    committer.reset();
+  }));
+  runtime.request_stop();
+  runtime.wait();
+  return out;
+}
+
+// The tag fields leave the message before it is signed (the signature still verifies against
+// what is stored, and no h= names them), the API's fields win over them, a [[tenant]] gives
+// its defaults, and a caller bound to a tenant cannot claim another.
+TEST(Injector, TagsAreTakenOutBeforeSigningAndStoredWithEachPart) {
+  queue::MemoryStore store;
+  const dkim::KeyRing ring = rsa_ring();
+  InjectorOptions options{.hostname = "outpost.test", .signing = &ring};
+  options.tenants["acme"] = {.traffic_class = queue::TrafficClass::bulk, .source_pool = "mkt"};
+  options.pools = {"default", "mkt", "api-pool"};
+  std::vector<Inbound> messages;
+  messages.push_back(message(0));
+  messages.back().body.insert(0, "X-Outpost-Tenant: acme\r\nX-Outpost-Campaign: spring\r\n");
+  messages.push_back(message(1));
+  messages.back().body.insert(0, "X-Outpost-Tenant: acme\r\nX-Outpost-Class: transactional\r\n");
+  messages.back().tags.pool = "api-pool";
+  messages.push_back(message(2));
+  messages.back().body.insert(0, "X-Outpost-Tenant: other\r\n");
+  messages.back().bound_tenant = "acme";
+  messages.push_back(message(3));
+  messages.back().bound_tenant = "shop";
+  messages.push_back(message(4));
+  messages.back().body.insert(0, "X-Outpost-Class: newsletter\r\n");
+  messages.push_back(message(5));
+  messages.back().body.insert(0, "X-Outpost-Pool: nowhere\r\n");
+  const Tagged got = submit_each(store, options, std::move(messages));
+  ASSERT_EQ(got.results.size(), 6U);
+  for (const std::size_t refused : {2U, 4U, 5U}) {
+    EXPECT_EQ(got.results[refused].status, Injected::Status::refused) << refused;
+  }
+  EXPECT_NE(got.results[2].detail.find("other"), std::string::npos);
+  EXPECT_NE(got.results[4].detail.find("X-Outpost-Class"), std::string::npos);
+  EXPECT_NE(got.results[5].detail.find("nowhere"), std::string::npos);
+  EXPECT_EQ(*store.count(), 3U);
+  struct Want {
+    std::string tenant, campaign;
+    queue::TrafficClass traffic_class;
+    std::string pool;
+  };
+  const Want wants[] = {{"acme", "spring", queue::TrafficClass::bulk, "mkt"},
+                        {"acme", "", queue::TrafficClass::transactional, "api-pool"},
+                        {"", "", {}, ""},
+                        {"shop", "", queue::TrafficClass::transactional, ""}};
+  for (const std::size_t i : {0U, 1U, 3U}) {
+    SCOPED_TRACE(i);
+    ASSERT_EQ(got.results[i].status, Injected::Status::queued) << got.results[i].detail;
+    const MessageId id = got.results[i].ids.at(0);
+    auto envelope = store.read_envelope({.message = id, .part = 0});
+    ASSERT_TRUE(envelope.has_value());
+    EXPECT_EQ(envelope->tenant, wants[i].tenant);
+    EXPECT_EQ(envelope->campaign, wants[i].campaign);
+    EXPECT_EQ(envelope->traffic_class, wants[i].traffic_class);
+    EXPECT_EQ(envelope->pool, wants[i].pool);
+    auto body = store.read_body(id);
+    ASSERT_TRUE(body.has_value());
+    EXPECT_TRUE(body->starts_with("DKIM-Signature:"));
+    EXPECT_EQ(body->find("X-Outpost-"), std::string::npos) << *body;
+    EXPECT_EQ(envelope->body_bytes, body->size());
+    const auto item = std::find_if(got.items.begin(), got.items.end(),
+                                   [id](const auto& item) { return item.key.message == id; });
+    ASSERT_NE(item, got.items.end());
+    EXPECT_EQ(item->tenant, wants[i].tenant);
+    EXPECT_EQ(item->traffic_class, wants[i].traffic_class);
+    EXPECT_EQ(item->pool, wants[i].pool);
+  }
 }
 
 }  // namespace

@@ -107,6 +107,8 @@ class SubmissionListener::Session final : public tls::StreamHandler {
     facts.tls_details = tls_details_;
   }
 
+  const std::string& user() const { return smtp_.authenticated_user(); }
+
   // The worker checked this session's AUTH.
   void auth_checked(std::optional<std::string> user) {
     if (user) {
@@ -284,13 +286,17 @@ void SubmissionListener::enqueue(std::uint64_t session_id, smtp::MessageReceived
   probe_.bare_line_endings_repaired += message.bare_line_endings_repaired;
   TraceFacts facts;
   TraceFacts* trace = nullptr;
+  std::string tenant;
   if (auto session = sessions_.find(session_id); session != sessions_.end()) {
     session->second->trace(facts);
     trace = &facts;
+    if (options_.users != nullptr) tenant = options_.users->tenant_of(session->second->user());
   }
   submit_(Inbound{.mail_from = std::move(message.mail_from),
                   .recipients = std::move(message.recipients),
-                  .body = std::move(message.body)},
+                  .body = std::move(message.body),
+                  .tags = {},
+                  .bound_tenant = std::move(tenant)},
           trace, probe_, [this, session_id](const Injected& result) {
             std::string reply;
             switch (result.status) {

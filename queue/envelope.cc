@@ -98,7 +98,17 @@ Unexpected<Error> corrupt(std::string detail) {
 
 }  // namespace
 
+std::string_view to_string(TrafficClass traffic_class) {
+  return traffic_class == TrafficClass::bulk ? "bulk" : "transactional";
+}
+
 Result<void> validate_envelope(const Envelope& envelope) {
+  for (const std::string* tag : {&envelope.tenant, &envelope.campaign, &envelope.pool}) {
+    if (tag->size() > tag_bytes_max) {
+      return unexpected(Errc::record_too_large,
+                        "tenant, campaign or pool of " + to_hex(envelope.id));
+    }
+  }
   if (envelope.destination.size() > destination_bytes_max) {
     return unexpected(Errc::record_too_large, "destination of " + to_hex(envelope.id));
   }
@@ -122,7 +132,8 @@ Result<void> validate_envelope(const Envelope& envelope) {
 std::string encode_envelope(const Envelope& envelope) {
   MTA_ASSERT(validate_envelope(envelope).has_value());
   std::size_t size = 1 + 8 + 4 + 4 + envelope.destination.size() + 8 + 8 + 8 + 4 + 8 + 4 +
-                     envelope.mail_from.size() + 4;
+                     envelope.mail_from.size() + 4 + 4 + envelope.tenant.size() + 4 +
+                     envelope.campaign.size() + 1 + 4 + envelope.pool.size();
   for (const Recipient& recipient : envelope.recipients) {
     size += recipient_bytes_min + recipient.address.size() + recipient.last_reply.size();
   }
@@ -146,6 +157,10 @@ std::string encode_envelope(const Envelope& envelope) {
     w.str(recipient.address);
     w.str(recipient.last_reply);
   }
+  w.str(envelope.tenant);
+  w.str(envelope.campaign);
+  w.u8(static_cast<std::uint8_t>(envelope.traffic_class));
+  w.str(envelope.pool);
   MTA_ASSERT(out.size() == size);
   return out;
 }
@@ -154,7 +169,7 @@ Result<Envelope> decode_envelope(std::string_view bytes) {
   Reader r(bytes);
   const std::uint8_t version = r.u8();
   if (!r.ok()) return corrupt("empty record");
-  if (version != envelope_record_version && version != 1) {
+  if (version != envelope_record_version && version != 2 && version != 1) {
     return corrupt("unknown record version " + std::to_string(version));
   }
   const bool has_parts = version >= 2;
@@ -189,6 +204,17 @@ Result<Envelope> decode_envelope(std::string_view bytes) {
     recipient.last_reply = r.str(reply_bytes_max);
     if (!r.ok()) return corrupt("truncated or oversized recipient " + std::to_string(i));
     envelope.recipients.push_back(std::move(recipient));
+  }
+  if (version >= 3) {
+    envelope.tenant = r.str(tag_bytes_max);
+    envelope.campaign = r.str(tag_bytes_max);
+    const std::uint8_t traffic_class = r.u8();
+    envelope.pool = r.str(tag_bytes_max);
+    if (!r.ok()) return corrupt("truncated or oversized tags");
+    if (traffic_class > static_cast<std::uint8_t>(TrafficClass::bulk)) {
+      return corrupt("traffic class " + std::to_string(traffic_class));
+    }
+    envelope.traffic_class = static_cast<TrafficClass>(traffic_class);
   }
   if (r.remaining() != 0) {
     return corrupt(std::to_string(r.remaining()) + " trailing bytes");

@@ -25,6 +25,15 @@ enum class RecipientState : std::uint8_t {
   suppressed = 4,
 };
 
+// How a message is scheduled against others of its tenant's and other tenants': transactional
+// parts (receipts, password resets) go before bulk ones (newsletters) waiting for the same
+// connections. Untagged mail is transactional unless its tenant's configuration says otherwise.
+enum class TrafficClass : std::uint8_t {
+  transactional = 0,
+  bulk = 1,
+};
+std::string_view to_string(TrafficClass traffic_class);
+
 struct Recipient {
   std::string address;
   RecipientState state = RecipientState::pending;
@@ -49,6 +58,12 @@ struct Envelope {
   Clock::WallTime expires_at{};  // received_at + max age: the scheduler bounces after it
   std::uint32_t attempts = 0;
   std::uint64_t body_bytes = 0;
+  // Who sent it and how it is scheduled (X-Outpost-Tenant, -Campaign, -Class, -Pool at intake,
+  // or the HTTP API's fields): "" = none. Opaque to the queue; at most tag_bytes_max bytes.
+  std::string tenant;
+  std::string campaign;
+  TrafficClass traffic_class = TrafficClass::transactional;
+  std::string pool;  // the source pool its connections go out from; "" = the tenant's or default
 
   friend bool operator==(const Envelope&, const Envelope&) = default;
 };
@@ -60,18 +75,19 @@ inline constexpr std::size_t address_bytes_max = 4096;     // mail_from and each
 inline constexpr std::size_t destination_bytes_max = 255;  // a domain name, or a relay tag
 inline constexpr std::size_t reply_bytes_max = 64 * 1024;  // last_reply (multi-line replies)
 inline constexpr std::size_t recipients_per_envelope_max = 100'000;
+inline constexpr std::size_t tag_bytes_max = 64;  // tenant, campaign and pool (injection: 64)
 
 // The record format version encode_envelope writes. Decoding an unknown version fails, so a
 // newer format must bump this and keep decoding the older one. Version 1 (before parts)
 // still decodes, as part 0 with no destination and no expiry.
-inline constexpr std::uint8_t envelope_record_version = 2;
+inline constexpr std::uint8_t envelope_record_version = 3;
 
 // Checks the bounds above; record_too_large names the field. Store::put and update_envelope
 // call it before encoding, so oversized input is an error value, never an assert.
 Result<void> validate_envelope(const Envelope& envelope);
 
-// Binary record (version 2), all integers little-endian and fixed-width:
-//   u8  version (= 2)
+// Binary record (version 3), all integers little-endian and fixed-width:
+//   u8  version (= 3)
 //   u64 id
 //   u32 part
 //   str destination       (str = u32 length, then that many bytes)
@@ -83,12 +99,14 @@ Result<void> validate_envelope(const Envelope& envelope);
 //   str mail_from
 //   u32 recipient count, then per recipient:
 //       u8 state, u32 attempts, str address, str last_reply
-// Version 1 lacked part, destination and expires_at. Precondition: validate_envelope(envelope)
-// succeeded (asserted).
+//   str tenant, str campaign, u8 traffic_class (0 transactional, 1 bulk), str pool
+// Version 2 ended after the recipients (the tags came last, so version 2 records are a prefix
+// of version 3 ones); version 1 also lacked part, destination and expires_at. Precondition:
+// validate_envelope(envelope) succeeded (asserted).
 std::string encode_envelope(const Envelope& envelope);
 
-// Inverse of encode_envelope; also reads version 1 records (which re-encode as version 2, so
-// only version 2 is canonical). Any truncation, unknown version, out-of-range state, length or
+// Inverse of encode_envelope; also reads version 1 and 2 records (which re-encode as version 3,
+// so only version 3 is canonical). Any truncation, unknown version, out-of-range state, length or
 // count beyond the bounds, or trailing byte gives Errc::corrupt_record; never asserts on input.
 Result<Envelope> decode_envelope(std::string_view bytes);
 

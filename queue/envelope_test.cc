@@ -93,6 +93,21 @@ std::vector<RoundTripCase> round_trip_cases() {
   }
   {
     Envelope e = sample_envelope(1);
+    e.tenant = "acme";
+    e.campaign = "black-friday.2026";
+    e.traffic_class = TrafficClass::bulk;
+    e.pool = "shared";
+    cases.push_back({"tagged_bulk", e});
+  }
+  {
+    Envelope e = sample_envelope(0);
+    e.tenant = std::string(tag_bytes_max, 't');
+    e.campaign = std::string(tag_bytes_max, 'c');
+    e.pool = std::string(tag_bytes_max, 'p');
+    cases.push_back({"longest_tags", e});
+  }
+  {
+    Envelope e = sample_envelope(1);
     e.recipients[0].last_reply = "250 ok\0\r\n\xff binary"s;  // NUL, CR LF and a high byte
     cases.push_back({"binary_bytes_in_strings", e});
   }
@@ -120,9 +135,9 @@ TEST(EnvelopeCodec, LayoutIsLittleEndianFixedWidth) {
   e.attempts = 0x0a0b0c0d;
   const std::string bytes = encode_envelope(e);
   // version, id, part, destination, received_at, next_attempt_at, expires_at, attempts,
-  // body_bytes, mail_from, count.
-  ASSERT_EQ(bytes.size(), 1U + 8 + 4 + 4 + 8 + 8 + 8 + 4 + 8 + 4 + 4);
-  EXPECT_EQ(bytes[0], 2);
+  // body_bytes, mail_from, count, tenant, campaign, class, pool.
+  ASSERT_EQ(bytes.size(), 1U + 8 + 4 + 4 + 8 + 8 + 8 + 4 + 8 + 4 + 4 + 4 + 4 + 1 + 4);
+  EXPECT_EQ(bytes[0], 3);
   EXPECT_EQ(bytes.substr(1, 8), std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
   EXPECT_EQ(bytes.substr(9, 4), std::string("\x14\x13\x12\x11", 4));
   EXPECT_EQ(bytes.substr(41, 4), std::string("\x0d\x0c\x0b\x0a", 4));
@@ -173,7 +188,10 @@ TEST(EnvelopeCodec, RejectsDamagedFields) {
   };
   const std::vector<Case> cases = {
       {"version_0", [](std::string& b) { b[0] = 0; }},
-      {"version_3", [](std::string& b) { b[0] = 3; }},
+      {"version_4", [](std::string& b) { b[0] = 4; }},
+      {"class_2", [](std::string& b) { b[b.size() - 5] = 2; }},
+      {"tenant_length_over_bound",
+       [](std::string& b) { put_u32(b, b.size() - 4 - 1 - 4 - 4, 65); }},
       {"version_255", [](std::string& b) { b[0] = static_cast<char>(0xff); }},
       {"destination_length_past_end",
        [](std::string& b) { put_u32(b, destination_length_at, 200); }},
@@ -223,6 +241,9 @@ TEST(EnvelopeCodec, ValidateRejectsOversizedFields) {
       {"last_reply",
        [](Envelope& e) { e.recipients[0].last_reply.assign(reply_bytes_max + 1, 'x'); }},
       {"recipients", [](Envelope& e) { e.recipients.resize(recipients_per_envelope_max + 1); }},
+      {"tenant", [](Envelope& e) { e.tenant.assign(tag_bytes_max + 1, 'x'); }},
+      {"campaign", [](Envelope& e) { e.campaign.assign(tag_bytes_max + 1, 'x'); }},
+      {"pool", [](Envelope& e) { e.pool.assign(tag_bytes_max + 1, 'x'); }},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -234,8 +255,9 @@ TEST(EnvelopeCodec, ValidateRejectsOversizedFields) {
   }
 }
 
-// A version 1 record is a version 2 one without part, destination and expires_at; build one
-// by cutting those out of an encoding, and it must decode as part 0 with neither.
+// A version 1 record is a version 2 one (version 3 without its tags) without part, destination and
+// expires_at; build one by cutting those out of an encoding, and it must decode as part 0 with
+// neither.
 TEST(EnvelopeCodec, DecodesVersion1AsPartZero) {
   for (const std::size_t recipients : {0U, 1U, 3U}) {
     SCOPED_TRACE(recipients);
@@ -244,6 +266,7 @@ TEST(EnvelopeCodec, DecodesVersion1AsPartZero) {
     want.destination = "";
     want.expires_at = {};
     std::string bytes = encode_envelope(want);
+    bytes.erase(bytes.size() - (4 + 4 + 1 + 4));  // the version 3 tags
     constexpr std::size_t expires_at = 1 + 8 + 4 + 4 + 8 + 8;
     bytes.erase(expires_at, 8);
     bytes.erase(1 + 8, 4 + 4);  // part, empty destination
@@ -258,14 +281,35 @@ TEST(EnvelopeCodec, DecodesVersion1AsPartZero) {
   }
 }
 
+// A version 2 record is a version 3 one without the tags at its end: it decodes as untagged
+// transactional mail, and truncations of it are rejected.
+TEST(EnvelopeCodec, DecodesVersion2AsUntagged) {
+  for (const std::size_t recipients : {0U, 1U, 3U}) {
+    SCOPED_TRACE(recipients);
+    const Envelope want = sample_envelope(recipients);
+    std::string bytes = encode_envelope(want);
+    bytes.erase(bytes.size() - (4 + 4 + 1 + 4));  // empty tenant, campaign, class, empty pool
+    bytes[0] = 2;
+    Result<Envelope> got = decode_envelope(bytes);
+    ASSERT_TRUE(got.has_value()) << got.error().message();
+    EXPECT_EQ(*got, want);
+    EXPECT_EQ(got->traffic_class, TrafficClass::transactional);
+    for (std::size_t size = 0; size < bytes.size(); ++size) {
+      EXPECT_FALSE(decode_envelope(std::string_view(bytes).substr(0, size)).has_value()) << size;
+    }
+  }
+}
+
 // The committed fuzz seeds double as format-stability fixtures: valid_* must still decode
 // (a format change that breaks old spools fails here), broken_* must be rejected. valid_v1_*
-// are frozen version 1 records: they decode, and re-encode as version 2 to the same envelope.
+// are frozen version 1 records and valid_v2_* version 2 ones: they decode, and re-encode as
+// version 3 to the same envelope.
 TEST(EnvelopeCodec, SeedCorpusDecodesAsNamed) {
   const std::filesystem::path dir =
       std::filesystem::path(OUTPOST_QUEUE_TESTDATA) / "record_decoder";
   int valid = 0;
   int valid_v1 = 0;
+  int valid_v2 = 0;
   int broken = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::ifstream in(entry.path(), std::ios::binary);
@@ -281,6 +325,11 @@ TEST(EnvelopeCodec, SeedCorpusDecodesAsNamed) {
         EXPECT_EQ(bytes[0], 1);
         EXPECT_EQ(got->part, 0U);
         EXPECT_EQ(decode_envelope(encode_envelope(*got)).value_or(Envelope{}), *got);
+      } else if (name.starts_with("valid_v2_")) {
+        ++valid_v2;
+        EXPECT_EQ(bytes[0], 2);
+        EXPECT_TRUE(got->tenant.empty());
+        EXPECT_EQ(decode_envelope(encode_envelope(*got)).value_or(Envelope{}), *got);
       } else {
         EXPECT_EQ(encode_envelope(*got), bytes);
       }
@@ -289,8 +338,9 @@ TEST(EnvelopeCodec, SeedCorpusDecodesAsNamed) {
       EXPECT_FALSE(got.has_value());
     }
   }
-  EXPECT_GE(valid - valid_v1, 3);
+  EXPECT_GE(valid - valid_v1 - valid_v2, 3);
   EXPECT_GE(valid_v1, 3);
+  EXPECT_GE(valid_v2, 3);
   EXPECT_GE(broken, 3);
 }
 

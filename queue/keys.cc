@@ -87,4 +87,42 @@ Result<ParsedScheduleKey> parse_schedule_key(std::string_view bytes) {
       PartKey{MessageId(get_be(bytes, 8, 8)), static_cast<std::uint32_t>(get_be(bytes, 16, 4))}};
 }
 
+std::string schedule_value(const Envelope& envelope) {
+  std::string value = envelope.destination;
+  if (envelope.tenant.empty() && envelope.pool.empty() &&
+      envelope.traffic_class == TrafficClass::transactional) {
+    return value;
+  }
+  value += '\0';
+  value += envelope.tenant;
+  value += '\0';
+  value += envelope.traffic_class == TrafficClass::bulk ? 'b' : 't';
+  value += '\0';
+  value += envelope.pool;
+  return value;
+}
+
+Result<void> parse_schedule_value(std::string_view bytes, ScheduledItem& item) {
+  const auto cut = bytes.find('\0');
+  item.destination = std::string(bytes.substr(0, cut));
+  item.tenant.clear();
+  item.pool.clear();
+  item.traffic_class = TrafficClass::transactional;
+  if (cut == std::string_view::npos) return {};
+  std::string_view rest = bytes.substr(cut + 1);
+  const auto second = rest.find('\0');
+  if (second == std::string_view::npos || rest.size() < second + 3 || rest[second + 2] != '\0' ||
+      (rest[second + 1] != 't' && rest[second + 1] != 'b')) {
+    return unexpected(Errc::corrupt_record, "schedule value of " + to_hex(item.key.message));
+  }
+  item.tenant = std::string(rest.substr(0, second));
+  item.traffic_class = rest[second + 1] == 'b' ? TrafficClass::bulk : TrafficClass::transactional;
+  item.pool = std::string(rest.substr(second + 3));
+  if (item.tenant.size() > tag_bytes_max || item.pool.size() > tag_bytes_max ||
+      item.pool.find('\0') != std::string::npos) {
+    return unexpected(Errc::corrupt_record, "schedule value of " + to_hex(item.key.message));
+  }
+  return {};
+}
+
 }  // namespace mta::queue

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "base/clock.h"
@@ -35,5 +36,14 @@ struct ParsedScheduleKey {
   PartKey key;
 };
 Result<ParsedScheduleKey> parse_schedule_key(std::string_view bytes);
+
+// The value of a schedule index entry: the part's destination and, when the part is tagged, a
+// NUL, its tenant, a NUL, its class ("t" or "b"), a NUL and its pool. An untagged part's value
+// is its destination alone, as before tenants, so older entries read as untagged. (A build from
+// before tenants would read a tagged value as a destination with NULs in it: downgrading needs
+// the queue drained of tagged parts first.)
+std::string schedule_value(const Envelope& envelope);
+// Fills item.destination, tenant, traffic_class and pool; corrupt_record when malformed.
+Result<void> parse_schedule_value(std::string_view bytes, ScheduledItem& item);
 
 }  // namespace mta::queue

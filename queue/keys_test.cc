@@ -87,5 +87,36 @@ TEST(Keys, ParsersRoundTripAndRejectWrongLengths) {
   EXPECT_EQ(parsed.error().code, Errc::corrupt_record);
 }
 
+TEST(Keys, ScheduleValueCarriesTagsAndReadsOldValues) {
+  Envelope e;
+  e.id = MessageId(7);
+  e.destination = "example.com";
+  EXPECT_EQ(schedule_value(e), "example.com");  // untagged: as before tenants
+  e.tenant = "acme";
+  e.traffic_class = TrafficClass::bulk;
+  e.pool = "p1";
+  EXPECT_EQ(schedule_value(e), std::string("example.com\0acme\0b\0p1", 21));
+  ScheduledItem item;
+  ASSERT_TRUE(parse_schedule_value(schedule_value(e), item).has_value());
+  EXPECT_EQ(item.destination, "example.com");
+  EXPECT_EQ(item.tenant, "acme");
+  EXPECT_EQ(item.traffic_class, TrafficClass::bulk);
+  EXPECT_EQ(item.pool, "p1");
+  e.tenant = "";
+  e.pool = "";
+  ASSERT_TRUE(parse_schedule_value(schedule_value(e), item).has_value());
+  EXPECT_EQ(item.tenant, "");
+  EXPECT_EQ(item.traffic_class, TrafficClass::bulk);
+  ASSERT_TRUE(parse_schedule_value("relay", item).has_value());  // an entry from before tenants
+  EXPECT_EQ(item.destination, "relay");
+  EXPECT_EQ(item.tenant, "");
+  EXPECT_EQ(item.traffic_class, TrafficClass::transactional);
+  for (const std::string& bad :
+       {std::string("d\0", 2), std::string("d\0t", 3), std::string("d\0t\0x\0", 6),
+        std::string("d\0t\0b", 5), std::string("d\0t\0b\0p\0", 8)}) {
+    EXPECT_FALSE(parse_schedule_value(bad, item).has_value()) << bad.size();
+  }
+}
+
 }  // namespace
 }  // namespace mta::queue

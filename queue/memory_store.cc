@@ -55,7 +55,7 @@ Result<void> MemoryStore::write_batch(std::span<const MessageWrite> writes) {
     const PartKey key{envelope->id, envelope->part};
     const std::uint64_t due = due_ms(envelope->next_attempt_at);
     parts_.insert_or_assign(key, Part{std::move(record), due});
-    schedule_.insert_or_assign({due, key}, envelope->destination);
+    schedule_.insert_or_assign({due, key}, schedule_value(*envelope));
   }
   return {};
 }
@@ -87,7 +87,7 @@ Result<void> MemoryStore::update_envelope(const Envelope& envelope) {
   const auto it = parts_.find(key);
   if (it == parts_.end()) return unexpected(Errc::not_found, to_hex(envelope.id));
   schedule_.erase({it->second.due_ms, key});
-  schedule_.insert_or_assign({due, key}, envelope.destination);
+  schedule_.insert_or_assign({due, key}, schedule_value(envelope));
   it->second = Part{std::move(record), due};
   return {};
 }
@@ -117,8 +117,11 @@ Result<void> MemoryStore::for_each_scheduled(const std::function<bool(ScheduledI
   {
     const std::lock_guard lock(mutex_);
     items.reserve(schedule_.size());
-    for (const auto& [due_key, destination] : schedule_) {
-      items.push_back(ScheduledItem{from_due_ms(due_key.first), due_key.second, destination});
+    for (const auto& [due_key, value] : schedule_) {
+      ScheduledItem item{.due = from_due_ms(due_key.first), .key = due_key.second};
+      // Written by schedule_value above, so it always parses.
+      (void)parse_schedule_value(value, item);
+      items.push_back(std::move(item));
     }
   }
   for (ScheduledItem& item : items) {

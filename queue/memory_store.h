@@ -52,7 +52,7 @@ class MemoryStore final : public Store {
   std::map<PartKey, Part> parts_;
   std::map<PartKey, std::string> history_;  // encode_envelope() of each removed part's end
   std::map<MessageId, std::string> bodies_;
-  std::map<std::pair<std::uint64_t, PartKey>, std::string> schedule_;  // -> destination
+  std::map<std::pair<std::uint64_t, PartKey>, std::string> schedule_;  // -> schedule_value
 };
 
 }  // namespace mta::queue

@@ -329,7 +329,7 @@ Result<void> RocksDbStore::write_batch(std::span<const MessageWrite> writes) {
       }
       if (status.ok()) {
         status = batch.Put(impl_->schedule, slice(schedule_key(envelope.next_attempt_at, key)),
-                           envelope.destination);
+                           schedule_value(envelope));
       }
     }
     if (status.ok()) {
@@ -381,7 +381,7 @@ Result<void> RocksDbStore::update_envelope(const Envelope& envelope) {
       batch.Delete(impl_->schedule, slice(schedule_key(stored->next_attempt_at, key)));
   if (status.ok()) {
     status = batch.Put(impl_->schedule, slice(schedule_key(envelope.next_attempt_at, key)),
-                       envelope.destination);
+                       schedule_value(envelope));
   }
   if (status.ok()) {
     status = batch.Put(impl_->envelopes, slice(envelope_key(key)), encode_envelope(envelope));
@@ -436,7 +436,12 @@ Result<void> RocksDbStore::for_each_scheduled(const std::function<bool(Scheduled
       if (corrupt_count++ == 0) first_corrupt = parsed.error().message();
       continue;
     }
-    if (!fn(ScheduledItem{parsed->due, parsed->key, it->value().ToString()})) break;
+    ScheduledItem item{.due = parsed->due, .key = parsed->key};
+    if (auto value = parse_schedule_value(it->value().ToStringView(), item); !value) {
+      if (corrupt_count++ == 0) first_corrupt = value.error().message();
+      continue;
+    }
+    if (!fn(std::move(item))) break;
   }
   if (!it->status().ok()) return from_status(it->status(), "scan schedule");
   if (corrupt_count != 0) {

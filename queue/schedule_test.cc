@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -120,6 +121,25 @@ TEST(Schedule, MatchesASortedModelUnderRandomOperations) {
       ASSERT_EQ(schedule.next_due(), std::min_element(model.begin(), model.end())->first);
     }
   }
+}
+
+TEST(Schedule, TagsComeBackWithTheirParts) {
+  Schedule schedule;
+  const Clock::WallTime t0(std::chrono::seconds(1000));
+  schedule.add(t0 + std::chrono::seconds(2), PartKey{MessageId(1), 0}, 7);
+  schedule.add(t0 + std::chrono::seconds(1), PartKey{MessageId(2), 0}, 9);
+  schedule.add(t0, PartKey{MessageId(3), 0});
+  schedule.add(t0 + std::chrono::seconds(3), PartKey{MessageId(2), 0}, 11);  // moves, new tag
+  EXPECT_EQ(schedule.take(PartKey{MessageId(3), 0}), std::optional<std::uint32_t>(0));
+  EXPECT_EQ(schedule.take(PartKey{MessageId(3), 0}), std::nullopt);
+  std::vector<Schedule::Due> due;
+  ASSERT_EQ(schedule.pop_due(t0 + std::chrono::seconds(5), 10, due), 2U);
+  ASSERT_EQ(due.size(), 2U);
+  EXPECT_EQ(due[0].key, (PartKey{MessageId(1), 0}));
+  EXPECT_EQ(due[0].tag, 7U);
+  EXPECT_EQ(due[1].key, (PartKey{MessageId(2), 0}));
+  EXPECT_EQ(due[1].tag, 11U);
+  EXPECT_TRUE(schedule.empty());
 }
 
 }  // namespace

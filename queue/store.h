@@ -51,11 +51,16 @@ struct MessageWrite {
 };
 
 // One schedule index entry: a part due at `due` (the envelope's next_attempt_at, rounded down
-// to the millisecond), and its destination so start-up can route it without the envelope.
+// to the millisecond), and its destination so start-up can route it without the envelope; its
+// tenant, class and pool so delivery can order it among other tenants' parts without reading
+// the envelope either (the index entry carries them: schedule_value in keys.h).
 struct ScheduledItem {
   Clock::WallTime due;
   PartKey key;
   std::string destination;
+  std::string tenant;
+  TrafficClass traffic_class = TrafficClass::transactional;
+  std::string pool;
 };
 
 // Thread-safe: every shard calls the same Store concurrently. Operations on one part are

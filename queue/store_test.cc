@@ -566,6 +566,48 @@ TYPED_TEST(StoreTest, ScheduleEntryMovesOnUpdateAndVanishesOnRemove) {
   EXPECT_TRUE(scheduled(store).empty());
 }
 
+// Tenant, class and pool reach start-up through the schedule index, without the envelope, and
+// follow an update; an untagged part reads as untagged transactional mail.
+TYPED_TEST(StoreTest, ScheduleEntriesCarryTheTags) {
+  Store& store = *this->store_;
+  std::vector<Envelope> parts = make_parts(11, 2);
+  parts[0].tenant = "acme";
+  parts[0].campaign = "spring";  // not needed for scheduling, so not in the index
+  parts[0].traffic_class = TrafficClass::bulk;
+  parts[0].pool = "shared";
+  const MessageWrite write{parts, "b"};
+  ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+  const auto items = [&store] {
+    std::vector<ScheduledItem> got;
+    EXPECT_TRUE(store
+                    .for_each_scheduled([&](ScheduledItem&& item) {
+                      got.push_back(std::move(item));
+                      return true;
+                    })
+                    .has_value());
+    return got;
+  };
+  std::vector<ScheduledItem> got = items();
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[0].destination, parts[0].destination);
+  EXPECT_EQ(got[0].tenant, "acme");
+  EXPECT_EQ(got[0].traffic_class, TrafficClass::bulk);
+  EXPECT_EQ(got[0].pool, "shared");
+  EXPECT_EQ(got[1].destination, parts[1].destination);
+  EXPECT_EQ(got[1].tenant, "");
+  EXPECT_EQ(got[1].traffic_class, TrafficClass::transactional);
+  EXPECT_EQ(got[1].pool, "");
+  parts[0].attempts = 1;
+  parts[0].next_attempt_at = parts[1].next_attempt_at + 1h;
+  ASSERT_TRUE(store.update_envelope(parts[0]).has_value());
+  got = items();
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[1].key, key_of(11, 0));
+  EXPECT_EQ(got[1].tenant, "acme");
+  EXPECT_EQ(got[1].traffic_class, TrafficClass::bulk);
+  EXPECT_EQ(store.read_envelope(key_of(11, 0)).value_or(Envelope{}), parts[0]);
+}
+
 TYPED_TEST(StoreTest, ForEachScheduledIsInDueOrderAndStopsEarly) {
   Store& store = *this->store_;
   struct Case {

@@ -1,8 +1,8 @@
 // Writes the seed corpus of record_decoder_fuzz into the directory named on the command line:
 // valid_* files are encodings of typical envelopes, broken_* are damaged ones. The files are
 // committed; envelope_test checks that valid_* still decode, so old spools stay readable.
-// valid_v1_* are version 1 records kept by hand from before parts; this program no longer
-// writes them and must not delete them.
+// valid_v1_* are version 1 records kept by hand from before parts, valid_v2_* version 2 ones
+// from before tenants; this program no longer writes them and must not delete them.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -78,11 +78,18 @@ int main(int argc, char** argv) {
   Envelope empty;
   write(dir, "valid_default_no_recipients", mta::queue::encode_envelope(empty));
 
+  Envelope tagged = base();
+  tagged.tenant = "acme";
+  tagged.campaign = "black-friday";
+  tagged.traffic_class = mta::queue::TrafficClass::bulk;
+  tagged.pool = "shared";
+  write(dir, "valid_tagged_bulk", mta::queue::encode_envelope(tagged));
+
   const std::string good = mta::queue::encode_envelope(retried);
   write(dir, "broken_truncated_half", good.substr(0, good.size() / 2));
   write(dir, "broken_trailing_byte", good + '\0');
   std::string version = good;
-  version[0] = 3;
+  version[0] = 4;
   write(dir, "broken_unknown_version", version);
   std::string state = mta::queue::encode_envelope(fresh);
   state[1 + 8 + 4 + 4 + fresh.destination.size() + 8 + 8 + 8 + 4 + 8 + 4 + fresh.mail_from.size() +
@@ -95,5 +102,8 @@ int main(int argc, char** argv) {
   std::string destination = mta::queue::encode_envelope(relayed);
   destination.replace(1 + 8 + 4, 4, std::string("\x00\x01\x00\x00", 4));  // 256 bytes
   write(dir, "broken_destination_over_bound", destination);
+  std::string traffic_class = mta::queue::encode_envelope(tagged);
+  traffic_class[traffic_class.size() - 4 - tagged.pool.size() - 1] = 7;
+  write(dir, "broken_bad_traffic_class", traffic_class);
   return 0;
 }
