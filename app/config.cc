@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -45,6 +46,42 @@ class Section {
                             " to " + std::to_string(max));
       }
       out = static_cast<Int>(*value);
+    }
+    return {};
+  }
+  // A calendar date: a TOML date (2026-11-20) or a string of one, as days since 1970-01-01.
+  Result<void> date(std::string_view key, std::optional<std::int64_t>& days) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return {};
+    std::optional<toml::date> value = node->value<toml::date>();
+    if (!value) {
+      if (auto text = node->value<std::string>()) {
+        unsigned year = 0, month = 0, day = 0;
+        char extra = 0;
+        if (std::sscanf(text->c_str(), "%4u-%2u-%2u%c", &year, &month, &day, &extra) == 3) {
+          value = toml::date{static_cast<std::uint16_t>(year), static_cast<std::uint8_t>(month),
+                             static_cast<std::uint8_t>(day)};
+        }
+      }
+    }
+    const std::chrono::year_month_day ymd{std::chrono::year(value ? value->year : 0),
+                                          std::chrono::month(value ? value->month : 0),
+                                          std::chrono::day(value ? value->day : 0)};
+    if (!value || !ymd.ok()) return config_error(where(key) + " must be a date, e.g. 2026-11-20");
+    days = std::chrono::sys_days(ymd).time_since_epoch().count();
+    return {};
+  }
+  // A list of positive integers.
+  Result<void> counts(std::string_view key, std::vector<std::uint64_t>& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return {};
+    const toml::array* list = node->as_array();
+    if (list == nullptr) return config_error(where(key) + " must be a list of counts");
+    out.clear();
+    for (const toml::node& item : *list) {
+      auto value = item.value<std::int64_t>();
+      if (!value || *value < 1) return config_error(where(key) + " must be a list of counts");
+      out.push_back(static_cast<std::uint64_t>(*value));
     }
     return {};
   }
@@ -380,6 +417,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
                               1'000'000));
   CONFIG_TRY(delivery.integer("recipients_per_message_max", config.recipients_per_message_max, 1,
                               100'000));
+  CONFIG_TRY(delivery.integer("connections_per_source_max", config.connections_per_source_max, 0,
+                              100'000));
   CONFIG_TRY(delivery.duration("connect_timeout", config.connect_timeout));
   CONFIG_TRY(delivery.duration("reply_timeout", config.reply_timeout));
   CONFIG_TRY(delivery.duration("idle_timeout", config.connection_idle_timeout));
@@ -400,7 +439,14 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       CONFIG_TRY(fields.string("ehlo", source.ehlo));
       CONFIG_TRY(fields.integer("weight", source.weight, 0, 1'000'000));
       CONFIG_TRY(fields.string("pool", source.pool));
+      CONFIG_TRY(fields.string("warmup", source.warmup));
+      CONFIG_TRY(fields.date("warmup_start", source.warmup_start_day));
       CONFIG_TRY(fields.no_unknown_keys());
+      if (source.warmup.empty() != !source.warmup_start_day) {
+        return config_error(name +
+                            ": warmup (a schedule) and warmup_start (the date its warm-up "
+                            "began) go together");
+      }
       if (!injection::valid_tag(source.pool)) {
         return config_error(name + ".pool must be 1 to 64 letters, digits, '.', '_' or '-'");
       }
@@ -449,6 +495,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
                                 1'000'000));
       CONFIG_TRY(fields.integer("recipients_per_message_max", rule.recipients_per_message_max, 1,
                                 100'000));
+      CONFIG_TRY(fields.integer("connections_per_source_max", rule.connections_per_source_max, 1,
+                                100'000));
       constexpr double rate_max = 1e9;
       CONFIG_TRY(fields.number("messages_per_second", rule.messages_per_second, 0, rate_max));
       CONFIG_TRY(fields.number("messages_per_hour", rule.messages_per_hour, 0, rate_max));
@@ -461,6 +509,39 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       for (char& c : rule.domain)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       config.shaping.push_back(std::move(rule));
+    }
+  }
+
+  if (const toml::node* warmups = root.get("warmup")) {
+    const toml::array* entries = warmups->as_array();
+    if (entries == nullptr) return config_error("warmup must be an array of tables: [[warmup]]");
+    for (std::size_t i = 0; i < entries->size(); ++i) {
+      const std::string name = "warmup[" + std::to_string(i) + "]";
+      const toml::table* entry = entries->get(i)->as_table();
+      if (entry == nullptr) return config_error(name + " must be a table: [[warmup]]");
+      Section fields(entry, name);
+      Config::Warmup warmup;
+      CONFIG_TRY(fields.string("name", warmup.name));
+      CONFIG_TRY(fields.counts("daily", warmup.daily));
+      CONFIG_TRY(fields.no_unknown_keys());
+      if (warmup.name.empty() || warmup.daily.empty()) {
+        return config_error(name + " needs a name and daily, the cap of each day: [50, 100, ...]");
+      }
+      const bool taken =
+          warmup.name == "default" ||
+          std::any_of(config.warmups.begin(), config.warmups.end(),
+                      [&](const Config::Warmup& w) { return w.name == warmup.name; });
+      if (taken) return config_error(name + ": the name " + warmup.name + " is taken");
+      config.warmups.push_back(std::move(warmup));
+    }
+  }
+  for (std::size_t i = 0; i < config.sources.size(); ++i) {
+    const std::string& schedule = config.sources[i].warmup;
+    if (!schedule.empty() && schedule != "default" &&
+        std::none_of(config.warmups.begin(), config.warmups.end(),
+                     [&](const Config::Warmup& w) { return w.name == schedule; })) {
+      return config_error("delivery.source[" + std::to_string(i) + "].warmup " + schedule +
+                          " is neither \"default\" nor a [[warmup]] name");
     }
   }
 
@@ -531,14 +612,15 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   static const std::set<std::string> known = {
-      "node",    "log",  "spool", "submission", "delivery", "queue",
-      "http",    "dkim", "dns",   "tls",        "metrics",  "bounce",
-      "mailbox", "imap", "pop3",  "shaping",    "cluster",  "tenant"};
+      "node", "log",     "spool",   "submission", "delivery", "queue",   "http",
+      "dkim", "dns",     "tls",     "metrics",    "bounce",   "mailbox", "imap",
+      "pop3", "shaping", "cluster", "tenant",     "warmup"};
   static const std::set<std::string> later = {};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
     if (known.contains(name)) {
-      if (!value.is_table() && name != "dkim" && name != "shaping" && name != "tenant") {
+      if (!value.is_table() && name != "dkim" && name != "shaping" && name != "tenant" &&
+          name != "warmup") {
         return config_error("[" + name + "] must be a table");
       }
       continue;

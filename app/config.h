@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -114,6 +115,7 @@ struct Config {
   std::uint32_t connections_max = 8;
   std::uint32_t messages_per_connection_max = 1000;
   std::uint32_t recipients_per_message_max = 100;  // RFC 5321 4.5.3.1.8: what every server takes
+  std::uint32_t connections_per_source_max = 0;    // to one destination from one source; 0: none
   Clock::Duration connect_timeout = std::chrono::seconds(30);
   Clock::Duration reply_timeout = std::chrono::minutes(5);
   Clock::Duration connection_idle_timeout = std::chrono::seconds(10);
@@ -131,8 +133,19 @@ struct Config {
     std::string ehlo;             // empty: node.hostname
     std::uint32_t weight = 1;
     std::string pool = "default";  // messages naming a pool go from its sources only
+    // Warm-up: the [[warmup]] schedule ("default": the built-in one) and the day it began;
+    // none: warm.
+    std::string warmup;
+    std::optional<std::int64_t> warmup_start_day;  // days since 1970-01-01 (UTC)
   };
   std::vector<Source> sources;
+  // [[warmup]]: daily caps of a source by the day of its warm-up, named for
+  // [[delivery.source]] warmup; "default" is built in (delivery::WarmupSchedule::standard()).
+  struct Warmup {
+    std::string name;
+    std::vector<std::uint64_t> daily;
+  };
+  std::vector<Warmup> warmups;
   // [[shaping]]: limits for a recipient domain or for every destination with an MX host
   // ending in mx_suffix; the smallest that applies wins. Unset values: no limit from this rule.
   struct ShapingRule {
@@ -141,6 +154,7 @@ struct Config {
     std::int64_t connections_max = 0;  // 0: unset
     std::int64_t messages_per_connection_max = 0;
     std::int64_t recipients_per_message_max = 0;
+    std::int64_t connections_per_source_max = 0;
     double messages_per_second = 0;
     double messages_per_hour = 0;
     double messages_per_day = 0;

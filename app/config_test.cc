@@ -331,6 +331,54 @@ TEST(Config, Cluster) {
   EXPECT_NE(error("[cluster]\nnodes = 2\n").find("nodes"), std::string::npos);
 }
 
+TEST(Config, WarmupSchedulesAndSources) {
+  auto config = parse_config(R"(
+[delivery]
+connections_per_source_max = 3
+[[delivery.source]]
+address = "192.0.2.1"
+warmup = "gentle"
+warmup_start = 2026-11-20
+[[delivery.source]]
+address = "192.0.2.2"
+warmup = "default"
+warmup_start = "2026-12-01"
+[[delivery.source]]
+address = "192.0.2.3"
+[[warmup]]
+name = "gentle"
+daily = [10, 20, 40]
+)",
+                             "warmup");
+  ASSERT_TRUE(config) << config.error().message();
+  EXPECT_EQ(config->connections_per_source_max, 3u);
+  ASSERT_EQ(config->warmups.size(), 1u);
+  EXPECT_EQ(config->warmups[0].daily, (std::vector<std::uint64_t>{10, 20, 40}));
+  EXPECT_EQ(config->sources[0].warmup, "gentle");
+  // 2026-11-20 is day 20,777 of the Unix epoch.
+  EXPECT_EQ(config->sources[0].warmup_start_day, 20777);
+  EXPECT_EQ(config->sources[1].warmup_start_day, 20788);
+  EXPECT_FALSE(config->sources[2].warmup_start_day);
+  const auto error = [](const char* text) {
+    auto bad = parse_config(text, "bad");
+    return bad ? std::string() : bad.error().message();
+  };
+  const char* source = "[[delivery.source]]\naddress = \"192.0.2.1\"\n";
+  EXPECT_NE(error((std::string(source) + "warmup = \"default\"\n").c_str()).find("go together"),
+            std::string::npos);
+  EXPECT_NE(error((std::string(source) + "warmup = \"x\"\nwarmup_start = 2026-01-01\n").c_str())
+                .find("neither"),
+            std::string::npos);
+  EXPECT_NE(
+      error((std::string(source) + "warmup = \"default\"\nwarmup_start = \"2026-02-30\"\n").c_str())
+          .find("must be a date"),
+      std::string::npos);
+  EXPECT_NE(error("[[warmup]]\nname = \"default\"\ndaily = [1]\n").find("taken"),
+            std::string::npos);
+  EXPECT_NE(error("[[warmup]]\nname = \"a\"\ndaily = [0]\n").find("list of counts"),
+            std::string::npos);
+}
+
 TEST(Config, TenantsAndTheirBindings) {
   auto config = parse_config(R"(
 [[tenant]]

@@ -629,13 +629,28 @@ int run_daemon(const Config& config, const std::string& config_path) {
 
   std::vector<delivery::Source> sources;
   for (const auto& source : config.sources) {
+    std::shared_ptr<delivery::SourceBudget> budget;
+    std::string warmup;
+    if (source.warmup_start_day) {
+      delivery::WarmupSchedule schedule = delivery::WarmupSchedule::standard();
+      for (const auto& custom : config.warmups) {
+        if (custom.name == source.warmup) schedule = {.name = custom.name, .daily = custom.daily};
+      }
+      budget = std::make_shared<delivery::SourceBudget>(schedule, *source.warmup_start_day);
+      const auto now = std::chrono::system_clock::now();
+      const auto cap = budget->cap(now);
+      warmup = ", warm-up \"" + schedule.name + "\" day " +
+               std::to_string(delivery::utc_day(now) - *source.warmup_start_day + 1) +
+               (cap ? ": " + std::to_string(*cap) + " messages today" : ": warm");
+    }
     sources.push_back({.address = source.bound,
                        .helo_name = source.ehlo,
                        .weight = source.weight,
-                       .pool = source.pool});
+                       .pool = source.pool,
+                       .budget = std::move(budget)});
     log::info("delivery: sending from " + source.address + " as " +
               (source.ehlo.empty() ? config.hostname : source.ehlo) + ", weight " +
-              std::to_string(source.weight));
+              std::to_string(source.weight) + warmup);
   }
 
   std::vector<delivery::ShapingRule> rules;
@@ -647,6 +662,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
     }
     if (rule.recipients_per_message_max > 0) {
       limits.recipients_per_message_max = rule.recipients_per_message_max;
+    }
+    if (rule.connections_per_source_max > 0) {
+      limits.connections_per_source_max = rule.connections_per_source_max;
     }
     limits.messages_per_second = rule.messages_per_second;
     limits.messages_per_hour = rule.messages_per_hour;
@@ -880,21 +898,23 @@ int run_daemon(const Config& config, const std::string& config_path) {
     mine.delivery = std::make_unique<delivery::Scheduler>(
         shard, spool, *mine.ids,
         delivery::SchedulerOptions{
-            .destination = {.addresses = relay,
-                            .tls = tls_default,
-                            .tls_handshake_timeout = config.tls_handshake_timeout,
-                            .helo_name = config.hostname,
-                            .sources = sources,
-                            .limits = {.connections_max = config.connections_max,
-                                       .messages_per_connection_max =
-                                           config.messages_per_connection_max,
-                                       .recipients_per_message_max =
-                                           config.recipients_per_message_max},
-                            .connect_timeout = config.connect_timeout,
-                            .reply_timeout = config.reply_timeout,
-                            .idle_timeout = config.connection_idle_timeout,
-                            .reconnect_delay = config.reconnect_delay,
-                            .retry = retry},
+            .destination =
+                {.addresses = relay,
+                 .tls = tls_default,
+                 .tls_handshake_timeout = config.tls_handshake_timeout,
+                 .helo_name = config.hostname,
+                 .sources = sources,
+                 .limits = {.connections_max = config.connections_max,
+                            .messages_per_connection_max = config.messages_per_connection_max,
+                            .recipients_per_message_max = config.recipients_per_message_max,
+                            .connections_per_source_max = config.connections_per_source_max > 0
+                                                              ? config.connections_per_source_max
+                                                              : delivery::Limits::unlimited},
+                 .connect_timeout = config.connect_timeout,
+                 .reply_timeout = config.reply_timeout,
+                 .idle_timeout = config.connection_idle_timeout,
+                 .reconnect_delay = config.reconnect_delay,
+                 .retry = retry},
             .bounce = {.hostname = config.hostname, .max_age = config.max_age},
             .resolver = mine.mx.get(),
             .remote_port = config.remote_port,

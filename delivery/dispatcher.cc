@@ -77,6 +77,11 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   bool busy() const { return busy_; }
   // Whether a part of `pool` may go on this connection.
   bool carries_pool(PoolIndex pool) const { return pool == 0 || !pool_ || *pool_ == pool; }
+  bool from(const Source& source) const { return source_ == &source; }
+  // Takes one message of its source's warm-up cap for today; false when it is used up.
+  bool take_from_budget(Clock::WallTime now) {
+    return source_ == nullptr || source_->budget == nullptr || source_->budget->take(now);
+  }
 
   void on_connected(int error) override {
     if (error != 0) {
@@ -496,8 +501,19 @@ std::optional<Clock::WallTime> Dispatcher::suspended_until() const {
   return suspended_until_;
 }
 
-std::optional<std::size_t> Dispatcher::next_source(int family) {
-  if (options_.sources.empty()) return std::nullopt;
+bool Dispatcher::source_has_room(const Source& source) const {
+  return (source.budget == nullptr || source.budget->has_room(context_.shard.clock().wall_now())) &&
+         connections_from(source) < options_.limits.connections_per_source_max;
+}
+
+std::size_t Dispatcher::connections_from(const Source& source) const {
+  std::size_t open = 0;
+  for (const auto& [id, connection] : connections_) open += connection->from(source) ? 1 : 0;
+  return open;
+}
+
+Dispatcher::SourceChoice Dispatcher::next_source(int family) {
+  if (options_.sources.empty()) return {};
   // The pools with parts waiting; a part that names none may go from any source.
   bool any_pool = false;
   std::vector<bool> waiting(Tenants::pools_max + 1, false);
@@ -505,14 +521,22 @@ std::optional<std::size_t> Dispatcher::next_source(int family) {
     if (pool == 0) any_pool = true;
     if (pool < waiting.size()) waiting[pool] = true;
   });
-  if (any_pool || ready_.empty()) {
-    return next_weighted_source(options_.sources, source_credit_, family);
-  }
-  return next_weighted_source(options_.sources, source_credit_, family,
-                              [this, &waiting](const Source& source) {
-                                const PoolIndex pool = context_.tenants.pool_index(source.pool);
-                                return pool < waiting.size() && waiting[pool];
-                              });
+  const auto wanted = [&](const Source& source) {
+    if (any_pool || ready_.empty()) return true;
+    const PoolIndex pool = context_.tenants.pool_index(source.pool);
+    return pool < waiting.size() && waiting[pool];
+  };
+  const auto choice = next_weighted_source(
+      options_.sources, source_credit_, family,
+      [&](const Source& source) { return wanted(source) && source_has_room(source); });
+  if (choice) return {.index = choice};
+  // None may connect now: blocked if that is because of their caps, not because there is no
+  // source of this family for the pools waiting.
+  const bool any =
+      std::any_of(options_.sources.begin(), options_.sources.end(), [&](const Source& source) {
+        return source.address.family() == family && source.weight > 0 && wanted(source);
+      });
+  return {.blocked = any};
 }
 
 std::size_t Dispatcher::busy_count() const {
@@ -724,10 +748,17 @@ void Dispatcher::pump() {
       pump_at(rates_.connection_at(now));
       break;
     }
+    const SourceChoice source = next_source(options_.addresses[cursor_].family());
+    if (source.blocked) {
+      // Every source that may carry what waits is at its warm-up cap (until the next UTC day)
+      // or its connections to this destination (until one closes, which pumps).
+      const Clock::WallTime wall = context_.shard.clock().wall_now();
+      const auto midnight = std::chrono::ceil<std::chrono::days>(wall + std::chrono::seconds(1));
+      pump_at(now + (midnight - wall));
+      break;
+    }
     const std::uint64_t id = next_connection_id_++;
-    connections_.emplace(
-        id, std::make_unique<Connection>(*this, id, cursor_,
-                                         next_source(options_.addresses[cursor_].family())));
+    connections_.emplace(id, std::make_unique<Connection>(*this, id, cursor_, source.index));
     ++context_.probe.connections_opened;
     ++connecting;
   }
@@ -763,6 +794,14 @@ bool Dispatcher::assign(Connection& connection) {
         at = std::min(at, context_.tenants.next_at(tenant, now));
       });
       pump_at(at);
+      return false;
+    }
+    if (!connection.take_from_budget(context_.shard.clock().wall_now())) {
+      // Its source reached today's warm-up cap: the part waits, first, for a connection from
+      // another source of its pool (this one makes room for it). A part taken from the cap
+      // and then not sent (gone, expired, suppressed) errs on the side of sending less.
+      ready_.push_front(*next);
+      connection.quit();
       return false;
     }
     const queue::PartKey key = next->key;

@@ -23,6 +23,7 @@
 #include "delivery/response_rules.h"
 #include "delivery/shaping.h"
 #include "delivery/tenants.h"
+#include "delivery/warmup.h"
 #include "dns/resolver.h"
 #include "engine/address.h"
 #include "engine/shard.h"
@@ -50,6 +51,10 @@ struct Source {
   // Its source pool: a connection from it carries parts of no other pool (parts that name
   // none go from any source).
   std::string pool = "default";
+  // Warm-up: its daily cap, shared by every shard and destination (nullptr: warm, uncapped).
+  // A source at its cap opens no connection and its connections take no message until the
+  // next UTC day; what is due goes from the pool's other sources meanwhile.
+  std::shared_ptr<SourceBudget> budget;
 };
 
 // Smooth weighted round robin over the sources of `family` (as nginx balances upstreams):
@@ -255,9 +260,18 @@ class Dispatcher {
   const std::string& name_of(std::size_t index) const;
   // The source the next connection to an address of `family` goes out from (an index into
   // options_.sources), or nullopt for the kernel's choice: among the sources of the pools
-  // that have parts waiting (all of them when a waiting part names no pool). When no waiting
-  // pool has a source of that family, the kernel's choice.
-  std::optional<std::size_t> next_source(int family);
+  // that have parts waiting (all of them when a waiting part names no pool) that are under
+  // their warm-up cap and their connections_per_source_max. When no waiting pool has a
+  // source of that family, the kernel's choice; when it has, but none may connect now,
+  // `blocked`.
+  struct SourceChoice {
+    std::optional<std::size_t> index;
+    bool blocked = false;
+  };
+  SourceChoice next_source(int family);
+  // Whether the source may send another message today (warm-up), and connect once more.
+  bool source_has_room(const Source& source) const;
+  std::size_t connections_from(const Source& source) const;
   void on_connection_ready(std::size_t index);
   // Defers (or, `permanent`, bounces) every part waiting for a connection with `reason` (an
   // enhanced code and text).

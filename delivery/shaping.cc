@@ -33,6 +33,8 @@ void Limits::tighten(const Limits& other) {
       std::min(messages_per_connection_max, other.messages_per_connection_max);
   recipients_per_message_max =
       std::min(recipients_per_message_max, other.recipients_per_message_max);
+  connections_per_source_max =
+      std::min(connections_per_source_max, other.connections_per_source_max);
   messages_per_second = smaller_rate(messages_per_second, other.messages_per_second);
   messages_per_hour = smaller_rate(messages_per_hour, other.messages_per_hour);
   messages_per_day = smaller_rate(messages_per_day, other.messages_per_day);
@@ -46,6 +48,7 @@ Limits Limits::per_shard(std::uint32_t shard_count) const {
     return n == unlimited ? n : std::max<std::size_t>(1, (n + shard_count - 1) / shard_count);
   };
   share.connections_max = count(connections_max);
+  share.connections_per_source_max = count(connections_per_source_max);
   share.messages_per_second /= shard_count;
   share.messages_per_hour /= shard_count;
   share.messages_per_day /= shard_count;

@@ -23,6 +23,8 @@ struct Limits {
   std::size_t messages_per_connection_max = unlimited;
   // RCPTs in one transaction; a part with more goes in several, one after another.
   std::size_t recipients_per_message_max = unlimited;
+  // Connections open at once from one source address (receivers count by IP).
+  std::size_t connections_per_source_max = unlimited;
   // Messages (transactions) and new connections per period; 0 = no limit.
   double messages_per_second = 0;
   double messages_per_hour = 0;

@@ -37,6 +37,8 @@ class ScriptedPeer:
         self.sessions = []          # (peer address, EHLO name) of each session that said EHLO
         self.open_now = 0           # sessions open at this moment, and the most at once
         self.open_max = 0
+        self.open_by_peer = {}      # the same by peer address
+        self.open_max_by_peer = {}
         self.stopping = False
         self.thread = threading.Thread(target=self._accept_loop, daemon=True)
         self.thread.start()
@@ -70,6 +72,9 @@ class ScriptedPeer:
         with self.lock:
             self.open_now += 1
             self.open_max = max(self.open_max, self.open_now)
+            self.open_by_peer[peer] = self.open_by_peer.get(peer, 0) + 1
+            self.open_max_by_peer[peer] = max(self.open_max_by_peer.get(peer, 0),
+                                              self.open_by_peer[peer])
         try:
             f.write(b"220 scripted-peer ESMTP\r\n")
             f.flush()
@@ -137,6 +142,7 @@ class ScriptedPeer:
             conn.close()
             with self.lock:
                 self.open_now -= 1
+                self.open_by_peer[peer] -= 1
 
     def received(self):
         with self.lock:

@@ -4,6 +4,7 @@ peer sees those peer addresses and names, and the delivery log names the source 
 recipient. A source address that is not on this host fails its connections, which defer.
 Run as: sources_test.py --outpost PATH."""
 import collections
+import datetime
 import json
 import os
 import smtplib
@@ -16,16 +17,18 @@ OUTPOST = None
 
 
 class SourcesTest(DaemonTest):
-    def start(self, peer, sources, **extra):
+    def start(self, peer, sources, warmups=(), **extra):
         self.log_path = os.path.join(self.workdir, "delivery.jsonl")
         settings = {"log": {"delivery_log": f'"{self.log_path}"'},
                     # One message per connection, so every message opens a connection and the
                     # source choice is seen many times.
                     "delivery": {"messages_per_connection_max": "1", "connections_max": "2"},
                     "node": {"shards": "1", "hostname": '"outpost.test"'}}
-        for n, (address, ehlo, weight) in enumerate(sources):
+        for n, (address, ehlo, weight, *more) in enumerate(sources):
             settings[f"[delivery.source]#{n}"] = {"address": f'"{address}"', "ehlo": f'"{ehlo}"',
-                                                 "weight": str(weight)}
+                                                 "weight": str(weight), **(more[0] if more else {})}
+        for n, warmup in enumerate(warmups):
+            settings[f"[warmup]#{n}"] = warmup
         for section, keys in extra.items():
             settings.setdefault(section, {}).update(keys)
         outpost = Outpost(OUTPOST, self.workdir, peer.port, settings)
@@ -73,6 +76,43 @@ class SourcesTest(DaemonTest):
         self.assertIn("from 192.0.2.1 failed: cannot assign requested address",
                       deferred["reply"].lower())
         self.assertEqual(peer.messages, [])
+        self.assertEqual(outpost.stop(), 0)
+
+    def test_a_source_on_warm_up_sends_its_daily_cap_and_the_rest_goes_from_the_warm_one(self):
+        peer = self.started(ScriptedPeer())
+        # Day 2 of a schedule of 1 then 3: three messages today from 127.0.0.2.
+        began = (datetime.datetime.now(datetime.timezone.utc).date() -
+                 datetime.timedelta(days=1)).isoformat()
+        outpost = self.start(peer, [("127.0.0.2", "new.outpost.test", 1,
+                                     {"warmup": '"tiny"', "warmup_start": began}),
+                                    ("127.0.0.3", "warm.outpost.test", 1)],
+                             warmups=[{"name": '"tiny"', "daily": "[1, 3]"}])
+        with smtplib.SMTP("127.0.0.1", outpost.port, timeout=30) as client:
+            for i in range(12):
+                client.send_message(message(i, "warm"), "sender@example.com", ["ok@example.net"])
+        wait_until(lambda: len(peer.messages) == 12, 30, 0.1, "12 messages at the peer")
+        wait_until(lambda: len([l for l in self.lines() if l["event"] == "delivered"]) == 12,
+                   10, 0.1, "12 delivered lines")
+        by_source = collections.Counter(l["source"] for l in self.lines()
+                                        if l["event"] == "delivered")
+        self.assertEqual(by_source, {"127.0.0.2": 3, "127.0.0.3": 9})
+        self.assertIn('warm-up "tiny" day 2: 3 messages today', outpost.output())
+        self.assertEqual(outpost.stop(), 0)
+
+    def test_connections_per_source(self):
+        peer = self.started(ScriptedPeer(slow_seconds=0.3))
+        outpost = self.start(peer, [("127.0.0.2", "mta2.outpost.test", 1),
+                                    ("127.0.0.3", "mta3.outpost.test", 1)],
+                             delivery={"connections_max": "6", "connections_per_source_max": "2",
+                                       "messages_per_connection_max": "1"})
+        with smtplib.SMTP("127.0.0.1", outpost.port, timeout=30) as client:
+            for i in range(16):
+                client.send_message(message(i, "per-source"), "sender@example.com",
+                                    ["slow@example.net"])
+        wait_until(lambda: len(peer.messages) == 16, 60, 0.1, "16 messages at the peer")
+        # Two per address at most, so four in all although six are allowed to the destination.
+        self.assertEqual(peer.open_max_by_peer, {"127.0.0.2": 2, "127.0.0.3": 2})
+        self.assertLessEqual(peer.open_max, 4)
         self.assertEqual(outpost.stop(), 0)
 
 

@@ -1,0 +1,58 @@
+#include "delivery/warmup.h"
+
+#include <chrono>
+
+namespace mta::delivery {
+
+WarmupSchedule WarmupSchedule::standard() {
+  return WarmupSchedule{
+      .name = "default",
+      .daily = {50,      100,     200,     400,     800,       1'500,     2'500,     4'000,
+                6'000,   9'000,   13'000,  20'000,  30'000,    45'000,    65'000,    100'000,
+                150'000, 250'000, 400'000, 650'000, 1'000'000, 1'500'000, 2'500'000, 4'000'000}};
+}
+
+std::int64_t utc_day(Clock::WallTime time) {
+  return std::chrono::floor<std::chrono::days>(time).time_since_epoch().count();
+}
+
+SourceBudget::SourceBudget(std::optional<WarmupSchedule> schedule, std::int64_t start_day)
+    : schedule_(std::move(schedule)), start_day_(start_day) {}
+
+std::uint64_t SourceBudget::pack(std::int64_t day, std::uint64_t count) {
+  return static_cast<std::uint64_t>(day) << 32 | (count & 0xffff'ffffU);
+}
+
+std::optional<std::uint64_t> SourceBudget::cap(Clock::WallTime now) const {
+  if (!schedule_) return std::nullopt;
+  const std::int64_t age = utc_day(now) - start_day_;
+  if (age < 0) return schedule_->daily.empty() ? 0 : schedule_->daily.front();
+  if (static_cast<std::size_t>(age) >= schedule_->daily.size()) return std::nullopt;
+  return schedule_->daily[static_cast<std::size_t>(age)];
+}
+
+std::uint64_t SourceBudget::used_today(Clock::WallTime now) const {
+  const std::uint64_t today = today_.load(std::memory_order_relaxed);
+  return static_cast<std::int64_t>(today >> 32) == utc_day(now) ? today & 0xffff'ffffU : 0;
+}
+
+bool SourceBudget::has_room(Clock::WallTime now) const {
+  const auto limit = cap(now);
+  return !limit || used_today(now) < *limit;
+}
+
+bool SourceBudget::take(Clock::WallTime now) {
+  const auto limit = cap(now);
+  const std::int64_t day = utc_day(now);
+  std::uint64_t seen = today_.load(std::memory_order_relaxed);
+  while (true) {
+    const std::uint64_t used =
+        static_cast<std::int64_t>(seen >> 32) == day ? seen & 0xffff'ffffU : 0;
+    if (limit && used >= *limit) return false;
+    // Counted when warm too (for the status), saturating at the field's size.
+    const std::uint64_t next = pack(day, used < 0xffff'ffffU ? used + 1 : used);
+    if (today_.compare_exchange_weak(seen, next, std::memory_order_relaxed)) return true;
+  }
+}
+
+}  // namespace mta::delivery
