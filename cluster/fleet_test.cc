@@ -185,6 +185,16 @@ TEST_F(FleetTest, UnreachableFromTheStartUsesTheExpectedSize) {
   EXPECT_EQ(a.counters().outages, 1u);
 }
 
+TEST_F(FleetTest, AScriptFlushIsLoadedAgain) {
+  Fleet a(options("a"), 1);
+  EXPECT_EQ(claim(a, 4, 2, 0).connections, 2u);
+  auto admin = RedisConnection::connect(redis_->endpoint(), 200ms);
+  ASSERT_TRUE(admin);
+  ASSERT_TRUE(admin.value().command({"SCRIPT", "FLUSH"}));
+  EXPECT_EQ(claim(a, 4, 3, 2).connections, 3u);
+  EXPECT_EQ(a.counters().failures, 0u);
+}
+
 TEST(RedisConnection, RefusesABadEndpoint) {
   EXPECT_FALSE(RedisConnection::connect("127.0.0.1:notaport", 100ms));
   EXPECT_FALSE(RedisConnection::connect(":6379", 100ms));

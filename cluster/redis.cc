@@ -140,20 +140,21 @@ Result<RedisReply> RedisConnection::command(const std::vector<std::string>& word
 
 Result<RedisReply> RedisConnection::eval(const std::string& script,
                                          const std::vector<std::string>& args) {
-  if (script_sha_.empty() || script_ != script) {
-    auto loaded = command({"SCRIPT", "LOAD", script});
-    if (!loaded) return loaded;
-    script_sha_ = loaded.value().string;
-    script_ = script;
-  }
-  std::vector<std::string> words{"EVALSHA", script_sha_, "0"};
-  words.insert(words.end(), args.begin(), args.end());
-  auto reply = command(words);
-  if (!reply && reply.error().detail.starts_with("NOSCRIPT")) {
+  // Twice at most: a server that lost its scripts (SCRIPT FLUSH, a restart behind a proxy)
+  // answers NOSCRIPT once, and the script is loaded again.
+  for (int round = 0;; ++round) {
+    if (script_sha_.empty() || script_ != script) {
+      auto loaded = command({"SCRIPT", "LOAD", script});
+      if (!loaded) return loaded;
+      script_sha_ = loaded.value().string;
+      script_ = script;
+    }
+    std::vector<std::string> words{"EVALSHA", script_sha_, "0"};
+    words.insert(words.end(), args.begin(), args.end());
+    auto reply = command(words);
+    if (reply || round > 0 || !reply.error().detail.starts_with("NOSCRIPT")) return reply;
     script_sha_.clear();
-    return eval(script, args);
   }
-  return reply;
 }
 
 }  // namespace mta::cluster

@@ -109,7 +109,7 @@ Limits Scheduler::fleet_limits(const Dispatcher& dispatcher, const cluster::Gran
 
 std::vector<cluster::Claim> Scheduler::fleet_claims() {
   std::vector<cluster::Claim> claims;
-  std::vector<std::string> claimed;
+  std::unordered_set<std::string> claimed;
   for (const auto& [name, dispatcher] : dispatchers_) {
     if (dispatcher->routes_only()) continue;
     const std::size_t limit = node_limits(*dispatcher).connections_max;
@@ -119,16 +119,13 @@ std::vector<cluster::Claim> Scheduler::fleet_claims() {
     const std::size_t held =
         std::max(dispatcher->connection_count(),
                  std::min(limit, dispatcher->effective_limits().connections_max));
-    if (wanted == 0 && held == 0 &&
-        std::find(fleet_claimed_.begin(), fleet_claimed_.end(), name) == fleet_claimed_.end()) {
-      continue;
-    }
+    if (wanted == 0 && held == 0 && !fleet_claimed_.contains(name)) continue;
     claims.push_back(
         cluster::Claim{.key = name,
                        .limit = limit == Limits::unlimited ? cluster::Claim::unlimited : limit,
                        .want = wanted,
                        .held = held});
-    if (wanted > 0 || held > 0) claimed.push_back(name);
+    if (wanted > 0 || held > 0) claimed.insert(name);
   }
   fleet_claimed_ = std::move(claimed);
   return claims;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cluster/fleet.h"
@@ -126,8 +127,8 @@ class Scheduler {
   // Fleet mode: the node-wide limits of a destination, and what it is given before a grant.
   Limits node_limits(const Dispatcher& dispatcher) const;
   Limits fleet_limits(const Dispatcher& dispatcher, const cluster::Grant* grant) const;
-  cluster::Standing fleet_standing_;        // the last (grants unused)
-  std::vector<std::string> fleet_claimed_;  // destinations claimed last time
+  cluster::Standing fleet_standing_;               // the last (grants unused)
+  std::unordered_set<std::string> fleet_claimed_;  // destinations claimed last time
 };
 
 ActionCounts count(const std::vector<ActionResult>& results);
