@@ -728,6 +728,16 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .timeout = config.cluster_timeout,
             .nodes_expected = config.cluster_nodes_expected},
         shard_count);
+    // Warm-up counts are the fleet's, kept in Redis for the day: a cap holds across nodes
+    // sending from one address and across a restart.
+    for (const delivery::Source& source : sources) {
+      if (source.budget == nullptr) continue;
+      fleet->add_daily_count(cluster::DailyCount{
+          .key = "warmup:" + source.address.host(),
+          .local = [budget = source.budget](std::int64_t day) { return budget->used_on(day); },
+          .add = [budget = source.budget](std::int64_t day,
+                                          std::uint64_t more) { budget->add_used(day, more); }});
+    }
     fleet->start();
     log::info("fleet: node " + fleet->options().node + ", limits shared through redis " +
               config.cluster_redis);

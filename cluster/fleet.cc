@@ -32,6 +32,31 @@ Fleet::Fleet(FleetOptions options, std::uint32_t shard_count)
 
 Fleet::~Fleet() { thread_.reset(); }
 
+void Fleet::add_daily_count(DailyCount count) {
+  daily_.push_back(Daily{.count = std::move(count)});
+}
+
+bool Fleet::sync_daily() {
+  const std::int64_t day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())
+                               .time_since_epoch()
+                               .count();
+  for (Daily& daily : daily_) {
+    if (daily.day != day) daily = Daily{.count = std::move(daily.count), .day = day};
+    const std::uint64_t local = daily.count.local(day);
+    const std::uint64_t sent = local > daily.known ? local - daily.known : 0;  // since the last
+    const std::string key =
+        options_.prefix + ":daily:" + daily.count.key + ":" + std::to_string(day);
+    auto total = redis_->command({"INCRBY", key, std::to_string(sent)});
+    if (!total || total.value().type != RedisReply::Type::integer) return false;
+    if (!redis_->command({"EXPIRE", key, "172800"})) return false;
+    const auto fleet = static_cast<std::uint64_t>(std::max<std::int64_t>(0, total.value().integer));
+    // What Redis has beyond this node's count: the others', or this node's before a restart.
+    if (fleet > local) daily.count.add(day, fleet - local);
+    daily.known = std::max(fleet, local);
+  }
+  return true;
+}
+
 void Fleet::start() {
   thread_ = std::make_unique<engine::PeriodicThread>(options_.sync_interval, [this] { sync(); });
 }
@@ -78,7 +103,7 @@ void Fleet::sync() {
   }
   if (redis_ && redis_->open()) reply = redis_->eval(lease_script(), args);
   const bool valid = reply && reply.value().type == RedisReply::Type::array &&
-                     reply.value().elements.size() == 1 + 2 * asked.size();
+                     reply.value().elements.size() == 1 + 2 * asked.size() && sync_daily();
 
   std::lock_guard lock(mutex_);
   ++counters_.syncs;

@@ -50,6 +50,16 @@ struct Standing {
   std::unordered_map<std::string, Grant> grants;  // this shard's, by key, from the last exchange
 };
 
+// A count per UTC day kept for the whole fleet (a source address's warm-up messages, so that
+// its cap holds across nodes and restarts): `local` reads this node's count of `day`, and
+// `add` adds to it what Redis has beyond it (other nodes', or this node's before a restart).
+// Both are called on the fleet's thread.
+struct DailyCount {
+  std::string key;
+  std::function<std::uint64_t(std::int64_t day)> local;
+  std::function<void(std::int64_t day, std::uint64_t more)> add;
+};
+
 struct FleetOptions {
   std::string redis;  // "host:port"
   std::string node;   // unique in the fleet
@@ -67,6 +77,8 @@ class Fleet {
   Fleet& operator=(const Fleet&) = delete;
   ~Fleet();
 
+  // Before start(): a daily count to keep in Redis (<prefix>:daily:<key>:<day>, for two days).
+  void add_daily_count(DailyCount count);
   // Starts the thread that syncs every sync_interval; the destructor stops it.
   void start();
   // A shard's turn: `apply_then_claim` gets its standing from the last sync and returns its
@@ -90,6 +102,14 @@ class Fleet {
  private:
   const FleetOptions options_;
   std::optional<RedisConnection> redis_;  // the sync thread's only
+  // The sync thread's: each daily count, and what of it Redis had at the last sync.
+  struct Daily {
+    DailyCount count;
+    std::int64_t day = 0;
+    std::uint64_t known = 0;
+  };
+  std::vector<Daily> daily_;
+  bool sync_daily();
   mutable std::mutex mutex_;
   std::vector<std::vector<Claim>> claims_;                      // by shard; guarded
   std::vector<std::unordered_map<std::string, Grant>> grants_;  // by shard; guarded

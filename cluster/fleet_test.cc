@@ -195,6 +195,47 @@ TEST_F(FleetTest, AScriptFlushIsLoadedAgain) {
   EXPECT_EQ(a.counters().failures, 0u);
 }
 
+TEST_F(FleetTest, DailyCountsAreTheFleetsAndOutliveARestart) {
+  struct Node {
+    std::uint64_t count = 0;
+    std::int64_t day = 0;
+    DailyCount daily() {
+      return DailyCount{.key = "warmup:192.0.2.1",
+                        .local = [this](std::int64_t d) { return (day = d, count); },
+                        .add = [this](std::int64_t, std::uint64_t more) { count += more; }};
+    }
+  };
+  Node one, two;
+  Fleet a(options("a"), 1);
+  Fleet b(options("b"), 1);
+  a.add_daily_count(one.daily());
+  b.add_daily_count(two.daily());
+  one.count = 5;
+  a.sync();
+  two.count = 3;
+  b.sync();
+  EXPECT_EQ(two.count, 8u);  // a's five as well
+  a.sync();
+  EXPECT_EQ(one.count, 8u);
+  one.count += 1;
+  a.sync();
+  b.sync();
+  EXPECT_EQ(one.count, 9u);
+  EXPECT_EQ(two.count, 9u);
+  // A node that starts again starts from the fleet's count, not from zero.
+  Node again;
+  Fleet restarted(options("a"), 1);
+  restarted.add_daily_count(again.daily());
+  restarted.sync();
+  EXPECT_EQ(again.count, 9u);
+  auto admin = RedisConnection::connect(redis_->endpoint(), 200ms);
+  ASSERT_TRUE(admin);
+  auto stored =
+      admin.value().command({"GET", "test:daily:warmup:192.0.2.1:" + std::to_string(again.day)});
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored.value().string, "9");
+}
+
 TEST(RedisConnection, RefusesABadEndpoint) {
   EXPECT_FALSE(RedisConnection::connect("127.0.0.1:notaport", 100ms));
   EXPECT_FALSE(RedisConnection::connect(":6379", 100ms));

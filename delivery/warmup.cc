@@ -31,9 +31,22 @@ std::optional<std::uint64_t> SourceBudget::cap(Clock::WallTime now) const {
   return schedule_->daily[static_cast<std::size_t>(age)];
 }
 
-std::uint64_t SourceBudget::used_today(Clock::WallTime now) const {
+std::uint64_t SourceBudget::used_today(Clock::WallTime now) const { return used_on(utc_day(now)); }
+
+std::uint64_t SourceBudget::used_on(std::int64_t day) const {
   const std::uint64_t today = today_.load(std::memory_order_relaxed);
-  return static_cast<std::int64_t>(today >> 32) == utc_day(now) ? today & 0xffff'ffffU : 0;
+  return static_cast<std::int64_t>(today >> 32) == day ? today & 0xffff'ffffU : 0;
+}
+
+void SourceBudget::add_used(std::int64_t day, std::uint64_t more) {
+  std::uint64_t seen = today_.load(std::memory_order_relaxed);
+  while (true) {
+    const std::int64_t at = static_cast<std::int64_t>(seen >> 32);
+    if (at > day) return;  // a later day has begun
+    const std::uint64_t used = at == day ? seen & 0xffff'ffffU : 0;
+    const std::uint64_t next = pack(day, std::min<std::uint64_t>(used + more, 0xffff'ffffU));
+    if (today_.compare_exchange_weak(seen, next, std::memory_order_relaxed)) return;
+  }
 }
 
 bool SourceBudget::has_room(Clock::WallTime now) const {

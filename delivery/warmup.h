@@ -44,6 +44,10 @@ class SourceBudget {
   // Takes one message of today's cap; false (and nothing taken) when it is used up.
   bool take(Clock::WallTime now);
   std::uint64_t used_today(Clock::WallTime now) const;
+  // Counts of `day` sent from elsewhere (fleet mode: other nodes, or before a restart), added
+  // to today's; nothing when `day` is not today any more.
+  std::uint64_t used_on(std::int64_t day) const;
+  void add_used(std::int64_t day, std::uint64_t more);
 
  private:
   // Today's count and its day in one word, so a new day resets it atomically:

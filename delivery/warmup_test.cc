@@ -32,6 +32,20 @@ TEST(Warmup, TheCapGrowsWithTheSourcesAgeThenItIsWarm) {
   EXPECT_EQ(budget.cap(day(99)), 2u);  // not started yet: the first day's cap
 }
 
+TEST(Warmup, CountsFromElsewhereAddToTodays) {
+  SourceBudget budget(WarmupSchedule{.name = "t", .daily = {5}}, 0);
+  EXPECT_TRUE(budget.take(day(0)));
+  budget.add_used(0, 3);  // the fleet's
+  EXPECT_EQ(budget.used_on(0), 4u);
+  EXPECT_TRUE(budget.take(day(0)));
+  EXPECT_FALSE(budget.take(day(0)));  // 5: the cap, counting the other nodes' messages
+  budget.add_used(-1, 100);           // yesterday's: too late to matter
+  EXPECT_EQ(budget.used_on(0), 5u);
+  SourceBudget fresh(WarmupSchedule{.name = "t", .daily = {5, 5}}, 0);
+  fresh.add_used(1, 2);  // a node starting on day 1 hears of day 1's count first
+  EXPECT_EQ(fresh.used_today(day(1)), 2u);
+}
+
 TEST(Warmup, NoScheduleIsWarm) {
   SourceBudget budget(std::nullopt, 0);
   EXPECT_TRUE(budget.warm(day(0)));

@@ -4,6 +4,7 @@ the combined connection limit; without Redis the same two nodes exceed it (so th
 tell); a node killed with SIGKILL frees its share when its lease ends; Redis killed mid-run
 leaves delivery going under local limits, and it is logged. Run as: fleet_test.py --outpost
 PATH."""
+import datetime
 import os
 import signal
 import smtplib
@@ -134,6 +135,40 @@ class FleetTest(DaemonTest):
                        "the node to see redis again")
         self.assertEqual(a.stop(), 0)
         self.assertEqual(b.stop(), 0)
+
+    def test_a_warm_up_cap_holds_across_a_restart(self):
+        redis = self.started(RedisServer(self.workdir))
+        peer = self.started(ScriptedPeer())
+        today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        node = self.node("a", peer, redis,
+                         **{"[delivery.source]#0": {"address": '"127.0.0.2"', "warmup": '"tiny"',
+                                                    "warmup_start": today},
+                            "[warmup]#0": {"name": '"tiny"', "daily": "[3]"}})
+
+        def send(first, count):
+            with smtplib.SMTP("127.0.0.1", node.port, timeout=30) as client:
+                for i in range(first, first + count):
+                    client.send_message(message(i, "warm"), "news@sender.test",
+                                        [f"u{i}@example.test"])
+        send(0, 2)
+        wait_until(lambda: len(peer.messages) == 2, 30, 0.1, "2 messages at the peer")
+        time.sleep(0.5)  # a few syncs: Redis has the day's count
+        self.assertEqual(redis.cli("GET", f"outpost:daily:warmup:127.0.0.2:{epoch_day()}"), "2")
+        self.assertEqual(node.stop(), 0)
+        node.start()
+        send(2, 3)
+        wait_until(lambda: len(peer.messages) == 3, 30, 0.1, "the third message")
+        time.sleep(1.5)
+        # The day's cap is 3 and the node sent 2 before its restart: one more, and the other
+        # two wait for tomorrow (the node alone would have started again from zero).
+        self.assertEqual(len(peer.messages), 3)
+        self.assertEqual(redis.cli("GET", f"outpost:daily:warmup:127.0.0.2:{epoch_day()}"), "3")
+        self.assertEqual(node.stop(), 0)
+        self.assertEqual(node.queue_count(), 2)
+
+
+def epoch_day():
+    return (datetime.datetime.now(datetime.timezone.utc).date() - datetime.date(1970, 1, 1)).days
 
 
 if __name__ == "__main__":
