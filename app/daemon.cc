@@ -588,6 +588,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
                              .messages_per_second = tenant.messages_per_second,
                              .messages_per_hour = tenant.messages_per_hour});
   }
+  delivery::make_shared_rates(tenant_limits);  // one bucket per cap for the node
 
   auto signing = load_signing_keys(config);
   if (!signing) {

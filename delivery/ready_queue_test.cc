@@ -144,24 +144,32 @@ TEST(ReadyQueue, PoolsWaitForTheirOwnConnection) {
   EXPECT_EQ(queue.take_all(), std::vector<ReadyPart>{with_pool(1, 2, 2)});
 }
 
-// The rate caps hold a tenant to its share of the node and let uncapped tenants through.
+// The rate caps hold a tenant to the node's cap, shared by the shards, and let uncapped tenants
+// through.
 TEST(Tenants, InternsNamesAndCapsConfiguredTenants) {
+  std::vector<TenantLimits> limits{
+      {.name = "capped", .messages_per_second = 2, .messages_per_hour = 0}};
+  make_shared_rates(limits);
   Tenants tenants;
+  Tenants other_shard;
   const Clock::TimePoint t0{};
-  tenants.configure({{.name = "capped", .messages_per_second = 4, .messages_per_hour = 0}},
-                    /*shard_count=*/2, t0);
+  tenants.configure(limits);
+  other_shard.configure(limits);
   const TenantIndex capped = tenants.intern("capped");
   const TenantIndex free = tenants.intern("free");
   EXPECT_EQ(tenants.intern(""), 0U);
   EXPECT_EQ(tenants.intern("capped"), capped);
   EXPECT_NE(capped, free);
   EXPECT_EQ(tenants.name(free), "free");
-  // 4/s over 2 shards: 2 per second here, both at once, then one every half second.
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(tenants.may_send(capped, t0));
-    tenants.sent(capped, t0);
-  }
+  // 2/s for the node: one here and one on the other shard at once, then one every half second
+  // wherever it goes.
+  ASSERT_TRUE(tenants.may_send(capped, t0));
+  tenants.sent(capped, t0);
+  const TenantIndex there = other_shard.intern("capped");
+  ASSERT_TRUE(other_shard.may_send(there, t0));
+  other_shard.sent(there, t0);
   EXPECT_FALSE(tenants.may_send(capped, t0));
+  EXPECT_FALSE(other_shard.may_send(there, t0));
   EXPECT_EQ(tenants.next_at(capped, t0), t0 + std::chrono::milliseconds(500));
   EXPECT_TRUE(tenants.may_send(capped, t0 + std::chrono::milliseconds(500)));
   for (int i = 0; i < 100; ++i) {

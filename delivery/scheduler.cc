@@ -40,7 +40,7 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .probe = {},
                .tenants = {}} {
   fleet_standing_.nodes = std::max<std::uint32_t>(1, options_.fleet_nodes_expected);
-  context_.tenants.configure(options_.tenants, options_.shard_count, shard.clock().now());
+  context_.tenants.configure(options_.tenants);
   std::vector<std::string> pools;
   for (const Source& source : options_.destination.sources) pools.push_back(source.pool);
   context_.tenants.configure_pools(pools);

@@ -68,6 +68,29 @@ Limits Limits::fleet_share(std::size_t connections, std::uint32_t holders) const
   return share;
 }
 
+SharedRate::SharedRate(double amount, Clock::Duration period)
+    : interval_(static_cast<std::int64_t>(static_cast<double>(period.count()) / amount)),
+      tolerance_(period.count() - interval_) {}
+
+bool SharedRate::take(Clock::TimePoint now) {
+  const std::int64_t at = now.time_since_epoch().count();
+  std::int64_t arrival = arrival_.load(std::memory_order_relaxed);
+  while (true) {
+    const std::int64_t from = std::max(arrival, at);
+    if (from - at > tolerance_) return false;
+    if (arrival_.compare_exchange_weak(arrival, from + interval_, std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+}
+
+Clock::TimePoint SharedRate::next_at(Clock::TimePoint now) const {
+  const std::int64_t at = now.time_since_epoch().count();
+  const std::int64_t arrival = arrival_.load(std::memory_order_relaxed);
+  if (arrival == std::numeric_limits<std::int64_t>::min() || arrival - at <= tolerance_) return now;
+  return Clock::TimePoint(Clock::Duration(arrival - tolerance_));
+}
+
 Limits Shaping::limits_for(const Limits& defaults, std::string_view domain,
                            const std::vector<std::string>& mx_hosts) const {
   Limits limits = defaults;

@@ -5,6 +5,7 @@
 // given.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -78,6 +79,24 @@ class TokenBucket {
   double per_nanosecond_;
   double tokens_;
   Clock::TimePoint at_;
+};
+
+// A rate every shard shares without a lock: `amount` per `period`, a full period's worth at
+// once, as GCRA (the generic cell rate algorithm) keeps it: one atomic "theoretical arrival
+// time" that each message moves on by period/amount, and a message may go while that time is
+// less than a period ahead of now.
+class SharedRate {
+ public:
+  SharedRate(double amount, Clock::Duration period);
+  // Takes one token if there is one.
+  bool take(Clock::TimePoint now);
+  // When the next token will be there (now if one is).
+  Clock::TimePoint next_at(Clock::TimePoint now) const;
+
+ private:
+  std::int64_t interval_;   // ns per token
+  std::int64_t tolerance_;  // ns: period - interval, so `amount` may go at once
+  std::atomic<std::int64_t> arrival_{std::numeric_limits<std::int64_t>::min()};
 };
 
 // The rate buckets of one destination's limits.

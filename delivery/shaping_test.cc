@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <vector>
+
 namespace mta::delivery {
 namespace {
 
@@ -66,6 +69,27 @@ TEST(Shaping, AFleetShareHasTheGrantAndItsPartOfEachRate) {
   EXPECT_EQ(share.messages_per_hour, 0);                  // no limit stays none
   EXPECT_EQ(node.fleet_share(9, 1).connections_max, 5u);  // never over the limit
   EXPECT_EQ(node.fleet_share(0, 1).connections_max, 0u);  // nothing granted: no connection
+}
+
+TEST(SharedRate, AFullPeriodAtOnceThenTheRateAcrossThreads) {
+  using std::chrono::milliseconds;
+  SharedRate rate(10, std::chrono::seconds(1));
+  const Clock::TimePoint t0{std::chrono::hours(1)};
+  std::vector<std::future<int>> shards;
+  for (int s = 0; s < 4; ++s) {
+    shards.push_back(std::async(std::launch::async, [&] {
+      int taken = 0;
+      for (int i = 0; i < 100; ++i) taken += rate.take(t0) ? 1 : 0;
+      return taken;
+    }));
+  }
+  int total = 0;
+  for (auto& shard : shards) total += shard.get();
+  EXPECT_EQ(total, 10);  // the burst, whoever takes it
+  EXPECT_EQ(rate.next_at(t0), t0 + milliseconds(100));
+  EXPECT_FALSE(rate.take(t0 + milliseconds(99)));
+  EXPECT_TRUE(rate.take(t0 + milliseconds(100)));
+  EXPECT_EQ(rate.next_at(t0 + std::chrono::seconds(5)), t0 + std::chrono::seconds(5));
 }
 
 TEST(TokenBucket, AFullPeriodAtOnceThenTheRate) {

@@ -24,14 +24,25 @@ const std::string& Tenants::pool_name(PoolIndex index) const {
   return index < pools_.size() ? pools_[index] : pools_[0];
 }
 
-void Tenants::configure(const std::vector<TenantLimits>& tenants, std::uint32_t shard_count,
-                        Clock::TimePoint now) {
-  for (const TenantLimits& tenant : tenants) {
-    const Limits limits = Limits{.messages_per_second = tenant.messages_per_second,
-                                 .messages_per_hour = tenant.messages_per_hour}
-                              .per_shard(shard_count);
-    if (limits.messages_per_second <= 0 && limits.messages_per_hour <= 0) continue;
-    caps_.insert_or_assign(intern(tenant.name), RateGate(limits, now));
+void make_shared_rates(std::vector<TenantLimits>& tenants) {
+  for (TenantLimits& tenant : tenants) {
+    if (tenant.messages_per_second > 0 && tenant.per_second == nullptr) {
+      tenant.per_second =
+          std::make_shared<SharedRate>(tenant.messages_per_second, std::chrono::seconds(1));
+    }
+    if (tenant.messages_per_hour > 0 && tenant.per_hour == nullptr) {
+      tenant.per_hour =
+          std::make_shared<SharedRate>(tenant.messages_per_hour, std::chrono::hours(1));
+    }
+  }
+}
+
+void Tenants::configure(std::vector<TenantLimits> tenants) {
+  make_shared_rates(tenants);
+  for (TenantLimits& tenant : tenants) {
+    if (tenant.per_second == nullptr && tenant.per_hour == nullptr) continue;
+    const TenantIndex index = intern(tenant.name);
+    caps_.insert_or_assign(index, std::move(tenant));
   }
 }
 
@@ -51,21 +62,29 @@ const std::string& Tenants::name(TenantIndex index) const {
 }
 
 bool Tenants::may_send(TenantIndex tenant, Clock::TimePoint now) {
-  if (tenant == 0) return true;
-  const auto found = caps_.find(tenant);
-  return found == caps_.end() || found->second.message_at(now) <= now;
+  return next_at(tenant, now) <= now;
 }
 
 void Tenants::sent(TenantIndex tenant, Clock::TimePoint now) {
   if (tenant == 0) return;
   if (const auto found = caps_.find(tenant); found != caps_.end()) {
-    (void)found->second.take_message(now);
+    // Another shard may have taken the last token since may_send: the message goes anyway
+    // (one over the cap at most per shard), the bucket's debt makes the next ones wait.
+    for (SharedRate* rate : {found->second.per_second.get(), found->second.per_hour.get()}) {
+      if (rate != nullptr) (void)rate->take(now);
+    }
   }
 }
 
 Clock::TimePoint Tenants::next_at(TenantIndex tenant, Clock::TimePoint now) {
+  if (tenant == 0) return now;
   const auto found = caps_.find(tenant);
-  return found == caps_.end() ? now : found->second.message_at(now);
+  if (found == caps_.end()) return now;
+  Clock::TimePoint at = now;
+  for (const SharedRate* rate : {found->second.per_second.get(), found->second.per_hour.get()}) {
+    if (rate != nullptr) at = std::max(at, rate->next_at(now));
+  }
+  return at;
 }
 
 }  // namespace mta::delivery

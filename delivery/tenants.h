@@ -1,11 +1,13 @@
 // Tenants on the delivery side of one shard: their names interned to small indices (what the
 // schedule's tags and the ready queues hold), the source pools by index, and the [[tenant]]
-// rate caps as token buckets, this shard's share of each (as Limits::per_shard splits the
-// relay's), so no lock is needed.
+// rate caps, node-wide: one SharedRate each that every shard takes from without a lock (a
+// tenant's mail to one destination is delivered by the one shard that owns it, so a split of
+// the cap across shards would hold it to a fraction).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,7 +25,12 @@ struct TenantLimits {
   std::string name;
   double messages_per_second = 0;
   double messages_per_hour = 0;
+  // The caps' buckets, made by shared_rates() once for the node and given to every shard.
+  std::shared_ptr<SharedRate> per_second;
+  std::shared_ptr<SharedRate> per_hour;
 };
+// Makes the node-wide buckets of every tenant's caps.
+void make_shared_rates(std::vector<TenantLimits>& tenants);
 
 // One shard's; used on its thread only.
 class Tenants {
@@ -38,9 +45,9 @@ class Tenants {
   // At most this many source pools (the tag has 7 bits for one).
   static constexpr std::size_t pools_max = 127;
 
-  // The caps of the configured tenants, `shard_count` shards sharing each.
-  void configure(const std::vector<TenantLimits>& tenants, std::uint32_t shard_count,
-                 Clock::TimePoint now);
+  // The caps of the configured tenants (make_shared_rates() made their buckets; without them a
+  // shard makes its own, at the full cap).
+  void configure(std::vector<TenantLimits> tenants);
   // The source pools ([[delivery.source]] pool), the same list on every shard: pool i is
   // index i + 1 (0: none named). At most pools_max.
   void configure_pools(const std::vector<std::string>& pools);
@@ -80,8 +87,8 @@ class Tenants {
  private:
   std::vector<std::string> names_;  // by index: "" (untagged), "(other)" (overflow), ...
   std::unordered_map<std::string, TenantIndex> index_of_;
-  std::unordered_map<TenantIndex, RateGate> caps_;  // configured tenants with a cap
-  std::vector<std::string> pools_;                  // by index: "" (none), then configured
+  std::unordered_map<TenantIndex, TenantLimits> caps_;  // configured tenants with a cap
+  std::vector<std::string> pools_;                      // by index: "" (none), then configured
 };
 
 }  // namespace mta::delivery
