@@ -373,9 +373,20 @@ void Dispatcher::set_fleet_limits(std::optional<Limits> limits) {
   }
 }
 
+Clock::TimePoint Dispatcher::sendable_at(Clock::TimePoint now) const {
+  Clock::TimePoint at = Clock::TimePoint::max();
+  const bool sendable = ready_.any([&](TenantIndex tenant, PoolIndex) {
+    at = std::min(at, context_.tenants.next_at(tenant, now));
+    return at <= now;
+  });
+  return sendable || ready_.empty() ? now : at;
+}
+
 std::size_t Dispatcher::take_connections_wanted(std::size_t most) {
   if (throttle_) most = std::min(most, throttle_->connections_max);
-  const std::size_t now = connections_.size() + ready_.size();
+  const Clock::TimePoint at = context_.shard.clock().now();
+  const std::size_t now =
+      connections_.size() + (sendable_at(at) > at ? std::size_t{0} : ready_.size());
   const std::size_t wanted = std::min(most, std::max(wanted_peak_, now));
   wanted_peak_ = now;
   return wanted;
@@ -514,10 +525,13 @@ std::size_t Dispatcher::connections_from(const Source& source) const {
 
 Dispatcher::SourceChoice Dispatcher::next_source(int family) {
   if (options_.sources.empty()) return {};
-  // The pools with parts waiting; a part that names none may go from any source.
+  // The pools with parts waiting that may go now (not a capped tenant's); a part that names
+  // none may go from any source.
   bool any_pool = false;
   std::vector<bool> waiting(Tenants::pools_max + 1, false);
-  ready_.for_each_flow([&](TenantIndex, PoolIndex pool) {
+  const Clock::TimePoint now = context_.shard.clock().now();
+  ready_.for_each_flow([&](TenantIndex tenant, PoolIndex pool) {
+    if (!context_.tenants.may_send(tenant, now)) return;
     if (pool == 0) any_pool = true;
     if (pool < waiting.size()) waiting[pool] = true;
   });
@@ -530,13 +544,24 @@ Dispatcher::SourceChoice Dispatcher::next_source(int family) {
       options_.sources, source_credit_, family,
       [&](const Source& source) { return wanted(source) && source_has_room(source); });
   if (choice) return {.index = choice};
-  // None may connect now: blocked if that is because of their caps, not because there is no
-  // source of this family for the pools waiting.
-  const bool any =
-      std::any_of(options_.sources.begin(), options_.sources.end(), [&](const Source& source) {
-        return source.address.family() == family && source.weight > 0 && wanted(source);
-      });
-  return {.blocked = any};
+  const auto of_family = [&](bool only_wanted) {
+    return std::any_of(options_.sources.begin(), options_.sources.end(), [&](const Source& s) {
+      return s.address.family() == family && s.weight > 0 && (!only_wanted || wanted(s));
+    });
+  };
+  // Parts that name no pool may go from the kernel's choice when no source has this family;
+  // otherwise the sources are held back by their caps.
+  if (any_pool || ready_.empty()) return {.blocked = of_family(false)};
+  // Only parts of named pools wait: they go from their pool's sources or not at all (never
+  // from an address of no pool). Blocked by caps, or by a pool without a source of this
+  // family, which only a configuration change can mend.
+  if (!of_family(true) && !warned_family_) {
+    warned_family_ = true;
+    log::warning(destination_ + ": no source of the pools waiting has an " +
+                 (family == AF_INET6 ? "IPv6" : "IPv4") +
+                 " address, which this destination's address needs; their parts wait");
+  }
+  return {.blocked = true};
 }
 
 std::size_t Dispatcher::busy_count() const {
@@ -709,7 +734,7 @@ void Dispatcher::pump() {
   if (stopping_) return;
   take_due();
   arm_due_timer();
-  wanted_peak_ = std::max(wanted_peak_, connections_.size() + ready_.size());
+  wanted_peak_ = std::max(wanted_peak_, connections_.size());
   if (const auto until = suspended_until()) {
     // Again when it ends (an earlier wake-up may have brought us here).
     pump_at(context_.shard.clock().now() + (*until - context_.shard.clock().wall_now()));
@@ -735,6 +760,13 @@ void Dispatcher::pump() {
   }
   if (ready_.empty()) return;
   const Clock::TimePoint now = context_.shard.clock().now();
+  if (const Clock::TimePoint at = sendable_at(now); at > now) {
+    // Everything waiting is capped tenants': no connection for it, which would only idle
+    // out and open again, until the first of them may send.
+    pump_at(at);
+    return;
+  }
+  wanted_peak_ = std::max(wanted_peak_, connections_.size() + ready_.size());
   if (now < connect_blocked_until_) {
     pump_at(connect_blocked_until_);
     return;
@@ -782,9 +814,10 @@ bool Dispatcher::assign(Connection& connection) {
     if (!next && ready_.any([this, now](TenantIndex tenant, PoolIndex) {
           return context_.tenants.may_send(tenant, now);
         })) {
-      // What may go now is for another pool: this connection makes room for one from there
-      // (the pump after it closes picks a source of a waiting pool).
-      connection.quit();
+      // What may go now is for another pool. With room for another connection, the pump opens
+      // one from there; without, this one makes room for it (the pump after it closes picks a
+      // source of a waiting pool).
+      if (connections_.size() >= options_.limits.connections_max) connection.quit();
       return false;
     }
     if (!next) {

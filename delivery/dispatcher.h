@@ -303,6 +303,7 @@ class Dispatcher {
   std::unordered_map<std::string, Clock::TimePoint> plaintext_until_;
   std::string pool_;  // a routing domain: the pool of its current MX host set
   std::vector<std::int64_t> source_credit_;  // smooth weighted round robin, by source
+  bool warned_family_ = false;               // a waiting pool had no source of the address's family
   bool resolving_ = false;
   Clock::TimePoint route_expires_{};  // when the MX-derived addresses must be asked for again
   bool stopping_ = false;
@@ -313,6 +314,9 @@ class Dispatcher {
   engine::TimerId wake_timer_ = 0;
   Clock::TimePoint wake_at_{};
   void pump_at(Clock::TimePoint at);
+  // When a part waiting may start as far as its tenant's cap goes: now, or when the first
+  // capped tenant may send again.
+  Clock::TimePoint sendable_at(Clock::TimePoint now) const;
   // Idle connections QUIT until at most `keep` are open (busy ones stay).
   void quit_idle(std::size_t keep);
   // Response-driven shaping: a reply from this destination's receiver that may match a rule.

@@ -231,6 +231,22 @@ class TenantsTest(DaemonTest):
                           ' 10', body)
         self.assertEqual(outpost.stop(), 0)
 
+    def test_a_capped_backlog_holds_no_connection_open(self):
+        peer = self.started(ScriptedPeer())
+        # A cap of one message an hour: after the first, nothing may go for an hour, so once
+        # its connection has idled out no other opens (it would only idle out again).
+        outpost = self.start(peer, **{
+            "[tenant]": {"name": '"acme"', "messages_per_hour": "1"},
+            "delivery": {"relay": f'"127.0.0.1:{peer.port}"', "connections_max": "2",
+                         "idle_timeout": '"300ms"'}}).start()
+        self.send(outpost, [(f"a{i}@example.net", tagged(i, "acme")) for i in range(5)])
+        wait_until(lambda: len(peer.messages) == 1, 30, 0.1, "the first message")
+        time.sleep(3)  # ten idle timeouts
+        self.assertEqual(len(peer.messages), 1)
+        self.assertLessEqual(peer.connections, 2, "connections opened for a capped backlog")
+        self.assertEqual(peer.open_now, 0)
+        self.assertEqual(outpost.stop(), 0)
+
 
 if __name__ == "__main__":
     run_tests(sys.modules[__name__])
