@@ -41,9 +41,13 @@ constexpr const char* schedule_cf = "schedule";
 constexpr const char* history_cf = "history";
 // The default column family holds one marker so a layout change can tell old spools.
 // Format 1 (one envelope per message, no schedule index) is refused: nothing was ever
-// deployed with it, so there is no migration.
+// deployed with it, so there is no migration. Format 3 adds envelope records of version 3 and
+// tagged schedule values (tenants), which a format-2 build cannot read: opening a format-2
+// spool marks it 3 (everything of format 2 still reads), so an older build refuses it
+// instead of dropping parts it cannot decode.
 constexpr const char* format_key = "outpost.queue.format";
-constexpr const char* format_value = "2";
+constexpr const char* format_value = "3";
+constexpr const char* format_upgradable = "2";
 
 // Memory budget: one block cache for both families and a cap on all memtables together,
 // so a spool with a million queued messages keeps the daemon small (README "Tuning").
@@ -294,7 +298,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
   std::string format;
   const rocksdb::Status read =
       impl->db->Get(rocksdb::ReadOptions(), impl->handles[0], format_key, &format);
-  if (read.IsNotFound()) {
+  if (read.IsNotFound() || (read.ok() && format == format_upgradable)) {
     const rocksdb::Status wrote =
         impl->db->Put(impl->write_options, impl->handles[0], format_key, format_value);
     if (!wrote.ok()) return from_status(wrote, "write format marker in " + path);
@@ -437,9 +441,13 @@ Result<void> RocksDbStore::for_each_scheduled(const std::function<bool(Scheduled
       continue;
     }
     ScheduledItem item{.due = parsed->due, .key = parsed->key};
-    if (auto value = parse_schedule_value(it->value().ToStringView(), item); !value) {
-      if (corrupt_count++ == 0) first_corrupt = value.error().message();
-      continue;
+    if (!parse_schedule_value(it->value().ToStringView(), item)) {
+      // Damaged tags only order the part among others: it is scheduled untagged for the
+      // destination before them (the envelope, read before delivery, has its tags), not
+      // left on disk unscheduled.
+      item.tenant.clear();
+      item.pool.clear();
+      item.traffic_class = TrafficClass::transactional;
     }
     if (!fn(std::move(item))) break;
   }

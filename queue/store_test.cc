@@ -1039,9 +1039,11 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
     for (const Envelope& part : parts) {
       const PartKey key{part.id, part.part};
       ASSERT_TRUE(batch.Put(handles[1], as_slice(envelope_key(key)), encode_envelope(part)).ok());
+      // The second one's value damaged after its destination: still scheduled, untagged.
+      const std::string value =
+          part.part == 0 ? part.destination : part.destination + std::string("\0damaged", 8);
       ASSERT_TRUE(
-          batch.Put(handles[3], as_slice(schedule_key(part.next_attempt_at, key)), part.destination)
-              .ok());
+          batch.Put(handles[3], as_slice(schedule_key(part.next_attempt_at, key)), value).ok());
     }
     ASSERT_TRUE(batch.Put(handles[2], as_slice(body_key(MessageId(77))), "old body").ok());
     ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &batch).ok());
@@ -1062,6 +1064,40 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
   std::sort(names.begin(), names.end());
+  {
+    // Marked format 3 now, so a format-2 build refuses it rather than misread it; a marker
+    // this build does not know is refused the same way.
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, families, &handles, &raw).ok());
+    const std::unique_ptr<rocksdb::DB> db(raw);
+    const auto at = std::find(names.begin(), names.end(), rocksdb::kDefaultColumnFamilyName);
+    rocksdb::ColumnFamilyHandle* defaults = handles[static_cast<std::size_t>(at - names.begin())];
+    std::string format;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), defaults, "outpost.queue.format", &format).ok());
+    EXPECT_EQ(format, "3");
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), defaults, "outpost.queue.format", "9").ok());
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+    }
+    ASSERT_TRUE(db->Close().ok());
+    auto newer = RocksDbStore::open(path);
+    ASSERT_FALSE(newer.has_value());
+    EXPECT_NE(newer.error().message().find("has format 9"), std::string::npos);
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, families, &handles, &raw).ok());
+    const std::unique_ptr<rocksdb::DB> again(raw);
+    ASSERT_TRUE(again
+                    ->Put(rocksdb::WriteOptions(),
+                          handles[static_cast<std::size_t>(at - names.begin())],
+                          "outpost.queue.format", "3")
+                    .ok());
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      ASSERT_TRUE(again->DestroyColumnFamilyHandle(handle).ok());
+    }
+    ASSERT_TRUE(again->Close().ok());
+  }
   EXPECT_EQ(names,
             (std::vector<std::string>{"bodies", "default", "envelopes", "history", "schedule"}));
   auto store = RocksDbStore::open(path);
