@@ -215,6 +215,16 @@ class DaemonTest(unittest.TestCase):
         return thing
 
 
+def new_api_key(binary):
+    """A fresh HTTP API key from `outpost passwd --api-key`: (the key, its sha256 for the
+    config)."""
+    out = subprocess.run([binary, "passwd", "--api-key"], capture_output=True, text=True,
+                         check=True).stdout
+    key = re.search(r'^key = "([^"]+)"', out, re.M).group(1)
+    digest = re.search(r'^key_sha256 = "([0-9a-f]{64})"', out, re.M).group(1)
+    return key, digest
+
+
 def insecure_tls_context():
     """A client TLS context that accepts any certificate (the daemon's self-signed one)."""
     context = ssl.create_default_context()

@@ -12,17 +12,13 @@ import os
 import re
 import subprocess
 
-from harness import run_tests, Outpost, Sink, wait_until, DaemonTest
+from harness import run_tests, Outpost, Sink, wait_until, DaemonTest, new_api_key
 
 OUTPOST = None
 
 
 def new_key():
-    out = subprocess.run([OUTPOST, "passwd", "--api-key"], capture_output=True, text=True,
-                         check=True).stdout
-    key = re.search(r'^key = "([^"]+)"', out, re.M).group(1)
-    digest = re.search(r'^key_sha256 = "([0-9a-f]{64})"', out, re.M).group(1)
-    return key, digest
+    return new_api_key(OUTPOST)
 
 
 class HttpApiTest(DaemonTest):

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.request
 
-from harness import run_tests, Outpost, wait_until, DaemonTest
+from harness import run_tests, Outpost, wait_until, DaemonTest, new_api_key
 from scripted_peer import ScriptedPeer
 
 OUTPOST = None
@@ -31,11 +31,7 @@ def tagged(index, tenant, traffic_class=None, local="a"):
 
 
 def new_key():
-    out = subprocess.run([OUTPOST, "passwd", "--api-key"], capture_output=True, text=True,
-                         check=True).stdout
-    key = re.search(r'^key = "([^"]+)"', out, re.M).group(1)
-    digest = re.search(r'^key_sha256 = "([0-9a-f]{64})"', out, re.M).group(1)
-    return key, digest
+    return new_api_key(OUTPOST)
 
 
 class TenantsTest(DaemonTest):
