@@ -137,10 +137,10 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
   auto tenant_deliveries = c.add_bounded_counter(
       {"outpost_tenant_deliveries_total",
        "Recipient outcomes of delivery attempts, as outpost_deliveries_total, by tenant "
-       "(X-Outpost-Tenant; \"none\" for untagged mail): the first tenants seen keep their own "
-       "series, the rest count as \"other\".",
+       "(X-Outpost-Tenant; \"(none)\" for untagged mail): the first tenants seen keep their own "
+       "series, the rest count as \"(other)\".",
        {"result"}},
-      {.name = "tenant", .values_max = tenants_max, .overflow_value = "other"});
+      {.name = "tenant", .values_max = tenants_max, .overflow_value = "(other)"});
   MTA_ASSERT(tenant_deliveries.has_value());
   tenant_deliveries_ = *tenant_deliveries;
   const auto add_histogram = [&c](std::string name, std::string help, std::vector<double> buckets) {
@@ -381,7 +381,7 @@ void Telemetry::count(std::uint32_t shard, const delivery::RecipientOutcome& out
   Shard& s = *shards_[shard];
   const std::string& destination = outcome.envelope.destination;
   const std::string_view tenant =
-      outcome.envelope.tenant.empty() ? std::string_view("none") : outcome.envelope.tenant;
+      outcome.envelope.tenant.empty() ? std::string_view("(none)") : outcome.envelope.tenant;
   std::size_t result = 0;
   switch (outcome.recipient.state) {
     case queue::RecipientState::delivered:

@@ -219,10 +219,11 @@ class TenantsTest(DaemonTest):
         self.assertTrue(source_of["u"] <= {"127.0.0.2", "127.0.0.3"}, source_of["u"])
         tenants = {l["recipient"][0]: l["tenant"] for l in delivered()}
         self.assertEqual(tenants, {"n": "news", "d": "shop", "u": None})
-        # Deliveries by tenant in /metrics, untagged mail as "none".
+        # Deliveries by tenant in /metrics, untagged mail as "(none)" (no tenant's name: those
+        # have no parentheses).
         with urllib.request.urlopen(f"http://127.0.0.1:{outpost.http_port}/metrics") as r:
             body = r.read().decode()
-        for tenant in ("news", "shop", "none"):
+        for tenant in ("news", "shop", "(none)"):
             self.assertIn(f'outpost_tenant_deliveries_total{{result="delivered",tenant="{tenant}"}}'
                           ' 10', body)
         self.assertEqual(outpost.stop(), 0)
