@@ -364,7 +364,7 @@ void Dispatcher::set_limits(const Limits& limits) {
 void Dispatcher::set_fleet_limits(std::optional<Limits> limits) {
   if (limits == fleet_limits_) return;
   const std::size_t before = options_.limits.connections_max;
-  fleet_limits_ = std::move(limits);
+  fleet_limits_ = limits;
   refresh_limits();
   if (options_.limits.connections_max < before) {
     quit_idle(options_.limits.connections_max);
