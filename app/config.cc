@@ -13,6 +13,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "base/ascii.h"
 #include "base/duration.h"
 #include "engine/address.h"
 #include "injection/tags.h"
@@ -506,8 +507,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       if (rule.domain.empty() == rule.mx_suffix.empty()) {
         return config_error(name + " needs exactly one of domain and mx_suffix");
       }
-      for (char& c : rule.domain)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      rule.domain = ascii_lowercase(rule.domain);
       config.shaping.push_back(std::move(rule));
     }
   }

@@ -26,6 +26,16 @@ constexpr bool istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
+// Takes the next line off the front of `text`: what comes before its LF (or all of it), without
+// a CR before the LF. Line-oriented rule files (CRLF or LF) read with it.
+inline std::string_view take_line(std::string_view& text) {
+  const std::size_t lf = text.find('\n');
+  std::string_view line = text.substr(0, lf);
+  text.remove_prefix(lf == std::string_view::npos ? text.size() : lf + 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
 inline std::string ascii_lowercase(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = ascii_lower(c);

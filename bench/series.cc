@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "base/ascii.h"
 #include "base/concat.h"
 #include "bench/errc.h"
 
@@ -33,11 +34,8 @@ Result<std::vector<SecondSample>> parse_csv(std::string_view text) {
   std::vector<SecondSample> samples;
   std::size_t line_number = 0;
   while (!text.empty()) {
-    const std::size_t lf = text.find('\n');
-    std::string_view line = text.substr(0, lf);
-    text = lf == std::string_view::npos ? std::string_view() : text.substr(lf + 1);
+    const std::string_view line = take_line(text);
     ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line_number == 1) {
       if (line != kHeader) return unexpected(Errc::malformed_csv, "unexpected header");
       continue;

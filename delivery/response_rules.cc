@@ -47,11 +47,8 @@ Result<ResponseRules> ResponseRules::parse(std::string_view text) {
   ResponseRules rules;
   std::size_t number = 0;
   while (!text.empty()) {
-    const std::size_t newline = text.find('\n');
-    std::string_view line = text.substr(0, newline);
-    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    std::string_view line = take_line(text);
     ++number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     skip_spaces(line);
     if (line.empty() || line.front() == '#') continue;
 

@@ -159,9 +159,7 @@ Result<Rules> Rules::parse(std::string_view text) {
   std::size_t line_number = 0;
   while (!text.empty()) {
     ++line_number;
-    std::size_t lf = text.find('\n');
-    std::string_view line = trim(text.substr(0, lf));
-    text.remove_prefix(lf == std::string_view::npos ? text.size() : lf + 1);
+    std::string_view line = trim(take_line(text));
     if (line.empty() || line.front() == '#') continue;
 
     Rule rule;
