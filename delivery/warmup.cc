@@ -1,5 +1,6 @@
 #include "delivery/warmup.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace mta::delivery {
@@ -20,7 +21,15 @@ SourceBudget::SourceBudget(std::optional<WarmupSchedule> schedule, std::int64_t 
     : schedule_(std::move(schedule)), start_day_(start_day) {}
 
 std::uint64_t SourceBudget::pack(std::int64_t day, std::uint64_t count) {
-  return static_cast<std::uint64_t>(day) << 32 | (count & 0xffff'ffffU);
+  return static_cast<std::uint64_t>(day) << 32 | (count & count_max);
+}
+
+std::int64_t SourceBudget::day_of(std::uint64_t word) {
+  return static_cast<std::int64_t>(word >> 32);
+}
+
+std::uint64_t SourceBudget::count_on(std::uint64_t word, std::int64_t day) {
+  return day_of(word) == day ? word & count_max : 0;
 }
 
 std::optional<std::uint64_t> SourceBudget::cap(Clock::WallTime now) const {
@@ -34,17 +43,14 @@ std::optional<std::uint64_t> SourceBudget::cap(Clock::WallTime now) const {
 std::uint64_t SourceBudget::used_today(Clock::WallTime now) const { return used_on(utc_day(now)); }
 
 std::uint64_t SourceBudget::used_on(std::int64_t day) const {
-  const std::uint64_t today = today_.load(std::memory_order_relaxed);
-  return static_cast<std::int64_t>(today >> 32) == day ? today & 0xffff'ffffU : 0;
+  return count_on(today_.load(std::memory_order_relaxed), day);
 }
 
 void SourceBudget::add_used(std::int64_t day, std::uint64_t more) {
   std::uint64_t seen = today_.load(std::memory_order_relaxed);
   while (true) {
-    const std::int64_t at = static_cast<std::int64_t>(seen >> 32);
-    if (at > day) return;  // a later day has begun
-    const std::uint64_t used = at == day ? seen & 0xffff'ffffU : 0;
-    const std::uint64_t next = pack(day, std::min<std::uint64_t>(used + more, 0xffff'ffffU));
+    if (day_of(seen) > day) return;  // a later day has begun
+    const std::uint64_t next = pack(day, std::min(count_on(seen, day) + more, count_max));
     if (today_.compare_exchange_weak(seen, next, std::memory_order_relaxed)) return;
   }
 }
@@ -59,11 +65,10 @@ bool SourceBudget::take(Clock::WallTime now) {
   const std::int64_t day = utc_day(now);
   std::uint64_t seen = today_.load(std::memory_order_relaxed);
   while (true) {
-    const std::uint64_t used =
-        static_cast<std::int64_t>(seen >> 32) == day ? seen & 0xffff'ffffU : 0;
+    const std::uint64_t used = count_on(seen, day);
     if (limit && used >= *limit) return false;
     // Counted when warm too (for the status), saturating at the field's size.
-    const std::uint64_t next = pack(day, used < 0xffff'ffffU ? used + 1 : used);
+    const std::uint64_t next = pack(day, std::min(used + 1, count_max));
     if (today_.compare_exchange_weak(seen, next, std::memory_order_relaxed)) return true;
   }
 }

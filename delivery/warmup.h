@@ -52,7 +52,10 @@ class SourceBudget {
  private:
   // Today's count and its day in one word, so a new day resets it atomically:
   // day << 32 | count.
+  static constexpr std::uint64_t count_max = 0xffff'ffffU;
   static std::uint64_t pack(std::int64_t day, std::uint64_t count);
+  static std::int64_t day_of(std::uint64_t word);
+  static std::uint64_t count_on(std::uint64_t word, std::int64_t day);  // 0 for another day
   const std::optional<WarmupSchedule> schedule_;
   const std::int64_t start_day_;
   std::atomic<std::uint64_t> today_{0};
