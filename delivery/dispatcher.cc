@@ -6,6 +6,7 @@
 #include "delivery/dispatcher.h"
 
 #include <algorithm>
+#include <bitset>
 #include <cctype>
 #include <cstring>
 #include <string>
@@ -528,17 +529,17 @@ Dispatcher::SourceChoice Dispatcher::next_source(int family) {
   // The pools with parts waiting that may go now (not a capped tenant's); a part that names
   // none may go from any source.
   bool any_pool = false;
-  std::vector<bool> waiting(Tenants::pools_max + 1, false);
+  std::bitset<Tenants::pools_max + 1> waiting;  // no allocation per new connection
   const Clock::TimePoint now = context_.shard.clock().now();
   ready_.for_each_flow([&](TenantIndex tenant, PoolIndex pool) {
     if (!context_.tenants.may_send(tenant, now)) return;
     if (pool == 0) any_pool = true;
-    if (pool < waiting.size()) waiting[pool] = true;
+    if (pool < waiting.size()) waiting.set(pool);
   });
   const auto wanted = [&](const Source& source) {
     if (any_pool || ready_.empty()) return true;
     const PoolIndex pool = context_.tenants.pool_index(source.pool);
-    return pool < waiting.size() && waiting[pool];
+    return pool < waiting.size() && waiting.test(pool);
   };
   const auto choice = next_weighted_source(
       options_.sources, source_credit_, family,
