@@ -60,6 +60,18 @@ class FleetTest(DaemonTest):
         for t in threads:
             t.join()
 
+    def two_nodes_under_way(self, slow_seconds, count, tag):
+        """Redis, a peer taking `slow_seconds` per message, and two nodes sending `count`
+        messages each from a thread, once 10 have arrived."""
+        redis = self.started(RedisServer(self.workdir))
+        peer = self.started(ScriptedPeer(slow_seconds=slow_seconds))
+        a = self.node("a", peer, redis)
+        b = self.node("b", peer, redis)
+        sender = threading.Thread(target=self.send_to_all, args=([a, b], count, tag))
+        sender.start()
+        wait_until(lambda: len(peer.messages) >= 10, 60, 0.1, "10 messages at the peer")
+        return redis, peer, a, b, sender
+
     def test_two_nodes_hold_a_combined_connection_limit(self):
         redis = self.started(RedisServer(self.workdir))
         peer = self.started(ScriptedPeer(slow_seconds=0.15))
@@ -93,13 +105,7 @@ class FleetTest(DaemonTest):
         self.assertGreater(peer.open_max, LIMIT)
 
     def test_a_dead_nodes_share_goes_to_the_others(self):
-        redis = self.started(RedisServer(self.workdir))
-        peer = self.started(ScriptedPeer(slow_seconds=0.3))
-        a = self.node("a", peer, redis)
-        b = self.node("b", peer, redis)
-        sender = threading.Thread(target=self.send_to_all, args=([a, b], 60, "dead"))
-        sender.start()
-        wait_until(lambda: len(peer.messages) >= 10, 60, 0.1, "10 messages at the peer")
+        redis, peer, a, b, sender = self.two_nodes_under_way(0.3, 60, "dead")
         os.kill(a.proc.pid, signal.SIGKILL)
         a.proc.wait()
         sender.join()
@@ -111,13 +117,7 @@ class FleetTest(DaemonTest):
         self.assertEqual(b.stop(), 0)
 
     def test_delivery_goes_on_when_redis_dies(self):
-        redis = self.started(RedisServer(self.workdir))
-        peer = self.started(ScriptedPeer(slow_seconds=0.1))
-        a = self.node("a", peer, redis)
-        b = self.node("b", peer, redis)
-        sender = threading.Thread(target=self.send_to_all, args=([a, b], 40, "outage"))
-        sender.start()
-        wait_until(lambda: len(peer.messages) >= 10, 60, 0.1, "10 messages at the peer")
+        redis, peer, a, b, sender = self.two_nodes_under_way(0.1, 40, "outage")
         redis.kill()
         sender.join()
         wait_until(lambda: len(peer.messages) == 80, 90, 0.1, "80 messages at the peer")
