@@ -23,6 +23,7 @@
 
 #include "app/admin.h"
 #include "app/status.h"
+#include "app/status_page.h"
 #include "app/telemetry.h"
 #include "base/ascii.h"
 #include "base/log.h"
@@ -52,10 +53,6 @@
 #include "tls/context.h"
 
 namespace mta::app {
-namespace detail {
-extern const char status_page[];  // app/status_page.html, embedded by CMake
-extern const std::size_t status_page_size;
-}  // namespace detail
 namespace {
 
 // What one shard runs; created on the shard's thread by the runtime's init, destroyed by the

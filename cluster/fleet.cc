@@ -4,14 +4,10 @@
 #include <utility>
 
 #include "base/log.h"
+#include "cluster/lease_script.h"
 #include "engine/periodic_thread.h"
 
 namespace mta::cluster {
-namespace detail {
-extern const char lease_script[];
-extern const std::size_t lease_script_size;
-}  // namespace detail
-
 namespace {
 
 const std::string& lease_script() {

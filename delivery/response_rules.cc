@@ -9,13 +9,9 @@
 #include "base/ascii.h"
 #include "base/assert.h"
 #include "base/duration.h"
+#include "delivery/response_rules_default.h"
 
 namespace mta::delivery {
-namespace detail {
-extern const char response_rules_default[];  // delivery/response_rules.conf, embedded by CMake
-extern const std::size_t response_rules_default_size;
-}  // namespace detail
-
 namespace {
 
 Unexpected<Error> bad_line(std::size_t number, std::string why) {

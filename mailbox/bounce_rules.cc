@@ -10,14 +10,9 @@
 #include "base/ascii.h"
 #include "base/assert.h"
 #include "base/concat.h"
+#include "mailbox/bounce_rules_default.h"
 
 namespace mta::mailbox {
-
-// Generated at configure time from bounce_rules.conf (see bounce.cmake).
-namespace detail {
-extern const char bounce_rules_default[];
-extern const std::size_t bounce_rules_default_size;
-}  // namespace detail
 
 namespace {
 
