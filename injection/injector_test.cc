@@ -34,6 +34,18 @@ struct Outcome {
   std::uint64_t signed_at_timer = 0;      // and when the zero-delay timer ran
 };
 
+// Waits for the injector's answer, frees it and its committer on their shard, and stops.
+void finish(engine::Runtime& runtime, std::promise<void>& answered,
+            std::unique_ptr<Injector>& injector, std::unique_ptr<Committer>& committer) {
+  EXPECT_EQ(answered.get_future().wait_for(60s), std::future_status::ready);
+  EXPECT_TRUE(runtime.post_from_outside(ShardId(0), [&](engine::Shard&) {
+    injector.reset();
+    committer.reset();
+  }));
+  runtime.request_stop();
+  runtime.wait();
+}
+
 // Submits `count` messages on a one-shard runtime, with a zero-delay timer scheduled right
 // after the call, and waits for the answer.
 Outcome submit_on_shard(queue::MemoryStore& store, const dkim::KeyRing& ring, int count) {
@@ -68,13 +80,7 @@ Outcome submit_on_shard(queue::MemoryStore& store, const dkim::KeyRing& ring, in
             shard.schedule(0ms, [&] { outcome.order.push_back("timer"); });
           })
           .has_value());
-  EXPECT_EQ(answered.get_future().wait_for(60s), std::future_status::ready);
-  EXPECT_TRUE(runtime.post_from_outside(ShardId(0), [&](engine::Shard&) {
-    injector.reset();
-    committer.reset();
-  }));
-  runtime.request_stop();
-  runtime.wait();
+  finish(runtime, answered, injector, committer);
   EXPECT_EQ(probe.messages_signed, static_cast<std::uint64_t>(count));
   return outcome;
 }
@@ -151,13 +157,7 @@ Tagged submit_each(queue::MemoryStore& store, InjectorOptions options,
                     }
                   })
                   .has_value());
-  EXPECT_EQ(answered.get_future().wait_for(60s), std::future_status::ready);
-  EXPECT_TRUE(runtime.post_from_outside(ShardId(0), [&](engine::Shard&) {
-    injector.reset();
-    committer.reset();
-  }));
-  runtime.request_stop();
-  runtime.wait();
+  finish(runtime, answered, injector, committer);
   return out;
 }
 
