@@ -119,7 +119,7 @@ std::vector<queue::Envelope> Injector::split(Inbound& message, MessageId id, Clo
     std::string mail_from = message.mail_from;
     if (verp) {
       if (auto encoded =
-              mime::verp_encode(options_.verp_prefix, id, address, options_.verp_domain)) {
+              mime::verp_encode(options_.verp_prefix, id, "", address, options_.verp_domain)) {
         mail_from = std::move(*encoded);
       }
     }

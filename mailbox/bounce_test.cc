@@ -161,7 +161,7 @@ TEST(BounceCorpus, ReportFieldsOfSelectedSamples) {
 // Inline cases.
 
 std::string verp_for(std::string_view recipient, std::uint64_t id = 0x1234) {
-  return *mime::verp_encode("bounce", MessageId(id), recipient, kBounceDomain);
+  return *mime::verp_encode("bounce", MessageId(id), "", recipient, kBounceDomain);
 }
 
 TEST(Bounce, VerpGivesTheRecipientWhenTheBodyDoesNot) {
