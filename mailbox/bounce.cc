@@ -329,6 +329,7 @@ class Builder {
   bool add_recipient(BounceRecipient recipient);
   void classify(BounceRecipient& recipient, std::string_view fallback_text) const;
   void try_verp(std::string_view address);
+  void read_reference(std::string_view original_header);
   bool is_ours(std::string_view address) const;
 
   void read_complaint(const mime::Part& report);
@@ -387,14 +388,27 @@ void Builder::classify(BounceRecipient& recipient, std::string_view fallback_tex
   recipient.rule_line = verdict.rule_line;
 }
 
+// The first VERP address whose tag verifies, else the first one at all (it still helps to
+// classify, but proves nothing: anyone can write one).
 void Builder::try_verp(std::string_view address) {
-  if (report_.message_id || context_.bounce_domain.empty()) return;
+  if (report_.verp_verified || context_.bounce_domain.empty()) return;
   std::string_view bare = strip_angles(strip_type(address));
   std::optional<mime::VerpAddress> verp =
       mime::verp_decode(context_.verp_prefix, bare, context_.bounce_domain);
   if (!verp) return;
+  const bool verified = context_.verp_valid && context_.verp_valid(*verp);
+  if (report_.message_id && !verified) return;
   report_.message_id = verp->id;
   report_.verp_recipient = std::move(verp->recipient);
+  report_.verp_verified = verified;
+}
+
+// Our own reference field in the header the report returns (the injector puts it in every
+// message it queues).
+void Builder::read_reference(std::string_view original_header) {
+  if (report_.reference || !context_.reference_valid) return;
+  std::optional<std::string> value = mime::header_value(original_header, "X-Outpost-Ref");
+  if (value) report_.reference = context_.reference_valid(*value);
 }
 
 // An address of our own: in the bounce domain, or the envelope sender.
@@ -442,6 +456,7 @@ void Builder::read_complaint(const mime::Part& report) {
   std::string original = original_headers(message_, parts_);
   report_.original_message_id = message_id_of(original);
   try_verp(field(original, "Return-Path"));
+  read_reference(original);
 
   const bool hard = complaint.feedback_type != "not-spam";
   auto complain = [&](std::string address) {
@@ -501,6 +516,7 @@ void Builder::read_dsn(const mime::Part& status_part) {
   std::string original = original_headers(message_, parts_);
   report_.original_message_id = message_id_of(original);
   try_verp(field(original, "Return-Path"));
+  read_reference(original);
 
   for (std::string_view group : groups) {
     std::vector<mime::HeaderField> fields = mime::parse_header_fields(group);

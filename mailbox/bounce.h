@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 
 #include "base/strong_id.h"
 #include "mailbox/bounce_rules.h"
+#include "proto/mime/verp.h"
 
 namespace mta::mailbox {
 
@@ -37,6 +39,11 @@ struct BounceContext {
   std::string bounce_domain;                     // as in injection's verp_domain
   std::vector<std::string> envelope_recipients;  // RCPT TO paths (the VERP addresses)
   std::string envelope_sender;                   // MAIL FROM; empty for the null path <>
+  // Whether a VERP address's tag proves that Outpost made it (queue::BounceKeys); unset: none
+  // does. The first address that verifies wins over any that does not.
+  std::function<bool(const mime::VerpAddress&)> verp_valid;
+  // The message an X-Outpost-Ref value names, when its tag verifies; unset: none does.
+  std::function<std::optional<MessageId>(std::string_view value)> reference_valid;
 };
 
 struct BounceLimits {
@@ -80,6 +87,10 @@ struct BounceReport {
   // that is one of our VERP addresses.
   std::optional<MessageId> message_id;
   std::string verp_recipient;
+  bool verp_verified = false;  // message_id and verp_recipient come from a tag that verified
+  // The message the X-Outpost-Ref field of the returned original (a DSN's or a complaint's
+  // message/rfc822 or text/rfc822-headers part) names, when its tag verified.
+  std::optional<MessageId> reference;
   // The Message-ID of the original message, from the attached message/rfc822 or
   // text/rfc822-headers part (or the copy quoted in a prose bounce; for an auto-reply, its
   // In-Reply-To), "<...>" as written.

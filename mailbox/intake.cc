@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/ascii.h"
+#include "base/envelope_address.h"
 #include "base/strong_id.h"
 #include "proto/mime/header.h"
 #include "proto/mime/structure.h"
@@ -46,16 +47,57 @@ bool suppresses(const BounceReport& report, const BounceRecipient& recipient) {
   return recipient.hard && recipient.action == Action::failed;
 }
 
-// The address a hard failure suppresses, or "" for none. A VERP return path names exactly
-// the recipient Outpost mailed, so that is the one, whatever the bounce calls it (a forward
-// may fail at another address). Without VERP only structured reports (DSN fields, ARF) are
-// trusted: a prose bounce's address comes from pattern matching, and a wrong guess would stop
-// mail to someone who never bounced.
-std::string suppression_address(const BounceReport& report, const BounceRecipient& recipient) {
-  if (!report.verp_recipient.empty()) return report.verp_recipient;
-  if (report.kind == BounceKind::dsn || report.kind == BounceKind::complaint) {
-    return recipient.address;
+}  // namespace
+
+std::string_view to_string(Trust trust) {
+  switch (trust) {
+    case Trust::verp:
+      return "verp";
+    case Trust::reference:
+      return "reference";
+    case Trust::none:
+      break;
   }
+  return "none";
+}
+
+namespace {
+
+// The recipient of the referenced message a report's recipient names (the final or the
+// original recipient), or "" when neither is one.
+std::string referenced_recipient(const BounceReport& report, const BounceRecipient& recipient,
+                                 const IntakeOptions& options) {
+  if (!report.reference || !options.recipient_of) return {};
+  for (const std::string* address : {&recipient.address, &recipient.original_recipient}) {
+    if (address->empty()) continue;
+    if (auto queued = options.recipient_of(*report.reference, *address)) return *queued;
+  }
+  return {};
+}
+
+Trust trust_of(const BounceReport& report, const IntakeOptions& options) {
+  if (report.verp_verified) return Trust::verp;
+  if (!report.reference ||
+      (report.kind != BounceKind::dsn && report.kind != BounceKind::complaint)) {
+    return Trust::none;
+  }
+  // A copied reference (from a message its sender received) with someone else's address in
+  // the report proves nothing about that address.
+  for (const auto& recipient : report.recipients) {
+    if (referenced_recipient(report, recipient, options).empty()) return Trust::none;
+  }
+  return report.recipients.empty() ? Trust::none : Trust::reference;
+}
+
+// The address a hard failure suppresses, or "" for none. A VERP return path whose tag
+// verifies names exactly the recipient Outpost mailed, so that is the one, whatever the bounce
+// calls it (a forward may fail at another address). A DSN or complaint with a verified
+// reference suppresses the recipient of that message it names. Nothing else suppresses: a
+// prose bounce's address comes from pattern matching, and anyone can write a DSN.
+std::string suppression_address(const BounceReport& report, const BounceRecipient& recipient,
+                                Trust trust, const IntakeOptions& options) {
+  if (trust == Trust::verp) return report.verp_recipient;
+  if (trust == Trust::reference) return referenced_recipient(report, recipient, options);
   return {};
 }
 
@@ -91,7 +133,7 @@ const BounceRecipient* primary_recipient(const BounceReport& report) {
   return all.empty() ? nullptr : &all.front();
 }
 
-std::string annotation(const BounceReport& report) {
+std::string annotation(const BounceReport& report, Trust trust) {
   std::string out;
   field(out, "X-Outpost-Bounce-Kind", to_string(report.kind));
   const BounceRecipient* primary = primary_recipient(report);
@@ -121,6 +163,8 @@ std::string annotation(const BounceReport& report) {
               (recipient.hard ? "hard" : "soft") +
               (recipient.status.empty() ? "" : "; " + recipient.status));
   }
+  field(out, "X-Outpost-Bounce-Trusted", trust == Trust::none ? "no" : "yes");
+  field(out, "X-Outpost-Bounce-Trust", to_string(trust));
   return out;
 }
 
@@ -135,10 +179,19 @@ Result<BounceReport> BounceIntake::receive(std::string_view mail_from,
                         .bounce_domain = options_.bounce_domain,
                         .envelope_recipients = recipients,
                         .envelope_sender = std::string(mail_from)};
+  if (const queue::BounceKeys* keys = options_.keys; keys != nullptr) {
+    context.verp_valid = [keys](const mime::VerpAddress& verp) {
+      return keys->verp_tag_valid(verp.id, verp.recipient, verp.tag);
+    };
+    context.reference_valid = [keys](std::string_view value) {
+      return keys->reference_valid(value);
+    };
+  }
   const Rules& rules = options_.rules != nullptr ? *options_.rules : Rules::default_rules();
   BounceReport report = parse_bounce(body, context, rules);
+  const Trust trust = trust_of(report, options_);
 
-  std::string stored = annotation(report);
+  std::string stored = annotation(report, trust);
   stored.reserve(stored.size() + body.size());
   append_without_our_fields(stored, body);
   auto appended = store_.append(options_.folder, stored, 0, {}, now_seconds);
@@ -148,11 +201,12 @@ Result<BounceReport> BounceIntake::receive(std::string_view mail_from,
   }
   ++probe_.stored;
   ++probe_.by_kind[static_cast<std::size_t>(report.kind)];
+  if (trust == Trust::none) ++probe_.untrusted;
   std::vector<std::string> suppressed;
   for (const auto& recipient : report.recipients) {
     ++probe_.by_category[static_cast<std::size_t>(recipient.category)];
     if (!suppresses(report, recipient)) continue;
-    const std::string address = suppression_address(report, recipient);
+    const std::string address = suppression_address(report, recipient, trust, options_);
     if (address.empty() ||
         std::find(suppressed.begin(), suppressed.end(), address) != suppressed.end()) {
       continue;

@@ -2,11 +2,17 @@
 // sent it over SMTP ([bounce] listen) or delivery made the DSN itself for one of our VERP
 // return paths. It is classified (parse_bounce), given X-Outpost-Bounce-* header fields so a
 // plain IMAP client can filter on the result, stored in INBOX, and hard failures and
-// complaints put their recipient on the suppression list.
+// complaints put their recipient on the suppression list, but only when the message proves it
+// is about mail Outpost sent to that recipient (issue 21): it came to a VERP address whose tag
+// verifies, or it returns a header whose X-Outpost-Ref verifies and names a message that went
+// to that recipient. Anyone can send a DSN naming anyone; those are stored and classified,
+// marked X-Outpost-Bounce-Trusted: no, and suppress nobody.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +20,7 @@
 #include "base/result.h"
 #include "mailbox/bounce.h"
 #include "mailbox/store.h"
+#include "queue/bounce_keys.h"
 
 namespace mta::mailbox {
 
@@ -22,14 +29,28 @@ struct IntakeOptions {
   std::string verp_prefix = "bounce";
   const Rules* rules = nullptr;  // nullptr = Rules::default_rules()
   std::string folder = "INBOX";
+  // The keys that verify VERP tags and X-Outpost-Ref; nullptr: nothing verifies, so nothing is
+  // suppressed.
+  const queue::BounceKeys* keys = nullptr;
+  // The recipient of message `id` that `address` names (compared by suppression_key), as it
+  // was queued; nullopt when the message did not go to it or is no longer known (its queue
+  // history expired). Unset: no message is known.
+  std::function<std::optional<std::string>(MessageId id, std::string_view address)> recipient_of;
 };
+
+// Why a bounce may or may not suppress: it came to a VERP address whose tag verified, or its
+// returned header carried a verified X-Outpost-Ref naming a message that went to every
+// recipient it reports, or neither.
+enum class Trust : std::uint8_t { none, verp, reference };
+std::string_view to_string(Trust trust);
 
 struct IntakeProbe {
   std::uint64_t received = 0;
   std::uint64_t stored = 0;
   std::uint64_t store_failures = 0;
   std::uint64_t suppressions_added = 0;
-  std::array<std::uint64_t, 5> by_kind{};                   // by BounceKind
+  std::uint64_t untrusted = 0;             // stored with X-Outpost-Bounce-Trusted: no
+  std::array<std::uint64_t, 5> by_kind{};  // by BounceKind
   std::array<std::uint64_t, kCategoryCount> by_category{};  // recipients, by Category
 };
 
@@ -55,9 +76,10 @@ class BounceIntake {
 
 // The header fields receive() puts in front of the stored message, each CRLF-terminated:
 // X-Outpost-Bounce-Kind, -Category, -Type (hard/soft), -Recipient, -Status,
-// X-Outpost-Original-Message-Id (our queue id, else the original's Message-ID) and, for
-// more than one recipient, one X-Outpost-Bounce-Recipients line per extra recipient.
-std::string annotation(const BounceReport& report);
+// X-Outpost-Original-Message-Id (our queue id, else the original's Message-ID), for more
+// than one recipient one X-Outpost-Bounce-Recipients line per extra recipient, then
+// X-Outpost-Bounce-Trusted (yes/no) and X-Outpost-Bounce-Trust (verp, reference or none).
+std::string annotation(const BounceReport& report, Trust trust = Trust::none);
 
 // Appends `message` without the X-Outpost-Bounce-*, X-Outpost-Original-* and
 // X-Outpost-Feedback-Type fields of its top-level header: only ours may say what a stored

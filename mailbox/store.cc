@@ -24,6 +24,7 @@
 
 #include "base/ascii.h"
 #include "base/assert.h"
+#include "base/envelope_address.h"
 #include "mailbox/errc.h"
 #include "queue/rocksdb_support.h"
 
@@ -86,7 +87,7 @@ std::string message_key(char kind, std::uint32_t folder, std::uint32_t uid) {
   put_u32(key, uid);
   return key;
 }
-std::string suppression_key(std::string_view address) { return "S" + std::string(address); }
+std::string suppression_record_key(std::string_view key) { return "S" + std::string(key); }
 
 // The folder record with `uidnext` and `name` as given (the folder's own by default): a change
 // is encoded without copying the folder and its message index.
@@ -208,14 +209,14 @@ Result<void> Suppressions::load() {
 
 bool Suppressions::contains(std::string_view address) const {
   if (count_.load(std::memory_order_acquire) == 0) return false;
-  const std::string key = ascii_lowercase(address);
+  const std::string key = mta::suppression_key(address);
   std::shared_lock lock(mutex_);
   return entries_.contains(key);
 }
 
 std::optional<Suppression> Suppressions::find(std::string_view address) const {
   if (count_.load(std::memory_order_acquire) == 0) return std::nullopt;
-  const std::string key = ascii_lowercase(address);
+  const std::string key = mta::suppression_key(address);
   std::shared_lock lock(mutex_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
@@ -223,13 +224,13 @@ std::optional<Suppression> Suppressions::find(std::string_view address) const {
 }
 
 Result<void> Suppressions::add(Suppression entry) {
-  entry.address = ascii_lowercase(entry.address);
+  entry.address = mta::suppression_key(entry.address);
   std::string value;
   put_str(value, entry.category);
   put_str(value, entry.reason);
   put_u64(value, static_cast<std::uint64_t>(entry.added_at));
   rocksdb::WriteBatch batch;
-  batch.Put(suppression_key(entry.address), value);
+  batch.Put(suppression_record_key(entry.address), value);
   std::unique_lock lock(mutex_);
   if (auto status = write_through(db_, resumer_, batch, sync_); !status.ok()) {
     return from_status(status, "suppress " + entry.address);
@@ -240,9 +241,9 @@ Result<void> Suppressions::add(Suppression entry) {
 }
 
 Result<bool> Suppressions::remove(std::string_view address) {
-  const std::string key = ascii_lowercase(address);
+  const std::string key = mta::suppression_key(address);
   rocksdb::WriteBatch batch;
-  batch.Delete(suppression_key(key));
+  batch.Delete(suppression_record_key(key));
   std::unique_lock lock(mutex_);
   if (!entries_.contains(key)) return false;
   if (auto status = write_through(db_, resumer_, batch, sync_); !status.ok()) {

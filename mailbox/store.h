@@ -68,7 +68,7 @@ struct StoreOptions {
 
 // One suppressed recipient: later messages to it are not attempted.
 struct Suppression {
-  std::string address;        // lower-cased local@domain
+  std::string address;        // suppression_key() of the address: canonical, lower-cased
   std::string category;       // "invalid_recipient", "complaint", "manual", ...
   std::string reason;         // the bounce's status and diagnostic, or the operator's note
   std::int64_t added_at = 0;  // seconds since the Unix epoch
@@ -86,7 +86,8 @@ class Suppressions {
   Result<void> load();
   bool contains(std::string_view address) const;
   std::optional<Suppression> find(std::string_view address) const;
-  // Adds or replaces the entry for entry.address (lower-cased here).
+  // Adds or replaces the entry for entry.address. Every address is compared by its
+  // suppression_key() (base/envelope_address.h): canonical, ASCII case folded.
   Result<void> add(Suppression entry);
   // false: it was not listed.
   Result<bool> remove(std::string_view address);
