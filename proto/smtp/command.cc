@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/ascii.h"
+#include "base/envelope_address.h"
 #include "proto/smtp/errc.h"
 
 namespace mta::smtp {
@@ -297,6 +298,15 @@ Result<void> parse_path_and_parameters(Command& command) {
     in.advance();
     in.advance();
   } else if (!parse_path(in, /*allow_postmaster=*/!is_mail, mailbox)) {
+    // Say what is wrong with what stands between the brackets ("leading white space").
+    const std::string_view rest = in.rest();
+    const std::size_t close = rest.rfind('>');
+    if (rest.starts_with("<") && close != std::string_view::npos && close > 1 && rest[1] != '@') {
+      if (auto canonical = canonical_address(rest.substr(1, close - 1)); !canonical) {
+        return unexpected(Errc::malformed_command,
+                          std::string(bad_address) + ": " + canonical.error().detail);
+      }
+    }
     return unexpected(Errc::malformed_command, std::string(bad_address));
   }
   if (!in.at_end() && in.peek() != ' ') {

@@ -10,6 +10,7 @@
 
 #include "base/ascii.h"
 #include "base/assert.h"
+#include "base/envelope_address.h"
 #include "proto/smtp/errc.h"
 
 namespace mta::smtp {
@@ -475,12 +476,23 @@ void ServerSession::on_mail(const Command& command) {
       return reply_error("555", "5.5.4", "Unsupported option: " + keyword);
     }
   }
+  // One spelling of every address from here on (base/envelope_address.h): the domain
+  // lower-cased, needless quotes dropped, what parse_command lets through but no one should
+  // send (white space at the edge of a quoted local part, invalid UTF-8) refused.
+  std::string path;
+  if (!command.path.empty()) {
+    auto canonical = canonical_address(command.path);
+    if (!canonical) {
+      return reply_error("501", "5.1.7", "Bad sender address syntax: " + canonical.error().detail);
+    }
+    path = std::move(*canonical);
+  }
   if (check_sender) {
-    if (std::optional<std::string> rejection = check_sender(command.path)) {
+    if (std::optional<std::string> rejection = check_sender(path)) {
       return reply_line(*rejection);
     }
   }
-  mail_from_ = command.path;
+  mail_from_ = std::move(path);
   reply("250", "2.1.0", "Ok");
 }
 
@@ -494,12 +506,21 @@ void ServerSession::on_rcpt(const Command& command) {
   if (recipients_.size() >= options_.limits.recipients_max) {
     return reply("452", "4.5.3", "Error: too many recipients");  // RFC 5321 §4.5.3.1.10
   }
+  std::string path = command.path;  // "Postmaster" alone (RFC 5321 §4.1.1.3) stays as it is
+  if (path.find('@') != std::string::npos) {
+    auto canonical = canonical_address(path);
+    if (!canonical) {
+      return reply_error("501", "5.1.3",
+                         "Bad recipient address syntax: " + canonical.error().detail);
+    }
+    path = std::move(*canonical);
+  }
   if (check_recipient) {
-    if (std::optional<std::string> rejection = check_recipient(command.path)) {
+    if (std::optional<std::string> rejection = check_recipient(path)) {
       return reply_line(*rejection);
     }
   }
-  recipients_.push_back(command.path);
+  recipients_.push_back(std::move(path));
   reply("250", "2.1.5", "Ok");
 }
 

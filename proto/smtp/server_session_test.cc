@@ -269,11 +269,12 @@ std::vector<Conversation> conversations() {
            return std::nullopt;
          };
        }});
-  all.push_back({"all recipients rejected: body lines become commands",
-                 "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x>\r\nDATA\r\nhello\r\n.\r\n",
-                 cat({kGreeting, kEhlo, kMailOk, "501 5.1.3 Bad recipient address syntax\r\n",
-                      "503 5.5.1 Error: need RCPT command\r\n", kUnknown, kUnknown}),
-                 {}});
+  all.push_back(
+      {"all recipients rejected: body lines become commands",
+       "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x>\r\nDATA\r\nhello\r\n.\r\n",
+       cat({kGreeting, kEhlo, kMailOk, "501 5.1.3 Bad recipient address syntax: no '@'\r\n",
+            "503 5.5.1 Error: need RCPT command\r\n", kUnknown, kUnknown}),
+       {}});
   all.push_back(
       {"sender rate limit: refused MAIL starts no transaction",
        "EHLO c\r\nMAIL FROM:<a@b.example> SIZE=x\r\nMAIL FROM:<a@b.example>\r\n"
