@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/envelope_address.h"
 #include "base/log.h"
 #include "base/rfc3339.h"
 #include "dkim/crypto.h"
@@ -157,13 +158,34 @@ class RequestReader {
     return std::nullopt;
   }
 
-  // A mailbox ("Name <a@b>" or "a@b"); its addr-spec goes to `address` when asked for.
+  // A mailbox ("Name <a@b>" or "a@b"); its addr-spec, in canonical form, goes to `address`
+  // when asked for. White space around the whole is refused as well: it is a header form, but
+  // nobody means it, and the envelope must not differ from what the caller sees.
   static std::optional<ApiError> mailbox(const JsonValue& value, const std::string& field,
                                          std::string* address) {
     if (!value.is_string()) return bad(field, "must be a string");
-    auto parsed = mime::parse_mailbox(value.as_string());
+    const std::string& text = value.as_string();
+    if (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+      return bad(field, "not an address: leading white space");
+    }
+    if (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+      return bad(field, "not an address: trailing white space");
+    }
+    auto parsed = mime::parse_mailbox(text);
     if (!parsed) return bad(field, "not an address: " + parsed.error().detail);
-    if (address != nullptr) *address = parsed->address;
+    auto canonical = canonical_address(parsed->address);
+    if (!canonical) return bad(field, "not an address: " + canonical.error().detail);
+    if (address != nullptr) *address = std::move(*canonical);
+    return std::nullopt;
+  }
+
+  // A bare envelope address (RFC 5321 Mailbox), kept in canonical form.
+  static std::optional<ApiError> envelope_address(const JsonValue& value, const std::string& field,
+                                                  std::string& address) {
+    if (!value.is_string()) return bad(field, "must be a string");
+    auto canonical = canonical_address(value.as_string());
+    if (!canonical) return bad(field, "not an address: " + canonical.error().detail);
+    address = std::move(*canonical);
     return std::nullopt;
   }
 
@@ -203,23 +225,21 @@ class RequestReader {
     }
     if (const JsonValue* from = value->find("mail_from"); from != nullptr) {
       if (!from->is_string()) return bad("envelope.mail_from", "must be a string");
-      if (!from->as_string().empty()) {  // "" is the null sender
-        auto parsed = mime::parse_mailbox(from->as_string());
-        if (!parsed || !parsed->display_name.empty()) {
-          return bad("envelope.mail_from", "not an address");
-        }
+      std::string address;  // "" is the null sender
+      if (!from->as_string().empty()) {
+        if (auto error = envelope_address(*from, "envelope.mail_from", address)) return error;
       }
-      mail_from = from->as_string();
+      mail_from = std::move(address);
     }
     if (const JsonValue* to = value->find("rcpt_to"); to != nullptr) {
       if (!to->is_array()) return bad("envelope.rcpt_to", "must be an array of addresses");
       const auto& items = to->as_array();
       for (std::size_t i = 0; i < items.size(); ++i) {
-        const std::string field = index_field("envelope.rcpt_to", i);
-        if (!items[i].is_string()) return bad(field, "must be a string");
-        auto parsed = mime::parse_mailbox(items[i].as_string());
-        if (!parsed || !parsed->display_name.empty()) return bad(field, "not an address");
-        rcpt_to.push_back(items[i].as_string());
+        std::string address;
+        if (auto error = envelope_address(items[i], index_field("envelope.rcpt_to", i), address)) {
+          return error;
+        }
+        rcpt_to.push_back(std::move(address));
       }
     }
     return std::nullopt;

@@ -6,9 +6,13 @@
 #include <iterator>
 #include <memory>
 #include <utility>
+#include <vector>
 
+#include "base/ascii.h"
 #include "base/log.h"
 #include "dkim/errc.h"
+#include "proto/mime/header.h"
+#include "proto/mime/structure.h"
 #include "proto/mime/verp.h"
 #include "queue/errc.h"
 
@@ -22,6 +26,18 @@ Injected failure(const Result<void>& result) {
     return Injected{.status = Injected::Status::no_space, .detail = "insufficient system storage"};
   }
   return Injected{.status = Injected::Status::failed, .detail = "queue write failed"};
+}
+
+// Removes every `name` field (with its continuation lines) from the header of `message`.
+void remove_fields(std::string& message, std::string_view name) {
+  const std::string_view header = mime::header_block(message);
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  for (const auto& field : mime::parse_header_fields(header)) {
+    if (iequals(field.name, name)) spans.emplace_back(field.begin, field.end);
+  }
+  for (auto span = spans.rbegin(); span != spans.rend(); ++span) {
+    message.erase(span->first, span->second - span->first);
+  }
 }
 
 }  // namespace
@@ -71,6 +87,11 @@ std::optional<Injected> Injector::prepare(Inbound& message, MessageId id, Clock:
                                           TraceFacts* trace, Probe& probe) {
   // Our own X-Outpost-* fields go before anything is added or signed: receivers never see them.
   if (auto refused = resolve_tags(message)) return refused;
+  // The reference a returned header proves the message by: only ours, never the client's.
+  if (options_.bounce_keys != nullptr) {
+    remove_fields(message.body, "X-Outpost-Ref");
+    message.body.insert(0, "X-Outpost-Ref: " + options_.bounce_keys->reference(id) + "\r\n");
+  }
   // Trace fields first: they are part of what is signed and stored.
   if (trace != nullptr) {
     trace->hostname = options_.hostname;
@@ -118,8 +139,11 @@ std::vector<queue::Envelope> Injector::split(Inbound& message, MessageId id, Clo
     std::string destination = route_(address);
     std::string mail_from = message.mail_from;
     if (verp) {
-      if (auto encoded =
-              mime::verp_encode(options_.verp_prefix, id, "", address, options_.verp_domain)) {
+      if (auto encoded = mime::verp_encode(options_.verp_prefix, id,
+                                           options_.bounce_keys != nullptr
+                                               ? options_.bounce_keys->verp_tag(id, address)
+                                               : std::string(),
+                                           address, options_.verp_domain)) {
         mail_from = std::move(*encoded);
       }
     }

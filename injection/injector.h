@@ -20,6 +20,7 @@
 #include "injection/probe.h"
 #include "injection/tags.h"
 #include "injection/trace.h"
+#include "queue/bounce_keys.h"
 #include "queue/message_id.h"
 #include "queue/store.h"
 
@@ -35,6 +36,10 @@ struct InjectorOptions {
   // its own part whose return path names the message and the recipient.
   std::string verp_domain;
   std::string verp_prefix = "bounce";
+  // The keys that tag VERP return paths and write each message's X-Outpost-Ref (its id and
+  // MAC, before signing, so a DSN that returns only the header still names it); nullptr:
+  // neither (bounces then suppress nobody). Must outlive the injector.
+  const queue::BounceKeys* bounce_keys = nullptr;
   // [[tenant]] defaults by tenant name: the class and source pool of its messages that do not
   // name their own. A tenant not named here may still be used (fair sharing applies to every
   // tenant; rate caps only to configured ones).
