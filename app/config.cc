@@ -355,6 +355,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(bounce.boolean("verp", config.verp));
   CONFIG_TRY(bounce.string_list("listen", config.bounce_listen));
   CONFIG_TRY(bounce.string("rules", config.bounce_rules));
+  CONFIG_TRY(bounce.string("key_file", config.bounce_key_file));
+  CONFIG_TRY(bounce.duration("key_grace", config.bounce_key_grace));
   CONFIG_TRY(bounce.no_unknown_keys());
   if (!config.bounce_listen.empty() && config.bounce_domain.empty()) {
     return config_error("bounce.listen needs bounce.domain: the intake takes mail for it only");

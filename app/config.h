@@ -76,7 +76,7 @@ struct Config {
   };
   std::vector<ApiKey> api_keys;
   // [bounce] where bounces come back: with a domain, every recipient gets a VERP return path
-  // <verp_prefix>+<id>+<local>=<domain>@<bounce.domain>
+  // <verp_prefix>+<id>+<tag>+<local>=<domain>@<bounce.domain>
   std::string bounce_domain;
   std::string verp_prefix = "bounce";
   bool verp = true;
@@ -84,6 +84,11 @@ struct Config {
   // mailbox shard; empty = none.
   std::vector<std::string> bounce_listen;
   std::string bounce_rules;  // a classification rules file; empty = the built-in rules
+  // Bounce keys (queue/bounce_keys.h, issue 21): the file of HMAC keys that tag VERP return
+  // paths and X-Outpost-Ref ("" = <spool.path>/bounce-keys, made at first start, mode 0600),
+  // and how long a key still verifies after it stopped signing, beyond queue.max_age.
+  std::string bounce_key_file;
+  Clock::Duration bounce_key_grace = std::chrono::hours(24 * 30);
   // [mailbox] who may read the bounce mailbox over IMAP and POP3 ([[mailbox.user]]); they all
   // see the same mailbox.
   std::vector<User> mailbox_users;

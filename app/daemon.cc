@@ -26,6 +26,7 @@
 #include "app/status_page.h"
 #include "app/telemetry.h"
 #include "base/ascii.h"
+#include "base/envelope_address.h"
 #include "base/log.h"
 #include "cluster/fleet.h"
 #include "delivery/dns_poller.h"
@@ -47,6 +48,7 @@
 #include "mailbox/store.h"
 #include "metrics/exposition.h"
 #include "metrics/line_log.h"
+#include "queue/bounce_keys.h"
 #include "queue/message_id.h"
 #include "queue/rocksdb_store.h"
 #include "tls/certificate.h"
@@ -515,6 +517,21 @@ int run_daemon(const Config& config, const std::string& config_path) {
   if (!mail_store) {
     log::error("cannot open the bounce mailbox in " + config.spool_path +
                "/mailbox: " + mail_store.error().message());
+    return 1;
+  }
+  // The keys that tag VERP return paths and X-Outpost-Ref; a bounce suppresses only when one
+  // of them verifies it. Read once: a rotation takes effect at the next start.
+  const std::string bounce_key_file =
+      config.bounce_key_file.empty() ? config.spool_path + "/bounce-keys" : config.bounce_key_file;
+  auto bounce_keys = queue::BounceKeys::open(
+      bounce_key_file,
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count(),
+      std::chrono::duration_cast<std::chrono::seconds>(config.max_age + config.bounce_key_grace)
+          .count());
+  if (!bounce_keys) {
+    log::error("bounce keys: " + bounce_keys.error().message());
     return 1;
   }
   std::optional<mailbox::Rules> bounce_rules;
@@ -994,6 +1011,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .signing = *signing ? &**signing : nullptr,
             .verp_domain = config.verp ? config.bounce_domain : std::string(),
             .verp_prefix = config.verp_prefix,
+            .bounce_keys = config.bounce_domain.empty() ? nullptr : &*bounce_keys,
             .tenants = tenant_defaults,
             .pools = source_pools},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
@@ -1025,9 +1043,32 @@ int run_daemon(const Config& config, const std::string& config_path) {
 
     if (shard.id() == mailbox_shard) {
       mine.intake = std::make_unique<mailbox::BounceIntake>(
-          mail, mailbox::IntakeOptions{.bounce_domain = config.bounce_domain,
-                                       .verp_prefix = config.verp_prefix,
-                                       .rules = bounce_rules ? &*bounce_rules : nullptr});
+          mail,
+          mailbox::IntakeOptions{
+              .bounce_domain = config.bounce_domain,
+              .verp_prefix = config.verp_prefix,
+              .rules = bounce_rules ? &*bounce_rules : nullptr,
+              .keys = &*bounce_keys,
+              // A DSN naming a message by its reference suppresses only recipients the
+              // queue (or its history) says that message had.
+              .recipient_of = [&spool](MessageId id,
+                                       std::string_view address) -> std::optional<std::string> {
+                const std::string key = suppression_key(address);
+                const auto find = [&key](const Result<std::vector<queue::Envelope>>& parts)
+                    -> std::optional<std::string> {
+                  if (!parts) return std::nullopt;
+                  for (const queue::Envelope& part : *parts) {
+                    for (const queue::Recipient& recipient : part.recipients) {
+                      if (suppression_key(recipient.address) == key) {
+                        return recipient.address;
+                      }
+                    }
+                  }
+                  return std::nullopt;
+                };
+                if (auto queued = find(spool.read_message(id))) return queued;
+                return find(spool.read_history(id));
+              }});
       if (!config.bounce_listen.empty()) {
         injection::SubmissionOptions intake_options{
             .smtp = smtp_options,

@@ -10,6 +10,7 @@
 
 #include "app/http_client.h"
 #include "base/concat.h"
+#include "base/envelope_address.h"
 #include "bench/units.h"
 #include "proto/http/json.h"
 
@@ -83,6 +84,16 @@ Result<Options> parse_args(std::span<const std::string_view> args) {
   if (o.json_path.empty()) {
     if (!o.from) return bad("--from is required (or --json)");
     if (o.to.empty()) return bad("at least one --to is required (or --json)");
+    // The API checks them too; said here, the message names the option.
+    for (std::size_t i = 0; i <= o.to.size(); ++i) {
+      const std::string& address = i < o.to.size() ? o.to[i] : *o.from;
+      if (i == o.to.size() && address.empty()) break;  // the null sender
+      auto canonical = canonical_address(address);
+      if (!canonical) {
+        return bad(concat({i < o.to.size() ? "--to " : "--from ", "\"", address,
+                           "\": not an address: ", canonical.error().detail}));
+      }
+    }
   } else if (o.from || !o.to.empty() || !o.file.empty()) {
     return bad("--json goes alone: the request file holds the envelope and the message");
   }

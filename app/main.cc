@@ -2,6 +2,7 @@
 #include <sys/random.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -18,6 +19,7 @@
 #include "app/suppression_command.h"
 #include "injection/access.h"
 #include "injection/api.h"
+#include "queue/bounce_keys.h"
 
 namespace {
 
@@ -33,6 +35,7 @@ Commands:
   dns      show what delivery would resolve
   bench    load generator and sink
   inject   send a message file or stdin through the HTTP injection API
+  bounce-keys  rotate the keys that tag VERP return paths and X-Outpost-Ref
   passwd   read a password on standard input, print its hash for [[submission.user]];
            --api-key makes an HTTP API key for [[http.api_key]]
 
@@ -140,6 +143,56 @@ int run_command(int argc, char** argv) {
   return mta::app::run_daemon(*config, config_path);
 }
 
+constexpr std::string_view bounce_keys_usage = R"(Usage: outpost bounce-keys rotate [--config FILE]
+
+Adds a new key to the bounce key file ([bounce] key_file, default <spool.path>/bounce-keys):
+the daemon signs VERP return paths and X-Outpost-Ref with it from its next start, and the keys
+before it still verify bounces for [queue] max_age plus [bounce] key_grace after that start.
+Prints the new key's id.
+)";
+
+// `outpost bounce-keys rotate`: the file is only read at start, so this may run beside a daemon.
+int bounce_keys_command(const std::vector<std::string_view>& args) {
+  std::string config_path;
+  bool rotate = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "rotate") {
+      rotate = true;
+    } else if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = std::string(args[++i]);
+    } else if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(bounce_keys_usage.data(), stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "outpost bounce-keys: unknown argument %.*s\n%s",
+                   static_cast<int>(args[i].size()), args[i].data(), bounce_keys_usage.data());
+      return 2;
+    }
+  }
+  if (!rotate) {
+    std::fputs(bounce_keys_usage.data(), stderr);
+    return 2;
+  }
+  auto config = config_from(config_path);
+  if (!config) {
+    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  const std::string path = config->bounce_key_file.empty() ? config->spool_path + "/bounce-keys"
+                                                           : config->bounce_key_file;
+  auto key =
+      mta::queue::BounceKeys::rotate(path, std::chrono::duration_cast<std::chrono::seconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+  if (!key) {
+    std::fprintf(stderr, "outpost bounce-keys: %s\n", key.error().message().c_str());
+    return 1;
+  }
+  std::printf("added bounce key %u to %s; it signs from the daemon's next start\n",
+              static_cast<unsigned>(key->id), path.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,6 +216,7 @@ int main(int argc, char** argv) {
   if (command == "suppression") return mta::app::suppression_command(args);
   if (command == "bench") return mta::app::bench_command(args);
   if (command == "inject") return mta::app::inject_command(args);
+  if (command == "bounce-keys") return bounce_keys_command(args);
   if (command == "passwd") return passwd_command(args);
   std::fprintf(stderr, "outpost: unknown command %s\n%s", argv[1], usage.data());
   return 2;
