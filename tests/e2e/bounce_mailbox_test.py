@@ -101,9 +101,22 @@ class BounceMailboxTest(DaemonTest):
         with smtplib.SMTP("127.0.0.1", self.bounce_port, timeout=30) as client:
             client.sendmail("", [rcpt], raw)
 
+    def sent_return_path(self, rcpt):
+        """Mails `rcpt` through Outpost (the peer accepts it) and returns the VERP return path
+        it went out with: only a bounce to that path, tag and all, may suppress (issue 21)."""
+        with smtplib.SMTP("127.0.0.1", self.outpost.port, timeout=30) as client:
+            client.sendmail("news@news.shop.example", [rcpt], b"Subject: offers\r\n\r\nhi\r\n")
+        found = wait_until(lambda: [m for m, rcpts, _ in self.peer.received() if rcpt in rcpts],
+                           30, what=f"the copy for {rcpt}")
+        self.assertRegex(found[0], r"^bounce\+[0-9a-f]{16}\+[0-9a-f]{18}\+")
+        return found[0]
+
     def test_remote_bounce_is_stored_classified_and_suppresses(self):
-        verp = f"bounce+0000019a2b3c4d5e+ann=example.com@{BOUNCE_DOMAIN}"
-        self.send_bounce(corpus("postfix_dsn_user_unknown.eml"), verp)
+        verp = self.sent_return_path("ann@example.com")
+        queue_id = verp.split("+")[1]
+        sample = corpus("postfix_dsn_user_unknown.eml").replace(
+            f"bounce+0000019a2b3c4d5e+ann=example.com@{BOUNCE_DOMAIN}".encode(), verp.encode())
+        self.send_bounce(sample, verp)
         # Mail for anything but the bounce domain is refused at RCPT.
         with smtplib.SMTP("127.0.0.1", self.bounce_port, timeout=30) as client:
             with self.assertRaises(smtplib.SMTPRecipientsRefused) as refused:
@@ -121,7 +134,8 @@ class BounceMailboxTest(DaemonTest):
         self.assertIn("X-Outpost-Bounce-Category: invalid_recipient", headers)
         self.assertIn("X-Outpost-Bounce-Type: hard", headers)
         self.assertIn("X-Outpost-Bounce-Recipient: ann@example.com", headers)
-        self.assertIn("X-Outpost-Original-Message-Id: 0000019a2b3c4d5e", headers)
+        self.assertIn(f"X-Outpost-Original-Message-Id: {queue_id}", headers)
+        self.assertIn("X-Outpost-Bounce-Trusted: yes", headers)
         client.quit()
 
         shown = self.suppression("show", "ann@example.com").stdout
@@ -135,14 +149,19 @@ class BounceMailboxTest(DaemonTest):
                    what="the mailbox metrics")
 
     def test_complaint_suppresses_and_oversized_bounces_are_refused(self):
-        self.send_bounce(corpus("arf_yahoo.eml"), f"fbl@{BOUNCE_DOMAIN}")
+        # The report quotes the return path the complained-about message went out with.
+        verp = self.sent_return_path("xena@yahoo.com")
+        queue_id = verp.split("+")[1]
+        self.send_bounce(corpus("arf_yahoo.eml").replace(
+            f"bounce+0000019a2b3c4d74+xena=yahoo.com@{BOUNCE_DOMAIN}".encode(), verp.encode()),
+            f"fbl@{BOUNCE_DOMAIN}")
         client = self.pop3()
         headers = b"\r\n".join(client.top(1, 0)[1]).decode()
         client.quit()
         self.assertIn("X-Outpost-Bounce-Kind: complaint", headers)
         self.assertIn("X-Outpost-Bounce-Category: complaint", headers)
         self.assertIn("X-Outpost-Bounce-Recipient: xena@yahoo.com", headers)
-        self.assertIn("X-Outpost-Original-Message-Id: 0000019a2b3c4d74", headers)
+        self.assertIn(f"X-Outpost-Original-Message-Id: {queue_id}", headers)
         self.assertIn("xena@yahoo.com complaint", self.suppression("show", "xena@yahoo.com").stdout)
         # The intake has submission's limits: too big is refused while it is read.
         with smtplib.SMTP("127.0.0.1", self.bounce_port, timeout=30) as smtp:
