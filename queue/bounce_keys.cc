@@ -191,14 +191,16 @@ void append_be64(std::string& out, std::uint64_t value) {
 }
 
 std::string verp_data(MessageId id, std::string_view recipient) {
-  std::string data("outpost verp", 13);  // with its NUL: no prefix of another purpose's data
+  std::string data = "outpost verp";
+  data.push_back('\0');  // no purpose's data is a prefix of another's
   append_be64(data, id.value());
   data += suppression_key(recipient);
   return data;
 }
 
 std::string reference_data(MessageId id) {
-  std::string data("outpost reference", 18);
+  std::string data = "outpost reference";
+  data.push_back('\0');
   append_be64(data, id.value());
   return data;
 }

@@ -123,7 +123,9 @@ class SubmissionTest(DaemonTest):
         ids = set()
         for rcpt, mail_from in senders.items():
             local, domain = rcpt.split("@")
-            match = re.fullmatch(r"bounce\+([0-9a-f]{16})\+(.+)@bounces\.outpost\.test", mail_from)
+            # <prefix>+<id>+<tag: key id and MAC>+<local>=<domain>@<bounce domain>
+            match = re.fullmatch(r"bounce\+([0-9a-f]{16})\+[0-9a-f]{18}\+(.+)@bounces\.outpost\.test",
+                                 mail_from)
             self.assertIsNotNone(match, mail_from)
             self.assertEqual(match.group(2), f"{local}={domain}")
             ids.add(match.group(1))
