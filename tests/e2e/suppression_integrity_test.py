@@ -7,7 +7,9 @@ and suppress nobody: later mail to those addresses is still attempted. Genuine o
 to a VERP return path Outpost really used, and a DSN and a complaint returning the header of
 a message Outpost really sent (its X-Outpost-Ref), suppress exactly that recipient. Addresses
 with white space or control characters are refused by the HTTP API and SMTP with the field
-named, and a suppression matches every case spelling of its domain. Run as:
+named, and a suppression matches every case spelling of its domain. The key file is mode
+0600; after `outpost bounce-keys rotate` and a restart new mail has the new key and a bounce
+to a path made before still verifies; a client's own X-Outpost-Ref is replaced. Run as:
 suppression_integrity_test.py --outpost PATH.
 """
 import imaplib
@@ -284,6 +286,46 @@ class SuppressionIntegrityTest(DaemonTest):
         self.assertEqual(self.attempts("carl@example.net"), 1)
         self.assertEqual(self.attempts("dora@example.net"), 1)
         self.assertEqual(self.attempts("eve@example.net"), 1)
+
+    def test_keys_are_private_rotate_at_restart_and_old_paths_still_verify(self):
+        key_file = os.path.join(self.workdir, "spool", "bounce-keys")
+        self.assertEqual(os.stat(key_file).st_mode & 0o777, 0o600)
+        self.submit(["fay@example.net"])
+        old_path, _ = self.delivered("fay@example.net")
+        old_key = old_path.split("+")[2][:2]
+
+        rotated = subprocess.run([OUTPOST, "bounce-keys", "rotate", "--config",
+                                  self.outpost.config], capture_output=True, text=True,
+                                 timeout=60)
+        self.assertEqual(rotated.returncode, 0, rotated.stderr)
+        self.assertEqual(self.outpost.stop(), 0)
+        self.outpost.start()
+        self.bounce_port = self.listening_port("bounce intake (SMTP)")
+        self.imap_port = self.listening_port("imap")
+
+        # New mail is tagged with the new key.
+        self.submit(["gus@example.net"])
+        new_path, _ = self.delivered("gus@example.net")
+        self.assertNotEqual(new_path.split("+")[2][:2], old_key)
+        # A bounce to the path used before the rotation still verifies and suppresses.
+        self.send_bounce(forged_dsn(["fay@example.net"]), old_path)
+        self.assertIn("X-Outpost-Bounce-Trusted: yes\r\n", self.stored_headers()[-1])
+        self.assertTrue(self.suppressed("fay@example.net"))
+        self.assertEqual(os.stat(key_file).st_mode & 0o777, 0o600)
+        with open(key_file) as f:
+            keys = [line.split() for line in f if line.strip() and not line.startswith("#")]
+        self.assertEqual(len(keys), 2)
+        self.assertEqual(sorted(k[2] != "0" for k in keys), [False, True])  # one retired
+
+    def test_a_clients_own_reference_is_replaced(self):
+        with smtplib.SMTP("127.0.0.1", self.outpost.port, timeout=30) as client:
+            client.sendmail("news@shop.example", ["hal@example.net"],
+                            b"X-Outpost-Ref: 0000019a2b3c4d5e.01a1b2c3d4e5f60718\r\n"
+                            b"Subject: copied\r\n\r\nhi\r\n")
+        verp, data = self.delivered("hal@example.net")
+        refs = re.findall(r"(?m)^X-Outpost-Ref: (.*)$", header_of(data))
+        self.assertEqual(len(refs), 1, refs)
+        self.assertTrue(refs[0].startswith(verp.split("+")[1] + "."), (refs, verp))
 
     # ---- addresses ---------------------------------------------------------------------------
 
