@@ -252,6 +252,11 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
   follow(counter(c, "outpost_suppressions_added_total",
                  "Recipients put on the suppression list by a hard bounce or a complaint."),
          {}, [](Counts n) { return n.intake.suppressions_added; });
+  follow(counter(c, "outpost_bounces_untrusted_total",
+                 "Bounces and complaints tied to no message Outpost sent (no VERP tag or "
+                 "X-Outpost-Ref verified): stored with X-Outpost-Bounce-Trusted: no, they "
+                 "suppressed nobody."),
+         {}, [](Counts n) { return n.intake.untrusted; });
   follow(counter(c, "outpost_mailbox_store_failures_total",
                  "Bounces or suppressions the mailbox could not write (the sender was told 4xx)."),
          {}, [](Counts n) { return n.intake.store_failures; });

@@ -87,10 +87,16 @@ class SuppressionIntegrityTest(DaemonTest):
             "bounce": {"domain": f'"{BOUNCE_DOMAIN}"', "listen": '"127.0.0.1:0"'},
             "[mailbox.user]": {"name": f'"{USER}"', "password_hash": f"'{hashed}'"},
             "imap": {"listen": '"127.0.0.1:0"', "login_without_tls": "true"},
+            "metrics": {"listen": '["127.0.0.1:0"]'},
         }))
         self.outpost.start()
         self.bounce_port = self.listening_port("bounce intake (SMTP)")
         self.imap_port = self.listening_port("imap")
+        self.metrics_port = self.listening_port("metrics")
+
+    def metrics(self):
+        return urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                      timeout=30).read().decode()
 
     def listening_port(self, what):
         match = re.search(re.escape(what) + r" listening on 127\.0\.0\.1:(\d+)",
@@ -202,6 +208,9 @@ class SuppressionIntegrityTest(DaemonTest):
         for stored in headers[3:]:
             self.assertIn("X-Outpost-Bounce-Kind: complaint\r\n", stored)
         self.assertNotRegex(self.suppressions(), r"@victim\.example")
+        wait_until(lambda: re.search(r"(?m)^outpost_bounces_untrusted_total 5$", self.metrics()),
+                   10, what="outpost_bounces_untrusted_total 5")
+        self.assertRegex(self.metrics(), r"(?m)^outpost_suppressions_added_total 0$")
 
         # Later mail to them is attempted.
         named = victims[:3] + ["anyone@victim.example", "complainer@victim.example",
