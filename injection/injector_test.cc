@@ -12,6 +12,7 @@
 
 #include "dkim/test_keys_for_test.h"
 #include "engine/runtime.h"
+#include "proto/mime/verp.h"
 #include "queue/memory_store.h"
 
 namespace mta::injection {
@@ -224,6 +225,47 @@ TEST(Injector, TagsAreTakenOutBeforeSigningAndStoredWithEachPart) {
     EXPECT_EQ(item->tenant, wants[i].tenant);
     EXPECT_EQ(item->traffic_class, wants[i].traffic_class);
     EXPECT_EQ(item->pool, wants[i].pool);
+  }
+}
+
+// Issue 21: every message carries our X-Outpost-Ref (a client's is dropped) before it is
+// signed, and each recipient's VERP return path carries a tag for exactly that recipient.
+TEST(Injector, ReferenceAndVerpTagsProveTheMessageAndRecipient) {
+  queue::MemoryStore store;
+  const dkim::KeyRing ring = rsa_ring();
+  const queue::BounceKeys keys = queue::BounceKeys::from_keys_for_test(
+      {queue::BounceKey{.id = 7, .created_at = 1, .secret = std::string(32, 's')}});
+  InjectorOptions options{.hostname = "outpost.test",
+                          .signing = &ring,
+                          .verp_domain = "bounces.test",
+                          .bounce_keys = &keys};
+  std::vector<Inbound> messages;
+  messages.push_back(message(0));
+  messages.back().recipients = {"Ann@Example.net", "bob@example.net"};
+  messages.back().body.insert(0, "x-outpost-ref: 0000019a2b3c4d5e.07a1b2c3d4e5f60718\r\n");
+  const Tagged got = submit_each(store, options, std::move(messages));
+  ASSERT_EQ(got.results.at(0).status, Injected::Status::queued) << got.results[0].detail;
+  const MessageId id = got.results[0].ids.at(0);
+  auto body = store.read_body(id);
+  ASSERT_TRUE(body.has_value());
+  const std::string field = "X-Outpost-Ref: " + keys.reference(id) + "\r\n";
+  const std::size_t at = body->find(field);
+  ASSERT_NE(at, std::string::npos) << *body;
+  EXPECT_TRUE(body->starts_with("DKIM-Signature:"));  // signed after the field was added
+  EXPECT_EQ(body->find("0000019a2b3c4d5e"), std::string::npos) << *body;  // the client's went
+  EXPECT_EQ(body->find("X-Outpost-Ref:", at + 1), std::string::npos);
+  for (std::uint32_t part = 0; part < 2; ++part) {
+    auto envelope = store.read_envelope({.message = id, .part = part});
+    ASSERT_TRUE(envelope.has_value());
+    ASSERT_EQ(envelope->recipients.size(), 1u);
+    const std::string& recipient = envelope->recipients[0].address;
+    auto verp = mime::verp_decode("bounce", envelope->mail_from, "bounces.test");
+    ASSERT_TRUE(verp.has_value()) << envelope->mail_from;
+    EXPECT_EQ(verp->id, id);
+    EXPECT_EQ(verp->recipient, recipient);
+    EXPECT_TRUE(keys.verp_tag_valid(id, recipient, verp->tag));
+    EXPECT_FALSE(
+        keys.verp_tag_valid(id, part == 0 ? "bob@example.net" : "ann@example.net", verp->tag));
   }
 }
 
