@@ -20,7 +20,7 @@ std::string intake_client_key(std::string_view ip) {
     return std::string(ip);
   }
   std::array<unsigned char, 16> address{};
-  const std::string text(ip);
+  std::string text(ip);
   if (::inet_pton(AF_INET6, text.c_str(), address.data()) != 1) return text;
   std::fill(address.begin() + 8, address.end(), 0);
   std::array<char, INET6_ADDRSTRLEN> out{};
