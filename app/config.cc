@@ -357,6 +357,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(bounce.string("rules", config.bounce_rules));
   CONFIG_TRY(bounce.string("key_file", config.bounce_key_file));
   CONFIG_TRY(bounce.duration("key_grace", config.bounce_key_grace));
+  CONFIG_TRY(bounce.integer("messages_per_ip_per_minute", config.bounce_messages_per_ip_per_minute,
+                            0, 1'000'000'000));
+  CONFIG_TRY(bounce.integer("bytes_per_ip_per_minute", config.bounce_bytes_per_ip_per_minute, 0,
+                            std::int64_t{1} << 50));
   CONFIG_TRY(bounce.no_unknown_keys());
   if (!config.bounce_listen.empty() && config.bounce_domain.empty()) {
     return config_error("bounce.listen needs bounce.domain: the intake takes mail for it only");
@@ -365,6 +369,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   Section mailbox(table("mailbox"), "mailbox");
   CONFIG_TRY(parse_users(mailbox, "mailbox", config.mailbox_users));
   CONFIG_TRY(mailbox.duration("auth_failure_delay", config.mailbox_auth_failure_delay));
+  CONFIG_TRY(mailbox.integer("quota_bytes", config.mailbox_quota_bytes, 0, std::int64_t{1} << 50));
+  CONFIG_TRY(mailbox.duration("retention", config.mailbox_retention));
   CONFIG_TRY(mailbox.no_unknown_keys());
   for (auto [name, listen] : {std::pair{"imap", &config.imap}, std::pair{"pop3", &config.pop3}}) {
     Section section(table(name), name);

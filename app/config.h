@@ -93,6 +93,14 @@ struct Config {
   // see the same mailbox.
   std::vector<User> mailbox_users;
   Clock::Duration mailbox_auth_failure_delay = std::chrono::seconds(2);
+  // What the bounce intake takes and keeps (issue 21). [bounce]: per client address (IPv6: per
+  // /64) for the whole node, messages (MAIL commands) and message octets a minute; over
+  // either, MAIL gets 450 4.7.1. 0 = unlimited. [mailbox]: the octets of all stored messages
+  // and how long one is kept; past either the oldest are expired first. 0 = none.
+  std::uint64_t bounce_messages_per_ip_per_minute = 300;
+  std::uint64_t bounce_bytes_per_ip_per_minute = 32ULL * 1024 * 1024;
+  std::uint64_t mailbox_quota_bytes = 1024ULL * 1024 * 1024;
+  Clock::Duration mailbox_retention = std::chrono::hours(24 * 30);
   // [imap] and [pop3]: plaintext listeners offer STARTTLS/STLS; tls_listen is implicit TLS
   // (993/995 style). Passwords travel only inside TLS unless login_without_tls.
   struct MailboxListen {

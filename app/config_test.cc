@@ -115,6 +115,32 @@ idle_timeout = "1m"
   }
 }
 
+TEST(Config, MailboxLimits) {
+  auto defaults = parse_config("", "defaults");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->bounce_messages_per_ip_per_minute, 300u);
+  EXPECT_EQ(defaults->bounce_bytes_per_ip_per_minute, 32u * 1024 * 1024);
+  EXPECT_EQ(defaults->mailbox_quota_bytes, 1024ULL * 1024 * 1024);
+  EXPECT_EQ(defaults->mailbox_retention, std::chrono::hours(24 * 30));
+  auto config = parse_config(R"(
+[bounce]
+messages_per_ip_per_minute = 0
+bytes_per_ip_per_minute = 1000000
+[mailbox]
+quota_bytes = 5000
+retention = "2d"
+)",
+                             "limits");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->bounce_messages_per_ip_per_minute, 0u);
+  EXPECT_EQ(config->bounce_bytes_per_ip_per_minute, 1000000u);
+  EXPECT_EQ(config->mailbox_quota_bytes, 5000u);
+  EXPECT_EQ(config->mailbox_retention, std::chrono::hours(48));
+  auto bad = parse_config("[mailbox]\nquota_bytes = -1\n", "bad");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("mailbox.quota_bytes"), std::string::npos);
+}
+
 TEST(Config, TlsPoliciesAndSubmissionUsers) {
   auto config = parse_config(R"(
 [submission]

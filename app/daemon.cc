@@ -44,6 +44,7 @@
 #include "mailbox/errc.h"
 #include "mailbox/imap_listener.h"
 #include "mailbox/intake.h"
+#include "mailbox/intake_limit.h"
 #include "mailbox/pop3_listener.h"
 #include "mailbox/store.h"
 #include "metrics/exposition.h"
@@ -75,6 +76,8 @@ struct ShardServices {
   std::unique_ptr<injection::HttpListener> metrics;  // [metrics] listen, when set
   // The bounce mailbox, on shard 0 only (mailbox_shard): the intake and its SMTP listener.
   std::unique_ptr<mailbox::BounceIntake> intake;
+  mailbox::MailStore* mail = nullptr;                     // the store, for its metrics
+  std::unique_ptr<mailbox::IntakeLimiter> bounce_limits;  // per client; outlives bounce_smtp
   std::unique_ptr<injection::SubmissionListener> bounce_smtp;
   std::unique_ptr<mailbox::Pop3Listener> pop3;
   std::unique_ptr<mailbox::ImapListener> imap;
@@ -303,6 +306,12 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, const Observers& ob
     counts.intake = mine.intake->probe();
     counts.suppressed_addresses = mine.intake->suppressions_size();
   }
+  if (mine.mail != nullptr) {
+    counts.mailbox_store = mine.mail->probe();
+    counts.mailbox_bytes = mine.mail->bytes();
+    counts.mailbox_messages = mine.mail->message_count();
+  }
+  if (mine.bounce_limits != nullptr) counts.bounce_limits = mine.bounce_limits->probe();
   if (mine.imap != nullptr) counts.imap = mine.imap->probe();
   if (mine.pop3 != nullptr) counts.pop3 = mine.pop3->probe();
   observers.telemetry.sync(shard.id().value(), counts);
@@ -402,6 +411,10 @@ injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& in
       std::chrono::duration_cast<std::chrono::seconds>(shard.clock().wall_now().time_since_epoch())
           .count();
   auto report = intake.receive(mail_from, recipients, body, now);
+  if (!report && report.error().code == mailbox::Errc::over_quota) {
+    return injection::Injected{.status = injection::Injected::Status::refused,
+                               .detail = "message larger than the bounce mailbox"};
+  }
   if (!report) {
     log::error("bounce mailbox: cannot store a bounce: " + report.error().message());
     return injection::Injected{.status = report.error().code == mailbox::Errc::no_space
@@ -418,6 +431,21 @@ injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& in
   if (log::enabled(log::Level::debug)) log::debug("bounce mailbox: stored " + what);
   return injection::Injected{.status = injection::Injected::Status::queued,
                              .detail = "stored: " + what};
+}
+
+// The mailbox's quota and retention, now and every minute until the shard stops: appends
+// expire what they need room for, this catches up with time (retention) and with a quota
+// lowered while the daemon was down.
+void expire_mailbox(engine::Shard& shard, mailbox::MailStore& mail) {
+  if (auto expired = mail.expire(); !expired) {
+    log::error("bounce mailbox: cannot expire old messages: " + expired.error().message());
+  } else if (*expired > 0) {
+    log::info("bounce mailbox: expired " + std::to_string(*expired) +
+              " messages (quota or retention), " + std::to_string(mail.message_count()) +
+              " left, " + std::to_string(mail.bytes()) + " octets");
+  }
+  if (shard.stopping()) return;
+  shard.schedule(std::chrono::minutes(1), [&shard, &mail] { expire_mailbox(shard, mail); });
 }
 
 // A DSN delivery made for one of our VERP return paths: stored by the mailbox shard, and
@@ -512,8 +540,11 @@ int run_daemon(const Config& config, const std::string& config_path) {
     return 1;
   }
 
-  auto mail_store =
-      mailbox::MailStore::open(config.spool_path + "/mailbox", {.sync = config.spool_sync});
+  auto mail_store = mailbox::MailStore::open(
+      config.spool_path + "/mailbox",
+      {.sync = config.spool_sync,
+       .quota_bytes = config.mailbox_quota_bytes,
+       .retention = std::chrono::duration_cast<std::chrono::seconds>(config.mailbox_retention)});
   if (!mail_store) {
     log::error("cannot open the bounce mailbox in " + config.spool_path +
                "/mailbox: " + mail_store.error().message());
@@ -1042,6 +1073,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
     }
 
     if (shard.id() == mailbox_shard) {
+      mine.mail = &mail;
+      expire_mailbox(shard, mail);
       mine.intake = std::make_unique<mailbox::BounceIntake>(
           mail,
           mailbox::IntakeOptions{
@@ -1077,11 +1110,23 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .tls_handshake_timeout = config.tls_handshake_timeout,
             .accept_domain = config.bounce_domain};
         intake_options.smtp.auth_mechanisms.clear();
+        // Per client: MAIL is refused (450 4.7.1) over the messages or octets of the last
+        // minute; a message's octets count once it is read, stored or not.
+        mine.bounce_limits = std::make_unique<mailbox::IntakeLimiter>(
+            mailbox::IntakeLimits{.messages_per_minute = config.bounce_messages_per_ip_per_minute,
+                                  .bytes_per_minute = config.bounce_bytes_per_ip_per_minute});
+        intake_options.check_client =
+            [&shard, limits = mine.bounce_limits.get()](std::string_view client_ip) {
+              return limits->admit(client_ip, shard.clock().now());
+            };
         mine.bounce_smtp = std::make_unique<injection::SubmissionListener>(
             shard,
-            [&shard, intake = mine.intake.get()](
-                injection::Inbound&& message, injection::TraceFacts* /*trace*/,
+            [&shard, intake = mine.intake.get(), limits = mine.bounce_limits.get()](
+                injection::Inbound&& message, injection::TraceFacts* trace,
                 injection::Probe& /*probe*/, const injection::Injector::Done& done) {
+              if (trace != nullptr) {
+                limits->charge(trace->client_ip, message.body.size(), shard.clock().now());
+              }
               done(store_bounce(shard, *intake, message.mail_from, message.recipients,
                                 message.body));
             },

@@ -37,6 +37,8 @@ struct Telemetry::Shard {
   std::vector<Follow> follows;  // one per Telemetry::series_, in its order
   metrics::Gauge* scheduled = nullptr;
   metrics::Gauge* suppressed = nullptr;
+  metrics::Gauge* mailbox_bytes = nullptr;
+  metrics::Gauge* mailbox_messages = nullptr;
   metrics::Gauge* fleet_up = nullptr;
   metrics::Gauge* fleet_nodes = nullptr;
   std::array<metrics::Gauge*, 3> queue{};  // waiting, ready, in_flight
@@ -260,6 +262,22 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
   follow(counter(c, "outpost_mailbox_store_failures_total",
                  "Bounces or suppressions the mailbox could not write (the sender was told 4xx)."),
          {}, [](Counts n) { return n.intake.store_failures; });
+  const auto expired = counter(
+      c, "outpost_mailbox_expired_total",
+      "Messages the bounce mailbox removed on its own, by reason: quota (room for newer ones, "
+      "oldest first) or retention (older than mailbox.retention).",
+      {"reason"});
+  follow(expired, {"quota"}, [](Counts n) { return n.mailbox_store.expired_quota; });
+  follow(expired, {"retention"}, [](Counts n) { return n.mailbox_store.expired_retention; });
+  const auto intake_refused =
+      counter(c, "outpost_bounce_intake_refused_total",
+              "MAIL commands the bounce listener refused with 450 4.7.1, by the per-client limit "
+              "crossed (bounce.messages_per_ip_per_minute, bytes_per_ip_per_minute, or too many "
+              "clients at once).",
+              {"limit"});
+  follow(intake_refused, {"messages"}, [](Counts n) { return n.bounce_limits.refused_messages; });
+  follow(intake_refused, {"bytes"}, [](Counts n) { return n.bounce_limits.refused_bytes; });
+  follow(intake_refused, {"clients"}, [](Counts n) { return n.bounce_limits.refused_clients; });
   const auto mailbox_connections =
       counter(c, "outpost_mailbox_connections_total",
               "Connections to the bounce mailbox, by protocol and result.", {"protocol", "result"});
@@ -303,6 +321,15 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
                    {}});
   MTA_ASSERT(suppressed.has_value());
   suppressed_ = *suppressed;
+  auto mailbox_bytes = c.add_gauge(
+      {"outpost_mailbox_bytes",
+       "Octets of all messages in the bounce mailbox, every folder (mailbox.quota_bytes caps it).",
+       {}});
+  auto mailbox_messages = c.add_gauge(
+      {"outpost_mailbox_messages", "Messages in the bounce mailbox, every folder.", {}});
+  MTA_ASSERT(mailbox_bytes.has_value() && mailbox_messages.has_value());
+  mailbox_bytes_ = *mailbox_bytes;
+  mailbox_messages_ = *mailbox_messages;
 
   auto scheduled = c.add_gauge({"outpost_queue_parts_scheduled",
                                 "Queued parts waiting in the shards' delivery schedules.",
@@ -323,6 +350,8 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
     }
     shard->scheduled = &shard->registry.gauge(scheduled_);
     shard->suppressed = &shard->registry.gauge(suppressed_);
+    shard->mailbox_bytes = &shard->registry.gauge(mailbox_bytes_);
+    shard->mailbox_messages = &shard->registry.gauge(mailbox_messages_);
     shard->fleet_up = &shard->registry.gauge(fleet_up_);
     shard->fleet_nodes = &shard->registry.gauge(fleet_nodes_);
     shard->queue = {&shard->registry.gauge(queue_, {"waiting"}),
@@ -359,6 +388,8 @@ void Telemetry::sync(std::uint32_t shard, const ShardCounts& now) {
   }
   s.scheduled->set(static_cast<double>(now.parts_scheduled));
   s.suppressed->set(static_cast<double>(now.suppressed_addresses));
+  s.mailbox_bytes->set(static_cast<double>(now.mailbox_bytes));
+  s.mailbox_messages->set(static_cast<double>(now.mailbox_messages));
   s.fleet_up->set(now.fleet_on && now.fleet.connected ? 1 : 0);
   s.fleet_nodes->set(now.fleet_on && now.fleet.connected ? now.fleet.nodes : 0);
   s.queue[0]->set(static_cast<double>(now.parts_waiting));

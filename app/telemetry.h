@@ -15,6 +15,7 @@
 #include "delivery/probe.h"
 #include "injection/probe.h"
 #include "mailbox/intake.h"
+#include "mailbox/intake_limit.h"
 #include "mailbox/mail_listener.h"
 #include "metrics/catalog.h"
 #include "metrics/registry.h"
@@ -45,6 +46,10 @@ struct ShardCounts {
   mailbox::MailListenerProbe imap;
   mailbox::MailListenerProbe pop3;
   std::uint64_t suppressed_addresses = 0;
+  mailbox::StoreProbe mailbox_store;  // expiries by quota and retention
+  std::uint64_t mailbox_bytes = 0;
+  std::uint64_t mailbox_messages = 0;
+  mailbox::IntakeLimiter::Probe bounce_limits;
   // Fleet mode (shard 0 reports it; zero when the node is alone).
   cluster::Fleet::Counters fleet;
   bool fleet_on = false;
@@ -87,6 +92,8 @@ class Telemetry {
   std::vector<Series> series_;
   metrics::GaugeFamily scheduled_;
   metrics::GaugeFamily suppressed_;
+  metrics::GaugeFamily mailbox_bytes_;
+  metrics::GaugeFamily mailbox_messages_;
   metrics::GaugeFamily fleet_up_;
   metrics::GaugeFamily fleet_nodes_;
   metrics::GaugeFamily queue_;

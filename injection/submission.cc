@@ -49,8 +49,10 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       ++owner_.probe_.relay_denied;
       return "554 5.7.1 <" + std::string(recipient) + ">: Relay access denied";
     };
-    smtp_.check_sender = [this](std::string_view /*mail_from*/) {
-      return owner_.check_rate(client_ip_, smtp_.authenticated_user());
+    smtp_.check_sender = [this](std::string_view /*mail_from*/) -> std::optional<std::string> {
+      if (auto refused = owner_.check_rate(client_ip_, smtp_.authenticated_user())) return refused;
+      if (owner_.options_.check_client) return owner_.options_.check_client(client_ip_);
+      return std::nullopt;
     };
     stream_.adopt(owner_.shard_, fd);
     if (implicit_tls) {

@@ -48,6 +48,9 @@ struct SubmissionOptions {
   // Set: the listener takes mail for this domain only (any other recipient gets 550 5.7.1),
   // from anyone, without AUTH: the bounce intake on [bounce] listen.
   std::string accept_domain;
+  // Asked at MAIL (after rate_per_ip) with the client's address: a reply line refuses the
+  // transaction before any data is read (the bounce intake's per-client limits). Empty = none.
+  std::function<std::optional<std::string>(std::string_view client_ip)> check_client;
 };
 
 // One per shard, created and used only on that shard's thread. Owns its sessions; each

@@ -30,6 +30,8 @@ class MailboxCategory final : public std::error_category {
         return "no such message";
       case Errc::not_allowed:
         return "operation not allowed";
+      case Errc::over_quota:
+        return "message larger than the mailbox quota";
     }
     return "unknown mailbox error " + std::to_string(value);
   }

@@ -17,6 +17,7 @@ enum class Errc {
   no_such_folder = 6,   // the folder does not exist
   no_such_message = 7,  // no message with that UID in the folder
   not_allowed = 8,      // the operation is refused (INBOX cannot be deleted)
+  over_quota = 9,       // a message larger than the whole mailbox quota
 };
 
 const std::error_category& error_category() noexcept;

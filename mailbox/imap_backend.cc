@@ -27,6 +27,7 @@ Error to_imap(const Error& error) {
       code = imap::Errc::no_such_message;
       break;
     case Errc::no_space:
+    case Errc::over_quota:
       code = imap::Errc::over_quota;
       break;
     default:

@@ -33,6 +33,7 @@ namespace {
 
 constexpr std::size_t folder_name_bytes_max = 255;
 constexpr std::string_view meta_key = "N";
+const RealClock system_clock;
 
 void put_u32(std::string& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
@@ -306,7 +307,8 @@ MailStore::MailStore(std::unique_ptr<rocksdb::DB> db, StoreOptions options)
     : db_(std::move(db)),
       resumer_(std::make_unique<queue::WriteResumer>()),
       options_(options),
-      suppressions_(std::make_unique<Suppressions>(*db_, *resumer_, options.sync)) {}
+      suppressions_(std::make_unique<Suppressions>(*db_, *resumer_, options.sync)),
+      clock_(options.clock != nullptr ? options.clock : &system_clock) {}
 
 Result<void> MailStore::write(rocksdb::WriteBatch& batch, bool sync, const std::string& what) {
   if (auto status = write_through(*db_, *resumer_, batch, sync); !status.ok()) {
@@ -359,6 +361,7 @@ Result<void> MailStore::load() {
     if (!key.ok() || !value.ok()) return unexpected(Errc::corrupt_record, "message record");
     auto folder = folders_.find(folder_id);
     if (folder == folders_.end()) continue;  // left by a folder deleted mid-way; harmless
+    indexed(folder_id, message);
     folder->second.messages.emplace(message.uid, std::move(message));
   }
   for (it->Seek("L"); it->Valid() && it->key().starts_with("L"); it->Next()) {
@@ -401,10 +404,9 @@ Folder* MailStore::find_mutable(std::string_view name) {
 std::uint32_t MailStore::next_uidvalidity() {
   // Seconds since the epoch, and always larger than any value handed out before, so a folder
   // deleted and made again never repeats an old UIDVALIDITY (RFC 3501 §2.3.1.1).
-  const auto now =
-      static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
+  const auto now = static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(clock_->wall_now().time_since_epoch())
+          .count());
   last_uidvalidity_ = std::max(now, last_uidvalidity_ + 1);
   return last_uidvalidity_;
 }
@@ -448,6 +450,7 @@ Result<void> MailStore::delete_folder(std::string_view name) {
   if (auto written = write(batch, options_.sync, "delete folder " + std::string(name)); !written) {
     return written;
   }
+  for (const auto& [uid, message] : folder->messages) unindexed(folder->id, message);
   folder->messages.clear();
   ++folder->modseq;
   changed(*folder);
@@ -482,6 +485,10 @@ Result<void> MailStore::rename_folder(std::string_view from, std::string_view to
     batch.Put(folder_key(target->id), encode_folder(*target));
     if (auto written = write(batch, options_.sync, "rename INBOX"); !written) {
       return written;
+    }
+    for (const auto& [uid, message] : inbox->messages) {
+      unindexed(inbox->id, message);
+      indexed(target->id, message);
     }
     target->messages = std::move(inbox->messages);
     inbox->messages.clear();
@@ -542,14 +549,18 @@ Result<std::uint32_t> MailStore::append(std::string_view folder_name, std::strin
                       .internal_date = internal_date,
                       .size = bytes.size()};
   rocksdb::WriteBatch batch;
+  Result<Expiry> expiry = plan_expiry(bytes.size(), batch);
+  if (!expiry) return unexpected(expiry.error());
   batch.Put(message_key('B', folder->id, message.uid), rocksdb::Slice(bytes.data(), bytes.size()));
   batch.Put(message_key('M', folder->id, message.uid), encode_meta(message));
   batch.Put(folder_key(folder->id), encode_folder(*folder, message.uid + 1));
   if (auto written = write(batch, options_.sync, "append to " + folder->name); !written) {
     return unexpected(written.error());
   }
+  expired(*expiry);
   folder->uidnext = message.uid + 1;
   const std::uint32_t uid = message.uid;
+  indexed(folder->id, message);
   folder->messages.emplace(uid, std::move(message));
   ++folder->modseq;
   changed(*folder);
@@ -624,13 +635,19 @@ Result<std::vector<std::uint32_t>> MailStore::copy(std::string_view from,
     added.push_back(std::move(meta));
   }
   if (added.empty()) return new_uids;
+  std::uint64_t adding = 0;
+  for (const auto& meta : added) adding += meta.size;
+  Result<Expiry> expiry = plan_expiry(adding, batch);
+  if (!expiry) return unexpected(expiry.error());
   batch.Put(folder_key(target->id), encode_folder(*target, next_uid));
   if (auto written = write(batch, options_.sync, "copy to " + target->name); !written) {
     return unexpected(written.error());
   }
+  expired(*expiry);
   target->uidnext = next_uid;
   for (auto& meta : added) {
     const std::uint32_t uid = meta.uid;
+    indexed(target->id, meta);
     target->messages.emplace(uid, std::move(meta));
   }
   ++target->modseq;
@@ -653,10 +670,86 @@ Result<void> MailStore::expunge(std::string_view folder_name, std::span<const st
   if (auto written = write(batch, options_.sync, "expunge in " + folder->name); !written) {
     return written;
   }
-  for (std::uint32_t uid : gone) folder->messages.erase(uid);
+  for (std::uint32_t uid : gone) {
+    auto it = folder->messages.find(uid);
+    unindexed(folder->id, it->second);
+    folder->messages.erase(it);
+  }
   ++folder->modseq;
   changed(*folder);
   return {};
+}
+
+void MailStore::indexed(std::uint32_t folder_id, const MessageMeta& meta) {
+  by_age_.emplace(meta.internal_date, folder_id, meta.uid);
+  bytes_ += meta.size;
+}
+
+void MailStore::unindexed(std::uint32_t folder_id, const MessageMeta& meta) {
+  by_age_.erase(AgeKey{meta.internal_date, folder_id, meta.uid});
+  bytes_ -= std::min(bytes_, meta.size);
+}
+
+Result<MailStore::Expiry> MailStore::plan_expiry(std::uint64_t adding,
+                                                 rocksdb::WriteBatch& batch) const {
+  const std::uint64_t quota = options_.quota_bytes;
+  if (quota > 0 && adding > quota) {
+    return unexpected(Errc::over_quota,
+                      std::to_string(adding) + " octets, the quota is " + std::to_string(quota));
+  }
+  const bool retained = options_.retention.count() > 0;
+  const std::int64_t cutoff =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_->wall_now().time_since_epoch())
+          .count() -
+      options_.retention.count();
+  std::uint64_t total = bytes_ + adding;
+  Expiry expiry;
+  for (const AgeKey& key : by_age_) {
+    if (expiry.gone.size() == expire_batch_max) break;
+    const auto& [date, folder_id, uid] = key;
+    const bool old = retained && date < cutoff;
+    const bool over = quota > 0 && total > quota;
+    if (!old && !over) break;  // the rest are younger and there is room for them
+    const std::uint64_t size = folders_.at(folder_id).messages.at(uid).size;
+    batch.Delete(message_key('M', folder_id, uid));
+    batch.Delete(message_key('B', folder_id, uid));
+    total -= std::min(total, size);
+    expiry.gone.push_back(key);
+    ++(old ? expiry.by_retention : expiry.by_quota);
+  }
+  return expiry;
+}
+
+void MailStore::expired(const Expiry& expiry) {
+  std::vector<std::uint32_t> touched;
+  for (const auto& [date, folder_id, uid] : expiry.gone) {
+    Folder& folder = folders_.at(folder_id);
+    auto it = folder.messages.find(uid);
+    unindexed(folder_id, it->second);
+    folder.messages.erase(it);
+    if (std::find(touched.begin(), touched.end(), folder_id) == touched.end()) {
+      touched.push_back(folder_id);
+    }
+  }
+  probe_.expired_quota += expiry.by_quota;
+  probe_.expired_retention += expiry.by_retention;
+  for (std::uint32_t folder_id : touched) {
+    Folder& folder = folders_.at(folder_id);
+    ++folder.modseq;
+    changed(folder);
+  }
+}
+
+Result<std::size_t> MailStore::expire() {
+  rocksdb::WriteBatch batch;
+  Result<Expiry> expiry = plan_expiry(0, batch);
+  if (!expiry) return unexpected(expiry.error());
+  if (expiry->gone.empty()) return 0;
+  if (auto written = write(batch, options_.sync, "expire old messages"); !written) {
+    return unexpected(written.error());
+  }
+  expired(*expiry);
+  return expiry->gone.size();
 }
 
 std::uint64_t MailStore::watch(ChangeFn on_change) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -16,9 +17,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/result.h"
 
 namespace rocksdb {
@@ -64,6 +67,20 @@ enum class FlagChange { replace, add, remove };
 
 struct StoreOptions {
   bool sync = true;  // fsync appends and suppressions; flag changes are never synced
+  // The octets of every message in every folder together; an append or copy that would go
+  // past it first expires the oldest messages (by internal date) until it fits. 0 = no quota.
+  std::uint64_t quota_bytes = 0;
+  // Messages with an internal date older than this are expired (at the next append, copy or
+  // expire()). Zero = kept until the quota needs their room.
+  std::chrono::seconds retention{0};
+  // Wall time (retention, UIDVALIDITY); nullptr = the system clock. Tests pass a ManualClock.
+  const Clock* clock = nullptr;
+};
+
+// Messages the store removed on its own, for the metrics.
+struct StoreProbe {
+  std::uint64_t expired_quota = 0;      // to make room under quota_bytes
+  std::uint64_t expired_retention = 0;  // older than retention
 };
 
 // One suppressed recipient: later messages to it are not attempted.
@@ -109,6 +126,17 @@ class Suppressions {
 // Created on the main thread; every method but suppressions() is called on the mailbox shard
 // only (IMAP, POP3 and the bounce intake all run there), so the index needs no lock. An
 // append is durable (synced) when it returns; a failed write leaves the index as it was.
+//
+// Quota and retention: the oldest messages of all folders (internal date, then folder, then
+// UID) go first, in the same write as the append or copy that needs their room, so a crash
+// never leaves the store over quota because of a new message. An expired message is
+// expunged like any other: watchers hear of it, so IMAP sessions that have its folder
+// selected send EXPUNGE when RFC 3501 allows; a POP3 session keeps its listing and gets
+// "-ERR" for a RETR of an expired message, whose DELE and QUIT still work.
+// A message larger than the quota is refused (Errc::over_quota).
+//
+// Memory: per message its MessageMeta and one entry of the age index (about 100 bytes
+// with the map nodes); bodies stay in RocksDB.
 class MailStore {
  public:
   static Result<std::unique_ptr<MailStore>> open(const std::string& path, StoreOptions options);
@@ -144,6 +172,16 @@ class MailStore {
                                           std::span<const std::uint32_t> uids, std::string_view to);
   Result<void> expunge(std::string_view folder, std::span<const std::uint32_t> uids);
 
+  // Expires what the quota and retention say must go now (at most expire_batch_max messages
+  // per call; the rest at the next call): app/ calls it at start and every minute, so
+  // retention holds while nothing arrives. Returns how many messages went.
+  Result<std::size_t> expire();
+  static constexpr std::size_t expire_batch_max = 10'000;
+  // The octets of all messages, and how many there are (every folder).
+  std::uint64_t bytes() const { return bytes_; }
+  std::size_t message_count() const { return by_age_.size(); }
+  const StoreProbe& probe() const { return probe_; }
+
   // Called after every change to a folder (on the mailbox shard), e.g. to wake IDLE sessions.
   using ChangeFn = std::function<void(const Folder& folder)>;
   std::uint64_t watch(ChangeFn on_change);
@@ -166,6 +204,22 @@ class MailStore {
   // A write to the database: resumes it after an earlier failure first (queue::WriteResumer).
   Result<void> write(rocksdb::WriteBatch& batch, bool sync, const std::string& what);
 
+  // The age index and the byte count follow every message in and out.
+  using AgeKey = std::tuple<std::int64_t, std::uint32_t, std::uint32_t>;  // date, folder, uid
+  void indexed(std::uint32_t folder_id, const MessageMeta& meta);
+  void unindexed(std::uint32_t folder_id, const MessageMeta& meta);
+  // The messages to expire so that `adding` more octets fit the quota, and those past
+  // retention, oldest first: their deletes go into `batch`. Errc::over_quota when `adding`
+  // alone is more than the quota.
+  struct Expiry {
+    std::vector<AgeKey> gone;
+    std::size_t by_quota = 0;
+    std::size_t by_retention = 0;
+  };
+  Result<Expiry> plan_expiry(std::uint64_t adding, rocksdb::WriteBatch& batch) const;
+  // After the batch is written: the index forgets them, and watchers hear of it.
+  void expired(const Expiry& expiry);
+
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<queue::WriteResumer> resumer_;
   StoreOptions options_;
@@ -177,6 +231,10 @@ class MailStore {
   std::uint64_t next_watcher_ = 1;
   bool maildrop_locked_ = false;
   std::unique_ptr<Suppressions> suppressions_;
+  const Clock* clock_;
+  std::set<AgeKey> by_age_;  // every message of every folder, oldest first
+  std::uint64_t bytes_ = 0;
+  StoreProbe probe_;
 };
 
 // Folder names: non-empty, no leading, trailing or doubled '/', no control characters, at

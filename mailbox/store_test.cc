@@ -29,9 +29,9 @@ class StoreTest : public ::testing::Test {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
-  void reopen() {
+  void reopen(StoreOptions options = {.sync = false}) {
     store_.reset();
-    auto opened = MailStore::open(dir_ + "/mailbox", {.sync = false});
+    auto opened = MailStore::open(dir_ + "/mailbox", options);
     ASSERT_TRUE(opened) << opened.error().message();
     store_ = std::move(opened).value();
   }
@@ -183,6 +183,86 @@ TEST_F(StoreTest, WatchersHearEveryChange) {
   store_->unwatch(id);
   ASSERT_TRUE(store_->append("INBOX", "y", 0, {}, 0));
   EXPECT_EQ(heard, (std::vector<std::string>{"INBOX", "INBOX", "INBOX"}));
+}
+
+// Quota: an append that would go past it expires the oldest messages of every folder first
+// (by internal date), in the same write; the byte count and age index survive a reopen.
+TEST_F(StoreTest, QuotaExpiresOldestFirst) {
+  ManualClock clock(Clock::TimePoint{}, Clock::WallTime{std::chrono::seconds(1'000'000)});
+  const StoreOptions options{.sync = false, .quota_bytes = 100, .clock = &clock};
+  reopen(options);
+  ASSERT_TRUE(store_->create_folder("Done"));
+  const std::string forty(40, 'x');
+  EXPECT_EQ(*store_->append("INBOX", forty, 0, {}, 300), 1u);
+  EXPECT_EQ(*store_->append("Done", forty, 0, {}, 100), 1u);  // the oldest, in another folder
+  EXPECT_EQ(store_->bytes(), 80u);
+  std::vector<std::string> heard;
+  store_->watch([&heard](const Folder& folder) { heard.push_back(folder.name); });
+  // 80 + 40 > 100: Done's message (date 100) goes, INBOX's (date 300) stays.
+  EXPECT_EQ(*store_->append("INBOX", forty, 0, {}, 400), 2u);
+  EXPECT_EQ(uids("Done"), std::vector<std::uint32_t>{});
+  EXPECT_EQ(uids("INBOX"), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(heard, (std::vector<std::string>{"Done", "INBOX"}));
+  EXPECT_EQ(store_->bytes(), 80u);
+  EXPECT_EQ(store_->message_count(), 2u);
+  EXPECT_EQ(store_->probe().expired_quota, 1u);
+  // Exactly at the quota is within it; one more octet makes the oldest go.
+  EXPECT_EQ(*store_->append("INBOX", std::string(20, 'y'), 0, {}, 500), 3u);
+  EXPECT_EQ(store_->bytes(), 100u);
+  EXPECT_EQ(*store_->append("INBOX", "z", 0, {}, 600), 4u);
+  EXPECT_EQ(uids("INBOX"), (std::vector<std::uint32_t>{2, 3, 4}));
+  EXPECT_EQ(store_->read("INBOX", 1).error().code, Errc::no_such_message);
+  EXPECT_EQ(store_->bytes(), 61u);
+  // A message larger than the whole quota is refused and nothing is expired for it.
+  EXPECT_EQ(store_->append("INBOX", std::string(101, 'b'), 0, {}, 700).error().code,
+            Errc::over_quota);
+  EXPECT_EQ(store_->message_count(), 3u);
+  // A copy makes room the same way.
+  const std::uint32_t two[] = {2};
+  ASSERT_TRUE(store_->copy("INBOX", two, "Done"));
+  EXPECT_EQ(uids("INBOX"), (std::vector<std::uint32_t>{3, 4}));  // uid 2 (date 400) was oldest
+  EXPECT_EQ(uids("Done"), std::vector<std::uint32_t>{2});
+  EXPECT_EQ(store_->bytes(), 61u);
+  reopen(options);
+  EXPECT_EQ(store_->bytes(), 61u);
+  EXPECT_EQ(store_->message_count(), 3u);
+  EXPECT_EQ(uids("INBOX"), (std::vector<std::uint32_t>{3, 4}));
+}
+
+// Retention: messages older than it go at the next append or expire(), as the clock moves.
+TEST_F(StoreTest, RetentionExpiresByInternalDate) {
+  ManualClock clock(Clock::TimePoint{}, Clock::WallTime{std::chrono::seconds(1'000'000)});
+  const StoreOptions options{.sync = false, .retention = std::chrono::hours(1), .clock = &clock};
+  reopen(options);
+  ASSERT_TRUE(store_->append("INBOX", "a", 0, {}, 1'000'000 - 3600));  // exactly an hour old
+  ASSERT_TRUE(store_->append("INBOX", "b", 0, {}, 1'000'000 - 1800));
+  ASSERT_TRUE(store_->append("INBOX", "c", 0, {}, 1'000'000));
+  EXPECT_EQ(*store_->expire(), 0u);
+  clock.advance(std::chrono::seconds(1));
+  EXPECT_EQ(*store_->expire(), 1u);
+  EXPECT_EQ(uids("INBOX"), (std::vector<std::uint32_t>{2, 3}));
+  clock.advance(std::chrono::minutes(30));
+  ASSERT_TRUE(store_->append("INBOX", "d", 0, {}, 1'000'000 + 1801));  // b goes with it
+  EXPECT_EQ(uids("INBOX"), (std::vector<std::uint32_t>{3, 4}));
+  EXPECT_EQ(store_->probe().expired_retention, 2u);
+  EXPECT_EQ(store_->probe().expired_quota, 0u);
+  // Deleting a folder and renaming INBOX keep the count right.
+  ASSERT_TRUE(store_->rename_folder("INBOX", "Old"));
+  EXPECT_EQ(store_->bytes(), 2u);
+  ASSERT_TRUE(store_->delete_folder("Old"));
+  EXPECT_EQ(store_->bytes(), 0u);
+  EXPECT_EQ(store_->message_count(), 0u);
+  EXPECT_EQ(*store_->expire(), 0u);
+}
+
+// A lower quota set while the store was closed holds from the first expire().
+TEST_F(StoreTest, LowerQuotaAtOpenExpiresOnExpire) {
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->append("INBOX", std::string(10, 'x'), 0, {}, i));
+  reopen({.sync = false, .quota_bytes = 35});
+  EXPECT_EQ(store_->bytes(), 100u);
+  EXPECT_EQ(*store_->expire(), 7u);
+  EXPECT_EQ(uids("INBOX"), (std::vector<std::uint32_t>{8, 9, 10}));
+  EXPECT_EQ(store_->bytes(), 30u);
 }
 
 TEST_F(StoreTest, MaildropLockIsExclusive) {

@@ -1097,6 +1097,7 @@ constexpr std::size_t kTailBytes = 24;  // "{" + 20 digits + "+}" fits
 
 CommandReader::CommandReader(CommandLimits limits) : limits_(limits) {
   MTA_ASSERT(limits_.line_bytes_max >= 16);
+  MTA_ASSERT(limits_.preauth_line_bytes_max >= 16);
 }
 
 void CommandReader::set_line_mode(bool on) {
@@ -1117,16 +1118,30 @@ void CommandReader::reset() {
 
 std::optional<ReaderEvent> CommandReader::take() { return std::exchange(event_, std::nullopt); }
 
-bool CommandReader::is_append() const {
-  // tag SP "APPEND" SP
+bool CommandReader::is_command(std::string_view name) const {
+  // tag SP name SP
   const std::size_t space = text_.find(' ');
   if (space == std::string::npos) return false;
   const std::string_view rest = std::string_view(text_).substr(space + 1);
-  return rest.size() > 6 && iequals(rest.substr(0, 6), "APPEND") && rest[6] == ' ';
+  return rest.size() > name.size() && iequals(rest.substr(0, name.size()), name) &&
+         rest[name.size()] == ' ';
+}
+
+std::size_t CommandReader::line_max() const {
+  return authenticated_ ? limits_.line_bytes_max
+                        : std::min(limits_.line_bytes_max, limits_.preauth_line_bytes_max);
+}
+
+// Before authentication only LOGIN needs literals (RFC 3501 §6.2.3 userid and password are
+// astrings); anything else an unauthenticated client wraps in one is refused unread, so an
+// APPEND {52428800} before login costs the server nothing.
+std::size_t CommandReader::literal_max() const {
+  if (!authenticated_) return is_command("LOGIN") ? limits_.preauth_literal_bytes_max : 0;
+  return is_command("APPEND") ? limits_.append_bytes_max : limits_.literal_bytes_max;
 }
 
 bool CommandReader::refuse(Errc code) {
-  event_ = CommandRefused{command_tag(text_), code, !line_mode_ && is_append()};
+  event_ = CommandRefused{command_tag(text_), code, !line_mode_ && is_command("APPEND")};
   text_.clear();
   text_bytes_ = 0;
   literal_total_ = 0;
@@ -1156,10 +1171,14 @@ void CommandReader::on_line_end() {
     return;
   }
   const auto [n, non_sync] = *marker;
-  const std::size_t max = is_append() ? limits_.append_bytes_max : limits_.literal_bytes_max;
-  if (n > max - literal_total_) {
+  const std::size_t max = literal_max();
+  if (literal_total_ > max || n > max - literal_total_) {
     refuse(Errc::literal_too_big);
-    if (non_sync) {
+    if (non_sync && !authenticated_) {
+      // Its octets are already on the way, as many as the client likes: stop reading.
+      std::get<CommandRefused>(*event_).close = true;
+      mode_ = Mode::closed;
+    } else if (non_sync) {
       // RFC 7888 §4: the client sends the octets anyway; they and the rest of the command are
       // read and dropped.
       mode_ = Mode::skip_literal;
@@ -1181,6 +1200,9 @@ std::size_t CommandReader::feed(std::string_view bytes) {
   while (used < bytes.size() && !event_) {
     const std::string_view rest = bytes.substr(used);
     switch (mode_) {
+      case Mode::closed:
+        used = bytes.size();
+        break;
       case Mode::literal: {
         const auto n =
             static_cast<std::size_t>(std::min<std::uint64_t>(literal_left_, rest.size()));
@@ -1208,8 +1230,8 @@ std::size_t CommandReader::feed(std::string_view bytes) {
         const std::size_t lf = rest.find('\n');
         const std::size_t chunk = lf == std::string_view::npos ? rest.size() : lf;
         // Counting the LF, the line must fit what remains of line_bytes_max.
-        const std::size_t room =
-            text_bytes_ >= limits_.line_bytes_max ? 0 : limits_.line_bytes_max - text_bytes_;
+        const std::size_t line_bytes_max = line_max();
+        const std::size_t room = text_bytes_ >= line_bytes_max ? 0 : line_bytes_max - text_bytes_;
         if (chunk + (lf == std::string_view::npos ? 0 : 1) > room) {
           // Keep enough of the line to find the tag, then refuse and skip the rest.
           if (text_.size() <= kTagBytesMax) {
@@ -1241,7 +1263,11 @@ std::size_t CommandReader::feed(std::string_view bytes) {
         const std::optional<std::pair<std::uint64_t, bool>> marker =
             line_mode_ ? std::nullopt : literal_at_end(tail_);
         tail_.clear();
-        if (marker && marker->second) {
+        if (marker && marker->second && !authenticated_) {
+          // A refused line announcing a non-synchronizing literal before login: as above.
+          event_ = CommandRefused{"*", Errc::literal_too_big, false, true};
+          mode_ = Mode::closed;
+        } else if (marker && marker->second) {
           mode_ = Mode::skip_literal;
           literal_left_ = marker->first;
         } else {

@@ -28,6 +28,11 @@ struct CommandLimits {
   std::size_t append_bytes_max = 50 * 1024 * 1024;
   std::size_t nesting_max = 16;      // parenthesised lists, SEARCH groups, NOT/OR chains
   std::size_t arguments_max = 1000;  // tokens (atoms, strings, sequence ranges, search keys)
+  // Before authentication nobody may make the server hold much: a command's text is capped
+  // lower, and only LOGIN may carry literals (its user name and password, these octets in
+  // all); any other command's literal is refused before its octets are read.
+  std::size_t preauth_line_bytes_max = 8 * 1024;
+  std::size_t preauth_literal_bytes_max = 1024;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -263,10 +268,15 @@ struct ContinuationNeeded {};
 // non-synchronizing literals) as it arrives. A refused synchronizing literal is never sent by
 // the client (RFC 3501 §7.5: the tagged response replaces the continuation), so the reader
 // reads the next line as a new command.
+//
+// Before authentication a refused non-synchronizing literal is not skipped: its octets are on
+// their way and could be endless, so `close` is set and the reader reads nothing more; the
+// session answers and ends the connection.
 struct CommandRefused {
   std::string tag;
   Errc code;            // line_too_long or literal_too_big
   bool append = false;  // the command was APPEND (answered NO [TOOBIG] rather than BAD)
+  bool close = false;   // a non-synchronizing literal refused before authentication
 };
 // A line read in line mode (AUTHENTICATE responses, IDLE's DONE), without its CRLF.
 struct LineComplete {
@@ -284,8 +294,10 @@ using ReaderEvent = std::variant<CommandComplete, ContinuationNeeded, CommandRef
 // octets and then more of the same command.
 //
 // Memory: a command's text up to line_bytes_max plus its literals up to literal_bytes_max
-// (APPEND: append_bytes_max). Past a limit the command is refused at once and the rest of it
-// skipped unbuffered.
+// (APPEND: append_bytes_max); before set_authenticated(true), preauth_line_bytes_max plus
+// preauth_literal_bytes_max (LOGIN only). Past a limit the command is refused at once and the
+// rest of it skipped unbuffered (before authentication, a non-synchronizing literal ends the
+// reading instead: CommandRefused::close).
 class CommandReader {
  public:
   explicit CommandReader(CommandLimits limits = {});
@@ -299,18 +311,24 @@ class CommandReader {
   void set_line_mode(bool on);
   // Forgets any partial command (after STARTTLS).
   void reset();
+  // The client has logged in: the full limits apply from the next command on. A reader starts
+  // unauthenticated.
+  void set_authenticated(bool on) { authenticated_ = on; }
   std::size_t buffered_bytes() const { return text_.size(); }
 
  private:
-  enum class Mode { line, literal, skip_line, skip_literal };
+  enum class Mode { line, literal, skip_line, skip_literal, closed };
 
   void on_line_end();
   bool refuse(Errc code);
-  bool is_append() const;
+  bool is_command(std::string_view name) const;
+  std::size_t line_max() const;
+  std::size_t literal_max() const;
 
   CommandLimits limits_;
   Mode mode_ = Mode::line;
   bool line_mode_ = false;
+  bool authenticated_ = false;
   std::string text_;            // the command so far (text and literals)
   std::size_t text_bytes_ = 0;  // non-literal bytes of it
   std::size_t literal_total_ = 0;

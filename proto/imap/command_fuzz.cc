@@ -1,7 +1,8 @@
 // Fuzzes CommandReader and parse_command with a client byte stream. The first byte picks the
-// read size and small or default limits. Checks: no crash; the reader never holds more than
-// its limits allow; every framed command either parses or fails with a one-line BAD text;
-// a parsed command's tag is what command_tag() finds, and parsing is deterministic.
+// read size, small or default limits and whether the client has logged in. Checks: no crash;
+// the reader never holds more than its limits allow (before login, never the octets of a
+// literal other than LOGIN's); every framed command either parses or fails with a one-line
+// BAD text; a parsed command's tag is what command_tag() finds, and parsing is deterministic.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
   mta::imap::CommandReader reader(limits);
   reader.set_line_mode(line_mode);
-  const std::size_t held_max = limits.line_bytes_max + limits.append_bytes_max + 2;
+  // Bit 5 (also part of the read size): the client has logged in; else the preauth_* limits.
+  const bool authenticated = (data[0] & 32) != 0;
+  reader.set_authenticated(authenticated);
+  const std::size_t held_max =
+      authenticated ? limits.line_bytes_max + limits.append_bytes_max + 2
+                    : std::min(limits.line_bytes_max, limits.preauth_line_bytes_max) +
+                          limits.preauth_literal_bytes_max + 2;
   while (!input.empty()) {
     std::string_view piece = input.substr(0, std::min(read_bytes, input.size()));
     input.remove_prefix(piece.size());
@@ -57,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
       } else if (auto* refused = std::get_if<mta::imap::CommandRefused>(&*event)) {
         MTA_ASSERT(!refused->tag.empty());
+        MTA_ASSERT(!refused->close || !authenticated);
         MTA_ASSERT(refused->tag.find_first_of(" \r\n") == std::string::npos);
       }
     }

@@ -342,8 +342,10 @@ TEST(LiteralAtEnd, Markers) {
 // Replays `input` through a reader in pieces cut at `splits`; returns the events in a
 // readable form: "C:<text>" (CR and LF escaped), "+", "R:<tag>:<code>", "L:<line>".
 std::vector<std::string> frame(std::string_view input, const std::vector<std::size_t>& splits,
-                               CommandLimits limits = {}, std::size_t* buffered_max = nullptr) {
+                               CommandLimits limits = {}, std::size_t* buffered_max = nullptr,
+                               bool authenticated = true) {
   CommandReader reader(limits);
+  reader.set_authenticated(authenticated);
   std::vector<std::string> events;
   std::size_t from = 0;
   std::vector<std::size_t> cuts = splits;
@@ -376,6 +378,7 @@ std::vector<std::string> frame(std::string_view input, const std::vector<std::si
         got += ':';
         got += std::to_string(static_cast<int>(r->code));
         if (r->append) got += ":append";
+        if (r->close) got += ":close";
       } else if (auto* l = std::get_if<LineComplete>(&*event)) {
         got = "L:";
         got += l->line;
@@ -391,6 +394,7 @@ struct FrameCase {
   std::string input;
   std::vector<std::string> want;
   CommandLimits limits = {};
+  bool authenticated = true;
 };
 
 std::vector<FrameCase> frame_cases() {
@@ -440,19 +444,78 @@ std::vector<FrameCase> frame_cases() {
        "a " + std::string(29, 'x') + "\r\nb NOOP\r\n",
        {"R:a:2", "C:b NOOP"},
        small},
+      // Before login: LOGIN's literals up to preauth_literal_bytes_max, no other literal, a
+      // non-synchronizing one refused ends the reading, lines capped lower.
+      {"preauth_login_literals",
+       "a LOGIN {4}\r\nfred {6+}\r\nsecret\r\n",
+       {"+", "C:a LOGIN {4}\\r\\nfred {6+}\\r\\nsecret"},
+       {},
+       false},
+      {"preauth_login_literal_too_big",
+       "a LOGIN {1025}\r\nb NOOP\r\n",
+       {"R:a:3", "C:b NOOP"},
+       {},
+       false},
+      {"preauth_login_literals_add_up",
+       "a LOGIN {1000}\r\n" + std::string(1000, 'u') + " {25}\r\nb NOOP\r\n",
+       {"+", "R:a:3", "C:b NOOP"},
+       {},
+       false},
+      {"preauth_append_sync",
+       "a APPEND INBOX {52428800}\r\nb NOOP\r\n",
+       {"R:a:3:append", "C:b NOOP"},
+       {},
+       false},
+      {"preauth_append_small_sync",
+       "a APPEND INBOX {1}\r\nb NOOP\r\n",
+       {"R:a:3:append", "C:b NOOP"},
+       {},
+       false},
+      {"preauth_search_literal",
+       "s SEARCH TEXT {3}\r\nb NOOP\r\n",
+       {"R:s:3", "C:b NOOP"},
+       {},
+       false},
+      {"preauth_zero_literal",
+       "a APPEND x {0}\r\n\r\n",
+       {"+", "C:a APPEND x {0}\\r\\n"},
+       {},
+       false},
+      {"preauth_non_sync_closes",
+       "a APPEND INBOX {52428800+}\r\nxxxx\r\nb NOOP\r\n",
+       {"R:a:3:append:close"},
+       {},
+       false},
+      {"preauth_login_non_sync_too_big_closes",
+       "a LOGIN fred {2000+}\r\n" + std::string(2000, 'p') + "\r\nb NOOP\r\n",
+       {"R:a:3:close"},
+       {},
+       false},
+      {"preauth_long_line",
+       "a ID (\"x\" \"" + std::string(9000, 'x') + "\")\r\nb NOOP\r\n",
+       {"R:a:2", "C:b NOOP"},
+       {},
+       false},
+      {"preauth_long_line_then_non_sync_closes",
+       "a ID " + std::string(9000, 'x') + " {5+}\r\nhello\r\nb NOOP\r\n",
+       {"R:a:2", "R:*:3:close"},
+       {},
+       false},
   };
 }
 
 TEST(CommandReader, FramesAtEverySplit) {
   for (const FrameCase& c : frame_cases()) {
-    const std::vector<std::string> whole = frame(c.input, {}, c.limits);
+    const std::vector<std::string> whole = frame(c.input, {}, c.limits, nullptr, c.authenticated);
     EXPECT_EQ(whole, c.want) << c.name;
     for (std::size_t cut = 1; cut < c.input.size(); ++cut) {
-      EXPECT_EQ(frame(c.input, {cut}, c.limits), c.want) << c.name << " split at " << cut;
+      EXPECT_EQ(frame(c.input, {cut}, c.limits, nullptr, c.authenticated), c.want)
+          << c.name << " split at " << cut;
     }
     std::vector<std::size_t> bytewise;
     for (std::size_t i = 1; i < c.input.size(); ++i) bytewise.push_back(i);
-    EXPECT_EQ(frame(c.input, bytewise, c.limits), c.want) << c.name << " byte by byte";
+    EXPECT_EQ(frame(c.input, bytewise, c.limits, nullptr, c.authenticated), c.want)
+        << c.name << " byte by byte";
   }
 }
 
@@ -481,6 +544,21 @@ TEST(CommandReader, OversizedLiteralIsNotBuffered) {
   const std::vector<std::string> got = frame(input, splits, limits, &buffered_max);
   EXPECT_EQ(got, (std::vector<std::string>{"R:a:3:append", "C:b NOOP"}));
   EXPECT_LE(buffered_max, 64u);
+}
+
+// The issue 21 report: an unauthenticated client announcing a 50 MB literal made the server
+// buffer all of it. Now nothing past the command line is held, whatever follows.
+TEST(CommandReader, PreauthLiteralIsNeverBuffered) {
+  CommandLimits limits;  // 50 MiB APPEND once logged in
+  for (std::string_view marker : {"{52428800}", "{52428800+}"}) {
+    std::string input = "a APPEND INBOX " + std::string(marker) + "\r\n";
+    input += std::string(52428800, 'm');
+    std::size_t buffered_max = 0;
+    std::vector<std::size_t> splits;
+    for (std::size_t i = 65536; i < input.size(); i += 65536) splits.push_back(i);
+    (void)frame(input, splits, limits, &buffered_max, false);
+    EXPECT_LE(buffered_max, 64u) << marker;
+  }
 }
 
 TEST(CommandReader, LineMode) {

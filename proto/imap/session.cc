@@ -264,7 +264,15 @@ void Session::on_event(ReaderEvent event) {
       wait_ = Wait::none;
       tag = wait_tag_;
     }
-    if (refused->code == Errc::literal_too_big && refused->append) {
+    if (refused->close) {
+      // Before login, a non-synchronizing literal too large to take: its octets are coming
+      // anyway, and reading them all would be the client's to decide. Answer and hang up.
+      if (tag != "*") out_ += tag + " BAD Literal refused before authentication\r\n";
+      bye("Literal too large before authentication");
+      end();
+    } else if (refused->code == Errc::literal_too_big && state_ == State::not_authenticated) {
+      bad(tag, "Literal refused before authentication");
+    } else if (refused->code == Errc::literal_too_big && refused->append) {
       finish(tag, "NO", "[TOOBIG] Message too large");
     } else if (refused->code == Errc::literal_too_big) {
       bad(tag, "Literal too large");
@@ -512,6 +520,7 @@ void Session::complete_auth(bool ok, Backend* backend) {
   wait_ = Wait::none;
   if (ok) {
     state_ = State::authenticated;
+    reader_.set_authenticated(true);
     user_ = std::move(pending_user_);
     if (backend != nullptr) backend_ = backend;
     out_ += wait_tag_ + " OK [CAPABILITY " + capabilities() + "] Logged in\r\n";

@@ -74,7 +74,8 @@ using SessionEvent = std::variant<AuthRequested, StartTlsRequested, SessionEnded
 // may). While idling (RFC 2177) the caller calls poll() whenever the store may have changed
 // (after any session's command that changed it, or on a timer); the updates go out at once.
 //
-// Memory: the reader's partial command (CommandLimits), held input (pending_input_bytes_max),
+// Memory: the reader's partial command (CommandLimits; before login only the small preauth_*
+// caps, with literals refused unread but LOGIN's), held input (pending_input_bytes_max),
 // one message's bytes while it is fetched, the selected folder's message list (uid, flags,
 // date, size per message) and unsent output (see output_bytes_soft_max). buffered_bytes()
 // reports input and output held.

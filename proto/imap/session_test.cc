@@ -578,6 +578,47 @@ TEST(Session, AppendTooBig) {
   EXPECT_EQ(client.send("d LOGIN {70000}\r\n"), "d BAD Literal too large\r\n");
 }
 
+// Before login only LOGIN's credentials may come as literals, at most 1 KiB; anything else is
+// refused before a "+" invites its octets (issue 21: a 50 MB APPEND before login was read).
+TEST(Session, LiteralsBeforeLogin) {
+  MemoryBackend backend;
+  Client client(backend);
+  client.drain();
+  EXPECT_EQ(client.send("a APPEND INBOX {52428800}\r\n"),
+            "a BAD Literal refused before authentication\r\n");
+  EXPECT_EQ(client.send("b SEARCH TEXT {1}\r\n"),
+            "b BAD Literal refused before authentication\r\n");
+  EXPECT_EQ(client.send("c LOGIN {2000}\r\n"), "c BAD Literal refused before authentication\r\n");
+  EXPECT_LE(client.session().buffered_bytes(), 0u);
+  EXPECT_EQ(client.send("d LOGIN {4}\r\n"), "+ Ready for literal data\r\n");
+  EXPECT_EQ(client.send("fred {6}\r\n"), "+ Ready for literal data\r\n");
+  EXPECT_EQ(client.send("secret\r\n"),
+            "d OK [CAPABILITY " + std::string(kCapsAfterLogin) + "] Logged in\r\n");
+  // Logged in: APPEND takes its literal.
+  EXPECT_EQ(client.send("e APPEND INBOX {12}\r\n"), "+ Ready for literal data\r\n");
+  EXPECT_EQ(client.send("Subject: y\r\n\r\n"), "e OK [APPENDUID 1 1] APPEND completed\r\n");
+}
+
+// A non-synchronizing literal refused before login: its octets are coming, so the session
+// answers, says BYE and ends without reading them.
+TEST(Session, NonSyncLiteralBeforeLoginEnds) {
+  MemoryBackend backend;
+  Client client(backend);
+  client.drain();
+  EXPECT_EQ(client.send("a APPEND INBOX {52428800+}\r\n" + std::string(1024 * 1024, 'm')),
+            "a BAD Literal refused before authentication\r\n"
+            "* BYE Literal too large before authentication\r\n");
+  EXPECT_TRUE(client.session().ended());
+  EXPECT_EQ(client.session().buffered_bytes(), 0u);
+
+  Client login_client(backend);
+  login_client.drain();
+  EXPECT_EQ(login_client.send("b LOGIN fred {5000+}\r\n"),
+            "b BAD Literal refused before authentication\r\n"
+            "* BYE Literal too large before authentication\r\n");
+  EXPECT_TRUE(login_client.session().ended());
+}
+
 TEST(Session, IdleSeesAppendFromAnotherSession) {
   MemoryBackend backend;
   fill(backend);
