@@ -16,6 +16,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "base/rfc3339.h"
+#include "proto/smtp/errc.h"
 #include "queue/errc.h"
 #include "tls/stream.h"
 
@@ -70,7 +71,9 @@ class Dispatcher::Connection final : public tls::StreamHandler {
                     source_ != nullptr ? &source_->address : nullptr);
   }
 
-  bool idle() const { return ready_ && !busy_ && !quitting_; }
+  // Ready for a part now. The session's own state has the last word: a 421 that came with the
+  // last reply has failed it although no event said so to the dispatcher yet.
+  bool idle() const { return ready_ && !busy_ && !quitting_ && session_.ready_for_transaction(); }
   bool carries(queue::PartKey key) const {
     return busy_ && envelope_.id == key.message && envelope_.part == key.part;
   }
@@ -146,8 +149,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
 
   // Takes the next due message, or goes idle (and QUITs after idle_timeout).
   void take_next() {
-    MTA_ASSERT(ready_ && !busy_);
-    if (quitting_) return;
+    if (!idle()) return;
     if (owner_.stopping_ || sent_ >= owner_.options_.limits.messages_per_connection_max ||
         owner_.connections_.size() > owner_.options_.limits.connections_max) {
       quit();
@@ -162,7 +164,9 @@ class Dispatcher::Connection final : public tls::StreamHandler {
     }
   }
 
-  void start(queue::Envelope&& envelope, std::vector<std::size_t>&& tried,
+  // Sends the part, or settles it (false): an address with a line break (the injection path
+  // lets none in) bounces, and a session no longer ready defers it.
+  bool start(queue::Envelope&& envelope, std::vector<std::size_t>&& tried,
              const std::string& body) {
     owner_.context_.shard.cancel_timer(idle_timer_);
     idle_timer_ = 0;
@@ -172,9 +176,20 @@ class Dispatcher::Connection final : public tls::StreamHandler {
     for (std::size_t index : tried_) {
       smtp_envelope.recipients.push_back(envelope_.recipients[index].address);
     }
+    const Result<void> begun = session_.begin_transaction(smtp_envelope, body);
+    if (!begun) {
+      const bool bad_address = begun.error().code == smtp::Errc::bad_address;
+      const Hop here = hop();
+      owner_.finish_with_failure(envelope_, tried_,
+                                 bad_address
+                                     ? "5.1.3 an address holds a line break: not sent"
+                                     : "4.4.2 " + address_text_ + ": " + begun.error().message(),
+                                 &here, bad_address);
+      return false;
+    }
     busy_ = true;
-    session_.begin_transaction(smtp_envelope, body);
     flush();
+    return true;
   }
 
   void quit() {
@@ -240,6 +255,10 @@ class Dispatcher::Connection final : public tls::StreamHandler {
     }
   }
 
+  // Acts on what the session reported, then on what state it is in. Events only tell what
+  // happened: the 250 ending a message and a 421 behind it in the same read come as
+  // TransactionResult then SessionFailed, and the next part may go only once every event of
+  // the read has been seen, and only if the session says it is ready for it.
   void drive() {
     while (auto event = session_.next_event()) {
       if (auto* ready = std::get_if<smtp::SessionReady>(&*event)) {
@@ -249,7 +268,6 @@ class Dispatcher::Connection final : public tls::StreamHandler {
         }
         ready_ = true;
         owner_.on_connection_ready(address_index_);
-        take_next();
       } else if (std::holds_alternative<smtp::StartTlsAccepted>(*event)) {
         flush();
         start_tls();
@@ -259,7 +277,6 @@ class Dispatcher::Connection final : public tls::StreamHandler {
         ++sent_;
         react_to(*result);
         owner_.finish(envelope_, tried_, *result, hop());
-        take_next();
       } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
         if (failed->reply.code != 0) owner_.react(failed->reply);
         failure_ = "4.4.2 " + address_.to_string() + ": " + failed->reason;
@@ -271,6 +288,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
         return;
       }
     }
+    take_next();
     flush();
   }
 
@@ -869,8 +887,8 @@ bool Dispatcher::assign(Connection& connection) {
     }
     (void)rates_.take_message(now);
     context_.tenants.sent(next->tenant, now);
-    connection.start(std::move(envelope).value(), std::move(tried), *body);
-    return true;
+    if (connection.start(std::move(envelope).value(), std::move(tried), *body)) return true;
+    if (!connection.idle()) return false;
   }
   return false;
 }
@@ -898,10 +916,12 @@ void Dispatcher::finish(queue::Envelope& envelope, const std::vector<std::size_t
 
 void Dispatcher::finish_with_failure(queue::Envelope& envelope,
                                      const std::vector<std::size_t>& tried,
-                                     const std::string& reason, const Hop* hop) {
+                                     const std::string& reason, const Hop* hop, bool permanent) {
+  const Clock::WallTime now = context_.shard.clock().wall_now();
   record(envelope, tried,
-         apply_failure(envelope, tried, reason, context_.shard.clock().wall_now(), options_.retry,
-                       unit_random()),
+         permanent
+             ? apply_permanent_failure(envelope, tried, reason, now, options_.retry, unit_random())
+             : apply_failure(envelope, tried, reason, now, options_.retry, unit_random()),
          hop);
 }
 

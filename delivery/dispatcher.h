@@ -240,8 +240,10 @@ class Dispatcher {
   // connection it happened on, or nullptr.
   void finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
               const smtp::TransactionResult& result, const Hop& hop);
+  // `permanent`: the tried recipients bounce instead of waiting for the next attempt.
   void finish_with_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                           const std::string& reason, const Hop* hop = nullptr);
+                           const std::string& reason, const Hop* hop = nullptr,
+                           bool permanent = false);
   // Counts and reports the outcome of each recipient in `settled` (indices into
   // envelope.recipients: the ones this attempt, expiry or operator decided), then stores it.
   void record(queue::Envelope& envelope, const std::vector<std::size_t>& settled, Outcome outcome,
