@@ -105,6 +105,7 @@ void ClientSession::on_sent(std::size_t byte_count) {
   if (state_ == State::failed) return;  // out_ was dropped; a late write completion is fine
   MTA_ASSERT(byte_count <= out_.size() - out_sent_);
   out_sent_ += byte_count;
+  sent_total_ += byte_count;
   if (out_sent_ == out_.size()) {
     out_.clear();
     out_sent_ = 0;
@@ -168,6 +169,14 @@ Result<void> ClientSession::dispatch(Reply reply) {
     return unexpected(Errc::unexpected_reply, std::move(reason));
   }
   Pending pending = pending_.front();
+  if (pending.command == Command::body && sent_total_ < body_end_) {
+    // The final reply in the same read as the 354, before the caller could write the body: the
+    // server cannot have read it. Taken at its word, the message would count as delivered and
+    // its body, still unsent, be dropped with the session at the next surprise.
+    std::string reason = "reply " + reply.to_string() + " to the message body before it was sent";
+    fail(std::move(reply), reason);
+    return unexpected(Errc::protocol_violation, std::move(reason));
+  }
   if (!can_answer(pending.command, reply)) {
     // The server and the session no longer agree on which reply answers which command (a
     // line nobody asked for, or one lost): nothing after it can be trusted, least of all a
@@ -439,6 +448,7 @@ void ClientSession::on_data(Reply reply) {
     tx.body_withheld = true;
     body_.clear();
     send(Command::body, ".\r\n");
+    body_end_ = sent_total_ + (out_.size() - out_sent_);
     return;
   }
   if (out_.size() == out_sent_) {
@@ -450,6 +460,7 @@ void ClientSession::on_data(Reply reply) {
   }
   body_.clear();
   pending_.push_back({Command::body});
+  body_end_ = sent_total_ + (out_.size() - out_sent_);
 }
 
 void ClientSession::on_body(Reply reply) {

@@ -200,7 +200,9 @@ class ClientSession {
   std::deque<Pending> pending_;  // commands sent (or queued to send) awaiting replies, in order
   std::string out_;              // bytes for the server; out_[out_sent_..] not yet written
   std::size_t out_sent_ = 0;
-  std::string body_;  // the stuffed message waiting for 354
+  std::size_t sent_total_ = 0;  // bytes reported by on_sent, ever
+  std::size_t body_end_ = 0;    // sent_total_ once the body in flight has been written
+  std::string body_;            // the stuffed message waiting for 354
   std::deque<SessionEvent> events_;
 };
 

@@ -646,6 +646,26 @@ TEST(ClientSession, StateAccessors) {
   EXPECT_EQ(after.error().code, Errc::session_failed);
 }
 
+// A server answering the body in the read that carried its 354 answers bytes it cannot have
+// read (split between the two, the body goes out first and the reply stands).
+TEST(ClientSession, BodyAnsweredBeforeItWasSentFails) {
+  ClientSession session(ClientOptions{});
+  ASSERT_TRUE(session.on_bytes(kGreeting + kEhloPipelining).has_value());
+  session.on_sent(session.bytes_to_send().size());
+  ASSERT_TRUE(session.begin_transaction(envelope("a@x", {"b@y"}), "m").has_value());
+  session.on_sent(session.bytes_to_send().size());
+  Result<void> fed = session.on_bytes("250 Ok\r\n250 Ok\r\n354 go\r\n250 2.0.0 queued\r\n");
+  ASSERT_FALSE(fed.has_value());
+  EXPECT_EQ(fed.error().code, Errc::protocol_violation);
+  std::vector<std::string> events;
+  while (auto event = session.next_event()) events.push_back(describe(*event));
+  EXPECT_EQ(events, (std::vector<std::string>{
+                        "ready pipelining=1", "rcpt 0 250 Ok",
+                        "failed 250 2.0.0 queued: reply 250 2.0.0 queued to the message body "
+                        "before it was sent"}));
+  EXPECT_TRUE(session.bytes_to_send().empty());  // no body after the failure either
+}
+
 TEST(ClientSession, RefusesAddressesWithLineBreaks) {
   ClientSession session(ClientOptions{});
   ASSERT_TRUE(session.on_bytes(kGreeting + kEhloPipelining).has_value());
