@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "delivery/bouncer.h"
+#include "delivery/connection_driver.h"
 #include "delivery/disposition.h"
 #include "delivery/outcome.h"
 #include "delivery/probe.h"
@@ -33,14 +34,6 @@
 #include "tls/context.h"
 
 namespace mta::delivery {
-
-// STARTTLS toward a destination. opportunistic: when offered, whatever the certificate; a failed
-// handshake is retried in plaintext (that address, for tls_fallback_period). required: no TLS,
-// no delivery (deferred, 4.7.10). verify: required, and the chain must verify and name the MX
-// host (4.7.5 otherwise).
-enum class TlsPolicy { none, opportunistic, required, verify };
-std::string_view to_string(TlsPolicy policy);
-std::optional<TlsPolicy> parse_tls_policy(std::string_view text);
 
 // A local address outbound connections are sent from, with the EHLO name that goes with it
 // (its PTR record's name, for receivers that check).
