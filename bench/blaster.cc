@@ -263,7 +263,9 @@ class Blaster::ShardState::Slot final : public tls::StreamHandler {
                               .size_bytes = message_bytes_},
                   owner_.message_);
     message_bytes_ = owner_.message_.size();
-    session_->begin_transaction(envelope, owner_.message_);
+    // Ready (checked above), and the generated addresses hold no line break.
+    const Result<void> begun = session_->begin_transaction(envelope, owner_.message_);
+    MTA_ASSERT(begun.has_value());
     in_transaction_ = true;
     started_at_ = owner_.shard_.clock().now();
     LiveCounters::bump(owner_.live_.begun);

@@ -8,12 +8,9 @@
 #include <algorithm>
 #include <bitset>
 #include <cctype>
-#include <cstring>
 #include <string>
 #include <utility>
-#include <variant>
 
-#include "base/assert.h"
 #include "base/log.h"
 #include "base/rfc3339.h"
 #include "queue/errc.h"
@@ -21,61 +18,34 @@
 
 namespace mta::delivery {
 
-std::string_view to_string(TlsPolicy policy) {
-  switch (policy) {
-    case TlsPolicy::none:
-      return "none";
-    case TlsPolicy::opportunistic:
-      return "opportunistic";
-    case TlsPolicy::required:
-      return "required";
-    case TlsPolicy::verify:
-      return "verify";
-  }
-  return "opportunistic";
-}
-
-std::optional<TlsPolicy> parse_tls_policy(std::string_view text) {
-  for (TlsPolicy policy :
-       {TlsPolicy::none, TlsPolicy::opportunistic, TlsPolicy::required, TlsPolicy::verify}) {
-    if (text == to_string(policy)) return policy;
-  }
-  return std::nullopt;
-}
-
-// One SMTP client connection to the destination, through a tls::Stream (STARTTLS per the
-// destination's policy). Lives in Dispatcher::connections_ from creation until its stream
-// closes; erased at the end of that loop turn.
-class Dispatcher::Connection final : public tls::StreamHandler {
+// One SMTP client connection to the destination: a ConnectionDriver (every decision) over a
+// tls::Stream (STARTTLS per the destination's policy), with the driver's Transport and
+// ConnectionOwner made of the stream, a shard timer and the Dispatcher. Lives in
+// Dispatcher::connections_ from creation until its stream closes; erased at the end of that
+// loop turn.
+class Dispatcher::Connection final : public tls::StreamHandler,
+                                     private Transport,
+                                     private ConnectionOwner {
  public:
   Connection(Dispatcher& owner, std::uint64_t id, std::size_t address_index,
              std::optional<std::size_t> source)
       : owner_(owner),
         id_(id),
-        address_index_(address_index),
         address_(owner.options_.addresses[address_index]),
-        address_text_(address_.to_string()),
-        name_(owner.name_of(address_index)),
         source_(source ? &owner.options_.sources[*source] : nullptr),
-        source_text_(source_ ? source_->address.host() : std::string()),
         pool_(source_ ? std::optional(owner.context_.tenants.pool_index(source_->pool))
                       : std::nullopt),
-        session_(smtp::ClientOptions{.helo_name = source_ != nullptr && !source_->helo_name.empty()
-                                                      ? source_->helo_name
-                                                      : owner.options_.helo_name,
-                                     .starttls = wants_tls(owner, address_index)}),
+        driver_(settings(owner, address_index, source_), *this, *this, owner.context_.probe),
         stream_(*this) {
     owner_.context_.shard.hold();
     stream_.connect(owner_.context_.shard, address_, owner_.options_.connect_timeout,
                     source_ != nullptr ? &source_->address : nullptr);
   }
 
-  bool idle() const { return ready_ && !busy_ && !quitting_; }
-  bool carries(queue::PartKey key) const {
-    return busy_ && envelope_.id == key.message && envelope_.part == key.part;
-  }
-  bool ready() const { return ready_; }
-  bool busy() const { return busy_; }
+  bool idle() const { return driver_.idle(); }
+  bool carries(queue::PartKey key) const { return driver_.carries(key); }
+  bool ready() const { return driver_.ready(); }
+  bool busy() const { return driver_.busy(); }
   // Whether a part of `pool` may go on this connection.
   bool carries_pool(PoolIndex pool) const { return pool == 0 || !pool_ || *pool_ == pool; }
   bool from(const Source& source) const { return source_ == &source; }
@@ -83,125 +53,40 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   bool take_from_budget(Clock::WallTime now) {
     return source_ == nullptr || source_->budget == nullptr || source_->budget->take(now);
   }
+  void take_next() { driver_.take_next(); }
+  bool start(queue::Envelope&& envelope, std::vector<std::size_t>&& tried,
+             const std::string& body) {
+    return driver_.start(std::move(envelope), std::move(tried), body);
+  }
+  void quit() { driver_.quit(); }
 
+  // tls::StreamHandler
   void on_connected(int error) override {
-    if (error != 0) {
-      failure_ = "4.4.1 connect to " + address_text_ +
-                 (source_text_.empty() ? std::string() : " from " + source_text_) +
-                 " failed: " + std::strerror(-error);
-      return;
-    }
-    open_ = true;
-    stream_.set_idle_timeout(owner_.options_.reply_timeout);
+    if (error == 0) stream_.set_idle_timeout(owner_.options_.reply_timeout);
+    driver_.on_connected(error);
   }
-
-  void on_data(Buffer& input) override {
-    (void)session_.on_bytes(input.readable());  // a failure arrives as SessionFailed
-    input.consume(input.size());
-    drive();
-  }
-
-  void on_tls_ready(const Result<void>& result) override {
-    ShardDelivery& context = owner_.context_;
-    if (!result) {
-      ++context.probe.tls_failures;
-      failure_ = "4.7.5 TLS with " + describe() + " failed: " + result.error().message();
-      // Opportunistic: this address is tried again at once, in plaintext (as Postfix does).
-      tls_fallback_ = owner_.options_.tls == TlsPolicy::opportunistic;
-      return;  // the stream closes; on_closed follows
-    }
-    const tls::Info* info = stream_.tls_info();
-    ++context.probe.tls_sessions;
-    if (info != nullptr) {
-      if (info->resumed) ++context.probe.tls_resumed;
-      if (info->verified) ++context.probe.tls_verified;
-    }
-    session_.tls_started();
-    drive();
-  }
-
+  void on_data(Buffer& input) override { driver_.on_data(input); }
+  void on_tls_ready(const Result<void>& result) override { driver_.on_tls_ready(result); }
   void on_closed(int error) override {
-    owner_.context_.shard.cancel_timer(idle_timer_);
-    open_ = false;
-    if (failure_.empty()) {
-      failure_ = error != 0 ? std::string("4.4.2 connection lost: ") + std::strerror(-error)
-                            : std::string("4.4.2 connection closed");
-    }
-    if (busy_) {
-      const Hop here = hop();
-      owner_.finish_with_failure(envelope_, tried_, failure_, &here);
-      busy_ = false;
-    }
-    if (!ready_) {
-      log::warning(owner_.destination_ + ": " + failure_);
-      if (tls_fallback_) {
-        owner_.on_tls_fallback(address_index_);
-      } else {
-        owner_.on_connection_failed(address_index_, failure_);
-      }
-    }
+    driver_.on_closed(error);
     owner_.context_.shard.release();
     owner_.on_connection_closed(id_);
   }
 
-  // Takes the next due message, or goes idle (and QUITs after idle_timeout).
-  void take_next() {
-    MTA_ASSERT(ready_ && !busy_);
-    if (quitting_) return;
-    if (owner_.stopping_ || sent_ >= owner_.options_.limits.messages_per_connection_max ||
-        owner_.connections_.size() > owner_.options_.limits.connections_max) {
-      quit();
-      return;
-    }
-    if (!owner_.assign(*this)) {
-      owner_.context_.shard.cancel_timer(idle_timer_);
-      idle_timer_ = owner_.context_.shard.schedule(owner_.options_.idle_timeout, [this] {
-        idle_timer_ = 0;
-        if (idle()) quit();
-      });
-    }
-  }
-
-  void start(queue::Envelope&& envelope, std::vector<std::size_t>&& tried,
-             const std::string& body) {
-    owner_.context_.shard.cancel_timer(idle_timer_);
-    idle_timer_ = 0;
-    envelope_ = std::move(envelope);
-    tried_ = std::move(tried);
-    smtp::Envelope smtp_envelope{.mail_from = envelope_.mail_from, .recipients = {}};
-    for (std::size_t index : tried_) {
-      smtp_envelope.recipients.push_back(envelope_.recipients[index].address);
-    }
-    busy_ = true;
-    session_.begin_transaction(smtp_envelope, body);
-    flush();
-  }
-
-  void quit() {
-    if (quitting_ || !open_) return;
-    quitting_ = true;
-    session_.quit();
-    flush();
-  }
-
  private:
-  // The first reply of a transaction that is not a success: the one a shaping rule may match.
-  void react_to(const smtp::TransactionResult& result) {
-    if (!result.reply.positive()) return owner_.react(result.reply);
-    for (const auto& reply : result.recipient_replies) {
-      if (reply.code >= 400) return owner_.react(reply);
-    }
-  }
-
-  Hop hop() const {
-    return Hop{.mx_host = name_,
-               .address = address_text_,
-               .source = source_text_,
-               .tls = stream_.tls_info()};
-  }
-
-  std::string describe() const {
-    return name_.empty() ? address_.to_string() : name_ + " [" + address_.to_string() + "]";
+  static ConnectionSettings settings(const Dispatcher& owner, std::size_t address_index,
+                                     const Source* source) {
+    return ConnectionSettings{
+        .address_index = address_index,
+        .address = owner.options_.addresses[address_index].to_string(),
+        .name = owner.name_of(address_index),
+        .source = source != nullptr ? source->address.host() : std::string(),
+        .tls = owner.options_.tls,
+        .idle_timeout = owner.options_.idle_timeout,
+        .session = smtp::ClientOptions{.helo_name = source != nullptr && !source->helo_name.empty()
+                                                        ? source->helo_name
+                                                        : owner.options_.helo_name,
+                                       .starttls = wants_tls(owner, address_index)}};
   }
 
   static bool wants_tls(const Dispatcher& owner, std::size_t index) {
@@ -211,94 +96,69 @@ class Dispatcher::Connection final : public tls::StreamHandler {
     return owner.options_.tls != TlsPolicy::opportunistic || !owner.plaintext_only(index);
   }
 
-  bool policy_met(const smtp::SessionReady& ready) {
-    const TlsPolicy policy = owner_.options_.tls;
-    if (ready.tls || (policy != TlsPolicy::required && policy != TlsPolicy::verify)) return true;
-    ++owner_.context_.probe.tls_required_unmet;
-    failure_ = "4.7.10 " + describe() + ": TLS " + std::string(to_string(policy)) + " but " +
-               (ready.starttls_refused
-                    ? "STARTTLS was refused (" + ready.starttls_refused->to_string() + ")"
-                    : std::string("STARTTLS is not offered"));
-    return false;
-  }
-
-  void start_tls() {
+  // Transport
+  void write(std::string_view bytes) override { stream_.write(bytes); }
+  Result<void> start_tls() override {
     ShardDelivery& context = owner_.context_;
     tls::ClientContext* tls_context =
         owner_.options_.tls == TlsPolicy::verify ? context.tls_verify : context.tls_client;
+    if (tls_context == nullptr) {
+      return unexpected(std::make_error_code(std::errc::not_supported), "no TLS context");
+    }
     // The session cache key: the host name when there is one (an MX host), else the address.
+    const std::string& name = driver_.settings().name;
     const std::string key =
-        name_.empty() ? address_.to_string() : name_ + ":" + std::to_string(address_.port());
-    auto started = tls_context == nullptr
-                       ? Result<void>(unexpected(std::make_error_code(std::errc::not_supported),
-                                                 "no TLS context"))
-                       : stream_.start_tls_client(*tls_context, name_, key,
-                                                  owner_.options_.tls_handshake_timeout);
-    if (!started) {
-      failure_ = "4.7.5 TLS with " + address_.to_string() + ": " + started.error().message();
-      stream_.close();
-    }
+        name.empty() ? address_.to_string() : name + ":" + std::to_string(address_.port());
+    return stream_.start_tls_client(*tls_context, name, key, owner_.options_.tls_handshake_timeout);
+  }
+  void close() override { stream_.close(); }
+  const tls::Info* tls_info() const override { return stream_.tls_info(); }
+  void arm_idle_timer(Clock::Duration after) override {
+    cancel_idle_timer();
+    idle_timer_ = owner_.context_.shard.schedule(after, [this] {
+      idle_timer_ = 0;
+      driver_.on_idle_timeout();
+    });
+  }
+  void cancel_idle_timer() override {
+    owner_.context_.shard.cancel_timer(idle_timer_);
+    idle_timer_ = 0;
   }
 
-  void drive() {
-    while (auto event = session_.next_event()) {
-      if (auto* ready = std::get_if<smtp::SessionReady>(&*event)) {
-        if (!policy_met(*ready)) {
-          quit();  // over the session we have; the failure is reported as we close
-          return;
-        }
-        ready_ = true;
-        owner_.on_connection_ready(address_index_);
-        take_next();
-      } else if (std::holds_alternative<smtp::StartTlsAccepted>(*event)) {
-        flush();
-        start_tls();
-        return;  // on_tls_ready() resumes
-      } else if (auto* result = std::get_if<smtp::TransactionResult>(&*event)) {
-        busy_ = false;
-        ++sent_;
-        react_to(*result);
-        owner_.finish(envelope_, tried_, *result, hop());
-        take_next();
-      } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
-        if (failed->reply.code != 0) owner_.react(failed->reply);
-        failure_ = "4.4.2 " + address_.to_string() + ": " + failed->reason;
-        if (failed->reply.code != 0) failure_ += " (" + failed->reply.to_string() + ")";
-        if (open_) stream_.close();
-        return;
-      } else if (std::holds_alternative<smtp::SessionClosed>(*event)) {
-        if (open_) stream_.close();
-        return;
-      }
-    }
-    flush();
+  // ConnectionOwner
+  bool should_quit(std::size_t sent) override {
+    return owner_.stopping_ || sent >= owner_.options_.limits.messages_per_connection_max ||
+           owner_.connections_.size() > owner_.options_.limits.connections_max;
   }
-
-  void flush() {
-    if (open_) stream_.write_from(session_);
+  bool assign(ConnectionDriver&) override { return owner_.assign(*this); }
+  void on_ready(std::size_t address_index) override { owner_.on_connection_ready(address_index); }
+  void on_transaction(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                      const smtp::TransactionResult& result, const Hop& hop) override {
+    owner_.finish(envelope, tried, result, hop);
+  }
+  void on_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
+                  const std::string& reason, const Hop& hop, bool permanent) override {
+    owner_.finish_with_failure(envelope, tried, reason, &hop, permanent);
+  }
+  void react(const smtp::Reply& reply) override { owner_.react(reply); }
+  void on_connection_failed(std::size_t address_index, const std::string& reason,
+                            bool tls_fallback) override {
+    log::warning(owner_.destination_ + ": " + reason);
+    if (tls_fallback) {
+      owner_.on_tls_fallback(address_index);
+    } else {
+      owner_.on_connection_failed(address_index, reason);
+    }
   }
 
   Dispatcher& owner_;
   const std::uint64_t id_;
-  const std::size_t address_index_;
   const engine::SocketAddress address_;
-  const std::string address_text_;  // for each outcome's Hop
-  const std::string name_;
-  const Source* source_;  // nullptr: the kernel's choice
-  const std::string source_text_;
+  const Source* source_;                 // nullptr: the kernel's choice
   const std::optional<PoolIndex> pool_;  // its source's pool; nullopt: any (no source)
-  smtp::ClientSession session_;
+  ConnectionDriver driver_;
   tls::Stream stream_;
-  bool open_ = false;  // connected and not yet closed
   engine::TimerId idle_timer_ = 0;
-  queue::Envelope envelope_;
-  std::vector<std::size_t> tried_;
-  std::string failure_;
-  std::size_t sent_ = 0;
-  bool ready_ = false;
-  bool busy_ = false;
-  bool quitting_ = false;
-  bool tls_fallback_ = false;
 };
 
 std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
@@ -869,8 +729,8 @@ bool Dispatcher::assign(Connection& connection) {
     }
     (void)rates_.take_message(now);
     context_.tenants.sent(next->tenant, now);
-    connection.start(std::move(envelope).value(), std::move(tried), *body);
-    return true;
+    if (connection.start(std::move(envelope).value(), std::move(tried), *body)) return true;
+    if (!connection.idle()) return false;
   }
   return false;
 }
@@ -898,10 +758,12 @@ void Dispatcher::finish(queue::Envelope& envelope, const std::vector<std::size_t
 
 void Dispatcher::finish_with_failure(queue::Envelope& envelope,
                                      const std::vector<std::size_t>& tried,
-                                     const std::string& reason, const Hop* hop) {
+                                     const std::string& reason, const Hop* hop, bool permanent) {
+  const Clock::WallTime now = context_.shard.clock().wall_now();
   record(envelope, tried,
-         apply_failure(envelope, tried, reason, context_.shard.clock().wall_now(), options_.retry,
-                       unit_random()),
+         permanent
+             ? apply_permanent_failure(envelope, tried, reason, now, options_.retry, unit_random())
+             : apply_failure(envelope, tried, reason, now, options_.retry, unit_random()),
          hop);
 }
 

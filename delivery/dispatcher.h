@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "delivery/bouncer.h"
+#include "delivery/connection_driver.h"
 #include "delivery/disposition.h"
 #include "delivery/outcome.h"
 #include "delivery/probe.h"
@@ -33,14 +34,6 @@
 #include "tls/context.h"
 
 namespace mta::delivery {
-
-// STARTTLS toward a destination. opportunistic: when offered, whatever the certificate; a failed
-// handshake is retried in plaintext (that address, for tls_fallback_period). required: no TLS,
-// no delivery (deferred, 4.7.10). verify: required, and the chain must verify and name the MX
-// host (4.7.5 otherwise).
-enum class TlsPolicy { none, opportunistic, required, verify };
-std::string_view to_string(TlsPolicy policy);
-std::optional<TlsPolicy> parse_tls_policy(std::string_view text);
 
 // A local address outbound connections are sent from, with the EHLO name that goes with it
 // (its PTR record's name, for receivers that check).
@@ -240,8 +233,10 @@ class Dispatcher {
   // connection it happened on, or nullptr.
   void finish(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
               const smtp::TransactionResult& result, const Hop& hop);
+  // `permanent`: the tried recipients bounce instead of waiting for the next attempt.
   void finish_with_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
-                           const std::string& reason, const Hop* hop = nullptr);
+                           const std::string& reason, const Hop* hop = nullptr,
+                           bool permanent = false);
   // Counts and reports the outcome of each recipient in `settled` (indices into
   // envelope.recipients: the ones this attempt, expiry or operator decided), then stores it.
   void record(queue::Envelope& envelope, const std::vector<std::size_t>& settled, Outcome outcome,

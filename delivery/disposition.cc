@@ -59,6 +59,15 @@ void set(queue::Envelope& envelope, std::size_t index, const smtp::Reply& reply,
   }
 }
 
+// A 2xx that did not end a delivered message: the session reports none (a 250 where 354 was
+// due fails it), but a recipient marked delivered on one would be mail lost without a trace,
+// so it waits for the next attempt instead.
+smtp::Reply not_confirmed(const smtp::Reply& reply) {
+  return smtp::Reply{.code = 451,
+                     .enhanced = smtp::EnhancedCode{.klass = 4, .subject = 5, .detail = 0},
+                     .lines = {"delivery not confirmed: " + reply.to_string()}};
+}
+
 }  // namespace
 
 std::vector<std::size_t> recipients_to_try(const queue::Envelope& envelope, std::size_t most) {
@@ -85,8 +94,10 @@ Outcome apply_transaction(queue::Envelope& envelope, const std::vector<std::size
     MTA_ASSERT(tried[k] < envelope.recipients.size());
     const smtp::Reply* own =
         k < result.recipient_replies.size() ? &result.recipient_replies[k] : nullptr;
+    const smtp::Reply& decided =
+        own != nullptr && own->code != 0 && !own->positive() ? *own : result.reply;
     set(envelope, tried[k],
-        own != nullptr && own->code != 0 && !own->positive() ? *own : result.reply, outcome);
+        decided.positive() && !result.delivered ? not_confirmed(decided) : decided, outcome);
   }
   return finish(envelope, std::move(outcome), now, policy, unit_random);
 }

@@ -33,6 +33,20 @@ struct Case {
   NextStep want_step;
 };
 
+TEST(Disposition, UndeliveredTransactionNeverMarksARecipientDelivered) {
+  const auto now = Clock::WallTime{} + std::chrono::hours(1000);
+  auto envelope = envelope_with(2);
+  envelope.expires_at = now + std::chrono::hours(24);
+  smtp::TransactionResult result{
+      .delivered = false, .reply = reply(250), .recipient_replies = {reply(250), reply(550)}};
+  const Outcome outcome =
+      apply_transaction(envelope, {0, 1}, result, now, queue::RetryPolicy{}, 0.5);
+  EXPECT_EQ(envelope.recipients[0].state, RecipientState::deferred);
+  EXPECT_EQ(envelope.recipients[0].last_reply, "451 4.5.0 delivery not confirmed: 250 text 250");
+  EXPECT_EQ(envelope.recipients[1].state, RecipientState::bounced);
+  EXPECT_EQ(outcome.step, NextStep::retry);
+}
+
 TEST(Disposition, TransactionTable) {
   const Case cases[] = {
       {"all delivered",

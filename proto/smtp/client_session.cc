@@ -39,6 +39,57 @@ bool needs_smtputf8(const Envelope& envelope, std::string_view message) {
 
 }  // namespace
 
+std::string_view ClientSession::command_name(Command command) {
+  switch (command) {
+    case Command::greeting:
+      return "the greeting";
+    case Command::ehlo:
+      return "EHLO";
+    case Command::helo:
+      return "HELO";
+    case Command::starttls:
+      return "STARTTLS";
+    case Command::auth:
+      return "AUTH";
+    case Command::rset:
+      return "RSET";
+    case Command::mail:
+      return "MAIL";
+    case Command::rcpt:
+      return "RCPT";
+    case Command::data:
+      return "DATA";
+    case Command::body:
+      return "the message body";
+    case Command::quit:
+      return "QUIT";
+  }
+  return "a command";
+}
+
+// RFC 5321 §4.3.2: only DATA (354) and AUTH (334, unused here) have intermediate replies, and
+// DATA has no positive completion of its own; the greeting, EHLO, HELO, STARTTLS and QUIT
+// take whatever comes (their handlers treat anything not 2xx as a refusal).
+bool ClientSession::can_answer(Command command, const Reply& reply) {
+  switch (command) {
+    case Command::rset:
+    case Command::mail:
+    case Command::rcpt:
+    case Command::body:
+      return !reply.intermediate();
+    case Command::data:
+      return !reply.positive();
+    case Command::greeting:
+    case Command::ehlo:
+    case Command::helo:
+    case Command::starttls:
+    case Command::auth:
+    case Command::quit:
+      return true;
+  }
+  return true;
+}
+
 ClientSession::ClientSession(ClientOptions options)
     : options_(std::move(options)), parser_(options_.reply_limits) {
   MTA_ASSERT(!options_.helo_name.empty());
@@ -54,6 +105,7 @@ void ClientSession::on_sent(std::size_t byte_count) {
   if (state_ == State::failed) return;  // out_ was dropped; a late write completion is fine
   MTA_ASSERT(byte_count <= out_.size() - out_sent_);
   out_sent_ += byte_count;
+  sent_total_ += byte_count;
   if (out_sent_ == out_.size()) {
     out_.clear();
     out_sent_ = 0;
@@ -117,6 +169,23 @@ Result<void> ClientSession::dispatch(Reply reply) {
     return unexpected(Errc::unexpected_reply, std::move(reason));
   }
   Pending pending = pending_.front();
+  if (pending.command == Command::body && sent_total_ < body_end_) {
+    // The final reply in the same read as the 354, before the caller could write the body: the
+    // server cannot have read it. Taken at its word, the message would count as delivered and
+    // its body, still unsent, be dropped with the session at the next surprise.
+    std::string reason = "reply " + reply.to_string() + " to the message body before it was sent";
+    fail(std::move(reply), reason);
+    return unexpected(Errc::protocol_violation, std::move(reason));
+  }
+  if (!can_answer(pending.command, reply)) {
+    // The server and the session no longer agree on which reply answers which command (a
+    // line nobody asked for, or one lost): nothing after it can be trusted, least of all a
+    // 250 where 354 was due, which would end a message whose body was never sent.
+    std::string reason = "reply " + reply.to_string() + " cannot answer " +
+                         std::string(command_name(pending.command));
+    fail(std::move(reply), reason);
+    return unexpected(Errc::protocol_violation, std::move(reason));
+  }
   pending_.pop_front();
   switch (pending.command) {
     case Command::greeting:
@@ -247,11 +316,16 @@ void ClientSession::become_ready() {
   }
 }
 
-void ClientSession::begin_transaction(const Envelope& envelope, std::string_view message) {
-  MTA_ASSERT(ready_for_transaction());
+Result<void> ClientSession::begin_transaction(const Envelope& envelope, std::string_view message) {
   MTA_ASSERT(!envelope.recipients.empty());
-  MTA_ASSERT(!has_line_break(envelope.mail_from));
-  for (const std::string& rcpt : envelope.recipients) MTA_ASSERT(!has_line_break(rcpt));
+  // What the server said decides the state, so a caller that acted on a stale event (a
+  // TransactionResult with a 421 behind it) is told no here instead of failing an assert.
+  if (!ready_for_transaction()) return unexpected(Errc::not_ready);
+  const bool bad_address =
+      has_line_break(envelope.mail_from) ||
+      std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                  [](const std::string& rcpt) { return has_line_break(rcpt); });
+  if (bad_address) return unexpected(Errc::bad_address);
 
   body_.clear();
   append_dot_stuffed(message, body_);
@@ -283,7 +357,7 @@ void ClientSession::begin_transaction(const Envelope& envelope, std::string_view
       pending_.push_back({Command::rcpt, i});
     }
     send(Command::data, "DATA\r\n");
-    return;
+    return {};
   }
   tx.recipients = envelope.recipients;
   if (first) {
@@ -292,6 +366,7 @@ void ClientSession::begin_transaction(const Envelope& envelope, std::string_view
     tx.mail_command = std::move(mail);
     send(Command::rset, "RSET\r\n");
   }
+  return {};
 }
 
 void ClientSession::send_rcpt(std::size_t index) {
@@ -373,6 +448,7 @@ void ClientSession::on_data(Reply reply) {
     tx.body_withheld = true;
     body_.clear();
     send(Command::body, ".\r\n");
+    body_end_ = sent_total_ + (out_.size() - out_sent_);
     return;
   }
   if (out_.size() == out_sent_) {
@@ -384,6 +460,7 @@ void ClientSession::on_data(Reply reply) {
   }
   body_.clear();
   pending_.push_back({Command::body});
+  body_end_ = sent_total_ + (out_.size() - out_sent_);
 }
 
 void ClientSession::on_body(Reply reply) {

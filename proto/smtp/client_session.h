@@ -17,8 +17,9 @@
 
 namespace mta::smtp {
 
-// Bare addresses without "<>"; an empty mail_from is the null sender (bounces). Addresses must
-// not contain CR or LF (checked by MTA_ASSERT: validating them is the injection path's job).
+// Bare addresses without "<>"; an empty mail_from is the null sender (bounces). Addresses with
+// CR or LF are refused by begin_transaction (validating them is the injection path's job; the
+// session only makes sure none can smuggle a command).
 struct Envelope {
   std::string mail_from;
   std::vector<std::string> recipients;
@@ -60,9 +61,10 @@ struct TransactionResult {  // the end of one message
   std::vector<Reply> recipient_replies;  // envelope order; MAIL's reply if MAIL was rejected
 };
 // Greeting, EHLO or HELO rejected, a 421 at any point, unparsable replies or a protocol
-// violation. The connection must be closed; a transaction in progress gets no
-// TransactionResult (recipients not yet reported are undelivered, to be retried). The reply
-// is empty (code 0) when no server reply caused the failure.
+// violation (a 2xx or 3xx where the command cannot have one: 250 to DATA, 354 to RCPT). The
+// connection must be closed; a transaction in progress gets no TransactionResult (recipients not
+// yet reported are undelivered, to be retried). The reply is empty (code 0) when no server reply
+// caused the failure.
 struct SessionFailed {
   Reply reply;
   std::string reason;
@@ -94,6 +96,13 @@ struct ClientTransaction {
 // on_bytes. After SessionReady, begin_transaction whenever ready_for_transaction(); finish
 // with quit(). One session per connection, used by one thread.
 //
+// Events describe the past; the state is the present. One on_bytes may queue several events
+// whose effects overlap: the 250 that ends a message and the 421 behind it in the same read
+// queue TransactionResult then SessionFailed, and the session is failed by the time the
+// caller sees the first. So a caller drains every event, then asks ready_for_transaction()
+// before it begins the next transaction; begin_transaction refuses (Errc::not_ready) rather
+// than trust it.
+//
 // Pipelining: with PIPELINING advertised (and enabled), [RSET,] MAIL, every RCPT and DATA go
 // out in one write; replies are matched to commands in order; the body follows the 354. That
 // costs one round trip for the envelope instead of 2 + recipients. Without PIPELINING, one
@@ -121,8 +130,10 @@ class ClientSession {
   // in reads after the one that carried the 220 (the rest of that read is dropped uncounted).
   std::size_t discarded_bytes() const { return discarded_bytes_; }
   // Queues one message: the raw RFC 5322 message (headers and body, CRLF or LF line ends),
-  // dot-stuffed here. Requires ready_for_transaction() and at least one recipient.
-  void begin_transaction(const Envelope& envelope, std::string_view message);
+  // dot-stuffed here. Requires at least one recipient. Refused, changing nothing, when the
+  // session is not ready_for_transaction() (Errc::not_ready) or an address holds CR or LF
+  // (Errc::bad_address).
+  Result<void> begin_transaction(const Envelope& envelope, std::string_view message);
   // Sends QUIT now if idle, else once the handshake or transaction in progress ends.
   // SessionClosed follows its reply. A no-op on a failed or closed session.
   void quit();
@@ -150,6 +161,9 @@ class ClientSession {
     std::size_t index = 0;  // recipient index for rcpt
   };
 
+  static std::string_view command_name(Command command);
+  // Whether `reply` is of a class `command` can have (RFC 5321 §4.3.2).
+  static bool can_answer(Command command, const Reply& reply);
   Result<void> dispatch(Reply reply);
   void on_greeting(Reply reply);
   void on_ehlo(Reply reply);
@@ -186,7 +200,9 @@ class ClientSession {
   std::deque<Pending> pending_;  // commands sent (or queued to send) awaiting replies, in order
   std::string out_;              // bytes for the server; out_[out_sent_..] not yet written
   std::size_t out_sent_ = 0;
-  std::string body_;  // the stuffed message waiting for 354
+  std::size_t sent_total_ = 0;  // bytes reported by on_sent, ever
+  std::size_t body_end_ = 0;    // sent_total_ once the body in flight has been written
+  std::string body_;            // the stuffed message waiting for 354
   std::deque<SessionEvent> events_;
 };
 

@@ -42,7 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                  .has_value());
   drain();
   MTA_ASSERT(session.ready_for_transaction());
-  session.begin_transaction({"a@x", {"b@y", "c@z", "d@w"}}, "Subject: t\n\n.body\n");
+  MTA_ASSERT(session.begin_transaction({"a@x", {"b@y", "c@z", "d@w"}}, "Subject: t\n\n.body\n")
+                 .has_value());
   drain();
 
   std::size_t chunk = 1;
@@ -52,14 +53,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     input.remove_prefix(n);
     drain();
     chunk = chunk % 7 + 1;
-    // Exercise further transactions and QUIT whenever the script lets us.
+    // Exercise further transactions and QUIT whenever the script lets us; otherwise a
+    // transaction must be refused, whatever state the server's bytes left the session in.
     if (session.ready_for_transaction()) {
       if (input.size() % 3 == 0) {
         session.quit();
       } else {
-        session.begin_transaction({"", {"e@v"}}, "x");
+        MTA_ASSERT(session.begin_transaction({"", {"e@v"}}, "x").has_value());
       }
       drain();
+    } else {
+      MTA_ASSERT(!session.begin_transaction({"", {"e@v"}}, "x").has_value());
     }
   }
   return 0;

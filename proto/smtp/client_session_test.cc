@@ -23,8 +23,9 @@ struct Begin {
   std::string message;
 };
 struct Quit {};
-struct TlsUp {};  // the caller's handshake succeeded: tls_started()
-using Step = std::variant<Server, Begin, Quit, TlsUp>;
+struct TlsUp {};    // the caller's handshake succeeded: tls_started()
+struct Refused {};  // a transaction asked for now is refused with Errc::not_ready
+using Step = std::variant<Server, Begin, Quit, TlsUp, Refused>;
 
 std::string describe(const SessionEvent& event) {
   struct Visitor {
@@ -62,6 +63,8 @@ struct Transcript {
   std::vector<std::string> events;  // described events, plus "error <errc>" for on_bytes errors
 };
 
+Envelope envelope_of_refused() { return Envelope{"a@x", {"late@y"}}; }
+
 // Runs `steps`; a Server step's bytes are fed in pieces cut at the offsets `cut` returns for
 // that step (a sorted list of cut points inside the step's bytes).
 template <typename Cut>
@@ -97,10 +100,16 @@ Transcript run(const std::vector<Step>& steps, ClientOptions options, Cut cut) {
     } else if (const auto* begin = std::get_if<Begin>(&step)) {
       EXPECT_TRUE(session.ready_for_transaction());
       if (!session.ready_for_transaction()) return out;
-      session.begin_transaction(begin->envelope, begin->message);
+      EXPECT_TRUE(session.begin_transaction(begin->envelope, begin->message).has_value());
       drain();
     } else if (std::holds_alternative<TlsUp>(step)) {
       session.tls_started();
+      drain();
+    } else if (std::holds_alternative<Refused>(step)) {
+      EXPECT_FALSE(session.ready_for_transaction());
+      Result<void> begun = session.begin_transaction(envelope_of_refused(), "m");
+      out.events.push_back(begun ? std::string("begun")
+                                 : "refused " + begun.error().code.message());
       drain();
     } else {
       session.quit();
@@ -116,6 +125,9 @@ struct Conversation {
   std::vector<std::string> want_writes;
   std::vector<std::string> want_events;
   ClientOptions options = {};
+  // A reply that makes the session write and a 421 behind it in one read: split between the
+  // two, the write goes out before the 421 fails the session. Only the events must not change.
+  bool writes_depend_on_split = false;
 };
 
 const std::string kGreeting = "220 mx.example.com ESMTP\r\n";
@@ -128,6 +140,150 @@ const std::string kStuffed = "Subject: hi\r\n\r\nline one\r\n..dot line\r\n.\r\n
 
 Envelope envelope(std::string from, std::vector<std::string> to) {
   return Envelope{std::move(from), std::move(to)};
+}
+
+// A 421 right behind each kind of reply (a receiver that closes after N messages, or
+// restarts): the session is failed after the read, whatever events came before the failure,
+// and a transaction asked for then is refused. Before the fix, a caller acting on the
+// TransactionResult (or SessionReady) ahead of the failure began a transaction on the failed
+// session and the daemon aborted (issue 21).
+void add_421_after_every_reply(std::vector<Conversation>& out) {
+  const std::string bye = "421 4.3.2 shutting down\r\n";
+  const std::string failed = "failed 421 4.3.2 shutting down: server is closing the connection";
+  const std::string refused = "refused session not ready for a transaction";
+  const Envelope one = envelope("a@x", {"b@y"});
+  const std::string mail_one = "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n";
+  const ClientOptions tls{.starttls = true};
+  const std::string ehlo_tls = "250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
+
+  out.push_back({"421_after_greeting",
+                 {Server{kGreeting + bye}, Refused{}},
+                 {},
+                 {failed, refused},
+                 {},
+                 true});
+  out.push_back({"421_after_ehlo",
+                 {Server{kGreeting}, Server{kEhloPipelining + bye}, Refused{}},
+                 {kEhlo},
+                 {"ready pipelining=1", failed, refused}});
+  out.push_back(
+      {"421_after_helo",
+       {Server{kGreeting}, Server{"502 5.5.2 no\r\n"}, Server{"250 mx\r\n" + bye}, Refused{}},
+       {kEhlo, "HELO localhost\r\n"},
+       {"ready pipelining=0", failed, refused}});
+  out.push_back(
+      {"421_after_starttls_refused",
+       {Server{kGreeting}, Server{ehlo_tls}, Server{"454 4.7.0 no TLS\r\n" + bye}, Refused{}},
+       {kEhlo, "STARTTLS\r\n"},
+       {"ready pipelining=1 starttls_refused=454 4.7.0 no TLS", failed, refused},
+       tls});
+  // After the 220 to STARTTLS the 421 is plaintext the server must not send: dropped.
+  out.push_back({"421_after_starttls_220_is_dropped",
+                 {Server{kGreeting}, Server{ehlo_tls}, Server{"220 go\r\n" + bye}, Refused{},
+                  TlsUp{}, Server{"250 mx\r\n"}, Begin{one, "m"}},
+                 {kEhlo, "STARTTLS\r\n", kEhlo, "MAIL FROM:<a@x>\r\n"},
+                 {"starttls", refused, "ready pipelining=0 tls"},
+                 tls});
+  out.push_back({"421_after_auth",
+                 {Server{kGreeting}, Server{"250-mx\r\n250 AUTH PLAIN\r\n"},
+                  Server{"235 2.7.0 ok\r\n" + bye}, Refused{}},
+                 {kEhlo, "AUTH PLAIN AHUAcA==\r\n"},
+                 {"ready pipelining=0", failed, refused},
+                 ClientOptions{.auth_plain = "AHUAcA=="}});
+  out.push_back({"421_after_mail",
+                 {Server{kGreeting}, Server{kEhloPlain}, Begin{one, "m"},
+                  Server{"250 Ok\r\n" + bye}, Refused{}},
+                 {kEhlo, "MAIL FROM:<a@x>\r\n"},
+                 {"ready pipelining=0", failed, refused},
+                 {},
+                 true});
+  out.push_back({"421_after_rcpt",
+                 {Server{kGreeting}, Server{kEhloPlain}, Begin{one, "m"}, Server{"250 Ok\r\n"},
+                  Server{"250 Ok\r\n" + bye}, Refused{}},
+                 {kEhlo, "MAIL FROM:<a@x>\r\n", "RCPT TO:<b@y>\r\n"},
+                 {"ready pipelining=0", "rcpt 0 250 Ok", failed, refused},
+                 {},
+                 true});
+  out.push_back({"421_after_data_354",
+                 {Server{kGreeting}, Server{kEhloPipelining}, Begin{one, "m"},
+                  Server{"250 Ok\r\n250 Ok\r\n354 go\r\n" + bye}, Refused{}},
+                 {kEhlo, mail_one},
+                 {"ready pipelining=1", "rcpt 0 250 Ok", failed, refused},
+                 {},
+                 true});
+  out.push_back({"421_after_data_rejected",
+                 {Server{kGreeting}, Server{kEhloPipelining}, Begin{one, "m"},
+                  Server{"250 Ok\r\n250 Ok\r\n554 5.6.0 no\r\n" + bye}, Refused{}},
+                 {kEhlo, mail_one},
+                 {"ready pipelining=1", "rcpt 0 250 Ok", "tx delivered=0 554 5.6.0 no | 250 Ok,",
+                  failed, refused}});
+  // The crash of issue 21: the message is delivered (its TransactionResult stands), and the
+  // session is failed before the caller could begin the next one.
+  out.push_back(
+      {"421_after_body_250_in_one_read",
+       {Server{kGreeting}, Server{kEhloPipelining}, Begin{one, "m"},
+        Server{"250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"250 2.0.0 queued\r\n" + bye}, Refused{}},
+       {kEhlo, mail_one, "m\r\n.\r\n"},
+       {"ready pipelining=1", "rcpt 0 250 Ok", "tx delivered=1 250 2.0.0 queued | 250 Ok,", failed,
+        refused}});
+  out.push_back({"421_after_body_250_lock_step",
+                 {Server{kGreeting}, Server{kEhloPlain}, Begin{one, "m"}, Server{"250 Ok\r\n"},
+                  Server{"250 Ok\r\n"}, Server{"354 go\r\n"}, Server{"250 2.0.0 queued\r\n" + bye},
+                  Refused{}},
+                 {kEhlo, "MAIL FROM:<a@x>\r\n", "RCPT TO:<b@y>\r\n", "DATA\r\n", "m\r\n.\r\n"},
+                 {"ready pipelining=0", "rcpt 0 250 Ok",
+                  "tx delivered=1 250 2.0.0 queued | 250 Ok,", failed, refused}});
+  // In two reads, the next message begun in between: it gets no TransactionResult (its
+  // recipients are the caller's to retry).
+  out.push_back(
+      {"421_after_body_250_in_the_next_read",
+       {Server{kGreeting}, Server{kEhloPipelining}, Begin{one, "m"},
+        Server{"250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"250 2.0.0 queued\r\n"},
+        Begin{envelope("a@x", {"c@z"}), "n"}, Server{bye}, Refused{}},
+       {kEhlo, mail_one, "m\r\n.\r\n", "RSET\r\nMAIL FROM:<a@x>\r\nRCPT TO:<c@z>\r\nDATA\r\n"},
+       {"ready pipelining=1", "rcpt 0 250 Ok", "tx delivered=1 250 2.0.0 queued | 250 Ok,", failed,
+        refused}});
+  out.push_back({"421_after_rset",
+                 {Server{kGreeting}, Server{kEhloPipelining}, Begin{one, "m"},
+                  Server{"250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"250 queued\r\n"},
+                  Begin{one, "n"}, Server{"250 reset\r\n" + bye}, Refused{}},
+                 {kEhlo, mail_one, "m\r\n.\r\n", "RSET\r\n" + mail_one},
+                 {"ready pipelining=1", "rcpt 0 250 Ok", "tx delivered=1 250 queued | 250 Ok,",
+                  failed, refused}});
+  // After QUIT's reply nothing the server says matters.
+  out.push_back(
+      {"421_after_quit_221_is_ignored",
+       {Server{kGreeting}, Server{kEhloPlain}, Quit{}, Server{"221 Bye\r\n" + bye}, Refused{}},
+       {kEhlo, "QUIT\r\n"},
+       {"ready pipelining=0", "closed", refused}});
+}
+
+// Replies of a class their command cannot have: the server and the session disagree on which
+// reply answers which command. Taken at face value, the 250 that DATA got here would have
+// ended a message whose body was never sent, as delivered.
+void add_replies_of_the_wrong_class(std::vector<Conversation>& out) {
+  const Envelope one = envelope("a@x", {"b@y"});
+  const std::string mail_one = "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n";
+  out.push_back(
+      {"unsolicited_250_shifts_every_reply_and_fails_at_data",
+       {Server{kGreeting}, Server{kEhloPipelining}, Begin{one, "m"},
+        Server{"250 2.0.0 unsolicited\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n"}},
+       {kEhlo, mail_one},
+       {"ready pipelining=1", "rcpt 0 250 2.1.0 Ok",
+        "failed 250 2.1.5 Ok: reply 250 2.1.5 Ok cannot answer DATA", "error protocol violation"}});
+  out.push_back({"354_to_rcpt_fails",
+                 {Server{kGreeting}, Server{kEhloPlain}, Begin{one, "m"}, Server{"250 Ok\r\n"},
+                  Server{"354 go\r\n"}},
+                 {kEhlo, "MAIL FROM:<a@x>\r\n", "RCPT TO:<b@y>\r\n"},
+                 {"ready pipelining=0", "failed 354 go: reply 354 go cannot answer RCPT",
+                  "error protocol violation"}});
+  out.push_back({"354_to_the_body_fails",
+                 {Server{kGreeting}, Server{kEhloPipelining}, Begin{one, "m"},
+                  Server{"250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"354 again\r\n"}},
+                 {kEhlo, mail_one, "m\r\n.\r\n"},
+                 {"ready pipelining=1", "rcpt 0 250 Ok",
+                  "failed 354 again: reply 354 again cannot answer the message body",
+                  "error protocol violation"}});
 }
 
 std::vector<Conversation> conversations() {
@@ -398,6 +554,8 @@ std::vector<Conversation> conversations() {
                  {kEhlo},
                  {"failed 0: AUTH PLAIN is not offered"},
                  ClientOptions{.auth_plain = "AHUAcA=="}});
+  add_421_after_every_reply(out);
+  add_replies_of_the_wrong_class(out);
   return out;
 }
 
@@ -428,7 +586,9 @@ TEST_P(Conversations, ServerBytesSplitAtEveryOffset) {
       return cuts;
     };
     Transcript got = run(c.steps, c.options, cut_at);
-    EXPECT_EQ(got.written, want.written) << "split at " << split;
+    if (!c.writes_depend_on_split) {
+      EXPECT_EQ(got.written, want.written) << "split at " << split;
+    }
     EXPECT_EQ(got.events, want.events) << "split at " << split;
   }
   auto every_byte = [](std::size_t, std::size_t size) {
@@ -437,7 +597,9 @@ TEST_P(Conversations, ServerBytesSplitAtEveryOffset) {
     return cuts;
   };
   Transcript got = run(c.steps, c.options, every_byte);
-  EXPECT_EQ(got.written, want.written) << "byte by byte";
+  if (!c.writes_depend_on_split) {
+    EXPECT_EQ(got.written, want.written) << "byte by byte";
+  }
   EXPECT_EQ(got.events, want.events) << "byte by byte";
 }
 
@@ -472,7 +634,7 @@ TEST(ClientSession, StateAccessors) {
   EXPECT_TRUE(session.ready_for_transaction());
   EXPECT_TRUE(session.capabilities().pipelining);
   EXPECT_TRUE(session.capabilities().enhanced_status_codes);
-  session.begin_transaction(envelope("a@x", {"b@y"}), "m");
+  ASSERT_TRUE(session.begin_transaction(envelope("a@x", {"b@y"}), "m").has_value());
   EXPECT_FALSE(session.ready_for_transaction());
   EXPECT_FALSE(session.failed());
   ASSERT_TRUE(session.on_bytes("250 Ok\r\n421 bye\r\n").has_value());
@@ -484,13 +646,48 @@ TEST(ClientSession, StateAccessors) {
   EXPECT_EQ(after.error().code, Errc::session_failed);
 }
 
+// A server answering the body in the read that carried its 354 answers bytes it cannot have
+// read (split between the two, the body goes out first and the reply stands).
+TEST(ClientSession, BodyAnsweredBeforeItWasSentFails) {
+  ClientSession session(ClientOptions{});
+  ASSERT_TRUE(session.on_bytes(kGreeting + kEhloPipelining).has_value());
+  session.on_sent(session.bytes_to_send().size());
+  ASSERT_TRUE(session.begin_transaction(envelope("a@x", {"b@y"}), "m").has_value());
+  session.on_sent(session.bytes_to_send().size());
+  Result<void> fed = session.on_bytes("250 Ok\r\n250 Ok\r\n354 go\r\n250 2.0.0 queued\r\n");
+  ASSERT_FALSE(fed.has_value());
+  EXPECT_EQ(fed.error().code, Errc::protocol_violation);
+  std::vector<std::string> events;
+  while (auto event = session.next_event()) events.push_back(describe(*event));
+  EXPECT_EQ(events, (std::vector<std::string>{
+                        "ready pipelining=1", "rcpt 0 250 Ok",
+                        "failed 250 2.0.0 queued: reply 250 2.0.0 queued to the message body "
+                        "before it was sent"}));
+  EXPECT_TRUE(session.bytes_to_send().empty());  // no body after the failure either
+}
+
+TEST(ClientSession, RefusesAddressesWithLineBreaks) {
+  ClientSession session(ClientOptions{});
+  ASSERT_TRUE(session.on_bytes(kGreeting + kEhloPipelining).has_value());
+  session.on_sent(session.bytes_to_send().size());
+  for (const Envelope& bad :
+       {envelope("a@x\r\nRSET", {"b@y"}), envelope("a@x", {"b@y", "c@z\n"})}) {
+    Result<void> begun = session.begin_transaction(bad, "m");
+    ASSERT_FALSE(begun.has_value());
+    EXPECT_EQ(begun.error().code, Errc::bad_address);
+    EXPECT_TRUE(session.bytes_to_send().empty());
+    EXPECT_TRUE(session.ready_for_transaction());  // nothing changed: the next one may go
+  }
+  EXPECT_TRUE(session.begin_transaction(envelope("a@x", {"b@y"}), "m").has_value());
+}
+
 TEST(ClientSession, BodyQueuedBehindUnsentBytes) {
   // The caller has not written the envelope yet when 354 arrives (it cannot happen on a real
   // socket, but the output buffer must keep order anyway).
   ClientSession session(ClientOptions{});
   ASSERT_TRUE(session.on_bytes(kGreeting + kEhloPipelining).has_value());
   session.on_sent(kEhlo.size());
-  session.begin_transaction(envelope("a@x", {"b@y"}), "body");
+  ASSERT_TRUE(session.begin_transaction(envelope("a@x", {"b@y"}), "body").has_value());
   ASSERT_TRUE(session.on_bytes("250 Ok\r\n250 Ok\r\n354 go\r\n").has_value());
   EXPECT_EQ(session.bytes_to_send(), "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nbody\r\n.\r\n");
 }

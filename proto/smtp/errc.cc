@@ -35,6 +35,10 @@ class SmtpCategory final : public std::error_category {
         return "session failed";
       case Errc::bad_chunk_size:
         return "bad BDAT chunk size";
+      case Errc::not_ready:
+        return "session not ready for a transaction";
+      case Errc::bad_address:
+        return "address with a line break";
     }
     return "unknown smtp error " + std::to_string(value);
   }

@@ -20,6 +20,8 @@ enum class Errc {
   message_too_large = 9,   // a DATA body exceeded its byte limit (server side)
   session_failed = 10,     // the session already failed; the connection must be closed
   bad_chunk_size = 11,     // a BDAT line that does not parse: the chunk's end is unknown
+  not_ready = 12,          // a transaction asked of a client session not ready for one
+  bad_address = 13,        // an envelope address the session cannot send (CR or LF in it)
 };
 
 const std::error_category& error_category() noexcept;
