@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "base/ascii.h"
-#include "base/assert.h"
 
 namespace mta::http {
 namespace {
@@ -316,7 +315,12 @@ Result<ParseEvent> RequestParser::feed(std::string_view bytes) {
 }
 
 Result<ParseEvent> RequestParser::next() {
-  MTA_ASSERT(state_ == State::complete);
+  // A driver that asks for the next request while this one is still arriving has lost track
+  // of the parser's state; the bytes it fed are not a reason to abort the process.
+  if (state_ == State::failed) return unexpected(error_);
+  if (state_ != State::complete) {
+    return fail(Errc::out_of_order, "next() while the request is incomplete");
+  }
   request_.method.clear();
   request_.target.clear();
   request_.path.clear();
@@ -332,7 +336,6 @@ Result<ParseEvent> RequestParser::next() {
 }
 
 Request RequestParser::take_request() {
-  MTA_ASSERT(state_ == State::complete);
   Request out = std::move(request_);
   request_ = Request{};
   return out;
