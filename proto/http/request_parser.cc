@@ -286,6 +286,10 @@ bool RequestParser::headers_done() const {
   return state_ != State::head && state_ != State::failed;
 }
 
+bool RequestParser::started() const {
+  return state_ != State::head || offset_of(in_.size()) > head_start_;
+}
+
 std::size_t RequestParser::execute(const char* data, std::size_t size) {
   impl_->parser.data = this;  // set on every call: the parser may have moved
   exec_end_ = data + size;

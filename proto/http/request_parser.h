@@ -138,6 +138,9 @@ class RequestParser {
   Request take_request();
 
   bool headers_done() const;
+  // Bytes of the current request have arrived (leading empty lines count), or it is complete:
+  // when a server's deadline for the request head starts.
+  bool started() const;
   bool complete() const { return state_ == State::complete; }
   bool failed() const { return state_ == State::failed; }
   // Bytes received and not yet consumed by a request (the start of pipelined requests).

@@ -543,7 +543,10 @@ TEST(RequestParser, LargeBodyFedInSmallPieces) {
 TEST(RequestParser, FeedWhileCompleteBuffersForNext) {
   RequestParser parser;
   const std::string_view get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_EQ(parser.feed(get).value(), ParseEvent::complete);
+  EXPECT_FALSE(parser.started());
+  ASSERT_EQ(parser.feed(get.substr(0, 3)).value(), ParseEvent::need_more);
+  EXPECT_TRUE(parser.started());
+  ASSERT_EQ(parser.feed(get.substr(3)).value(), ParseEvent::complete);
   const Request first = parser.take_request();
   EXPECT_EQ(first.path, "/healthz");
   // The same request is still the current one: feeding more does not start the next.
@@ -553,6 +556,7 @@ TEST(RequestParser, FeedWhileCompleteBuffersForNext) {
   ASSERT_EQ(parser.next().value(), ParseEvent::complete);
   EXPECT_EQ(parser.take_request().path, "/healthz");
   EXPECT_EQ(parser.next().value(), ParseEvent::need_more);
+  EXPECT_FALSE(parser.started());  // nothing of a third request yet
 }
 
 TEST(RequestParser, NextBeforeCompleteIsAnError) {
