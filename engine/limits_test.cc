@@ -76,6 +76,7 @@ TEST(PeerCounts, KeysMappedAddressesAndIpv6Prefixes) {
 TEST(PeerCounts, ZeroMeansNoCap) {
   PeerCounts counts(0);
   std::vector<PeerCounts::Ticket> held;
+  held.reserve(500);
   for (int i = 0; i < 500; ++i) held.push_back(*counts.acquire(address("127.0.0.2:1")));
   EXPECT_EQ(counts.open(address("127.0.0.2:1")), 500U);
 }
@@ -85,6 +86,7 @@ TEST(PeerCounts, ThreadsShareOneCount) {
   PeerCounts counts(8);
   std::atomic<int> over{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&counts, &over] {
       for (int i = 0; i < 20'000; ++i) {

@@ -7,6 +7,7 @@ after the greeting cut at the same deadline; SMTP and HTTP clients that pipeline
 dropped at the write timeout while the daemon's memory stays bounded; and the HTTP output cap,
 which holds pipelined requests back without losing any. Timeouts are short in the test config.
 """
+import json
 import os
 import re
 import socket
@@ -296,6 +297,33 @@ class LimitsTest(DaemonTest):
         self.assertEqual(data.count(b"HTTP/1.1 200 "), count)
         self.assertLess(grown, 32 * 1024, "output not held to its cap")
         self.alive()
+
+
+class FloodBenchTest(unittest.TestCase):
+    """bench/limits_flood.py at small scale: it runs, the legitimate client is served, and with
+    one source address the per-IP cap (default 50) refuses the rest. Figures are the bench's."""
+
+    def flood(self, *extra):
+        script = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "limits_flood.py")
+        out = subprocess.run([sys.executable, script, "--outpost", OUTPOST, "--hold", "3",
+                              "--samples", "3", *extra], capture_output=True, text=True,
+                             timeout=240)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout)
+
+    def test_small_flood_over_many_addresses(self):
+        got = self.flood("--slowloris", "40", "--nonreading", "10", "--literal", "2",
+                         "--addresses", "8")
+        self.assertEqual(got["opened"], {"slowloris": 40, "nonreading": 10, "literal": 2})
+        self.assertEqual(got["refused_by_a_cap"]["slowloris"], 0)
+        self.assertEqual(got["legitimate"]["served"], 3)
+        self.assertGreater(got["rss_mib"]["peak"], 0)
+
+    def test_one_address_meets_the_per_ip_cap(self):
+        got = self.flood("--slowloris", "60", "--nonreading", "0", "--literal", "0",
+                         "--addresses", "1")
+        self.assertEqual(got["refused_by_a_cap"]["slowloris"], 10)
+        self.assertEqual(got["legitimate"]["served"], 3)
 
 
 if __name__ == "__main__":
