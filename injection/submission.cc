@@ -98,8 +98,10 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       if (info->resumed) ++owner_.probe_.tls_resumed;
       tls_details_ = info->protocol + " " + info->cipher;
     }
-    // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now.
+    // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now, and so
+    // does the time allowed for its first command.
     if (!smtp_.tls()) smtp_.tls_started();
+    deadlines_.command_started();
     drive();
   }
 

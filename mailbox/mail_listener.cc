@@ -138,6 +138,7 @@ void MailConnection::on_tls_ready(const Result<void>& result) {
     return;  // the stream closes; on_closed follows
   }
   ++owner_.probe_.tls_sessions;
+  deadlines_.command_started();  // the session starts over: its first command is timed again
   tls_started();
   drive();
 }
