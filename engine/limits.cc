@@ -85,20 +85,47 @@ std::size_t PeerCounts::peers() const {
   return counts_.size();
 }
 
+// ---- FirstCommandQueue ----
+
+bool FirstCommandQueue::evict_oldest() {
+  if (waiting_.empty()) return false;
+  Deadlines* oldest = waiting_.begin()->second;
+  oldest->leave_queue();
+  oldest->expire(Deadlines::Kind::evicted);
+  return true;
+}
+
+std::uint64_t FirstCommandQueue::add(Deadlines* deadlines) {
+  const std::uint64_t seq = next_seq_++;
+  waiting_.emplace(seq, deadlines);
+  return seq;
+}
+
+void FirstCommandQueue::remove(std::uint64_t seq) { waiting_.erase(seq); }
+
 // ---- admission ----
 
 Admission admit(const ListenerLimits& limits, PeerCounts* counts, const SocketAddress& peer,
-                std::size_t open_now, bool stopping) {
+                std::size_t open_now, bool stopping, FirstCommandQueue* waiting) {
   Admission admission;
   if (stopping) {
     admission.verdict = Admission::Verdict::stopping;
-  } else if (limits.connections_max != 0 && open_now >= limits.connections_max) {
-    admission.verdict = Admission::Verdict::listener_full;
-  } else if (counts != nullptr) {
-    if (auto ticket = counts->acquire(peer)) {
-      admission.ticket = std::move(*ticket);
-    } else {
+    return admission;
+  }
+  if (counts != nullptr) {
+    auto ticket = counts->acquire(peer);
+    if (!ticket) {
       admission.verdict = Admission::Verdict::peer_full;
+      return admission;
+    }
+    admission.ticket = std::move(*ticket);
+  }
+  const std::size_t max = limits.connections_max;
+  if (max != 0 && open_now >= max) {
+    const bool room_while_closing = open_now < max + max / 4;
+    if (!room_while_closing || waiting == nullptr || !waiting->evict_oldest()) {
+      admission.verdict = Admission::Verdict::listener_full;
+      admission.ticket = {};  // not admitted: its place goes back
     }
   }
   return admission;
@@ -111,8 +138,13 @@ void refuse(int fd, std::string_view line) {
 
 // ---- Deadlines ----
 
-Deadlines::Deadlines(Shard& shard, const ListenerLimits& limits, ExpiredFn on_expired)
-    : shard_(shard), command_timeout_(limits.command_timeout), on_expired_(std::move(on_expired)) {
+Deadlines::Deadlines(Shard& shard, const ListenerLimits& limits, ExpiredFn on_expired,
+                     FirstCommandQueue* waiting)
+    : shard_(shard),
+      waiting_(waiting),
+      command_timeout_(limits.command_timeout),
+      on_expired_(std::move(on_expired)) {
+  if (waiting_ != nullptr) waiting_seq_ = waiting_->add(this);
   command_started();  // the greeting's: the first command must be in by then
   if (limits.session_max > Clock::Duration::zero()) {
     session_timer_ = shard_.schedule(limits.session_max, [this] {
@@ -144,6 +176,7 @@ void Deadlines::command_started() {
 }
 
 void Deadlines::command_done() {
+  leave_queue();  // the first command is in: never evicted from now on
   if (command_timer_ == 0) return;
   shard_.cancel_timer(command_timer_);
   command_timer_ = 0;
@@ -153,6 +186,12 @@ void Deadlines::cancel() {
   command_done();
   if (session_timer_ != 0) shard_.cancel_timer(session_timer_);
   session_timer_ = 0;
+}
+
+void Deadlines::leave_queue() {
+  if (waiting_seq_ == 0) return;
+  waiting_->remove(waiting_seq_);
+  waiting_seq_ = 0;
 }
 
 void Deadlines::expire(Kind kind) {

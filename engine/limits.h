@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -86,6 +87,34 @@ class PeerCounts {
   std::unordered_map<Key, std::uint32_t, KeyHash> counts_;  // guarded by mutex_
 };
 
+class Deadlines;
+
+// A listener's connections (on one shard) that have not finished their first command yet, oldest
+// first. When the listener is full, a new connection takes the place of the oldest of them (a
+// slowloris that never gets its first line in, or a silent one) instead of being refused:
+// connections from many addresses that never send a command cannot lock everyone out, while a
+// client that has sent its first command is never evicted. Shard thread only; owned by the
+// listener, which must outlive its connections' Deadlines.
+class FirstCommandQueue {
+ public:
+  FirstCommandQueue() = default;
+  FirstCommandQueue(const FirstCommandQueue&) = delete;
+  FirstCommandQueue& operator=(const FirstCommandQueue&) = delete;
+
+  // Tells the oldest waiting connection it is evicted (Deadlines' on_expired(evicted), from
+  // here: the listener closes it). False when none waits.
+  bool evict_oldest();
+  std::size_t size() const { return waiting_.size(); }
+
+ private:
+  friend class Deadlines;
+  std::uint64_t add(Deadlines* deadlines);
+  void remove(std::uint64_t seq);
+
+  std::map<std::uint64_t, Deadlines*> waiting_;  // by arrival
+  std::uint64_t next_seq_ = 1;
+};
+
 // The accept decision for one new connection.
 struct Admission {
   enum class Verdict { admitted, stopping, listener_full, peer_full };
@@ -96,9 +125,12 @@ struct Admission {
 };
 
 // `open_now`: connections this listener has open on this shard; `counts` may be null (no
-// per-address cap).
+// per-address cap). The per-address cap is checked first; then, at connections_max, the oldest
+// connection of `waiting` (may be null) still in its first command is evicted to make room.
+// Evicted connections take a moment to close, so past connections_max * 5/4 nothing is evicted
+// and the new connection is refused.
 Admission admit(const ListenerLimits& limits, PeerCounts* counts, const SocketAddress& peer,
-                std::size_t open_now, bool stopping);
+                std::size_t open_now, bool stopping, FirstCommandQueue* waiting = nullptr);
 
 // Writes `line` to a freshly accepted socket (its buffer is empty, so a short write does not
 // block) and closes it: the refusal every listener gives over a cap.
@@ -111,10 +143,14 @@ void refuse(int fd, std::string_view line);
 // the destructor cancels the timers.
 class Deadlines {
  public:
-  enum class Kind { command, session };
+  // evicted: a new connection took this one's place while it was still in its first command.
+  enum class Kind { command, session, evicted };
   using ExpiredFn = std::function<void(Kind kind)>;
 
-  Deadlines(Shard& shard, const ListenerLimits& limits, ExpiredFn on_expired);
+  // `waiting`: the listener's FirstCommandQueue (may be null); this connection is in it until
+  // its first command is done.
+  Deadlines(Shard& shard, const ListenerLimits& limits, ExpiredFn on_expired,
+            FirstCommandQueue* waiting = nullptr);
   Deadlines(const Deadlines&) = delete;
   Deadlines& operator=(const Deadlines&) = delete;
   ~Deadlines();
@@ -131,9 +167,13 @@ class Deadlines {
   void cancel();  // both; nothing fires after this
 
  private:
+  friend class FirstCommandQueue;
   void expire(Kind kind);
+  void leave_queue();
 
   Shard& shard_;
+  FirstCommandQueue* waiting_;
+  std::uint64_t waiting_seq_ = 0;  // 0 = not (or no longer) in `waiting_`
   const Clock::Duration command_timeout_;
   ExpiredFn on_expired_;
   TimerId command_timer_ = 0;

@@ -112,6 +112,55 @@ TEST(Admission, VerdictsInOrder) {
   EXPECT_TRUE(admit(limits, nullptr, peer, 1, false).admitted());  // no table: no address cap
 }
 
+// At the listener's cap the oldest connection still in its first command makes room; one past
+// its first command is never evicted, and past 5/4 of the cap (evicted ones still closing)
+// nothing is.
+TEST(Admission, FullListenerEvictsTheOldestStillInItsFirstCommand) {
+  Signal done;
+  std::vector<int> evicted;
+  bool full_without_waiting = false;
+  bool full_past_slack = false;
+  bool admitted_by_eviction = false;
+  Runtime runtime(test_options(1));
+  ASSERT_TRUE(runtime
+                  .start([&](Shard& shard) {
+                    const ListenerLimits limits{.connections_max = 4, .connections_per_ip = 0};
+                    auto queue = std::make_shared<FirstCommandQueue>();
+                    auto held = std::make_shared<std::vector<std::unique_ptr<Deadlines>>>();
+                    for (int i = 0; i < 4; ++i) {
+                      held->push_back(std::make_unique<Deadlines>(
+                          shard, limits,
+                          [&evicted, i](Deadlines::Kind kind) {
+                            if (kind == Deadlines::Kind::evicted) evicted.push_back(i);
+                          },
+                          queue.get()));
+                    }
+                    (*held)[0]->on_lines("EHLO x\r\n");  // past its first command
+                    const SocketAddress peer = address("127.0.0.2:1");
+                    admitted_by_eviction = admit(limits, nullptr, peer, 4, false, queue.get())
+                                               .admitted();  // evicts #1, not #0
+                    full_past_slack =
+                        !admit(limits, nullptr, peer, 5, false, queue.get()).admitted();
+                    (*held)[2]->on_lines("a");  // a partial line: still its first command
+                    full_without_waiting =
+                        !admit(limits, nullptr, peer, 4, false, nullptr).admitted();
+                    EXPECT_TRUE(admit(limits, nullptr, peer, 4, false, queue.get()).admitted());
+                    EXPECT_TRUE(admit(limits, nullptr, peer, 4, false, queue.get()).admitted());
+                    EXPECT_FALSE(admit(limits, nullptr, peer, 4, false, queue.get()).admitted());
+                    EXPECT_EQ(queue->size(), 0U);
+                    held->clear();
+                    done.notify();
+                  })
+                  .has_value());
+  ASSERT_TRUE(done.wait());
+  runtime.request_stop();
+  runtime.wait();
+  EXPECT_TRUE(admitted_by_eviction);
+  EXPECT_TRUE(full_without_waiting);
+  EXPECT_TRUE(full_past_slack);
+  EXPECT_EQ(evicted, (std::vector<int>{1, 2, 3}));
+}
+
 // Runs `body` on a one-shard runtime and waits for `done`.
 template <typename Body>
 void on_shard(Body body, Signal& done) {

@@ -22,8 +22,9 @@ class HttpListener::Connection final : public engine::ConnectionHandler {
         peer_(peer),
         parser_(owner.options_.limits),
         ticket_(std::move(ticket)),
-        deadlines_(owner.shard_, owner.options_.peer_limits,
-                   [this](engine::Deadlines::Kind kind) { on_expired(kind); }),
+        deadlines_(
+            owner.shard_, owner.options_.peer_limits,
+            [this](engine::Deadlines::Kind kind) { on_expired(kind); }, &owner.first_requests_),
         connection_(&engine::Connection::adopt(owner.shard_, fd, *this)) {
     owner_.shard_.hold();
     connection_->set_idle_timeout(owner_.options_.idle_timeout);
@@ -144,10 +145,12 @@ class HttpListener::Connection final : public engine::ConnectionHandler {
       return;
     }
     if (busy_) return;  // the head was in; the deadline does not cover our own work
-    http::Response timeout{
-        .status = 408, .content_type = "text/plain", .body = "request head too slow\n"};
-    timeout.close = true;
-    connection_->write(http::serialize(timeout));
+    const bool evicted = kind == engine::Deadlines::Kind::evicted;
+    http::Response goodbye{.status = evicted ? 503 : 408,
+                           .content_type = "text/plain",
+                           .body = evicted ? "too many connections\n" : "request head too slow\n"};
+    goodbye.close = true;
+    connection_->write(http::serialize(goodbye));
     connection_->close();
   }
 
@@ -181,7 +184,7 @@ void HttpListener::listen(int listen_fd) {
 
 void HttpListener::on_accept(int fd, const engine::SocketAddress& peer) {
   engine::Admission admission = engine::admit(options_.peer_limits, options_.peer_counts, peer,
-                                              connections_.size(), stopping_);
+                                              connections_.size(), stopping_, &first_requests_);
   if (!admission.admitted()) {
     const bool peer_full = admission.verdict == engine::Admission::Verdict::peer_full;
     http::Response busy{

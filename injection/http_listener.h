@@ -66,6 +66,7 @@ class HttpListener {
   engine::Shard& shard_;
   HttpOptions options_;
   HttpHandler handler_;
+  engine::FirstCommandQueue first_requests_;  // before connections_: outlives their Deadlines
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::uint64_t requests_served_ = 0;

@@ -32,8 +32,9 @@ class SubmissionListener::Session final : public tls::StreamHandler {
         smtp_(smtp_options(owner, implicit_tls)),
         stream_(*this),
         ticket_(std::move(ticket)),
-        deadlines_(owner.shard_, owner.options_.peer_limits,
-                   [this](engine::Deadlines::Kind kind) { on_expired(kind); }) {
+        deadlines_(
+            owner.shard_, owner.options_.peer_limits,
+            [this](engine::Deadlines::Kind kind) { on_expired(kind); }, &owner.first_commands_) {
     owner_.shard_.hold();
     // For the Received field of every message of this session: the address without the port.
     client_ip_ = peer.host();
@@ -210,13 +211,22 @@ class SubmissionListener::Session final : public tls::StreamHandler {
 
   // A line took longer than command_timeout from its first byte (or the first command from the
   // greeting), or the session outlived session_max: whatever the client is in the middle of, it
-  // is told and dropped. A message whose commit is in flight is still committed.
+  // is told and dropped. A message whose commit is in flight is still committed. Evicted: the
+  // listener was full and this session had not sent its first command yet.
   void on_expired(engine::Deadlines::Kind kind) {
     if (!open_) return;
-    stream_.write("421 4.4.2 " + owner_.options_.smtp.hostname +
-                  (kind == engine::Deadlines::Kind::command ? " Error: command timeout exceeded"
-                                                            : " Error: session too long") +
-                  ", closing connection\r\n");
+    const std::string& host = owner_.options_.smtp.hostname;
+    switch (kind) {
+      case engine::Deadlines::Kind::command:
+        stream_.write("421 4.4.2 " + host + " Error: command timeout exceeded, closing\r\n");
+        break;
+      case engine::Deadlines::Kind::session:
+        stream_.write("421 4.4.2 " + host + " Error: session too long, closing\r\n");
+        break;
+      case engine::Deadlines::Kind::evicted:
+        stream_.write("421 4.3.2 " + host + " Too many connections, closing\r\n");
+        break;
+    }
     stream_.close();
   }
 
@@ -265,8 +275,9 @@ void SubmissionListener::listen(int listen_fd, bool implicit_tls) {
 }
 
 void SubmissionListener::on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer) {
-  engine::Admission admission = engine::admit(options_.peer_limits, options_.peer_counts, peer,
-                                              sessions_.size(), shard_.stopping());
+  engine::Admission admission =
+      engine::admit(options_.peer_limits, options_.peer_counts, peer, sessions_.size(),
+                    shard_.stopping(), &first_commands_);
   if (!admission.admitted()) {
     ++probe_.connections_refused;
     engine::refuse(

@@ -101,6 +101,7 @@ class SubmissionListener {
   SubmissionOptions options_;
   RateLimiter per_ip_;
   RateLimiter per_user_;
+  engine::FirstCommandQueue first_commands_;  // before sessions_: outlives their Deadlines
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   Probe probe_;

@@ -14,8 +14,9 @@ MailConnection::MailConnection(MailListener& owner, std::uint64_t id)
     : owner_(owner),
       id_(id),
       stream_(*this),
-      deadlines_(owner.shard_, owner.options_.peer_limits,
-                 [this](engine::Deadlines::Kind kind) { on_expired(kind); }) {}
+      deadlines_(
+          owner.shard_, owner.options_.peer_limits,
+          [this](engine::Deadlines::Kind kind) { on_expired(kind); }, &owner.first_commands_) {}
 
 void MailConnection::start(int fd, bool implicit_tls, engine::PeerCounts::Ticket&& ticket) {
   owner_.shard_.hold();
@@ -37,12 +38,21 @@ void MailConnection::start(int fd, bool implicit_tls, engine::PeerCounts::Ticket
 }
 
 // A line took longer than command_timeout from its first byte (or the first command from the
-// greeting), or the session outlived session_max: the client is told and dropped.
+// greeting), or the session outlived session_max, or the listener was full and this connection
+// had not sent its first command yet: the client is told and dropped.
 void MailConnection::on_expired(engine::Deadlines::Kind kind) {
   if (!open_) return;
-  stream_.write(owner_.refusal_ + (kind == engine::Deadlines::Kind::command
-                                       ? "Command timeout exceeded, closing\r\n"
-                                       : "Session too long, closing\r\n"));
+  switch (kind) {
+    case engine::Deadlines::Kind::command:
+      stream_.write(owner_.refusal_ + "Command timeout exceeded, closing\r\n");
+      break;
+    case engine::Deadlines::Kind::session:
+      stream_.write(owner_.refusal_ + "Session too long, closing\r\n");
+      break;
+    case engine::Deadlines::Kind::evicted:
+      stream_.write(owner_.refusal_ + "Too many connections, closing\r\n");
+      break;
+  }
   close();
 }
 
@@ -174,8 +184,9 @@ void MailListener::listen(int listen_fd, bool implicit_tls) {
 }
 
 void MailListener::on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer) {
-  engine::Admission admission = engine::admit(options_.peer_limits, options_.peer_counts, peer,
-                                              connections_.size(), shard_.stopping());
+  engine::Admission admission =
+      engine::admit(options_.peer_limits, options_.peer_counts, peer, connections_.size(),
+                    shard_.stopping(), &first_commands_);
   if (!admission.admitted()) {
     ++probe_.connections_refused;
     engine::refuse(fd, refusal_ + (admission.verdict == engine::Admission::Verdict::peer_full

@@ -133,8 +133,9 @@ class MailListener {
   void on_closed(std::uint64_t id);
   MailConnection* find(std::uint64_t id);
 
-  const std::string name_;     // "imap", "pop3": for logs
-  const std::string refusal_;  // "* BYE " or "-ERR [SYS/TEMP] "
+  const std::string name_;                    // "imap", "pop3": for logs
+  const std::string refusal_;                 // "* BYE " or "-ERR [SYS/TEMP] "
+  engine::FirstCommandQueue first_commands_;  // before connections_: outlives their Deadlines
   std::unordered_map<std::uint64_t, std::unique_ptr<MailConnection>> connections_;
   std::uint64_t next_id_ = 1;
   MailListenerProbe probe_;
