@@ -139,9 +139,10 @@ class HttpListener::Connection final : public engine::ConnectionHandler {
   void on_expired(engine::Deadlines::Kind kind) {
     if (connection_ == nullptr) return;
     if (kind == engine::Deadlines::Kind::session) {
-      // Keep-alive maximum: the request being answered is the last one.
+      // Keep-alive maximum: the request being answered (or arriving, still under the head
+      // deadline) is the last one; an idle connection closes now.
       session_over_ = true;
-      if (!busy_) connection_->close();
+      if (!busy_ && !parser_.started()) connection_->close();
       return;
     }
     if (busy_) return;  // the head was in; the deadline does not cover our own work

@@ -5,7 +5,9 @@ refusal each protocol gives and a client from another 127.x address still served
 (a byte at a time, or complete header lines one by one) cut at the command deadline; silence
 after the greeting cut at the same deadline; SMTP and HTTP clients that pipeline and never read,
 dropped at the write timeout while the daemon's memory stays bounded; and the HTTP output cap,
-which holds pipelined requests back without losing any. Timeouts are short in the test config.
+which holds pipelined requests back without losing any; session_max ending busy SMTP and HTTP
+keep-alive sessions; and bench/limits_flood.py at small scale. Timeouts are short in the test
+config.
 """
 import json
 import os
@@ -299,6 +301,59 @@ class LimitsTest(DaemonTest):
         self.assertEqual(data.count(b"HTTP/1.1 200 "), count)
         self.assertLess(grown, 32 * 1024, "output not held to its cap")
         self.alive()
+
+
+class SessionMaxTest(DaemonTest):
+    """session_max: a client busy with quick complete commands is still ended when its session
+    has lasted that long (SMTP 421 4.4.2; HTTP keep-alive ends with the response in progress)."""
+
+    def test_busy_sessions_end_at_session_max(self):
+        peer = self.started(ScriptedPeer())
+        outpost = self.started(Outpost(OUTPOST, self.workdir, peer.port,
+                                       {"limits": {"session_max": '"2s"'}}))
+        outpost.start()
+        smtp = connect(outpost.port)
+        self.assertRegex(read_until(smtp, rb"\r\n"), rb"^220 ")
+        start = time.monotonic()
+        goodbye = b""
+        for _ in range(100):  # a NOOP every 0.1 s, each answered: never idle, never slow
+            try:
+                smtp.sendall(b"NOOP\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            reply = read_until(smtp, rb"\r\n")
+            if not reply.startswith(b"250"):
+                goodbye = reply
+                break
+            time.sleep(0.1)
+        self.assertRegex(goodbye, rb"^421 4\.4\.2 .*session too long")
+        self.assertLess(time.monotonic() - start, 8)
+        smtp.close()
+
+        http = connect(outpost.http_port)
+        start = time.monotonic()
+        responses = 0
+        ended = False
+        for _ in range(100):  # keep-alive requests one by one until the server ends it
+            try:
+                http.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                ended = True  # closed while idle between two requests
+                break
+            head = read_until(http, rb"\r\n\r\n[^\r\n]*\n")
+            if not head:
+                ended = True
+                break
+            self.assertIn(b" 200 ", head)
+            responses += 1
+            if b"Connection: close" in head:  # the last answer says so
+                ended = read_to_eof(http) == b""
+                break
+            time.sleep(0.1)
+        self.assertTrue(ended, "keep-alive went on past session_max")
+        self.assertGreater(responses, 3)
+        self.assertLess(time.monotonic() - start, 8)
+        http.close()
 
 
 class FloodBenchTest(unittest.TestCase):
