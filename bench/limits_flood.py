@@ -265,6 +265,7 @@ def flood(args, outpost):
             "served": len(served),
             "median_seconds": round(statistics.median(served), 4) if served else None,
             "max_seconds": round(max(served), 4) if served else None,
+            "seconds": [None if t is None else round(t, 4) for t in timings],
         },
         "rss_mib": {"before": round(rss_before / 1024, 1), "peak": round(rss_peak / 1024, 1)},
     }
