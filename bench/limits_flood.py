@@ -106,6 +106,8 @@ def main():
     parser.add_argument("--addresses", type=int, default=64)
     parser.add_argument("--hold", type=float, default=20, help="seconds the flood lasts")
     parser.add_argument("--samples", type=int, default=20, help="legitimate client timings")
+    parser.add_argument("--delay", type=float, default=2.0,
+                        help="seconds from the flood's last connection to the first timing")
     parser.add_argument("--set", action="append", default=[], help="section.key=value")
     args = parser.parse_args()
 
@@ -186,7 +188,7 @@ def flood(args, outpost):
     results = multiprocessing.Queue()
     legit = multiprocessing.Process(target=legitimate,
                                     args=(args.listener, port, args.samples,
-                                          min(2.0, args.hold / 4), results), daemon=True)
+                                          min(args.delay, args.hold / 2), results), daemon=True)
     legit.start()
     timings = []
     slow_pos = [0] * len(slow)
