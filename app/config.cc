@@ -198,6 +198,28 @@ class Section {
     }                                          \
   } while (false)
 
+// [limits] keys, in [limits] or a listener's section: only the keys present are set.
+Result<void> parse_limits(Section& section, Config::Limits& out) {
+  constexpr std::uint64_t unset = ~std::uint64_t{0};
+  constexpr Clock::Duration unset_duration = Clock::Duration::min();
+  std::uint64_t per_ip = unset;
+  std::uint64_t output = unset;
+  Clock::Duration command = unset_duration;
+  Clock::Duration write = unset_duration;
+  Clock::Duration session = unset_duration;
+  CONFIG_TRY(section.integer("connections_per_ip", per_ip, 0, 1'000'000));
+  CONFIG_TRY(section.integer("output_buffer_max", output, 4096, std::int64_t{1} << 30));
+  CONFIG_TRY(section.duration("command_timeout", command));
+  CONFIG_TRY(section.duration("write_timeout", write));
+  CONFIG_TRY(section.duration("session_max", session));
+  if (per_ip != unset) out.connections_per_ip = per_ip;
+  if (output != unset) out.output_buffer_max = output;
+  if (command != unset_duration) out.command_timeout = command;
+  if (write != unset_duration) out.write_timeout = write;
+  if (session != unset_duration) out.session_max = session;
+  return {};
+}
+
 // [[<section>.user]] entries: a name and a crypt(3) hash; mailbox users may add an APOP secret.
 Result<void> parse_users(Section& section, const std::string& where,
                          std::vector<Config::User>& out) {
@@ -300,6 +322,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     }
   }
   CONFIG_TRY(parse_users(submission, "submission", config.users));
+  CONFIG_TRY(
+      parse_limits(submission, config.listener_limit_overrides[Config::Listener::submission]));
   CONFIG_TRY(submission.no_unknown_keys());
 
   Section tls(table("tls"), "tls");
@@ -347,6 +371,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       config.api_keys.push_back(std::move(key));
     }
   }
+  CONFIG_TRY(parse_limits(http, config.listener_limit_overrides[Config::Listener::http]));
   CONFIG_TRY(http.no_unknown_keys());
 
   Section bounce(table("bounce"), "bounce");
@@ -361,6 +386,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
                             0, 1'000'000'000));
   CONFIG_TRY(bounce.integer("bytes_per_ip_per_minute", config.bounce_bytes_per_ip_per_minute, 0,
                             std::int64_t{1} << 50));
+  CONFIG_TRY(parse_limits(bounce, config.listener_limit_overrides[Config::Listener::bounce]));
   CONFIG_TRY(bounce.no_unknown_keys());
   if (!config.bounce_listen.empty() && config.bounce_domain.empty()) {
     return config_error("bounce.listen needs bounce.domain: the intake takes mail for it only");
@@ -374,6 +400,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(mailbox.no_unknown_keys());
   for (auto [name, listen] : {std::pair{"imap", &config.imap}, std::pair{"pop3", &config.pop3}}) {
     Section section(table(name), name);
+    CONFIG_TRY(
+        parse_limits(section, config.listener_limit_overrides[name == std::string_view("imap")
+                                                                  ? Config::Listener::imap
+                                                                  : Config::Listener::pop3]));
     CONFIG_TRY(section.string_list("listen", listen->listen));
     CONFIG_TRY(section.string_list("tls_listen", listen->tls_listen));
     CONFIG_TRY(section.boolean("login_without_tls", listen->login_without_tls));
@@ -384,6 +414,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       config.verp_prefix.find_first_of("+@= \"\t") != std::string::npos) {
     return config_error("bounce.verp_prefix must be a non-empty local part without + = @");
   }
+
+  Section limits(table("limits"), "limits");
+  CONFIG_TRY(parse_limits(limits, config.limits));
+  CONFIG_TRY(limits.no_unknown_keys());
 
   Section metrics(table("metrics"), "metrics");
   CONFIG_TRY(metrics.string_list("listen", config.metrics_listen));
@@ -622,7 +656,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   static const std::set<std::string> known = {
       "node", "log",     "spool",   "submission", "delivery", "queue",   "http",
       "dkim", "dns",     "tls",     "metrics",    "bounce",   "mailbox", "imap",
-      "pop3", "shaping", "cluster", "tenant",     "warmup"};
+      "pop3", "shaping", "cluster", "tenant",     "warmup",   "limits"};
   static const std::set<std::string> later = {};
   for (auto& [key, value] : root) {
     const std::string name(key.str());
@@ -656,6 +690,24 @@ Result<Config> load_config(const std::string& path) {
   auto text = read_file(path);
   if (!text) return unexpected(text.error().code, "cannot read config file " + path);
   return parse_config(*text, path);
+}
+
+engine::ListenerLimits Config::listener_limits(Listener listener) const {
+  const bool mailbox = listener == Listener::imap || listener == Listener::pop3;
+  engine::ListenerLimits out;
+  out.connections_per_ip = mailbox ? 20 : 50;
+  if (listener == Listener::imap) out.session_max = std::chrono::hours(24);  // IDLE lives long
+  const auto found = listener_limit_overrides.find(listener);
+  for (const Limits* set :
+       {&limits, found == listener_limit_overrides.end() ? nullptr : &found->second}) {
+    if (set == nullptr) continue;
+    if (set->connections_per_ip) out.connections_per_ip = *set->connections_per_ip;
+    if (set->command_timeout) out.command_timeout = *set->command_timeout;
+    if (set->write_timeout) out.write_timeout = *set->write_timeout;
+    if (set->session_max) out.session_max = *set->session_max;
+    if (set->output_buffer_max) out.output_buffer_max = *set->output_buffer_max;
+  }
+  return out;
 }
 
 }  // namespace mta::app

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/result.h"
 #include "engine/address.h"
+#include "engine/limits.h"
 #include "injection/rate_limit.h"
 
 namespace mta::app {
@@ -111,6 +112,22 @@ struct Config {
   };
   MailboxListen imap;
   MailboxListen pop3{.idle_timeout = std::chrono::minutes(10)};
+  // [limits]: what every listener allows one client (engine/limits.h), each key overridable in
+  // a listener's own section ([submission], [http], [bounce], [imap], [pop3]). Unset: the
+  // section's value, else [limits]', else the listener's default (listener_limits()).
+  struct Limits {
+    std::optional<std::uint64_t> connections_per_ip;  // 0 = no cap
+    std::optional<Clock::Duration> command_timeout;   // 0 = none
+    std::optional<Clock::Duration> write_timeout;     // 0 = none
+    std::optional<Clock::Duration> session_max;       // 0 = none
+    std::optional<std::uint64_t> output_buffer_max;
+  };
+  enum class Listener { submission, http, bounce, imap, pop3 };
+  Limits limits;  // [limits]
+  std::map<Listener, Limits> listener_limit_overrides;
+  // Defaults: 50 connections per IP for SMTP and HTTP, 20 for IMAP and POP3; command_timeout
+  // 30s; write_timeout 60s; session_max 1h (IMAP 24h); output_buffer_max 256 KiB.
+  engine::ListenerLimits listener_limits(Listener listener) const;
   // [metrics] GET /metrics (Prometheus text format); empty = served on the [http] listeners
   std::vector<std::string> metrics_listen;
   std::uint32_t metrics_destinations_max = 50;  // destination label values with own series

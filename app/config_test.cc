@@ -466,5 +466,61 @@ tenant = "shop.eu"
   }
 }
 
+TEST(Config, LimitsAndTheirOverrides) {
+  using Listener = Config::Listener;
+  using namespace std::chrono_literals;
+  auto defaults = parse_config("", "empty");
+  ASSERT_TRUE(defaults.has_value());
+  const engine::ListenerLimits smtp = defaults->listener_limits(Listener::submission);
+  EXPECT_EQ(smtp.connections_per_ip, 50u);
+  EXPECT_EQ(smtp.command_timeout, Clock::Duration(30s));
+  EXPECT_EQ(smtp.write_timeout, Clock::Duration(60s));
+  EXPECT_EQ(smtp.session_max, Clock::Duration(1h));
+  EXPECT_EQ(smtp.output_buffer_max, 256u * 1024);
+  EXPECT_EQ(defaults->listener_limits(Listener::http).connections_per_ip, 50u);
+  EXPECT_EQ(defaults->listener_limits(Listener::pop3).connections_per_ip, 20u);
+  EXPECT_EQ(defaults->listener_limits(Listener::imap).connections_per_ip, 20u);
+  EXPECT_EQ(defaults->listener_limits(Listener::imap).session_max, Clock::Duration(24h));
+
+  auto config = parse_config(R"(
+[limits]
+connections_per_ip = 10
+command_timeout = "5s"
+write_timeout = "20s"
+session_max = "2h"
+output_buffer_max = 65536
+[http]
+connections_per_ip = 100
+session_max = "0"
+[imap]
+command_timeout = "1m"
+[bounce]
+write_timeout = "3s"
+)",
+                             "limits");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  const engine::ListenerLimits submission = config->listener_limits(Listener::submission);
+  EXPECT_EQ(submission.connections_per_ip, 10u);
+  EXPECT_EQ(submission.command_timeout, Clock::Duration(5s));
+  EXPECT_EQ(submission.write_timeout, Clock::Duration(20s));
+  EXPECT_EQ(submission.session_max, Clock::Duration(2h));
+  EXPECT_EQ(submission.output_buffer_max, 65536u);
+  const engine::ListenerLimits http = config->listener_limits(Listener::http);
+  EXPECT_EQ(http.connections_per_ip, 100u);
+  EXPECT_EQ(http.session_max, Clock::Duration::zero());  // none
+  EXPECT_EQ(http.command_timeout, Clock::Duration(5s));
+  EXPECT_EQ(config->listener_limits(Listener::imap).command_timeout, Clock::Duration(1min));
+  EXPECT_EQ(config->listener_limits(Listener::imap).connections_per_ip, 10u);  // [limits]
+  EXPECT_EQ(config->listener_limits(Listener::bounce).write_timeout, Clock::Duration(3s));
+  EXPECT_EQ(config->listener_limits(Listener::pop3).write_timeout, Clock::Duration(20s));
+
+  for (const std::string_view bad :
+       {"[limits]\nconnections_per_ip = -1\n", "[limits]\nwrite_timeout = \"soon\"\n",
+        "[limits]\noutput_buffer_max = 10\n", "[limits]\nsessions_max = \"1h\"\n",
+        "[pop3]\ncommand_timeout = \"forever\"\n"}) {
+    EXPECT_FALSE(parse_config(bad, "bad").has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace mta::app

@@ -521,6 +521,12 @@ Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config) {
   return std::optional<dkim::KeyRing>(std::move(ring).value());
 }
 
+// A listener's limits with its own cap of connections per shard.
+engine::ListenerLimits with_shard_cap(engine::ListenerLimits limits, std::size_t connections_max) {
+  limits.connections_max = connections_max;
+  return limits;
+}
+
 }  // namespace
 
 int run_daemon(const Config& config, const std::string& config_path) {
@@ -841,6 +847,21 @@ int run_daemon(const Config& config, const std::string& config_path) {
       },
       .failure_delay = config.mailbox_auth_failure_delay};
 
+  // Per-listener limits ([limits] and each section's overrides) and each listener's count of
+  // connections per client address, shared by every shard the listener runs on.
+  using LimitsFor = Config::Listener;
+  const engine::ListenerLimits submission_limits = config.listener_limits(LimitsFor::submission);
+  const engine::ListenerLimits http_limits = config.listener_limits(LimitsFor::http);
+  const engine::ListenerLimits bounce_limits = config.listener_limits(LimitsFor::bounce);
+  const engine::ListenerLimits imap_limits = config.listener_limits(LimitsFor::imap);
+  const engine::ListenerLimits pop3_limits = config.listener_limits(LimitsFor::pop3);
+  engine::PeerCounts submission_peers(submission_limits.connections_per_ip);
+  engine::PeerCounts http_peers(http_limits.connections_per_ip);
+  engine::PeerCounts metrics_peers(http_limits.connections_per_ip);
+  engine::PeerCounts bounce_peers(bounce_limits.connections_per_ip);
+  engine::PeerCounts imap_peers(imap_limits.connections_per_ip);
+  engine::PeerCounts pop3_peers(pop3_limits.connections_per_ip);
+
   std::vector<ShardServices> services(shard_count);
   queue::Store& spool = **store;
   mailbox::MailStore& mail = **mail_store;
@@ -1053,6 +1074,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
         shard, *mine.injector,
         injection::SubmissionOptions{.smtp = smtp_options,
                                      .idle_timeout = config.session_idle_timeout,
+                                     .peer_limits = with_shard_cap(submission_limits, 10'000),
+                                     .peer_counts = &submission_peers,
                                      .tls = mine.tls_server.get(),
                                      .tls_handshake_timeout = config.tls_handshake_timeout,
                                      .trusted = &*trusted,
@@ -1106,6 +1129,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
         injection::SubmissionOptions intake_options{
             .smtp = smtp_options,
             .idle_timeout = config.session_idle_timeout,
+            .peer_limits = with_shard_cap(bounce_limits, 10'000),
+            .peer_counts = &bounce_peers,
             .tls = mine.tls_server.get(),
             .tls_handshake_timeout = config.tls_handshake_timeout,
             .accept_domain = config.bounce_domain};
@@ -1139,6 +1164,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
           shard, mail, logins,
           mailbox::MailListenerOptions{.hostname = config.hostname,
                                        .idle_timeout = config.pop3.idle_timeout,
+                                       .peer_limits = with_shard_cap(pop3_limits, 1000),
+                                       .peer_counts = &pop3_peers,
                                        .tls = mine.tls_server.get(),
                                        .tls_handshake_timeout = config.tls_handshake_timeout,
                                        .login_without_tls = config.pop3.login_without_tls});
@@ -1146,6 +1173,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
           shard, mail, logins,
           mailbox::MailListenerOptions{.hostname = config.hostname,
                                        .idle_timeout = config.imap.idle_timeout,
+                                       .peer_limits = with_shard_cap(imap_limits, 1000),
+                                       .peer_counts = &imap_peers,
                                        .tls = mine.tls_server.get(),
                                        .tls_handshake_timeout = config.tls_handshake_timeout,
                                        .login_without_tls = config.imap.login_without_tls},
@@ -1233,6 +1262,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
     const bool separate_metrics = !config.metrics_listen.empty();
     injection::HttpOptions http_options;
     http_options.limits.body_bytes_max = config.http_body_bytes_max;
+    http_options.peer_limits = with_shard_cap(http_limits, 1000);
+    http_options.peer_counts = &http_peers;
     mine.http = std::make_unique<injection::HttpListener>(
         shard, http_options,
         [admin = mine.admin.get(), api = mine.api.get(), serve_metrics, separate_metrics](
@@ -1257,7 +1288,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
         });
     if (separate_metrics) {
       mine.metrics = std::make_unique<injection::HttpListener>(
-          shard, injection::HttpOptions{},
+          shard,
+          injection::HttpOptions{.peer_limits = with_shard_cap(http_limits, 1000),
+                                 .peer_counts = &metrics_peers},
           [serve_metrics](http::Request&& request, const engine::SocketAddress& /*peer*/,
                           const injection::Respond& respond) {
             if (serve_metrics(request, respond)) return;

@@ -236,12 +236,43 @@ void Connection::on_idle_timer() {
   idle_timer_ = shard_.schedule(due - now, [this] { on_idle_timer(); });
 }
 
+void Connection::set_write_timeout(Clock::Duration timeout) {
+  write_timeout_ = timeout;
+  if (write_timer_ != 0) {
+    shard_.cancel_timer(write_timer_);
+    write_timer_ = 0;
+  }
+  last_output_ = shard_.clock().now();
+  arm_write_timer();
+}
+
+void Connection::arm_write_timer() {
+  if (write_timer_ != 0 || write_timeout_ <= Clock::Duration::zero()) return;
+  if (output_pending() == 0) return;
+  write_timer_ = shard_.schedule(write_timeout_, [this] { on_write_timer(); });
+}
+
+void Connection::on_write_timer() {
+  write_timer_ = 0;
+  if (state_ != State::open && state_ != State::closing) return;
+  if (output_pending() == 0) return;  // armed again by the next write
+  const Clock::TimePoint now = shard_.clock().now();
+  const Clock::TimePoint due = last_output_ + write_timeout_;
+  if (now >= due) {
+    fail(-ETIMEDOUT);
+    return;
+  }
+  write_timer_ = shard_.schedule(due - now, [this] { on_write_timer(); });
+}
+
 // ---- writing ----
 
 void Connection::write(std::string_view bytes) {
   if (bytes.empty()) return;
   if (state_ != State::connecting && state_ != State::open) return;
+  if (output_pending() == 0) last_output_ = shard_.clock().now();
   output_.append(bytes);
+  arm_write_timer();
   if (state_ == State::open) start_send();
 }
 
@@ -257,7 +288,10 @@ void Connection::start_send() {
 }
 
 void Connection::on_send_done(int result) {
-  if (result > 0) sending_.consume(static_cast<std::size_t>(result));
+  if (result > 0) {
+    sending_.consume(static_cast<std::size_t>(result));
+    last_output_ = shard_.clock().now();
+  }
   if (state_ == State::finishing || state_ == State::closed) {
     maybe_finish();
     return;
@@ -374,8 +408,10 @@ void Connection::defer_self(void (Connection::*member)()) {
 void Connection::cancel_timers() {
   if (idle_timer_ != 0) shard_.cancel_timer(idle_timer_);
   if (deadline_timer_ != 0) shard_.cancel_timer(deadline_timer_);
+  if (write_timer_ != 0) shard_.cancel_timer(write_timer_);
   idle_timer_ = 0;
   deadline_timer_ = 0;
+  write_timer_ = 0;
 }
 
 bool Connection::ops_in_flight() const {

@@ -82,6 +82,10 @@ class Connection {
   void resume_reading();
   // Close with -ETIMEDOUT when no bytes arrive for this long; 0 = none.
   void set_idle_timeout(Clock::Duration timeout);
+  // Close with -ETIMEDOUT when output has been waiting this long without the kernel taking a
+  // byte of it (the peer does not read, so its window stays shut); 0 = none. Unlike the idle
+  // timeout it runs while reading is paused: that is when a peer that never reads is caught.
+  void set_write_timeout(Clock::Duration timeout);
 
   // Graceful: stop delivering input, send what is pending (at most kCloseTimeout),
   // shutdown(SHUT_WR), read and discard until the peer's EOF (at most kLingerTimeout),
@@ -106,6 +110,8 @@ class Connection {
   void on_recv_done(int result);
   void on_send_done(int result);
   void on_idle_timer();
+  void arm_write_timer();
+  void on_write_timer();
   void report_socket_failure();
   void deliver_input();
   void arm_discard_recv();
@@ -146,6 +152,9 @@ class Connection {
   Clock::Duration idle_timeout_{};
   Clock::TimePoint last_input_{};
   TimerId idle_timer_ = 0;
+  Clock::Duration write_timeout_{};
+  Clock::TimePoint last_output_{};  // output went from none to some, or the kernel took some
+  TimerId write_timer_ = 0;
   TimerId deadline_timer_ = 0;  // connect timeout or close timeout
 };
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "engine/address.h"
+#include "engine/limits.h"
 #include "engine/shard.h"
 #include "proto/http/request_parser.h"
 #include "proto/http/response.h"
@@ -20,7 +21,12 @@ namespace mta::injection {
 struct HttpOptions {
   http::ParserLimits limits;
   Clock::Duration idle_timeout = std::chrono::seconds(60);  // between requests
-  std::size_t connections_max = 1000;                       // per shard; more get 503
+  // Over connections_max (per shard) or connections_per_ip: 503 and close. command_timeout:
+  // from accept to the first request's head, and from each request's first byte to the end of
+  // its head (else 408 and close). session_max: no new request after it (keep-alive ends).
+  // output_buffer_max: pipelined requests wait while more than this is unsent.
+  engine::ListenerLimits peer_limits;
+  engine::PeerCounts* peer_counts = nullptr;  // node-wide, shared by the shards; null = none
 };
 
 // Answers one request, once, on the listener's shard. Calling it after the client has gone is
@@ -31,8 +37,10 @@ using HttpHandler = std::function<void(http::Request&& request, const engine::So
 
 // One per shard, created and used only on that shard's thread. Requests on one connection are
 // answered in order, one at a time (pipelined requests wait in the parser); reading pauses while
-// a request is being answered. Each connection holds the shard's drain gate while open; on
-// stop, idle connections close and busy ones close after their response.
+// a request is being answered, and resumes only when the parser needs more bytes, so however
+// many requests a client pipelines, the server holds one recv's worth of them. Each connection
+// holds the shard's drain gate while open; on stop, idle connections close and busy ones close
+// after their response.
 class HttpListener {
  public:
   HttpListener(engine::Shard& shard, HttpOptions options, HttpHandler handler);
@@ -58,6 +66,7 @@ class HttpListener {
   engine::Shard& shard_;
   HttpOptions options_;
   HttpHandler handler_;
+  engine::FirstCommandQueue first_requests_;  // before connections_: outlives their Deadlines
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::uint64_t requests_served_ = 0;

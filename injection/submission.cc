@@ -25,12 +25,16 @@ namespace mta::injection {
 class SubmissionListener::Session final : public tls::StreamHandler {
  public:
   Session(SubmissionListener& owner, std::uint64_t id, int fd, bool implicit_tls,
-          const engine::SocketAddress& peer)
+          const engine::SocketAddress& peer, engine::PeerCounts::Ticket&& ticket)
       : owner_(owner),
         id_(id),
         opened_(std::chrono::steady_clock::now()),
         smtp_(smtp_options(owner, implicit_tls)),
-        stream_(*this) {
+        stream_(*this),
+        ticket_(std::move(ticket)),
+        deadlines_(
+            owner.shard_, owner.options_.peer_limits,
+            [this](engine::Deadlines::Kind kind) { on_expired(kind); }, &owner.first_commands_) {
     owner_.shard_.hold();
     // For the Received field of every message of this session: the address without the port.
     client_ip_ = peer.host();
@@ -66,16 +70,20 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       }
     }
     stream_.set_idle_timeout(owner_.options_.idle_timeout);
+    stream_.set_write_timeout(owner_.options_.peer_limits.write_timeout);
     flush();
   }
 
   void on_data(Buffer& input) override {
+    deadlines_.on_lines(input.readable());
     smtp_.on_bytes(input.readable());
     input.consume(input.size());
     drive();
     // A client that pipelines commands but never reads our replies must not grow our output
-    // buffer without bound: stop reading until the replies have drained.
-    if (open_ && !reading_paused_ && stream_.output_pending() > owner_.options_.output_bytes_max) {
+    // buffer without bound: stop reading until the replies have drained (and drop it when it
+    // reads nothing for write_timeout).
+    if (open_ && !reading_paused_ &&
+        stream_.output_pending() > owner_.options_.peer_limits.output_buffer_max) {
       reading_paused_ = true;
       stream_.pause_reading();
     }
@@ -93,8 +101,10 @@ class SubmissionListener::Session final : public tls::StreamHandler {
       if (info->resumed) ++owner_.probe_.tls_resumed;
       tls_details_ = info->protocol + " " + info->cipher;
     }
-    // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now.
+    // Implicit TLS: the session was TLS from the start; STARTTLS: it starts over now, and so
+    // does the time allowed for its first command.
     if (!smtp_.tls()) smtp_.tls_started();
+    deadlines_.command_started();
     drive();
   }
 
@@ -139,6 +149,8 @@ class SubmissionListener::Session final : public tls::StreamHandler {
 
   void on_closed(int /*error*/) override {
     open_ = false;
+    deadlines_.cancel();
+    ticket_ = {};  // the address's place is free now, not when this object goes
     if (owner_.probe_.session_seconds != nullptr) {
       owner_.probe_.session_seconds->observe(std::chrono::steady_clock::now() - opened_);
     }
@@ -199,6 +211,27 @@ class SubmissionListener::Session final : public tls::StreamHandler {
     if (open_) stream_.write_from(smtp_);
   }
 
+  // A line took longer than command_timeout from its first byte (or the first command from the
+  // greeting), or the session outlived session_max: whatever the client is in the middle of, it
+  // is told and dropped. A message whose commit is in flight is still committed. Evicted: the
+  // listener was full and this session had not sent its first command yet.
+  void on_expired(engine::Deadlines::Kind kind) {
+    if (!open_) return;
+    const std::string& host = owner_.options_.smtp.hostname;
+    switch (kind) {
+      case engine::Deadlines::Kind::command:
+        stream_.write("421 4.4.2 " + host + " Error: command timeout exceeded, closing\r\n");
+        break;
+      case engine::Deadlines::Kind::session:
+        stream_.write("421 4.4.2 " + host + " Error: session too long, closing\r\n");
+        break;
+      case engine::Deadlines::Kind::evicted:
+        stream_.write("421 4.3.2 " + host + " Too many connections, closing\r\n");
+        break;
+    }
+    stream_.close();
+  }
+
   SubmissionListener& owner_;
   const std::uint64_t id_;
   const std::chrono::steady_clock::time_point opened_;
@@ -210,6 +243,8 @@ class SubmissionListener::Session final : public tls::StreamHandler {
   std::string tls_details_;  // for trace(): "TLSv1.3 <cipher>" once the handshake is done
   bool stopping_ = false;
   bool reading_paused_ = false;
+  engine::PeerCounts::Ticket ticket_;  // this connection's place in the per-address count
+  engine::Deadlines deadlines_;
 };
 
 SubmissionListener::SubmissionListener(engine::Shard& shard, Injector& injector,
@@ -242,17 +277,22 @@ void SubmissionListener::listen(int listen_fd, bool implicit_tls) {
 }
 
 void SubmissionListener::on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer) {
-  if (shard_.stopping() || sessions_.size() >= options_.sessions_max) {
+  engine::Admission admission =
+      engine::admit(options_.peer_limits, options_.peer_counts, peer, sessions_.size(),
+                    shard_.stopping(), &first_commands_);
+  if (!admission.admitted()) {
     ++probe_.connections_refused;
-    static constexpr std::string_view busy = "421 4.3.2 Too many connections, try later\r\n";
-    // Best effort on a fresh socket whose buffer is empty: a short blocking-free write.
-    (void)!::write(fd, busy.data(), busy.size());
-    ::close(fd);
+    engine::refuse(
+        fd, admission.verdict == engine::Admission::Verdict::peer_full
+                ? "421 4.7.0 " + options_.smtp.hostname +
+                      " Too many connections from your address, try later\r\n"
+                : "421 4.3.2 " + options_.smtp.hostname + " Too many connections, try later\r\n");
     return;
   }
   ++probe_.connections_accepted;
   const std::uint64_t id = next_session_id_++;
-  sessions_.emplace(id, std::make_unique<Session>(*this, id, fd, implicit_tls, peer));
+  sessions_.emplace(id, std::make_unique<Session>(*this, id, fd, implicit_tls, peer,
+                                                  std::move(admission.ticket)));
 }
 
 void SubmissionListener::check_auth(std::uint64_t session_id, smtp::AuthRequested&& auth) {

@@ -15,6 +15,7 @@
 
 #include "dkim/keyring.h"
 #include "engine/connection.h"
+#include "engine/limits.h"
 #include "engine/shard.h"
 #include "injection/access.h"
 #include "injection/injector.h"
@@ -30,8 +31,13 @@ namespace mta::injection {
 struct SubmissionOptions {
   smtp::ServerOptions smtp;
   Clock::Duration idle_timeout = std::chrono::minutes(5);
-  std::size_t sessions_max = 10'000;          // per shard; more connections get 421 and are closed
-  std::size_t output_bytes_max = 256 * 1024;  // unsent replies before reading pauses
+  // connections_max (per shard) and connections_per_ip: over either, 421 and close.
+  // command_timeout: the first command line from the greeting, each later line (DATA lines
+  // too) from its first byte; session_max from accept: past either, 421 4.4.2 and close.
+  // output_buffer_max: unsent replies before reading pauses; write_timeout: dropped when the
+  // client takes none of them for that long.
+  engine::ListenerLimits peer_limits{.connections_max = 10'000};
+  engine::PeerCounts* peer_counts = nullptr;  // node-wide, shared by the shards; null = none
   // The server certificate (the shard's own context): STARTTLS is offered when it is set and
   // smtp.starttls is on; implicit-TLS listeners need it. nullptr = no TLS.
   tls::ServerContext* tls = nullptr;
@@ -98,6 +104,7 @@ class SubmissionListener {
   SubmissionOptions options_;
   RateLimiter per_ip_;
   RateLimiter per_user_;
+  engine::FirstCommandQueue first_commands_;  // before sessions_: outlives their Deadlines
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   Probe probe_;

@@ -58,8 +58,7 @@ class ImapListener::Connection final : public MailConnection {
 
 ImapListener::ImapListener(engine::Shard& shard, MailStore& store, const Logins& logins,
                            MailListenerOptions options, std::size_t append_bytes_max)
-    : MailListener(shard, logins, std::move(options), "imap",
-                   "* BYE Too many connections, try later\r\n"),
+    : MailListener(shard, logins, std::move(options), "imap", "* BYE "),
       store_(store),
       backend_(store),
       append_bytes_max_(append_bytes_max) {

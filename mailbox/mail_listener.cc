@@ -3,8 +3,6 @@
 // POP3 session deletes nothing, an IMAP client resynchronises).
 #include "mailbox/mail_listener.h"
 
-#include <unistd.h>
-
 #include <utility>
 
 #include "base/assert.h"
@@ -13,10 +11,16 @@
 namespace mta::mailbox {
 
 MailConnection::MailConnection(MailListener& owner, std::uint64_t id)
-    : owner_(owner), id_(id), stream_(*this) {}
+    : owner_(owner),
+      id_(id),
+      stream_(*this),
+      deadlines_(
+          owner.shard_, owner.options_.peer_limits,
+          [this](engine::Deadlines::Kind kind) { on_expired(kind); }, &owner.first_commands_) {}
 
-void MailConnection::start(int fd, bool implicit_tls) {
+void MailConnection::start(int fd, bool implicit_tls, engine::PeerCounts::Ticket&& ticket) {
   owner_.shard_.hold();
+  ticket_ = std::move(ticket);
   stream_.adopt(owner_.shard_, fd);
   if (implicit_tls) {
     // The greeting written below waits in the stream until the handshake is done.
@@ -29,7 +33,27 @@ void MailConnection::start(int fd, bool implicit_tls) {
     }
   }
   stream_.set_idle_timeout(owner_.options_.idle_timeout);
+  stream_.set_write_timeout(owner_.options_.peer_limits.write_timeout);
   drive();
+}
+
+// A line took longer than command_timeout from its first byte (or the first command from the
+// greeting), or the session outlived session_max, or the listener was full and this connection
+// had not sent its first command yet: the client is told and dropped.
+void MailConnection::on_expired(engine::Deadlines::Kind kind) {
+  if (!open_) return;
+  switch (kind) {
+    case engine::Deadlines::Kind::command:
+      stream_.write(owner_.refusal_ + "Command timeout exceeded, closing\r\n");
+      break;
+    case engine::Deadlines::Kind::session:
+      stream_.write(owner_.refusal_ + "Session too long, closing\r\n");
+      break;
+    case engine::Deadlines::Kind::evicted:
+      stream_.write(owner_.refusal_ + "Too many connections, closing\r\n");
+      break;
+  }
+  close();
 }
 
 void MailConnection::stop() { close(); }
@@ -37,7 +61,9 @@ void MailConnection::stop() { close(); }
 void MailConnection::flush() {
   while (open_) {
     const std::string_view out = pending_output();
-    if (out.empty() || stream_.output_pending() > owner_.options_.output_bytes_max) break;
+    if (out.empty() || stream_.output_pending() > owner_.options_.peer_limits.output_buffer_max) {
+      break;
+    }
     stream_.write(out);
     output_taken(out.size());
   }
@@ -48,8 +74,9 @@ void MailConnection::update_reading() {
   if (!open_) return;
   // A TLS handshake in progress must read, whatever the session waits for (it waits for TLS).
   const bool handshaking = stream_.tls_started() && !stream_.tls_ready();
-  const bool pause = !handshaking && (input_blocked() ||
-                                      stream_.output_pending() > owner_.options_.output_bytes_max);
+  const bool pause =
+      !handshaking &&
+      (input_blocked() || stream_.output_pending() > owner_.options_.peer_limits.output_buffer_max);
   if (pause && !reading_paused_) {
     reading_paused_ = true;
     stream_.pause_reading();
@@ -102,6 +129,7 @@ void MailConnection::login_checked(bool ok) {
 }
 
 void MailConnection::on_data(Buffer& input) {
+  deadlines_.on_lines(input.readable());
   feed(input.readable());
   input.consume(input.size());
   drive();
@@ -120,23 +148,26 @@ void MailConnection::on_tls_ready(const Result<void>& result) {
     return;  // the stream closes; on_closed follows
   }
   ++owner_.probe_.tls_sessions;
+  deadlines_.command_started();  // the session starts over: its first command is timed again
   tls_started();
   drive();
 }
 
 void MailConnection::on_closed(int /*error*/) {
   open_ = false;
+  deadlines_.cancel();
+  ticket_ = {};  // the address's place is free now, not when this object goes
   owner_.shard_.release();
   owner_.on_closed(id_);
 }
 
 MailListener::MailListener(engine::Shard& shard, const Logins& logins, MailListenerOptions options,
-                           std::string name, std::string busy_line)
+                           std::string name, std::string refusal)
     : shard_(shard),
       logins_(logins),
       options_(std::move(options)),
       name_(std::move(name)),
-      busy_line_(std::move(busy_line)) {
+      refusal_(std::move(refusal)) {
   shard_.on_stop([this] {
     for (auto& [id, connection] : connections_) connection->stop();
   });
@@ -147,24 +178,27 @@ MailListener::~MailListener() = default;
 
 void MailListener::listen(int listen_fd, bool implicit_tls) {
   MTA_ASSERT(!implicit_tls || options_.tls != nullptr);
-  shard_.listen(listen_fd, [this, implicit_tls](int fd, const engine::SocketAddress& /*peer*/) {
-    on_accept(fd, implicit_tls);
+  shard_.listen(listen_fd, [this, implicit_tls](int fd, const engine::SocketAddress& peer) {
+    on_accept(fd, implicit_tls, peer);
   });
 }
 
-void MailListener::on_accept(int fd, bool implicit_tls) {
-  if (shard_.stopping() || connections_.size() >= options_.sessions_max) {
+void MailListener::on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer) {
+  engine::Admission admission =
+      engine::admit(options_.peer_limits, options_.peer_counts, peer, connections_.size(),
+                    shard_.stopping(), &first_commands_);
+  if (!admission.admitted()) {
     ++probe_.connections_refused;
-    // Best effort on a fresh socket whose buffer is empty.
-    (void)!::write(fd, busy_line_.data(), busy_line_.size());
-    ::close(fd);
+    engine::refuse(fd, refusal_ + (admission.verdict == engine::Admission::Verdict::peer_full
+                                       ? "Too many connections from your address, try later\r\n"
+                                       : "Too many connections, try later\r\n"));
     return;
   }
   ++probe_.connections_accepted;
   const std::uint64_t id = next_id_++;
   auto [it, inserted] = connections_.emplace(id, make_connection(id, implicit_tls));
   MTA_ASSERT(inserted);
-  it->second->start(fd, implicit_tls);
+  it->second->start(fd, implicit_tls, std::move(admission.ticket));
 }
 
 void MailListener::on_closed(std::uint64_t id) {

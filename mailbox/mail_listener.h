@@ -1,5 +1,5 @@
 // MailListener and MailConnection: what the IMAP and POP3 listeners of the mailbox shard share.
-// A listener accepts connections (up to sessions_max; more get the protocol's busy line), and
+// A listener accepts connections (up to peer_limits; more get the protocol's refusal), and
 // each connection speaks through a tls::Stream: plaintext with STARTTLS/STLS, or TLS from the
 // first byte (993/995). A connection writes its session's output while the socket keeps up
 // and stops reading while output is backed up or its session waits (a login being checked),
@@ -14,6 +14,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "engine/limits.h"
 #include "engine/shard.h"
 #include "mailbox/logins.h"
 #include "tls/context.h"
@@ -24,8 +25,12 @@ namespace mta::mailbox {
 struct MailListenerOptions {
   std::string hostname = "outpost.localhost";
   Clock::Duration idle_timeout = std::chrono::minutes(10);
-  std::size_t sessions_max = 1000;
-  std::size_t output_bytes_max = 256 * 1024;  // unsent bytes before reading pauses
+  // connections_max (per listener) and connections_per_ip: over either, the refusal ("* BYE",
+  // "-ERR") and close; so too past command_timeout (the first command from the greeting, each
+  // later line from its first byte) or session_max. output_buffer_max: unsent bytes before
+  // reading pauses; write_timeout: dropped when the client takes none of them for that long.
+  engine::ListenerLimits peer_limits{.connections_max = 1000, .connections_per_ip = 20};
+  engine::PeerCounts* peer_counts = nullptr;  // null = no per-address cap
   tls::ServerContext* tls = nullptr;          // STARTTLS/STLS and implicit TLS; nullptr = none
   Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
   bool login_without_tls = false;  // passwords over plaintext (else only after STARTTLS)
@@ -49,8 +54,9 @@ class MailConnection : public tls::StreamHandler {
   MailConnection(MailListener& owner, std::uint64_t id);
   ~MailConnection() override = default;
 
-  // Adopts the socket and sends the greeting (after the handshake, for implicit TLS).
-  void start(int fd, bool implicit_tls);
+  // Adopts the socket and sends the greeting (after the handshake, for implicit TLS). Keeps
+  // `ticket` (its place in the per-address count) until the connection closes.
+  void start(int fd, bool implicit_tls, engine::PeerCounts::Ticket&& ticket);
   void stop();
   // The mail store changed (IMAP: untagged updates to idling sessions).
   virtual void on_store_changed() {}
@@ -89,15 +95,20 @@ class MailConnection : public tls::StreamHandler {
   void on_tls_ready(const Result<void>& result) final;
   void on_closed(int error) final;
   void update_reading();
+  void on_expired(engine::Deadlines::Kind kind);
 
   bool reading_paused_ = false;
+  engine::PeerCounts::Ticket ticket_;
+  engine::Deadlines deadlines_;
 };
 
 // One per protocol, on the mailbox shard, used only there.
 class MailListener {
  public:
+  // `refusal`: how the protocol starts a goodbye ("* BYE ", "-ERR [SYS/TEMP] "), followed by
+  // the reason (too many connections, a timeout) and CRLF.
   MailListener(engine::Shard& shard, const Logins& logins, MailListenerOptions options,
-               std::string name, std::string busy_line);
+               std::string name, std::string refusal);
   MailListener(const MailListener&) = delete;
   MailListener& operator=(const MailListener&) = delete;
   virtual ~MailListener();
@@ -118,12 +129,13 @@ class MailListener {
 
  private:
   friend class MailConnection;
-  void on_accept(int fd, bool implicit_tls);
+  void on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer);
   void on_closed(std::uint64_t id);
   MailConnection* find(std::uint64_t id);
 
-  const std::string name_;       // "imap", "pop3": for logs
-  const std::string busy_line_;  // sent to a connection over sessions_max
+  const std::string name_;                    // "imap", "pop3": for logs
+  const std::string refusal_;                 // "* BYE " or "-ERR [SYS/TEMP] "
+  engine::FirstCommandQueue first_commands_;  // before connections_: outlives their Deadlines
   std::unordered_map<std::uint64_t, std::unique_ptr<MailConnection>> connections_;
   std::uint64_t next_id_ = 1;
   MailListenerProbe probe_;

@@ -145,9 +145,7 @@ class Pop3Listener::Connection final : public MailConnection {
 
 Pop3Listener::Pop3Listener(engine::Shard& shard, MailStore& store, const Logins& logins,
                            MailListenerOptions options)
-    : MailListener(shard, logins, std::move(options), "pop3",
-                   "-ERR [SYS/TEMP] Too many connections, try later\r\n"),
-      store_(store) {}
+    : MailListener(shard, logins, std::move(options), "pop3", "-ERR [SYS/TEMP] "), store_(store) {}
 
 std::unique_ptr<MailConnection> Pop3Listener::make_connection(std::uint64_t id, bool implicit_tls) {
   // RFC 1939 §7: a msg-id unique to this greeting; the APOP digest covers it.

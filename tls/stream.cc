@@ -220,6 +220,10 @@ void Stream::set_idle_timeout(Clock::Duration timeout) {
   if (connection_ != nullptr) connection_->set_idle_timeout(timeout);
 }
 
+void Stream::set_write_timeout(Clock::Duration timeout) {
+  if (connection_ != nullptr) connection_->set_write_timeout(timeout);
+}
+
 std::size_t Stream::output_pending() const {
   std::size_t pending = connection_ != nullptr ? connection_->output_pending() : 0;
   if (session_) pending += session_->plaintext_pending() + session_->output_pending();

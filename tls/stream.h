@@ -82,6 +82,7 @@ class Stream final : private engine::ConnectionHandler {
   void pause_reading();
   void resume_reading();
   void set_idle_timeout(Clock::Duration timeout);
+  void set_write_timeout(Clock::Duration timeout);  // engine::Connection::set_write_timeout
   std::size_t output_pending() const;
   const engine::SocketAddress& peer() const;
   engine::Shard& shard();

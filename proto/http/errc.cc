@@ -42,6 +42,8 @@ class HttpCategory final : public std::error_category {
         return "JSON nested too deeply";
       case Errc::json_too_large:
         return "JSON text too large";
+      case Errc::out_of_order:
+        return "next request asked for before the current one was complete";
     }
     return "unknown http error " + std::to_string(value);
   }
@@ -68,6 +70,8 @@ int status_for(std::error_code code) noexcept {
       return 501;
     case Errc::version_not_supported:
       return 505;
+    case Errc::out_of_order:
+      return 500;
     case Errc::ok:
       return 200;
     default:

@@ -23,6 +23,7 @@ enum class Errc {
   json_syntax = 12,                  // 400: JSON that is not RFC 8259 text
   json_too_deep = 13,                // 400: arrays/objects nested deeper than depth_max
   json_too_large = 14,               // 413: JSON text longer than bytes_max
+  out_of_order = 15,                 // 500: next() before the request was complete
 };
 
 const std::error_category& error_category() noexcept;
@@ -32,7 +33,7 @@ inline std::error_code make_error_code(Errc e) noexcept {
 }
 
 // The status code to answer an error with: 400, 413, 414, 431, 501 or 505 for codes of the
-// "http" category, 500 for any other category.
+// "http" category (500 for out_of_order, a caller's mistake), 500 for any other category.
 int status_for(std::error_code code) noexcept;
 
 }  // namespace mta::http

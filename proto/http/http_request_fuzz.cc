@@ -1,7 +1,9 @@
 // Fuzzes RequestParser differentially: the input (after a control byte) is parsed whole and
 // again in three pieces at offsets derived from the control byte (and byte by byte when
 // short); the complete requests and the final error must agree. The control byte's top bit
-// selects tiny limits so the 413/414/431 paths are reached too.
+// selects tiny limits so the 413/414/431 paths are reached too. A lazy driver that serves
+// at most a few requests per piece (bytes pile up behind a complete request, as behind a busy
+// HTTP connection) must agree too, and stray next() calls must give values, never abort.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -29,12 +31,22 @@ struct Outcome {
   friend bool operator==(const Outcome&, const Outcome&) = default;
 };
 
-Outcome run(const std::vector<std::string_view>& pieces, const ParserLimits& limits) {
+void check_error(const mta::Error& error) {
+  const int status = mta::http::status_for(error.code);
+  MTA_ASSERT(status == 400 || status == 413 || status == 414 || status == 431 || status == 501 ||
+             status == 505);
+  MTA_ASSERT(!mta::http::serialize(mta::http::Response::for_error(error)).empty());
+}
+
+// `serve_max`: requests taken per piece (0 = all); the rest are taken after the last piece.
+Outcome run(const std::vector<std::string_view>& pieces, const ParserLimits& limits,
+            unsigned serve_max = 0) {
   Outcome outcome;
   RequestParser parser(limits);
-  for (const std::string_view piece : pieces) {
-    mta::Result<ParseEvent> event = parser.feed(piece);
-    while (event && *event == ParseEvent::complete) {
+  mta::Result<ParseEvent> event = ParseEvent::need_more;
+  auto serve = [&](unsigned max) {
+    for (unsigned served = 0; event && *event == ParseEvent::complete; ++served) {
+      if (max != 0 && served == max) return;
       const Request& request = parser.request();
       MTA_ASSERT(!request.method.empty());
       MTA_ASSERT(request.version_minor == 0 || request.version_minor == 1);
@@ -43,16 +55,33 @@ Outcome run(const std::vector<std::string_view>& pieces, const ParserLimits& lim
       outcome.requests.push_back(parser.take_request());
       event = parser.next();
     }
-    if (!event) {
-      const int status = mta::http::status_for(event.error().code);
-      MTA_ASSERT(status == 400 || status == 413 || status == 414 || status == 431 ||
-                 status == 501 || status == 505);
-      MTA_ASSERT(!mta::http::serialize(mta::http::Response::for_error(event.error())).empty());
-      outcome.error = event.error().code;
-      return outcome;
-    }
+  };
+  for (const std::string_view piece : pieces) {
+    event = parser.feed(piece);
+    serve(serve_max);
+    if (!event) break;
+  }
+  serve(0);
+  if (!event) {
+    check_error(event.error());
+    outcome.error = event.error().code;
   }
   return outcome;
+}
+
+// next() at arbitrary points, complete or not: every call returns a value.
+void run_stray(std::string_view input, unsigned control) {
+  RequestParser parser;
+  for (std::size_t at = 0; at < input.size();) {
+    const std::size_t piece = 1 + (control + at) % 61;
+    (void)parser.feed(input.substr(at, piece));
+    at += piece;
+    if (((control + at) & 3) == 0) (void)parser.take_request();
+    if (((control + at) & 1) == 0) {
+      const mta::Result<ParseEvent> event = parser.next();
+      if (!event) MTA_ASSERT(parser.failed());
+    }
+  }
 }
 
 }  // namespace
@@ -81,5 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < input.size(); ++i) bytes.push_back(input.substr(i, 1));
     MTA_ASSERT(run(bytes, limits) == whole);
   }
+  MTA_ASSERT(run({input.substr(0, a), input.substr(a, b - a), input.substr(b)}, limits,
+                 1 + (control & 3)) == whole);
+  run_stray(input, control);
   return 0;
 }

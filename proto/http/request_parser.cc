@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "base/ascii.h"
-#include "base/assert.h"
 
 namespace mta::http {
 namespace {
@@ -287,6 +286,10 @@ bool RequestParser::headers_done() const {
   return state_ != State::head && state_ != State::failed;
 }
 
+bool RequestParser::started() const {
+  return state_ != State::head || offset_of(in_.size()) > head_start_;
+}
+
 std::size_t RequestParser::execute(const char* data, std::size_t size) {
   impl_->parser.data = this;  // set on every call: the parser may have moved
   exec_end_ = data + size;
@@ -316,7 +319,12 @@ Result<ParseEvent> RequestParser::feed(std::string_view bytes) {
 }
 
 Result<ParseEvent> RequestParser::next() {
-  MTA_ASSERT(state_ == State::complete);
+  // A driver that asks for the next request while this one is still arriving has lost track
+  // of the parser's state; the bytes it fed are not a reason to abort the process.
+  if (state_ == State::failed) return unexpected(error_);
+  if (state_ != State::complete) {
+    return fail(Errc::out_of_order, "next() while the request is incomplete");
+  }
   request_.method.clear();
   request_.target.clear();
   request_.path.clear();
@@ -332,7 +340,6 @@ Result<ParseEvent> RequestParser::next() {
 }
 
 Request RequestParser::take_request() {
-  MTA_ASSERT(state_ == State::complete);
   Request out = std::move(request_);
   request_ = Request{};
   return out;

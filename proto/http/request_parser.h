@@ -122,18 +122,25 @@ class RequestParser {
   RequestParser& operator=(RequestParser&&) noexcept;
 
   // Buffers `bytes` and parses as far as they go. Bytes past the end of a complete request
-  // stay buffered for next().
+  // stay buffered for next(). While a request is complete (until next()), feed() only
+  // buffers and returns complete again: it is still the same request.
   Result<ParseEvent> feed(std::string_view bytes);
   // Drops the current (complete) request and parses the next one from the buffered bytes.
+  // Called while the request is not complete, it fails the parser with Errc::out_of_order
+  // (answered 500): any order of calls gives a value, never an abort.
   Result<ParseEvent> next();
 
   // The request so far: method, target, path, query, version and headers are set from
   // headers_complete on; body once complete.
   const Request& request() const { return request_; }
-  // Moves the complete request out; request() is empty afterwards until next().
+  // Moves the request out (complete, or whatever has been parsed of it); request() is empty
+  // afterwards until next().
   Request take_request();
 
   bool headers_done() const;
+  // Bytes of the current request have arrived (leading empty lines count), or it is complete:
+  // when a server's deadline for the request head starts.
+  bool started() const;
   bool complete() const { return state_ == State::complete; }
   bool failed() const { return state_ == State::failed; }
   // Bytes received and not yet consumed by a request (the start of pipelined requests).

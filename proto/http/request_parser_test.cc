@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -534,6 +535,86 @@ TEST(RequestParser, LargeBodyFedInSmallPieces) {
   }
   EXPECT_EQ(*event, ParseEvent::complete);
   EXPECT_EQ(parser.request().body, body);
+}
+
+// The daemon aborted when its listener fed bytes while a request was complete and then asked
+// for next() twice (issue 21): feed() while complete only buffers, and next() on an incomplete
+// request is an error value.
+TEST(RequestParser, FeedWhileCompleteBuffersForNext) {
+  RequestParser parser;
+  const std::string_view get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_FALSE(parser.started());
+  ASSERT_EQ(parser.feed(get.substr(0, 3)).value(), ParseEvent::need_more);
+  EXPECT_TRUE(parser.started());
+  ASSERT_EQ(parser.feed(get.substr(3)).value(), ParseEvent::complete);
+  const Request first = parser.take_request();
+  EXPECT_EQ(first.path, "/healthz");
+  // The same request is still the current one: feeding more does not start the next.
+  ASSERT_EQ(parser.feed(get.substr(0, 10)).value(), ParseEvent::complete);
+  ASSERT_EQ(parser.feed(get.substr(10)).value(), ParseEvent::complete);
+  EXPECT_EQ(parser.buffered_bytes(), get.size());
+  ASSERT_EQ(parser.next().value(), ParseEvent::complete);
+  EXPECT_EQ(parser.take_request().path, "/healthz");
+  EXPECT_EQ(parser.next().value(), ParseEvent::need_more);
+  EXPECT_FALSE(parser.started());  // nothing of a third request yet
+}
+
+TEST(RequestParser, NextBeforeCompleteIsAnError) {
+  struct Case {
+    std::string_view name;
+    std::string_view fed;  // before the stray next()
+  };
+  const Case cases[] = {
+      {"nothing fed", ""},
+      {"half a request line", "GET /he"},
+      {"head without its end", "GET / HTTP/1.1\r\nHost: x\r\n"},
+      {"body still to come", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab"},
+  };
+  for (const Case& c : cases) {
+    RequestParser parser;
+    if (!c.fed.empty()) {
+      ASSERT_TRUE(parser.feed(c.fed).has_value()) << c.name;
+    }
+    const Result<ParseEvent> got = parser.next();
+    ASSERT_FALSE(got.has_value()) << c.name;
+    EXPECT_EQ(got.error().code, make_error_code(Errc::out_of_order)) << c.name;
+    EXPECT_EQ(status_for(got.error().code), 500) << c.name;
+    EXPECT_TRUE(parser.failed()) << c.name;
+    // Failed stays failed, whatever comes next.
+    EXPECT_FALSE(parser.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n").has_value()) << c.name;
+    EXPECT_FALSE(parser.next().has_value()) << c.name;
+  }
+}
+
+// Any interleaving of feed(), next() and take_request() a driver can make gives values:
+// thousands of pipelined requests fed in odd pieces, next() called late, twice, or early.
+TEST(RequestParser, AnyCallOrderIsSafe) {
+  std::string input;
+  for (int i = 0; i < 2000; ++i) input += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  RequestParser parser;
+  std::size_t served = 0;
+  std::size_t at = 0;
+  for (std::size_t step = 0; at < input.size(); ++step) {
+    const std::size_t piece = 1 + (step * 37) % 300;
+    const Result<ParseEvent> fed = parser.feed(std::string_view(input).substr(at, piece));
+    at += std::min(piece, input.size() - at);
+    ASSERT_TRUE(fed.has_value());
+    // Serve at most two requests per piece, so bytes pile up behind a complete request.
+    for (int k = 0; k < 2 && parser.complete(); ++k) {
+      EXPECT_EQ(parser.take_request().path, "/healthz");
+      ++served;
+      ASSERT_TRUE(parser.next().has_value());
+    }
+  }
+  while (parser.complete()) {
+    EXPECT_EQ(parser.take_request().path, "/healthz");
+    ++served;
+    ASSERT_TRUE(parser.next().has_value());
+  }
+  EXPECT_EQ(served, 2000U);
+  EXPECT_EQ(parser.buffered_bytes(), 0U);
+  // One next() too many is an error, not an abort.
+  EXPECT_FALSE(parser.next().has_value());
 }
 
 }  // namespace
