@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,12 @@ class MemoryStore final : public Store {
   Result<std::vector<Envelope>> read_message(MessageId id) override;
   Result<std::vector<Envelope>> read_history(MessageId id) override;
   Result<std::uint64_t> expire_history(MessageId before) override;
+  // The marks and crash counts live as long as this object: a test "crashes" by calling
+  // recover_in_flight on the same store without the attempts having ended.
+  Result<void> mark_in_flight(PartKey key) override;
+  Result<InFlightRecovery> recover_in_flight(std::uint32_t crashes_max) override;
+  Result<void> clear_in_flight() override;
+  std::uint64_t quarantined_count() override;
 
   // Stores raw envelope bytes (with an empty body and no schedule entry), to test how readers
   // treat damaged records.
@@ -53,6 +60,8 @@ class MemoryStore final : public Store {
   std::map<PartKey, std::string> history_;  // encode_envelope() of each removed part's end
   std::map<MessageId, std::string> bodies_;
   std::map<std::pair<std::uint64_t, PartKey>, std::string> schedule_;  // -> schedule_value
+  std::set<PartKey> in_flight_;
+  std::map<PartKey, std::uint32_t> crashes_;
 };
 
 }  // namespace mta::queue

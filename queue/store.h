@@ -5,6 +5,7 @@
 // index gives start-up the due order cheaply.
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -61,6 +62,26 @@ struct ScheduledItem {
   std::string tenant;
   TrafficClass traffic_class = TrafficClass::transactional;
   std::string pool;
+};
+
+// Crash-loop breaker (queue/README.md): a part whose delivery attempts were under way when the
+// process died this many times is quarantined instead of being tried again.
+inline constexpr std::uint32_t crashes_before_quarantine = 3;
+
+// A quarantined part's next_attempt_at, and so the due time of its schedule entry: never due
+// (the year 2255), so every schedule leaves it where it is until an operator releases it (a
+// retry gives it a real due time again) or deletes or bounces it. Exact in milliseconds, so it
+// survives the schedule key's rounding.
+inline constexpr Clock::WallTime quarantined_due{std::chrono::milliseconds(9'000'000'000'000)};
+inline bool is_quarantined(const Envelope& envelope) {
+  return envelope.next_attempt_at >= quarantined_due;
+}
+
+// What Store::recover_in_flight found: the markers of attempts a crash interrupted, and the
+// parts that crash put into quarantine (as they are stored now).
+struct InFlightRecovery {
+  std::uint64_t interrupted = 0;
+  std::vector<Envelope> quarantined;
 };
 
 // Thread-safe: every shard calls the same Store concurrently. Operations on one part are
@@ -131,6 +152,25 @@ class Store {
   // enough that each call expires a slice. A record written concurrently for an id below
   // `before` may survive (the next call takes it) or go uncounted.
   virtual Result<std::uint64_t> expire_history(MessageId before) = 0;
+
+  // The crash-loop breaker. Delivery marks a part before each attempt; the attempt's outcome
+  // (update_envelope or remove_part) clears the mark in the batch that records it. The mark is
+  // never fsynced: a process crash keeps it (the WAL is in the page cache), which is the failure
+  // it is for; a power loss may forget it, and then the attempt simply does not count.
+  // The defaults do nothing (a store without a breaker).
+  virtual Result<void> mark_in_flight(PartKey /*key*/) { return {}; }
+  // Start-up, before the schedule is read: every mark left means the process died during that
+  // attempt. Each such part's crash count goes up by one (kept until the part goes or is
+  // released); a part at `crashes_max` is quarantined: its next_attempt_at (and schedule
+  // entry) becomes quarantined_due. The marks are cleared. Synced like an acceptance.
+  virtual Result<InFlightRecovery> recover_in_flight(std::uint32_t /*crashes_max*/) {
+    return InFlightRecovery{};
+  }
+  // A clean stop: nothing was interrupted by a crash, so no mark left counts.
+  virtual Result<void> clear_in_flight() { return {}; }
+  // Parts quarantined now (0 for a store without a breaker). Releasing one is an
+  // update_envelope that gives it a due time again, which also forgets its crashes.
+  virtual std::uint64_t quarantined_count() { return 0; }
 };
 
 }  // namespace mta::queue

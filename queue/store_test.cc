@@ -210,6 +210,114 @@ TYPED_TEST(StoreTest, PutThenReadBack) {
   EXPECT_EQ(store.count().value_or(99), 1U);
 }
 
+// The crash-loop breaker: a mark left by an attempt that never ended counts as a crash at the
+// next recovery; the third quarantines the part (never due, shown by its schedule entry).
+TYPED_TEST(StoreTest, ThirdCrashDuringAttemptsQuarantinesThePart) {
+  Store& store = *this->store_;
+  const Envelope poison = make_envelope(50);
+  const Envelope bystander = make_envelope(51);
+  ASSERT_TRUE(store.put(poison, "x").has_value());
+  ASSERT_TRUE(store.put(bystander, "y").has_value());
+  for (std::uint32_t crash = 1; crash <= crashes_before_quarantine; ++crash) {
+    ASSERT_TRUE(store.mark_in_flight(key_of(50)).has_value());
+    // The bystander's attempt ends before the crash: its outcome clears its mark.
+    ASSERT_TRUE(store.mark_in_flight(key_of(51)).has_value());
+    ASSERT_TRUE(store.update_envelope(bystander).has_value());
+    Result<InFlightRecovery> recovered = store.recover_in_flight(crashes_before_quarantine);
+    ASSERT_TRUE(recovered.has_value()) << recovered.error().message();
+    EXPECT_EQ(recovered->interrupted, 1U) << "crash " << crash;
+    const bool held = crash == crashes_before_quarantine;
+    ASSERT_EQ(recovered->quarantined.size(), held ? 1U : 0U) << "crash " << crash;
+    EXPECT_EQ(store.quarantined_count(), held ? 1U : 0U);
+    Result<Envelope> stored = store.read_envelope(key_of(50));
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(is_quarantined(*stored), held) << "crash " << crash;
+  }
+  Envelope held = poison;
+  held.next_attempt_at = quarantined_due;
+  EXPECT_EQ(scheduled(store), (std::vector<Entry>{entry_of(bystander), entry_of(held)}));
+  // Nothing in flight: the next recovery finds nothing, and the part stays held.
+  Result<InFlightRecovery> again = store.recover_in_flight(crashes_before_quarantine);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->interrupted, 0U);
+  EXPECT_TRUE(again->quarantined.empty());
+  EXPECT_EQ(store.quarantined_count(), 1U);
+}
+
+// An operator's release (an update with a real due time) forgets the crashes: it takes three
+// more to quarantine the part again. Deleting a held part ends its quarantine too.
+TYPED_TEST(StoreTest, ReleaseForgetsCrashesAndRemovalEndsQuarantine) {
+  Store& store = *this->store_;
+  const Envelope poison = make_envelope(60);
+  ASSERT_TRUE(store.put(poison, "x").has_value());
+  for (std::uint32_t crash = 0; crash < crashes_before_quarantine; ++crash) {
+    ASSERT_TRUE(store.mark_in_flight(key_of(60)).has_value());
+    ASSERT_TRUE(store.recover_in_flight(crashes_before_quarantine).has_value());
+  }
+  ASSERT_EQ(store.quarantined_count(), 1U);
+  ASSERT_TRUE(store.update_envelope(poison).has_value());  // released, due as before
+  EXPECT_EQ(store.quarantined_count(), 0U);
+  EXPECT_EQ(scheduled(store), std::vector<Entry>{entry_of(poison)});
+  for (std::uint32_t crash = 1; crash < crashes_before_quarantine; ++crash) {
+    ASSERT_TRUE(store.mark_in_flight(key_of(60)).has_value());
+    Result<InFlightRecovery> recovered = store.recover_in_flight(crashes_before_quarantine);
+    ASSERT_TRUE(recovered.has_value());
+    EXPECT_TRUE(recovered->quarantined.empty()) << "crash " << crash << " after the release";
+  }
+  ASSERT_TRUE(store.mark_in_flight(key_of(60)).has_value());
+  ASSERT_EQ(store.recover_in_flight(crashes_before_quarantine)
+                .value_or(InFlightRecovery{})
+                .quarantined.size(),
+            1U);
+  ASSERT_TRUE(store.remove_part(key_of(60)).has_value());
+  EXPECT_EQ(store.quarantined_count(), 0U);
+  EXPECT_TRUE(scheduled(store).empty());
+}
+
+// A clean stop clears every mark: nothing it interrupted counts as a crash.
+TYPED_TEST(StoreTest, CleanStopClearsMarks) {
+  Store& store = *this->store_;
+  ASSERT_TRUE(store.put(make_envelope(70), "x").has_value());
+  ASSERT_TRUE(store.mark_in_flight(key_of(70)).has_value());
+  ASSERT_TRUE(store.clear_in_flight().has_value());
+  Result<InFlightRecovery> recovered = store.recover_in_flight(1);
+  ASSERT_TRUE(recovered.has_value());
+  EXPECT_EQ(recovered->interrupted, 0U);
+  EXPECT_EQ(store.quarantined_count(), 0U);
+}
+
+// The marks, crash counts and quarantine survive the process: a mark written without an fsync
+// is read back after a reopen (the WAL replays), and the held count is found again.
+TEST(RocksDbStore, MarksAndQuarantineSurviveReopen) {
+  TempDir dir;
+  const std::string path = (dir.path() / "spool").string();
+  const Envelope poison = make_envelope(80);
+  for (std::uint32_t run = 1; run <= crashes_before_quarantine; ++run) {
+    auto store = RocksDbStore::open(path, {.sync_dispositions = true});
+    ASSERT_TRUE(store.has_value()) << store.error().message();
+    if (run == 1) {
+      ASSERT_TRUE((*store)->put(poison, "x").has_value());
+    }
+    Result<InFlightRecovery> recovered = (*store)->recover_in_flight(crashes_before_quarantine);
+    ASSERT_TRUE(recovered.has_value()) << recovered.error().message();
+    EXPECT_EQ(recovered->interrupted, run == 1 ? 0U : 1U);
+    ASSERT_TRUE((*store)->mark_in_flight(key_of(80)).has_value());
+  }
+  auto store = RocksDbStore::open(path);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  Result<InFlightRecovery> recovered = (*store)->recover_in_flight(crashes_before_quarantine);
+  ASSERT_TRUE(recovered.has_value());
+  ASSERT_EQ(recovered->quarantined.size(), 1U);
+  EXPECT_EQ(recovered->quarantined[0].id, MessageId(80));
+  store->reset();
+  auto reopened = RocksDbStore::open(path);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().message();
+  EXPECT_EQ((*reopened)->quarantined_count(), 1U);
+  Result<Envelope> held = (*reopened)->read_envelope(key_of(80));
+  ASSERT_TRUE(held.has_value());
+  EXPECT_TRUE(is_quarantined(*held));
+}
+
 TYPED_TEST(StoreTest, BodiesOfAnySizeRoundTrip) {
   Store& store = *this->store_;
   std::string big(1 << 20, '\0');
@@ -1065,7 +1173,7 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
   std::sort(names.begin(), names.end());
   {
-    // Marked format 3 now, so a format-2 build refuses it rather than misread it; a marker
+    // Marked format 4 now, so a format-2 build refuses it rather than misread it; a marker
     // this build does not know is refused the same way.
     rocksdb::DB* raw = nullptr;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
@@ -1077,7 +1185,7 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
     rocksdb::ColumnFamilyHandle* defaults = handles[static_cast<std::size_t>(at - names.begin())];
     std::string format;
     ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), defaults, "outpost.queue.format", &format).ok());
-    EXPECT_EQ(format, "3");
+    EXPECT_EQ(format, "4");
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), defaults, "outpost.queue.format", "9").ok());
     for (rocksdb::ColumnFamilyHandle* handle : handles) {
       ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
@@ -1091,15 +1199,15 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
     ASSERT_TRUE(again
                     ->Put(rocksdb::WriteOptions(),
                           handles[static_cast<std::size_t>(at - names.begin())],
-                          "outpost.queue.format", "3")
+                          "outpost.queue.format", "4")
                     .ok());
     for (rocksdb::ColumnFamilyHandle* handle : handles) {
       ASSERT_TRUE(again->DestroyColumnFamilyHandle(handle).ok());
     }
     ASSERT_TRUE(again->Close().ok());
   }
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"bodies", "default", "envelopes", "history", "schedule"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"bodies", "crashes", "default", "envelopes", "history",
+                                             "inflight", "schedule"}));
   auto store = RocksDbStore::open(path);
   ASSERT_TRUE(store.has_value()) << store.error().message();
   EXPECT_EQ((*store)->read_history(MessageId(77)).value_or(std::vector<Envelope>{}),
