@@ -250,6 +250,29 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
       services);
 }
 
+// The crash-loop breaker at start-up, before any shard reads the schedule: attempts a crash
+// interrupted count against their parts, and a part at its third crash is held (one line
+// each). False when the spool cannot be read.
+bool recover_in_flight(queue::Store& store) {
+  auto recovered = store.recover_in_flight(queue::crashes_before_quarantine);
+  if (!recovered) {
+    log::error("queue: cannot recover in-flight attempts: " + recovered.error().message());
+    return false;
+  }
+  if (recovered->interrupted > 0) {
+    log::warning("queue: the last run ended during " + std::to_string(recovered->interrupted) +
+                 " delivery attempts (a crash); they count against their parts");
+  }
+  for (const queue::Envelope& part : recovered->quarantined) {
+    log::warning("queue: " + to_hex(part.id) + "." + std::to_string(part.part) + " to " +
+                 part.destination + " from <" + part.mail_from + "> quarantined: in flight at " +
+                 std::to_string(queue::crashes_before_quarantine) +
+                 " crashes; held until `outpost queue retry|delete|bounce --id " + to_hex(part.id) +
+                 "`");
+  }
+  return true;
+}
+
 // Where the shards report what they do: metrics, the status page, the delivery log.
 struct Observers {
   Telemetry& telemetry;
@@ -275,6 +298,7 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, const Observers& ob
       counts.parts_waiting += d.waiting_count();
       counts.parts_ready += d.ready_count();
       counts.parts_in_flight += d.busy_count();
+      counts.parts_quarantined += d.quarantined_count();
       if (d.connection_count() > 0)
         counts.connections.emplace_back(d.destination(), d.connection_count());
       // Pools carry their domains' parts for a moment only: the domains are the rows (a
@@ -509,6 +533,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
     return 1;
   }
+  if (!recover_in_flight(**store)) return 1;
 
   auto mail_store =
       mailbox::MailStore::open(config.spool_path + "/mailbox", {.sync = config.spool_sync});
@@ -1234,6 +1259,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
   log::info("stopped on signal " + std::to_string(signal_number) + ", queue kept in " +
             config.spool_path);
   services.clear();
+  // A clean stop: attempts the drain cut short were not crashes.
+  if (auto cleared = (*store)->clear_in_flight(); !cleared) {
+    log::warning("queue: " + cleared.error().message());
+  }
   return 0;
 }
 

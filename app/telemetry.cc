@@ -37,6 +37,7 @@ struct Telemetry::Shard {
   std::vector<Follow> follows;  // one per Telemetry::series_, in its order
   metrics::Gauge* scheduled = nullptr;
   metrics::Gauge* suppressed = nullptr;
+  metrics::Gauge* quarantined = nullptr;
   metrics::Gauge* fleet_up = nullptr;
   metrics::Gauge* fleet_nodes = nullptr;
   std::array<metrics::Gauge*, 3> queue{};  // waiting, ready, in_flight
@@ -304,6 +305,13 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
                                 {}});
   MTA_ASSERT(scheduled.has_value());
   scheduled_ = *scheduled;
+  auto quarantined = c.add_gauge(
+      {"outpost_queue_parts_quarantined",
+       "Queued parts held by the crash-loop breaker: in flight at 3 crashes of the daemon, not "
+       "tried again until an operator retries, deletes or bounces them.",
+       {}});
+  MTA_ASSERT(quarantined.has_value());
+  quarantined_ = *quarantined;
 
   for (std::uint32_t i = 0; i < shard_count; ++i) {
     auto shard = std::make_unique<Shard>(catalog_);
@@ -317,6 +325,7 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
       shard->follows.push_back({&counter});
     }
     shard->scheduled = &shard->registry.gauge(scheduled_);
+    shard->quarantined = &shard->registry.gauge(quarantined_);
     shard->suppressed = &shard->registry.gauge(suppressed_);
     shard->fleet_up = &shard->registry.gauge(fleet_up_);
     shard->fleet_nodes = &shard->registry.gauge(fleet_nodes_);
@@ -353,6 +362,7 @@ void Telemetry::sync(std::uint32_t shard, const ShardCounts& now) {
     follow.last = value;
   }
   s.scheduled->set(static_cast<double>(now.parts_scheduled));
+  s.quarantined->set(static_cast<double>(now.parts_quarantined));
   s.suppressed->set(static_cast<double>(now.suppressed_addresses));
   s.fleet_up->set(now.fleet_on && now.fleet.connected ? 1 : 0);
   s.fleet_nodes->set(now.fleet_on && now.fleet.connected ? now.fleet.nodes : 0);

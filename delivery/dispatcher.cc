@@ -573,6 +573,10 @@ std::size_t Dispatcher::busy_count() const {
 
 void Dispatcher::add(queue::PartKey key, Clock::WallTime due, std::uint32_t tag) {
   schedule_.add(due, key, tag);
+  if (due >= queue::quarantined_due) {
+    quarantined_.insert(key);  // never due: no timer, no pump
+    return;
+  }
   if (due <= context_.shard.clock().wall_now()) {
     pump();
   } else {
@@ -628,6 +632,7 @@ ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
   std::optional<ReadyPart> part;
   if (const auto tag = schedule_.take(key)) {
     part = Tenants::from_tag(key, *tag);
+    if (quarantined_.erase(key) != 0 && action == OperatorAction::retry) release(key);
   } else {
     part = ready_.remove(key);
     if (!part) return ActionResult::not_found;
@@ -652,6 +657,21 @@ ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
   return ActionResult::applied;
 }
 
+void Dispatcher::release(queue::PartKey key) {
+  auto envelope = context_.store.read_envelope(key);
+  if (!envelope) return;  // gone meanwhile: the attempt finds nothing
+  // Due now: the update forgets its crashes (it takes three more to hold it again).
+  envelope->next_attempt_at = context_.shard.clock().wall_now();
+  if (auto updated = context_.store.update_envelope(*envelope); !updated) {
+    ++context_.probe.store_failures;
+    log::error("queue: cannot release " + to_hex(key.message) +
+               " from quarantine: " + updated.error().message());
+    return;
+  }
+  log::info("queue: " + to_hex(key.message) + "." + std::to_string(key.part) + " to " +
+            destination_ + " released from quarantine by an operator");
+}
+
 double Dispatcher::unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(context_.random);
 }
@@ -665,7 +685,7 @@ void Dispatcher::take_due() {
 void Dispatcher::arm_due_timer() {
   if (stopping_) return;
   const auto next = schedule_.next_due();
-  if (!next) return;
+  if (!next || *next >= queue::quarantined_due) return;
   if (due_timer_ != 0 && *next >= due_timer_at_) return;
   context_.shard.cancel_timer(due_timer_);
   due_timer_at_ = *next;
@@ -869,6 +889,13 @@ bool Dispatcher::assign(Connection& connection) {
     }
     (void)rates_.take_message(now);
     context_.tenants.sent(next->tenant, now);
+    // The crash-loop breaker's mark, before the first byte of the transaction: if the process
+    // dies before the outcome clears it, the next start-up counts a crash against this part.
+    if (auto marked = context_.store.mark_in_flight(key); !marked) {
+      ++context_.probe.store_failures;
+      log::error("queue: cannot mark " + to_hex(key.message) +
+                 " in flight: " + marked.error().message());
+    }
     connection.start(std::move(envelope).value(), std::move(tried), *body);
     return true;
   }
