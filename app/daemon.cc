@@ -47,6 +47,7 @@
 #include "mailbox/store.h"
 #include "metrics/exposition.h"
 #include "metrics/line_log.h"
+#include "queue/inflight_table.h"
 #include "queue/message_id.h"
 #include "queue/rocksdb_store.h"
 #include "tls/certificate.h"
@@ -250,14 +251,22 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
       services);
 }
 
-// The crash-loop breaker at start-up, before any shard reads the schedule: attempts a crash
-// interrupted count against their parts, and a part at its third crash is held (one line
-// each). False when the spool cannot be read.
-bool recover_in_flight(queue::Store& store) {
-  auto recovered = store.recover_in_flight(queue::crashes_before_quarantine);
+// The crash-loop breaker at start-up, before any shard reads the schedule: the attempts the
+// last process died in (the marks left in <spool>/inflight) count against their parts, and a
+// part at its third crash is held (one line each). The table, for delivery to mark attempts
+// in; nullptr when the spool cannot be read or written.
+std::unique_ptr<queue::InFlightTable> recover_in_flight(const std::string& spool_path,
+                                                        queue::Store& store) {
+  auto table = queue::InFlightTable::open(spool_path + "/inflight");
+  if (!table) {
+    log::error("queue: " + table.error().message());
+    return nullptr;
+  }
+  const std::vector<queue::PartKey> left = (*table)->take_left();
+  auto recovered = store.recover_in_flight(left, queue::crashes_before_quarantine);
   if (!recovered) {
-    log::error("queue: cannot recover in-flight attempts: " + recovered.error().message());
-    return false;
+    log::error("queue: cannot count crashes: " + recovered.error().message());
+    return nullptr;
   }
   if (recovered->interrupted > 0) {
     log::warning("queue: the last run ended during " + std::to_string(recovered->interrupted) +
@@ -270,7 +279,7 @@ bool recover_in_flight(queue::Store& store) {
                  " crashes; held until `outpost queue retry|delete|bounce --id " + to_hex(part.id) +
                  "`");
   }
-  return true;
+  return std::move(table).value();
 }
 
 // Where the shards report what they do: metrics, the status page, the delivery log.
@@ -533,7 +542,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
     return 1;
   }
-  if (!recover_in_flight(**store)) return 1;
+  auto in_flight = recover_in_flight(config.spool_path, **store);
+  if (!in_flight) return 1;
 
   auto mail_store =
       mailbox::MailStore::open(config.spool_path + "/mailbox", {.sync = config.spool_sync});
@@ -970,7 +980,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .response_rules = &response_rules,
             .fleet = fleet != nullptr,
             .fleet_nodes_expected = config.cluster_nodes_expected,
-            .tenants = tenant_limits},
+            .tenants = tenant_limits,
+            .in_flight = in_flight.get()},
         on_queued,
         [&shard, &services, &config, committer = mine.committer.get()](
             std::vector<queue::Envelope>&& parts, std::string&& body,
@@ -1260,9 +1271,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
             config.spool_path);
   services.clear();
   // A clean stop: attempts the drain cut short were not crashes.
-  if (auto cleared = (*store)->clear_in_flight(); !cleared) {
-    log::warning("queue: " + cleared.error().message());
-  }
+  in_flight->clear_all();
   return 0;
 }
 

@@ -131,6 +131,11 @@ class Dispatcher::Connection final : public tls::StreamHandler {
       const Hop here = hop();
       owner_.finish_with_failure(envelope_, tried_, failure_, &here);
       busy_ = false;
+      unmark();
+    }
+    if (slot_) {
+      owner_.context_.in_flight->release(*slot_);
+      slot_.reset();
     }
     if (!ready_) {
       log::warning(owner_.destination_ + ": " + failure_);
@@ -173,6 +178,12 @@ class Dispatcher::Connection final : public tls::StreamHandler {
       smtp_envelope.recipients.push_back(envelope_.recipients[index].address);
     }
     busy_ = true;
+    // The crash-loop breaker's mark, before the transaction's first byte: if the process dies
+    // before the outcome is recorded, the next start-up counts a crash against this part.
+    if (queue::InFlightTable* table = owner_.context_.in_flight; table != nullptr) {
+      if (!slot_) slot_ = table->acquire();
+      if (slot_) table->mark(*slot_, queue::PartKey{envelope_.id, envelope_.part});
+    }
     session_.begin_transaction(smtp_envelope, body);
     flush();
   }
@@ -259,6 +270,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
         ++sent_;
         react_to(*result);
         owner_.finish(envelope_, tried_, *result, hop());
+        unmark();
         take_next();
       } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
         if (failed->reply.code != 0) owner_.react(failed->reply);
@@ -276,6 +288,11 @@ class Dispatcher::Connection final : public tls::StreamHandler {
 
   void flush() {
     if (open_) stream_.write_from(session_);
+  }
+
+  // The attempt's outcome is recorded: no crash from here on is this part's.
+  void unmark() {
+    if (slot_) owner_.context_.in_flight->clear(*slot_);
   }
 
   Dispatcher& owner_;
@@ -299,6 +316,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   bool busy_ = false;
   bool quitting_ = false;
   bool tls_fallback_ = false;
+  std::optional<std::uint32_t> slot_;  // its InFlightTable slot, from its first attempt on
 };
 
 std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
@@ -889,13 +907,6 @@ bool Dispatcher::assign(Connection& connection) {
     }
     (void)rates_.take_message(now);
     context_.tenants.sent(next->tenant, now);
-    // The crash-loop breaker's mark, before the first byte of the transaction: if the process
-    // dies before the outcome clears it, the next start-up counts a crash against this part.
-    if (auto marked = context_.store.mark_in_flight(key); !marked) {
-      ++context_.probe.store_failures;
-      log::error("queue: cannot mark " + to_hex(key.message) +
-                 " in flight: " + marked.error().message());
-    }
     connection.start(std::move(envelope).value(), std::move(tried), *body);
     return true;
   }

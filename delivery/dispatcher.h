@@ -28,6 +28,7 @@
 #include "dns/resolver.h"
 #include "engine/address.h"
 #include "engine/shard.h"
+#include "queue/inflight_table.h"
 #include "queue/retry_schedule.h"
 #include "queue/schedule.h"
 #include "queue/store.h"
@@ -169,6 +170,9 @@ struct ShardDelivery {
   Probe probe;
   // Tenant names and [[tenant]] rate caps of this shard (every destination's parts count).
   Tenants tenants;
+  // The crash-loop breaker's marks (queue/inflight_table.h): each connection marks the part it
+  // attempts in a slot of its own. nullptr: attempts are not marked.
+  queue::InFlightTable* in_flight = nullptr;
 };
 
 // Lives on the shard that owns the destination and is used only there. Holds the shard's

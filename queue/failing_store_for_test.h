@@ -60,11 +60,10 @@ class FailingStore_for_test final : public Store {
     if (should_fail()) return unexpected(code_, "injected expiry failure " + to_hex(before));
     return inner_.expire_history(before);
   }
-  Result<void> mark_in_flight(PartKey key) override { return inner_.mark_in_flight(key); }
-  Result<InFlightRecovery> recover_in_flight(std::uint32_t crashes_max) override {
-    return inner_.recover_in_flight(crashes_max);
+  Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> interrupted,
+                                             std::uint32_t crashes_max) override {
+    return inner_.recover_in_flight(interrupted, crashes_max);
   }
-  Result<void> clear_in_flight() override { return inner_.clear_in_flight(); }
   std::uint64_t quarantined_count() override { return inner_.quarantined_count(); }
 
  private:

@@ -92,7 +92,6 @@ Result<void> MemoryStore::update_envelope(const Envelope& envelope) {
     crashes_.erase(key);  // released
   }
   it->second = Part{std::move(record), due};
-  in_flight_.erase(key);
   return {};
 }
 
@@ -110,7 +109,6 @@ Result<void> MemoryStore::remove_part(PartKey key, const Envelope* final_state) 
   if (it == parts_.end()) return unexpected(Errc::not_found, to_hex(key.message));
   schedule_.erase({it->second.due_ms, key});
   parts_.erase(it);
-  in_flight_.erase(key);
   crashes_.erase(key);
   if (record_history) history_.insert_or_assign(key, std::move(history_record));
   const auto sibling = parts_.lower_bound(PartKey{key.message, 0});
@@ -205,21 +203,15 @@ Result<std::uint64_t> MemoryStore::expire_history(MessageId before) {
   return expired;
 }
 
-Result<void> MemoryStore::mark_in_flight(PartKey key) {
-  const std::lock_guard lock(mutex_);
-  in_flight_.insert(key);
-  return {};
-}
-
-Result<InFlightRecovery> MemoryStore::recover_in_flight(std::uint32_t crashes_max) {
+Result<InFlightRecovery> MemoryStore::recover_in_flight(std::span<const PartKey> interrupted,
+                                                        std::uint32_t crashes_max) {
   InFlightRecovery report;
-  std::vector<std::pair<PartKey, std::string>> held;
   {
     const std::lock_guard lock(mutex_);
-    report.interrupted = in_flight_.size();
-    for (const PartKey key : in_flight_) {
+    for (const PartKey key : interrupted) {
       const auto it = parts_.find(key);
       if (it == parts_.end()) continue;
+      ++report.interrupted;
       const std::uint32_t crashes = ++crashes_[key];
       if (crashes < crashes_max || it->second.due_ms == due_ms(quarantined_due)) continue;
       Result<Envelope> envelope = decode_envelope(it->second.record);
@@ -230,15 +222,8 @@ Result<InFlightRecovery> MemoryStore::recover_in_flight(std::uint32_t crashes_ma
       schedule_.insert_or_assign({due_ms(quarantined_due), key}, schedule_value(*envelope));
       report.quarantined.push_back(std::move(envelope).value());
     }
-    in_flight_.clear();
   }
   return report;
-}
-
-Result<void> MemoryStore::clear_in_flight() {
-  const std::lock_guard lock(mutex_);
-  in_flight_.clear();
-  return {};
 }
 
 std::uint64_t MemoryStore::quarantined_count() {

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,11 +34,9 @@ class MemoryStore final : public Store {
   Result<std::vector<Envelope>> read_message(MessageId id) override;
   Result<std::vector<Envelope>> read_history(MessageId id) override;
   Result<std::uint64_t> expire_history(MessageId before) override;
-  // The marks and crash counts live as long as this object: a test "crashes" by calling
-  // recover_in_flight on the same store without the attempts having ended.
-  Result<void> mark_in_flight(PartKey key) override;
-  Result<InFlightRecovery> recover_in_flight(std::uint32_t crashes_max) override;
-  Result<void> clear_in_flight() override;
+  // Crash counts live as long as this object.
+  Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> interrupted,
+                                             std::uint32_t crashes_max) override;
   std::uint64_t quarantined_count() override;
 
   // Stores raw envelope bytes (with an empty body and no schedule entry), to test how readers
@@ -60,7 +57,6 @@ class MemoryStore final : public Store {
   std::map<PartKey, std::string> history_;  // encode_envelope() of each removed part's end
   std::map<MessageId, std::string> bodies_;
   std::map<std::pair<std::uint64_t, PartKey>, std::string> schedule_;  // -> schedule_value
-  std::set<PartKey> in_flight_;
   std::map<PartKey, std::uint32_t> crashes_;
 };
 

@@ -39,20 +39,19 @@ constexpr const char* schedule_cf = "schedule";
 // Added after format 2 shipped without it: open creates it in an older spool (RocksDB's
 // create_missing_column_families), and nothing else changed, so the format stays 2.
 constexpr const char* history_cf = "history";
-// The crash-loop breaker (format 4): a mark per delivery attempt under way, and the crash
-// count of each part that was in flight when the process died.
-constexpr const char* inflight_cf = "inflight";
+// The crash-loop breaker (format 4): the crash count of each part that was in flight when the
+// process died (the marks themselves are InFlightTable's, outside RocksDB).
 constexpr const char* crashes_cf = "crashes";
 // The default column family holds one marker so a layout change can tell old spools.
 // Format 1 (one envelope per message, no schedule index) is refused: nothing was ever
 // deployed with it, so there is no migration. Format 3 adds envelope records of version 3 and
 // tagged schedule values (tenants), which a format-2 build cannot read: opening a format-2
 // spool marks it 3 (everything of format 2 still reads), so an older build refuses it
-// instead of dropping parts it cannot decode. Format 4 adds the inflight and crashes families
-// and quarantined parts (due in 2255): opening a format-2 or 3 spool creates the families and
-// marks it 4; an older build cannot open it (RocksDB wants every family named) and would read
-// a quarantined part as due in 2255, so a downgrade needs quarantined parts released and the
-// two families dropped.
+// instead of dropping parts it cannot decode. Format 4 adds the crashes family and
+// quarantined parts (due in 2255): opening a format-2 or 3 spool creates the family and marks
+// it 4; an older build cannot open it (RocksDB wants every family named) and would read a
+// quarantined part as due in 2255, so a downgrade needs quarantined parts released and the
+// family dropped.
 constexpr const char* format_key = "outpost.queue.format";
 constexpr const char* format_value = "4";
 constexpr std::array<const char*, 2> format_upgradable = {"2", "3"};
@@ -65,7 +64,7 @@ constexpr std::size_t envelopes_memtable_bytes = 8 << 20;
 constexpr std::size_t bodies_memtable_bytes = 32 << 20;
 constexpr std::size_t schedule_memtable_bytes = 4 << 20;
 constexpr std::size_t history_memtable_bytes = 4 << 20;
-constexpr std::size_t marker_memtable_bytes = 4 << 20;  // inflight and crashes: tiny keys
+constexpr std::size_t crashes_memtable_bytes = 1 << 20;  // a few tiny records
 
 template <std::size_t N>
 rocksdb::Slice slice(const std::array<char, N>& key) {
@@ -167,13 +166,12 @@ struct RocksDbStore::Impl {
   std::string path;
   StoreOptions store_options;
   std::unique_ptr<rocksdb::DB> db;
-  // default, envelopes, bodies, schedule, history, inflight, crashes
+  // default, envelopes, bodies, schedule, history, crashes
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* envelopes = nullptr;
   rocksdb::ColumnFamilyHandle* bodies = nullptr;
   rocksdb::ColumnFamilyHandle* schedule = nullptr;
   rocksdb::ColumnFamilyHandle* history = nullptr;
-  rocksdb::ColumnFamilyHandle* inflight = nullptr;
   rocksdb::ColumnFamilyHandle* crashes = nullptr;
   // Parts quarantined now, and records in `crashes`: while there are none (the usual case) an
   // outcome writes no tombstone for a crash count that cannot exist.
@@ -210,11 +208,9 @@ struct RocksDbStore::Impl {
   // makes (built only then) takes it back out, so that the client's retry does not leave a
   // second copy.
   rocksdb::Status write(rocksdb::WriteBatch& batch, bool acceptance = true,
-                        const std::function<rocksdb::WriteBatch()>& undo = {},
-                        bool never_sync = false) {
+                        const std::function<rocksdb::WriteBatch()>& undo = {}) {
     if (rocksdb::Status resumed = resumer.before_write(*db); !resumed.ok()) return resumed;
-    rocksdb::WriteOptions options = acceptance ? write_options : disposition_write_options;
-    if (never_sync) options.sync = false;
+    const rocksdb::WriteOptions& options = acceptance ? write_options : disposition_write_options;
     rocksdb::WriteOptions unsynced = options;
     unsynced.sync = false;
     rocksdb::Status status = db->Write(unsynced, &batch);
@@ -229,15 +225,11 @@ struct RocksDbStore::Impl {
     return status;
   }
 
-  // What every outcome adds to its batch: the attempt's mark goes, and the crash count of a
-  // part that leaves (`forget_crashes`) when any part has one.
-  rocksdb::Status clear_marks(rocksdb::WriteBatch& batch, PartKey key, bool forget_crashes) {
-    const EnvelopeKey k = envelope_key(key);
-    rocksdb::Status status = batch.Delete(inflight, slice(k));
-    if (status.ok() && forget_crashes && crash_records.load(std::memory_order_relaxed) != 0) {
-      status = batch.Delete(crashes, slice(k));
-    }
-    return status;
+  // The crash count of a part that leaves or is released goes with it, when any part has
+  // one (usually none does: then nothing is added to the batch).
+  rocksdb::Status forget_crashes(rocksdb::WriteBatch& batch, PartKey key) {
+    if (crash_records.load(std::memory_order_relaxed) == 0) return rocksdb::Status::OK();
+    return batch.Delete(crashes, slice(envelope_key(key)));
   }
 
   Result<Envelope> read_envelope(PartKey key) {
@@ -311,8 +303,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
       {bodies_cf, bodies_options},
       {schedule_cf, family_options(cache, schedule_memtable_bytes, /*bloom=*/false)},
       {history_cf, history_options},
-      {inflight_cf, family_options(cache, marker_memtable_bytes, /*bloom=*/false)},
-      {crashes_cf, family_options(cache, marker_memtable_bytes, /*bloom=*/false)},
+      {crashes_cf, family_options(cache, crashes_memtable_bytes, /*bloom=*/false)},
   };
 
   auto impl = std::make_unique<Impl>();
@@ -334,13 +325,12 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
     return from_status(status, "open " + path);
   }
   impl->db.reset(raw);
-  MTA_ASSERT(impl->handles.size() == 7);
+  MTA_ASSERT(impl->handles.size() == 6);
   impl->envelopes = impl->handles[1];
   impl->bodies = impl->handles[2];
   impl->schedule = impl->handles[3];
   impl->history = impl->handles[4];
-  impl->inflight = impl->handles[5];
-  impl->crashes = impl->handles[6];
+  impl->crashes = impl->handles[5];
 
   std::string format;
   const rocksdb::Status read =
@@ -461,7 +451,7 @@ Result<void> RocksDbStore::update_envelope(const Envelope& envelope) {
   // Leaving quarantine (an operator's release) forgets the part's crashes.
   const bool was_held = is_quarantined(*stored);
   const bool held = is_quarantined(envelope);
-  if (status.ok()) status = impl_->clear_marks(batch, key, was_held && !held);
+  if (status.ok() && was_held && !held) status = impl_->forget_crashes(batch, key);
   if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
   if (!status.ok()) return from_status(status, "update " + part_name(key));
   if (was_held != held) {
@@ -501,7 +491,7 @@ Result<void> RocksDbStore::remove_part(PartKey key, const Envelope* final_state)
   if (status.ok() && record_history) {
     status = batch.Put(impl_->history, slice(envelope_key(key)), history_record);
   }
-  if (status.ok()) status = impl_->clear_marks(batch, key, /*forget_crashes=*/true);
+  if (status.ok()) status = impl_->forget_crashes(batch, key);
   if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
   if (!status.ok()) return from_status(status, "remove " + part_name(key));
   if (decoded && is_quarantined(*stored)) --impl_->quarantined;
@@ -611,87 +601,44 @@ Result<std::uint64_t> RocksDbStore::expire_history(MessageId before) {
   return expired;
 }
 
-Result<void> RocksDbStore::mark_in_flight(PartKey key) {
-  rocksdb::WriteBatch batch;
-  rocksdb::Status status = batch.Put(impl_->inflight, slice(envelope_key(key)), rocksdb::Slice());
-  if (status.ok()) {
-    status = impl_->write(batch, /*acceptance=*/false, /*undo=*/{}, /*never_sync=*/true);
-  }
-  if (!status.ok()) return from_status(status, "mark " + part_name(key) + " in flight");
-  return {};
-}
-
-Result<InFlightRecovery> RocksDbStore::recover_in_flight(std::uint32_t crashes_max) {
-  std::vector<PartKey> marked;
-  std::uint64_t damaged = 0;
-  {
-    const std::unique_ptr<rocksdb::Iterator> it(
-        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->inflight));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      Result<PartKey> key = parse_envelope_key(it->key().ToStringView());
-      if (key) {
-        marked.push_back(*key);
-      } else {
-        ++damaged;
-      }
-    }
-    if (!it->status().ok()) return from_status(it->status(), "scan in-flight marks");
-  }
+Result<InFlightRecovery> RocksDbStore::recover_in_flight(std::span<const PartKey> interrupted,
+                                                         std::uint32_t crashes_max) {
   InFlightRecovery report;
-  report.interrupted = marked.size();
-  for (const PartKey key : marked) {
+  for (const PartKey key : interrupted) {
     const EnvelopeKey k = envelope_key(key);
     const std::lock_guard lock(impl_->lock_for(key.message));
-    rocksdb::WriteBatch batch;
-    rocksdb::Status status = batch.Delete(impl_->inflight, slice(k));
     Result<Envelope> stored = impl_->read_envelope(key);
-    if (!stored && stored.error().code != Errc::not_found) return unexpected(stored.error());
-    bool newly_held = false;
-    bool new_record = false;
-    if (stored) {
-      std::string value;
-      const rocksdb::Status read =
-          impl_->db->Get(rocksdb::ReadOptions(), impl_->crashes, slice(k), &value);
-      if (!read.ok() && !read.IsNotFound()) return from_status(read, "read crashes");
-      new_record = read.IsNotFound();
-      const std::uint32_t crashes = (read.ok() ? decode_crashes(value) : 0) + 1;
-      if (status.ok()) status = batch.Put(impl_->crashes, slice(k), encode_crashes(crashes));
-      if (crashes >= crashes_max && !is_quarantined(*stored)) {
-        newly_held = true;
-        if (status.ok()) {
-          status = batch.Delete(impl_->schedule, slice(schedule_key(stored->next_attempt_at, key)));
-        }
-        stored->next_attempt_at = quarantined_due;
-        if (status.ok()) {
-          status = batch.Put(impl_->schedule, slice(schedule_key(quarantined_due, key)),
-                             schedule_value(*stored));
-        }
-        if (status.ok()) status = batch.Put(impl_->envelopes, slice(k), encode_envelope(*stored));
+    if (!stored && stored.error().code == Errc::not_found) continue;  // finished after all
+    if (!stored) return unexpected(stored.error());
+    ++report.interrupted;
+    std::string value;
+    const rocksdb::Status read =
+        impl_->db->Get(rocksdb::ReadOptions(), impl_->crashes, slice(k), &value);
+    if (!read.ok() && !read.IsNotFound()) return from_status(read, "read crashes");
+    const std::uint32_t crashes = (read.ok() ? decode_crashes(value) : 0) + 1;
+    rocksdb::WriteBatch batch;
+    rocksdb::Status status = batch.Put(impl_->crashes, slice(k), encode_crashes(crashes));
+    const bool newly_held = crashes >= crashes_max && !is_quarantined(*stored);
+    if (newly_held) {
+      if (status.ok()) {
+        status = batch.Delete(impl_->schedule, slice(schedule_key(stored->next_attempt_at, key)));
       }
+      stored->next_attempt_at = quarantined_due;
+      if (status.ok()) {
+        status = batch.Put(impl_->schedule, slice(schedule_key(quarantined_due, key)),
+                           schedule_value(*stored));
+      }
+      if (status.ok()) status = batch.Put(impl_->envelopes, slice(k), encode_envelope(*stored));
     }
     if (status.ok()) status = impl_->write(batch, /*acceptance=*/true);
-    if (!status.ok()) return from_status(status, "recover in-flight " + part_name(key));
-    if (new_record) ++impl_->crash_records;
+    if (!status.ok()) return from_status(status, "count a crash against " + part_name(key));
+    if (read.IsNotFound()) ++impl_->crash_records;
     if (newly_held) {
       ++impl_->quarantined;
       report.quarantined.push_back(std::move(stored).value());
     }
   }
-  if (damaged != 0) {
-    // Unreadable keys name no part: drop them with the rest of the marks.
-    if (auto cleared = clear_in_flight(); !cleared) return unexpected(cleared.error());
-  }
   return report;
-}
-
-Result<void> RocksDbStore::clear_in_flight() {
-  rocksdb::WriteBatch batch;
-  // Marks are 12-byte keys; every one sorts below 13 bytes of 0xff.
-  const std::string end(13, '\xff');
-  rocksdb::Status status = batch.DeleteRange(impl_->inflight, rocksdb::Slice(), end);
-  if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
-  if (!status.ok()) return from_status(status, "clear in-flight marks");
-  return {};
 }
 
 std::uint64_t RocksDbStore::quarantined_count() { return impl_->quarantined.load(); }

@@ -1,6 +1,6 @@
 // RocksDbStore: the daemon's Store, one RocksDB database with column families `envelopes`
 // (message id + part), `bodies` (message id), `schedule` (due ms + message id + part),
-// `history`, `inflight` and `crashes` (message id + part), big-endian keys (layout in
+// `history` and `crashes` (message id + part), big-endian keys (layout in
 // queue/README.md). This header keeps RocksDB out of its includers; only rocksdb_store.cc sees it.
 #pragma once
 
@@ -49,11 +49,8 @@ class RocksDbStore final : public Store {
   // One DeleteRange over the expired ids (a range tombstone; compaction reclaims the space),
   // after an iterator pass over the same range counts them.
   Result<std::uint64_t> expire_history(MessageId before) override;
-  // A Put in the `inflight` family, through the WAL and never fsynced (even with
-  // sync_dispositions): see Store.
-  Result<void> mark_in_flight(PartKey key) override;
-  Result<InFlightRecovery> recover_in_flight(std::uint32_t crashes_max) override;
-  Result<void> clear_in_flight() override;
+  Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> interrupted,
+                                             std::uint32_t crashes_max) override;
   std::uint64_t quarantined_count() override;
 
   const std::string& path() const;

@@ -77,8 +77,8 @@ inline bool is_quarantined(const Envelope& envelope) {
   return envelope.next_attempt_at >= quarantined_due;
 }
 
-// What Store::recover_in_flight found: the markers of attempts a crash interrupted, and the
-// parts that crash put into quarantine (as they are stored now).
+// What Store::recover_in_flight found: how many of the interrupted parts are still queued, and
+// the parts that crash put into quarantine (as they are stored now).
 struct InFlightRecovery {
   std::uint64_t interrupted = 0;
   std::vector<Envelope> quarantined;
@@ -153,21 +153,16 @@ class Store {
   // `before` may survive (the next call takes it) or go uncounted.
   virtual Result<std::uint64_t> expire_history(MessageId before) = 0;
 
-  // The crash-loop breaker. Delivery marks a part before each attempt; the attempt's outcome
-  // (update_envelope or remove_part) clears the mark in the batch that records it. The mark is
-  // never fsynced: a process crash keeps it (the WAL is in the page cache), which is the failure
-  // it is for; a power loss may forget it, and then the attempt simply does not count.
-  // The defaults do nothing (a store without a breaker).
-  virtual Result<void> mark_in_flight(PartKey /*key*/) { return {}; }
-  // Start-up, before the schedule is read: every mark left means the process died during that
-  // attempt. Each such part's crash count goes up by one (kept until the part goes or is
-  // released); a part at `crashes_max` is quarantined: its next_attempt_at (and schedule
-  // entry) becomes quarantined_due. The marks are cleared. Synced like an acceptance.
-  virtual Result<InFlightRecovery> recover_in_flight(std::uint32_t /*crashes_max*/) {
+  // The crash-loop breaker (the marks themselves are InFlightTable's). Start-up, before the
+  // schedule is read: `interrupted` are the parts the last process died while attempting.
+  // Each one still queued gets one more crash (counted until the part goes or is released); a
+  // part at `crashes_max` is quarantined: its next_attempt_at (and schedule entry) becomes
+  // quarantined_due. Synced like an acceptance. The defaults do nothing (a store without a
+  // breaker).
+  virtual Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> /*interrupted*/,
+                                                     std::uint32_t /*crashes_max*/) {
     return InFlightRecovery{};
   }
-  // A clean stop: nothing was interrupted by a crash, so no mark left counts.
-  virtual Result<void> clear_in_flight() { return {}; }
   // Parts quarantined now (0 for a store without a breaker). Releasing one is an
   // update_envelope that gives it a due time again, which also forgets its crashes.
   virtual std::uint64_t quarantined_count() { return 0; }

@@ -210,20 +210,19 @@ TYPED_TEST(StoreTest, PutThenReadBack) {
   EXPECT_EQ(store.count().value_or(99), 1U);
 }
 
-// The crash-loop breaker: a mark left by an attempt that never ended counts as a crash at the
-// next recovery; the third quarantines the part (never due, shown by its schedule entry).
+// The crash-loop breaker: each start-up counts a crash against the parts the last process died
+// attempting; the third quarantines the part (never due, shown by its schedule entry).
 TYPED_TEST(StoreTest, ThirdCrashDuringAttemptsQuarantinesThePart) {
   Store& store = *this->store_;
   const Envelope poison = make_envelope(50);
   const Envelope bystander = make_envelope(51);
   ASSERT_TRUE(store.put(poison, "x").has_value());
   ASSERT_TRUE(store.put(bystander, "y").has_value());
+  // 52 finished (removed) before the crash, though its mark was left: it counts nothing.
+  const std::vector<PartKey> interrupted = {key_of(50), key_of(52)};
   for (std::uint32_t crash = 1; crash <= crashes_before_quarantine; ++crash) {
-    ASSERT_TRUE(store.mark_in_flight(key_of(50)).has_value());
-    // The bystander's attempt ends before the crash: its outcome clears its mark.
-    ASSERT_TRUE(store.mark_in_flight(key_of(51)).has_value());
-    ASSERT_TRUE(store.update_envelope(bystander).has_value());
-    Result<InFlightRecovery> recovered = store.recover_in_flight(crashes_before_quarantine);
+    Result<InFlightRecovery> recovered =
+        store.recover_in_flight(interrupted, crashes_before_quarantine);
     ASSERT_TRUE(recovered.has_value()) << recovered.error().message();
     EXPECT_EQ(recovered->interrupted, 1U) << "crash " << crash;
     const bool held = crash == crashes_before_quarantine;
@@ -236,10 +235,10 @@ TYPED_TEST(StoreTest, ThirdCrashDuringAttemptsQuarantinesThePart) {
   Envelope held = poison;
   held.next_attempt_at = quarantined_due;
   EXPECT_EQ(scheduled(store), (std::vector<Entry>{entry_of(bystander), entry_of(held)}));
-  // Nothing in flight: the next recovery finds nothing, and the part stays held.
-  Result<InFlightRecovery> again = store.recover_in_flight(crashes_before_quarantine);
+  EXPECT_EQ(store.read_envelope(key_of(51)).value_or(Envelope{}), bystander);
+  // A fourth crash during it cannot happen (it is never tried), and would change nothing.
+  Result<InFlightRecovery> again = store.recover_in_flight(interrupted, crashes_before_quarantine);
   ASSERT_TRUE(again.has_value());
-  EXPECT_EQ(again->interrupted, 0U);
   EXPECT_TRUE(again->quarantined.empty());
   EXPECT_EQ(store.quarantined_count(), 1U);
 }
@@ -250,22 +249,21 @@ TYPED_TEST(StoreTest, ReleaseForgetsCrashesAndRemovalEndsQuarantine) {
   Store& store = *this->store_;
   const Envelope poison = make_envelope(60);
   ASSERT_TRUE(store.put(poison, "x").has_value());
+  const std::vector<PartKey> interrupted = {key_of(60)};
   for (std::uint32_t crash = 0; crash < crashes_before_quarantine; ++crash) {
-    ASSERT_TRUE(store.mark_in_flight(key_of(60)).has_value());
-    ASSERT_TRUE(store.recover_in_flight(crashes_before_quarantine).has_value());
+    ASSERT_TRUE(store.recover_in_flight(interrupted, crashes_before_quarantine).has_value());
   }
   ASSERT_EQ(store.quarantined_count(), 1U);
   ASSERT_TRUE(store.update_envelope(poison).has_value());  // released, due as before
   EXPECT_EQ(store.quarantined_count(), 0U);
   EXPECT_EQ(scheduled(store), std::vector<Entry>{entry_of(poison)});
   for (std::uint32_t crash = 1; crash < crashes_before_quarantine; ++crash) {
-    ASSERT_TRUE(store.mark_in_flight(key_of(60)).has_value());
-    Result<InFlightRecovery> recovered = store.recover_in_flight(crashes_before_quarantine);
+    Result<InFlightRecovery> recovered =
+        store.recover_in_flight(interrupted, crashes_before_quarantine);
     ASSERT_TRUE(recovered.has_value());
     EXPECT_TRUE(recovered->quarantined.empty()) << "crash " << crash << " after the release";
   }
-  ASSERT_TRUE(store.mark_in_flight(key_of(60)).has_value());
-  ASSERT_EQ(store.recover_in_flight(crashes_before_quarantine)
+  ASSERT_EQ(store.recover_in_flight(interrupted, crashes_before_quarantine)
                 .value_or(InFlightRecovery{})
                 .quarantined.size(),
             1U);
@@ -274,42 +272,23 @@ TYPED_TEST(StoreTest, ReleaseForgetsCrashesAndRemovalEndsQuarantine) {
   EXPECT_TRUE(scheduled(store).empty());
 }
 
-// A clean stop clears every mark: nothing it interrupted counts as a crash.
-TYPED_TEST(StoreTest, CleanStopClearsMarks) {
-  Store& store = *this->store_;
-  ASSERT_TRUE(store.put(make_envelope(70), "x").has_value());
-  ASSERT_TRUE(store.mark_in_flight(key_of(70)).has_value());
-  ASSERT_TRUE(store.clear_in_flight().has_value());
-  Result<InFlightRecovery> recovered = store.recover_in_flight(1);
-  ASSERT_TRUE(recovered.has_value());
-  EXPECT_EQ(recovered->interrupted, 0U);
-  EXPECT_EQ(store.quarantined_count(), 0U);
-}
-
-// The marks, crash counts and quarantine survive the process: a mark written without an fsync
-// is read back after a reopen (the WAL replays), and the held count is found again.
-TEST(RocksDbStore, MarksAndQuarantineSurviveReopen) {
+// Crash counts and quarantine survive the process: each run counts one crash, and the held
+// count is found again by open().
+TEST(RocksDbStore, CrashCountsAndQuarantineSurviveReopen) {
   TempDir dir;
   const std::string path = (dir.path() / "spool").string();
-  const Envelope poison = make_envelope(80);
+  const std::vector<PartKey> interrupted = {key_of(80)};
   for (std::uint32_t run = 1; run <= crashes_before_quarantine; ++run) {
-    auto store = RocksDbStore::open(path, {.sync_dispositions = true});
+    auto store = RocksDbStore::open(path);
     ASSERT_TRUE(store.has_value()) << store.error().message();
     if (run == 1) {
-      ASSERT_TRUE((*store)->put(poison, "x").has_value());
+      ASSERT_TRUE((*store)->put(make_envelope(80), "x").has_value());
     }
-    Result<InFlightRecovery> recovered = (*store)->recover_in_flight(crashes_before_quarantine);
+    Result<InFlightRecovery> recovered =
+        (*store)->recover_in_flight(interrupted, crashes_before_quarantine);
     ASSERT_TRUE(recovered.has_value()) << recovered.error().message();
-    EXPECT_EQ(recovered->interrupted, run == 1 ? 0U : 1U);
-    ASSERT_TRUE((*store)->mark_in_flight(key_of(80)).has_value());
+    EXPECT_EQ(recovered->quarantined.size(), run == crashes_before_quarantine ? 1U : 0U);
   }
-  auto store = RocksDbStore::open(path);
-  ASSERT_TRUE(store.has_value()) << store.error().message();
-  Result<InFlightRecovery> recovered = (*store)->recover_in_flight(crashes_before_quarantine);
-  ASSERT_TRUE(recovered.has_value());
-  ASSERT_EQ(recovered->quarantined.size(), 1U);
-  EXPECT_EQ(recovered->quarantined[0].id, MessageId(80));
-  store->reset();
   auto reopened = RocksDbStore::open(path);
   ASSERT_TRUE(reopened.has_value()) << reopened.error().message();
   EXPECT_EQ((*reopened)->quarantined_count(), 1U);
@@ -1207,7 +1186,7 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
     ASSERT_TRUE(again->Close().ok());
   }
   EXPECT_EQ(names, (std::vector<std::string>{"bodies", "crashes", "default", "envelopes", "history",
-                                             "inflight", "schedule"}));
+                                             "schedule"}));
   auto store = RocksDbStore::open(path);
   ASSERT_TRUE(store.has_value()) << store.error().message();
   EXPECT_EQ((*store)->read_history(MessageId(77)).value_or(std::vector<Envelope>{}),
