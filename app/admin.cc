@@ -278,7 +278,15 @@ AdminApi::AdminApi(engine::Shard& shard, queue::Store& store, mailbox::Suppressi
       apply_(std::move(apply)),
       hooks_(std::move(hooks)) {}
 
-bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
+bool AdminApi::authorized(const http::Request& request) const {
+  // No key, no admin API: the daemon always has one (configured, or made in the spool).
+  if (options_.key.empty()) return false;
+  const auto authorization = request.header("Authorization");
+  return authorization && authorization->starts_with("Bearer ") &&
+         same_key(authorization->substr(7), options_.key);
+}
+
+bool AdminApi::handle(http::Request& request, const engine::SocketAddress& /*peer*/,
                       const injection::Respond& respond) {
   const std::string_view path = request.path;
   const bool suppression_route =
@@ -292,17 +300,10 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
   auto query = queue_route ? parse_query(request, options_.list_limit_max) : Result<Query>(Query{});
   const bool text = queue_route ? query && query->text : request.query_param("format") == "text";
 
-  if (!options_.key.empty()) {
-    const auto authorization = request.header("Authorization");
-    if (!authorization || !authorization->starts_with("Bearer ") ||
-        !same_key(authorization->substr(7), options_.key)) {
-      http::Response denied = failure(401, "admin key required", text);
-      denied.bearer_challenge = true;
-      respond(std::move(denied));
-      return true;
-    }
-  } else if (!peer.is_loopback()) {
-    respond(failure(403, "set [http] admin_key to use the admin API from other hosts", text));
+  if (!authorized(request)) {
+    http::Response denied = failure(401, "admin key required", text);
+    denied.bearer_challenge = true;
+    respond(std::move(denied));
     return true;
   }
   if (!query) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "app/admin.h"
+#include "app/admin_key.h"
 #include "app/status.h"
 #include "app/status_page.h"
 #include "app/telemetry.h"
@@ -544,6 +545,20 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
   auto in_flight = recover_in_flight(config.spool_path, **store);
   if (!in_flight) return 1;
+  // The admin API never answers without a key: with no [http] admin_key, the spool's.
+  std::string spool_admin_key;
+  if (config.admin_key.empty()) {
+    auto made = load_or_create_admin_key(config.spool_path);
+    if (!made) {
+      log::error("admin key: " + made.error().message());
+      return 1;
+    }
+    spool_admin_key = made->key;
+    log::info(std::string("admin API: no [http] admin_key, so the key ") +
+              (made->created ? "made now" : "made at first start") + " is in " +
+              admin_key_path(config.spool_path) +
+              " (mode 0600; outpost queue and outpost suppression read it there)");
+  }
 
   auto mail_store =
       mailbox::MailStore::open(config.spool_path + "/mailbox", {.sync = config.spool_sync});
@@ -869,7 +884,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
     if (delivery_log != nullptr) delivery_log->reopen();
     for (std::uint32_t i = 0; i < shard_count; ++i) {
       (void)runtime.post_from_outside(
-          ShardId(i), [&services, signing, key = fresh.admin_key](engine::Shard& on) {
+          ShardId(i),
+          [&services, signing,
+           key = fresh.admin_key.empty() ? spool_admin_key : fresh.admin_key](engine::Shard& on) {
             ShardServices& its = services[on.id().value()];
             if (its.injector != nullptr) its.injector->set_signing(signing);
             if (its.admin != nullptr) its.admin->set_key(key);
@@ -1140,7 +1157,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
                            [result, done] { done(std::move(*result)); });
             }};
     mine.admin = std::make_unique<AdminApi>(
-        shard, spool, &mail.suppressions(), AdminOptions{.key = config.admin_key},
+        shard, spool, &mail.suppressions(),
+        AdminOptions{.key = config.admin_key.empty() ? spool_admin_key : config.admin_key},
         [&services, relayed](engine::Shard& from, delivery::OperatorAction action,
                              std::vector<queue::ScheduledItem> parts,
                              std::function<void(delivery::ActionCounts)> done) {
@@ -1188,6 +1206,17 @@ int run_daemon(const Config& config, const std::string& config_path) {
         [admin = mine.admin.get(), api = mine.api.get(), serve_metrics, separate_metrics](
             http::Request&& request, const engine::SocketAddress& peer,
             const injection::Respond& respond) {
+          // /metrics beside the admin API wants its key; a [metrics] listener of its own
+          // serves it without one.
+          if (!separate_metrics && request.path == "/metrics" && !admin->authorized(request)) {
+            http::Response denied = http::Response::for_request(request);
+            denied.status = 401;
+            denied.content_type = "text/plain";
+            denied.body = "admin key required\n";
+            denied.bearer_challenge = true;
+            respond(std::move(denied));
+            return;
+          }
           if (!separate_metrics && serve_metrics(request, respond)) return;
           if ((request.path == "/healthz" || request.path == "/readyz") &&
               serve_metrics(request, respond)) {

@@ -30,8 +30,7 @@ class ResponseShapingTest(DaemonTest):
         return outpost.start()
 
     def metric(self, outpost, action):
-        with urllib.request.urlopen(f"http://127.0.0.1:{outpost.http_port}/metrics") as r:
-            body = r.read().decode()
+        body = outpost.metrics_text()
         found = re.search(r'^outpost_shaping_actions_total\{action="%s"\} (\S+)$' % action,
                           body, re.M)
         return float(found.group(1)) if found else 0
