@@ -257,7 +257,8 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
 // part at its third crash is held (one line each). The table, for delivery to mark attempts
 // in; nullptr when the spool cannot be read or written.
 std::unique_ptr<queue::InFlightTable> recover_in_flight(const std::string& spool_path,
-                                                        queue::Store& store) {
+                                                        queue::Store& store,
+                                                        std::vector<std::string>& held) {
   auto table = queue::InFlightTable::open(spool_path + "/inflight");
   if (!table) {
     log::error("queue: " + table.error().message());
@@ -279,6 +280,22 @@ std::unique_ptr<queue::InFlightTable> recover_in_flight(const std::string& spool
                  std::to_string(queue::crashes_before_quarantine) +
                  " crashes; held until `outpost queue retry|delete|bounce --id " + to_hex(part.id) +
                  "`");
+  }
+  // A destination with several parts in quarantine is held as a whole (one line each).
+  auto parts = store.quarantined_parts();
+  if (!parts) {
+    log::error("queue: cannot list quarantined parts: " + parts.error().message());
+    return nullptr;
+  }
+  std::map<std::string, std::size_t> by_destination;
+  for (const queue::ScheduledItem& part : *parts) ++by_destination[part.destination];
+  for (const auto& [destination, count] : by_destination) {
+    if (count < queue::quarantined_parts_to_hold_destination) continue;
+    held.push_back(destination);
+    log::warning("queue: destination " + destination + " held: " + std::to_string(count) +
+                 " of its parts are quarantined (its receiver may be crashing the daemon); "
+                 "`outpost queue resume " +
+                 destination + "` delivers to it again");
   }
   return std::move(table).value();
 }
@@ -543,7 +560,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
     return 1;
   }
-  auto in_flight = recover_in_flight(config.spool_path, **store);
+  std::vector<std::string> held_destinations;  // by the crash-loop breaker
+  auto in_flight = recover_in_flight(config.spool_path, **store, held_destinations);
   if (!in_flight) return 1;
   // The admin API never answers without a key: with no [http] admin_key, the spool's.
   std::string spool_admin_key;
@@ -1022,6 +1040,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
             (void)observers.log->append(index, delivery::delivery_log_line(outcome));
           }
         });
+    // Held by the crash-loop breaker until an operator resumes it.
+    for (const std::string& destination : held_destinations) {
+      mine.delivery->suspend(destination, queue::quarantined_due);
+    }
     if (fleet != nullptr) sync_fleet(shard, *mine.delivery, *fleet);
     auto recovered = mine.delivery->recover([&shard, shard_count](const queue::ScheduledItem& i) {
       return owner_of(i.destination, i.key, shard_count) == shard.id();

@@ -3,8 +3,6 @@
 // until the response is complete or the server closes.
 #include "app/http_client.h"
 
-#include "app/admin_key.h"
-
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -15,6 +13,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "app/admin_key.h"
 #include "base/concat.h"
 
 namespace mta::app {

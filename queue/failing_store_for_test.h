@@ -65,6 +65,9 @@ class FailingStore_for_test final : public Store {
     return inner_.recover_in_flight(interrupted, crashes_max);
   }
   std::uint64_t quarantined_count() override { return inner_.quarantined_count(); }
+  Result<std::vector<ScheduledItem>> quarantined_parts() override {
+    return inner_.quarantined_parts();
+  }
 
  private:
   bool should_fail() {

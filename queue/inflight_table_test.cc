@@ -40,8 +40,8 @@ TEST_F(InFlightTableTest, MarksStillSetAreLeftForTheNextOpen) {
     auto table = InFlightTable::open(path(), 8);
     ASSERT_TRUE(table.has_value()) << table.error().message();
     EXPECT_TRUE((*table)->take_left().empty());
-    std::vector<std::uint32_t> slots;
-    for (int i = 0; i < 3; ++i) slots.push_back((*table)->acquire().value());
+    const std::vector<std::uint32_t> slots = {
+        (*table)->acquire().value(), (*table)->acquire().value(), (*table)->acquire().value()};
     (*table)->mark(slots[0], key(7, 1));
     (*table)->mark(slots[1], key(8));
     (*table)->mark(slots[2], key(9));

@@ -232,6 +232,18 @@ std::uint64_t MemoryStore::quarantined_count() {
   return static_cast<std::uint64_t>(std::distance(first, schedule_.end()));
 }
 
+Result<std::vector<ScheduledItem>> MemoryStore::quarantined_parts() {
+  const std::lock_guard lock(mutex_);
+  std::vector<ScheduledItem> out;
+  for (auto it = schedule_.lower_bound({due_ms(quarantined_due), PartKey{}}); it != schedule_.end();
+       ++it) {
+    ScheduledItem item{.due = from_due_ms(it->first.first), .key = it->first.second};
+    (void)parse_schedule_value(it->second, item);  // written by schedule_value
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 void MemoryStore::put_raw_history_for_test(PartKey key, std::string_view record) {
   const std::lock_guard lock(mutex_);
   history_.insert_or_assign(key, std::string(record));

@@ -38,6 +38,7 @@ class MemoryStore final : public Store {
   Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> interrupted,
                                              std::uint32_t crashes_max) override;
   std::uint64_t quarantined_count() override;
+  Result<std::vector<ScheduledItem>> quarantined_parts() override;
 
   // Stores raw envelope bytes (with an empty body and no schedule entry), to test how readers
   // treat damaged records.

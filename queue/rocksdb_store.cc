@@ -643,6 +643,22 @@ Result<InFlightRecovery> RocksDbStore::recover_in_flight(std::span<const PartKey
 
 std::uint64_t RocksDbStore::quarantined_count() { return impl_->quarantined.load(); }
 
+Result<std::vector<ScheduledItem>> RocksDbStore::quarantined_parts() {
+  const ScheduleKey held = schedule_key(quarantined_due, PartKey{});
+  const std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->schedule));
+  std::vector<ScheduledItem> out;
+  for (it->Seek(slice(held)); it->Valid(); it->Next()) {
+    Result<ParsedScheduleKey> parsed = parse_schedule_key(it->key().ToStringView());
+    if (!parsed) continue;  // for_each_scheduled reports damaged entries
+    ScheduledItem item{.due = parsed->due, .key = parsed->key};
+    if (!parse_schedule_value(it->value().ToStringView(), item)) continue;
+    out.push_back(std::move(item));
+  }
+  if (!it->status().ok()) return from_status(it->status(), "scan quarantined parts");
+  return out;
+}
+
 Result<void> RocksDbStore::put_raw_history_for_test(PartKey key, std::string_view record) {
   const rocksdb::Status status =
       impl_->db->Put(impl_->write_options, impl_->history, slice(envelope_key(key)),

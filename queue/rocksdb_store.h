@@ -52,6 +52,7 @@ class RocksDbStore final : public Store {
   Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> interrupted,
                                              std::uint32_t crashes_max) override;
   std::uint64_t quarantined_count() override;
+  Result<std::vector<ScheduledItem>> quarantined_parts() override;
 
   const std::string& path() const;
 

@@ -67,6 +67,10 @@ struct ScheduledItem {
 // Crash-loop breaker (queue/README.md): a part whose delivery attempts were under way when the
 // process died this many times is quarantined instead of being tried again.
 inline constexpr std::uint32_t crashes_before_quarantine = 3;
+// A destination with this many parts in quarantine is held too (suspended at start-up until an
+// operator resumes it): a receiver that crashes the daemon whatever it is sent would otherwise
+// cost three crashes per handful of parts.
+inline constexpr std::size_t quarantined_parts_to_hold_destination = 2;
 
 // A quarantined part's next_attempt_at, and so the due time of its schedule entry: never due
 // (the year 2255), so every schedule leaves it where it is until an operator releases it (a
@@ -166,6 +170,10 @@ class Store {
   // Parts quarantined now (0 for a store without a breaker). Releasing one is an
   // update_envelope that gives it a due time again, which also forgets its crashes.
   virtual std::uint64_t quarantined_count() { return 0; }
+  // The schedule entries of the quarantined parts (they sort last: a short scan).
+  virtual Result<std::vector<ScheduledItem>> quarantined_parts() {
+    return std::vector<ScheduledItem>{};
+  }
 };
 
 }  // namespace mta::queue

@@ -236,6 +236,11 @@ TYPED_TEST(StoreTest, ThirdCrashDuringAttemptsQuarantinesThePart) {
   held.next_attempt_at = quarantined_due;
   EXPECT_EQ(scheduled(store), (std::vector<Entry>{entry_of(bystander), entry_of(held)}));
   EXPECT_EQ(store.read_envelope(key_of(51)).value_or(Envelope{}), bystander);
+  Result<std::vector<ScheduledItem>> listed = store.quarantined_parts();
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), 1U);
+  EXPECT_EQ((*listed)[0].key, key_of(50));
+  EXPECT_EQ((*listed)[0].destination, poison.destination);
   // A fourth crash during it cannot happen (it is never tried), and would change nothing.
   Result<InFlightRecovery> again = store.recover_in_flight(interrupted, crashes_before_quarantine);
   ASSERT_TRUE(again.has_value());

@@ -1,7 +1,9 @@
 """End-to-end test of the crash-loop breaker: a message whose delivery is under way each time
 the daemon dies (SIGKILL while the receiver holds the end of DATA unanswered) is quarantined at
 the third crash: shown by `outpost queue` and the admin API, counted in /metrics, logged once,
-not attempted after the next restart, and delivered once an operator releases it.
+not attempted after the next restart, and delivered once an operator releases it; a receiver
+that crashes the daemon with every message gets its destination held once two of its parts
+are quarantined.
 Run as: quarantine_test.py --outpost PATH."""
 import http.client
 import json
@@ -165,6 +167,38 @@ class QuarantineTest(DaemonTest):
         wait_until(lambda: "outpost_queue_parts_quarantined 0" in daemon.metrics_text(), 10,
                    what="the quarantine gauge back to 0")
         self.assertIn("released from quarantine by an operator", daemon.output())
+
+    def test_a_receiver_that_crashes_whatever_it_is_sent_is_held(self):
+        # Two parts in flight on two connections at each crash: both are quarantined at the
+        # third, and with them their destination, so mail queued for it later waits too.
+        peer = self.started(HoldingPeer())
+        daemon = Outpost(OUTPOST, self.workdir, peer.port, {"node": {"shards": "1"}})
+        self.stoppers.append(daemon.stop)
+        daemon.start()
+        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=30) as client:
+            for i in range(2):
+                client.send_message(message(i, "peer"), "sender@example.com",
+                                    ["rcpt@example.net"])
+        for crash in range(1, 4):
+            wait_until(lambda: peer.count("held") >= 2 * crash, 30,
+                       what=f"both attempts of round {crash} in flight")
+            self.kill(daemon)
+            daemon.start()
+        log = daemon.output()
+        self.assertEqual(log.count("quarantined: in flight at 3 crashes"), 2, log)
+        self.assertIn("destination relay held: 2 of its parts are quarantined", log)
+        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=30) as client:
+            client.send_message(message(9, "later"), "sender@example.com", ["rcpt@example.net"])
+        time.sleep(3)
+        self.assertEqual(peer.count("sessions"), 6)  # nothing tried since the third crash
+        self.assertEqual(daemon.admin("list").count(" quarantined"), 2)
+
+        # The operator resumes the destination (the new message goes) and releases the parts.
+        peer.hold = False
+        daemon.admin("resume", "relay")
+        wait_until(lambda: peer.count("accepted") == 1, 30, what="the later message")
+        self.assertIn("applied 2", daemon.admin("retry"))
+        wait_until(lambda: peer.count("accepted") == 3, 30, what="the released parts")
 
     def test_delete_of_a_held_part(self):
         peer = self.started(HoldingPeer())
