@@ -898,13 +898,20 @@ int run_daemon(const Config& config, const std::string& config_path) {
       reloaded_keys.push_back(std::make_unique<dkim::KeyRing>(std::move(**keys)));
       signing = reloaded_keys.back().get();
     }
+    // A key taken out of the file falls back to the spool's (made now if the daemon started
+    // with a configured one): the admin API never goes without a key.
+    std::string admin_key = fresh.admin_key;
+    if (admin_key.empty() && spool_admin_key.empty()) {
+      auto made = load_or_create_admin_key(config.spool_path);  // the spool in use
+      if (!made) return unexpected(made.error().code, "admin key: " + made.error().message());
+      spool_admin_key = made->key;
+    }
+    if (admin_key.empty()) admin_key = spool_admin_key;
     log::set_level(fresh.log_level);
     if (delivery_log != nullptr) delivery_log->reopen();
     for (std::uint32_t i = 0; i < shard_count; ++i) {
       (void)runtime.post_from_outside(
-          ShardId(i),
-          [&services, signing,
-           key = fresh.admin_key.empty() ? spool_admin_key : fresh.admin_key](engine::Shard& on) {
+          ShardId(i), [&services, signing, key = admin_key](engine::Shard& on) {
             ShardServices& its = services[on.id().value()];
             if (its.injector != nullptr) its.injector->set_signing(signing);
             if (its.admin != nullptr) its.admin->set_key(key);

@@ -96,6 +96,23 @@ class AdminKeyTest(DaemonTest):
         self.assertEqual(get(outpost.http_port, "/metrics", "s3cret-k")[0], 200)
         self.assertEqual(get(outpost.http_port, "/api/v1/queue/summary", "s3cret-k")[0], 200)
 
+        # The key taken out of the file and reloaded: the spool's, made now, takes over.
+        with open(outpost.config) as f:
+            text = f.read()
+        with open(outpost.config, "w") as f:
+            f.write(text.replace('admin_key = "s3cret-k"', 'admin_key = ""'))
+        request = urllib.request.Request(f"http://127.0.0.1:{outpost.http_port}/api/v1/reload",
+                                         method="POST", data=b"",
+                                         headers={"Authorization": "Bearer s3cret-k"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            self.assertEqual(r.status, 200)
+        key = outpost.admin_key()
+        self.assertRegex(key, r"^[0-9a-f]{64}$")
+        wait_until(lambda: get(outpost.http_port, "/api/v1/status", key)[0] == 200, 10,
+                   what="the spool's key in force")
+        self.assertEqual(get(outpost.http_port, "/api/v1/status", "s3cret-k")[0], 401)
+        self.assertEqual(get(outpost.http_port, "/api/v1/status")[0], 401)
+
 
 if __name__ == "__main__":
     run_tests(__import__(__name__))
