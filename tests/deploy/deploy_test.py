@@ -56,6 +56,7 @@ FAMILIES = {
     "outpost_received_bytes_total": "counter",
     "outpost_deliveries_total": "counter",
     "outpost_queue_messages": "gauge",
+    "outpost_queue_parts_quarantined": "gauge",
     "outpost_connections_open": "gauge",
     "outpost_delivery_duration_seconds": "histogram",
     "outpost_smtp_session_duration_seconds": "histogram",
