@@ -264,12 +264,12 @@ std::unique_ptr<queue::InFlightTable> recover_in_flight(const std::string& spool
     log::error("queue: " + table.error().message());
     return nullptr;
   }
-  const std::vector<queue::PartKey> left = (*table)->take_left();
-  auto recovered = store.recover_in_flight(left, queue::crashes_before_quarantine);
+  auto recovered = store.recover_in_flight((*table)->left(), queue::crashes_before_quarantine);
   if (!recovered) {
     log::error("queue: cannot count crashes: " + recovered.error().message());
     return nullptr;
   }
+  (*table)->clear_all();  // counted (synced) first: a crash before this counts them again
   if (recovered->interrupted > 0) {
     log::warning("queue: the last run ended during " + std::to_string(recovered->interrupted) +
                  " delivery attempts (a crash); they count against their parts");

@@ -48,8 +48,10 @@ std::optional<TlsPolicy> parse_tls_policy(std::string_view text) {
 // closes; erased at the end of that loop turn.
 class Dispatcher::Connection final : public tls::StreamHandler {
  public:
+  // `opened_for`: a part waiting for it, marked in flight until the connection takes its
+  // first part (a crash in the greeting, EHLO or TLS counts against it).
   Connection(Dispatcher& owner, std::uint64_t id, std::size_t address_index,
-             std::optional<std::size_t> source)
+             std::optional<std::size_t> source, std::optional<queue::PartKey> opened_for)
       : owner_(owner),
         id_(id),
         address_index_(address_index),
@@ -66,6 +68,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
                                      .starttls = wants_tls(owner, address_index)}),
         stream_(*this) {
     owner_.context_.shard.hold();
+    if (opened_for) mark(*opened_for);
     stream_.connect(owner_.context_.shard, address_, owner_.options_.connect_timeout,
                     source_ != nullptr ? &source_->address : nullptr);
   }
@@ -159,6 +162,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
       return;
     }
     if (!owner_.assign(*this)) {
+      unmark();  // idle: a crash now is no part's
       owner_.context_.shard.cancel_timer(idle_timer_);
       idle_timer_ = owner_.context_.shard.schedule(owner_.options_.idle_timeout, [this] {
         idle_timer_ = 0;
@@ -180,10 +184,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
     busy_ = true;
     // The crash-loop breaker's mark, before the transaction's first byte: if the process dies
     // before the outcome is recorded, the next start-up counts a crash against this part.
-    if (queue::InFlightTable* table = owner_.context_.in_flight; table != nullptr) {
-      if (!slot_) slot_ = table->acquire();
-      if (slot_) table->mark(*slot_, queue::PartKey{envelope_.id, envelope_.part});
-    }
+    mark(queue::PartKey{envelope_.id, envelope_.part});
     session_.begin_transaction(smtp_envelope, body);
     flush();
   }
@@ -288,6 +289,14 @@ class Dispatcher::Connection final : public tls::StreamHandler {
 
   void flush() {
     if (open_) stream_.write_from(session_);
+  }
+
+  // This connection's slot (taken at the first mark) names `key`.
+  void mark(queue::PartKey key) {
+    queue::InFlightTable* table = owner_.context_.in_flight;
+    if (table == nullptr) return;
+    if (!slot_) slot_ = table->acquire();
+    if (slot_) table->mark(*slot_, key);
   }
 
   // The attempt's outcome is recorded: no crash from here on is this part's.
@@ -829,7 +838,8 @@ void Dispatcher::pump() {
       break;
     }
     const std::uint64_t id = next_connection_id_++;
-    connections_.emplace(id, std::make_unique<Connection>(*this, id, cursor_, source.index));
+    connections_.emplace(
+        id, std::make_unique<Connection>(*this, id, cursor_, source.index, ready_.front()));
     ++context_.probe.connections_opened;
     ++connecting;
   }

@@ -75,14 +75,13 @@ InFlightTable::Slot& InFlightTable::slot(std::uint32_t index) {
   return static_cast<Slot*>(map_)[index];
 }
 
-std::vector<PartKey> InFlightTable::take_left() {
-  std::set<PartKey> left;
+std::vector<PartKey> InFlightTable::left() {
+  std::set<PartKey> marks;
   for (std::uint32_t i = 0; i < slots_; ++i) {
-    Slot& s = slot(i);
-    if (s.state == marked) left.insert(PartKey{MessageId(s.message), s.part});
+    const Slot& s = slot(i);
+    if (s.state == marked) marks.insert(PartKey{MessageId(s.message), s.part});
   }
-  clear_all();
-  return {left.begin(), left.end()};
+  return {marks.begin(), marks.end()};
 }
 
 std::optional<std::uint32_t> InFlightTable::acquire() {

@@ -4,7 +4,7 @@
 // file pages, so marking costs no system call and no fsync, yet survives the process: the
 // pages belong to the kernel's page cache, which writes them back whatever happens to the
 // process (SIGKILL, an abort, the OOM killer). A power loss may lose them: the attempt then
-// does not count. The next start reads what was left (take_left) and the store counts a crash
+// does not count. The next start reads what was left (left) and the store counts a crash
 // against each part (Store::recover_in_flight).
 #pragma once
 
@@ -41,8 +41,9 @@ class InFlightTable {
   InFlightTable& operator=(const InFlightTable&) = delete;
 
   // Start-up, before any slot is taken: the parts marked when the last process ended (in key
-  // order, each once), and every slot cleared.
-  std::vector<PartKey> take_left();
+  // order, each once). They stay marked until clear_all(), which the caller calls once it
+  // has counted them (a crash in between counts them again, never loses them).
+  std::vector<PartKey> left();
   // A free slot for a connection, or nullopt when all are taken (its attempts go unmarked).
   std::optional<std::uint32_t> acquire();
   // Clears the slot and gives it back.

@@ -30,6 +30,7 @@ class HoldingPeer:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.hold = True
+        self.greet = True   # False: never a greeting (the session stays in its first phase)
         self.lock = threading.Lock()
         self.sessions = 0   # connections accepted
         self.held = 0       # messages whose final dot was never answered
@@ -51,6 +52,9 @@ class HoldingPeer:
         conn.settimeout(120)
         reader = conn.makefile("rb")
         try:
+            if not self.greet:
+                reader.read()  # until the daemon dies and the socket closes
+                return
             conn.sendall(b"220 holding.test ESMTP\r\n")
             while True:
                 line = reader.readline()
@@ -199,6 +203,32 @@ class QuarantineTest(DaemonTest):
         wait_until(lambda: peer.count("accepted") == 1, 30, what="the later message")
         self.assertIn("applied 2", daemon.admin("retry"))
         wait_until(lambda: peer.count("accepted") == 3, 30, what="the released parts")
+
+    def test_a_crash_before_the_transaction_counts_against_the_part_waiting(self):
+        # The daemon dies while the connection waits for the greeting: the part it was opened
+        # for counts the crash, so a receiver that kills the daemon in the greeting, EHLO or
+        # TLS cannot crash-loop it either.
+        peer = self.started(HoldingPeer())
+        peer.greet = False
+        daemon = Outpost(OUTPOST, self.workdir, peer.port,
+                         {"node": {"shards": "1"},
+                          "delivery": {"relay": f'"127.0.0.1:{peer.port}"',
+                                       "connect_timeout": '"60s"', "connections_max": "1"}})
+        self.stoppers.append(daemon.stop)
+        daemon.start()
+        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=30) as client:
+            client.send_message(message(3, "greeting"), "sender@example.com",
+                                ["rcpt@example.net"])
+        for crash in range(1, 4):
+            wait_until(lambda: peer.count("sessions") >= crash, 30,
+                       what=f"connection {crash} waiting for the greeting")
+            time.sleep(0.2)
+            self.kill(daemon)
+            daemon.start()
+        self.assertIn("quarantined: in flight at 3 crashes", daemon.output())
+        time.sleep(3)
+        self.assertEqual(peer.count("sessions"), 3)
+        self.assertIn(" quarantined", daemon.admin("list"))
 
     def test_delete_of_a_held_part(self):
         peer = self.started(HoldingPeer())
