@@ -13,6 +13,9 @@
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <utility>
+
+#include "base/log.h"
 
 namespace mta::app {
 namespace {
@@ -73,6 +76,16 @@ Result<SpoolAdminKey> load_or_create_admin_key(const std::string& spool_path) {
   if (!written) return from_errno(write_error, "write " + temporary);
   if (::rename(temporary.c_str(), path.c_str()) != 0) return from_errno(errno, "rename to " + path);
   return SpoolAdminKey{.key = std::move(key), .created = true};
+}
+
+Result<std::string> use_spool_admin_key(const std::string& spool_path) {
+  auto made = load_or_create_admin_key(spool_path);
+  if (!made) return unexpected(made.error());
+  log::info(std::string("admin API: no [http] admin_key, so the key ") +
+            (made->created ? "made now" : "made at first start") + " is in " +
+            admin_key_path(spool_path) +
+            " (mode 0600; outpost queue and outpost suppression read it there)");
+  return std::move(made->key);
 }
 
 }  // namespace mta::app

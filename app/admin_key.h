@@ -24,5 +24,8 @@ struct SpoolAdminKey {
 // temporary file created 0600, fsynced and renamed into place (so a reader never sees half a
 // key). An existing file that others may read is made 0600.
 Result<SpoolAdminKey> load_or_create_admin_key(const std::string& spool_path);
+// The daemon's use of it: load_or_create_admin_key, and a log line saying where the key is
+// (never the key).
+Result<std::string> use_spool_admin_key(const std::string& spool_path);
 
 }  // namespace mta::app

@@ -23,6 +23,7 @@
 
 #include "app/admin.h"
 #include "app/admin_key.h"
+#include "app/crash_breaker.h"
 #include "app/status.h"
 #include "app/status_page.h"
 #include "app/telemetry.h"
@@ -48,7 +49,6 @@
 #include "mailbox/store.h"
 #include "metrics/exposition.h"
 #include "metrics/line_log.h"
-#include "queue/inflight_table.h"
 #include "queue/message_id.h"
 #include "queue/rocksdb_store.h"
 #include "tls/certificate.h"
@@ -250,54 +250,6 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
             services);
       },
       services);
-}
-
-// The crash-loop breaker at start-up, before any shard reads the schedule: the attempts the
-// last process died in (the marks left in <spool>/inflight) count against their parts, and a
-// part at its third crash is held (one line each). The table, for delivery to mark attempts
-// in; nullptr when the spool cannot be read or written.
-std::unique_ptr<queue::InFlightTable> recover_in_flight(const std::string& spool_path,
-                                                        queue::Store& store,
-                                                        std::vector<std::string>& held) {
-  auto table = queue::InFlightTable::open(spool_path + "/inflight");
-  if (!table) {
-    log::error("queue: " + table.error().message());
-    return nullptr;
-  }
-  auto recovered = store.recover_in_flight((*table)->left(), queue::crashes_before_quarantine);
-  if (!recovered) {
-    log::error("queue: cannot count crashes: " + recovered.error().message());
-    return nullptr;
-  }
-  (*table)->clear_all();  // counted (synced) first: a crash before this counts them again
-  if (recovered->interrupted > 0) {
-    log::warning("queue: the last run ended during " + std::to_string(recovered->interrupted) +
-                 " delivery attempts (a crash); they count against their parts");
-  }
-  for (const queue::Envelope& part : recovered->quarantined) {
-    log::warning("queue: " + to_hex(part.id) + "." + std::to_string(part.part) + " to " +
-                 part.destination + " from <" + part.mail_from + "> quarantined: in flight at " +
-                 std::to_string(queue::crashes_before_quarantine) +
-                 " crashes; held until `outpost queue retry|delete|bounce --id " + to_hex(part.id) +
-                 "`");
-  }
-  // A destination with several parts in quarantine is held as a whole (one line each).
-  auto parts = store.quarantined_parts();
-  if (!parts) {
-    log::error("queue: cannot list quarantined parts: " + parts.error().message());
-    return nullptr;
-  }
-  std::map<std::string, std::size_t> by_destination;
-  for (const queue::ScheduledItem& part : *parts) ++by_destination[part.destination];
-  for (const auto& [destination, count] : by_destination) {
-    if (count < queue::quarantined_parts_to_hold_destination) continue;
-    held.push_back(destination);
-    log::warning("queue: destination " + destination + " held: " + std::to_string(count) +
-                 " of its parts are quarantined (its receiver may be crashing the daemon); "
-                 "`outpost queue resume " +
-                 destination + "` delivers to it again");
-  }
-  return std::move(table).value();
 }
 
 // Where the shards report what they do: metrics, the status page, the delivery log.
@@ -560,22 +512,20 @@ int run_daemon(const Config& config, const std::string& config_path) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
     return 1;
   }
-  std::vector<std::string> held_destinations;  // by the crash-loop breaker
-  auto in_flight = recover_in_flight(config.spool_path, **store, held_destinations);
-  if (!in_flight) return 1;
+  auto breaker = start_crash_breaker(config.spool_path, **store);
+  if (!breaker) {
+    log::error("queue: crash-loop breaker: " + breaker.error().message());
+    return 1;
+  }
   // The admin API never answers without a key: with no [http] admin_key, the spool's.
   std::string spool_admin_key;
   if (config.admin_key.empty()) {
-    auto made = load_or_create_admin_key(config.spool_path);
+    auto made = use_spool_admin_key(config.spool_path);
     if (!made) {
       log::error("admin key: " + made.error().message());
       return 1;
     }
-    spool_admin_key = made->key;
-    log::info(std::string("admin API: no [http] admin_key, so the key ") +
-              (made->created ? "made now" : "made at first start") + " is in " +
-              admin_key_path(config.spool_path) +
-              " (mode 0600; outpost queue and outpost suppression read it there)");
+    spool_admin_key = std::move(made).value();
   }
 
   auto mail_store =
@@ -902,9 +852,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
     // with a configured one): the admin API never goes without a key.
     std::string admin_key = fresh.admin_key;
     if (admin_key.empty() && spool_admin_key.empty()) {
-      auto made = load_or_create_admin_key(config.spool_path);  // the spool in use
+      auto made = use_spool_admin_key(config.spool_path);  // the spool in use
       if (!made) return unexpected(made.error().code, "admin key: " + made.error().message());
-      spool_admin_key = made->key;
+      spool_admin_key = std::move(made).value();
     }
     if (admin_key.empty()) admin_key = spool_admin_key;
     log::set_level(fresh.log_level);
@@ -1023,7 +973,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .fleet = fleet != nullptr,
             .fleet_nodes_expected = config.cluster_nodes_expected,
             .tenants = tenant_limits,
-            .in_flight = in_flight.get()},
+            .in_flight = breaker->table.get()},
         on_queued,
         [&shard, &services, &config, committer = mine.committer.get()](
             std::vector<queue::Envelope>&& parts, std::string&& body,
@@ -1048,7 +998,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
           }
         });
     // Held by the crash-loop breaker until an operator resumes it.
-    for (const std::string& destination : held_destinations) {
+    for (const std::string& destination : breaker->held_destinations) {
       mine.delivery->suspend(destination, queue::quarantined_due);
     }
     if (fleet != nullptr) sync_fleet(shard, *mine.delivery, *fleet);
@@ -1329,7 +1279,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
             config.spool_path);
   services.clear();
   // A clean stop: attempts the drain cut short were not crashes.
-  in_flight->clear_all();
+  breaker->table->clear_all();
   return 0;
 }
 

@@ -325,7 +325,7 @@ class Dispatcher::Connection final : public tls::StreamHandler {
   bool busy_ = false;
   bool quitting_ = false;
   bool tls_fallback_ = false;
-  std::optional<std::uint32_t> slot_;  // its InFlightTable slot, from its first attempt on
+  std::optional<std::uint32_t> slot_;  // its InFlightTable slot, from its first mark on
 };
 
 std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
