@@ -11,7 +11,6 @@ import smtplib
 import sys
 import threading
 import time
-import urllib.request
 
 from harness import run_tests, Outpost, message, wait_until, DaemonTest
 from redis_server import RedisServer

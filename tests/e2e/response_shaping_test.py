@@ -8,7 +8,6 @@ import re
 import smtplib
 import sys
 import time
-import urllib.request
 
 from harness import run_tests, Outpost, message, wait_until, DaemonTest
 from scripted_peer import ScriptedPeer

@@ -11,7 +11,6 @@ import smtplib
 import subprocess
 import sys
 import time
-import urllib.request
 
 from harness import run_tests, Outpost, wait_until, DaemonTest, new_api_key
 from scripted_peer import ScriptedPeer
