@@ -230,6 +230,29 @@ class QuarantineTest(DaemonTest):
         self.assertEqual(peer.count("sessions"), 3)
         self.assertIn(" quarantined", daemon.admin("list"))
 
+    def test_bounce_of_a_held_part(self):
+        peer = self.started(HoldingPeer())
+        daemon = Outpost(OUTPOST, self.workdir, peer.port, {"node": {"shards": "1"}})
+        self.stoppers.append(daemon.stop)
+        daemon.start()
+        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=30) as client:
+            client.send_message(message(4, "poison"), "sender@example.com", ["rcpt@example.net"])
+        for crash in range(1, 4):
+            wait_until(lambda: peer.count("held") >= crash, 30,
+                       what=f"attempt {crash} to be in flight")
+            self.kill(daemon)
+            daemon.start()
+        self.assertIn(" quarantined", daemon.admin("list"))
+        peer.hold = False  # the DSN goes through the same relay
+        self.assertIn("applied 1", daemon.admin("bounce", "--all"))
+        wait_until(lambda: peer.count("accepted") == 1, 30, what="the DSN")
+        dsn = peer.accepted[0]
+        self.assertIn(b"multipart/report", dsn)
+        self.assertIn(b"Status: 5.0.0", dsn)
+        wait_until(lambda: json.loads(self.admin_get(daemon, "/api/v1/queue/summary"))["parts"]
+                   == 0, 30, what="the bounced part gone")
+        self.assertEqual(peer.count("sessions"), 4)  # three held attempts, then the DSN
+
     def test_delete_of_a_held_part(self):
         peer = self.started(HoldingPeer())
         daemon = Outpost(OUTPOST, self.workdir, peer.port, {"node": {"shards": "1"}})
