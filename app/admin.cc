@@ -170,6 +170,8 @@ void write_counts(http::JsonWriter& json, const queue::QueueCounts& counts) {
     json.value(counts.recipients[i]);
   }
   json.end_object();
+  json.key("quarantined");
+  json.value(counts.quarantined);
   if (counts.parts > 0) {
     json.key("oldest_received_at");
     json.value(rfc3339(counts.oldest));
@@ -190,6 +192,9 @@ void write_part(http::JsonWriter& json, const queue::Envelope& e) {
   json.value(rfc3339(e.received_at));
   json.key("next_attempt_at");
   json.value(rfc3339(e.next_attempt_at));
+  // Held by the crash-loop breaker (next_attempt_at then says 2255): retry releases it.
+  json.key("quarantined");
+  json.value(queue::is_quarantined(e));
   json.key("expires_at");
   json.value(rfc3339(e.expires_at));
   json.key("attempts");
@@ -215,11 +220,15 @@ void write_part(http::JsonWriter& json, const queue::Envelope& e) {
 }
 
 std::string part_details(const queue::Envelope& e) {
-  std::string out = to_hex(e.id) + "." + std::to_string(e.part) + " to " + e.destination +
-                    " from <" + e.mail_from + ">\n  received " + rfc3339(e.received_at) +
-                    ", next attempt " + rfc3339(e.next_attempt_at) + ", expires " +
-                    rfc3339(e.expires_at) + ", " + std::to_string(e.attempts) + " attempts, " +
-                    std::to_string(e.body_bytes) + " body bytes\n";
+  std::string out =
+      to_hex(e.id) + "." + std::to_string(e.part) + " to " + e.destination + " from <" +
+      e.mail_from + ">\n  received " + rfc3339(e.received_at) +
+      (queue::is_quarantined(e) ? std::string(", quarantined (in flight at " +
+                                              std::to_string(queue::crashes_before_quarantine) +
+                                              " crashes; retry releases it)")
+                                : ", next attempt " + rfc3339(e.next_attempt_at)) +
+      ", expires " + rfc3339(e.expires_at) + ", " + std::to_string(e.attempts) + " attempts, " +
+      std::to_string(e.body_bytes) + " body bytes\n";
   for (const auto& r : e.recipients) {
     out += "  <" + r.address + "> " + std::string(queue::name_of(r.state)) + " after " +
            std::to_string(r.attempts) + " attempts" +
@@ -237,11 +246,13 @@ std::string queue_line(const queue::Envelope& e) {
     line += " <" + r.address + ">:" + std::string(queue::name_of(r.state)) + "/" +
             std::to_string(r.attempts);
   }
+  if (queue::is_quarantined(e)) line += " quarantined";
   return line;
 }
 
 std::string summary_text(const queue::QueueSummary& summary) {
   std::string out = "parts " + std::to_string(summary.total.parts) + "\n";
+  out += "quarantined " + std::to_string(summary.total.quarantined) + "\n";
   for (std::size_t i = 0; i < summary.total.recipients.size(); ++i) {
     out += "recipients " + std::string(queue::recipient_state_names[i]) + " " +
            std::to_string(summary.total.recipients[i]) + "\n";
@@ -267,7 +278,15 @@ AdminApi::AdminApi(engine::Shard& shard, queue::Store& store, mailbox::Suppressi
       apply_(std::move(apply)),
       hooks_(std::move(hooks)) {}
 
-bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
+bool AdminApi::authorized(const http::Request& request) const {
+  // No key, no admin API: the daemon always has one (configured, or made in the spool).
+  if (options_.key.empty()) return false;
+  const auto authorization = request.header("Authorization");
+  return authorization && authorization->starts_with("Bearer ") &&
+         same_key(authorization->substr(7), options_.key);
+}
+
+bool AdminApi::handle(http::Request& request, const engine::SocketAddress& /*peer*/,
                       const injection::Respond& respond) {
   const std::string_view path = request.path;
   const bool suppression_route =
@@ -281,17 +300,10 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& peer,
   auto query = queue_route ? parse_query(request, options_.list_limit_max) : Result<Query>(Query{});
   const bool text = queue_route ? query && query->text : request.query_param("format") == "text";
 
-  if (!options_.key.empty()) {
-    const auto authorization = request.header("Authorization");
-    if (!authorization || !authorization->starts_with("Bearer ") ||
-        !same_key(authorization->substr(7), options_.key)) {
-      http::Response denied = failure(401, "admin key required", text);
-      denied.bearer_challenge = true;
-      respond(std::move(denied));
-      return true;
-    }
-  } else if (!peer.is_loopback()) {
-    respond(failure(403, "set [http] admin_key to use the admin API from other hosts", text));
+  if (!authorized(request)) {
+    http::Response denied = failure(401, "admin key required", text);
+    denied.bearer_challenge = true;
+    respond(std::move(denied));
     return true;
   }
   if (!query) {

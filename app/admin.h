@@ -18,8 +18,8 @@
 //   POST /api/v1/destinations/NAME/resume     deliver again at once (404 if it was not suspended)
 //   POST /api/v1/reload                       what SIGHUP does: config, keys, certificates, logs
 // format=text answers in the plain lines the command-line clients print; JSON otherwise.
-// With [http] admin_key set every route needs "Authorization: Bearer KEY"; without one only
-// loopback clients are served.
+// Every route needs "Authorization: Bearer KEY": [http] admin_key, or without one the key the
+// daemon made in the spool (app/admin_key.h). With an empty key nothing is served.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +38,7 @@
 namespace mta::app {
 
 struct AdminOptions {
-  std::string key;                       // empty: loopback clients only
+  std::string key;                       // empty: every request is refused (401)
   std::size_t scan_slice = 20'000;       // envelopes per offloaded read, between shard turns
   std::size_t list_limit_max = 100'000;  // parts one `messages` answer may carry
 };
@@ -77,8 +77,10 @@ class AdminApi {
   // True when the request is for this API (its path is under /api/v1/queue,
   // /api/v1/suppressions, /api/v1/destinations, or is /api/v1/status or /api/v1/reload); the
   // answer then goes through `respond`.
-  // A reload's new key (empty: loopback clients only).
+  // A reload's new key (empty: every request is refused).
   void set_key(std::string key) { options_.key = std::move(key); }
+  // Whether the request carries the admin key (GET /metrics on the HTTP listener asks too).
+  bool authorized(const http::Request& request) const;
 
   bool handle(http::Request& request, const engine::SocketAddress& peer,
               const injection::Respond& respond);

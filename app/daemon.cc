@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "app/admin.h"
+#include "app/admin_key.h"
+#include "app/crash_breaker.h"
 #include "app/status.h"
 #include "app/status_page.h"
 #include "app/telemetry.h"
@@ -280,6 +282,7 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, const Observers& ob
       counts.parts_waiting += d.waiting_count();
       counts.parts_ready += d.ready_count();
       counts.parts_in_flight += d.busy_count();
+      counts.parts_quarantined += d.quarantined_count();
       if (d.connection_count() > 0)
         counts.connections.emplace_back(d.destination(), d.connection_count());
       // Pools carry their domains' parts for a moment only: the domains are the rows (a
@@ -544,6 +547,21 @@ int run_daemon(const Config& config, const std::string& config_path) {
   if (!store) {
     log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
     return 1;
+  }
+  auto breaker = start_crash_breaker(config.spool_path, **store);
+  if (!breaker) {
+    log::error("queue: crash-loop breaker: " + breaker.error().message());
+    return 1;
+  }
+  // The admin API never answers without a key: with no [http] admin_key, the spool's.
+  std::string spool_admin_key;
+  if (config.admin_key.empty()) {
+    auto made = use_spool_admin_key(config.spool_path);
+    if (!made) {
+      log::error("admin key: " + made.error().message());
+      return 1;
+    }
+    spool_admin_key = std::move(made).value();
   }
 
   auto mail_store = mailbox::MailStore::open(
@@ -899,11 +917,20 @@ int run_daemon(const Config& config, const std::string& config_path) {
       reloaded_keys.push_back(std::make_unique<dkim::KeyRing>(std::move(**keys)));
       signing = reloaded_keys.back().get();
     }
+    // A key taken out of the file falls back to the spool's (made now if the daemon started
+    // with a configured one): the admin API never goes without a key.
+    std::string admin_key = fresh.admin_key;
+    if (admin_key.empty() && spool_admin_key.empty()) {
+      auto made = use_spool_admin_key(config.spool_path);  // the spool in use
+      if (!made) return unexpected(made.error().code, "admin key: " + made.error().message());
+      spool_admin_key = std::move(made).value();
+    }
+    if (admin_key.empty()) admin_key = spool_admin_key;
     log::set_level(fresh.log_level);
     if (delivery_log != nullptr) delivery_log->reopen();
     for (std::uint32_t i = 0; i < shard_count; ++i) {
       (void)runtime.post_from_outside(
-          ShardId(i), [&services, signing, key = fresh.admin_key](engine::Shard& on) {
+          ShardId(i), [&services, signing, key = admin_key](engine::Shard& on) {
             ShardServices& its = services[on.id().value()];
             if (its.injector != nullptr) its.injector->set_signing(signing);
             if (its.admin != nullptr) its.admin->set_key(key);
@@ -1014,7 +1041,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .response_rules = &response_rules,
             .fleet = fleet != nullptr,
             .fleet_nodes_expected = config.cluster_nodes_expected,
-            .tenants = tenant_limits},
+            .tenants = tenant_limits,
+            .in_flight = breaker->table.get()},
         on_queued,
         [&shard, &services, &config, committer = mine.committer.get()](
             std::vector<queue::Envelope>&& parts, std::string&& body,
@@ -1038,6 +1066,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
             (void)observers.log->append(index, delivery::delivery_log_line(outcome));
           }
         });
+    // Held by the crash-loop breaker until an operator resumes it.
+    for (const std::string& destination : breaker->held_destinations) {
+      mine.delivery->suspend(destination, queue::quarantined_due);
+    }
     if (fleet != nullptr) sync_fleet(shard, *mine.delivery, *fleet);
     auto recovered = mine.delivery->recover([&shard, shard_count](const queue::ScheduledItem& i) {
       return owner_of(i.destination, i.key, shard_count) == shard.id();
@@ -1219,7 +1251,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
                            [result, done] { done(std::move(*result)); });
             }};
     mine.admin = std::make_unique<AdminApi>(
-        shard, spool, &mail.suppressions(), AdminOptions{.key = config.admin_key},
+        shard, spool, &mail.suppressions(),
+        AdminOptions{.key = config.admin_key.empty() ? spool_admin_key : config.admin_key},
         [&services, relayed](engine::Shard& from, delivery::OperatorAction action,
                              std::vector<queue::ScheduledItem> parts,
                              std::function<void(delivery::ActionCounts)> done) {
@@ -1269,6 +1302,17 @@ int run_daemon(const Config& config, const std::string& config_path) {
         [admin = mine.admin.get(), api = mine.api.get(), serve_metrics, separate_metrics](
             http::Request&& request, const engine::SocketAddress& peer,
             const injection::Respond& respond) {
+          // /metrics beside the admin API wants its key; a [metrics] listener of its own
+          // serves it without one.
+          if (!separate_metrics && request.path == "/metrics" && !admin->authorized(request)) {
+            http::Response denied = http::Response::for_request(request);
+            denied.status = 401;
+            denied.content_type = "text/plain";
+            denied.body = "admin key required\n";
+            denied.bearer_challenge = true;
+            respond(std::move(denied));
+            return;
+          }
           if (!separate_metrics && serve_metrics(request, respond)) return;
           if ((request.path == "/healthz" || request.path == "/readyz") &&
               serve_metrics(request, respond)) {
@@ -1353,6 +1397,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
   log::info("stopped on signal " + std::to_string(signal_number) + ", queue kept in " +
             config.spool_path);
   services.clear();
+  // A clean stop: attempts the drain cut short were not crashes.
+  breaker->table->clear_all();
   return 0;
 }
 

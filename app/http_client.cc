@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "app/admin_key.h"
 #include "base/concat.h"
 
 namespace mta::app {
@@ -222,6 +223,11 @@ Result<AdminEndpoint> admin_endpoint(const std::string& config_path, const std::
     endpoint.admin = endpoint.config.http_listen.front();
   }
   if (endpoint.key.empty()) endpoint.key = endpoint.config.admin_key;
+  // No key configured: the one the daemon made in its spool, readable on the same host by
+  // whoever may read the spool.
+  if (endpoint.key.empty()) {
+    if (auto made = read_admin_key(endpoint.config.spool_path)) endpoint.key = *made;
+  }
   if (endpoint.admin.empty()) return endpoint;
   auto address = engine::SocketAddress::parse(endpoint.admin);
   if (!address) {

@@ -27,9 +27,10 @@ Actions:
   summary        parts per destination, recipients per state
   count          the number of queued parts (one per message and destination)
   list           one line per part: id.part, destination, sender, recipients with their
-                 state and attempts
+                 state and attempts, and "quarantined" for a part the crash-loop breaker holds
+                 (in flight at 3 crashes of the daemon: never tried until retried)
   show ID        every part of one message, with each recipient's last reply
-  retry          try the selected parts now
+  retry          try the selected parts now (a quarantined part too: it is released)
   delete         delete the selected parts without a DSN (needs a filter or --all)
   bounce         return the selected parts to their senders with a DSN (needs a filter or --all)
   suspend DEST   start no new deliveries to DEST (a domain, or "relay") until resumed, or for

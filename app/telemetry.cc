@@ -39,6 +39,7 @@ struct Telemetry::Shard {
   metrics::Gauge* suppressed = nullptr;
   metrics::Gauge* mailbox_bytes = nullptr;
   metrics::Gauge* mailbox_messages = nullptr;
+  metrics::Gauge* quarantined = nullptr;
   metrics::Gauge* fleet_up = nullptr;
   metrics::Gauge* fleet_nodes = nullptr;
   std::array<metrics::Gauge*, 3> queue{};  // waiting, ready, in_flight
@@ -336,6 +337,13 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
                                 {}});
   MTA_ASSERT(scheduled.has_value());
   scheduled_ = *scheduled;
+  auto quarantined = c.add_gauge(
+      {"outpost_queue_parts_quarantined",
+       "Queued parts held by the crash-loop breaker: in flight at 3 crashes of the daemon, not "
+       "tried again until an operator retries, deletes or bounces them.",
+       {}});
+  MTA_ASSERT(quarantined.has_value());
+  quarantined_ = *quarantined;
 
   for (std::uint32_t i = 0; i < shard_count; ++i) {
     auto shard = std::make_unique<Shard>(catalog_);
@@ -349,6 +357,7 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
       shard->follows.push_back({&counter});
     }
     shard->scheduled = &shard->registry.gauge(scheduled_);
+    shard->quarantined = &shard->registry.gauge(quarantined_);
     shard->suppressed = &shard->registry.gauge(suppressed_);
     shard->mailbox_bytes = &shard->registry.gauge(mailbox_bytes_);
     shard->mailbox_messages = &shard->registry.gauge(mailbox_messages_);
@@ -387,6 +396,7 @@ void Telemetry::sync(std::uint32_t shard, const ShardCounts& now) {
     follow.last = value;
   }
   s.scheduled->set(static_cast<double>(now.parts_scheduled));
+  s.quarantined->set(static_cast<double>(now.parts_quarantined));
   s.suppressed->set(static_cast<double>(now.suppressed_addresses));
   s.mailbox_bytes->set(static_cast<double>(now.mailbox_bytes));
   s.mailbox_messages->set(static_cast<double>(now.mailbox_messages));

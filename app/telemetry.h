@@ -34,6 +34,7 @@ struct ShardCounts {
   std::uint64_t parts_waiting = 0;
   std::uint64_t parts_ready = 0;
   std::uint64_t parts_in_flight = 0;
+  std::uint64_t parts_quarantined = 0;  // held by the crash-loop breaker (in parts_waiting too)
   // Open outbound connections per destination (dispatcher name) with any.
   std::vector<std::pair<std::string, std::size_t>> connections;
   // The delivery log (one shard reports it).
@@ -91,6 +92,7 @@ class Telemetry {
   metrics::Catalog catalog_;
   std::vector<Series> series_;
   metrics::GaugeFamily scheduled_;
+  metrics::GaugeFamily quarantined_;
   metrics::GaugeFamily suppressed_;
   metrics::GaugeFamily mailbox_bytes_;
   metrics::GaugeFamily mailbox_messages_;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "queue/envelope.h"
+#include "queue/inflight_table.h"
 #include "queue/rocksdb_store.h"
 #include "queue/schedule.h"
 
@@ -97,6 +98,25 @@ void BM_RocksDbPut4KiB(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(body.size()));
 }
 BENCHMARK(BM_RocksDbPut4KiB)->ArgName("sync")->Arg(0);
+
+// The crash-loop breaker's cost per delivery attempt: a mark before it and a clear after it,
+// plain stores into the mapped <spool>/inflight file (no system call).
+void BM_InFlightMarkAndClear(benchmark::State& state) {
+  TempDir dir;
+  auto table = mta::queue::InFlightTable::open((dir.path() / "inflight").string());
+  if (!table) {
+    state.SkipWithError(table.error().message().c_str());
+    return;
+  }
+  const std::uint32_t slot = (*table)->acquire().value_or(0);
+  std::uint64_t id = 0;
+  for (auto _ : state) {
+    (*table)->mark(slot, mta::queue::PartKey{mta::MessageId(++id), 0});
+    (*table)->clear(slot);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_InFlightMarkAndClear);
 // A synced put waits for an fsync; a few hundred are enough to see its latency.
 BENCHMARK(BM_RocksDbPut4KiB)
     ->ArgName("sync")

@@ -27,8 +27,10 @@ class Dispatcher::Connection final : public tls::StreamHandler,
                                      private Transport,
                                      private ConnectionOwner {
  public:
+  // `opened_for`: a part waiting for it, marked in flight until the connection takes its
+  // first part (a crash in the greeting, EHLO or TLS counts against it).
   Connection(Dispatcher& owner, std::uint64_t id, std::size_t address_index,
-             std::optional<std::size_t> source)
+             std::optional<std::size_t> source, std::optional<queue::PartKey> opened_for)
       : owner_(owner),
         id_(id),
         address_(owner.options_.addresses[address_index]),
@@ -38,6 +40,7 @@ class Dispatcher::Connection final : public tls::StreamHandler,
         driver_(settings(owner, address_index, source_), *this, *this, owner.context_.probe),
         stream_(*this) {
     owner_.context_.shard.hold();
+    if (opened_for) mark(*opened_for);
     stream_.connect(owner_.context_.shard, address_, owner_.options_.connect_timeout,
                     source_ != nullptr ? &source_->address : nullptr);
   }
@@ -56,7 +59,12 @@ class Dispatcher::Connection final : public tls::StreamHandler,
   void take_next() { driver_.take_next(); }
   bool start(queue::Envelope&& envelope, std::vector<std::size_t>&& tried,
              const std::string& body) {
-    return driver_.start(std::move(envelope), std::move(tried), body);
+    // The crash-loop breaker's mark, before the transaction's first byte: if the process dies
+    // before the outcome is recorded, the next start-up counts a crash against this part.
+    mark(queue::PartKey{envelope.id, envelope.part});
+    if (driver_.start(std::move(envelope), std::move(tried), body)) return true;
+    unmark();  // settled at once: nothing is in flight
+    return false;
   }
   void quit() { driver_.quit(); }
 
@@ -68,7 +76,11 @@ class Dispatcher::Connection final : public tls::StreamHandler,
   void on_data(Buffer& input) override { driver_.on_data(input); }
   void on_tls_ready(const Result<void>& result) override { driver_.on_tls_ready(result); }
   void on_closed(int error) override {
-    driver_.on_closed(error);
+    driver_.on_closed(error);  // settles a part in flight (on_failure unmarks it)
+    if (slot_) {
+      owner_.context_.in_flight->release(*slot_);
+      slot_.reset();
+    }
     owner_.context_.shard.release();
     owner_.on_connection_closed(id_);
   }
@@ -130,15 +142,21 @@ class Dispatcher::Connection final : public tls::StreamHandler,
     return owner_.stopping_ || sent >= owner_.options_.limits.messages_per_connection_max ||
            owner_.connections_.size() > owner_.options_.limits.connections_max;
   }
-  bool assign(ConnectionDriver&) override { return owner_.assign(*this); }
+  bool assign(ConnectionDriver&) override {
+    if (owner_.assign(*this)) return true;
+    unmark();  // idle: a crash now is no part's
+    return false;
+  }
   void on_ready(std::size_t address_index) override { owner_.on_connection_ready(address_index); }
   void on_transaction(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
                       const smtp::TransactionResult& result, const Hop& hop) override {
     owner_.finish(envelope, tried, result, hop);
+    unmark();
   }
   void on_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
                   const std::string& reason, const Hop& hop, bool permanent) override {
     owner_.finish_with_failure(envelope, tried, reason, &hop, permanent);
+    unmark();
   }
   void react(const smtp::Reply& reply) override { owner_.react(reply); }
   void on_connection_failed(std::size_t address_index, const std::string& reason,
@@ -151,6 +169,19 @@ class Dispatcher::Connection final : public tls::StreamHandler,
     }
   }
 
+  // This connection's slot (taken at the first mark) names `key`.
+  void mark(queue::PartKey key) {
+    queue::InFlightTable* table = owner_.context_.in_flight;
+    if (table == nullptr) return;
+    if (!slot_) slot_ = table->acquire();
+    if (slot_) table->mark(*slot_, key);
+  }
+
+  // The attempt's outcome is recorded: no crash from here on is this part's.
+  void unmark() {
+    if (slot_) owner_.context_.in_flight->clear(*slot_);
+  }
+
   Dispatcher& owner_;
   const std::uint64_t id_;
   const engine::SocketAddress address_;
@@ -159,6 +190,7 @@ class Dispatcher::Connection final : public tls::StreamHandler,
   ConnectionDriver driver_;
   tls::Stream stream_;
   engine::TimerId idle_timer_ = 0;
+  std::optional<std::uint32_t> slot_;  // its InFlightTable slot, from its first mark on
 };
 
 std::optional<std::size_t> next_weighted_source(const std::vector<Source>& sources,
@@ -433,6 +465,10 @@ std::size_t Dispatcher::busy_count() const {
 
 void Dispatcher::add(queue::PartKey key, Clock::WallTime due, std::uint32_t tag) {
   schedule_.add(due, key, tag);
+  if (due >= queue::quarantined_due) {
+    quarantined_.insert(key);  // never due: no timer, no pump
+    return;
+  }
   if (due <= context_.shard.clock().wall_now()) {
     pump();
   } else {
@@ -488,6 +524,7 @@ ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
   std::optional<ReadyPart> part;
   if (const auto tag = schedule_.take(key)) {
     part = Tenants::from_tag(key, *tag);
+    if (quarantined_.erase(key) != 0 && action == OperatorAction::retry) release(key);
   } else {
     part = ready_.remove(key);
     if (!part) return ActionResult::not_found;
@@ -512,6 +549,21 @@ ActionResult Dispatcher::apply(OperatorAction action, queue::PartKey key) {
   return ActionResult::applied;
 }
 
+void Dispatcher::release(queue::PartKey key) {
+  auto envelope = context_.store.read_envelope(key);
+  if (!envelope) return;  // gone meanwhile: the attempt finds nothing
+  // Due now: the update forgets its crashes (it takes three more to hold it again).
+  envelope->next_attempt_at = context_.shard.clock().wall_now();
+  if (auto updated = context_.store.update_envelope(*envelope); !updated) {
+    ++context_.probe.store_failures;
+    log::error("queue: cannot release " + to_hex(key.message) +
+               " from quarantine: " + updated.error().message());
+    return;
+  }
+  log::info("queue: " + to_hex(key.message) + "." + std::to_string(key.part) + " to " +
+            destination_ + " released from quarantine by an operator");
+}
+
 double Dispatcher::unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(context_.random);
 }
@@ -525,7 +577,7 @@ void Dispatcher::take_due() {
 void Dispatcher::arm_due_timer() {
   if (stopping_) return;
   const auto next = schedule_.next_due();
-  if (!next) return;
+  if (!next || *next >= queue::quarantined_due) return;
   if (due_timer_ != 0 && *next >= due_timer_at_) return;
   context_.shard.cancel_timer(due_timer_);
   due_timer_at_ = *next;
@@ -651,7 +703,8 @@ void Dispatcher::pump() {
       break;
     }
     const std::uint64_t id = next_connection_id_++;
-    connections_.emplace(id, std::make_unique<Connection>(*this, id, cursor_, source.index));
+    connections_.emplace(
+        id, std::make_unique<Connection>(*this, id, cursor_, source.index, ready_.front()));
     ++context_.probe.connections_opened;
     ++connecting;
   }

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "delivery/bouncer.h"
@@ -28,6 +29,7 @@
 #include "dns/resolver.h"
 #include "engine/address.h"
 #include "engine/shard.h"
+#include "queue/inflight_table.h"
 #include "queue/retry_schedule.h"
 #include "queue/schedule.h"
 #include "queue/store.h"
@@ -161,6 +163,9 @@ struct ShardDelivery {
   Probe probe;
   // Tenant names and [[tenant]] rate caps of this shard (every destination's parts count).
   Tenants tenants;
+  // The crash-loop breaker's marks (queue/inflight_table.h): each connection marks the part it
+  // attempts in a slot of its own. nullptr: attempts are not marked.
+  queue::InFlightTable* in_flight = nullptr;
 };
 
 // Lives on the shard that owns the destination and is used only there. Holds the shard's
@@ -204,8 +209,10 @@ class Dispatcher {
   bool is_pool() const { return options_.pool; }
   std::size_t scheduled_count() const { return schedule_.size() + ready_.size(); }
   std::size_t waiting_count() const { return schedule_.size(); }  // not due yet
-  std::size_t ready_count() const { return ready_.size(); }       // due, no connection yet
-  std::size_t busy_count() const;                                 // in a transaction now
+  // Held by the crash-loop breaker (queue::quarantined_due; counted in waiting_count too).
+  std::size_t quarantined_count() const { return quarantined_.size(); }
+  std::size_t ready_count() const { return ready_.size(); }  // due, no connection yet
+  std::size_t busy_count() const;                            // in a transaction now
   std::size_t connection_count() const { return connections_.size(); }
 
  private:
@@ -246,6 +253,8 @@ class Dispatcher {
   void settle(queue::Envelope& envelope, NextStep step);
   // `final_state`: recorded as the part's history (nullptr for an operator's delete).
   void remove_now(queue::PartKey key, const queue::Envelope* final_state = nullptr);
+  // An operator's retry of a quarantined part: due now in the store, its crashes forgotten.
+  void release(queue::PartKey key);
   double unit_random();
   // A connection to addresses[index] failed before its session was ready.
   void on_connection_failed(std::size_t index, const std::string& reason);
@@ -288,6 +297,9 @@ class Dispatcher {
   engine::TimerId due_timer_ = 0;
   Clock::WallTime due_timer_at_{};
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  // Parts of schedule_ the crash-loop breaker holds (due in 2255): an operator's retry
+  // releases one in the store before it goes.
+  std::unordered_set<queue::PartKey> quarantined_;
   // remove or bounce asked for while the part was in flight: applied by record().
   std::unordered_map<queue::PartKey, OperatorAction> after_attempt_;
   std::uint64_t next_connection_id_ = 1;

@@ -52,6 +52,17 @@ std::optional<ReadyPart> ReadyQueue::pop_from(Class& c, queue::TrafficClass traf
   return std::nullopt;
 }
 
+std::optional<queue::PartKey> ReadyQueue::front() const {
+  for (const Class& c : classes_) {
+    if (c.round.empty()) continue;
+    const auto flow = c.flows.find(c.round.front());
+    MTA_ASSERT(flow != c.flows.end());
+    MTA_ASSERT(!flow->second.empty());
+    return flow->second.front();
+  }
+  return std::nullopt;
+}
+
 bool ReadyQueue::any(const EligibleFn& eligible) const {
   for (const Class& c : classes_) {
     for (const Flow flow : c.round) {

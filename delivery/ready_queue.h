@@ -75,6 +75,9 @@ class ReadyQueue {
     }
   }
 
+  // The part pop() without a filter would most likely give next (the first of the first flow,
+  // transactional first), without taking it; nullopt when empty.
+  std::optional<queue::PartKey> front() const;
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 

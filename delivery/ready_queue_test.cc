@@ -41,6 +41,21 @@ TEST(ReadyQueue, OneTenantIsFifo) {
   EXPECT_TRUE(queue.empty());
 }
 
+// front() names what pop() gives next, without taking it (what a new connection is opened
+// for, which the crash-loop breaker marks).
+TEST(ReadyQueue, FrontIsWhatPopGivesNext) {
+  ReadyQueue queue;
+  EXPECT_EQ(queue.front(), std::nullopt);
+  queue.push(part(7, 1, TrafficClass::bulk));
+  queue.push(part(8, 2));
+  queue.push(part(9, 2));
+  while (!queue.empty()) {
+    const auto front = queue.front();
+    ASSERT_TRUE(front.has_value());
+    EXPECT_EQ(queue.pop()->key, *front);
+  }
+}
+
 // Tenant A's backlog came first; B's parts get every other turn, not the end of the line.
 TEST(ReadyQueue, TenantsTakeTurns) {
   ReadyQueue queue;

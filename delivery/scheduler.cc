@@ -38,7 +38,8 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
                .response_rules = options_.response_rules,
                .random = std::mt19937_64(std::random_device{}()),
                .probe = {},
-               .tenants = {}} {
+               .tenants = {},
+               .in_flight = options_.in_flight} {
   fleet_standing_.nodes = std::max<std::uint32_t>(1, options_.fleet_nodes_expected);
   context_.tenants.configure(options_.tenants);
   std::vector<std::string> pools;

@@ -52,6 +52,7 @@ struct SchedulerOptions {
   std::uint32_t fleet_nodes_expected = 1;
   // [[tenant]] rate caps for the whole node; each shard takes its 1/shard_count share.
   std::vector<TenantLimits> tenants;
+  queue::InFlightTable* in_flight = nullptr;  // see ShardDelivery
 };
 
 // How an operator action over many parts went, part by part.

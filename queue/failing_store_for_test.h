@@ -60,6 +60,14 @@ class FailingStore_for_test final : public Store {
     if (should_fail()) return unexpected(code_, "injected expiry failure " + to_hex(before));
     return inner_.expire_history(before);
   }
+  Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> interrupted,
+                                             std::uint32_t crashes_max) override {
+    return inner_.recover_in_flight(interrupted, crashes_max);
+  }
+  std::uint64_t quarantined_count() override { return inner_.quarantined_count(); }
+  Result<std::vector<ScheduledItem>> quarantined_parts() override {
+    return inner_.quarantined_parts();
+  }
 
  private:
   bool should_fail() {

@@ -88,6 +88,9 @@ Result<void> MemoryStore::update_envelope(const Envelope& envelope) {
   if (it == parts_.end()) return unexpected(Errc::not_found, to_hex(envelope.id));
   schedule_.erase({it->second.due_ms, key});
   schedule_.insert_or_assign({due, key}, schedule_value(envelope));
+  if (it->second.due_ms == due_ms(quarantined_due) && !is_quarantined(envelope)) {
+    crashes_.erase(key);  // released
+  }
   it->second = Part{std::move(record), due};
   return {};
 }
@@ -106,6 +109,7 @@ Result<void> MemoryStore::remove_part(PartKey key, const Envelope* final_state) 
   if (it == parts_.end()) return unexpected(Errc::not_found, to_hex(key.message));
   schedule_.erase({it->second.due_ms, key});
   parts_.erase(it);
+  crashes_.erase(key);
   if (record_history) history_.insert_or_assign(key, std::move(history_record));
   const auto sibling = parts_.lower_bound(PartKey{key.message, 0});
   if (sibling == parts_.end() || sibling->first.message != key.message) bodies_.erase(key.message);
@@ -197,6 +201,47 @@ Result<std::uint64_t> MemoryStore::expire_history(MessageId before) {
   const auto expired = static_cast<std::uint64_t>(std::distance(history_.begin(), end));
   history_.erase(history_.begin(), end);
   return expired;
+}
+
+Result<InFlightRecovery> MemoryStore::recover_in_flight(std::span<const PartKey> interrupted,
+                                                        std::uint32_t crashes_max) {
+  InFlightRecovery report;
+  {
+    const std::lock_guard lock(mutex_);
+    for (const PartKey key : interrupted) {
+      const auto it = parts_.find(key);
+      if (it == parts_.end()) continue;
+      ++report.interrupted;
+      const std::uint32_t crashes = ++crashes_[key];
+      if (crashes < crashes_max || it->second.due_ms == due_ms(quarantined_due)) continue;
+      Result<Envelope> envelope = decode_envelope(it->second.record);
+      if (!envelope) return unexpected(envelope.error());
+      schedule_.erase({it->second.due_ms, key});
+      envelope->next_attempt_at = quarantined_due;
+      it->second = Part{encode_envelope(*envelope), due_ms(quarantined_due)};
+      schedule_.insert_or_assign({due_ms(quarantined_due), key}, schedule_value(*envelope));
+      report.quarantined.push_back(std::move(envelope).value());
+    }
+  }
+  return report;
+}
+
+std::uint64_t MemoryStore::quarantined_count() {
+  const std::lock_guard lock(mutex_);
+  const auto first = schedule_.lower_bound({due_ms(quarantined_due), PartKey{}});
+  return static_cast<std::uint64_t>(std::distance(first, schedule_.end()));
+}
+
+Result<std::vector<ScheduledItem>> MemoryStore::quarantined_parts() {
+  const std::lock_guard lock(mutex_);
+  std::vector<ScheduledItem> out;
+  for (auto it = schedule_.lower_bound({due_ms(quarantined_due), PartKey{}}); it != schedule_.end();
+       ++it) {
+    ScheduledItem item{.due = from_due_ms(it->first.first), .key = it->first.second};
+    (void)parse_schedule_value(it->second, item);  // written by schedule_value
+    out.push_back(std::move(item));
+  }
+  return out;
 }
 
 void MemoryStore::put_raw_history_for_test(PartKey key, std::string_view record) {

@@ -34,6 +34,11 @@ class MemoryStore final : public Store {
   Result<std::vector<Envelope>> read_message(MessageId id) override;
   Result<std::vector<Envelope>> read_history(MessageId id) override;
   Result<std::uint64_t> expire_history(MessageId before) override;
+  // Crash counts live as long as this object.
+  Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> interrupted,
+                                             std::uint32_t crashes_max) override;
+  std::uint64_t quarantined_count() override;
+  Result<std::vector<ScheduledItem>> quarantined_parts() override;
 
   // Stores raw envelope bytes (with an empty body and no schedule entry), to test how readers
   // treat damaged records.
@@ -53,6 +58,7 @@ class MemoryStore final : public Store {
   std::map<PartKey, std::string> history_;  // encode_envelope() of each removed part's end
   std::map<MessageId, std::string> bodies_;
   std::map<std::pair<std::uint64_t, PartKey>, std::string> schedule_;  // -> schedule_value
+  std::map<PartKey, std::uint32_t> crashes_;
 };
 
 }  // namespace mta::queue

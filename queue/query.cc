@@ -2,6 +2,8 @@
 // (RFC 5321 2.4) but operators type them by hand and no mail system in practice relies on it.
 #include "queue/query.h"
 
+#include "queue/store.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -62,6 +64,7 @@ Result<MessageId> parse_message_id(std::string_view text) {
 void QueueCounts::add(const Envelope& envelope) {
   if (parts == 0 || envelope.received_at < oldest) oldest = envelope.received_at;
   ++parts;
+  if (is_quarantined(envelope)) ++quarantined;
   for (const auto& recipient : envelope.recipients) {
     ++recipients[static_cast<std::size_t>(recipient.state)];
   }

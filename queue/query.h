@@ -45,6 +45,7 @@ struct QueueCounts {
   std::uint64_t parts = 0;
   std::array<std::uint64_t, 5> recipients{};  // by RecipientState
   Clock::WallTime oldest{};                   // earliest received_at; meaningful if parts > 0
+  std::uint64_t quarantined = 0;              // parts held by the crash-loop breaker
 
   void add(const Envelope& envelope);
 };

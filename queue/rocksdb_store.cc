@@ -39,15 +39,22 @@ constexpr const char* schedule_cf = "schedule";
 // Added after format 2 shipped without it: open creates it in an older spool (RocksDB's
 // create_missing_column_families), and nothing else changed, so the format stays 2.
 constexpr const char* history_cf = "history";
+// The crash-loop breaker (format 4): the crash count of each part that was in flight when the
+// process died (the marks themselves are InFlightTable's, outside RocksDB).
+constexpr const char* crashes_cf = "crashes";
 // The default column family holds one marker so a layout change can tell old spools.
 // Format 1 (one envelope per message, no schedule index) is refused: nothing was ever
 // deployed with it, so there is no migration. Format 3 adds envelope records of version 3 and
 // tagged schedule values (tenants), which a format-2 build cannot read: opening a format-2
 // spool marks it 3 (everything of format 2 still reads), so an older build refuses it
-// instead of dropping parts it cannot decode.
+// instead of dropping parts it cannot decode. Format 4 adds the crashes family and
+// quarantined parts (due in 2255): opening a format-2 or 3 spool creates the family and marks
+// it 4; an older build cannot open it (RocksDB wants every family named) and would read a
+// quarantined part as due in 2255, so a downgrade needs quarantined parts released and the
+// family dropped.
 constexpr const char* format_key = "outpost.queue.format";
-constexpr const char* format_value = "3";
-constexpr const char* format_upgradable = "2";
+constexpr const char* format_value = "4";
+constexpr std::array<const char*, 2> format_upgradable = {"2", "3"};
 
 // Memory budget: one block cache for both families and a cap on all memtables together,
 // so a spool with a million queued messages keeps the daemon small (README "Tuning").
@@ -57,10 +64,26 @@ constexpr std::size_t envelopes_memtable_bytes = 8 << 20;
 constexpr std::size_t bodies_memtable_bytes = 32 << 20;
 constexpr std::size_t schedule_memtable_bytes = 4 << 20;
 constexpr std::size_t history_memtable_bytes = 4 << 20;
+constexpr std::size_t crashes_memtable_bytes = 1 << 20;  // a few tiny records
 
 template <std::size_t N>
 rocksdb::Slice slice(const std::array<char, N>& key) {
   return {key.data(), key.size()};
+}
+
+// A crashes record: the part's crash count, u32 little-endian.
+std::string encode_crashes(std::uint32_t crashes) {
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((crashes >> (8 * i)) & 0xff);
+  return out;
+}
+std::uint32_t decode_crashes(std::string_view bytes) {
+  if (bytes.size() != 4) return 0;  // damaged: counted again from zero
+  std::uint32_t crashes = 0;
+  for (int i = 0; i < 4; ++i) {
+    crashes |= std::uint32_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
+  }
+  return crashes;
 }
 
 std::string part_name(PartKey key) { return to_hex(key.message) + "/" + std::to_string(key.part); }
@@ -143,12 +166,17 @@ struct RocksDbStore::Impl {
   std::string path;
   StoreOptions store_options;
   std::unique_ptr<rocksdb::DB> db;
-  // default, envelopes, bodies, schedule, history
+  // default, envelopes, bodies, schedule, history, crashes
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* envelopes = nullptr;
   rocksdb::ColumnFamilyHandle* bodies = nullptr;
   rocksdb::ColumnFamilyHandle* schedule = nullptr;
   rocksdb::ColumnFamilyHandle* history = nullptr;
+  rocksdb::ColumnFamilyHandle* crashes = nullptr;
+  // Parts quarantined now, and records in `crashes`: while there are none (the usual case) an
+  // outcome writes no tombstone for a crash count that cannot exist.
+  std::atomic<std::uint64_t> quarantined{0};
+  std::atomic<std::uint64_t> crash_records{0};
   rocksdb::WriteOptions write_options;
   rocksdb::WriteOptions disposition_write_options;
   // update_envelope and remove_part read, then write; a lock per message-id stripe makes that
@@ -195,6 +223,13 @@ struct RocksDbStore::Impl {
     }
     resumer.after_write(status);
     return status;
+  }
+
+  // The crash count of a part that leaves or is released goes with it, when any part has
+  // one (usually none does: then nothing is added to the batch).
+  rocksdb::Status forget_crashes(rocksdb::WriteBatch& batch, PartKey key) {
+    if (crash_records.load(std::memory_order_relaxed) == 0) return rocksdb::Status::OK();
+    return batch.Delete(crashes, slice(envelope_key(key)));
   }
 
   Result<Envelope> read_envelope(PartKey key) {
@@ -268,6 +303,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
       {bodies_cf, bodies_options},
       {schedule_cf, family_options(cache, schedule_memtable_bytes, /*bloom=*/false)},
       {history_cf, history_options},
+      {crashes_cf, family_options(cache, crashes_memtable_bytes, /*bloom=*/false)},
   };
 
   auto impl = std::make_unique<Impl>();
@@ -289,16 +325,19 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
     return from_status(status, "open " + path);
   }
   impl->db.reset(raw);
-  MTA_ASSERT(impl->handles.size() == 5);
+  MTA_ASSERT(impl->handles.size() == 6);
   impl->envelopes = impl->handles[1];
   impl->bodies = impl->handles[2];
   impl->schedule = impl->handles[3];
   impl->history = impl->handles[4];
+  impl->crashes = impl->handles[5];
 
   std::string format;
   const rocksdb::Status read =
       impl->db->Get(rocksdb::ReadOptions(), impl->handles[0], format_key, &format);
-  if (read.IsNotFound() || (read.ok() && format == format_upgradable)) {
+  const bool upgradable = read.ok() && std::find(format_upgradable.begin(), format_upgradable.end(),
+                                                 format) != format_upgradable.end();
+  if (read.IsNotFound() || upgradable) {
     const rocksdb::Status wrote =
         impl->db->Put(impl->write_options, impl->handles[0], format_key, format_value);
     if (!wrote.ok()) return from_status(wrote, "write format marker in " + path);
@@ -308,6 +347,25 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& path
     return unexpected(Errc::corrupt_record, "spool " + path + " has format " + format +
                                                 ", this build reads format " + format_value +
                                                 " only");
+  }
+  // The breaker's counts: quarantined parts sort last in the schedule (due in 2255), and
+  // crash records are few (parts that were in flight at a crash).
+  {
+    rocksdb::ReadOptions read_options;
+    read_options.fill_cache = false;
+    const ScheduleKey held = schedule_key(quarantined_due, PartKey{});
+    const std::unique_ptr<rocksdb::Iterator> it(
+        impl->db->NewIterator(read_options, impl->schedule));
+    std::uint64_t quarantined = 0;
+    for (it->Seek(slice(held)); it->Valid(); it->Next()) ++quarantined;
+    const std::unique_ptr<rocksdb::Iterator> crashes(
+        impl->db->NewIterator(read_options, impl->crashes));
+    std::uint64_t crash_records = 0;
+    for (crashes->SeekToFirst(); crashes->Valid(); crashes->Next()) ++crash_records;
+    if (!it->status().ok()) return from_status(it->status(), "count quarantined parts");
+    if (!crashes->status().ok()) return from_status(crashes->status(), "count crash records");
+    impl->quarantined = quarantined;
+    impl->crash_records = crash_records;
   }
   return std::make_unique<RocksDbStore>(OpenKey(), std::move(impl));
 }
@@ -390,8 +448,19 @@ Result<void> RocksDbStore::update_envelope(const Envelope& envelope) {
   if (status.ok()) {
     status = batch.Put(impl_->envelopes, slice(envelope_key(key)), encode_envelope(envelope));
   }
+  // Leaving quarantine (an operator's release) forgets the part's crashes.
+  const bool was_held = is_quarantined(*stored);
+  const bool held = is_quarantined(envelope);
+  if (status.ok() && was_held && !held) status = impl_->forget_crashes(batch, key);
   if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
   if (!status.ok()) return from_status(status, "update " + part_name(key));
+  if (was_held != held) {
+    if (held) {
+      ++impl_->quarantined;
+    } else {
+      --impl_->quarantined;
+    }
+  }
   return {};
 }
 
@@ -422,8 +491,10 @@ Result<void> RocksDbStore::remove_part(PartKey key, const Envelope* final_state)
   if (status.ok() && record_history) {
     status = batch.Put(impl_->history, slice(envelope_key(key)), history_record);
   }
+  if (status.ok()) status = impl_->forget_crashes(batch, key);
   if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
   if (!status.ok()) return from_status(status, "remove " + part_name(key));
+  if (decoded && is_quarantined(*stored)) --impl_->quarantined;
   return {};
 }
 
@@ -528,6 +599,64 @@ Result<std::uint64_t> RocksDbStore::expire_history(MessageId before) {
   if (status.ok()) status = impl_->write(batch, /*acceptance=*/false);
   if (!status.ok()) return from_status(status, "expire history before " + to_hex(before));
   return expired;
+}
+
+Result<InFlightRecovery> RocksDbStore::recover_in_flight(std::span<const PartKey> interrupted,
+                                                         std::uint32_t crashes_max) {
+  InFlightRecovery report;
+  for (const PartKey key : interrupted) {
+    const EnvelopeKey k = envelope_key(key);
+    const std::lock_guard lock(impl_->lock_for(key.message));
+    Result<Envelope> stored = impl_->read_envelope(key);
+    if (!stored && stored.error().code == Errc::not_found) continue;  // finished after all
+    if (!stored) return unexpected(stored.error());
+    ++report.interrupted;
+    std::string value;
+    const rocksdb::Status read =
+        impl_->db->Get(rocksdb::ReadOptions(), impl_->crashes, slice(k), &value);
+    if (!read.ok() && !read.IsNotFound()) return from_status(read, "read crashes");
+    const std::uint32_t crashes = (read.ok() ? decode_crashes(value) : 0) + 1;
+    rocksdb::WriteBatch batch;
+    rocksdb::Status status = batch.Put(impl_->crashes, slice(k), encode_crashes(crashes));
+    const bool newly_held = crashes >= crashes_max && !is_quarantined(*stored);
+    if (newly_held) {
+      if (status.ok()) {
+        status = batch.Delete(impl_->schedule, slice(schedule_key(stored->next_attempt_at, key)));
+      }
+      stored->next_attempt_at = quarantined_due;
+      if (status.ok()) {
+        status = batch.Put(impl_->schedule, slice(schedule_key(quarantined_due, key)),
+                           schedule_value(*stored));
+      }
+      if (status.ok()) status = batch.Put(impl_->envelopes, slice(k), encode_envelope(*stored));
+    }
+    if (status.ok()) status = impl_->write(batch, /*acceptance=*/true);
+    if (!status.ok()) return from_status(status, "count a crash against " + part_name(key));
+    if (read.IsNotFound()) ++impl_->crash_records;
+    if (newly_held) {
+      ++impl_->quarantined;
+      report.quarantined.push_back(std::move(stored).value());
+    }
+  }
+  return report;
+}
+
+std::uint64_t RocksDbStore::quarantined_count() { return impl_->quarantined.load(); }
+
+Result<std::vector<ScheduledItem>> RocksDbStore::quarantined_parts() {
+  const ScheduleKey held = schedule_key(quarantined_due, PartKey{});
+  const std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->schedule));
+  std::vector<ScheduledItem> out;
+  for (it->Seek(slice(held)); it->Valid(); it->Next()) {
+    Result<ParsedScheduleKey> parsed = parse_schedule_key(it->key().ToStringView());
+    if (!parsed) continue;  // for_each_scheduled reports damaged entries
+    ScheduledItem item{.due = parsed->due, .key = parsed->key};
+    if (!parse_schedule_value(it->value().ToStringView(), item)) continue;
+    out.push_back(std::move(item));
+  }
+  if (!it->status().ok()) return from_status(it->status(), "scan quarantined parts");
+  return out;
 }
 
 Result<void> RocksDbStore::put_raw_history_for_test(PartKey key, std::string_view record) {

@@ -1,7 +1,7 @@
 // RocksDbStore: the daemon's Store, one RocksDB database with column families `envelopes`
-// (message id + part), `bodies` (message id), `schedule` (due ms + message id + part) and
-// `history` (message id + part), big-endian keys (layout in queue/README.md).
-// This header keeps RocksDB out of its includers; only rocksdb_store.cc sees it.
+// (message id + part), `bodies` (message id), `schedule` (due ms + message id + part),
+// `history` and `crashes` (message id + part), big-endian keys (layout in
+// queue/README.md). This header keeps RocksDB out of its includers; only rocksdb_store.cc sees it.
 #pragma once
 
 #include <memory>
@@ -49,6 +49,10 @@ class RocksDbStore final : public Store {
   // One DeleteRange over the expired ids (a range tombstone; compaction reclaims the space),
   // after an iterator pass over the same range counts them.
   Result<std::uint64_t> expire_history(MessageId before) override;
+  Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> interrupted,
+                                             std::uint32_t crashes_max) override;
+  std::uint64_t quarantined_count() override;
+  Result<std::vector<ScheduledItem>> quarantined_parts() override;
 
   const std::string& path() const;
 

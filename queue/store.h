@@ -5,6 +5,7 @@
 // index gives start-up the due order cheaply.
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -61,6 +62,30 @@ struct ScheduledItem {
   std::string tenant;
   TrafficClass traffic_class = TrafficClass::transactional;
   std::string pool;
+};
+
+// Crash-loop breaker (queue/README.md): a part whose delivery attempts were under way when the
+// process died this many times is quarantined instead of being tried again.
+inline constexpr std::uint32_t crashes_before_quarantine = 3;
+// A destination with this many parts in quarantine is held too (suspended at start-up until an
+// operator resumes it): a receiver that crashes the daemon whatever it is sent would otherwise
+// cost three crashes per handful of parts.
+inline constexpr std::size_t quarantined_parts_to_hold_destination = 2;
+
+// A quarantined part's next_attempt_at, and so the due time of its schedule entry: never due
+// (the year 2255), so every schedule leaves it where it is until an operator releases it (a
+// retry gives it a real due time again) or deletes or bounces it. Exact in milliseconds, so it
+// survives the schedule key's rounding.
+inline constexpr Clock::WallTime quarantined_due{std::chrono::milliseconds(9'000'000'000'000)};
+inline bool is_quarantined(const Envelope& envelope) {
+  return envelope.next_attempt_at >= quarantined_due;
+}
+
+// What Store::recover_in_flight found: how many of the interrupted parts are still queued, and
+// the parts that crash put into quarantine (as they are stored now).
+struct InFlightRecovery {
+  std::uint64_t interrupted = 0;
+  std::vector<Envelope> quarantined;
 };
 
 // Thread-safe: every shard calls the same Store concurrently. Operations on one part are
@@ -131,6 +156,24 @@ class Store {
   // enough that each call expires a slice. A record written concurrently for an id below
   // `before` may survive (the next call takes it) or go uncounted.
   virtual Result<std::uint64_t> expire_history(MessageId before) = 0;
+
+  // The crash-loop breaker (the marks themselves are InFlightTable's). Start-up, before the
+  // schedule is read: `interrupted` are the parts the last process died while attempting.
+  // Each one still queued gets one more crash (counted until the part goes or is released); a
+  // part at `crashes_max` is quarantined: its next_attempt_at (and schedule entry) becomes
+  // quarantined_due. Synced like an acceptance. The defaults do nothing (a store without a
+  // breaker).
+  virtual Result<InFlightRecovery> recover_in_flight(std::span<const PartKey> /*interrupted*/,
+                                                     std::uint32_t /*crashes_max*/) {
+    return InFlightRecovery{};
+  }
+  // Parts quarantined now (0 for a store without a breaker). Releasing one is an
+  // update_envelope that gives it a due time again, which also forgets its crashes.
+  virtual std::uint64_t quarantined_count() { return 0; }
+  // The schedule entries of the quarantined parts (they sort last: a short scan).
+  virtual Result<std::vector<ScheduledItem>> quarantined_parts() {
+    return std::vector<ScheduledItem>{};
+  }
 };
 
 }  // namespace mta::queue

@@ -210,6 +210,98 @@ TYPED_TEST(StoreTest, PutThenReadBack) {
   EXPECT_EQ(store.count().value_or(99), 1U);
 }
 
+// The crash-loop breaker: each start-up counts a crash against the parts the last process died
+// attempting; the third quarantines the part (never due, shown by its schedule entry).
+TYPED_TEST(StoreTest, ThirdCrashDuringAttemptsQuarantinesThePart) {
+  Store& store = *this->store_;
+  const Envelope poison = make_envelope(50);
+  const Envelope bystander = make_envelope(51);
+  ASSERT_TRUE(store.put(poison, "x").has_value());
+  ASSERT_TRUE(store.put(bystander, "y").has_value());
+  // 52 finished (removed) before the crash, though its mark was left: it counts nothing.
+  const std::vector<PartKey> interrupted = {key_of(50), key_of(52)};
+  for (std::uint32_t crash = 1; crash <= crashes_before_quarantine; ++crash) {
+    Result<InFlightRecovery> recovered =
+        store.recover_in_flight(interrupted, crashes_before_quarantine);
+    ASSERT_TRUE(recovered.has_value()) << recovered.error().message();
+    EXPECT_EQ(recovered->interrupted, 1U) << "crash " << crash;
+    const bool held = crash == crashes_before_quarantine;
+    ASSERT_EQ(recovered->quarantined.size(), held ? 1U : 0U) << "crash " << crash;
+    EXPECT_EQ(store.quarantined_count(), held ? 1U : 0U);
+    Result<Envelope> stored = store.read_envelope(key_of(50));
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(is_quarantined(*stored), held) << "crash " << crash;
+  }
+  Envelope held = poison;
+  held.next_attempt_at = quarantined_due;
+  EXPECT_EQ(scheduled(store), (std::vector<Entry>{entry_of(bystander), entry_of(held)}));
+  EXPECT_EQ(store.read_envelope(key_of(51)).value_or(Envelope{}), bystander);
+  Result<std::vector<ScheduledItem>> listed = store.quarantined_parts();
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), 1U);
+  EXPECT_EQ((*listed)[0].key, key_of(50));
+  EXPECT_EQ((*listed)[0].destination, poison.destination);
+  // A fourth crash during it cannot happen (it is never tried), and would change nothing.
+  Result<InFlightRecovery> again = store.recover_in_flight(interrupted, crashes_before_quarantine);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->quarantined.empty());
+  EXPECT_EQ(store.quarantined_count(), 1U);
+}
+
+// An operator's release (an update with a real due time) forgets the crashes: it takes three
+// more to quarantine the part again. Deleting a held part ends its quarantine too.
+TYPED_TEST(StoreTest, ReleaseForgetsCrashesAndRemovalEndsQuarantine) {
+  Store& store = *this->store_;
+  const Envelope poison = make_envelope(60);
+  ASSERT_TRUE(store.put(poison, "x").has_value());
+  const std::vector<PartKey> interrupted = {key_of(60)};
+  for (std::uint32_t crash = 0; crash < crashes_before_quarantine; ++crash) {
+    ASSERT_TRUE(store.recover_in_flight(interrupted, crashes_before_quarantine).has_value());
+  }
+  ASSERT_EQ(store.quarantined_count(), 1U);
+  ASSERT_TRUE(store.update_envelope(poison).has_value());  // released, due as before
+  EXPECT_EQ(store.quarantined_count(), 0U);
+  EXPECT_EQ(scheduled(store), std::vector<Entry>{entry_of(poison)});
+  for (std::uint32_t crash = 1; crash < crashes_before_quarantine; ++crash) {
+    Result<InFlightRecovery> recovered =
+        store.recover_in_flight(interrupted, crashes_before_quarantine);
+    ASSERT_TRUE(recovered.has_value());
+    EXPECT_TRUE(recovered->quarantined.empty()) << "crash " << crash << " after the release";
+  }
+  ASSERT_EQ(store.recover_in_flight(interrupted, crashes_before_quarantine)
+                .value_or(InFlightRecovery{})
+                .quarantined.size(),
+            1U);
+  ASSERT_TRUE(store.remove_part(key_of(60)).has_value());
+  EXPECT_EQ(store.quarantined_count(), 0U);
+  EXPECT_TRUE(scheduled(store).empty());
+}
+
+// Crash counts and quarantine survive the process: each run counts one crash, and the held
+// count is found again by open().
+TEST(RocksDbStore, CrashCountsAndQuarantineSurviveReopen) {
+  TempDir dir;
+  const std::string path = (dir.path() / "spool").string();
+  const std::vector<PartKey> interrupted = {key_of(80)};
+  for (std::uint32_t run = 1; run <= crashes_before_quarantine; ++run) {
+    auto store = RocksDbStore::open(path);
+    ASSERT_TRUE(store.has_value()) << store.error().message();
+    if (run == 1) {
+      ASSERT_TRUE((*store)->put(make_envelope(80), "x").has_value());
+    }
+    Result<InFlightRecovery> recovered =
+        (*store)->recover_in_flight(interrupted, crashes_before_quarantine);
+    ASSERT_TRUE(recovered.has_value()) << recovered.error().message();
+    EXPECT_EQ(recovered->quarantined.size(), run == crashes_before_quarantine ? 1U : 0U);
+  }
+  auto reopened = RocksDbStore::open(path);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().message();
+  EXPECT_EQ((*reopened)->quarantined_count(), 1U);
+  Result<Envelope> held = (*reopened)->read_envelope(key_of(80));
+  ASSERT_TRUE(held.has_value());
+  EXPECT_TRUE(is_quarantined(*held));
+}
+
 TYPED_TEST(StoreTest, BodiesOfAnySizeRoundTrip) {
   Store& store = *this->store_;
   std::string big(1 << 20, '\0');
@@ -1065,7 +1157,7 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
   std::sort(names.begin(), names.end());
   {
-    // Marked format 3 now, so a format-2 build refuses it rather than misread it; a marker
+    // Marked format 4 now, so a format-2 build refuses it rather than misread it; a marker
     // this build does not know is refused the same way.
     rocksdb::DB* raw = nullptr;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
@@ -1077,7 +1169,7 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
     rocksdb::ColumnFamilyHandle* defaults = handles[static_cast<std::size_t>(at - names.begin())];
     std::string format;
     ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), defaults, "outpost.queue.format", &format).ok());
-    EXPECT_EQ(format, "3");
+    EXPECT_EQ(format, "4");
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), defaults, "outpost.queue.format", "9").ok());
     for (rocksdb::ColumnFamilyHandle* handle : handles) {
       ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
@@ -1091,15 +1183,15 @@ TEST(RocksDbStore, OpensSpoolWrittenWithoutHistoryFamily) {
     ASSERT_TRUE(again
                     ->Put(rocksdb::WriteOptions(),
                           handles[static_cast<std::size_t>(at - names.begin())],
-                          "outpost.queue.format", "3")
+                          "outpost.queue.format", "4")
                     .ok());
     for (rocksdb::ColumnFamilyHandle* handle : handles) {
       ASSERT_TRUE(again->DestroyColumnFamilyHandle(handle).ok());
     }
     ASSERT_TRUE(again->Close().ok());
   }
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"bodies", "default", "envelopes", "history", "schedule"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"bodies", "crashes", "default", "envelopes", "history",
+                                             "schedule"}));
   auto store = RocksDbStore::open(path);
   ASSERT_TRUE(store.has_value()) << store.error().message();
   EXPECT_EQ((*store)->read_history(MessageId(77)).value_or(std::vector<Envelope>{}),

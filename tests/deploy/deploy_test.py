@@ -56,6 +56,7 @@ FAMILIES = {
     "outpost_received_bytes_total": "counter",
     "outpost_deliveries_total": "counter",
     "outpost_queue_messages": "gauge",
+    "outpost_queue_parts_quarantined": "gauge",
     "outpost_connections_open": "gauge",
     "outpost_delivery_duration_seconds": "histogram",
     "outpost_smtp_session_duration_seconds": "histogram",
@@ -740,6 +741,9 @@ class KubernetesTest(unittest.TestCase):
             self.assertTrue(reached and reached <= set(metrics_ports),
                             f"endpoint port {endpoint['port']} -> {reached}, metrics on "
                             f"{metrics_ports}")
+            # Beside the admin API, /metrics wants the admin key.
+            if not ports[("metrics", "listen")]:
+                self.assertIn("authorization", endpoint, "/metrics needs the admin key there")
 
 
 # --- Grafana --------------------------------------------------------------------------------
@@ -905,9 +909,13 @@ def harness():
     return module
 
 
-def http_get(port, route, timeout=10):
+def http_get(port, route, timeout=10, key=None):
+    """(status, body); `key`: the admin key (/metrics beside the admin API needs it)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{route}")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{route}", timeout=timeout) as r:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -927,7 +935,7 @@ class LiveDaemonTest(unittest.TestCase):
             daemon = h.Outpost(OUTPOST, workdir, h.free_port())  # a relay nobody answers
             daemon.start()
             try:
-                status, body = http_get(daemon.http_port, "/metrics")
+                status, body = http_get(daemon.http_port, "/metrics", key=daemon.admin_key())
                 self.assertEqual(status, 200)
                 types = exposition_types(body)
                 missing, wrong = [], []
@@ -949,7 +957,8 @@ class LiveDaemonTest(unittest.TestCase):
                 os.kill(daemon.proc.pid, signal.SIGHUP)  # ExecReload=
                 time.sleep(0.5)
                 self.assertIsNone(daemon.proc.poll(), "SIGHUP ended the daemon")
-                self.assertEqual(http_get(daemon.http_port, "/metrics")[0], 200)
+                self.assertEqual(
+                    http_get(daemon.http_port, "/metrics", key=daemon.admin_key())[0], 200)
             finally:
                 code = daemon.stop()
             self.assertEqual(code, 0, "SIGTERM must drain and exit 0 (Restart=on-failure)\n"
@@ -1012,7 +1021,7 @@ class SyscallTest(unittest.TestCase):
                 with urllib.request.urlopen(request, timeout=30) as response:
                     self.assertEqual(response.status, 202)
                 h.wait_until(lambda: len(sink.files()) >= 2, 30, 0.1, "2 messages at the sink")
-                self.assertEqual(http_get(http_port, "/metrics")[0], 200)
+                self.assertEqual(http_get(http_port, "/metrics", key=daemon.admin_key())[0], 200)
                 os.kill(daemon_pid, signal.SIGHUP)
                 time.sleep(0.5)
             finally:

@@ -21,6 +21,11 @@ OUTPOST = None
 PATIENT = {"queue": {"retry_initial": '"1h"', "retry_max_delay": '"1h"'}}
 
 
+def auth(outpost):
+    """curl's arguments for the admin key (the one the daemon made in its spool)."""
+    return ("-H", f"Authorization: Bearer {outpost.admin_key()}")
+
+
 def curl(*args):
     out = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}", *args],
                          capture_output=True, text=True, timeout=30)
@@ -55,7 +60,7 @@ class AdminTest(DaemonTest):
         self.send(outpost, "alerts@b.example", ["4@two.example", "5@three.example"], 3)
         wait_until(lambda: "deferred 5" in outpost.admin("summary"), 20, 0.1, "all deferred")
 
-        code, body = curl(self.url(outpost, "summary"))
+        code, body = curl(*auth(outpost), self.url(outpost, "summary"))
         self.assertEqual(code, 200, body)
         summary = json.loads(body)
         self.assertEqual(summary["parts"], 5)
@@ -69,7 +74,7 @@ class AdminTest(DaemonTest):
         self.assertEqual(outpost.admin("count", "--destination", "two.example").strip(), "2")
         self.assertEqual(outpost.admin("count", "--recipient", "5@three.example").strip(), "1")
 
-        code, body = curl(self.url(outpost, "messages?sender=alerts@b.example"))
+        code, body = curl(*auth(outpost), self.url(outpost, "messages?sender=alerts@b.example"))
         parts = json.loads(body)["parts"]
         self.assertEqual(sorted(p["destination"] for p in parts), ["three.example", "two.example"])
         message_id = parts[0]["id"]
@@ -77,7 +82,7 @@ class AdminTest(DaemonTest):
         shown = outpost.admin("show", message_id)
         self.assertIn("<4@two.example> deferred after 1 attempts: 4.4.3 two.example", shown)
         self.assertIn("<5@three.example> deferred", shown)
-        code, _ = curl(self.url(outpost, "messages/00000000000000ff"))
+        code, _ = curl(*auth(outpost), self.url(outpost, "messages/00000000000000ff"))
         self.assertEqual(code, 404)
 
         # retry: the parts of one destination are tried again now (attempt 2), others not.
@@ -104,14 +109,15 @@ class AdminTest(DaemonTest):
             self.assertEqual(code, 1)
             self.assertIn("400", err)
             self.assertIn("all=1", err)
-        code, body = curl("-X", "POST", self.url(outpost, "delete?destnation=one.example"))
+        code, body = curl(*auth(outpost), "-X", "POST",
+                          self.url(outpost, "delete?destnation=one.example"))
         self.assertEqual(code, 400)
         self.assertIn("unknown parameter", json.loads(body)["error"])
-        code, _ = curl(self.url(outpost, "delete"))  # GET on an action
+        code, _ = curl(*auth(outpost), self.url(outpost, "delete"))  # GET on an action
         self.assertEqual(code, 405)
-        code, _ = curl("-X", "POST", self.url(outpost, "summary"))
+        code, _ = curl(*auth(outpost), "-X", "POST", self.url(outpost, "summary"))
         self.assertEqual(code, 405)
-        code, _ = curl(self.url(outpost, "summary?id=xyz"))
+        code, _ = curl(*auth(outpost), self.url(outpost, "summary?id=xyz"))
         self.assertEqual(code, 400)
         self.assertEqual(outpost.admin("count").strip(), "1")  # nothing was touched
         self.assertIn("delete: matched 1, applied 1", outpost.admin("delete", "--all"))
@@ -172,7 +178,7 @@ class AdminTest(DaemonTest):
         outpost = self.outpost(0, {"delivery": {"relay": '""'}, **PATIENT})
         conn = http.client.HTTPConnection("127.0.0.1", outpost.http_port, timeout=10)
         for _ in range(3):  # one connection, three requests
-            conn.request("GET", "/api/v1/queue/summary")
+            conn.request("GET", "/api/v1/queue/summary", headers=outpost.admin_headers())
             response = conn.getresponse()
             self.assertEqual(response.status, 200)
             self.assertEqual(json.loads(response.read())["parts"], 0)
@@ -181,8 +187,9 @@ class AdminTest(DaemonTest):
         conn.close()
 
         with socket.create_connection(("127.0.0.1", outpost.http_port), timeout=10) as s:
-            two = (b"GET /api/v1/queue/summary?format=text HTTP/1.1\r\nHost: x\r\n\r\n"
-                   b"GET /api/v1/queue/summary?format=text HTTP/1.1\r\nHost: x\r\n"
+            key = f"Authorization: Bearer {outpost.admin_key()}\r\n".encode()
+            two = (b"GET /api/v1/queue/summary?format=text HTTP/1.1\r\nHost: x\r\n" + key +
+                   b"\r\nGET /api/v1/queue/summary?format=text HTTP/1.1\r\nHost: x\r\n" + key +
                    b"Connection: close\r\n\r\n")
             s.sendall(two)
             answer = b""

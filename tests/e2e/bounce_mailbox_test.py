@@ -72,8 +72,7 @@ class BounceMailboxTest(DaemonTest):
         return client
 
     def metrics(self):
-        return urllib.request.urlopen(f"http://127.0.0.1:{self.outpost.http_port}/metrics",
-                                      timeout=30).read().decode()
+        return self.outpost.metrics_text()
 
     def mailbox_count(self):
         client = self.pop3()
@@ -299,14 +298,16 @@ class BounceMailboxTest(DaemonTest):
         added = self.suppression("add", "Dave@Example.net", "--reason", "asked by phone")
         self.assertIn("suppressed", added.stdout)
         base = f"http://127.0.0.1:{self.outpost.http_port}/api/v1/suppressions"
-        with urllib.request.urlopen(base, timeout=30) as response:
+        auth = f"Authorization: Bearer {self.outpost.admin_key()}"
+        request = urllib.request.Request(base, headers=self.outpost.admin_headers())
+        with urllib.request.urlopen(request, timeout=30) as response:
             listed = json.load(response)
         self.assertEqual(listed["total"], 1)
         self.assertEqual(listed["suppressions"][0]["address"], "dave@example.net")
         self.assertEqual(listed["suppressions"][0]["category"], "manual")
         self.assertEqual(listed["suppressions"][0]["reason"], "asked by phone")
         put = subprocess.run(["curl", "-sS", "-X", "PUT", "-o", "/dev/null", "-w", "%{http_code}",
-                              base + "/erin@example.net?category=complaint"],
+                              "-H", auth, base + "/erin@example.net?category=complaint"],
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(put.stdout, "200", put.stderr)
         self.assertIn("erin@example.net complaint", self.suppression("show", "erin@example.net").stdout)
@@ -314,7 +315,7 @@ class BounceMailboxTest(DaemonTest):
         missing = self.suppression("show", "dave@example.net", check=False)
         self.assertEqual(missing.returncode, 1)
         gone = subprocess.run(["curl", "-sS", "-X", "DELETE", "-o", "/dev/null", "-w",
-                               "%{http_code}", base + "/dave@example.net"],
+                               "%{http_code}", "-H", auth, base + "/dave@example.net"],
                               capture_output=True, text=True, timeout=60)
         self.assertEqual(gone.stdout, "404")
         # With the daemon stopped, the command line edits the database itself.

@@ -11,7 +11,6 @@ import smtplib
 import sys
 import threading
 import time
-import urllib.request
 
 from harness import run_tests, Outpost, message, wait_until, DaemonTest
 from redis_server import RedisServer
@@ -23,10 +22,9 @@ LIMIT = 3
 
 def metric(outpost, name):
     """The value of an unlabelled series in the node's /metrics."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{outpost.http_port}/metrics", timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
+    for line in outpost.metrics_text().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
     raise AssertionError(f"{name} not in /metrics")
 
 

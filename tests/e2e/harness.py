@@ -4,6 +4,7 @@ Every process is ended by its PID when the test is done."""
 import argparse
 import email
 import glob
+import http.client
 import os
 import re
 import shutil
@@ -152,6 +153,33 @@ class Outpost:
             raise AssertionError("outpost did not stop within %ss after SIGTERM" % timeout)
         self.log.close()
         return code
+
+    def admin_key(self):
+        """The admin key: the generated one the daemon keeps in its spool (the configured
+        [http] admin_key when a test sets one)."""
+        with open(self.config) as f:
+            configured = re.search(r'^admin_key = "([^"]*)"', f.read(), re.M)
+        if configured and configured.group(1):
+            return configured.group(1)
+        try:
+            with open(os.path.join(self.workdir, "spool", "admin.key")) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return None
+
+    def admin_headers(self):
+        """The Authorization header the admin API and /metrics want."""
+        key = self.admin_key()
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def metrics_text(self):
+        """GET /metrics from the HTTP listener, with the admin key."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
+        try:
+            connection.request("GET", "/metrics", headers=self.admin_headers())
+            return connection.getresponse().read().decode()
+        finally:
+            connection.close()
 
     def queue(self, action="count"):
         out = subprocess.run([self.binary, "queue", action, "--config", self.config],

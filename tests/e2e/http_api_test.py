@@ -75,8 +75,8 @@ class HttpApiTest(DaemonTest):
         """Every part delivered: smtp-sink closes a message's file before its 250, so the files
         are whole once the queue is empty (a file exists from MAIL on, half written)."""
         def empty():
-            status, _, body = self.curl("GET", "/api/v1/queue/summary?format=text", key=None,
-                                        content_type=None)
+            status, _, body = self.curl("GET", "/api/v1/queue/summary?format=text",
+                                        key=self.outpost.admin_key(), content_type=None)
             return status == 200 and body.startswith("parts 0\n")
         wait_until(empty, timeout, 0.2, "an empty queue")
 

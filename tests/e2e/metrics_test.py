@@ -18,8 +18,10 @@ from harness import run_tests, Outpost, Sink, free_port, message, wait_until, Da
 OUTPOST = None
 
 
-def scrape(port):
-    out = subprocess.run(["curl", "-s", "-D", "-", f"http://127.0.0.1:{port}/metrics"],
+def scrape(port, key=None):
+    """GET /metrics with the admin key when given (beside the admin API it needs one)."""
+    auth = ["-H", f"Authorization: Bearer {key}"] if key else []
+    out = subprocess.run(["curl", "-s", "-D", "-", *auth, f"http://127.0.0.1:{port}/metrics"],
                          capture_output=True, text=True, timeout=30)
     head, _, body = out.stdout.partition("\n\n")  # text mode turned CRLF into LF
     return head, body
@@ -64,12 +66,12 @@ class MetricsTest(DaemonTest):
         wait_until(lambda: len(sink.message_ids()) == 20, 30, 0.1, "20 messages at the sink")
         # Outcomes count at once; the probes reach the registry once a second.
         def counted():
-            body = scrape(outpost.http_port)[1]
+            body = scrape(outpost.http_port, outpost.admin_key())[1]
             return (total(body, "outpost_deliveries_total", result="delivered") == 20 and
                     value(body, 'outpost_messages_received_total{listener="smtp"}') == 20 and
                     value(body, "outpost_smtp_session_duration_seconds_count") == 4)
         wait_until(counted, 10, 0.2, "the delivered, received and session counts")
-        head, body = scrape(outpost.http_port)
+        head, body = scrape(outpost.http_port, outpost.admin_key())
         self.assertIn("Content-Type: text/plain; version=0.0.4", head)
         self.assertEqual(value(body, 'outpost_messages_received_total{listener="smtp"}'), 20)
         self.assertEqual(value(body, 'outpost_smtp_connections_total{result="accepted"}'), 4)
@@ -102,14 +104,18 @@ class MetricsTest(DaemonTest):
 
         prometheus = shutil.which("prometheus")
         if prometheus:
-            self.query_through_prometheus(prometheus, outpost.http_port)
+            self.query_through_prometheus(prometheus, outpost.http_port,
+                                          os.path.join(self.workdir, "spool", "admin.key"))
         self.assertEqual(outpost.stop(), 0)
 
-    def query_through_prometheus(self, prometheus, target_port):
+    def query_through_prometheus(self, prometheus, target_port, key_file):
+        # As deploy/prometheus scrapes /metrics beside the admin API: the key from a file.
         config = os.path.join(self.workdir, "prometheus.yml")
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
-                    "  - job_name: outpost\n    static_configs:\n"
+                    "  - job_name: outpost\n"
+                    f"    authorization:\n      credentials_file: {key_file}\n"
+                    "    static_configs:\n"
                     f"      - targets: ['127.0.0.1:{target_port}']\n")
         port = free_port()
         proc = subprocess.Popen([prometheus, f"--config.file={config}",
@@ -147,8 +153,9 @@ class MetricsTest(DaemonTest):
         head, body = scrape(port)
         self.assertIn(" 200 ", head.splitlines()[0])
         self.assertIn("outpost_messages_received_total", body)
-        head, _ = scrape(outpost.http_port)  # no longer beside the admin API
-        self.assertNotIn(" 200 ", head.splitlines()[0])
+        # No longer beside the admin API, even with its key.
+        head, _ = scrape(outpost.http_port, outpost.admin_key())
+        self.assertIn(" 404 ", head.splitlines()[0])
         out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
                               f"http://127.0.0.1:{port}/metrics"], capture_output=True, text=True)
         self.assertEqual(out.stdout, "405")

@@ -8,7 +8,6 @@ import re
 import smtplib
 import sys
 import time
-import urllib.request
 
 from harness import run_tests, Outpost, message, wait_until, DaemonTest
 from scripted_peer import ScriptedPeer
@@ -30,8 +29,7 @@ class ResponseShapingTest(DaemonTest):
         return outpost.start()
 
     def metric(self, outpost, action):
-        with urllib.request.urlopen(f"http://127.0.0.1:{outpost.http_port}/metrics") as r:
-            body = r.read().decode()
+        body = outpost.metrics_text()
         found = re.search(r'^outpost_shaping_actions_total\{action="%s"\} (\S+)$' % action,
                           body, re.M)
         return float(found.group(1)) if found else 0

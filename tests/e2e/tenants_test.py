@@ -11,7 +11,6 @@ import smtplib
 import subprocess
 import sys
 import time
-import urllib.request
 
 from harness import run_tests, Outpost, wait_until, DaemonTest, new_api_key
 from scripted_peer import ScriptedPeer
@@ -221,8 +220,7 @@ class TenantsTest(DaemonTest):
         self.assertEqual(tenants, {"n": "news", "d": "shop", "u": None})
         # Deliveries by tenant in /metrics, untagged mail as "(none)" (no tenant's name: those
         # have no parentheses).
-        with urllib.request.urlopen(f"http://127.0.0.1:{outpost.http_port}/metrics") as r:
-            body = r.read().decode()
+        body = outpost.metrics_text()
         for tenant in ("news", "shop", "(none)"):
             self.assertIn(f'outpost_tenant_deliveries_total{{result="delivered",tenant="{tenant}"}}'
                           ' 10', body)
