@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/auth_throttle.h"
 #include "base/clock.h"
 #include "base/duration.h"
 #include "base/log.h"
@@ -88,6 +89,10 @@ struct Config {
   // see the same mailbox.
   std::vector<User> mailbox_users;
   Clock::Duration mailbox_auth_failure_delay = std::chrono::seconds(2);
+  // [auth] failed logins on submission, IMAP and POP3, counted per client address and per
+  // account for the whole node (base/auth_throttle.h): failures_max, failure_window, lockout,
+  // failure_delay_max, entries_max.
+  AuthThrottleOptions auth_throttle;
   // [imap] and [pop3]: plaintext listeners offer STARTTLS/STLS; tls_listen is implicit TLS
   // (993/995 style). Passwords travel only inside TLS unless login_without_tls.
   struct MailboxListen {
