@@ -62,7 +62,7 @@ AuthThrottle::AuthThrottle(AuthThrottleOptions options) : options_(options) {
 }
 
 std::string AuthThrottle::address_key(std::string_view ip) {
-  const std::string text(ip.substr(0, 64));
+  std::string text(ip.substr(0, 64));
   in_addr v4{};
   if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) return text;
   in6_addr v6{};
