@@ -267,10 +267,13 @@ void SubmissionListener::check_auth(std::uint64_t session_id, const std::string&
   if (options_.auth_throttle != nullptr) {
     attempt = options_.auth_throttle->begin(ip, shard_.clock().now());
     if (!attempt) {
+      // Refused unchecked, but not at once: a locked-out guesser must not get a fast loop.
       log::debug("auth refused listener=submission ip=" + ip + ": locked out");
-      if (auto session = sessions_.find(session_id); session != sessions_.end()) {
-        session->second->auth_refused();
-      }
+      shard_.schedule(options_.auth_failure_delay, [this, session_id] {
+        if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+          session->second->auth_refused();
+        }
+      });
       return;
     }
   }

@@ -42,9 +42,10 @@ struct SubmissionOptions {
   const NetworkList* trusted = nullptr;
   const Users* users = nullptr;
   // Failed logins of the whole node (shared with IMAP and POP3): an address over its budget
-  // gets 454 4.7.0 without a password check; each 535 is logged (at notice, for fail2ban) and
-  // waits auth_failure_delay, doubled per recent failure of the same account (up to the
-  // throttle's failure_delay_max). nullptr = no throttle: every 535 waits auth_failure_delay.
+  // gets 454 4.7.0 without a password check (after auth_failure_delay); each 535 is logged (at
+  // notice, for fail2ban) and waits auth_failure_delay, doubled per recent failure of the same
+  // account (up to the throttle's failure_delay_max). nullptr = no throttle: every 535 waits
+  // auth_failure_delay.
   AuthThrottle* auth_throttle = nullptr;
   Clock::Duration auth_failure_delay = std::chrono::seconds(1);
   // Messages per client address and per authenticated user, this shard's share (Rate::

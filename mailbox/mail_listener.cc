@@ -76,10 +76,17 @@ bool MailConnection::begin_login(std::optional<AuthThrottle::Attempt>& attempt) 
   if (throttle == nullptr) return true;
   attempt = throttle->begin(peer_ip_, owner_.shard_.clock().now());
   if (attempt) return true;
+  // Refused unchecked, but not at once: a locked-out guesser must not get a fast loop.
   log::debug("auth refused listener=" + owner_.name_ + " ip=" + peer_ip_ + ": locked out");
-  ++owner_.probe_.login_refused;
-  refuse_login();
-  drive();
+  MailListener& owner = owner_;
+  const std::uint64_t id = id_;
+  owner.shard_.schedule(owner.logins_.failure_delay, [&owner, id] {
+    if (MailConnection* connection = owner.find(id)) {
+      ++owner.probe_.login_refused;
+      connection->refuse_login();
+      connection->drive();
+    }
+  });
   return false;
 }
 

@@ -76,8 +76,8 @@ class MailConnection : public tls::StreamHandler {
   // STARTTLS / STLS: the caller has flushed the OK; from here the stream is TLS.
   void begin_tls();
   // Checks a password on the worker; answer_login() follows, after the delay when wrong, or
-  // refuse_login() at once when the client's address is locked out. A control character in
-  // either fails it without a check.
+  // refuse_login() (after the base delay, unchecked) when the client's address is locked out. A
+  // control character in either fails it without a check.
   void check_login(const std::string& user, const std::string& password);
   // A login decided here (APOP, a refused authzid), with the same throttle and log.
   void report_login(const std::string& user, bool ok);
