@@ -18,6 +18,17 @@ namespace {
 
 constexpr std::size_t key_bytes_max = 256;  // longer user names count under their first 256
 
+// An IPv4-mapped IPv6 address (a dual-stack listener's IPv4 client) as plain IPv4, so the log
+// names the address a firewall sees; anything else as it is.
+std::string plain_address(std::string_view ip) {
+  const std::string text(ip.substr(0, 64));
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &v6) != 1 || !IN6_IS_ADDR_V4MAPPED(&v6)) return text;
+  char out[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &v6.s6_addr[12], out, sizeof out);
+  return out;
+}
+
 }  // namespace
 
 AuthThrottle::Attempt::Attempt(Attempt&& other) noexcept
@@ -158,7 +169,8 @@ std::size_t AuthThrottle::accounts_tracked() const {
 std::string auth_failure_line(std::string_view listener, std::string_view ip, std::string_view user,
                               Clock::Duration delay) {
   std::string line = "auth failure listener=";
-  line.append(listener).append(" ip=").append(ip).append(" user=").append(log::quoted(user));
+  line.append(listener).append(" ip=").append(plain_address(ip));
+  line.append(" user=").append(log::quoted(user));
   line.append(" delay_ms=")
       .append(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()));
   return line;
@@ -167,7 +179,7 @@ std::string auth_failure_line(std::string_view listener, std::string_view ip, st
 std::string auth_lockout_line(std::string_view listener, std::string_view ip,
                               const AuthThrottleOptions& options) {
   std::string line = "auth lockout listener=";
-  line.append(listener).append(" ip=").append(ip);
+  line.append(listener).append(" ip=").append(plain_address(ip));
   line.append(" failures=").append(std::to_string(options.failures_max));
   line.append(" lockout_s=")
       .append(std::to_string(

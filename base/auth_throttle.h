@@ -120,7 +120,8 @@ class AuthThrottle {
 
 // The one line every refused password is logged as (at notice; deploy/fail2ban/ reads it):
 //   auth failure listener=submission ip=192.0.2.7 user="bob" delay_ms=1000
-// The user name is log::quoted(), so no peer text can forge another field or line.
+// The user name is log::quoted(), so no peer text can forge another field or line; an
+// IPv4-mapped IPv6 address is written as IPv4 (what the firewall sees).
 std::string auth_failure_line(std::string_view listener, std::string_view ip, std::string_view user,
                               Clock::Duration delay);
 // The line logged when an address is locked out (also notice; fail2ban does not count it).

@@ -176,6 +176,13 @@ TEST(AuthFailureLine, UserNamesCannotForgeFieldsOrLines) {
   }
 }
 
+TEST(AuthFailureLine, NamesIpv4ClientsOfDualStackListenersAsIpv4) {
+  EXPECT_EQ(auth_failure_line("imap", "::ffff:192.0.2.1", "u", seconds(1)),
+            R"(auth failure listener=imap ip=192.0.2.1 user="u" delay_ms=1000)");
+  EXPECT_EQ(auth_failure_line("imap", "2001:db8::1", "u", seconds(1)),
+            R"(auth failure listener=imap ip=2001:db8::1 user="u" delay_ms=1000)");
+}
+
 TEST(HasControlCharacter, Table) {
   EXPECT_FALSE(has_control_character("s3cret with spaces"));
   EXPECT_FALSE(has_control_character("p\xc3\xa4ss"));
