@@ -21,7 +21,7 @@ constexpr std::size_t key_bytes_max = 256;  // longer user names count under the
 // An IPv4-mapped IPv6 address (a dual-stack listener's IPv4 client) as plain IPv4, so the log
 // names the address a firewall sees; anything else as it is.
 std::string plain_address(std::string_view ip) {
-  const std::string text(ip.substr(0, 64));
+  std::string text(ip.substr(0, 64));
   in6_addr v6{};
   if (::inet_pton(AF_INET6, text.c_str(), &v6) != 1 || !IN6_IS_ADDR_V4MAPPED(&v6)) return text;
   char out[INET_ADDRSTRLEN] = {};
