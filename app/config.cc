@@ -272,7 +272,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(log_section.string("level", level));
   CONFIG_TRY(log_section.string("delivery_log", config.delivery_log));
   if (!log::parse_level(level, config.log_level)) {
-    return config_error("log.level must be debug, info, warning or error");
+    return config_error("log.level must be debug, info, notice, warning or error");
   }
   CONFIG_TRY(log_section.no_unknown_keys());
 
@@ -398,6 +398,17 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   CONFIG_TRY(mailbox.integer("quota_bytes", config.mailbox_quota_bytes, 0, std::int64_t{1} << 50));
   CONFIG_TRY(mailbox.duration("retention", config.mailbox_retention));
   CONFIG_TRY(mailbox.no_unknown_keys());
+  Section auth(table("auth"), "auth");
+  CONFIG_TRY(auth.integer("failures_max", config.auth_throttle.failures_max, 1, 1000));
+  CONFIG_TRY(auth.duration("failure_window", config.auth_throttle.failure_window));
+  CONFIG_TRY(auth.duration("lockout", config.auth_throttle.lockout));
+  CONFIG_TRY(auth.duration("failure_delay_max", config.auth_throttle.failure_delay_max));
+  CONFIG_TRY(auth.integer("entries_max", config.auth_throttle.entries_max, 1, 10'000'000));
+  CONFIG_TRY(auth.no_unknown_keys());
+  if (config.auth_throttle.failure_window <= Clock::Duration::zero() ||
+      config.auth_throttle.lockout <= Clock::Duration::zero()) {
+    return config_error("auth.failure_window and auth.lockout must be longer than zero");
+  }
   for (auto [name, listen] : {std::pair{"imap", &config.imap}, std::pair{"pop3", &config.pop3}}) {
     Section section(table(name), name);
     CONFIG_TRY(
@@ -656,7 +667,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   static const std::set<std::string> known = {
       "node", "log",     "spool",   "submission", "delivery", "queue",   "http",
       "dkim", "dns",     "tls",     "metrics",    "bounce",   "mailbox", "imap",
-      "pop3", "shaping", "cluster", "tenant",     "warmup",   "limits"};
+      "pop3", "shaping", "cluster", "tenant",     "warmup",   "limits",  "auth"};
   static const std::set<std::string> later = {};
   for (auto& [key, value] : root) {
     const std::string name(key.str());

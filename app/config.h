@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/auth_throttle.h"
 #include "base/clock.h"
 #include "base/duration.h"
 #include "base/log.h"
@@ -102,6 +103,10 @@ struct Config {
   std::uint64_t bounce_bytes_per_ip_per_minute = 32ULL * 1024 * 1024;
   std::uint64_t mailbox_quota_bytes = 1024ULL * 1024 * 1024;
   Clock::Duration mailbox_retention = std::chrono::hours(24 * 30);
+  // [auth] failed logins on submission, IMAP and POP3, counted per client address and per
+  // account for the whole node (base/auth_throttle.h): failures_max, failure_window, lockout,
+  // failure_delay_max, entries_max.
+  AuthThrottleOptions auth_throttle;
   // [imap] and [pop3]: plaintext listeners offer STARTTLS/STLS; tls_listen is implicit TLS
   // (993/995 style). Passwords travel only inside TLS unless login_without_tls.
   struct MailboxListen {

@@ -141,6 +141,43 @@ retention = "2d"
   EXPECT_NE(bad.error().message().find("mailbox.quota_bytes"), std::string::npos);
 }
 
+TEST(Config, AuthThrottle) {
+  auto defaults = parse_config("", "defaults");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->auth_throttle.failures_max, 10U);
+  EXPECT_EQ(defaults->auth_throttle.failure_window, std::chrono::minutes(10));
+  EXPECT_EQ(defaults->auth_throttle.lockout, std::chrono::minutes(10));
+  EXPECT_EQ(defaults->auth_throttle.failure_delay_max, std::chrono::seconds(30));
+  auto config = parse_config(R"(
+[auth]
+failures_max = 5
+failure_window = "1h"
+lockout = "30m"
+failure_delay_max = "10s"
+entries_max = 1000
+)",
+                             "auth");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->auth_throttle.failures_max, 5U);
+  EXPECT_EQ(config->auth_throttle.failure_window, std::chrono::hours(1));
+  EXPECT_EQ(config->auth_throttle.lockout, std::chrono::minutes(30));
+  EXPECT_EQ(config->auth_throttle.failure_delay_max, std::chrono::seconds(10));
+  EXPECT_EQ(config->auth_throttle.entries_max, 1000U);
+  for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
+           {"[auth]\nfailures_max = 0\n", "auth.failures_max"},
+           {"[auth]\nlockout = \"0s\"\n", "auth.lockout"},
+           {"[auth]\nlockouts = \"1m\"\n", "unknown key auth.lockouts"},
+           {"[log]\nlevel = \"notices\"\n", "debug, info, notice, warning or error"},
+       }) {
+    auto bad = parse_config(text, "bad");
+    ASSERT_FALSE(bad.has_value()) << text;
+    EXPECT_NE(bad.error().message().find(want), std::string::npos) << bad.error().message();
+  }
+  auto notice = parse_config("[log]\nlevel = \"notice\"\n", "notice");
+  ASSERT_TRUE(notice.has_value());
+  EXPECT_EQ(notice->log_level, log::Level::notice);
+}
+
 TEST(Config, TlsPoliciesAndSubmissionUsers) {
   auto config = parse_config(R"(
 [submission]

@@ -853,6 +853,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
   if (mailbox_served && config.mailbox_users.empty()) {
     log::warning("[imap]/[pop3] listen, but no [[mailbox.user]]: nobody can log in");
   }
+  // Failed logins of submission, IMAP and POP3 on every shard: one table for the node.
+  AuthThrottle auth_throttle(config.auth_throttle);
   const mailbox::Logins logins{
       .check_password =
           [&mailbox_users](const std::string& user, const std::string& password) {
@@ -863,7 +865,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
         if (found == apop_secrets.end()) return std::nullopt;
         return found->second;
       },
-      .failure_delay = config.mailbox_auth_failure_delay};
+      .failure_delay = config.mailbox_auth_failure_delay,
+      .throttle = &auth_throttle};
 
   // Per-listener limits ([limits] and each section's overrides) and each listener's count of
   // connections per client address, shared by every shard the listener runs on.
@@ -1112,6 +1115,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
                                      .tls_handshake_timeout = config.tls_handshake_timeout,
                                      .trusted = &*trusted,
                                      .users = &users,
+                                     .auth_throttle = &auth_throttle,
                                      .rate_per_ip = config.rate_per_ip.per_shard(shard_count),
                                      .rate_per_user = config.rate_per_user.per_shard(shard_count)});
     {

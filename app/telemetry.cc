@@ -106,6 +106,7 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
                             {"listener", "result"});
   follow(auth, {"smtp", "success"}, [](Counts n) { return n.injection.auth_successes; });
   follow(auth, {"smtp", "failure"}, [](Counts n) { return n.injection.auth_failures; });
+  follow(auth, {"smtp", "refused"}, [](Counts n) { return n.injection.auth_refused; });
   follow(auth, {"http", "failure"}, [](Counts n) { return n.http.auth_failures; });
   follow(counter(c, "outpost_bare_line_endings_repaired_total",
                  "Lone LF or CR line endings in received messages rewritten as CRLF."),
@@ -301,6 +302,8 @@ Telemetry::Telemetry(std::uint32_t shard_count, std::size_t destinations_max,
   follow(logins, {"imap", "failure"}, [](Counts n) { return n.imap.login_failures; });
   follow(logins, {"pop3", "success"}, [](Counts n) { return n.pop3.logins; });
   follow(logins, {"pop3", "failure"}, [](Counts n) { return n.pop3.login_failures; });
+  follow(logins, {"imap", "refused"}, [](Counts n) { return n.imap.login_refused; });
+  follow(logins, {"pop3", "refused"}, [](Counts n) { return n.pop3.login_refused; });
   const auto fleet_syncs = counter(
       c, "outpost_fleet_syncs_total",
       "Fleet mode: exchanges of this node's claims and shares with Redis, by result.", {"result"});

@@ -21,6 +21,8 @@ constexpr std::string_view name_of(Level level) {
       return "debug";
     case Level::info:
       return "info";
+    case Level::notice:
+      return "notice";
     case Level::warning:
       return "warning";
     case Level::error:
@@ -35,13 +37,36 @@ void set_level(Level level) { current_level.store(level, std::memory_order_relax
 Level level() { return current_level.load(std::memory_order_relaxed); }
 
 bool parse_level(std::string_view text, Level& out) {
-  for (Level candidate : {Level::debug, Level::info, Level::warning, Level::error}) {
+  for (Level candidate : {Level::debug, Level::info, Level::notice, Level::warning, Level::error}) {
     if (text == name_of(candidate)) {
       out = candidate;
       return true;
     }
   }
   return false;
+}
+
+std::string quoted(std::string_view value, std::size_t bytes_max) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const std::string_view shown = value.substr(0, bytes_max);
+  std::string out;
+  out.reserve(shown.size() + 2);
+  out.push_back('"');
+  for (const char c : shown) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out.push_back(c);
+    } else {
+      out.append("\\x").push_back(hex[byte >> 4]);
+      out.push_back(hex[byte & 15]);
+    }
+  }
+  out.push_back('"');
+  if (shown.size() < value.size()) out.append("...");
+  return out;
 }
 
 void write(Level at, std::string_view text) {

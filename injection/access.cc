@@ -11,6 +11,7 @@
 #include <memory>
 #include <system_error>
 
+#include "base/auth_throttle.h"
 #include "dkim/crypto.h"
 
 namespace mta::injection {
@@ -104,6 +105,7 @@ void Users::add(std::string name, std::string password_hash) {
 }
 
 bool Users::check_password(const std::string& name, const std::string& password) const {
+  if (has_control_character(name) || has_control_character(password)) return false;
   const auto found = users_.find(name);
   // Unknown users cost a hash too, so timing does not tell which names exist.
   static const std::string dummy =
@@ -115,8 +117,8 @@ bool Users::check_password(const std::string& name, const std::string& password)
   return found != users_.end() && constant_time_equal(computed, hash);
 }
 
-std::optional<std::string> Users::check(std::string_view mechanism,
-                                        const std::vector<std::string>& responses) const {
+Users::Credentials Users::decode(std::string_view mechanism,
+                                 const std::vector<std::string>& responses) {
   std::vector<std::string> decoded;
   for (const std::string& response : responses) {
     if (response == "=") {
@@ -124,29 +126,42 @@ std::optional<std::string> Users::check(std::string_view mechanism,
       continue;
     }
     auto bytes = dkim::base64_decode(response);
-    if (!bytes) return std::nullopt;
+    if (!bytes) return {};
     decoded.push_back(std::move(bytes).value());
   }
-  std::string name, password;
+  Credentials credentials;
   if (mechanism == "PLAIN" && decoded.size() == 1) {
-    // authzid NUL authcid NUL passwd (RFC 4616)
+    // message = [authzid] NUL authcid NUL passwd (RFC 4616 §2); no field holds a NUL.
     const std::string& plain = decoded[0];
     const std::size_t first = plain.find('\0');
     const std::size_t second =
         first == std::string::npos ? std::string::npos : plain.find('\0', first + 1);
-    if (second == std::string::npos) return std::nullopt;
+    if (second == std::string::npos) return {};
     const std::string authzid = plain.substr(0, first);
-    name = plain.substr(first + 1, second - first - 1);
-    password = plain.substr(second + 1);
-    if (!authzid.empty() && authzid != name) return std::nullopt;
+    credentials.name = plain.substr(first + 1, second - first - 1);
+    credentials.password = plain.substr(second + 1);
+    credentials.usable = authzid.empty() || authzid == credentials.name;
   } else if (mechanism == "LOGIN" && decoded.size() == 2) {
-    name = decoded[0];
-    password = decoded[1];
+    credentials.name = std::move(decoded[0]);
+    credentials.password = std::move(decoded[1]);
+    credentials.usable = true;
   } else {
+    return {};
+  }
+  if (credentials.name.empty() || has_control_character(credentials.name) ||
+      has_control_character(credentials.password)) {
+    credentials.usable = false;
+  }
+  return credentials;
+}
+
+std::optional<std::string> Users::check(std::string_view mechanism,
+                                        const std::vector<std::string>& responses) const {
+  Credentials credentials = decode(mechanism, responses);
+  if (!credentials.usable || !check_password(credentials.name, credentials.password)) {
     return std::nullopt;
   }
-  if (name.empty() || !check_password(name, password)) return std::nullopt;
-  return name;
+  return std::move(credentials.name);
 }
 
 Result<std::string> hash_password(const std::string& password) {

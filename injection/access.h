@@ -39,11 +39,23 @@ class Users {
  public:
   void add(std::string name, std::string password_hash);
   bool empty() const { return users_.empty(); }
-  // The user a SASL exchange authenticates (AuthRequested's mechanism and base64 responses),
-  // or nullopt. PLAIN's authorization identity must be empty or the user itself.
+  // What a SASL exchange (AuthRequested's mechanism and base64 responses) claims. `usable` is
+  // false when it cannot succeed whatever the password: bad base64, PLAIN without exactly two
+  // NUL separators (authzid NUL authcid NUL passwd, RFC 4616: a third NUL, as in
+  // "s3cret\0junk", is refused, not cut off), an authzid other than the user, an empty user,
+  // or a control character in the user name or password. `name` is what the client named
+  // (for the log and the per-account delay), whenever it could be decoded.
+  struct Credentials {
+    std::string name;
+    std::string password;
+    bool usable = false;
+  };
+  static Credentials decode(std::string_view mechanism, const std::vector<std::string>& responses);
+  // The user a SASL exchange authenticates, or nullopt: decode() and check_password().
   std::optional<std::string> check(std::string_view mechanism,
                                    const std::vector<std::string>& responses) const;
-  // Same, for a name and password already decoded.
+  // Same, for a name and password already decoded. A control character in either (a NUL
+  // would end the string crypt(3) reads) fails it without a check.
   bool check_password(const std::string& name, const std::string& password) const;
   // A user bound to a tenant ([[submission.user]] tenant): its messages are that tenant's and
   // may name no other. "" = not bound.

@@ -54,6 +54,21 @@ TEST(Users, PlainAndLoginAgainstRealHashes) {
   EXPECT_EQ(users.check("LOGIN", R{b64("app"), b64("S3cret")}), std::nullopt);
   EXPECT_EQ(users.check("LOGIN", R{b64("app")}), std::nullopt);
   EXPECT_EQ(users.check("CRAM-MD5", R{b64("app s3cret")}), std::nullopt);
+  // A NUL or any control character in a field is refused, never cut off: crypt(3) would read
+  // "s3cret\0junk" as "s3cret".
+  const std::string nul_junk("\0app\0s3cret\0junk", 16);
+  EXPECT_EQ(users.check("PLAIN", R{b64(nul_junk)}), std::nullopt);
+  EXPECT_FALSE(Users::decode("PLAIN", R{b64(nul_junk)}).usable);
+  EXPECT_EQ(Users::decode("PLAIN", R{b64(nul_junk)}).name, "app");  // still named in the log
+  EXPECT_EQ(users.check("LOGIN", R{b64("app"), b64(std::string("s3cret\0junk", 11))}),
+            std::nullopt);
+  EXPECT_EQ(users.check("LOGIN", R{b64(std::string("app\0x", 5)), b64("s3cret")}), std::nullopt);
+  EXPECT_EQ(users.check("LOGIN", R{b64("app"), b64("s3cret\n")}), std::nullopt);
+  EXPECT_EQ(users.check("PLAIN", R{b64(std::string("\0app\x01\0s3cret", 12))}), std::nullopt);
+  EXPECT_FALSE(users.check_password("app", std::string("s3cret\0junk", 11)));
+  EXPECT_FALSE(users.check_password("app", "s3cret\x7f"));
+  EXPECT_FALSE(users.check_password(std::string("app\0", 4), "s3cret"));
+  EXPECT_TRUE(users.check_password("app", "s3cret"));
   // A hash libcrypt cannot use never lets anyone in.
   users.add("broken", "plaintext-password");
   EXPECT_FALSE(users.check_password("broken", "plaintext-password"));

@@ -22,6 +22,7 @@ struct Probe {
   std::uint64_t tls_failures = 0;     // handshakes failed or timed out
   std::uint64_t auth_successes = 0;
   std::uint64_t auth_failures = 0;  // 535: bad credentials
+  std::uint64_t auth_refused = 0;   // 454 4.7.0: the client's address is locked out
   std::uint64_t relay_denied = 0;   // RCPT refused 554 5.7.1: not trusted, not authenticated
   std::uint64_t rate_limited = 0;   // refused for a client's rate (SMTP 451 4.7.1, HTTP 429)
   std::uint64_t bare_line_endings_repaired = 0;  // lone LF or CR made CRLF

@@ -133,6 +133,14 @@ class SubmissionListener::Session final : public tls::StreamHandler {
     drive();
   }
 
+  // This session's address is locked out: 454, nothing checked.
+  void auth_refused() {
+    ++owner_.probe_.auth_refused;
+    smtp_.refuse_auth();
+    if (open_ && !reading_paused_) stream_.resume_reading();
+    drive();
+  }
+
   // The group commit answered for this session's message.
   void complete(std::string_view reply_line) {
     smtp_.complete_message(reply_line);
@@ -186,7 +194,7 @@ class SubmissionListener::Session final : public tls::StreamHandler {
         owner_.enqueue(id_, std::move(*message));
       } else if (auto* auth = std::get_if<smtp::AuthRequested>(&*event)) {
         if (open_) stream_.pause_reading();
-        owner_.check_auth(id_, std::move(*auth));
+        owner_.check_auth(id_, client_ip_, std::move(*auth));
       } else if (std::holds_alternative<smtp::StartTlsRequested>(*event)) {
         flush();  // the 220 goes out in plaintext; what the client sent after STARTTLS is gone
         if (!open_) return;
@@ -295,22 +303,74 @@ void SubmissionListener::on_accept(int fd, bool implicit_tls, const engine::Sock
                                                   std::move(admission.ticket)));
 }
 
-void SubmissionListener::check_auth(std::uint64_t session_id, smtp::AuthRequested&& auth) {
-  auto result = std::make_shared<std::optional<std::string>>();
+void SubmissionListener::check_auth(std::uint64_t session_id, const std::string& ip,
+                                    smtp::AuthRequested&& auth) {
+  std::optional<AuthThrottle::Attempt> attempt;
+  if (options_.auth_throttle != nullptr) {
+    attempt = options_.auth_throttle->begin(ip, shard_.clock().now());
+    if (!attempt) {
+      // Refused unchecked, but not at once: a locked-out guesser must not get a fast loop.
+      log::debug("auth refused listener=submission ip=" + ip + ": locked out");
+      shard_.schedule(options_.auth_failure_delay, [this, session_id] {
+        if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+          session->second->auth_refused();
+        }
+      });
+      return;
+    }
+  }
+  Users::Credentials credentials = Users::decode(auth.mechanism, auth.responses);
+  if (!credentials.usable) {
+    // Malformed, or a NUL or control character in a field: a failure, with no hash to compute.
+    return on_auth_checked(session_id, ip, std::move(attempt), std::move(credentials.name), false);
+  }
+  // The worker's task and the completion are std::functions (copyable): they share the state.
+  struct Check {
+    Users::Credentials credentials;
+    std::optional<AuthThrottle::Attempt> attempt;
+    bool ok = false;
+  };
+  auto check = std::make_shared<Check>(
+      Check{.credentials = std::move(credentials), .attempt = std::move(attempt)});
   const Users* users = options_.users;
-  shard_.offload([users, auth = std::move(auth),
-                  result] { *result = users->check(auth.mechanism, auth.responses); },
-                 [this, session_id, result] {
-                   auto answer = [this, session_id, result] {
-                     if (auto session = sessions_.find(session_id); session != sessions_.end()) {
-                       session->second->auth_checked(std::move(*result));
-                     }
-                   };
-                   // A wrong guess costs the guesser time: the 535 waits (RFC 4954 §4 leaves it to
-                   // us).
-                   if (*result) return answer();
-                   shard_.schedule(options_.auth_failure_delay, answer);
-                 });
+  shard_.offload(
+      [users, check] {
+        check->ok = users->check_password(check->credentials.name, check->credentials.password);
+      },
+      [this, session_id, ip, check] {
+        on_auth_checked(session_id, ip, std::move(check->attempt),
+                        std::move(check->credentials.name), check->ok);
+      });
+}
+
+void SubmissionListener::on_auth_checked(std::uint64_t session_id, const std::string& ip,
+                                         std::optional<AuthThrottle::Attempt> attempt,
+                                         std::string&& user, bool ok) {
+  AuthThrottle* throttle = options_.auth_throttle;
+  if (ok) {
+    if (throttle != nullptr && attempt) throttle->succeeded(std::move(*attempt));
+    if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+      session->second->auth_checked(std::move(user));
+    }
+    return;
+  }
+  // A wrong guess costs the guesser time: the 535 waits (RFC 4954 §4 leaves it to us), longer
+  // for an account that keeps failing.
+  Clock::Duration delay = options_.auth_failure_delay;
+  if (throttle != nullptr && attempt) {
+    const AuthThrottle::Failure failure =
+        throttle->failed(std::move(*attempt), user, delay, shard_.clock().now());
+    delay = failure.delay;
+    log::notice(auth_failure_line("submission", ip, user, delay));
+    if (failure.locked) log::notice(auth_lockout_line("submission", ip, throttle->options()));
+  } else {
+    log::notice(auth_failure_line("submission", ip, user, delay));
+  }
+  shard_.schedule(delay, [this, session_id] {
+    if (auto session = sessions_.find(session_id); session != sessions_.end()) {
+      session->second->auth_checked(std::nullopt);
+    }
+  });
 }
 
 void SubmissionListener::on_session_closed(std::uint64_t session_id) {

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/auth_throttle.h"
 #include "dkim/keyring.h"
 #include "engine/connection.h"
 #include "engine/limits.h"
@@ -46,7 +47,13 @@ struct SubmissionOptions {
   // `users`, smtp.auth_mechanisms offered), else RCPT gets 554 5.7.1. nullptr = none.
   const NetworkList* trusted = nullptr;
   const Users* users = nullptr;
-  Clock::Duration auth_failure_delay = std::chrono::seconds(1);  // before each 535
+  // Failed logins of the whole node (shared with IMAP and POP3): an address over its budget
+  // gets 454 4.7.0 without a password check (after auth_failure_delay); each 535 is logged (at
+  // notice, for fail2ban) and waits auth_failure_delay, doubled per recent failure of the same
+  // account (up to the throttle's failure_delay_max). nullptr = no throttle: every 535 waits
+  // auth_failure_delay.
+  AuthThrottle* auth_throttle = nullptr;
+  Clock::Duration auth_failure_delay = std::chrono::seconds(1);
   // Messages per client address and per authenticated user, this shard's share (Rate::
   // per_shard); over it, MAIL gets 451 4.7.1. Unlimited by default.
   Rate rate_per_ip;
@@ -89,8 +96,12 @@ class SubmissionListener {
   friend class Session;
 
   void on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer);
-  // A session's AUTH: checked on the shard's worker (password hashing is slow on purpose).
-  void check_auth(std::uint64_t session_id, smtp::AuthRequested&& auth);
+  // A session's AUTH from `ip`: refused at once when the address is locked out, else checked
+  // on the shard's worker (password hashing is slow on purpose), then answered by
+  // on_auth_checked().
+  void check_auth(std::uint64_t session_id, const std::string& ip, smtp::AuthRequested&& auth);
+  void on_auth_checked(std::uint64_t session_id, const std::string& ip,
+                       std::optional<AuthThrottle::Attempt> attempt, std::string&& user, bool ok);
   void on_session_closed(std::uint64_t session_id);
   void on_stop();
   // Hands one received message to the injector; the session `session_id` gets its reply when

@@ -38,6 +38,7 @@ class ImapListener::Connection final : public MailConnection {
     if (!imap_.tls()) imap_.tls_started();
   }
   void answer_login(bool ok) override { imap_.complete_auth(ok); }
+  void refuse_login() override { imap_.refuse_auth(); }
 
   void drive() override {
     while (auto event = imap_.next_event()) {

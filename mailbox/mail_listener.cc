@@ -98,26 +98,82 @@ void MailConnection::begin_tls() {
   update_reading();
 }
 
-void MailConnection::check_login(const std::string& user, const std::string& password) {
-  MailListener& owner = owner_;
-  const std::uint64_t id = id_;
-  auto ok = std::make_shared<bool>(false);
-  const Logins& logins = owner.logins_;
-  owner.shard_.offload(
-      [&logins, user, password, ok] {
-        *ok = logins.check_password && logins.check_password(user, password);
-      },
-      [&owner, id, ok] {
-        if (MailConnection* connection = owner.find(id)) connection->report_login(*ok);
-      });
-}
-
-void MailConnection::report_login(bool ok) {
-  if (ok) return login_checked(true);
-  // A wrong guess costs the guesser time.
+bool MailConnection::begin_login(std::optional<AuthThrottle::Attempt>& attempt) {
+  AuthThrottle* throttle = owner_.logins_.throttle;
+  if (throttle == nullptr) return true;
+  attempt = throttle->begin(peer_ip_, owner_.shard_.clock().now());
+  if (attempt) return true;
+  // Refused unchecked, but not at once: a locked-out guesser must not get a fast loop.
+  log::debug("auth refused listener=" + owner_.name_ + " ip=" + peer_ip_ + ": locked out");
   MailListener& owner = owner_;
   const std::uint64_t id = id_;
   owner.shard_.schedule(owner.logins_.failure_delay, [&owner, id] {
+    if (MailConnection* connection = owner.find(id)) {
+      ++owner.probe_.login_refused;
+      connection->refuse_login();
+      connection->drive();
+    }
+  });
+  return false;
+}
+
+void MailConnection::check_login(const std::string& user, const std::string& password) {
+  std::optional<AuthThrottle::Attempt> attempt;
+  if (!begin_login(attempt)) return;
+  if (has_control_character(user) || has_control_character(password)) {
+    return finish_login(std::move(attempt), user, false);  // no hash to compute
+  }
+  MailListener& owner = owner_;
+  const std::uint64_t id = id_;
+  // The worker's task and the completion are std::functions (copyable): they share the state.
+  struct Check {
+    std::string user, password;
+    std::optional<AuthThrottle::Attempt> attempt;
+    bool ok = false;
+  };
+  auto check = std::make_shared<Check>(
+      Check{.user = user, .password = password, .attempt = std::move(attempt)});
+  const Logins& logins = owner.logins_;
+  owner.shard_.offload(
+      [&logins, check] {
+        check->ok = logins.check_password && logins.check_password(check->user, check->password);
+      },
+      [&owner, id, check] {
+        if (MailConnection* connection = owner.find(id)) {
+          connection->finish_login(std::move(check->attempt), check->user, check->ok);
+        }
+      });
+}
+
+void MailConnection::report_login(const std::string& user, bool ok) {
+  std::optional<AuthThrottle::Attempt> attempt;
+  if (!begin_login(attempt)) return;
+  finish_login(std::move(attempt), user, ok);
+}
+
+void MailConnection::finish_login(std::optional<AuthThrottle::Attempt> attempt,
+                                  const std::string& user, bool ok) {
+  AuthThrottle* throttle = owner_.logins_.throttle;
+  if (ok) {
+    if (throttle != nullptr && attempt) throttle->succeeded(std::move(*attempt));
+    return login_checked(true);
+  }
+  // A wrong guess costs the guesser time, longer for an account that keeps failing.
+  Clock::Duration delay = owner_.logins_.failure_delay;
+  if (throttle != nullptr && attempt) {
+    const AuthThrottle::Failure failure =
+        throttle->failed(std::move(*attempt), user, delay, owner_.shard_.clock().now());
+    delay = failure.delay;
+    log::notice(auth_failure_line(owner_.name_, peer_ip_, user, delay));
+    if (failure.locked) {
+      log::notice(auth_lockout_line(owner_.name_, peer_ip_, throttle->options()));
+    }
+  } else {
+    log::notice(auth_failure_line(owner_.name_, peer_ip_, user, delay));
+  }
+  MailListener& owner = owner_;
+  const std::uint64_t id = id_;
+  owner.shard_.schedule(delay, [&owner, id] {
     if (MailConnection* connection = owner.find(id)) connection->login_checked(false);
   });
 }
@@ -198,6 +254,7 @@ void MailListener::on_accept(int fd, bool implicit_tls, const engine::SocketAddr
   const std::uint64_t id = next_id_++;
   auto [it, inserted] = connections_.emplace(id, make_connection(id, implicit_tls));
   MTA_ASSERT(inserted);
+  it->second->peer_ip_ = peer.host();
   it->second->start(fd, implicit_tls, std::move(admission.ticket));
 }
 

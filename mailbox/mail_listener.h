@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,6 +42,7 @@ struct MailListenerProbe {
   std::uint64_t connections_refused = 0;
   std::uint64_t logins = 0;
   std::uint64_t login_failures = 0;
+  std::uint64_t login_refused = 0;  // the address was locked out: nothing checked
   std::uint64_t tls_sessions = 0;
   std::uint64_t tls_failures = 0;
 };
@@ -71,15 +73,20 @@ class MailConnection : public tls::StreamHandler {
   virtual std::string_view pending_output() const = 0;
   virtual void output_taken(std::size_t bytes) = 0;
   virtual void answer_login(bool ok) = 0;  // the session's complete_auth()
+  // The client's address is locked out: the session's temporary refusal (IMAP "NO
+  // [UNAVAILABLE]", POP3 "-ERR [SYS/TEMP]").
+  virtual void refuse_login() = 0;
 
   // Writes output while the socket keeps up, then adjusts reading.
   void flush();
   // STARTTLS / STLS: the caller has flushed the OK; from here the stream is TLS.
   void begin_tls();
-  // Checks a password on the worker; answer_login() follows, after the delay when wrong.
+  // Checks a password on the worker; answer_login() follows, after the delay when wrong, or
+  // refuse_login() (after the base delay, unchecked) when the client's address is locked out. A
+  // control character in either fails it without a check.
   void check_login(const std::string& user, const std::string& password);
-  // A login decided here (APOP): answered now when right, after the delay when wrong.
-  void report_login(bool ok);
+  // A login decided here (APOP, a refused authzid), with the same throttle and log.
+  void report_login(const std::string& user, bool ok);
   void close() {
     if (open_) stream_.close();
   }
@@ -94,12 +101,19 @@ class MailConnection : public tls::StreamHandler {
   void on_drained() final;
   void on_tls_ready(const Result<void>& result) final;
   void on_closed(int error) final;
+  friend class MailListener;  // sets peer_ip_ at accept
   void update_reading();
   void on_expired(engine::Deadlines::Kind kind);
+
+  // Starts an attempt in the throttle: false (and refuse_login()) when locked out.
+  bool begin_login(std::optional<AuthThrottle::Attempt>& attempt);
+  // The verdict on a login: logged and delayed when wrong.
+  void finish_login(std::optional<AuthThrottle::Attempt> attempt, const std::string& user, bool ok);
 
   bool reading_paused_ = false;
   engine::PeerCounts::Ticket ticket_;
   engine::Deadlines deadlines_;
+  std::string peer_ip_;  // the client's address, for the throttle and the log
 };
 
 // One per protocol, on the mailbox shard, used only there.

@@ -115,15 +115,17 @@ class Pop3Listener::Connection final : public MailConnection {
   void answer_login(bool ok) override {
     pop3_.complete_auth(ok ? std::make_unique<StoreMaildrop>(store_) : nullptr);
   }
+  void refuse_login() override { pop3_.refuse_auth(); }
 
   void drive() override {
     while (auto event = pop3_.next_event()) {
       if (auto* auth = std::get_if<pop3::AuthRequested>(&*event)) {
         if (!auth->authzid.empty() && auth->authzid != auth->user) {
-          report_login(false);
+          report_login(auth->user, false);
         } else if (auth->mechanism == pop3::AuthMechanism::apop) {
           const auto secret = logins_.apop_secret ? logins_.apop_secret(auth->user) : std::nullopt;
-          report_login(secret && apop_digest(banner_, *secret) == auth->secret);
+          report_login(auth->user, !has_control_character(auth->user) && secret &&
+                                       apop_digest(banner_, *secret) == auth->secret);
         } else {
           check_login(auth->user, auth->secret);
         }

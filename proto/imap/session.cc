@@ -525,12 +525,27 @@ void Session::complete_auth(bool ok, Backend* backend) {
     if (backend != nullptr) backend_ = backend;
     out_ += wait_tag_ + " OK [CAPABILITY " + capabilities() + "] Logged in\r\n";
   } else {
-    out_ += wait_tag_ + " NO [AUTHENTICATIONFAILED] Authentication failed\r\n";
-    if (++auth_failures_ >= options_.limits.auth_failures_max) {
-      bye("Too many authentication failures");
-      end();
-      return;
-    }
+    return auth_failed("NO [AUTHENTICATIONFAILED] Authentication failed");
+  }
+  if (!in_process_) process({});
+}
+
+void Session::refuse_auth() {
+  MTA_ASSERT(wait_ == Wait::auth_decision);
+  MTA_ASSERT(!ended_);
+  wait_ = Wait::none;
+  auth_failed("NO [UNAVAILABLE] Temporary authentication failure, try again later");
+}
+
+void Session::auth_failed(std::string_view response) {
+  out_ += wait_tag_;
+  out_ += ' ';
+  out_ += response;
+  out_ += "\r\n";
+  if (++auth_failures_ >= options_.limits.auth_failures_max) {
+    bye("Too many authentication failures");
+    end();
+    return;
   }
   if (!in_process_) process({});
 }

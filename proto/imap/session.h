@@ -92,6 +92,9 @@ class Session {
   // Answers the last AuthRequested. On success the session is authenticated as its user and
   // uses `backend` from now on when given (a per-user store), else the one it was built with.
   void complete_auth(bool ok, Backend* backend = nullptr);
+  // Answers the last AuthRequested without a verdict: "NO [UNAVAILABLE]" (RFC 5530; the
+  // client's address is locked out for a while). Counts toward auth_failures_max.
+  void refuse_auth();
   bool awaiting_decision() const { return wait_ == Wait::auth_decision; }
   // The caller should not read: awaiting a decision or TLS, or a FETCH is being streamed.
   bool input_paused() const;
@@ -152,6 +155,7 @@ class Session {
   void do_authenticate(const Command& command);
   void auth_plain(const std::string& tag, std::string_view base64);
   void do_login(const Command& command);
+  void auth_failed(std::string_view response);  // a tagged NO, counted; "* BYE" past the max
   void do_select(const Command& command);
   void do_create(const Command& command);
   void do_delete(const Command& command);

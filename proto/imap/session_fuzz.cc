@@ -1,6 +1,7 @@
 // Fuzzes Session over a MemoryBackend holding a few messages (plain, multipart, DSN, nested
 // message/rfc822). The first byte picks the read size and options (TLS, STARTTLS, small
-// limits); the rest is client input. Logins succeed when the password has an odd length; a
+// limits); the rest is client input. Logins fail, succeed or are refused (a locked-out
+// address) when the password's length is 0, 1 or 2 mod 3; a
 // STARTTLS "handshake" succeeds. A second session on the same backend polls and runs NOOP
 // between reads, so cross-session updates run too. Checks: no crash (MTA_ASSERT inside), held
 // memory and unsent output stay within fixed bounds, output always ends in CRLF.
@@ -35,7 +36,12 @@ void drain(mta::imap::Session& session, std::size_t output_max) {
       progress = true;
       if (const auto* auth = std::get_if<mta::imap::AuthRequested>(&*event)) {
         MTA_ASSERT(session.awaiting_decision());
-        session.complete_auth(auth->password.size() % 2 == 1);
+        // Success, a failure, or a locked-out address (NO [UNAVAILABLE]).
+        if (auth->password.size() % 3 == 2) {
+          session.refuse_auth();
+        } else {
+          session.complete_auth(auth->password.size() % 3 == 1);
+        }
       } else if (std::holds_alternative<mta::imap::StartTlsRequested>(*event)) {
         session.tls_started();
       } else {

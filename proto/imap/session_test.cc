@@ -261,6 +261,30 @@ TEST(Session, AuthDecisionHoldsPipelinedCommands) {
                 "] Logged in\r\nb OK NOOP completed\r\nc OK NOOP completed\r\n");
 }
 
+TEST(Session, RefusedAuthIsUnavailableAndCounts) {
+  MemoryBackend backend;
+  Session session(tls_options(), backend);
+  session.on_sent(session.bytes_to_send().size());
+  std::string out;
+  for (const char* command :
+       {"a LOGIN fred secret\r\n", "b AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0\r\n",
+        "c LOGIN fred secret\r\n"}) {
+    session.on_bytes(command);
+    std::optional<SessionEvent> event = session.next_event();
+    ASSERT_TRUE(event && std::holds_alternative<AuthRequested>(*event)) << command;
+    session.refuse_auth();
+    out += session.bytes_to_send();
+    session.on_sent(session.bytes_to_send().size());
+  }
+  EXPECT_EQ(out,
+            "a NO [UNAVAILABLE] Temporary authentication failure, try again later\r\n"
+            "b NO [UNAVAILABLE] Temporary authentication failure, try again later\r\n"
+            "c NO [UNAVAILABLE] Temporary authentication failure, try again later\r\n"
+            "* BYE Too many authentication failures\r\n");
+  EXPECT_TRUE(session.ended());
+  EXPECT_TRUE(session.user().empty());
+}
+
 TEST(Session, TooManyAuthFailuresEnd) {
   MemoryBackend backend;
   Client client(backend);

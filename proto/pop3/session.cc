@@ -454,6 +454,16 @@ void Session::request_auth(AuthRequested request) {
   events_.push_back(std::move(request));
 }
 
+void Session::refuse_auth() {
+  MTA_ASSERT(awaiting_auth_);
+  MTA_ASSERT(!ended_);
+  MTA_ASSERT(state_ == State::authorization);
+  awaiting_auth_ = false;
+  reply("-ERR [SYS/TEMP] Temporary authentication failure, try again later");
+  if (++auth_failures_ >= options_.limits.auth_failures_max) end();
+  drive();
+}
+
 void Session::complete_auth(std::unique_ptr<Maildrop> maildrop) {
   MTA_ASSERT(awaiting_auth_);
   MTA_ASSERT(!ended_);

@@ -113,6 +113,9 @@ class Session {
 
   // Answers the last AuthRequested; see the class comment. Only valid while awaiting_auth().
   void complete_auth(std::unique_ptr<Maildrop> maildrop);
+  // Answers the last AuthRequested without a verdict: "-ERR [SYS/TEMP]" (RFC 3206; the
+  // client's address is locked out for a while). Counts toward auth_failures_max.
+  void refuse_auth();
   bool awaiting_auth() const { return awaiting_auth_; }
 
   // After StartTlsRequested, once the handshake succeeded: back to a fresh AUTHORIZATION state

@@ -2,9 +2,9 @@
 // options (STLS offered, plaintext login allowed, TLS "succeeds", small limits, maildrop locked
 // elsewhere, commit and read failures, implicit TLS), the second the read size (low 6 bits) and
 // the write size (high 2 bits); the rest is client input fed in pieces. Logins succeed for users
-// starting with "a". Checks: no crash; held memory stays within fixed bounds; after each drain
-// the output ends at a line end; the maildrop is unlocked at the end and has lost exactly the
-// messages that a QUIT reported deleted.
+// starting with "a" and are refused (a locked-out address) for users starting with "r". Checks: no
+// crash; held memory stays within fixed bounds; after each drain the output ends at a line end; the
+// maildrop is unlocked at the end and has lost exactly the messages that a QUIT reported deleted.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -74,9 +74,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             MTA_ASSERT(session.awaiting_auth());
             MTA_ASSERT(auth->user.find_first_of(std::string_view("\r\n\0", 3)) ==
                        std::string::npos);
-            session.complete_auth(auth->user.starts_with("a")
-                                      ? std::make_unique<mta::pop3::MemoryMaildrop>(mailbox)
-                                      : nullptr);
+            if (auth->user.starts_with("r")) {
+              session.refuse_auth();  // a locked-out address: -ERR [SYS/TEMP]
+            } else {
+              session.complete_auth(auth->user.starts_with("a")
+                                        ? std::make_unique<mta::pop3::MemoryMaildrop>(mailbox)
+                                        : nullptr);
+            }
           } else if (std::holds_alternative<mta::pop3::StartTlsRequested>(*event)) {
             MTA_ASSERT(options.stls && !session.tls());
             if (tls_succeeds) session.tls_started();

@@ -595,6 +595,30 @@ std::string drain_in_writes(Session& session, MemoryMailbox& mailbox, std::size_
   }
 }
 
+TEST(Pop3Session, RefusedAuthIsSysTempAndCounts) {
+  Session session(base_options());
+  std::string out(session.bytes_to_send());
+  session.on_sent(out.size());
+  for (const char* command :
+       {"USER alice\r\nPASS secret\r\n", "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+        "USER alice\r\nPASS secret\r\n"}) {
+    session.on_bytes(command);
+    bool asked = false;
+    while (auto event = session.next_event()) {
+      asked = asked || std::holds_alternative<AuthRequested>(*event);
+    }
+    ASSERT_TRUE(asked) << command;
+    session.refuse_auth();
+    out += session.bytes_to_send();
+    session.on_sent(session.bytes_to_send().size());
+  }
+  const std::string refused =
+      "-ERR [SYS/TEMP] Temporary authentication failure, try again later\r\n";
+  EXPECT_EQ(out, cat({kGreeting, "+OK\r\n", refused, refused, "+OK\r\n", refused}));
+  EXPECT_TRUE(session.ended());
+  EXPECT_EQ(session.state(), State::authorization);
+}
+
 TEST(Pop3Session, TenMegabyteLineGetsErrWithBoundedMemory) {
   MemoryMailbox mailbox = fixture();
   Session session(base_options());

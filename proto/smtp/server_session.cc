@@ -412,6 +412,18 @@ void ServerSession::complete_auth(std::optional<std::string> user) {
   } else {
     reply_error("535", "5.7.8", "Authentication credentials invalid");
   }
+  resume_after_auth();
+}
+
+void ServerSession::refuse_auth() {
+  MTA_ASSERT(awaiting_auth_);
+  MTA_ASSERT(!ended_);
+  awaiting_auth_ = false;
+  reply_error("454", "4.7.0", "Temporary authentication failure, try again later");
+  resume_after_auth();
+}
+
+void ServerSession::resume_after_auth() {
   if (ended_) return;
   if (pending_overflow_) {
     end_with_421("Error: too much pipelined input");

@@ -127,6 +127,11 @@ class ServerSession {
   // Answers the last AuthRequested: `user` on success (235), nullopt on bad credentials (535,
   // counted as an error). Only valid after an AuthRequested, before anything else.
   void complete_auth(std::optional<std::string> user);
+  // Answers the last AuthRequested without a verdict on the credentials: "454 4.7.0
+  // Temporary authentication failure" (RFC 4954 §6; the client's address is locked out for a
+  // while). Counted as an error, so a client that keeps trying is disconnected. Same rules as
+  // complete_auth().
+  void refuse_auth();
   // What the client said in its last HELO/EHLO (for the Received field), and whether EHLO.
   const std::string& client_name() const { return client_name_; }
   bool extended() const { return extended_; }
@@ -174,6 +179,7 @@ class ServerSession {
   void on_auth(const Command& command);
   void on_auth_response(std::string_view line);
   void ask_auth();
+  void resume_after_auth();  // after the answer to an AuthRequested: read what was held
   bool auth_offered() const;
   void reset_transaction();
 

@@ -2,9 +2,10 @@
 // The first byte picks limits and options, the next the read size (low 6 bits), STARTTLS on
 // (bit 7) and whether TLS then "succeeds" (bit 6: never, so everything after is discarded);
 // the rest is client input fed in pieces. Output is drained after every read and messages are
-// completed as they come (alternating 250 and 451); AUTH (offered after TLS) succeeds when the
-// first response has an odd length. Checks: no crash, held memory and unsent output stay
-// within fixed bounds, and every message body is CRLF-only and ends with CRLF (or is empty).
+// completed as they come (alternating 250 and 451); AUTH (offered after TLS) fails, succeeds or
+// is refused as from a locked-out address when the first response's length is 0, 1 or 2 mod 3.
+// Checks: no crash, held memory and unsent output stay within fixed bounds, and every message body
+// is CRLF-only and ends with CRLF (or is empty).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -73,8 +74,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       } else if (const auto* auth = std::get_if<mta::smtp::AuthRequested>(&*event)) {
         MTA_ASSERT(session.tls() && !auth->responses.empty());
         MTA_ASSERT(session.awaiting_decision());
-        session.complete_auth(auth->responses[0].size() % 2 ? std::optional<std::string>("u")
-                                                            : std::nullopt);
+        // Success, bad credentials, or a locked-out address (454), by the response's length.
+        switch (auth->responses[0].size() % 3) {
+          case 0:
+            session.complete_auth(std::nullopt);
+            break;
+          case 1:
+            session.complete_auth("u");
+            break;
+          default:
+            session.refuse_auth();
+        }
       } else if (std::holds_alternative<mta::smtp::StartTlsRequested>(*event)) {
         MTA_ASSERT(options.starttls && !session.tls());
         if (tls_succeeds) session.tls_started();

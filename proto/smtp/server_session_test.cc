@@ -673,6 +673,13 @@ TEST(ServerSession, AuthOfferedOverTlsOnlyAndDecidedByTheCaller) {
   EXPECT_EQ(auth->responses, std::vector<std::string>{"AGEAYg=="});
   session.complete_auth(std::nullopt);
   EXPECT_EQ(drain_output(session), "535 5.7.8 Authentication credentials invalid\r\n");
+  // A locked-out address: 454, and the session goes on reading what was pipelined.
+  session.on_bytes("AUTH PLAIN AGEAYg==\r\nNOOP\r\n");
+  ASSERT_TRUE(session.next_event().has_value());
+  session.refuse_auth();
+  EXPECT_EQ(drain_output(session),
+            "454 4.7.0 Temporary authentication failure, try again later\r\n250 2.0.0 Ok\r\n");
+  EXPECT_TRUE(session.authenticated_user().empty());
   session.on_bytes("AUTH login\r\n");
   EXPECT_EQ(drain_output(session), "334 VXNlcm5hbWU6\r\n");
   session.on_bytes("dXNlcg==\r\n");

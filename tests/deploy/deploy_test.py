@@ -100,7 +100,7 @@ NOT_BUILD_PACKAGES = {
     "ccache", "clang-14", "clang-format", "clang-tidy", "libclang-rt-14-dev", "libssl-dev",
     "postfix", "swaks", "curl", "openssl", "fetchmail", "isync", "unbound", "prometheus",
     "python3-dkim", "opendkim", "opendkim-tools", "libmail-dkim-perl", "chromium", "systemd",
-    "python3-yaml", "strace", "logrotate", "redis-server", "redis-tools",
+    "python3-yaml", "strace", "logrotate", "redis-server", "redis-tools", "fail2ban",
 }
 # Libraries every Debian image has (libc6, libstdc++6, libgcc-s1).
 BASE_LIBRARIES = re.compile(
