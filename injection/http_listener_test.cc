@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,20 +83,21 @@ std::size_t count_of(const std::string& text, std::string_view what) {
   return n;
 }
 
-// Sends in pieces of odd sizes from a thread while this one reads, or all before reading.
+// Sends in pieces of odd sizes from another thread while this one reads, or all before reading
+// (std::async, not std::thread: threads outside engine/ are for tests only).
 std::string exchange(std::uint16_t port, const std::string& requests, bool read_while_sending) {
   const int fd = blocking_connect(loopback(port));
   EXPECT_GE(fd, 0);
-  std::thread sender([&] {
+  auto sender = std::async(std::launch::async, [&] {
     for (std::size_t at = 0; at < requests.size(); at += 997) {
       const std::string_view piece = std::string_view(requests).substr(at, 997);
       EXPECT_EQ(::send(fd, piece.data(), piece.size(), MSG_NOSIGNAL),
                 static_cast<ssize_t>(piece.size()));
     }
   });
-  if (!read_while_sending) sender.join();
+  if (!read_while_sending) sender.wait();
   std::string got = read_all(fd);
-  if (read_while_sending) sender.join();
+  if (read_while_sending) sender.wait();
   ::close(fd);
   return got;
 }

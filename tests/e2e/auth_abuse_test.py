@@ -26,7 +26,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 from harness import run_tests, Outpost, DaemonTest, free_port, wait_until
 
@@ -211,8 +210,7 @@ class AuthAbuseTest(DaemonTest):
         self.assertEqual(self.failure_lines(other), [])
         # In /metrics too (the shards' counters are gathered now and then: wait for them).
         def counted():
-            metrics = urllib.request.urlopen(
-                f"http://127.0.0.1:{self.outpost.http_port}/metrics", timeout=30).read().decode()
+            metrics = self.outpost.metrics_text()
             smtp = re.search(r'^outpost_auth_attempts_total\{listener="smtp",result="refused"\} '
                              r'(\d+)$', metrics, re.M)
             imap = re.search(r'^outpost_mailbox_logins_total\{protocol="imap",result="refused"\} '

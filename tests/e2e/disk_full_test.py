@@ -82,7 +82,10 @@ class DiskFullTest(unittest.TestCase):
             outpost = None
             try:
                 outpost = Outpost(OUTPOST, workdir, free_port(), {
-                    "bounce": {"domain": '"bounces.outpost.test"', "listen": '"127.0.0.1:0"'}})
+                    # The disk, not the per-client rates, is what fills up here.
+                    "bounce": {"domain": '"bounces.outpost.test"', "listen": '"127.0.0.1:0"',
+                               "messages_per_ip_per_minute": "0",
+                               "bytes_per_ip_per_minute": "0"}})
                 outpost.start()
                 port = int(re.search(r"bounce intake \(SMTP\) listening on 127\.0\.0\.1:(\d+)",
                                      outpost.output()).group(1))
