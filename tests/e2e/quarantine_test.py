@@ -115,6 +115,24 @@ class QuarantineTest(DaemonTest):
         self.assertEqual(response.status, 200, body)
         return body
 
+    def held_part(self, index):
+        """A daemon (one shard) whose one message, to a receiver that holds every DATA, was in
+        flight at three SIGKILLs: quarantined. Returns (peer, daemon)."""
+        peer = self.started(HoldingPeer())
+        daemon = Outpost(OUTPOST, self.workdir, peer.port, {"node": {"shards": "1"}})
+        self.stoppers.append(daemon.stop)
+        daemon.start()
+        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=30) as client:
+            client.send_message(message(index, "poison"), "sender@example.com",
+                                ["rcpt@example.net"])
+        for crash in range(1, 4):
+            wait_until(lambda: peer.count("held") >= crash, 30,
+                       what=f"attempt {crash} to be in flight")
+            self.kill(daemon)
+            daemon.start()
+        self.assertIn(" quarantined", daemon.admin("list"))
+        return peer, daemon
+
     def test_part_in_flight_at_three_crashes_is_held_until_released(self):
         peer = self.started(HoldingPeer())
         daemon = Outpost(OUTPOST, self.workdir, peer.port, {"node": {"shards": "1"}})
@@ -231,18 +249,7 @@ class QuarantineTest(DaemonTest):
         self.assertIn(" quarantined", daemon.admin("list"))
 
     def test_bounce_of_a_held_part(self):
-        peer = self.started(HoldingPeer())
-        daemon = Outpost(OUTPOST, self.workdir, peer.port, {"node": {"shards": "1"}})
-        self.stoppers.append(daemon.stop)
-        daemon.start()
-        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=30) as client:
-            client.send_message(message(4, "poison"), "sender@example.com", ["rcpt@example.net"])
-        for crash in range(1, 4):
-            wait_until(lambda: peer.count("held") >= crash, 30,
-                       what=f"attempt {crash} to be in flight")
-            self.kill(daemon)
-            daemon.start()
-        self.assertIn(" quarantined", daemon.admin("list"))
+        peer, daemon = self.held_part(4)
         peer.hold = False  # the DSN goes through the same relay
         self.assertIn("applied 1", daemon.admin("bounce", "--all"))
         wait_until(lambda: peer.count("accepted") == 1, 30, what="the DSN")
@@ -254,18 +261,7 @@ class QuarantineTest(DaemonTest):
         self.assertEqual(peer.count("sessions"), 4)  # three held attempts, then the DSN
 
     def test_delete_of_a_held_part(self):
-        peer = self.started(HoldingPeer())
-        daemon = Outpost(OUTPOST, self.workdir, peer.port, {"node": {"shards": "1"}})
-        self.stoppers.append(daemon.stop)
-        daemon.start()
-        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=30) as client:
-            client.send_message(message(2, "poison"), "sender@example.com", ["rcpt@example.net"])
-        for crash in range(1, 4):
-            wait_until(lambda: peer.count("held") >= crash, 30,
-                       what=f"attempt {crash} to be in flight")
-            self.kill(daemon)
-            daemon.start()
-        self.assertIn(" quarantined", daemon.admin("list"))
+        peer, daemon = self.held_part(2)
         self.assertIn("applied 1", daemon.admin("delete", "--all"))
         wait_until(lambda: json.loads(self.admin_get(daemon, "/api/v1/queue/summary"))["parts"]
                    == 0, 10, what="the held part deleted")
