@@ -1238,6 +1238,13 @@ std::size_t CommandReader::feed(std::string_view bytes) {
             text_.append(rest.substr(0, std::min(chunk, kTagBytesMax + 1 - text_.size())));
           }
           refuse(Errc::line_too_long);
+          if (!authenticated_) {
+            // Before login no command needs a line this long: skipping it would let a stranger
+            // make the server read as many octets as it likes. Stop reading instead.
+            std::get<CommandRefused>(*event_).close = true;
+            mode_ = Mode::closed;
+            break;
+          }
           mode_ = Mode::skip_line;
           break;  // the skip mode consumes the line
         }

@@ -269,14 +269,14 @@ struct ContinuationNeeded {};
 // the client (RFC 3501 §7.5: the tagged response replaces the continuation), so the reader
 // reads the next line as a new command.
 //
-// Before authentication a refused non-synchronizing literal is not skipped: its octets are on
-// their way and could be endless, so `close` is set and the reader reads nothing more; the
-// session answers and ends the connection.
+// Before authentication neither a refused non-synchronizing literal nor the rest of a line
+// over preauth_line_bytes_max is skipped: their octets could be endless, so `close` is set and
+// the reader reads nothing more; the session answers and ends the connection.
 struct CommandRefused {
   std::string tag;
   Errc code;            // line_too_long or literal_too_big
   bool append = false;  // the command was APPEND (answered NO [TOOBIG] rather than BAD)
-  bool close = false;   // a non-synchronizing literal refused before authentication
+  bool close = false;   // before authentication: a non-synchronizing literal or a long line
 };
 // A line read in line mode (AUTHENTICATE responses, IDLE's DONE), without its CRLF.
 struct LineComplete {

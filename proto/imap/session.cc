@@ -265,10 +265,16 @@ void Session::on_event(ReaderEvent event) {
       tag = wait_tag_;
     }
     if (refused->close) {
-      // Before login, a non-synchronizing literal too large to take: its octets are coming
-      // anyway, and reading them all would be the client's to decide. Answer and hang up.
-      if (tag != "*") out_ += tag + " BAD Literal refused before authentication\r\n";
-      bye("Literal too large before authentication");
+      // Before login, a non-synchronizing literal too large to take or a line too long: its
+      // octets are coming anyway, and reading them all would be the client's to decide.
+      // Answer and hang up.
+      const bool line = refused->code == Errc::line_too_long;
+      if (tag != "*") {
+        out_ += tag + (line ? " BAD Command line too long before authentication\r\n"
+                            : " BAD Literal refused before authentication\r\n");
+      }
+      bye(line ? "Command line too long before authentication"
+               : "Literal too large before authentication");
       end();
     } else if (refused->code == Errc::literal_too_big && state_ == State::not_authenticated) {
       bad(tag, "Literal refused before authentication");

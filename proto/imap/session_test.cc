@@ -725,6 +725,26 @@ TEST(Session, Folders) {
             "* ID (\"name\" \"Outpost\")\r\nw OK ID completed\r\n");
 }
 
+TEST(Session, PreauthLongLineEnds) {
+  MemoryBackend backend;
+  Client client(backend, tls_options());
+  client.drain();
+  std::string big = "b ID (\"name\" \"";
+  big += std::string(1024 * 1024, 'x');
+  std::string out;
+  std::size_t buffered_max = 0;
+  for (std::size_t i = 0; i < big.size(); i += 65536) {
+    client.session().on_bytes(std::string_view(big).substr(i, 65536));
+    buffered_max = std::max(buffered_max, client.session().buffered_bytes());
+    out += client.drain();
+  }
+  EXPECT_EQ(out,
+            "b BAD Command line too long before authentication\r\n"
+            "* BYE Command line too long before authentication\r\n");
+  EXPECT_TRUE(client.session().ended());
+  EXPECT_LE(buffered_max, 8u * 1024 + 1024);
+}
+
 TEST(Session, ErrorsAndLimits) {
   MemoryBackend backend;
   SessionOptions options = tls_options();
@@ -733,6 +753,7 @@ TEST(Session, ErrorsAndLimits) {
   client.drain();
   EXPECT_EQ(client.send("a FROB\r\n"), "a BAD Unknown command\r\n");
   EXPECT_EQ(client.send("\r\n+++\r\n"), "* BAD Missing or bad tag\r\n");
+  login(client);  // before login a line this long ends the session (PreauthLongLineEnds)
   std::string big = "b SEARCH TEXT ";
   big += std::string(10 * 1024 * 1024, 'x');
   big += "\r\n";
