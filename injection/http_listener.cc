@@ -146,10 +146,14 @@ class HttpListener::Connection final : public engine::ConnectionHandler {
       return;
     }
     if (busy_) return;  // the head was in; the deadline does not cover our own work
-    const bool evicted = kind == engine::Deadlines::Kind::evicted;
-    http::Response goodbye{.status = evicted ? 503 : 408,
-                           .content_type = "text/plain",
-                           .body = evicted ? "too many connections\n" : "request head too slow\n"};
+    if (kind == engine::Deadlines::Kind::evicted) {
+      // Made room for a newer connection: reset at once. A 503 and the linger of a graceful
+      // close would keep the slot taken for seconds, while the listener is full.
+      connection_->abort();
+      return;
+    }
+    http::Response goodbye{
+        .status = 408, .content_type = "text/plain", .body = "request head too slow\n"};
     goodbye.close = true;
     connection_->write(http::serialize(goodbye));
     connection_->close();

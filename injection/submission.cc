@@ -225,6 +225,12 @@ class SubmissionListener::Session final : public tls::StreamHandler {
   // listener was full and this session had not sent its first command yet.
   void on_expired(engine::Deadlines::Kind kind) {
     if (!open_) return;
+    if (kind == engine::Deadlines::Kind::evicted) {
+      // Made room for a newer connection: reset at once. A goodbye and the linger of a
+      // graceful close would keep the slot taken for seconds, while the listener is full.
+      stream_.abort();
+      return;
+    }
     const std::string& host = owner_.options_.smtp.hostname;
     switch (kind) {
       case engine::Deadlines::Kind::command:
@@ -234,7 +240,6 @@ class SubmissionListener::Session final : public tls::StreamHandler {
         stream_.write("421 4.4.2 " + host + " Error: session too long, closing\r\n");
         break;
       case engine::Deadlines::Kind::evicted:
-        stream_.write("421 4.3.2 " + host + " Too many connections, closing\r\n");
         break;
     }
     stream_.close();

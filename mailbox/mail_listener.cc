@@ -42,6 +42,12 @@ void MailConnection::start(int fd, bool implicit_tls, engine::PeerCounts::Ticket
 // had not sent its first command yet: the client is told and dropped.
 void MailConnection::on_expired(engine::Deadlines::Kind kind) {
   if (!open_) return;
+  if (kind == engine::Deadlines::Kind::evicted) {
+    // Made room for a newer connection: reset at once. A goodbye and the linger of a graceful
+    // close would keep the slot taken for seconds, while the listener is full.
+    stream_.abort();
+    return;
+  }
   switch (kind) {
     case engine::Deadlines::Kind::command:
       stream_.write(owner_.refusal_ + "Command timeout exceeded, closing\r\n");
@@ -50,7 +56,6 @@ void MailConnection::on_expired(engine::Deadlines::Kind kind) {
       stream_.write(owner_.refusal_ + "Session too long, closing\r\n");
       break;
     case engine::Deadlines::Kind::evicted:
-      stream_.write(owner_.refusal_ + "Too many connections, closing\r\n");
       break;
   }
   close();
