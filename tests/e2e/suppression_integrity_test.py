@@ -28,7 +28,9 @@ from scripted_peer import ScriptedPeer  # noqa: E402
 
 OUTPOST = None
 BOUNCE_DOMAIN = "bounces.outpost.example"
-REAL_BOUNCES = "/work/shared/testdata/bounces"
+# Real bounces from outside the project: ../shared/ beside the checkout.
+REAL_BOUNCES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
+                            "testdata", "bounces")
 USER, PASSWORD = "processor", "imap-pass"
 
 
