@@ -62,9 +62,8 @@ class Dispatcher::Connection final : public tls::StreamHandler,
     // The crash-loop breaker's mark, before the transaction's first byte: if the process dies
     // before the outcome is recorded, the next start-up counts a crash against this part.
     mark(queue::PartKey{envelope.id, envelope.part});
-    if (driver_.start(std::move(envelope), std::move(tried), body)) return true;
-    unmark();  // settled at once: nothing is in flight
-    return false;
+    // false: settled at once through on_failure(), which unmarks.
+    return driver_.start(std::move(envelope), std::move(tried), body);
   }
   void quit() { driver_.quit(); }
 
