@@ -12,30 +12,12 @@
 #include <string>
 
 #include "base/assert.h"
+#include "queue/temp_dir_for_test.h"
 
 namespace mta::queue {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/outpost_bounce_keys_test.XXXXXX";
-    MTA_ASSERT(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = TempDir_for_test;
 
 constexpr std::int64_t day = 24 * 3600;
 constexpr std::int64_t honour = 10 * day;

@@ -12,25 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "queue/temp_dir_for_test.h"
+
 namespace mta::queue {
 namespace {
 
 class InFlightTableTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/outpost_inflight_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string path() const { return dir_ + "/inflight"; }
+  std::string path() const { return dir_.file("inflight"); }
 
-  std::string dir_;
+  TempDir_for_test dir_{"outpost_inflight_test"};
 };
 
 PartKey key(std::uint64_t id, std::uint32_t part = 0) { return PartKey{MessageId(id), part}; }

@@ -33,34 +33,14 @@
 #include "queue/keys.h"
 #include "queue/memory_store.h"
 #include "queue/rocksdb_store.h"
+#include "queue/temp_dir_for_test.h"
 
 namespace mta::queue {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/outpost_queue_test.XXXXXX";
-    MTA_ASSERT(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = TempDir_for_test;
 
 const Clock::WallTime t0 = Clock::WallTime(1'700'000'000s);
 
