@@ -18,8 +18,10 @@ MailConnection::MailConnection(MailListener& owner, std::uint64_t id)
           owner.shard_, owner.options_.peer_limits,
           [this](engine::Deadlines::Kind kind) { on_expired(kind); }, &owner.first_commands_) {}
 
-void MailConnection::start(int fd, bool implicit_tls, engine::PeerCounts::Ticket&& ticket) {
+void MailConnection::start(int fd, bool implicit_tls, std::string peer_ip,
+                           engine::PeerCounts::Ticket&& ticket) {
   owner_.shard_.hold();
+  peer_ip_ = std::move(peer_ip);
   ticket_ = std::move(ticket);
   stream_.adopt(owner_.shard_, fd);
   if (implicit_tls) {
@@ -259,8 +261,7 @@ void MailListener::on_accept(int fd, bool implicit_tls, const engine::SocketAddr
   const std::uint64_t id = next_id_++;
   auto [it, inserted] = connections_.emplace(id, make_connection(id, implicit_tls));
   MTA_ASSERT(inserted);
-  it->second->peer_ip_ = peer.host();
-  it->second->start(fd, implicit_tls, std::move(admission.ticket));
+  it->second->start(fd, implicit_tls, peer.host(), std::move(admission.ticket));
 }
 
 void MailListener::on_closed(std::uint64_t id) {

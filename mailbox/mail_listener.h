@@ -58,7 +58,8 @@ class MailConnection : public tls::StreamHandler {
 
   // Adopts the socket and sends the greeting (after the handshake, for implicit TLS). Keeps
   // `ticket` (its place in the per-address count) until the connection closes.
-  void start(int fd, bool implicit_tls, engine::PeerCounts::Ticket&& ticket);
+  // `peer_ip`: the client's address, for the login throttle and the log.
+  void start(int fd, bool implicit_tls, std::string peer_ip, engine::PeerCounts::Ticket&& ticket);
   void stop();
   // The mail store changed (IMAP: untagged updates to idling sessions).
   virtual void on_store_changed() {}
@@ -101,7 +102,6 @@ class MailConnection : public tls::StreamHandler {
   void on_drained() final;
   void on_tls_ready(const Result<void>& result) final;
   void on_closed(int error) final;
-  friend class MailListener;  // sets peer_ip_ at accept
   void update_reading();
   void on_expired(engine::Deadlines::Kind kind);
 
