@@ -1301,6 +1301,13 @@ int run_daemon(const Config& config, const std::string& config_path) {
     http_options.limits.body_bytes_max = config.http_body_bytes_max;
     http_options.peer_limits = with_shard_cap(http_limits, 1000);
     http_options.peer_counts = &http_peers;
+    // A large body is read only from a caller that could be served: the API's keys (or
+    // loopback without keys) under /v1/, the admin key everywhere else.
+    http_options.authenticated = [admin = mine.admin.get(), api = mine.api.get()](
+                                     const http::Request& head, const engine::SocketAddress& peer) {
+      return head.path.starts_with("/v1/") ? api->authenticates(head, peer)
+                                           : admin->authorized(head);
+    };
     mine.http = std::make_unique<injection::HttpListener>(
         shard, http_options,
         [admin = mine.admin.get(), api = mine.api.get(), serve_metrics, separate_metrics](
@@ -1337,8 +1344,12 @@ int run_daemon(const Config& config, const std::string& config_path) {
     if (separate_metrics) {
       mine.metrics = std::make_unique<injection::HttpListener>(
           shard,
-          injection::HttpOptions{.peer_limits = with_shard_cap(http_limits, 1000),
-                                 .peer_counts = &metrics_peers},
+          injection::HttpOptions{
+              .peer_limits = with_shard_cap(http_limits, 1000),
+              .peer_counts = &metrics_peers,
+              // Scrapes carry no body: none larger than the small cap is read here.
+              .authenticated = [](const http::Request&,
+                                  const engine::SocketAddress&) { return false; }},
           [serve_metrics](http::Request&& request, const engine::SocketAddress& /*peer*/,
                           const injection::Respond& respond) {
             if (serve_metrics(request, respond)) return;

@@ -553,6 +553,20 @@ std::string_view status_name(queue::RecipientState state) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::string_view kBearerScheme = "bearer ";
+
+// "Bearer <something>", the scheme in any case.
+bool has_bearer_scheme(std::optional<std::string_view> authorization) {
+  return authorization && authorization->size() > kBearerScheme.size() &&
+         std::equal(
+             kBearerScheme.begin(), kBearerScheme.end(), authorization->begin(),
+             [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+}
+
+}  // namespace
+
 std::string api_key_digest_hex(std::string_view key) {
   const auto digest = dkim::sha256(key);
   static constexpr char hex[] = "0123456789abcdef";
@@ -575,6 +589,25 @@ HttpApi::HttpApi(engine::Shard& shard, Injector& injector, Committer& committer,
   for (const ApiKey& key : options_.keys) limiters_.emplace_back(key.rate);
 }
 
+std::optional<std::size_t> HttpApi::presented_key(
+    std::optional<std::string_view> authorization) const {
+  if (!has_bearer_scheme(authorization)) return std::nullopt;
+  const auto digest = dkim::sha256(authorization->substr(kBearerScheme.size()));
+  std::array<std::uint8_t, 32> presented{};
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(digest.data()), presented.size(),
+              presented.begin());
+  std::optional<std::size_t> found;
+  for (std::size_t i = 0; i < options_.keys.size(); ++i) {
+    if (constant_time_equal(options_.keys[i].sha256, presented)) found = i;  // no early exit
+  }
+  return found;
+}
+
+bool HttpApi::authenticates(const http::Request& head, const engine::SocketAddress& peer) const {
+  if (options_.keys.empty()) return peer.is_loopback();
+  return presented_key(head.header("Authorization")).has_value();
+}
+
 bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
                      const Respond& respond) {
   if (!request.path.starts_with("/v1/")) return false;
@@ -592,30 +625,19 @@ bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
     caller.name = "loopback";
     caller.limiter = &loopback_limiter_;
   } else {
-    constexpr std::string_view scheme = "bearer ";
-    if (!authorization || authorization->size() <= scheme.size() ||
-        !std::equal(scheme.begin(), scheme.end(), authorization->begin(), [](char a, char b) {
-          return a == std::tolower(static_cast<unsigned char>(b));
-        })) {
+    if (!has_bearer_scheme(authorization)) {
       refuse({.status = 401, .message = "missing API key (Authorization: Bearer <key>)"});
       return true;
     }
-    const auto digest = dkim::sha256(authorization->substr(scheme.size()));
-    std::array<std::uint8_t, 32> presented{};
-    std::copy_n(reinterpret_cast<const std::uint8_t*>(digest.data()), presented.size(),
-                presented.begin());
-    for (std::size_t i = 0; i < options_.keys.size(); ++i) {
-      if (constant_time_equal(options_.keys[i].sha256, presented)) {
-        caller.name = options_.keys[i].name;
-        caller.tenant = options_.keys[i].tenant;
-        caller.limiter = &limiters_[i];
-      }
-    }
-    if (caller.limiter == nullptr) {
+    const std::optional<std::size_t> key = presented_key(authorization);
+    if (!key) {
       ++probe_.auth_failures;
       refuse({.status = 401, .message = "unknown API key"});
       return true;
     }
+    caller.name = options_.keys[*key].name;
+    caller.tenant = options_.keys[*key].tenant;
+    caller.limiter = &limiters_[*key];
   }
   constexpr std::string_view messages = "/v1/messages";
   if (request.path == messages) {

@@ -9,7 +9,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/address.h"
@@ -49,12 +51,18 @@ class HttpApi {
 
   // Answers `request` when its path is the API's (/v1/...) and returns true; false otherwise.
   bool handle(http::Request& request, const engine::SocketAddress& peer, const Respond& respond);
+  // Whether `head` comes from a caller the API would serve (a configured key, or a loopback
+  // client when none is configured): the listener reads a large body only then.
+  bool authenticates(const http::Request& head, const engine::SocketAddress& peer) const;
 
   const Probe& probe() const { return probe_; }
   Probe& probe() { return probe_; }  // app/ sets its histogram handles
 
  private:
   struct Caller;
+  // The index of the configured key that `authorization` ("Bearer <key>", any case of the
+  // scheme) presents; nullopt when it presents none or a wrong one.
+  std::optional<std::size_t> presented_key(std::optional<std::string_view> authorization) const;
   void post_messages(http::Request& request, const Caller& caller, const Respond& respond);
   void get_message(const http::Request& request, std::string_view id_text, const Respond& respond);
 

@@ -5,7 +5,11 @@
 // says it needs more: never while a request is complete and unanswered.
 #include "injection/http_listener.h"
 
+#include <charconv>
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "base/assert.h"
@@ -118,6 +122,16 @@ class HttpListener::Connection final : public engine::ConnectionHandler {
         return;
       case http::ParseEvent::headers_complete:
         deadlines_.command_done();
+        if (!may_read_body()) {
+          http::Response denied{.status = 401,
+                                .content_type = "text/plain",
+                                .body = "authentication required before a body this large\n"};
+          denied.bearer_challenge = true;
+          denied.close = true;
+          connection_->write(http::serialize(denied));
+          connection_->close();
+          return;
+        }
         if (parser_.request().expects_continue()) connection_->write(http::continue_100());
         connection_->resume_reading();
         return;
@@ -134,6 +148,24 @@ class HttpListener::Connection final : public engine::ConnectionHandler {
                     [&owner = owner_, id = id_](http::Response response) {
                       if (Connection* self = owner.find(id)) self->respond(std::move(response));
                     });
+  }
+
+  // The head is in and its body is still to come: small bodies may come from anyone (the
+  // handler answers who is not allowed), larger ones only when the head authenticates.
+  bool may_read_body() const {
+    const HttpOptions& options = owner_.options_;
+    if (!options.authenticated) return true;
+    const http::Request& head = parser_.request();
+    if (head.framing == http::BodyFraming::content_length) {
+      const std::string_view text = head.header("Content-Length").value_or("");
+      std::uint64_t length = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), length);
+      if (error == std::errc() && end == text.data() + text.size() &&
+          length <= options.unauthenticated_body_max) {
+        return true;
+      }
+    }
+    return options.authenticated(head, peer_);
   }
 
   void on_expired(engine::Deadlines::Kind kind) {

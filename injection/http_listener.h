@@ -27,6 +27,12 @@ struct HttpOptions {
   // output_buffer_max: pipelined requests wait while more than this is unsent.
   engine::ListenerLimits peer_limits;
   engine::PeerCounts* peer_counts = nullptr;  // node-wide, shared by the shards; null = none
+  // Nothing before authentication is read into memory beyond a small cap: a request whose
+  // head announces a body over unauthenticated_body_max (chunked counts as over) and that
+  // `authenticated` refuses gets 401 and close before any byte of its body is read. Null:
+  // every body may be read (up to limits.body_bytes_max).
+  std::function<bool(const http::Request& head, const engine::SocketAddress& peer)> authenticated;
+  std::size_t unauthenticated_body_max = 64 * 1024;
 };
 
 // Answers one request, once, on the listener's shard. Calling it after the client has gone is

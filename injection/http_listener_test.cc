@@ -168,5 +168,48 @@ TEST(HttpListener, PerAddressCapAndHeadDeadline) {
   for (const int fd : held) ::close(fd);
 }
 
+TEST(HttpListener, LargeBodyOnlyAfterAuthentication) {
+  HttpOptions options;
+  options.authenticated = [](const http::Request& head, const engine::SocketAddress&) {
+    return head.header("Authorization") == "Bearer right";
+  };
+  options.unauthenticated_body_max = 1024;
+  Served served(options, false);
+  const auto send_head = [&](const std::string& head) {
+    const int fd = blocking_connect(loopback(served.port()));
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(head.size()));
+    return fd;
+  };
+  // 10 MB announced without the key: 401 at once, before a body byte was sent.
+  int fd = send_head("POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n");
+  std::string got = read_all(fd);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 401 ", 0), 0u) << got;
+  // Chunked counts as large.
+  fd = send_head("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  got = read_all(fd);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 401 ", 0), 0u) << got;
+  EXPECT_EQ(served.requests(), 0);
+  // A small body, or the key, is read and handed to the handler.
+  const std::string body(2000, 'b');
+  fd = send_head(
+      "POST /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10\r\n\r\n" +
+      std::string(10, 'b'));
+  got = read_all(fd);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
+  fd = send_head(
+      "POST /keyed HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer "
+      "right\r\nContent-Length: 2000\r\n\r\n" +
+      body);
+  got = read_all(fd);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
+  EXPECT_EQ(served.requests(), 2);
+}
+
 }  // namespace
 }  // namespace mta::injection
