@@ -187,6 +187,10 @@ void Connection::deliver_input() {
   delivering_ = true;
   handler_.on_data(input_);
   delivering_ = false;
+  if (state_ == State::closing) {  // closed from on_data: read and discard until the EOF
+    arm_discard_recv();
+    return;
+  }
   arm_recv();
 }
 
@@ -326,7 +330,9 @@ void Connection::close() {
   }
   // Keep reading (and discarding) so unread input cannot turn our FIN into a RST.
   undelivered_ = false;
-  if (!recv_op_.in_flight()) arm_discard_recv();
+  // Inside on_data the handler still holds the input buffer (it may consume() after closing):
+  // deliver_input() starts the discarding once it has returned.
+  if (!recv_op_.in_flight() && !delivering_) arm_discard_recv();
   if (output_pending() == 0 && !send_op_.in_flight()) {
     shutdown_write();
     return;

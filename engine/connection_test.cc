@@ -630,6 +630,39 @@ TEST(Connection, ResumeInsideOnDataBeforeConsumingKeepsTheBuffer) {
   EXPECT_EQ(got, "firstagain");
 }
 
+TEST(Connection, CloseInsideOnDataBeforeConsumingKeepsTheBuffer) {
+  // A handler that answers and closes while it still holds the input, and consumes afterwards
+  // (a protocol core fed first, then told to hang up): the linger's discarding receive must
+  // not be armed on the buffer it is about to consume from.
+  auto listen_fd = open_listen_socket(loopback(0));
+  ASSERT_TRUE(listen_fd.has_value());
+  const std::uint16_t port = local_address(*listen_fd)->port();
+  Runtime runtime(test_options(1));
+  Server server;
+  std::string got;
+  Signal closed;
+  server.on_closed = [&](Server::Session&, int) { closed.notify(); };
+  server.on_data = [&](Server::Session& session, Buffer& input) {
+    got += input.readable();
+    session.connection()->write("bye\r\n");
+    session.connection()->close();
+    input.consume(input.size());
+  };
+  ASSERT_TRUE(runtime.start([&](Shard& shard) { server.listen(shard, *listen_fd); }).has_value());
+  const int client = blocking_connect(loopback(port));
+  ASSERT_GE(client, 0);
+  ASSERT_EQ(::write(client, "hello", 5), 5);
+  const std::string reply = read_all(client);
+  ::close(client);
+  ASSERT_TRUE(closed.wait());
+  runtime.request_stop();
+  runtime.wait();
+  EXPECT_EQ(got, "hello");
+  EXPECT_EQ(reply, "bye\r\n");
+  ASSERT_EQ(server.closed_errors.size(), 1u);
+  EXPECT_EQ(server.closed_errors[0], 0);
+}
+
 TEST(Connection, StopWaitsForAHeldSessionToFinish) {
   auto listen_fd = open_listen_socket(loopback(0));
   ASSERT_TRUE(listen_fd.has_value());
