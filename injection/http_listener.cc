@@ -208,7 +208,7 @@ class HttpListener::Connection final : public engine::ConnectionHandler {
 };
 
 HttpListener::HttpListener(engine::Shard& shard, HttpOptions options, HttpHandler handler)
-    : shard_(shard), options_(options), handler_(std::move(handler)) {
+    : shard_(shard), options_(std::move(options)), handler_(std::move(handler)) {
   shard_.on_stop([this] { on_stop(); });
 }
 
