@@ -5,60 +5,30 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "delivery/bouncer.h"
 #include "delivery/connection_driver.h"
+#include "delivery/destination_limits.h"
+#include "delivery/dispatch_context.h"
 #include "delivery/disposition.h"
-#include "delivery/outcome.h"
-#include "delivery/probe.h"
+#include "delivery/operator_action.h"
+#include "delivery/pool_handoff.h"
 #include "delivery/ready_queue.h"
-#include "delivery/response_rules.h"
 #include "delivery/shaping.h"
-#include "delivery/tenants.h"
-#include "delivery/warmup.h"
-#include "dns/resolver.h"
+#include "delivery/source.h"
+#include "delivery/tls_policy.h"
 #include "engine/address.h"
-#include "engine/shard.h"
-#include "queue/inflight_table.h"
 #include "queue/retry_schedule.h"
 #include "queue/schedule.h"
 #include "queue/store.h"
-#include "tls/context.h"
 
 namespace mta::delivery {
-
-// A local address outbound connections are sent from, with the EHLO name that goes with it
-// (its PTR record's name, for receivers that check).
-struct Source {
-  engine::SocketAddress address;  // port 0
-  std::string helo_name;          // empty: DestinationOptions::helo_name
-  std::uint32_t weight = 1;       // its share of new connections among the sources
-  // Its source pool: a connection from it carries parts of no other pool (parts that name
-  // none go from any source).
-  std::string pool = "default";
-  // Warm-up: its daily cap, shared by every shard and destination (nullptr: warm, uncapped).
-  // A source at its cap opens no connection and its connections take no message until the
-  // next UTC day; what is due goes from the pool's other sources meanwhile.
-  std::shared_ptr<SourceBudget> budget;
-};
-
-// Smooth weighted round robin over the sources of `family` (as nginx balances upstreams):
-// each gains its weight in `credit` (one entry per source, kept between calls), the richest is
-// chosen and pays the total. Weights 2:1 give A B A A B A ... nullopt: none of that family.
-// `allowed` (unset: all) narrows the choice, e.g. to the pools that have parts waiting.
-std::optional<std::size_t> next_weighted_source(
-    const std::vector<Source>& sources, std::vector<std::int64_t>& credit, int family,
-    const std::function<bool(const Source&)>& allowed = {});
 
 struct DestinationOptions {
   // Where to connect, in dialling order: a connection that fails before the greeting (refused,
@@ -96,78 +66,6 @@ struct DestinationOptions {
   queue::RetryPolicy retry;
 };
 
-// What an operator can do to a queued part (`outpost queue retry|delete|bounce`).
-enum class OperatorAction {
-  retry,   // try now, whatever its due time
-  remove,  // delete it, without a DSN
-  bounce,  // return it to its sender: a DSN for every recipient not yet final, then delete
-};
-
-enum class ActionResult {
-  applied,
-  in_flight,  // being tried now; remove and bounce take effect when the attempt ends
-  not_found,  // not waiting here (already gone, or not handed to this shard yet)
-};
-
-// A part handed to a pool: its tenant by name, since tenant indices are each shard's own.
-struct HandoffPart {
-  queue::PartKey key;
-  std::string tenant;
-  queue::TrafficClass traffic_class = queue::TrafficClass::transactional;
-  std::string pool;
-};
-
-// Due parts of one domain, handed by the domain's dispatcher to the pool of its MX host set.
-struct PoolHandoff {
-  std::string pool;                              // pool_name() of the MX host set
-  std::vector<engine::SocketAddress> addresses;  // in dialling order, from the domain's answer
-  std::vector<std::string> names;                // the MX host of each address
-  TlsPolicy tls = TlsPolicy::opportunistic;      // the domain's (part of the pool's name)
-  std::string domain;                            // the domain handing off (its limits apply)
-  Clock::Duration route_ttl{};                   // how long those addresses may be used
-  std::vector<HandoffPart> parts;
-};
-
-// "mx:" and the MX host names, sorted and lower-cased: domains whose MX records name the same
-// hosts (whatever their preferences) share one pool.
-std::string pool_name(const dns::MxResult& result);
-
-// What the dispatchers of one shard share.
-using SuppressedFn = std::function<std::optional<std::string>(std::string_view address)>;
-
-struct ShardDelivery {
-  engine::Shard& shard;
-  queue::Store& store;
-  Bouncer& bouncer;
-  // MX resolution for domain destinations (the shard's cache); nullptr = no MX delivery.
-  dns::MxResolver* resolver = nullptr;
-  std::uint16_t remote_port = 25;  // dialled on MX hosts
-  // Set by app/ to share connections between domains with the same MX hosts: moves a hand-off
-  // to the shard that owns the pool. Unset, each domain delivers from its own dispatcher.
-  std::function<void(PoolHandoff&&)> hand_off;
-  // A part a pool deferred goes back to the shard that owns its domain.
-  std::function<void(const queue::ScheduledItem&)> requeue;
-  // The shard's outbound TLS contexts: without verification (opportunistic, required) and
-  // verifying (verify). nullptr: STARTTLS is never used (required/verify then always defer).
-  tls::ClientContext* tls_client = nullptr;
-  tls::ClientContext* tls_verify = nullptr;
-  // The suppression list (app/ passes the mailbox's, which every shard may read): why a
-  // recipient must not be mailed, or nullopt. Unset: nobody is suppressed.
-  SuppressedFn suppressed;
-  // Told every recipient outcome as it is recorded (the delivery log, per-destination
-  // metrics); unset: nobody is told.
-  OutcomeFn on_outcome;
-  // Replies that make a destination back off (suspend, throttle); nullptr: none do.
-  const ResponseRules* response_rules = nullptr;
-  std::mt19937_64 random;
-  Probe probe;
-  // Tenant names and [[tenant]] rate caps of this shard (every destination's parts count).
-  Tenants tenants;
-  // The crash-loop breaker's marks (queue/inflight_table.h): each connection marks the part it
-  // attempts in a slot of its own. nullptr: attempts are not marked.
-  queue::InFlightTable* in_flight = nullptr;
-};
-
 // Lives on the shard that owns the destination and is used only there. Holds the shard's
 // drain gate while a connection is open; on stop no new transaction starts and connections
 // QUIT once their current one ends.
@@ -192,7 +90,7 @@ class Dispatcher {
   // New limits (a pool gets a tighter one when a domain with its own rule hands off to it).
   void set_limits(const Limits& limits);
   // The destination's own limits (set_limits), before any throttle or fleet share.
-  const Limits& limits() const { return own_limits_; }
+  const Limits& limits() const { return limits_.own(); }
   // The limits in force: the own ones or the fleet's share, under any throttle.
   const Limits& effective_limits() const { return options_.limits; }
   // Fleet mode: this holder's share of the fleet's limits, in force instead of its own until
@@ -268,10 +166,6 @@ class Dispatcher {
   // their warm-up cap and their connections_per_source_max. When no waiting pool has a
   // source of that family, the kernel's choice; when it has, but none may connect now,
   // `blocked`.
-  struct SourceChoice {
-    std::optional<std::size_t> index;
-    bool blocked = false;
-  };
   SourceChoice next_source(int family);
   // Whether the source may send another message today (warm-up), and connect once more.
   bool source_has_room(const Source& source) const;
@@ -306,9 +200,8 @@ class Dispatcher {
   Clock::TimePoint connect_blocked_until_{};
   std::size_t cursor_ = 0;             // the address new connections dial
   std::vector<bool> failed_in_round_;  // addresses that failed since one last worked
-  // Opportunistic TLS failed with this address (by text): plaintext until then.
-  std::unordered_map<std::string, Clock::TimePoint> plaintext_until_;
-  std::string pool_;  // a routing domain: the pool of its current MX host set
+  TlsFallbacks tls_fallbacks_;         // opportunistic TLS failed with these addresses
+  std::string pool_;                   // a routing domain: the pool of its current MX host set
   std::vector<std::int64_t> source_credit_;  // smooth weighted round robin, by source
   bool warned_family_ = false;               // a waiting pool had no source of the address's family
   bool resolving_ = false;
@@ -329,17 +222,12 @@ class Dispatcher {
   // Response-driven shaping: a reply from this destination's receiver that may match a rule.
   void react(const smtp::Reply& reply);
   void throttle(const ResponseAction& action);
-  void relax();  // one recovery step, every recover_every_ while throttled
+  void relax();  // one recovery step, every recover_every() while throttled
   // options_.limits from the base (own or fleet share) and any throttle; the rate buckets
   // start again when they change.
   void refresh_limits();
-  const Limits& base_limits() const { return fleet_limits_ ? *fleet_limits_ : own_limits_; }
-  Limits own_limits_;                   // the destination's limits
-  std::optional<Limits> fleet_limits_;  // fleet mode: its share, in force of the own ones
-  std::optional<Limits> throttle_;      // a response rule's, while it lasts
-  std::size_t wanted_peak_ = 0;         // take_connections_wanted()
-  int relax_steps_ = 0;
-  Clock::Duration recover_every_{};
+  DestinationLimits limits_;     // own or fleet share, under a response rule's throttle
+  std::size_t wanted_peak_ = 0;  // take_connections_wanted()
   engine::TimerId recover_timer_ = 0;
 };
 

@@ -204,24 +204,6 @@ std::vector<ActionResult> Scheduler::apply_in_pools(
   return results;
 }
 
-ActionCounts count(const std::vector<ActionResult>& results) {
-  ActionCounts counts;
-  for (const ActionResult result : results) {
-    switch (result) {
-      case ActionResult::applied:
-        ++counts.applied;
-        break;
-      case ActionResult::in_flight:
-        ++counts.in_flight;
-        break;
-      case ActionResult::not_found:
-        ++counts.not_found;
-        break;
-    }
-  }
-  return counts;
-}
-
 Result<std::uint64_t> Scheduler::recover(
     const std::function<bool(const queue::ScheduledItem&)>& owns) {
   std::uint64_t recovered = 0;

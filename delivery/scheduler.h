@@ -16,6 +16,7 @@
 #include "cluster/fleet.h"
 #include "delivery/bouncer.h"
 #include "delivery/dispatcher.h"
+#include "delivery/operator_action.h"
 #include "engine/shard.h"
 #include "queue/message_id.h"
 #include "queue/store.h"
@@ -53,19 +54,6 @@ struct SchedulerOptions {
   // [[tenant]] rate caps for the whole node; each shard takes its 1/shard_count share.
   std::vector<TenantLimits> tenants;
   queue::InFlightTable* in_flight = nullptr;  // see ShardDelivery
-};
-
-// How an operator action over many parts went, part by part.
-struct ActionCounts {
-  std::uint64_t applied = 0;
-  std::uint64_t in_flight = 0;
-  std::uint64_t not_found = 0;
-  ActionCounts& operator+=(const ActionCounts& other) {
-    applied += other.applied;
-    in_flight += other.in_flight;
-    not_found += other.not_found;
-    return *this;
-  }
 };
 
 // One per shard, used on its thread.
@@ -131,7 +119,5 @@ class Scheduler {
   cluster::Standing fleet_standing_;               // the last (grants unused)
   std::unordered_set<std::string> fleet_claimed_;  // destinations claimed last time
 };
-
-ActionCounts count(const std::vector<ActionResult>& results);
 
 }  // namespace mta::delivery

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "delivery/dispatcher.h"
+#include "delivery/source.h"
 
 namespace mta::delivery {
 namespace {
@@ -58,6 +58,41 @@ TEST(NextWeightedSource, OnlyAllowedSourcesKeepTheirShare) {
   EXPECT_EQ(
       next_weighted_source(sources, credit, AF_INET, [](const Source& s) { return s.pool == "c"; }),
       std::nullopt);
+}
+
+TEST(ChooseSource, AmongTheWantedSourcesWithRoom) {
+  std::vector<Source> sources = {source("127.0.0.2:0", 1), source("127.0.0.3:0", 1)};
+  sources[0].pool = "a";
+  sources[1].pool = "b";
+  std::vector<std::int64_t> credit;
+  const auto only_b = [](const Source& s) { return s.pool == "b"; };
+  const auto room = [](const Source&) { return true; };
+  EXPECT_EQ(choose_source(sources, credit, AF_INET, only_b, room).index, 1u);
+  EXPECT_EQ(choose_source(sources, credit, AF_INET, {}, room).index.has_value(), true);
+  EXPECT_FALSE(choose_source({}, credit, AF_INET, only_b, room).blocked);  // no sources at all
+}
+
+TEST(ChooseSource, HeldBackSourcesBlockAndAMissingFamilyOnlyNamedPools) {
+  const std::vector<Source> sources = {source("127.0.0.2:0", 1)};
+  std::vector<std::int64_t> credit;
+  const auto no_room = [](const Source&) { return false; };
+  const auto room = [](const Source&) { return true; };
+  const auto any = [](const Source&) { return true; };
+  // Every source of the family at its cap: blocked, whoever waits.
+  SourceChoice choice = choose_source(sources, credit, AF_INET, {}, no_room);
+  EXPECT_TRUE(choice.blocked);
+  EXPECT_FALSE(choice.index);
+  choice = choose_source(sources, credit, AF_INET, any, no_room);
+  EXPECT_TRUE(choice.blocked);
+  EXPECT_FALSE(choice.no_source_of_family);
+  // No source of the family: parts naming no pool go from the kernel's choice...
+  choice = choose_source(sources, credit, AF_INET6, {}, room);
+  EXPECT_FALSE(choice.blocked);
+  EXPECT_FALSE(choice.index);
+  // ... parts of named pools wait, and the dispatcher is told why.
+  choice = choose_source(sources, credit, AF_INET6, any, room);
+  EXPECT_TRUE(choice.blocked);
+  EXPECT_TRUE(choice.no_source_of_family);
 }
 
 }  // namespace
