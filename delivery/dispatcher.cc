@@ -228,7 +228,10 @@ void Dispatcher::pump() {
     if (ready_.empty()) return;
     if (connection->idle()) connection->take_next();
   }
-  if (ready_.empty()) return;
+  if (!ready_.empty()) open_connections();
+}
+
+void Dispatcher::open_connections() {
   const Clock::TimePoint now = context_.shard.clock().now();
   if (const Clock::TimePoint at = sendable_at(now); at > now) {
     // Everything waiting is capped tenants': no connection for it, which would only idle
@@ -282,22 +285,8 @@ bool Dispatcher::assign(Connection& connection) {
   };
   while (!ready_.empty()) {
     const std::optional<ReadyPart> next = ready_.pop(may_send);
-    if (!next && ready_.any([this, now](TenantIndex tenant, PoolIndex) {
-          return context_.tenants.may_send(tenant, now);
-        })) {
-      // What may go now is for another pool. With room for another connection, the pump opens
-      // one from there; without, this one makes room for it (the pump after it closes picks a
-      // source of a waiting pool).
-      if (connections_.size() >= options_.limits.connections_max) connection.quit();
-      return false;
-    }
     if (!next) {
-      // Every tenant waiting is capped: again when the first of them may send.
-      Clock::TimePoint at = Clock::TimePoint::max();
-      ready_.for_each_flow([&](TenantIndex tenant, PoolIndex) {
-        at = std::min(at, context_.tenants.next_at(tenant, now));
-      });
-      pump_at(at);
+      wait_for_sendable(connection, now);
       return false;
     }
     if (!connection.take_from_budget(context_.shard.clock().wall_now())) {
@@ -308,41 +297,72 @@ bool Dispatcher::assign(Connection& connection) {
       connection.quit();
       return false;
     }
-    const queue::PartKey key = next->key;
-    auto envelope = context_.store.read_envelope(key);
-    if (!envelope) {
-      // Gone (deleted by an operator) or unreadable.
-      if (envelope.error().code != queue::Errc::not_found) {
-        ++context_.probe.store_failures;
-        log::error("queue: cannot read " + to_hex(key.message) + ": " + envelope.error().message());
-      }
-      continue;
+    switch (start_part(connection, *next, now)) {
+      case PartStart::started:
+        return true;
+      case PartStart::settled:
+        break;
+      case PartStart::refused:
+        if (!connection.idle()) return false;
+        break;
     }
-    std::vector<std::size_t> tried =
-        recipients_to_try(*envelope, options_.limits.recipients_per_message_max);
-    if (envelope->expires_at <= context_.shard.clock().wall_now()) {
-      record(*envelope, tried, expire(*envelope));
-      continue;
-    }
-    if (context_.suppressed) drop_suppressed(*envelope, tried);
-    if (tried.empty()) {
-      record(*envelope, {}, Outcome{});
-      continue;
-    }
-    auto body = context_.store.read_body(key.message);
-    if (!body) {
-      ++context_.probe.store_failures;
-      log::error("queue: cannot read body of " + to_hex(key.message) + ": " +
-                 body.error().message());
-      finish_with_failure(*envelope, tried, "4.3.0 queue read failed");
-      continue;
-    }
-    (void)rates_.take_message(now);
-    context_.tenants.sent(next->tenant, now);
-    if (connection.start(std::move(envelope).value(), std::move(tried), *body)) return true;
-    if (!connection.idle()) return false;
   }
   return false;
+}
+
+void Dispatcher::wait_for_sendable(Connection& connection, Clock::TimePoint now) {
+  if (ready_.any([this, now](TenantIndex tenant, PoolIndex) {
+        return context_.tenants.may_send(tenant, now);
+      })) {
+    // What may go now is for another pool. With room for another connection, the pump opens
+    // one from there; without, this one makes room for it (the pump after it closes picks a
+    // source of a waiting pool).
+    if (connections_.size() >= options_.limits.connections_max) connection.quit();
+    return;
+  }
+  // Every tenant waiting is capped: again when the first of them may send.
+  Clock::TimePoint at = Clock::TimePoint::max();
+  ready_.for_each_flow([&](TenantIndex tenant, PoolIndex) {
+    at = std::min(at, context_.tenants.next_at(tenant, now));
+  });
+  pump_at(at);
+}
+
+Dispatcher::PartStart Dispatcher::start_part(Connection& connection, const ReadyPart& part,
+                                             Clock::TimePoint now) {
+  const queue::PartKey key = part.key;
+  auto envelope = context_.store.read_envelope(key);
+  if (!envelope) {
+    // Gone (deleted by an operator) or unreadable.
+    if (envelope.error().code != queue::Errc::not_found) {
+      ++context_.probe.store_failures;
+      log::error("queue: cannot read " + to_hex(key.message) + ": " + envelope.error().message());
+    }
+    return PartStart::settled;
+  }
+  std::vector<std::size_t> tried =
+      recipients_to_try(*envelope, options_.limits.recipients_per_message_max);
+  if (envelope->expires_at <= context_.shard.clock().wall_now()) {
+    record(*envelope, tried, expire(*envelope));
+    return PartStart::settled;
+  }
+  if (context_.suppressed) drop_suppressed(*envelope, tried);
+  if (tried.empty()) {
+    record(*envelope, {}, Outcome{});
+    return PartStart::settled;
+  }
+  auto body = context_.store.read_body(key.message);
+  if (!body) {
+    ++context_.probe.store_failures;
+    log::error("queue: cannot read body of " + to_hex(key.message) + ": " + body.error().message());
+    finish_with_failure(*envelope, tried, "4.3.0 queue read failed");
+    return PartStart::settled;
+  }
+  (void)rates_.take_message(now);
+  context_.tenants.sent(part.tenant, now);
+  return connection.start(std::move(envelope).value(), std::move(tried), *body)
+             ? PartStart::started
+             : PartStart::refused;
 }
 
 void Dispatcher::on_stop() {

@@ -118,6 +118,9 @@ class Dispatcher {
   friend class Connection;
 
   void pump();
+  // New connections for what is due, up to connections_max, the connection rate and the
+  // sources' caps allow (each opened for the part at the front).
+  void open_connections();
   // MX delivery: ask the shard's resolver where the domain's mail goes, then deliver, bounce
   // or defer what is due accordingly.
   bool uses_mx() const;
@@ -131,6 +134,14 @@ class Dispatcher {
   void reschedule(const queue::Envelope& envelope, Clock::WallTime due);
   // Called by a connection that can take a part; returns false when none is due.
   bool assign(Connection& connection);
+  // No part may go on `connection` now: it makes room for another pool's, or the pump waits
+  // for the first capped tenant.
+  void wait_for_sendable(Connection& connection, Clock::TimePoint now);
+  // Reads `part` and starts it on `connection`. settled: it did not go (gone, expired, every
+  // recipient suppressed, its body unreadable) and is accounted for; refused: the connection
+  // settled it at once.
+  enum class PartStart { started, settled, refused };
+  PartStart start_part(Connection& connection, const ReadyPart& part, Clock::TimePoint now);
   // Marks the recipients of `tried` that are on the suppression list suppressed (final, no
   // DSN), reports them, and takes them out of `tried`.
   void drop_suppressed(queue::Envelope& envelope, std::vector<std::size_t>& tried);

@@ -100,12 +100,9 @@ Limits Scheduler::node_limits(const Dispatcher& dispatcher) const {
 }
 
 Limits Scheduler::fleet_limits(const Dispatcher& dispatcher, const cluster::Grant* grant) const {
-  const Limits limits = node_limits(dispatcher);
-  if (grant != nullptr) return limits.fleet_share(grant->connections, grant->holders);
-  if (fleet_standing_.connected) return limits.fleet_share(0, 1);  // until the first grant
   const std::uint32_t spread =
       dispatcher.destination() == relay_destination ? options_.shard_count : 1;
-  return limits.per_shard(spread * fleet_standing_.nodes);
+  return fleet_share_for(node_limits(dispatcher), grant, fleet_standing_, spread);
 }
 
 std::vector<cluster::Claim> Scheduler::fleet_claims() {
