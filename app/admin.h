@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "delivery/scheduler.h"
+#include "delivery/shard_delivery.h"
 #include "engine/shard.h"
 #include "injection/http_listener.h"
 #include "mailbox/store.h"

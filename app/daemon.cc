@@ -32,7 +32,7 @@
 #include "base/log.h"
 #include "cluster/fleet.h"
 #include "delivery/dns_poller.h"
-#include "delivery/scheduler.h"
+#include "delivery/shard_delivery.h"
 #include "dkim/keyring.h"
 #include "dns/ares_resolver.h"
 #include "dns/caching_resolver.h"
@@ -69,7 +69,7 @@ struct ShardServices {
   std::unique_ptr<dns::CachingResolver> mx;
   std::unique_ptr<queue::MessageIdGenerator> ids;
   std::unique_ptr<injection::Committer> committer;
-  std::unique_ptr<delivery::Scheduler> delivery;
+  std::unique_ptr<delivery::ShardDelivery> delivery;
   std::unique_ptr<injection::Injector> injector;  // shared by SMTP submission and the HTTP API
   std::unique_ptr<injection::SubmissionListener> submission;
   std::unique_ptr<injection::HttpApi> api;
@@ -166,7 +166,7 @@ void hand_over(engine::Shard& shard, const queue::ScheduledItem& item,
 
 using Results = std::vector<delivery::ActionResult>;
 using ShardApply =
-    std::function<Results(delivery::Scheduler&, const std::vector<queue::ScheduledItem>&)>;
+    std::function<Results(delivery::ShardDelivery&, const std::vector<queue::ScheduledItem>&)>;
 
 // Runs `apply` on the shards `targets` names for each part (every shard when `everywhere`),
 // and gives `done`, on `from`, one result per part: the first that found it.
@@ -231,7 +231,7 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
   auto shared = std::make_shared<std::vector<queue::ScheduledItem>>(std::move(parts));
   scatter(
       from, *shared, owners, false,
-      [action](delivery::Scheduler& on, const std::vector<queue::ScheduledItem>& list) {
+      [action](delivery::ShardDelivery& on, const std::vector<queue::ScheduledItem>& list) {
         return on.apply(action, list);
       },
       [&from, action, shared, done = std::move(done), pools, &services](Results results) {
@@ -245,7 +245,7 @@ void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
         if (!pools || missing.empty()) return done(delivery::count(results));
         scatter(
             from, missing, {}, true,
-            [action](delivery::Scheduler& on, const std::vector<queue::ScheduledItem>& list) {
+            [action](delivery::ShardDelivery& on, const std::vector<queue::ScheduledItem>& list) {
               return on.apply_in_pools(action, list);
             },
             [results, where, done](Results found) mutable {
@@ -341,7 +341,7 @@ std::string machine_name() {
 
 // Fleet mode: the shard's claims to the fleet and its standing back to its dispatchers, every
 // sync interval until the shard stops.
-void sync_fleet(engine::Shard& shard, delivery::Scheduler& delivery, cluster::Fleet& fleet) {
+void sync_fleet(engine::Shard& shard, delivery::ShardDelivery& delivery, cluster::Fleet& fleet) {
   if (shard.stopping()) return;
   fleet.exchange(shard.id().value(), [&delivery](const cluster::Standing& standing) {
     delivery.apply_fleet(standing);
@@ -1002,9 +1002,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
     auto on_queued = [&shard, &services](const queue::ScheduledItem& item) {
       hand_over(shard, item, services);
     };
-    mine.delivery = std::make_unique<delivery::Scheduler>(
+    mine.delivery = std::make_unique<delivery::ShardDelivery>(
         shard, spool, *mine.ids,
-        delivery::SchedulerOptions{
+        delivery::ShardDeliveryOptions{
             .destination =
                 {.addresses = relay,
                  .tls = tls_default,
@@ -1239,7 +1239,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
               on_every_shard(
                   from, shard_count,
                   [&services, destination, until](engine::Shard& on) {
-                    delivery::Scheduler& scheduler = *services[on.id().value()].delivery;
+                    delivery::ShardDelivery& scheduler = *services[on.id().value()].delivery;
                     if (until) {
                       scheduler.suspend(destination, *until);
                       return true;

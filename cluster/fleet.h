@@ -4,7 +4,7 @@
 // connections so that the fleet's total never exceeds the limit, and counts the holders that
 // split the rates. A node's leases end `lease_ttl` after its last exchange, so a dead node's
 // share goes back to the others. A Redis that does not answer changes nothing but the
-// standing's `connected`: delivery goes on under local limits (delivery::Scheduler decides
+// standing's `connected`: delivery goes on under local limits (delivery::ShardDelivery decides
 // them), and the outage and the recovery are logged once each.
 //
 // Threading: exchange() from any thread (each shard, for itself); sync() on the fleet's own

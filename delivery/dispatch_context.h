@@ -26,7 +26,7 @@ namespace mta::delivery {
 
 using SuppressedFn = std::function<std::optional<std::string>(std::string_view address)>;
 
-struct ShardDelivery {
+struct DispatchContext {
   engine::Shard& shard;
   queue::Store& store;
   Bouncer& bouncer;

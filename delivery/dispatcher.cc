@@ -15,7 +15,8 @@
 
 namespace mta::delivery {
 
-Dispatcher::Dispatcher(ShardDelivery& context, std::string destination, DestinationOptions options)
+Dispatcher::Dispatcher(DispatchContext& context, std::string destination,
+                       DestinationOptions options)
     : context_(context),
       destination_(std::move(destination)),
       options_(std::move(options)),

@@ -42,13 +42,13 @@ struct DestinationOptions {
   TlsPolicy tls = TlsPolicy::opportunistic;
   Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
   Clock::Duration tls_fallback_period = std::chrono::hours(1);
-  // The destination is a domain whose addresses come from its MX records (ShardDelivery's
-  // resolver), refreshed when their TTL runs out. With ShardDelivery::hand_off set, the domain
+  // The destination is a domain whose addresses come from its MX records (DispatchContext's
+  // resolver), refreshed when their TTL runs out. With DispatchContext::hand_off set, the domain
   // only routes: what is due goes to the pool of its MX host set, which delivers it.
   bool mx = false;
   // The destination is the pool of one MX host set, shared by every domain whose MX records
   // name exactly those hosts: one set of connections and limits for all of them. Its addresses
-  // come with each hand-off; what it defers goes back to the part's domain (ShardDelivery::
+  // come with each hand-off; what it defers goes back to the part's domain (DispatchContext::
   // requeue), where the schedule and the route are kept.
   bool pool = false;
   std::string helo_name = "outpost.localhost";
@@ -57,7 +57,7 @@ struct DestinationOptions {
   // the kernel's choice, with helo_name.
   std::vector<Source> sources;
   // Connections, messages per connection and rates: the [delivery] defaults tightened by the
-  // [[shaping]] rules that apply (Scheduler), this shard's share of them for the relay.
+  // [[shaping]] rules that apply (ShardDelivery), this shard's share of them for the relay.
   Limits limits{.connections_max = 8, .messages_per_connection_max = 1000};
   Clock::Duration connect_timeout = std::chrono::seconds(30);
   Clock::Duration reply_timeout = std::chrono::minutes(5);  // no server bytes for this long
@@ -71,7 +71,7 @@ struct DestinationOptions {
 // QUIT once their current one ends.
 class Dispatcher {
  public:
-  Dispatcher(ShardDelivery& context, std::string destination, DestinationOptions options);
+  Dispatcher(DispatchContext& context, std::string destination, DestinationOptions options);
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
   ~Dispatcher();
@@ -188,7 +188,7 @@ class Dispatcher {
   void on_connection_closed(std::uint64_t connection_id);
   void on_stop();
 
-  ShardDelivery& context_;
+  DispatchContext& context_;
   const std::string destination_;
   DestinationOptions options_;
   // Parts waiting for their due time, each tagged with its tenant and class. The tag rides in

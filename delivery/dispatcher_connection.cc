@@ -74,7 +74,7 @@ ConnectionSettings Dispatcher::Connection::settings(const Dispatcher& owner,
 }
 
 Result<void> Dispatcher::Connection::start_tls() {
-  const ShardDelivery& context = owner_.context_;
+  const DispatchContext& context = owner_.context_;
   tls::ClientContext* tls_context =
       client_context_for(owner_.options_.tls, context.tls_client, context.tls_verify);
   if (tls_context == nullptr) {

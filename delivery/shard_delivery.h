@@ -28,24 +28,24 @@ namespace mta::delivery {
 inline constexpr std::string_view relay_destination = "relay";
 std::string route(std::string_view recipient, bool relay);
 
-struct SchedulerOptions {
+struct ShardDeliveryOptions {
   DestinationOptions destination;  // addresses: the relay, when there is one
   BounceOptions bounce;
   dns::MxResolver* resolver = nullptr;  // MX delivery for domains when there is no relay
   std::uint16_t remote_port = 25;
-  // Pools shared by domains with the same MX hosts (ShardDelivery::hand_off and requeue).
+  // Pools shared by domains with the same MX hosts (DispatchContext::hand_off and requeue).
   std::function<void(PoolHandoff&&)> hand_off;
   std::function<void(const queue::ScheduledItem&)> requeue;
   // STARTTLS: destination.tls for every destination but the domains named here.
   std::map<std::string, TlsPolicy> tls_policies;
-  tls::ClientContext* tls_client = nullptr;  // see ShardDelivery
+  tls::ClientContext* tls_client = nullptr;  // see DispatchContext
   tls::ClientContext* tls_verify = nullptr;
-  SuppressedFn suppressed;  // see ShardDelivery
+  SuppressedFn suppressed;  // see DispatchContext
   // [[shaping]] rules over destination.limits; the relay, which every shard delivers to, gets
   // its 1/shard_count share of the node's limits.
   Shaping shaping;
   std::uint32_t shard_count = 1;
-  const ResponseRules* response_rules = nullptr;  // see ShardDelivery
+  const ResponseRules* response_rules = nullptr;  // see DispatchContext
   // Fleet mode ([cluster] redis): connections and rates shared with the other nodes through
   // fleet_claims() and apply_fleet(); until the first standing, local limits for a fleet of
   // fleet_nodes_expected.
@@ -53,17 +53,17 @@ struct SchedulerOptions {
   std::uint32_t fleet_nodes_expected = 1;
   // [[tenant]] rate caps for the whole node; each shard takes its 1/shard_count share.
   std::vector<TenantLimits> tenants;
-  queue::InFlightTable* in_flight = nullptr;  // see ShardDelivery
+  queue::InFlightTable* in_flight = nullptr;  // see DispatchContext
 };
 
 // One per shard, used on its thread.
-class Scheduler {
+class ShardDelivery {
  public:
   using QueuedFn = Bouncer::QueuedFn;
   using CommitFn = Bouncer::CommitFn;
 
-  Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
-            SchedulerOptions options, QueuedFn on_bounce_queued, CommitFn commit);
+  ShardDelivery(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
+                ShardDeliveryOptions options, QueuedFn on_bounce_queued, CommitFn commit);
 
   void add(const queue::ScheduledItem& item);
   // Due parts for a pool this shard owns (from a domain's dispatcher on any shard).
@@ -107,9 +107,9 @@ class Scheduler {
  private:
   Dispatcher& dispatcher_for(const std::string& destination);
 
-  SchedulerOptions options_;
+  ShardDeliveryOptions options_;
   Bouncer bouncer_;
-  ShardDelivery context_;
+  DispatchContext context_;
   std::unordered_map<std::string, std::unique_ptr<Dispatcher>> dispatchers_;  // by destination
   std::vector<Dispatcher*> pools_;                              // the pool dispatchers among them
   std::unordered_map<std::string, Clock::WallTime> suspended_;  // by destination

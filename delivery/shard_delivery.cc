@@ -1,5 +1,5 @@
-// Scheduler: routes parts to per-destination dispatchers, created on first use.
-#include "delivery/scheduler.h"
+// ShardDelivery: routes parts to per-destination dispatchers, created on first use.
+#include "delivery/shard_delivery.h"
 
 #include <algorithm>
 #include <cctype>
@@ -16,8 +16,9 @@ std::string route(std::string_view recipient, bool relay) {
   return domain;
 }
 
-Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
-                     SchedulerOptions options, QueuedFn on_bounce_queued, CommitFn commit)
+ShardDelivery::ShardDelivery(engine::Shard& shard, queue::Store& store,
+                             queue::MessageIdGenerator& ids, ShardDeliveryOptions options,
+                             QueuedFn on_bounce_queued, CommitFn commit)
     : options_(std::move(options)),
       bouncer_(
           shard, store, ids, options_.bounce,
@@ -47,7 +48,7 @@ Scheduler::Scheduler(engine::Shard& shard, queue::Store& store, queue::MessageId
   context_.tenants.configure_pools(pools);
 }
 
-Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
+Dispatcher& ShardDelivery::dispatcher_for(const std::string& destination) {
   auto found = dispatchers_.find(destination);
   if (found != dispatchers_.end()) return *found->second;
   DestinationOptions options = options_.destination;
@@ -73,7 +74,7 @@ Dispatcher& Scheduler::dispatcher_for(const std::string& destination) {
   return *inserted->second;
 }
 
-void Scheduler::suspend(const std::string& destination, Clock::WallTime until) {
+void ShardDelivery::suspend(const std::string& destination, Clock::WallTime until) {
   std::erase_if(suspended_, [this](const auto& entry) {
     return entry.second <= context_.shard.clock().wall_now();
   });
@@ -83,7 +84,7 @@ void Scheduler::suspend(const std::string& destination, Clock::WallTime until) {
   }
 }
 
-bool Scheduler::resume(const std::string& destination) {
+bool ShardDelivery::resume(const std::string& destination) {
   const bool was = suspended_.erase(destination) > 0;
   if (auto found = dispatchers_.find(destination); found != dispatchers_.end()) {
     const bool active = found->second->suspended_until().has_value();
@@ -93,19 +94,20 @@ bool Scheduler::resume(const std::string& destination) {
   return was;
 }
 
-Limits Scheduler::node_limits(const Dispatcher& dispatcher) const {
+Limits ShardDelivery::node_limits(const Dispatcher& dispatcher) const {
   // The relay's own limits are this shard's share; the fleet splits the node's.
   return dispatcher.destination() == relay_destination ? options_.destination.limits
                                                        : dispatcher.limits();
 }
 
-Limits Scheduler::fleet_limits(const Dispatcher& dispatcher, const cluster::Grant* grant) const {
+Limits ShardDelivery::fleet_limits(const Dispatcher& dispatcher,
+                                   const cluster::Grant* grant) const {
   const std::uint32_t spread =
       dispatcher.destination() == relay_destination ? options_.shard_count : 1;
   return fleet_share_for(node_limits(dispatcher), grant, fleet_standing_, spread);
 }
 
-std::vector<cluster::Claim> Scheduler::fleet_claims() {
+std::vector<cluster::Claim> ShardDelivery::fleet_claims() {
   std::vector<cluster::Claim> claims;
   std::unordered_set<std::string> claimed;
   for (const auto& [name, dispatcher] : dispatchers_) {
@@ -129,7 +131,7 @@ std::vector<cluster::Claim> Scheduler::fleet_claims() {
   return claims;
 }
 
-void Scheduler::apply_fleet(const cluster::Standing& standing) {
+void ShardDelivery::apply_fleet(const cluster::Standing& standing) {
   fleet_standing_.connected = standing.connected;
   fleet_standing_.nodes = standing.nodes;
   for (const auto& [name, dispatcher] : dispatchers_) {
@@ -141,12 +143,12 @@ void Scheduler::apply_fleet(const cluster::Standing& standing) {
   }
 }
 
-void Scheduler::add(const queue::ScheduledItem& item) {
+void ShardDelivery::add(const queue::ScheduledItem& item) {
   dispatcher_for(item.destination)
       .add(item.key, item.due, context_.tenants.tag_of(item.tenant, item.traffic_class, item.pool));
 }
 
-void Scheduler::receive(PoolHandoff&& handoff) {
+void ShardDelivery::receive(PoolHandoff&& handoff) {
   // The pool's limits: the defaults tightened by the rules for its MX hosts and for every
   // domain that has handed off to it.
   const Limits& defaults = options_.destination.limits;
@@ -175,8 +177,8 @@ void Scheduler::receive(PoolHandoff&& handoff) {
   found->second->receive(std::move(handoff));
 }
 
-std::vector<ActionResult> Scheduler::apply(OperatorAction action,
-                                           const std::vector<queue::ScheduledItem>& parts) {
+std::vector<ActionResult> ShardDelivery::apply(OperatorAction action,
+                                               const std::vector<queue::ScheduledItem>& parts) {
   std::vector<ActionResult> results;
   results.reserve(parts.size());
   for (const auto& part : parts) {
@@ -187,7 +189,7 @@ std::vector<ActionResult> Scheduler::apply(OperatorAction action,
   return results;
 }
 
-std::vector<ActionResult> Scheduler::apply_in_pools(
+std::vector<ActionResult> ShardDelivery::apply_in_pools(
     OperatorAction action, const std::vector<queue::ScheduledItem>& parts) {
   // A part spends only its attempt at a pool, so few are asked for here: a scan per part is
   // cheap next to the attempt itself.
@@ -201,7 +203,7 @@ std::vector<ActionResult> Scheduler::apply_in_pools(
   return results;
 }
 
-Result<std::uint64_t> Scheduler::recover(
+Result<std::uint64_t> ShardDelivery::recover(
     const std::function<bool(const queue::ScheduledItem&)>& owns) {
   std::uint64_t recovered = 0;
   auto scanned = context_.store.for_each_scheduled([&](queue::ScheduledItem&& item) {
@@ -215,7 +217,7 @@ Result<std::uint64_t> Scheduler::recover(
   return recovered;
 }
 
-std::size_t Scheduler::scheduled_count() const {
+std::size_t ShardDelivery::scheduled_count() const {
   std::size_t count = 0;
   for (const auto& [name, dispatcher] : dispatchers_) count += dispatcher->scheduled_count();
   return count;
