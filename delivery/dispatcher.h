@@ -1,7 +1,8 @@
-// Delivery to one destination (today the `delivery.relay` smarthost, or a recipient domain
-// waiting for MX delivery). Owns the destination's due schedule (keys and times only, never
-// bodies) and a small pool of SMTP client connections on one shard; feeds them due parts one
-// after another (RSET between, the session pipelines) and records each recipient's outcome.
+// Delivery to one destination: the `delivery.relay` smarthost, a recipient domain (MX
+// delivery; with pools it only routes), or the pool of one MX host set. Owns the destination's due
+// schedule (keys and times only, never bodies) and a small pool of SMTP client connections on one
+// shard; feeds them due parts one after another (RSET between, the session pipelines) and records
+// each recipient's outcome.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +34,9 @@ namespace mta::delivery {
 struct DestinationOptions {
   // Where to connect, in dialling order: a connection that fails before the greeting (refused,
   // timeout, 421) moves on to the next address within the same attempt; only when every
-  // address has failed does what is due defer. Empty = no route yet (MX delivery is not
-  // built): due parts are deferred with 4.4.3 until they expire.
+  // address has failed does what is due defer. Empty = no route yet: a domain asks its MX
+  // records, a pool waits for a hand-off; with neither (no relay and no resolver) due parts
+  // are deferred with 4.4.3 until they expire.
   std::vector<engine::SocketAddress> addresses;
   // The host name of each address (the MX host): SNI, the name verified, the TLS session
   // cache key. Empty or shorter: the address itself.

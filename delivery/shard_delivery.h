@@ -24,7 +24,7 @@
 namespace mta::delivery {
 
 // Destination names: "relay" when every message goes to the smarthost, else the recipient's
-// domain, lower-cased (MX resolution will map domains to MX sets).
+// domain, lower-cased (its dispatcher resolves the MX hosts and hands off to their pool).
 inline constexpr std::string_view relay_destination = "relay";
 std::string route(std::string_view recipient, bool relay);
 
