@@ -1,30 +1,30 @@
-// Committer: a two-slot pipeline. `waiting_` gathers submissions; when no write is in flight
+// GroupCommit: a two-slot pipeline. `waiting_` gathers submissions; when no write is in flight
 // (and the window, if any, has passed or the batch is full) it becomes `writing_`, goes to the
 // worker as one Store::write_batch, and its callbacks run when the worker is done.
-#include "injection/committer.h"
+#include "queue/group_commit.h"
 
 #include <utility>
 
 #include "base/assert.h"
 
-namespace mta::injection {
+namespace mta::queue {
 
-Committer::Committer(engine::Shard& shard, queue::Store& store, CommitOptions options)
-    : shard_(shard), store_(store), options_(options) {}
+GroupCommit::GroupCommit(Executor& executor, Store& store, GroupCommitOptions options)
+    : executor_(executor), store_(store), options_(options) {}
 
-Committer::~Committer() {
+GroupCommit::~GroupCommit() {
   // The shard's drain waits for offloads, so no write can still be in flight here.
   MTA_ASSERT(!writing());
-  shard_.cancel_timer(window_timer_);
+  executor_.cancel_timer(window_timer_);
 }
 
-void Committer::submit(std::vector<queue::Envelope>&& parts, std::string&& body, Done done) {
+void GroupCommit::submit(std::vector<Envelope>&& parts, std::string&& body, Done done) {
   std::vector<Message> one;
   one.push_back(Message{std::move(parts), std::move(body)});
   submit_group(std::move(one), std::move(done));
 }
 
-void Committer::submit_group(std::vector<Message>&& messages, Done done) {
+void GroupCommit::submit_group(std::vector<Message>&& messages, Done done) {
   MTA_ASSERT(!messages.empty());
   std::size_t bytes = 0;
   for (const Message& message : messages) bytes += message.body.size();
@@ -34,29 +34,29 @@ void Committer::submit_group(std::vector<Message>&& messages, Done done) {
   maybe_write();
 }
 
-bool Committer::batch_full() const {
+bool GroupCommit::batch_full() const {
   return waiting_messages_ >= options_.batch_messages_max ||
          waiting_bytes_ >= options_.batch_bytes_max;
 }
 
-void Committer::maybe_write() {
+void GroupCommit::maybe_write() {
   if (writing() || waiting_.empty()) return;
   if (options_.window == Clock::Duration::zero() || batch_full()) {
     write();
     return;
   }
   if (window_timer_ == 0) {
-    window_timer_ = shard_.schedule(options_.window, [this] {
+    window_timer_ = executor_.schedule(options_.window, [this] {
       window_timer_ = 0;
       if (!writing() && !waiting_.empty()) write();
     });
   }
 }
 
-void Committer::write() {
+void GroupCommit::write() {
   MTA_ASSERT(!writing());
   MTA_ASSERT(!waiting_.empty());
-  shard_.cancel_timer(window_timer_);
+  executor_.cancel_timer(window_timer_);
   window_timer_ = 0;
   // Take at most one batch (the first submission whatever its size: a group is never split);
   // the rest waits for the next write.
@@ -79,14 +79,14 @@ void Committer::write() {
   writes_.clear();
   for (const auto& pending : writing_) {
     for (const Message& message : pending.messages) {
-      writes_.push_back(queue::MessageWrite{.parts = message.parts, .body = message.body});
+      writes_.push_back(MessageWrite{.parts = message.parts, .body = message.body});
     }
   }
   write_started_ = std::chrono::steady_clock::now();
-  shard_.offload([this] { result_ = store_.write_batch(writes_); }, [this] { on_written(); });
+  executor_.offload([this] { result_ = store_.write_batch(writes_); }, [this] { on_written(); });
 }
 
-void Committer::on_written() {
+void GroupCommit::on_written() {
   ++probe_.batches;
   if (probe_.commit_seconds != nullptr) {
     probe_.commit_seconds->observe(std::chrono::steady_clock::now() - write_started_);
@@ -102,4 +102,4 @@ void Committer::on_written() {
   for (auto& pending : finished) pending.done(result);
 }
 
-}  // namespace mta::injection
+}  // namespace mta::queue

@@ -1,194 +1,185 @@
-// Group commit on a real shard: batches gather while a write is in flight, respect the batch
-// cap, and a failed write answers every message of its batch with the error and stores none.
-#include "injection/committer.h"
+// Group commit on a hand-driven executor: batches gather while a write is in flight, respect
+// the batch caps, a group is never split, the window holds a batch back until its timer fires,
+// and a failed write answers every message of its batch with the error and stores none.
+#include "queue/group_commit.h"
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <future>
-#include <mutex>
+#include <array>
+#include <deque>
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "engine/runtime.h"
+#include "base/assert.h"
+#include "metrics/registry.h"
 #include "queue/failing_store_for_test.h"
 #include "queue/memory_store.h"
 
-namespace mta::injection {
+namespace mta::queue {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Forwards to an inner store; write_batch records the batch size and, while the gate is
-// closed, blocks (on the shard's worker thread) until the test opens it.
-class GatedStore final : public queue::Store {
+// Runs nothing by itself: the test decides when an offloaded write or a timer runs.
+class ManualExecutor final : public Executor {
  public:
-  explicit GatedStore(queue::Store& inner) : inner_(inner) {}
-
-  void close_gate() {
-    std::lock_guard lock(mutex_);
-    open_ = false;
+  TimerId schedule(Clock::Duration delay, Task task) override {
+    delays_.push_back(delay);
+    timers_.emplace(next_timer_, std::move(task));
+    return next_timer_++;
   }
-  void open_gate() {
-    {
-      std::lock_guard lock(mutex_);
-      open_ = true;
-    }
-    changed_.notify_all();
-  }
-  // Waits until `count` writes have started.
-  bool wait_for_writes(std::size_t count) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, 10s, [&] { return batches_.size() >= count; });
-  }
-  std::vector<std::size_t> batches() {
-    std::lock_guard lock(mutex_);
-    return batches_;
+  void cancel_timer(TimerId id) override { timers_.erase(id); }
+  void offload(std::function<void()> work, Task done) override {
+    offloads_.emplace_back(std::move(work), std::move(done));
   }
 
-  Result<void> write_batch(std::span<const queue::MessageWrite> writes) override {
-    std::unique_lock lock(mutex_);
-    batches_.push_back(writes.size());
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return open_; });
-    lock.unlock();
-    return inner_.write_batch(writes);
+  std::size_t offloads() const { return offloads_.size(); }
+  std::size_t timers() const { return timers_.size(); }
+  const std::vector<Clock::Duration>& delays() const { return delays_; }
+  // The oldest offload: its work, then its done, as the shard would run them.
+  void run_offload() {
+    MTA_ASSERT(!offloads_.empty());
+    auto [work, done] = std::move(offloads_.front());
+    offloads_.pop_front();
+    work();
+    if (done) done();
   }
-  Result<queue::Envelope> read_envelope(queue::PartKey key) override {
-    return inner_.read_envelope(key);
+  void run_all_offloads() {
+    while (!offloads_.empty()) run_offload();
   }
-  Result<std::string> read_body(MessageId id) override { return inner_.read_body(id); }
-  Result<void> update_envelope(const queue::Envelope& envelope) override {
-    return inner_.update_envelope(envelope);
-  }
-  Result<void> remove_part(queue::PartKey key,
-                           const queue::Envelope* final_state = nullptr) override {
-    return inner_.remove_part(key, final_state);
-  }
-  Result<void> for_each_scheduled(const std::function<bool(queue::ScheduledItem&&)>& fn) override {
-    return inner_.for_each_scheduled(fn);
-  }
-  Result<void> for_each_envelope_from(queue::PartKey from,
-                                      const std::function<bool(queue::Envelope&&)>& fn) override {
-    return inner_.for_each_envelope_from(from, fn);
-  }
-  Result<std::uint64_t> count() override { return inner_.count(); }
-  Result<std::vector<queue::Envelope>> read_message(MessageId id) override {
-    return inner_.read_message(id);
-  }
-  Result<std::vector<queue::Envelope>> read_history(MessageId id) override {
-    return inner_.read_history(id);
-  }
-  Result<std::uint64_t> expire_history(MessageId before) override {
-    return inner_.expire_history(before);
+  void fire_timers() {
+    std::map<TimerId, Task> due = std::move(timers_);
+    timers_.clear();
+    for (auto& [id, task] : due) task();
   }
 
  private:
-  queue::Store& inner_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::size_t> batches_;
-  bool open_ = true;
+  std::map<TimerId, Task> timers_;
+  TimerId next_timer_ = 1;
+  std::vector<Clock::Duration> delays_;
+  std::deque<std::pair<std::function<void()>, Task>> offloads_;
 };
 
-queue::Envelope envelope(std::uint64_t id) {
-  queue::Envelope e;
+Envelope envelope(std::uint64_t id) {
+  Envelope e;
   e.id = MessageId(id);
   e.destination = "relay";
   e.recipients.push_back({.address = "r@example.net"});
   return e;
 }
 
-// Runs `body` on a one-shard runtime and waits for `results_expected` callbacks.
-class CommitterTest : public ::testing::Test {
+class GroupCommitTest : public ::testing::Test {
  protected:
-  void run(queue::Store& store, CommitOptions options, std::size_t first_wave,
-           std::size_t second_wave) {
-    engine::Runtime runtime({.shard_count = 1, .pin_threads = false});
-    std::unique_ptr<Committer> committer;
-    std::promise<void> all_done;
-    const std::size_t total = first_wave + second_wave;
-    auto submit = [&](std::uint64_t id) {
-      committer->submit({envelope(id)}, "body " + std::to_string(id),
-                        [&, id](const Result<void>& result) {
-                          results_.emplace_back(id, result.has_value());
-                          if (results_.size() == total) all_done.set_value();
-                        });
-    };
-    ASSERT_TRUE(runtime
-                    .start([&](engine::Shard& shard) {
-                      committer = std::make_unique<Committer>(shard, store, options);
-                      for (std::size_t i = 0; i < first_wave; ++i) submit(i + 1);
-                    })
-                    .has_value());
-    after_first_wave();
-    ASSERT_TRUE(runtime.post_from_outside(ShardId(0), [&](engine::Shard&) {
-      for (std::size_t i = 0; i < second_wave; ++i) submit(first_wave + i + 1);
-    }));
-    // Wait (without sleeping on a guess) until the second wave queues behind the write.
-    for (int tries = 0; tries < 10'000; ++tries) {
-      std::promise<std::size_t> waiting;
-      auto got = waiting.get_future();
-      ASSERT_TRUE(runtime.post_from_outside(
-          ShardId(0), [&](engine::Shard&) { waiting.set_value(committer->waiting()); }));
-      if (got.get() >= second_wave) break;
-      std::this_thread::sleep_for(1ms);
-    }
-    before_wait();
-    ASSERT_EQ(all_done.get_future().wait_for(10s), std::future_status::ready);
-    ASSERT_TRUE(runtime.post_from_outside(ShardId(0), [&](engine::Shard&) { committer.reset(); }));
-    runtime.request_stop();
-    runtime.wait();
+  void submit(GroupCommit& commit, std::uint64_t id) {
+    commit.submit(
+        {envelope(id)}, "body " + std::to_string(id),
+        [this, id](const Result<void>& result) { results_.emplace_back(id, result.has_value()); });
   }
-  std::function<void()> after_first_wave = [] {};
-  std::function<void()> before_wait = [] {};
-  std::vector<std::pair<std::uint64_t, bool>> results_;  // shard thread until wait()
+  void submit_range(GroupCommit& commit, std::uint64_t first, std::uint64_t last) {
+    for (std::uint64_t id = first; id <= last; ++id) submit(commit, id);
+  }
+
+  ManualExecutor executor_;
+  MemoryStore memory_;
+  std::vector<std::pair<std::uint64_t, bool>> results_;
 };
 
-TEST_F(CommitterTest, BatchesGatherWhileAWriteIsInFlight) {
-  queue::MemoryStore memory;
-  GatedStore store(memory);
-  store.close_gate();
-  after_first_wave = [&] { ASSERT_TRUE(store.wait_for_writes(1)); };
-  before_wait = [&] { store.open_gate(); };
-  run(store, {}, 1, 10);
-  EXPECT_EQ(store.batches(), (std::vector<std::size_t>{1, 10}));
+TEST_F(GroupCommitTest, BatchesGatherWhileAWriteIsInFlight) {
+  GroupCommit commit(executor_, memory_, {});
+  submit(commit, 1);
+  ASSERT_EQ(executor_.offloads(), 1U);  // no window: the first message goes at once
+  submit_range(commit, 2, 11);
+  EXPECT_EQ(executor_.offloads(), 1U);  // one batch in flight at a time
+  EXPECT_EQ(commit.waiting(), 10U);
+  EXPECT_TRUE(commit.writing());
+  executor_.run_all_offloads();
+  EXPECT_FALSE(commit.writing());
+  EXPECT_EQ(commit.probe().batches, 2U);
+  EXPECT_EQ(commit.probe().messages, 11U);
+  EXPECT_EQ(commit.probe().largest_batch, 10U);
   ASSERT_EQ(results_.size(), 11U);
   for (std::size_t i = 0; i < results_.size(); ++i) {
     EXPECT_EQ(results_[i].first, i + 1);  // answered in submission order
     EXPECT_TRUE(results_[i].second);
   }
-  EXPECT_EQ(*memory.count(), 11U);
+  EXPECT_EQ(*memory_.count(), 11U);
 }
 
-TEST_F(CommitterTest, BatchCapSplitsTheQueue) {
-  queue::MemoryStore memory;
-  GatedStore store(memory);
-  store.close_gate();
-  after_first_wave = [&] { ASSERT_TRUE(store.wait_for_writes(1)); };
-  before_wait = [&] { store.open_gate(); };
-  run(store, {.batch_messages_max = 4}, 1, 10);
-  EXPECT_EQ(store.batches(), (std::vector<std::size_t>{1, 4, 4, 2}));
-  EXPECT_EQ(*memory.count(), 11U);
+TEST_F(GroupCommitTest, BatchCapSplitsTheQueue) {
+  GroupCommit commit(executor_, memory_, {.batch_messages_max = 4});
+  submit_range(commit, 1, 11);
+  std::vector<std::uint64_t> largest;
+  while (executor_.offloads() > 0) {
+    const std::uint64_t before = commit.probe().messages;
+    executor_.run_offload();
+    largest.push_back(commit.probe().messages - before);
+  }
+  EXPECT_EQ(largest, (std::vector<std::uint64_t>{1, 4, 4, 2}));
+  EXPECT_EQ(*memory_.count(), 11U);
 }
 
-TEST_F(CommitterTest, FailedBatchAnswersEveryMessageAndStoresNothing) {
-  queue::MemoryStore memory;
-  GatedStore gated(memory);
-  queue::FailingStore_for_test store(gated);  // decides before the gate: batch 1 passes
-  gated.close_gate();
-  after_first_wave = [&] {
-    ASSERT_TRUE(gated.wait_for_writes(1));
-    store.fail_writes(1);  // the next batch, the ten, fails as a whole
-  };
-  before_wait = [&] { gated.open_gate(); };
-  run(store, {}, 1, 10);
-  EXPECT_EQ(gated.batches(), (std::vector<std::size_t>{1}));
+TEST_F(GroupCommitTest, AGroupIsWrittenWholeEvenOverTheCap) {
+  GroupCommit commit(executor_, memory_, {.batch_messages_max = 2});
+  submit(commit, 1);
+  std::vector<GroupCommit::Message> group;
+  for (std::uint64_t id = 2; id <= 6; ++id) group.push_back({{envelope(id)}, "body"});
+  int answers = 0;
+  commit.submit_group(std::move(group), [&](const Result<void>& result) {
+    EXPECT_TRUE(result.has_value());
+    ++answers;
+  });
+  executor_.run_all_offloads();
+  EXPECT_EQ(answers, 1);
+  EXPECT_EQ(commit.probe().batches, 2U);
+  EXPECT_EQ(commit.probe().largest_batch, 5U);
+  EXPECT_EQ(*memory_.count(), 6U);
+}
+
+TEST_F(GroupCommitTest, WindowHoldsTheBatchUntilItsTimerOrACap) {
+  GroupCommit commit(executor_, memory_, {.window = 5ms, .batch_messages_max = 3});
+  submit_range(commit, 1, 2);
+  EXPECT_EQ(executor_.offloads(), 0U);
+  EXPECT_EQ(executor_.timers(), 1U);  // one timer for the batch, not one per message
+  EXPECT_EQ(executor_.delays(), (std::vector<Clock::Duration>{5ms}));
+  executor_.fire_timers();
+  ASSERT_EQ(executor_.offloads(), 1U);
+  executor_.run_offload();
+  submit_range(commit, 3, 5);  // full: written without waiting for the window
+  EXPECT_EQ(executor_.timers(), 0U);
+  ASSERT_EQ(executor_.offloads(), 1U);
+  executor_.run_offload();
+  EXPECT_EQ(results_.size(), 5U);
+  EXPECT_EQ(commit.probe().batches, 2U);
+}
+
+TEST_F(GroupCommitTest, FailedBatchAnswersEveryMessageAndStoresNothing) {
+  FailingStore_for_test store(memory_);
+  GroupCommit commit(executor_, store, {});
+  submit(commit, 1);
+  submit_range(commit, 2, 11);
+  executor_.run_offload();  // batch 1 passes
+  store.fail_writes(1);     // the next batch, the ten, fails as a whole
+  executor_.run_offload();
   ASSERT_EQ(results_.size(), 11U);
   EXPECT_TRUE(results_[0].second);
   for (std::size_t i = 1; i < results_.size(); ++i) EXPECT_FALSE(results_[i].second);
-  EXPECT_EQ(*memory.count(), 1U);
-  EXPECT_FALSE(memory.read_envelope({.message = MessageId(2), .part = 0}).has_value());
+  EXPECT_EQ(commit.probe().failed_batches, 1U);
+  EXPECT_EQ(*memory_.count(), 1U);
+  EXPECT_FALSE(memory_.read_envelope({.message = MessageId(2), .part = 0}).has_value());
+}
+
+TEST_F(GroupCommitTest, EachWriteIsTimedInTheProbesHistogram) {
+  const std::array<double, 1> bounds{60.0};
+  metrics::Histogram seconds(bounds);
+  GroupCommit commit(executor_, memory_, {});
+  commit.probe().commit_seconds = &seconds;
+  submit(commit, 1);
+  submit_range(commit, 2, 3);
+  executor_.run_all_offloads();
+  EXPECT_EQ(seconds.bucket(0) + seconds.bucket(1), 2U);  // one observation per batch
 }
 
 }  // namespace
-}  // namespace mta::injection
+}  // namespace mta::queue
