@@ -1,6 +1,6 @@
-// `outpost bench blast|sink|plot`: the command line over bench/'s load generator and sink.
+// `outpost bench blast|sink|plot`: the command line over loadgen/'s load generator and sink.
 // Parses options into BlastOptions / SinkOptions, runs, and prints the summary as text or
-// JSON on stdout. Everything measured lives in bench/; this file only reads arguments.
+// JSON on stdout. Everything measured lives in loadgen/; this file only reads arguments.
 // Exit codes: 0 ok, 1 the run failed (nothing listening, a file not written), 2 usage.
 #include "app/bench_command.h"
 
@@ -14,13 +14,13 @@
 
 #include "app/http_client.h"
 #include "base/concat.h"
-#include "bench/blaster.h"
-#include "bench/http_blaster.h"
-#include "bench/series.h"
-#include "bench/sink.h"
-#include "bench/svg.h"
-#include "bench/units.h"
 #include "dkim/crypto.h"
+#include "loadgen/blaster.h"
+#include "loadgen/http_blaster.h"
+#include "loadgen/series.h"
+#include "loadgen/sink.h"
+#include "loadgen/svg.h"
+#include "loadgen/units.h"
 
 namespace mta::app {
 namespace {
@@ -162,7 +162,7 @@ std::vector<std::string> split_list(std::string_view text) {
 
 // `blast --http URL`: the options the SMTP blast shares (connections, shards, size, domains,
 // sender, count, duration, tag, seed, timeouts) carried over into HttpBlastOptions.
-int http_blast(const bench::BlastOptions& smtp, std::string_view url_text, std::string key,
+int http_blast(const loadgen::BlastOptions& smtp, std::string_view url_text, std::string key,
                std::uint64_t batch, bool json, bool progress) {
   auto url = parse_http_url(url_text);
   if (!url) return usage_error("blast", url.error().detail, blast_usage);
@@ -178,7 +178,7 @@ int http_blast(const bench::BlastOptions& smtp, std::string_view url_text, std::
     std::fprintf(stderr, "outpost bench blast: %s\n", address.error().detail.c_str());
     return exit_failed;
   }
-  bench::HttpBlastOptions options;
+  loadgen::HttpBlastOptions options;
   options.target = *address;
   options.host = url->authority;
   options.path = url->path + "/v1/messages";
@@ -195,18 +195,19 @@ int http_blast(const bench::BlastOptions& smtp, std::string_view url_text, std::
   options.tag = smtp.tag;
   options.connect_timeout = smtp.connect_timeout;
   options.reply_timeout = smtp.reply_timeout;
-  auto report = bench::run_http_blast(options, progress);
+  auto report = loadgen::run_http_blast(options, progress);
   if (!report) {
     std::fprintf(stderr, "outpost bench blast: %s\n", report.error().message().c_str());
     return exit_failed;
   }
-  const std::string out = json ? bench::format_json(*report, options) : bench::format_text(*report);
+  const std::string out =
+      json ? loadgen::format_json(*report, options) : loadgen::format_text(*report);
   std::fputs(out.c_str(), stdout);
   return exit_ok;
 }
 
 int blast(std::span<const std::string_view> words) {
-  bench::BlastOptions options;
+  loadgen::BlastOptions options;
   bool json = false;
   bool progress = ::isatty(STDERR_FILENO) == 1;
   bool have_target = false;
@@ -235,10 +236,10 @@ int blast(std::span<const std::string_view> words) {
       options.pipelining = false;
       smtp_only = arg;
     } else if (arg == "--starttls") {
-      options.tls = bench::BlastTls::starttls;
+      options.tls = loadgen::BlastTls::starttls;
       smtp_only = arg;
     } else if (arg == "--implicit-tls") {
-      options.tls = bench::BlastTls::implicit;
+      options.tls = loadgen::BlastTls::implicit;
       smtp_only = arg;
     } else if (!args.value(value)) {
       return usage_error("blast", concat({"missing or unknown option ", arg}), blast_usage);
@@ -247,7 +248,7 @@ int blast(std::span<const std::string_view> words) {
     } else if (arg == "--key") {
       api_key = std::string(value);
     } else if (arg == "--batch") {
-      ok = take(bench::parse_count(value), batch, error) && batch >= 1 && batch <= 10'000;
+      ok = take(loadgen::parse_count(value), batch, error) && batch >= 1 && batch <= 10'000;
     } else if (arg == "--auth") {
       smtp_only = arg;
       const std::size_t colon = value.find(':');
@@ -263,27 +264,27 @@ int blast(std::span<const std::string_view> words) {
       ok = take(target, options.target, error);
       have_target = ok;
     } else if (arg == "--count") {
-      ok = take(bench::parse_count(value), options.message_count, error);
+      ok = take(loadgen::parse_count(value), options.message_count, error);
     } else if (arg == "--duration") {
-      ok = take(bench::parse_duration(value), duration, error);
+      ok = take(loadgen::parse_duration(value), duration, error);
       options.duration = duration;
     } else if (arg == "--connections") {
-      ok = take(bench::parse_count(value), number, error) && number >= 1 && number <= 100000;
+      ok = take(loadgen::parse_count(value), number, error) && number >= 1 && number <= 100000;
       options.connections = number;
     } else if (arg == "--shards") {
-      ok = take(bench::parse_count(value), number, error) && number >= 1 && number <= 256;
+      ok = take(loadgen::parse_count(value), number, error) && number >= 1 && number <= 256;
       options.shards = static_cast<std::uint32_t>(number);
     } else if (arg == "--messages-per-connection") {
-      ok = take(bench::parse_count(value), options.messages_per_connection, error);
+      ok = take(loadgen::parse_count(value), options.messages_per_connection, error);
       smtp_only = arg;
     } else if (arg == "--size") {
-      ok = take(bench::SizeDistribution::parse(value), options.size, error);
+      ok = take(loadgen::SizeDistribution::parse(value), options.size, error);
     } else if (arg == "--recipients") {
-      ok = take(bench::parse_count(value), number, error) && number >= 1 && number <= 1000;
+      ok = take(loadgen::parse_count(value), number, error) && number >= 1 && number <= 1000;
       options.recipients_per_message = number;
       smtp_only = arg;
     } else if (arg == "--domains") {
-      ok = take(bench::parse_count(value), domain_count, error) && domain_count >= 1 &&
+      ok = take(loadgen::parse_count(value), domain_count, error) && domain_count >= 1 &&
            domain_count <= 1'000'000;
     } else if (arg == "--domain-list") {
       domain_list = split_list(value);
@@ -293,12 +294,12 @@ int blast(std::span<const std::string_view> words) {
     } else if (arg == "--tag") {
       options.tag = std::string(value);
     } else if (arg == "--seed") {
-      ok = take(bench::parse_count(value), options.seed, error);
+      ok = take(loadgen::parse_count(value), options.seed, error);
     } else if (arg == "--connect-timeout") {
-      ok = take(bench::parse_duration(value), duration, error);
+      ok = take(loadgen::parse_duration(value), duration, error);
       options.connect_timeout = duration;
     } else if (arg == "--reply-timeout") {
-      ok = take(bench::parse_duration(value), duration, error);
+      ok = take(loadgen::parse_duration(value), duration, error);
       options.reply_timeout = duration;
     } else {
       return usage_error("blast", concat({"unknown option ", arg}), blast_usage);
@@ -335,20 +336,21 @@ int blast(std::span<const std::string_view> words) {
     }
   }
   if (!http_url.empty()) return http_blast(options, http_url, api_key, batch, json, progress);
-  auto report = bench::run_blast(options, progress);
+  auto report = loadgen::run_blast(options, progress);
   if (!report) {
     std::fprintf(stderr, "outpost bench blast: %s\n", report.error().message().c_str());
     return exit_failed;
   }
-  const std::string out = json ? bench::format_json(*report, options) : bench::format_text(*report);
+  const std::string out =
+      json ? loadgen::format_json(*report, options) : loadgen::format_text(*report);
   std::fputs(out.c_str(), stdout);
   return exit_ok;
 }
 
 int sink(std::span<const std::string_view> words) {
-  bench::SinkOptions options;
+  loadgen::SinkOptions options;
   options.listen = engine::SocketAddress::parse("127.0.0.1:2500").value();
-  bench::SinkRunOptions run;
+  loadgen::SinkRunOptions run;
   run.progress = ::isatty(STDERR_FILENO) == 1;
   bool json = false;
   Args args(words);
@@ -379,20 +381,20 @@ int sink(std::span<const std::string_view> words) {
     } else if (arg == "--listen") {
       ok = take(engine::SocketAddress::parse(value), options.listen, error);
     } else if (arg == "--shards") {
-      ok = take(bench::parse_count(value), number, error) && number >= 1 && number <= 256;
+      ok = take(loadgen::parse_count(value), number, error) && number >= 1 && number <= 256;
       options.shards = static_cast<std::uint32_t>(number);
     } else if (arg == "--reply-mix") {
-      ok = take(bench::ReplyMix::parse(value), options.mix, error);
+      ok = take(loadgen::ReplyMix::parse(value), options.mix, error);
     } else if (arg == "--latency") {
-      ok = take(bench::parse_duration(value), duration, error);
+      ok = take(loadgen::parse_duration(value), duration, error);
       options.latency = duration;
     } else if (arg == "--duration") {
-      ok = take(bench::parse_duration(value), duration, error);
+      ok = take(loadgen::parse_duration(value), duration, error);
       run.duration = duration;
     } else if (arg == "--messages") {
-      ok = take(bench::parse_count(value), run.messages_max, error);
+      ok = take(loadgen::parse_count(value), run.messages_max, error);
     } else if (arg == "--idle-stop") {
-      ok = take(bench::parse_duration(value), duration, error);
+      ok = take(loadgen::parse_duration(value), duration, error);
       run.idle_stop = duration;
     } else if (arg == "--cert") {
       options.cert_file = std::string(value);
@@ -407,7 +409,7 @@ int sink(std::span<const std::string_view> words) {
       ok =
           !options.hostname.empty() && options.hostname.find_first_of(" \r\n") == std::string::npos;
     } else if (arg == "--seed") {
-      ok = take(bench::parse_count(value), options.seed, error);
+      ok = take(loadgen::parse_count(value), options.seed, error);
     } else {
       return usage_error("sink", concat({"unknown option ", arg}), sink_usage);
     }
@@ -427,12 +429,13 @@ int sink(std::span<const std::string_view> words) {
   if (options.starttls && options.implicit_tls) {
     return usage_error("sink", "--starttls or --implicit-tls, not both", sink_usage);
   }
-  auto report = bench::run_sink(options, run);
+  auto report = loadgen::run_sink(options, run);
   if (!report) {
     std::fprintf(stderr, "outpost bench sink: %s\n", report.error().message().c_str());
     return exit_failed;
   }
-  const std::string out = json ? bench::format_json(*report, options) : bench::format_text(*report);
+  const std::string out =
+      json ? loadgen::format_json(*report, options) : loadgen::format_text(*report);
   std::fputs(out.c_str(), stdout);
   return exit_ok;
 }
@@ -461,18 +464,18 @@ int plot(std::span<const std::string_view> words) {
   if (csv_path.empty() || svg_path.empty()) {
     return usage_error("plot", "--csv and --svg are required", plot_usage);
   }
-  auto text = bench::read_file(csv_path);
+  auto text = loadgen::read_file(csv_path);
   if (!text) {
     std::fprintf(stderr, "outpost bench plot: %s\n", text.error().message().c_str());
     return exit_failed;
   }
-  auto samples = bench::parse_csv(*text);
+  auto samples = loadgen::parse_csv(*text);
   if (!samples) {
     std::fprintf(stderr, "outpost bench plot: %s: %s\n", csv_path.c_str(),
                  samples.error().message().c_str());
     return exit_failed;
   }
-  if (auto written = bench::write_file(svg_path, bench::render_throughput_svg(*samples, title));
+  if (auto written = loadgen::write_file(svg_path, loadgen::render_throughput_svg(*samples, title));
       !written) {
     std::fprintf(stderr, "outpost bench plot: %s\n", written.error().message().c_str());
     return exit_failed;

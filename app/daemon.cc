@@ -39,7 +39,6 @@
 #include "engine/listener.h"
 #include "engine/runtime.h"
 #include "injection/api.h"
-#include "injection/committer.h"
 #include "injection/http_listener.h"
 #include "injection/injector.h"
 #include "injection/submission.h"
@@ -52,6 +51,7 @@
 #include "metrics/exposition.h"
 #include "metrics/line_log.h"
 #include "queue/bounce_keys.h"
+#include "queue/group_commit.h"
 #include "queue/message_id.h"
 #include "queue/rocksdb_store.h"
 #include "tls/certificate.h"
@@ -68,7 +68,7 @@ struct ShardServices {
   std::unique_ptr<delivery::DnsPoller> dns_poller;
   std::unique_ptr<dns::CachingResolver> mx;
   std::unique_ptr<queue::MessageIdGenerator> ids;
-  std::unique_ptr<injection::Committer> committer;
+  std::unique_ptr<queue::GroupCommit> committer;
   std::unique_ptr<delivery::ShardDelivery> delivery;
   std::unique_ptr<injection::Injector> injector;  // shared by SMTP submission and the HTTP API
   std::unique_ptr<injection::SubmissionListener> submission;
@@ -995,10 +995,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
       }
     }
     mine.ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
-    mine.committer = std::make_unique<injection::Committer>(
+    mine.committer = std::make_unique<queue::GroupCommit>(
         shard, spool,
-        injection::CommitOptions{.window = config.commit_window,
-                                 .batch_messages_max = config.commit_batch_messages_max});
+        queue::GroupCommitOptions{.window = config.commit_window,
+                                  .batch_messages_max = config.commit_batch_messages_max});
     auto on_queued = [&shard, &services](const queue::ScheduledItem& item) {
       hand_over(shard, item, services);
     };

@@ -111,8 +111,8 @@ Result<engine::SocketAddress> resolve(const HttpUrl& url) {
   return address;
 }
 
-Result<bench::HttpResponse> http_request(const engine::SocketAddress& to,
-                                         const HttpClientRequest& request) {
+Result<loadgen::HttpResponse> http_request(const engine::SocketAddress& to,
+                                           const HttpClientRequest& request) {
   FdGuard fd(::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return unexpected(system_error(errno, "socket").error());
   timeval timeout{};
@@ -145,7 +145,7 @@ Result<bench::HttpResponse> http_request(const engine::SocketAddress& to,
     sent += static_cast<std::size_t>(n);
   }
 
-  bench::HttpResponseReader reader;
+  loadgen::HttpResponseReader reader;
   char buffer[64 * 1024];
   for (;;) {
     const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);

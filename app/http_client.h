@@ -13,8 +13,8 @@
 
 #include "app/config.h"
 #include "base/result.h"
-#include "bench/http_response_reader.h"
 #include "engine/address.h"
+#include "loadgen/http_response_reader.h"
 #include "proto/http/request_parser.h"
 
 namespace mta::app {
@@ -44,8 +44,8 @@ struct HttpClientRequest {
 // Connects, sends the request with `Connection: close`, reads one response. Socket failures
 // keep their errno (system category): a refused connect is std::errc::connection_refused, so
 // a caller can tell "nothing listens" from other failures.
-Result<bench::HttpResponse> http_request(const engine::SocketAddress& to,
-                                         const HttpClientRequest& request);
+Result<loadgen::HttpResponse> http_request(const engine::SocketAddress& to,
+                                           const HttpClientRequest& request);
 
 // `text` percent-encoded for a path segment or a query value (unreserved characters and '@'
 // stay as they are).

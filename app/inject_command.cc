@@ -11,7 +11,7 @@
 #include "app/http_client.h"
 #include "base/concat.h"
 #include "base/envelope_address.h"
-#include "bench/units.h"
+#include "loadgen/units.h"
 #include "proto/http/json.h"
 
 namespace mta::app {
@@ -70,7 +70,7 @@ Result<Options> parse_args(std::span<const std::string_view> args) {
     } else if (has_value && arg == "--json") {
       o.json_path = std::string(args[++i]);
     } else if (has_value && arg == "--timeout") {
-      auto timeout = bench::parse_duration(args[++i]);
+      auto timeout = loadgen::parse_duration(args[++i]);
       if (!timeout || *timeout < std::chrono::seconds(1)) {
         return bad("--timeout takes a duration of at least 1s, e.g. 30s or 2m");
       }

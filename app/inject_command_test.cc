@@ -1,12 +1,12 @@
 // `outpost inject`'s parts: the http:// URL parser, the raw request it posts (checked by
 // parsing it back), the ids of a 202, the refusal line, and one whole exchange through
-// http_request against the stub injection API (bench/stub_api_for_test.h) on loopback.
+// http_request against the stub injection API (loadgen/stub_api_for_test.h) on loopback.
 #include "app/inject_command.h"
 
 #include <gtest/gtest.h>
 
 #include "app/http_client.h"
-#include "bench/stub_api_for_test.h"
+#include "loadgen/stub_api_for_test.h"
 #include "proto/http/json.h"
 
 namespace mta::app {
@@ -134,7 +134,7 @@ TEST(InjectCommand, RefusalText) {
 }
 
 TEST(InjectCommand, ExchangeWithTheStubApi) {
-  bench::StubApi stub({});
+  loadgen::StubApi stub({});
   const std::string message = "Subject: hi\r\n\r\nbody\r\n";
   HttpClientRequest request;
   request.method = "POST";
@@ -153,7 +153,7 @@ TEST(InjectCommand, ExchangeWithTheStubApi) {
   EXPECT_EQ(refused->status, 400);
   EXPECT_EQ(refusal_text(refused->status, refused->body, ""), "400 bad request");
 
-  const bench::StubSeen& seen = stub.stop();
+  const loadgen::StubSeen& seen = stub.stop();
   EXPECT_EQ(seen.raw, message);
   EXPECT_EQ(seen.envelope, R"({"mail_from":"a@x.test","rcpt_to":["b@y.test"]})");
   EXPECT_EQ(seen.requests, 2u);

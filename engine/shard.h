@@ -1,6 +1,7 @@
 // Shard: one thread, one io_uring. Runs operations (Op), timers, deferred tasks and messages
 // from other shards, owns the connections and listeners opened on it, runs blocking work
-// (an fsync) on its own worker thread, and implements the drain gate used at shutdown.
+// (an fsync) on its own worker thread (its Executor side: base/executor.h), and implements the
+// drain gate used at shutdown.
 // Runtime creates the shards and their threads.
 #pragma once
 
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/executor.h"
 #include "base/result.h"
 #include "base/strong_id.h"
 #include "engine/address.h"
@@ -28,7 +30,7 @@ struct io_uring;
 
 namespace mta::engine {
 
-using TimerId = std::uint64_t;
+using TimerId = Executor::TimerId;
 class Runtime;
 class Listener;
 class Connection;
@@ -44,9 +46,9 @@ struct RuntimeOptions;
 // from outside -> run the `done` of finished offloads -> run due timers -> start a requested
 // stop -> run deferred tasks -> free closed connections -> check whether the drained shard
 // may exit.
-class Shard {
+class Shard final : public Executor {
  public:
-  using Task = std::function<void()>;
+  using Task = Executor::Task;
   using Message = std::function<void(Shard&)>;
   using AcceptFn = std::function<void(int fd, const SocketAddress& peer)>;
 
@@ -54,16 +56,16 @@ class Shard {
   Shard(Runtime& runtime, ShardId id, const RuntimeOptions& options, Clock& clock);
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
-  ~Shard();
+  ~Shard() override;
 
   ShardId id() const { return id_; }
   Runtime& runtime() { return runtime_; }
   Clock& clock() { return clock_; }
 
   // One-shot timer on this shard. Timers due at the same instant run in scheduling order.
-  TimerId schedule(Clock::Duration delay, Task task);
-  void cancel_timer(
-      TimerId id);  // no-op if already fired or cancelled; ids start at 1, so 0 = none
+  TimerId schedule(Clock::Duration delay, Task task) override;
+  // No-op if already fired or cancelled; ids start at 1, so 0 = none.
+  void cancel_timer(TimerId id) override;
   // Runs at the end of this loop turn (after completions, messages and timers). A task
   // deferred by a deferred task runs in the next turn.
   void defer(Task task);
@@ -98,7 +100,7 @@ class Shard {
   // be interrupted, so after the timeout connections are aborted but the shard still waits
   // for the work and runs its `done` (which must then expect closed connections). The worker
   // queue is unbounded: callers keep their own cap (a group commit has one batch in flight).
-  void offload(std::function<void()> work, Task done);
+  void offload(std::function<void()> work, Task done) override;
   std::size_t offloads_in_flight() const { return offload_done_.size(); }  // `done` not yet run
 
   // Accepts on `listen_fd` (from open_listen_socket; the shard takes ownership). The

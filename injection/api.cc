@@ -578,11 +578,11 @@ std::string api_key_digest_hex(std::string_view key) {
   return out;
 }
 
-HttpApi::HttpApi(engine::Shard& shard, Injector& injector, Committer& committer,
+HttpApi::HttpApi(engine::Shard& shard, Injector& injector, queue::GroupCommit& group_commit,
                  queue::Store& store, ApiOptions options)
     : shard_(shard),
       injector_(injector),
-      committer_(committer),
+      group_commit_(group_commit),
       store_(store),
       options_(std::move(options)) {
   limiters_.reserve(options_.keys.size());
@@ -674,7 +674,7 @@ void HttpApi::post_messages(http::Request& request, const Caller& caller, const 
     return;
   }
   // The disk is behind: ask the client to wait instead of holding its messages in memory.
-  if (committer_.waiting() > options_.commit_waiting_max) {
+  if (group_commit_.waiting() > options_.commit_waiting_max) {
     ++probe_.rate_limited;
     refuse({.status = 429,
             .message = "the queue is busy, retry later",

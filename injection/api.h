@@ -20,6 +20,7 @@
 #include "injection/injector.h"
 #include "injection/probe.h"
 #include "injection/rate_limit.h"
+#include "queue/group_commit.h"
 #include "queue/store.h"
 
 namespace mta::injection {
@@ -44,8 +45,8 @@ struct ApiOptions {
 
 class HttpApi {
  public:
-  HttpApi(engine::Shard& shard, Injector& injector, Committer& committer, queue::Store& store,
-          ApiOptions options);
+  HttpApi(engine::Shard& shard, Injector& injector, queue::GroupCommit& group_commit,
+          queue::Store& store, ApiOptions options);
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
@@ -68,7 +69,7 @@ class HttpApi {
 
   engine::Shard& shard_;
   Injector& injector_;
-  Committer& committer_;
+  queue::GroupCommit& group_commit_;
   queue::Store& store_;
   ApiOptions options_;
   std::vector<RateLimiter> limiters_;  // one per key, same order

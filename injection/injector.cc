@@ -1,5 +1,5 @@
 // Injector: trace fields, signature, return path and parts, then the group commit. Runs on the
-// shard that received the message; the committer's callback comes back to the same shard.
+// shard that received the message; the group commit's callback comes back to the same shard.
 #include "injection/injector.h"
 
 #include <algorithm>
@@ -42,10 +42,11 @@ void remove_fields(std::string& message, std::string_view name) {
 
 }  // namespace
 
-Injector::Injector(engine::Shard& shard, Committer& committer, queue::MessageIdGenerator& ids,
-                   InjectorOptions options, RouteFn route, QueuedFn on_queued)
+Injector::Injector(engine::Shard& shard, queue::GroupCommit& group_commit,
+                   queue::MessageIdGenerator& ids, InjectorOptions options, RouteFn route,
+                   QueuedFn on_queued)
     : shard_(shard),
-      committer_(committer),
+      group_commit_(group_commit),
       ids_(ids),
       options_(std::move(options)),
       route_(std::move(route)),
@@ -189,7 +190,7 @@ struct Injector::Batch {
   TraceFacts owned_trace;
   std::string owned_strings[4];
   Clock::WallTime now;
-  std::vector<Committer::Message> writes;
+  std::vector<queue::GroupCommit::Message> writes;
   std::vector<queue::ScheduledItem> items;
   std::vector<MessageId> ids;
   std::size_t bytes = 0;
@@ -248,7 +249,7 @@ void Injector::prepare_some(std::shared_ptr<Batch> batch) {
     }
     batch->bytes += message.body.size();
     batch->ids.push_back(id);
-    batch->writes.push_back(Committer::Message{std::move(parts), std::move(message.body)});
+    batch->writes.push_back(queue::GroupCommit::Message{std::move(parts), std::move(message.body)});
     if (batch->next < batch->messages.size() && shard_.clock().now() - started >= prepare_budget) {
       batch->own_trace();
       shard_.schedule(Clock::Duration::zero(), [this, batch = std::move(batch)]() mutable {
@@ -261,9 +262,9 @@ void Injector::prepare_some(std::shared_ptr<Batch> batch) {
 }
 
 void Injector::commit(std::shared_ptr<Batch> batch) {
-  std::vector<Committer::Message> writes = std::move(batch->writes);
+  std::vector<queue::GroupCommit::Message> writes = std::move(batch->writes);
   batch->messages.clear();  // their bodies are in `writes` now; the rest is not needed again
-  committer_.submit_group(std::move(writes), [this, batch](const Result<void>& result) {
+  group_commit_.submit_group(std::move(writes), [this, batch](const Result<void>& result) {
     Probe& probe = *batch->probe;
     if (!result) {
       ++probe.store_failures;

@@ -16,11 +16,11 @@
 #include "base/clock.h"
 #include "dkim/keyring.h"
 #include "engine/shard.h"
-#include "injection/committer.h"
 #include "injection/probe.h"
 #include "injection/tags.h"
 #include "injection/trace.h"
 #include "queue/bounce_keys.h"
+#include "queue/group_commit.h"
 #include "queue/message_id.h"
 #include "queue/store.h"
 
@@ -85,7 +85,7 @@ class Injector {
   using QueuedFn = std::function<void(const std::vector<queue::ScheduledItem>& parts)>;
   using Done = std::function<void(const Injected& result)>;
 
-  Injector(engine::Shard& shard, Committer& committer, queue::MessageIdGenerator& ids,
+  Injector(engine::Shard& shard, queue::GroupCommit& group_commit, queue::MessageIdGenerator& ids,
            InjectorOptions options, RouteFn route, QueuedFn on_queued);
   Injector(const Injector&) = delete;
   Injector& operator=(const Injector&) = delete;
@@ -115,7 +115,7 @@ class Injector {
   void commit(std::shared_ptr<Batch> batch);
 
   engine::Shard& shard_;
-  Committer& committer_;
+  queue::GroupCommit& group_commit_;
   queue::MessageIdGenerator& ids_;
   InjectorOptions options_;
   RouteFn route_;

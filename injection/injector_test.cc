@@ -35,13 +35,14 @@ struct Outcome {
   std::uint64_t signed_at_timer = 0;      // and when the zero-delay timer ran
 };
 
-// Waits for the injector's answer, frees it and its committer on their shard, and stops.
+// Waits for the injector's answer, frees it and its group commit on their shard, and stops.
 void finish(engine::Runtime& runtime, std::promise<void>& answered,
-            std::unique_ptr<Injector>& injector, std::unique_ptr<Committer>& committer) {
+            std::unique_ptr<Injector>& injector,
+            std::unique_ptr<queue::GroupCommit>& group_commit) {
   EXPECT_EQ(answered.get_future().wait_for(60s), std::future_status::ready);
   EXPECT_TRUE(runtime.post_from_outside(ShardId(0), [&](engine::Shard&) {
     injector.reset();
-    committer.reset();
+    group_commit.reset();
   }));
   runtime.request_stop();
   runtime.wait();
@@ -52,7 +53,7 @@ void finish(engine::Runtime& runtime, std::promise<void>& answered,
 Outcome submit_on_shard(queue::MemoryStore& store, const dkim::KeyRing& ring, int count) {
   Outcome outcome;
   engine::Runtime runtime({.shard_count = 1, .pin_threads = false});
-  std::unique_ptr<Committer> committer;
+  std::unique_ptr<queue::GroupCommit> group_commit;
   std::unique_ptr<queue::MessageIdGenerator> ids;
   std::unique_ptr<Injector> injector;
   Probe probe;
@@ -60,10 +61,11 @@ Outcome submit_on_shard(queue::MemoryStore& store, const dkim::KeyRing& ring, in
   EXPECT_TRUE(
       runtime
           .start([&](engine::Shard& shard) {
-            committer = std::make_unique<Committer>(shard, store, CommitOptions{});
+            group_commit =
+                std::make_unique<queue::GroupCommit>(shard, store, queue::GroupCommitOptions{});
             ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
             injector = std::make_unique<Injector>(
-                shard, *committer, *ids,
+                shard, *group_commit, *ids,
                 InjectorOptions{.hostname = "outpost.test", .signing = &ring},
                 [](std::string_view) { return std::string("relay"); },
                 [&](const std::vector<queue::ScheduledItem>& parts) {
@@ -81,7 +83,7 @@ Outcome submit_on_shard(queue::MemoryStore& store, const dkim::KeyRing& ring, in
             shard.schedule(0ms, [&] { outcome.order.push_back("timer"); });
           })
           .has_value());
-  finish(runtime, answered, injector, committer);
+  finish(runtime, answered, injector, group_commit);
   EXPECT_EQ(probe.messages_signed, static_cast<std::uint64_t>(count));
   return outcome;
 }
@@ -132,7 +134,7 @@ Tagged submit_each(queue::MemoryStore& store, InjectorOptions options,
                    std::vector<Inbound> messages) {
   Tagged out;
   engine::Runtime runtime({.shard_count = 1, .pin_threads = false});
-  std::unique_ptr<Committer> committer;
+  std::unique_ptr<queue::GroupCommit> group_commit;
   std::unique_ptr<queue::MessageIdGenerator> ids;
   std::unique_ptr<Injector> injector;
   Probe probe;
@@ -140,10 +142,11 @@ Tagged submit_each(queue::MemoryStore& store, InjectorOptions options,
   std::size_t left = messages.size();
   EXPECT_TRUE(runtime
                   .start([&](engine::Shard& shard) {
-                    committer = std::make_unique<Committer>(shard, store, CommitOptions{});
+                    group_commit = std::make_unique<queue::GroupCommit>(
+                        shard, store, queue::GroupCommitOptions{});
                     ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
                     injector = std::make_unique<Injector>(
-                        shard, *committer, *ids, std::move(options),
+                        shard, *group_commit, *ids, std::move(options),
                         [](std::string_view) { return std::string("relay"); },
                         [&](const std::vector<queue::ScheduledItem>& parts) {
                           out.items.insert(out.items.end(), parts.begin(), parts.end());
@@ -158,7 +161,7 @@ Tagged submit_each(queue::MemoryStore& store, InjectorOptions options,
                     }
                   })
                   .has_value());
-  finish(runtime, answered, injector, committer);
+  finish(runtime, answered, injector, group_commit);
   return out;
 }
 
