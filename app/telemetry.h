@@ -1,7 +1,9 @@
-// Telemetry: the daemon's Prometheus metrics. Each module counts its own events in plain probes
-// on its shard (STYLE.md); once a second each shard copies what its probes counted since the
-// last time into its own metrics::Registry, and a scrape (`GET /metrics`, on any shard's thread)
-// renders every registry without stopping or messaging the shards.
+// Telemetry: the daemon's Prometheus metrics, composed of each module's metric families. Each
+// module counts its own events in plain probes on its shard and declares its families in its
+// own folder (injection/probe_metrics.h, delivery/probe_metrics.h, ...; STYLE.md); once a
+// second each shard publishes what its probes counted into its own metrics::Registry, and a
+// scrape (`GET /metrics`, on any shard's thread) renders every registry without stopping or
+// messaging the shards. The families render in the order of the members below.
 #pragma once
 
 #include <cstdint>
@@ -10,15 +12,23 @@
 #include <vector>
 
 #include "cluster/fleet.h"
+#include "cluster/fleet_metrics.h"
 #include "delivery/bouncer.h"
 #include "delivery/outcome.h"
+#include "delivery/outcome_metrics.h"
 #include "delivery/probe.h"
+#include "delivery/probe_metrics.h"
 #include "injection/probe.h"
+#include "injection/probe_metrics.h"
 #include "mailbox/intake.h"
 #include "mailbox/intake_limit.h"
 #include "mailbox/mail_listener.h"
+#include "mailbox/probe_metrics.h"
 #include "metrics/catalog.h"
+#include "metrics/line_log_metrics.h"
 #include "metrics/registry.h"
+#include "queue/store_metrics.h"
+#include "tls/handshake_metrics.h"
 
 namespace mta::app {
 
@@ -82,31 +92,17 @@ class Telemetry {
   std::string render() const;
 
  private:
-  // One counter series that follows one probe field.
-  struct Series {
-    metrics::CounterFamily family;
-    std::vector<std::string> labels;
-    std::uint64_t (*read)(const ShardCounts&);
-  };
   struct Shard;
+  // Declared first: every module below declares its families on it, in this order.
   metrics::Catalog catalog_;
-  std::vector<Series> series_;
-  metrics::GaugeFamily scheduled_;
-  metrics::GaugeFamily quarantined_;
-  metrics::GaugeFamily suppressed_;
-  metrics::GaugeFamily mailbox_bytes_;
-  metrics::GaugeFamily mailbox_messages_;
-  metrics::GaugeFamily fleet_up_;
-  metrics::GaugeFamily fleet_nodes_;
-  metrics::GaugeFamily queue_;
-  metrics::GaugeFamily connections_;
-  metrics::BoundedCounterFamily deliveries_;
-  metrics::BoundedCounterFamily tenant_deliveries_;
-  metrics::HistogramFamily delivery_duration_;
-  metrics::HistogramFamily session_duration_;
-  metrics::HistogramFamily sign_duration_;
-  metrics::HistogramFamily commit_duration_;
-  std::unique_ptr<metrics::LabelAdmission> connection_destinations_;
+  injection::ProbeMetrics injection_;
+  queue::StoreMetrics queue_;
+  delivery::OutcomeMetrics outcomes_;
+  delivery::ProbeMetrics delivery_;
+  tls::HandshakeMetrics tls_;
+  metrics::LineLogMetrics log_;
+  mailbox::ProbeMetrics mailbox_;
+  cluster::FleetMetrics fleet_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 
