@@ -358,14 +358,15 @@ void add_transaction_conversations(std::vector<Conversation>& out) {
        {kReadyNotPipelining, "rcpt 0 550 no b", "rcpt 1 550 no c",
         "tx delivered=0 550 no b | 550 no b, 550 no c,", "closed"}});
 
-  out.push_back({"pipelined_mail_rejected",
-                 {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
-                  Server{"553 5.7.1 sender rejected\r\n503 5.5.1 need MAIL\r\n"
-                         "503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n"}},
-                 {kEhlo, kMailTwo},
-                 {kReadyPipelining, "rcpt 0 553 5.7.1 sender rejected", "rcpt 1 553 5.7.1 sender rejected",
-                  "tx delivered=0 553 5.7.1 sender rejected | 553 5.7.1 sender rejected, "
-                  "553 5.7.1 sender rejected,"}});
+  out.push_back(
+      {"pipelined_mail_rejected",
+       {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
+        Server{"553 5.7.1 sender rejected\r\n503 5.5.1 need MAIL\r\n"
+               "503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n"}},
+       {kEhlo, kMailTwo},
+       {kReadyPipelining, "rcpt 0 553 5.7.1 sender rejected", "rcpt 1 553 5.7.1 sender rejected",
+        "tx delivered=0 553 5.7.1 sender rejected | 553 5.7.1 sender rejected, "
+        "553 5.7.1 sender rejected,"}});
 
   out.push_back({"not_pipelined_mail_rejected",
                  {Server{kGreeting}, Server{kEhloPlain}, Begin{two, kMessage},
@@ -383,11 +384,12 @@ void add_transaction_conversations(std::vector<Conversation>& out) {
        {kReadyPipelining, "rcpt 0 250 Ok", "rcpt 1 250 Ok",
         "tx delivered=0 451 4.3.0 queue full | 250 Ok, 250 Ok,"}});
 
-  out.push_back({"data_command_rejected",
-                 {Server{kGreeting}, Server{kEhloPipelining}, Begin{envelope("a@x", {"b@y"}), "m"},
-                  Server{"250 Ok\r\n250 Ok\r\n452 4.3.1 out of space\r\n"}},
-                 {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"},
-                 {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=0 452 4.3.1 out of space | 250 Ok,"}});
+  out.push_back(
+      {"data_command_rejected",
+       {Server{kGreeting}, Server{kEhloPipelining}, Begin{envelope("a@x", {"b@y"}), "m"},
+        Server{"250 Ok\r\n250 Ok\r\n452 4.3.1 out of space\r\n"}},
+       {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"},
+       {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=0 452 4.3.1 out of space | 250 Ok,"}});
 
   out.push_back({"second_transaction_pipelined_sends_rset",
                  {Server{kGreeting}, Server{kEhloPipelining},
@@ -396,8 +398,8 @@ void add_transaction_conversations(std::vector<Conversation>& out) {
                   Server{"250 reset\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"250 second\r\n"}},
                  {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n", "one\r\n.\r\n",
                   "RSET\r\nMAIL FROM:<>\r\nRCPT TO:<c@z>\r\nDATA\r\n", "two\r\n.\r\n"},
-                 {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=1 250 first | 250 Ok,", "rcpt 0 250 Ok",
-                  "tx delivered=1 250 second | 250 Ok,"}});
+                 {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=1 250 first | 250 Ok,",
+                  "rcpt 0 250 Ok", "tx delivered=1 250 second | 250 Ok,"}});
 
   out.push_back(
       {"second_transaction_not_pipelined_waits_for_rset",
@@ -449,11 +451,12 @@ void add_failure_conversations(std::vector<Conversation>& out) {
                  {kReadyPipelining, "rcpt 0 250 Ok",
                   "failed 421 4.7.0 too many errors: server is closing the connection"}});
 
-  out.push_back({"reply_with_nothing_outstanding_is_an_error",
-                 {Server{kGreeting}, Server{kEhloPipelining}, Server{"250 surprise\r\n"}},
-                 {kEhlo},
-                 {kReadyPipelining, "failed 250 surprise: reply with no command outstanding: 250 surprise",
-                  "error unexpected reply"}});
+  out.push_back(
+      {"reply_with_nothing_outstanding_is_an_error",
+       {Server{kGreeting}, Server{kEhloPipelining}, Server{"250 surprise\r\n"}},
+       {kEhlo},
+       {kReadyPipelining, "failed 250 surprise: reply with no command outstanding: 250 surprise",
+        "error unexpected reply"}});
 
   out.push_back({"garbage_reply_is_an_error",
                  {Server{kGreeting}, Server{"HTTP/1.0 200 OK\r\n"}},
@@ -529,8 +532,11 @@ void add_tls_and_auth_conversations(std::vector<Conversation>& out) {
                  {kEhlo, "STARTTLS\r\n", "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"},
                  {"ready pipelining=1 starttls_refused=454 4.7.0 TLS not available"},
                  tls});
-  out.push_back(
-      {"starttls_not_offered", {Server{kGreeting}, Server{kEhloPlain}}, {kEhlo}, {kReadyNotPipelining}, tls});
+  out.push_back({"starttls_not_offered",
+                 {Server{kGreeting}, Server{kEhloPlain}},
+                 {kEhlo},
+                 {kReadyNotPipelining},
+                 tls});
   out.push_back({"starttls_offered_but_not_wanted",
                  {Server{kGreeting}, Server{ehlo_tls}},
                  {kEhlo},
