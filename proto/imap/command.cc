@@ -344,6 +344,14 @@ class Parser {
   bool skip_id_params();
 
   bool command_body(Command& command, std::string_view name);
+  // The arguments of one command, after its name.
+  bool authenticate_args(Command& command);
+  bool login_args(Command& command);
+  bool status_args(Command& command);
+  bool append_args(Command& command);
+  bool search_args(Command& command);
+  bool fetch_args(Command& command);
+  bool store_args(Command& command);
 
   std::string_view s_;
   const CommandLimits& limits_;
@@ -772,48 +780,55 @@ bool Parser::skip_id_params() {
   return expect(')', "Bad ID parameters");
 }
 
+namespace {
+
+// The command a name (any case) stands for, or nothing for an unknown one.
+std::optional<CommandName> command_named(std::string_view name) {
+  static constexpr std::pair<std::string_view, CommandName> kNames[] = {
+      {"CAPABILITY", CommandName::capability},
+      {"NOOP", CommandName::noop},
+      {"LOGOUT", CommandName::logout},
+      {"STARTTLS", CommandName::starttls},
+      {"AUTHENTICATE", CommandName::authenticate},
+      {"LOGIN", CommandName::login},
+      {"SELECT", CommandName::select},
+      {"EXAMINE", CommandName::examine},
+      {"CREATE", CommandName::create},
+      {"DELETE", CommandName::delete_},
+      {"RENAME", CommandName::rename},
+      {"SUBSCRIBE", CommandName::subscribe},
+      {"UNSUBSCRIBE", CommandName::unsubscribe},
+      {"LIST", CommandName::list},
+      {"LSUB", CommandName::lsub},
+      {"STATUS", CommandName::status},
+      {"APPEND", CommandName::append},
+      {"CHECK", CommandName::check},
+      {"CLOSE", CommandName::close},
+      {"EXPUNGE", CommandName::expunge},
+      {"SEARCH", CommandName::search},
+      {"FETCH", CommandName::fetch},
+      {"STORE", CommandName::store},
+      {"COPY", CommandName::copy},
+      {"MOVE", CommandName::move},
+      {"IDLE", CommandName::idle},
+      {"ENABLE", CommandName::enable},
+      {"NAMESPACE", CommandName::namespace_},
+      {"UNSELECT", CommandName::unselect},
+      {"ID", CommandName::id},
+  };
+  for (const auto& [text, value] : kNames) {
+    if (iequals(name, text)) return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 bool Parser::command_body(Command& c, std::string_view name) {
   using N = CommandName;
-  static constexpr std::pair<std::string_view, N> kNames[] = {
-      {"CAPABILITY", N::capability},
-      {"NOOP", N::noop},
-      {"LOGOUT", N::logout},
-      {"STARTTLS", N::starttls},
-      {"AUTHENTICATE", N::authenticate},
-      {"LOGIN", N::login},
-      {"SELECT", N::select},
-      {"EXAMINE", N::examine},
-      {"CREATE", N::create},
-      {"DELETE", N::delete_},
-      {"RENAME", N::rename},
-      {"SUBSCRIBE", N::subscribe},
-      {"UNSUBSCRIBE", N::unsubscribe},
-      {"LIST", N::list},
-      {"LSUB", N::lsub},
-      {"STATUS", N::status},
-      {"APPEND", N::append},
-      {"CHECK", N::check},
-      {"CLOSE", N::close},
-      {"EXPUNGE", N::expunge},
-      {"SEARCH", N::search},
-      {"FETCH", N::fetch},
-      {"STORE", N::store},
-      {"COPY", N::copy},
-      {"MOVE", N::move},
-      {"IDLE", N::idle},
-      {"ENABLE", N::enable},
-      {"NAMESPACE", N::namespace_},
-      {"UNSELECT", N::unselect},
-      {"ID", N::id},
-  };
-  bool known = false;
-  for (const auto& [text, value] : kNames) {
-    if (iequals(name, text)) {
-      c.name = value;
-      known = true;
-    }
-  }
-  if (!known) return fail("Unknown command");
+  const std::optional<CommandName> named = command_named(name);
+  if (!named) return fail("Unknown command");
+  c.name = *named;
   if (c.uid && c.name != N::fetch && c.name != N::search && c.name != N::store &&
       c.name != N::copy && c.name != N::move && c.name != N::expunge) {
     return fail("Unknown UID command");
@@ -838,30 +853,10 @@ bool Parser::command_body(Command& c, std::string_view name) {
       }
       return end();
     }
-    case N::authenticate: {
-      // authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")]
-      if (!sp()) return false;
-      const std::optional<std::string_view> mechanism = atom();
-      if (!mechanism) return false;
-      c.mechanism = upper(*mechanism);
-      if (eat(' ')) {
-        const std::optional<std::string_view> response = atom();
-        if (!response) return false;
-        c.initial_response = std::string(*response);
-      }
-      return end();
-    }
-    case N::login: {
-      // login = "LOGIN" SP userid SP password
-      if (!sp()) return false;
-      std::optional<std::string> user = astring();
-      if (!user || !sp()) return false;
-      std::optional<std::string> password = astring();
-      if (!password) return false;
-      c.user = std::move(*user);
-      c.password = std::move(*password);
-      return end();
-    }
+    case N::authenticate:
+      return authenticate_args(c);
+    case N::login:
+      return login_args(c);
     case N::select:
     case N::examine:
     case N::create:
@@ -896,139 +891,16 @@ bool Parser::command_body(Command& c, std::string_view name) {
       c.pattern = std::move(*pattern);
       return end();
     }
-    case N::status: {
-      // status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
-      if (!sp()) return false;
-      std::optional<std::string> mailbox = this->mailbox();
-      if (!mailbox || !sp() || !expect('(', "Expected status items")) return false;
-      c.mailbox = std::move(*mailbox);
-      do {
-        const std::optional<std::string_view> item = atom();
-        if (!item) return false;
-        static constexpr std::pair<std::string_view, StatusItem> kItems[] = {
-            {"MESSAGES", StatusItem::messages},
-            {"RECENT", StatusItem::recent},
-            {"UIDNEXT", StatusItem::uidnext},
-            {"UIDVALIDITY", StatusItem::uidvalidity},
-            {"UNSEEN", StatusItem::unseen}};
-        bool found = false;
-        for (const auto& [text, value] : kItems) {
-          if (iequals(*item, text)) {
-            c.status_items.push_back(value);
-            found = true;
-          }
-        }
-        if (!found) return fail("Unknown status item");
-      } while (eat(' '));
-      if (!expect(')', "Bad status items")) return false;
-      return end();
-    }
-    case N::append: {
-      // append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
-      if (!sp()) return false;
-      std::optional<std::string> mailbox = this->mailbox();
-      if (!mailbox || !sp()) return false;
-      c.mailbox = std::move(*mailbox);
-      if (peek() == '(') {
-        std::optional<Flags> flags = flag_list();
-        if (!flags || !sp()) return false;
-        c.flags = std::move(*flags);
-      }
-      if (peek() == '"') {
-        const std::optional<std::string> text = quoted();
-        if (!text) return false;
-        c.internal_date = parse_date_time(*text);
-        if (!c.internal_date) return fail("Bad date-time");
-        if (!sp()) return false;
-      }
-      if (peek() != '{') return fail("Expected a literal");
-      std::optional<std::string> message = literal();
-      if (!message) return false;
-      c.message = std::move(*message);
-      return end();
-    }
-    case N::search: {
-      // search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key)
-      if (!sp()) return false;
-      const std::size_t mark = pos_;
-      const std::string_view word = run_of(is_alpha);
-      if (iequals(word, "CHARSET") && peek() == ' ') {
-        ++pos_;
-        std::optional<std::string> charset = astring();
-        if (!charset || !sp()) return false;
-        c.charset = upper(*charset);
-      } else {
-        pos_ = mark;
-      }
-      do {
-        std::optional<SearchKey> key = search_key();
-        if (!key) return false;
-        c.search.push_back(std::move(*key));
-      } while (eat(' '));
-      return end();
-    }
-    case N::fetch: {
-      // fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "("
-      // fetch-att *(SP fetch-att) ")")
-      if (!sp()) return false;
-      std::optional<SequenceSet> set = sequence_set();
-      if (!set || !sp()) return false;
-      c.set = std::move(*set);
-      using K = FetchAttribute::Kind;
-      const auto simple = [](K kind) {
-        FetchAttribute att;
-        att.kind = kind;
-        return att;
-      };
-      if (eat('(')) {
-        do {
-          if (!fetch_att(c.fetch)) return false;
-        } while (eat(' '));
-        if (!expect(')', "Unbalanced parentheses")) return false;
-        return end();
-      }
-      const std::size_t mark = pos_;
-      const std::string_view word = run_of(is_alpha);
-      if (at_end() && (iequals(word, "ALL") || iequals(word, "FAST") || iequals(word, "FULL"))) {
-        c.fetch = {simple(K::flags), simple(K::internaldate), simple(K::rfc822_size)};
-        if (!iequals(word, "FAST")) c.fetch.push_back(simple(K::envelope));
-        if (iequals(word, "FULL")) c.fetch.push_back(simple(K::body));
-        return true;
-      }
-      pos_ = mark;
-      if (!fetch_att(c.fetch)) return false;
-      return end();
-    }
-    case N::store: {
-      // store = "STORE" SP sequence-set SP store-att-flags; store-att-flags = (["+" / "-"]
-      // "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))
-      if (!sp()) return false;
-      std::optional<SequenceSet> set = sequence_set();
-      if (!set || !sp()) return false;
-      c.set = std::move(*set);
-      if (eat('+')) {
-        c.store_mode = StoreMode::add;
-      } else if (eat('-')) {
-        c.store_mode = StoreMode::remove;
-      }
-      const std::string_view item = run_of([](char ch) { return is_alpha(ch) || ch == '.'; });
-      if (iequals(item, "FLAGS.SILENT")) {
-        c.silent = true;
-      } else if (!iequals(item, "FLAGS")) {
-        return fail("Expected FLAGS");
-      }
-      if (!sp()) return false;
-      if (peek() == '(') {
-        std::optional<Flags> flags = flag_list();
-        if (!flags) return false;
-        c.flags = std::move(*flags);
-      } else {
-        do {
-          if (!flag(c.flags)) return false;
-        } while (eat(' '));
-      }
-      return end();
-    }
+    case N::status:
+      return status_args(c);
+    case N::append:
+      return append_args(c);
+    case N::search:
+      return search_args(c);
+    case N::fetch:
+      return fetch_args(c);
+    case N::store:
+      return store_args(c);
     case N::copy:
     case N::move: {
       if (!sp()) return false;
@@ -1057,6 +929,170 @@ bool Parser::command_body(Command& c, std::string_view name) {
     }
   }
   return fail("Unknown command");
+}
+
+bool Parser::authenticate_args(Command& c) {
+  // authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")]
+  if (!sp()) return false;
+  const std::optional<std::string_view> mechanism = atom();
+  if (!mechanism) return false;
+  c.mechanism = upper(*mechanism);
+  if (eat(' ')) {
+    const std::optional<std::string_view> response = atom();
+    if (!response) return false;
+    c.initial_response = std::string(*response);
+  }
+  return end();
+}
+
+bool Parser::login_args(Command& c) {
+  // login = "LOGIN" SP userid SP password
+  if (!sp()) return false;
+  std::optional<std::string> user = astring();
+  if (!user || !sp()) return false;
+  std::optional<std::string> password = astring();
+  if (!password) return false;
+  c.user = std::move(*user);
+  c.password = std::move(*password);
+  return end();
+}
+
+bool Parser::status_args(Command& c) {
+  // status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
+  if (!sp()) return false;
+  std::optional<std::string> mailbox = this->mailbox();
+  if (!mailbox || !sp() || !expect('(', "Expected status items")) return false;
+  c.mailbox = std::move(*mailbox);
+  do {
+    const std::optional<std::string_view> item = atom();
+    if (!item) return false;
+    static constexpr std::pair<std::string_view, StatusItem> kItems[] = {
+        {"MESSAGES", StatusItem::messages},
+        {"RECENT", StatusItem::recent},
+        {"UIDNEXT", StatusItem::uidnext},
+        {"UIDVALIDITY", StatusItem::uidvalidity},
+        {"UNSEEN", StatusItem::unseen}};
+    bool found = false;
+    for (const auto& [text, value] : kItems) {
+      if (iequals(*item, text)) {
+        c.status_items.push_back(value);
+        found = true;
+      }
+    }
+    if (!found) return fail("Unknown status item");
+  } while (eat(' '));
+  if (!expect(')', "Bad status items")) return false;
+  return end();
+}
+
+bool Parser::append_args(Command& c) {
+  // append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+  if (!sp()) return false;
+  std::optional<std::string> mailbox = this->mailbox();
+  if (!mailbox || !sp()) return false;
+  c.mailbox = std::move(*mailbox);
+  if (peek() == '(') {
+    std::optional<Flags> flags = flag_list();
+    if (!flags || !sp()) return false;
+    c.flags = std::move(*flags);
+  }
+  if (peek() == '"') {
+    const std::optional<std::string> text = quoted();
+    if (!text) return false;
+    c.internal_date = parse_date_time(*text);
+    if (!c.internal_date) return fail("Bad date-time");
+    if (!sp()) return false;
+  }
+  if (peek() != '{') return fail("Expected a literal");
+  std::optional<std::string> message = literal();
+  if (!message) return false;
+  c.message = std::move(*message);
+  return end();
+}
+
+bool Parser::search_args(Command& c) {
+  // search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key)
+  if (!sp()) return false;
+  const std::size_t mark = pos_;
+  const std::string_view word = run_of(is_alpha);
+  if (iequals(word, "CHARSET") && peek() == ' ') {
+    ++pos_;
+    std::optional<std::string> charset = astring();
+    if (!charset || !sp()) return false;
+    c.charset = upper(*charset);
+  } else {
+    pos_ = mark;
+  }
+  do {
+    std::optional<SearchKey> key = search_key();
+    if (!key) return false;
+    c.search.push_back(std::move(*key));
+  } while (eat(' '));
+  return end();
+}
+
+bool Parser::fetch_args(Command& c) {
+  // fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "("
+  // fetch-att *(SP fetch-att) ")")
+  if (!sp()) return false;
+  std::optional<SequenceSet> set = sequence_set();
+  if (!set || !sp()) return false;
+  c.set = std::move(*set);
+  using K = FetchAttribute::Kind;
+  const auto simple = [](K kind) {
+    FetchAttribute att;
+    att.kind = kind;
+    return att;
+  };
+  if (eat('(')) {
+    do {
+      if (!fetch_att(c.fetch)) return false;
+    } while (eat(' '));
+    if (!expect(')', "Unbalanced parentheses")) return false;
+    return end();
+  }
+  const std::size_t mark = pos_;
+  const std::string_view word = run_of(is_alpha);
+  if (at_end() && (iequals(word, "ALL") || iequals(word, "FAST") || iequals(word, "FULL"))) {
+    c.fetch = {simple(K::flags), simple(K::internaldate), simple(K::rfc822_size)};
+    if (!iequals(word, "FAST")) c.fetch.push_back(simple(K::envelope));
+    if (iequals(word, "FULL")) c.fetch.push_back(simple(K::body));
+    return true;
+  }
+  pos_ = mark;
+  if (!fetch_att(c.fetch)) return false;
+  return end();
+}
+
+bool Parser::store_args(Command& c) {
+  // store = "STORE" SP sequence-set SP store-att-flags; store-att-flags = (["+" / "-"]
+  // "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))
+  if (!sp()) return false;
+  std::optional<SequenceSet> set = sequence_set();
+  if (!set || !sp()) return false;
+  c.set = std::move(*set);
+  if (eat('+')) {
+    c.store_mode = StoreMode::add;
+  } else if (eat('-')) {
+    c.store_mode = StoreMode::remove;
+  }
+  const std::string_view item = run_of([](char ch) { return is_alpha(ch) || ch == '.'; });
+  if (iequals(item, "FLAGS.SILENT")) {
+    c.silent = true;
+  } else if (!iequals(item, "FLAGS")) {
+    return fail("Expected FLAGS");
+  }
+  if (!sp()) return false;
+  if (peek() == '(') {
+    std::optional<Flags> flags = flag_list();
+    if (!flags) return false;
+    c.flags = std::move(*flags);
+  } else {
+    do {
+      if (!flag(c.flags)) return false;
+    } while (eat(' '));
+  }
+  return end();
 }
 
 Result<Command> Parser::run() {

@@ -196,8 +196,7 @@ Transcript converse(const Conversation& c, std::vector<std::size_t> splits) {
   return got;
 }
 
-std::vector<Conversation> conversations() {
-  std::vector<Conversation> all;
+void add_login_conversations(std::vector<Conversation>& all) {
   all.push_back({
       .name = "user pass, stat, list, uidl, retr, quit",
       .client = kLogin +
@@ -267,6 +266,9 @@ std::vector<Conversation> conversations() {
            "-ERR Syntax: AUTH mechanism [initial-response]\r\n", "+ \r\n", kAuthFailed, kBye}),
       .want_events = {"auth plain alice:wrong", "ended deleted=0"},
   });
+}
+
+void add_transaction_conversations(std::vector<Conversation>& all) {
   all.push_back({
       .name = "top 0, top 1, top 99999999 equals retr, top of a headerless body",
       .client = kLogin + "TOP 1 0\r\nTOP 1 1\r\nTOP 1 2\r\nTOP 1 99999999\r\nTOP 2 1\r\n"
@@ -384,6 +386,9 @@ std::vector<Conversation> conversations() {
             m.messages = {{"uid-1", kMsg1}, {"bad id", kMsg2}};
           },
   });
+}
+
+void add_error_conversations(std::vector<Conversation>& all) {
   all.push_back({
       .name = "wrong state and unknown commands",
       .client = "STAT\r\nLIST\r\nRETR 1\r\nDELE 1\r\nNOOP\r\nRSET\r\nTOP 1 1\r\nUIDL\r\n"
@@ -456,6 +461,9 @@ std::vector<Conversation> conversations() {
                    "+ \r\n", "-ERR Line too long\r\n", kBye}),
       .want_events = {"ended deleted=0"},
   });
+}
+
+void add_tls_conversations(std::vector<Conversation>& all) {
   all.push_back({
       .name = "capa in both states, plaintext allowed",
       .client = "CAPA\r\n" + kLogin + "CAPA\r\nQUIT\r\n",
@@ -515,6 +523,9 @@ std::vector<Conversation> conversations() {
             o.plaintext_auth_allowed = false;
           },
   });
+}
+
+void add_limit_conversations(std::vector<Conversation>& all) {
   all.push_back({
       .name = "three failed logins end the session",
       .client = "USER alice\r\nPASS a\r\nUSER alice\r\nPASS b\r\nAPOP bob " + std::string(kDigest) +
@@ -542,6 +553,15 @@ std::vector<Conversation> conversations() {
       .want_left = {"uid-1", "uid-2"},
       .setup = [](SessionOptions& o) { o.limits.output_chunk_bytes = 3; },
   });
+}
+
+std::vector<Conversation> conversations() {
+  std::vector<Conversation> all;
+  add_login_conversations(all);
+  add_transaction_conversations(all);
+  add_error_conversations(all);
+  add_tls_conversations(all);
+  add_limit_conversations(all);
   return all;
 }
 

@@ -286,20 +286,21 @@ void add_replies_of_the_wrong_class(std::vector<Conversation>& out) {
                   "error protocol violation"}});
 }
 
-std::vector<Conversation> conversations() {
-  const Envelope two = envelope("a@x", {"b@y", "c@z"});
-  const std::string mail_two = "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@z>\r\nDATA\r\n";
-  const std::string ready_p = "ready pipelining=1";
-  const std::string ready_np = "ready pipelining=0";
-  std::vector<Conversation> out;
+// What the transcript says when a session is ready, and the commands of a two-recipient
+// transaction; shared by the conversations below.
+const std::string kReadyPipelining = "ready pipelining=1";
+const std::string kReadyNotPipelining = "ready pipelining=0";
+const std::string kMailTwo = "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@z>\r\nDATA\r\n";
 
+void add_transaction_conversations(std::vector<Conversation>& out) {
+  const Envelope two = envelope("a@x", {"b@y", "c@z"});
   out.push_back({"pipelined_mixed_recipients_then_quit",
                  {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
                   Server{"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <c@z> unknown\r\n"
                          "354 End data with <CR><LF>.<CR><LF>\r\n"},
                   Server{"250 2.0.0 Ok: queued as ABC\r\n"}, Quit{}, Server{"221 2.0.0 Bye\r\n"}},
-                 {kEhlo, mail_two, kStuffed, "QUIT\r\n"},
-                 {ready_p, "rcpt 0 250 2.1.5 Ok", "rcpt 1 550 5.1.1 <c@z> unknown",
+                 {kEhlo, kMailTwo, kStuffed, "QUIT\r\n"},
+                 {kReadyPipelining, "rcpt 0 250 2.1.5 Ok", "rcpt 1 550 5.1.1 <c@z> unknown",
                   "tx delivered=1 250 2.0.0 Ok: queued as ABC | 250 2.1.5 Ok, 550 5.1.1 <c@z> "
                   "unknown,",
                   "closed"}});
@@ -308,7 +309,7 @@ std::vector<Conversation> conversations() {
                  {Server{kGreeting + kEhloPipelining}, Begin{envelope("a@x", {"b@y"}), "x"},
                   Server{"250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"250 Ok\r\n"}},
                  {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n", "x\r\n.\r\n"},
-                 {ready_p, "rcpt 0 250 Ok", "tx delivered=1 250 Ok | 250 Ok,"}});
+                 {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=1 250 Ok | 250 Ok,"}});
 
   out.push_back(
       {"not_pipelined_one_command_at_a_time",
@@ -316,7 +317,7 @@ std::vector<Conversation> conversations() {
         Server{"250 Ok\r\n"}, Server{"550 no\r\n"}, Server{"354 go\r\n"}, Server{"250 queued\r\n"}},
        {kEhlo, "MAIL FROM:<a@x>\r\n", "RCPT TO:<b@y>\r\n", "RCPT TO:<c@z>\r\n", "DATA\r\n",
         kStuffed},
-       {ready_np, "rcpt 0 250 Ok", "rcpt 1 550 no",
+       {kReadyNotPipelining, "rcpt 0 250 Ok", "rcpt 1 550 no",
         "tx delivered=1 250 queued | 250 Ok, 550 no,"}});
 
   out.push_back(
@@ -324,53 +325,54 @@ std::vector<Conversation> conversations() {
        {Server{kGreeting}, Server{kEhloPipelining}, Begin{envelope("a@x", {"b@y"}), ""},
         Server{"250 Ok\r\n"}, Server{"250 Ok\r\n"}, Server{"354 go\r\n"}, Server{"250 Ok\r\n"}},
        {kEhlo, "MAIL FROM:<a@x>\r\n", "RCPT TO:<b@y>\r\n", "DATA\r\n", ".\r\n"},
-       {ready_p, "rcpt 0 250 Ok", "tx delivered=1 250 Ok | 250 Ok,"},
+       {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=1 250 Ok | 250 Ok,"},
        ClientOptions{"localhost", {}, false}});
 
   out.push_back({"pipelined_all_rejected_data_554",
                  {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
                   Server{"250 Ok\r\n550 5.1.1 no b\r\n450 4.2.0 greylisted\r\n"
                          "554 5.5.1 No valid recipients\r\n"}},
-                 {kEhlo, mail_two},
-                 {ready_p, "rcpt 0 550 5.1.1 no b", "rcpt 1 450 4.2.0 greylisted",
+                 {kEhlo, kMailTwo},
+                 {kReadyPipelining, "rcpt 0 550 5.1.1 no b", "rcpt 1 450 4.2.0 greylisted",
                   "tx delivered=0 550 5.1.1 no b | 550 5.1.1 no b, 450 4.2.0 greylisted,"}});
 
   out.push_back({"pipelined_all_rejected_but_354_sends_dot_only",
                  {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
                   Server{"250 Ok\r\n550 no b\r\n550 no c\r\n354 go\r\n"},
                   Server{"554 no valid recipients\r\n"}},
-                 {kEhlo, mail_two, ".\r\n"},
-                 {ready_p, "rcpt 0 550 no b", "rcpt 1 550 no c",
+                 {kEhlo, kMailTwo, ".\r\n"},
+                 {kReadyPipelining, "rcpt 0 550 no b", "rcpt 1 550 no c",
                   "tx delivered=0 550 no b | 550 no b, 550 no c,"}});
 
   out.push_back({"pipelined_all_rejected_354_then_250_still_undelivered",
                  {Server{kGreeting}, Server{kEhloPipelining}, Begin{envelope("a@x", {"b@y"}), "m"},
                   Server{"250 Ok\r\n550 no b\r\n354 go\r\n"}, Server{"250 empty message ok\r\n"}},
                  {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n", ".\r\n"},
-                 {ready_p, "rcpt 0 550 no b", "tx delivered=0 550 no b | 550 no b,"}});
+                 {kReadyPipelining, "rcpt 0 550 no b", "tx delivered=0 550 no b | 550 no b,"}});
 
   out.push_back(
       {"not_pipelined_all_rejected_sends_no_data",
        {Server{kGreeting}, Server{kEhloPlain}, Begin{two, kMessage}, Server{"250 Ok\r\n"},
         Server{"550 no b\r\n"}, Server{"550 no c\r\n"}, Quit{}, Server{"221 Bye\r\n"}},
        {kEhlo, "MAIL FROM:<a@x>\r\n", "RCPT TO:<b@y>\r\n", "RCPT TO:<c@z>\r\n", "QUIT\r\n"},
-       {ready_np, "rcpt 0 550 no b", "rcpt 1 550 no c",
+       {kReadyNotPipelining, "rcpt 0 550 no b", "rcpt 1 550 no c",
         "tx delivered=0 550 no b | 550 no b, 550 no c,", "closed"}});
 
-  out.push_back({"pipelined_mail_rejected",
-                 {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
-                  Server{"553 5.7.1 sender rejected\r\n503 5.5.1 need MAIL\r\n"
-                         "503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n"}},
-                 {kEhlo, mail_two},
-                 {ready_p, "rcpt 0 553 5.7.1 sender rejected", "rcpt 1 553 5.7.1 sender rejected",
-                  "tx delivered=0 553 5.7.1 sender rejected | 553 5.7.1 sender rejected, "
-                  "553 5.7.1 sender rejected,"}});
+  out.push_back(
+      {"pipelined_mail_rejected",
+       {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
+        Server{"553 5.7.1 sender rejected\r\n503 5.5.1 need MAIL\r\n"
+               "503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n"}},
+       {kEhlo, kMailTwo},
+       {kReadyPipelining, "rcpt 0 553 5.7.1 sender rejected", "rcpt 1 553 5.7.1 sender rejected",
+        "tx delivered=0 553 5.7.1 sender rejected | 553 5.7.1 sender rejected, "
+        "553 5.7.1 sender rejected,"}});
 
   out.push_back({"not_pipelined_mail_rejected",
                  {Server{kGreeting}, Server{kEhloPlain}, Begin{two, kMessage},
                   Server{"451 4.3.0 try later\r\n"}},
                  {kEhlo, "MAIL FROM:<a@x>\r\n"},
-                 {ready_np, "rcpt 0 451 4.3.0 try later", "rcpt 1 451 4.3.0 try later",
+                 {kReadyNotPipelining, "rcpt 0 451 4.3.0 try later", "rcpt 1 451 4.3.0 try later",
                   "tx delivered=0 451 4.3.0 try later | 451 4.3.0 try later, 451 4.3.0 try "
                   "later,"}});
 
@@ -378,15 +380,16 @@ std::vector<Conversation> conversations() {
       {"transient_after_body",
        {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
         Server{"250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"451 4.3.0 queue full\r\n"}},
-       {kEhlo, mail_two, kStuffed},
-       {ready_p, "rcpt 0 250 Ok", "rcpt 1 250 Ok",
+       {kEhlo, kMailTwo, kStuffed},
+       {kReadyPipelining, "rcpt 0 250 Ok", "rcpt 1 250 Ok",
         "tx delivered=0 451 4.3.0 queue full | 250 Ok, 250 Ok,"}});
 
-  out.push_back({"data_command_rejected",
-                 {Server{kGreeting}, Server{kEhloPipelining}, Begin{envelope("a@x", {"b@y"}), "m"},
-                  Server{"250 Ok\r\n250 Ok\r\n452 4.3.1 out of space\r\n"}},
-                 {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"},
-                 {ready_p, "rcpt 0 250 Ok", "tx delivered=0 452 4.3.1 out of space | 250 Ok,"}});
+  out.push_back(
+      {"data_command_rejected",
+       {Server{kGreeting}, Server{kEhloPipelining}, Begin{envelope("a@x", {"b@y"}), "m"},
+        Server{"250 Ok\r\n250 Ok\r\n452 4.3.1 out of space\r\n"}},
+       {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"},
+       {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=0 452 4.3.1 out of space | 250 Ok,"}});
 
   out.push_back({"second_transaction_pipelined_sends_rset",
                  {Server{kGreeting}, Server{kEhloPipelining},
@@ -395,8 +398,8 @@ std::vector<Conversation> conversations() {
                   Server{"250 reset\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"250 second\r\n"}},
                  {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n", "one\r\n.\r\n",
                   "RSET\r\nMAIL FROM:<>\r\nRCPT TO:<c@z>\r\nDATA\r\n", "two\r\n.\r\n"},
-                 {ready_p, "rcpt 0 250 Ok", "tx delivered=1 250 first | 250 Ok,", "rcpt 0 250 Ok",
-                  "tx delivered=1 250 second | 250 Ok,"}});
+                 {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=1 250 first | 250 Ok,",
+                  "rcpt 0 250 Ok", "tx delivered=1 250 second | 250 Ok,"}});
 
   out.push_back(
       {"second_transaction_not_pipelined_waits_for_rset",
@@ -406,7 +409,7 @@ std::vector<Conversation> conversations() {
         Server{"250 Ok\r\n"}, Server{"354 go\r\n"}, Server{"250 second\r\n"}},
        {kEhlo, "MAIL FROM:<a@x>\r\n", "RCPT TO:<b@y>\r\n", "DATA\r\n", "one\r\n.\r\n", "RSET\r\n",
         "MAIL FROM:<a@x>\r\n", "RCPT TO:<c@z>\r\n", "DATA\r\n", "two\r\n.\r\n"},
-       {ready_np, "rcpt 0 250 Ok", "tx delivered=1 250 first | 250 Ok,", "rcpt 0 250 Ok",
+       {kReadyNotPipelining, "rcpt 0 250 Ok", "tx delivered=1 250 first | 250 Ok,", "rcpt 0 250 Ok",
         "tx delivered=1 250 second | 250 Ok,"}});
 
   out.push_back(
@@ -416,8 +419,11 @@ std::vector<Conversation> conversations() {
         Server{"250 Ok\r\n"}, Server{"250 Ok\r\n"}, Server{"354 go\r\n"}, Server{"250 Ok\r\n"}},
        {kEhlo, "HELO localhost\r\n", "MAIL FROM:<a@x>\r\n", "RCPT TO:<b@y>\r\n", "DATA\r\n",
         "m\r\n.\r\n"},
-       {ready_np, "rcpt 0 250 Ok", "tx delivered=1 250 Ok | 250 Ok,"}});
+       {kReadyNotPipelining, "rcpt 0 250 Ok", "tx delivered=1 250 Ok | 250 Ok,"}});
+}
 
+void add_failure_conversations(std::vector<Conversation>& out) {
+  const Envelope two = envelope("a@x", {"b@y", "c@z"});
   out.push_back({"helo_rejected_fails",
                  {Server{kGreeting}, Server{"500 what\r\n"}, Server{"550 go away\r\n"}},
                  {kEhlo, "HELO localhost\r\n"},
@@ -441,15 +447,16 @@ std::vector<Conversation> conversations() {
   out.push_back({"421_mid_transaction_fails_session",
                  {Server{kGreeting}, Server{kEhloPipelining}, Begin{two, kMessage},
                   Server{"250 Ok\r\n250 Ok\r\n421 4.7.0 too many errors\r\n"}},
-                 {kEhlo, mail_two},
-                 {ready_p, "rcpt 0 250 Ok",
+                 {kEhlo, kMailTwo},
+                 {kReadyPipelining, "rcpt 0 250 Ok",
                   "failed 421 4.7.0 too many errors: server is closing the connection"}});
 
-  out.push_back({"reply_with_nothing_outstanding_is_an_error",
-                 {Server{kGreeting}, Server{kEhloPipelining}, Server{"250 surprise\r\n"}},
-                 {kEhlo},
-                 {ready_p, "failed 250 surprise: reply with no command outstanding: 250 surprise",
-                  "error unexpected reply"}});
+  out.push_back(
+      {"reply_with_nothing_outstanding_is_an_error",
+       {Server{kGreeting}, Server{kEhloPipelining}, Server{"250 surprise\r\n"}},
+       {kEhlo},
+       {kReadyPipelining, "failed 250 surprise: reply with no command outstanding: 250 surprise",
+        "error unexpected reply"}});
 
   out.push_back({"garbage_reply_is_an_error",
                  {Server{kGreeting}, Server{"HTTP/1.0 200 OK\r\n"}},
@@ -461,13 +468,15 @@ std::vector<Conversation> conversations() {
        {Server{kGreeting}, Server{kEhloPipelining}, Begin{envelope("a@x", {"b@y"}), "m"}, Quit{},
         Server{"250 Ok\r\n250 Ok\r\n354 go\r\n"}, Server{"250 Ok\r\n"}, Server{"221 Bye\r\n"}},
        {kEhlo, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n", "m\r\n.\r\n", "QUIT\r\n"},
-       {ready_p, "rcpt 0 250 Ok", "tx delivered=1 250 Ok | 250 Ok,", "closed"}});
+       {kReadyPipelining, "rcpt 0 250 Ok", "tx delivered=1 250 Ok | 250 Ok,", "closed"}});
 
   out.push_back({"quit_before_ready_is_sent_after_ehlo",
                  {Quit{}, Server{kGreeting}, Server{kEhloPlain}, Server{"221 Bye\r\n"}},
                  {kEhlo, "QUIT\r\n"},
-                 {ready_np, "closed"}});
+                 {kReadyNotPipelining, "closed"}});
+}
 
+void add_mail_parameter_conversations(std::vector<Conversation>& out) {
   out.push_back({"mail_parameters_size_8bitmime_smtputf8",
                  {Server{kGreeting},
                   Server{"250-mx\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
@@ -476,26 +485,28 @@ std::vector<Conversation> conversations() {
                  {kEhlo,
                   "MAIL FROM:<> SIZE=22 BODY=8BITMIME SMTPUTF8\r\nRCPT TO:<j\xc3\xbcrgen@x>\r\n"
                   "DATA\r\n"},
-                 {ready_p}});
+                 {kReadyPipelining}});
 
   out.push_back({"mail_parameters_8bit_body_only",
                  {Server{kGreeting}, Server{"250-mx\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"},
                   Begin{envelope("a@x", {"b@y"}), "Subject: x\n\ncaf\xc3\xa9\n"}},
                  {kEhlo, "MAIL FROM:<a@x> BODY=8BITMIME\r\n"},
-                 {ready_np}});
+                 {kReadyNotPipelining}});
 
   out.push_back({"mail_parameters_not_advertised",
                  {Server{kGreeting}, Server{"250 mx\r\n"},
                   Begin{envelope("a@x", {"b@y"}), "Subject: caf\xc3\xa9\n\n"}},
                  {kEhlo, "MAIL FROM:<a@x>\r\n"},
-                 {ready_np}});
+                 {kReadyNotPipelining}});
 
   out.push_back({"custom_helo_name",
                  {Server{kGreeting}},
                  {"EHLO mta1.example.net\r\n"},
                  {},
                  ClientOptions{"mta1.example.net", {}, true}});
+}
 
+void add_tls_and_auth_conversations(std::vector<Conversation>& out) {
   // RFC 3207. The server's EHLO after TLS no longer offers STARTTLS.
   const ClientOptions tls{.starttls = true};
   const std::string ehlo_tls = "250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
@@ -521,12 +532,15 @@ std::vector<Conversation> conversations() {
                  {kEhlo, "STARTTLS\r\n", "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"},
                  {"ready pipelining=1 starttls_refused=454 4.7.0 TLS not available"},
                  tls});
-  out.push_back(
-      {"starttls_not_offered", {Server{kGreeting}, Server{kEhloPlain}}, {kEhlo}, {ready_np}, tls});
+  out.push_back({"starttls_not_offered",
+                 {Server{kGreeting}, Server{kEhloPlain}},
+                 {kEhlo},
+                 {kReadyNotPipelining},
+                 tls});
   out.push_back({"starttls_offered_but_not_wanted",
                  {Server{kGreeting}, Server{ehlo_tls}},
                  {kEhlo},
-                 {ready_p}});
+                 {kReadyPipelining}});
   out.push_back({"quit_while_tls_starts_is_sent_over_tls",
                  {Server{kGreeting}, Server{ehlo_tls}, Server{"220 Ready\r\n"}, Quit{}, TlsUp{},
                   Server{"250 mx\r\n"}, Server{"221 Bye\r\n"}},
@@ -554,6 +568,14 @@ std::vector<Conversation> conversations() {
                  {kEhlo},
                  {"failed 0: AUTH PLAIN is not offered"},
                  ClientOptions{.auth_plain = "AHUAcA=="}});
+}
+
+std::vector<Conversation> conversations() {
+  std::vector<Conversation> out;
+  add_transaction_conversations(out);
+  add_failure_conversations(out);
+  add_mail_parameter_conversations(out);
+  add_tls_and_auth_conversations(out);
   add_421_after_every_reply(out);
   add_replies_of_the_wrong_class(out);
   return out;

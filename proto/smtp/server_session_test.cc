@@ -120,9 +120,10 @@ std::string cat(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
-std::vector<Conversation> conversations() {
-  const std::string txn = "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n";
-  std::vector<Conversation> all;
+// The commands of a one-recipient transaction, shared by the conversations below.
+const std::string kTransaction = "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n";
+
+void add_transaction_conversations(std::vector<Conversation>& all) {
   all.push_back(
       {"happy path",
        "EHLO client.example\r\nMAIL FROM:<a@b.example> SIZE=20\r\n"
@@ -138,7 +139,7 @@ std::vector<Conversation> conversations() {
       {"pipelined two transactions",
        "EHLO c\r\nMAIL FROM:<a@b.example> BODY=8BITMIME SMTPUTF8\r\nRCPT TO:<c@d.example>\r\n"
        "RCPT TO:<@r.example:e@f.example>\r\nDATA\r\n..dot\r\nbare\nline\r\n.\r\n" +
-           txn + "second\r\n.\r\nNOOP\r\nQUIT\r\n",
+           kTransaction + "second\r\n.\r\nNOOP\r\nQUIT\r\n",
        cat({kGreeting, kEhlo, kMailOk, kRcptOk, kRcptOk, k354, "250 2.0.0 Ok: queued as 1\r\n",
             kMailOk, kRcptOk, k354, "451 4.3.0 Error: queue file write error\r\n", kOk, kBye}),
        {"from=<a@b.example> to=<c@d.example><e@f.example> body=.dot\\r\\nbare\\r\\nline\\r\\n "
@@ -174,6 +175,9 @@ std::vector<Conversation> conversations() {
             "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n", kOk}),
        {},
        [](ServerOptions& o) { o.chunking = false; }});
+}
+
+void add_limit_conversations(std::vector<Conversation>& all) {
   all.push_back({"command line too long",
                  "NOOP " + std::string(600, 'x') + "\r\nNOOP " + std::string(505, 'y') +
                      "\r\nNOOP " + std::string(506, 'z') + "\r\nNOOP\r\n",
@@ -202,14 +206,15 @@ std::vector<Conversation> conversations() {
        {"from=<a@b.example> to=<r1@d.example><r2@d.example> body="},
        [](ServerOptions& o) { o.limits.recipients_max = 2; }});
   all.push_back({"message too large",
-                 "HELO c\r\n" + txn + std::string(150, 'L') + "\r\n.\r\n" + txn + "small\r\n.\r\n",
+                 "HELO c\r\n" + kTransaction + std::string(150, 'L') + "\r\n.\r\n" + kTransaction +
+                     "small\r\n.\r\n",
                  cat({kGreeting, "250 mx.test\r\n", kMailOk, kRcptOk, k354,
                       "552 5.3.4 Message size exceeds fixed limit\r\n", kMailOk, kRcptOk, k354,
                       "250 2.0.0 Ok: queued as 1\r\n"}),
                  {"from=<a@b.example> to=<c@d.example> body=small\\r\\n"},
                  [](ServerOptions& o) { o.limits.message_bytes_max = 100; }});
   all.push_back({"text line too long",
-                 "EHLO c\r\n" + txn + std::string(999, 'T') + "\r\nok\r\n.\r\nNOOP\r\n",
+                 "EHLO c\r\n" + kTransaction + std::string(999, 'T') + "\r\nok\r\n.\r\nNOOP\r\n",
                  cat({kGreeting, kEhlo, kMailOk, kRcptOk, k354,
                       "554 5.5.6 Error: message not accepted: line too long\r\n", kOk}),
                  {}});
@@ -217,7 +222,7 @@ std::vector<Conversation> conversations() {
       {"rset mid-transaction",
        "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRSET\r\n"
        "RCPT TO:<c@d.example>\r\n" +
-           txn + ".\r\n",
+           kTransaction + ".\r\n",
        cat({kGreeting, kEhlo, kMailOk, kRcptOk, kOk, "503 5.5.1 Error: need MAIL command\r\n",
             kMailOk, kRcptOk, k354, "250 2.0.0 Ok: queued as 1\r\n"}),
        {"from=<a@b.example> to=<c@d.example> body="}});
@@ -233,6 +238,9 @@ std::vector<Conversation> conversations() {
                       "421 4.7.0 mx.test Error: too many errors\r\n"}),
                  {"ended"},
                  [](ServerOptions& o) { o.limits.errors_max = 3; }});
+}
+
+void add_option_and_policy_conversations(std::vector<Conversation>& all) {
   all.push_back({"without enhanced status codes",
                  "EHLO c\r\nMAIL FROM:<a@b.example> BODY=8BITMIME\r\nRCPT TO:c\r\nBAD\r\nQUIT\r\n",
                  cat({kGreeting,
@@ -295,11 +303,14 @@ std::vector<Conversation> conversations() {
            return std::nullopt;
          };
        }});
+}
+
+void add_smuggling_conversations(std::vector<Conversation>& all) {
   // SMTP smuggling (CVE-2023-51766 class): a "." line ended by a bare LF or CR is content, so
   // the commands after it are part of the body, never executed.
   all.push_back(
       {"smuggling with LF dot LF",
-       "EHLO c\r\n" + txn + "hi\n.\nMAIL FROM:<evil@x.example>\r\n" +
+       "EHLO c\r\n" + kTransaction + "hi\n.\nMAIL FROM:<evil@x.example>\r\n" +
            "RCPT TO:<v@y.example>\r\nDATA\r\nevil\r\n.\r\nQUIT\r\n",
        cat({kGreeting, kEhlo, kMailOk, kRcptOk, k354, "250 2.0.0 Ok: queued as 1\r\n", kBye}),
        {"from=<a@b.example> to=<c@d.example> body=hi\\r\\n.\\r\\nMAIL "
@@ -308,11 +319,13 @@ std::vector<Conversation> conversations() {
         "ended"}});
   all.push_back(
       {"smuggling with CR dot CR and LF dot CRLF",
-       "EHLO c\r\n" + txn + "hi\r.\rRSET\r\nx\n.\r\nNOOP\r\n.\r\nNOOP\r\n",
+       "EHLO c\r\n" + kTransaction + "hi\r.\rRSET\r\nx\n.\r\nNOOP\r\n.\r\nNOOP\r\n",
        cat({kGreeting, kEhlo, kMailOk, kRcptOk, k354, "250 2.0.0 Ok: queued as 1\r\n", kOk}),
        {"from=<a@b.example> to=<c@d.example> body=hi\\r\\n.\\r\\nRSET\\r\\nx\\r\\n."
         "\\r\\nNOOP\\r\\n repaired=3"}});
+}
 
+void add_chunking_conversations(std::vector<Conversation>& all) {
   // CHUNKING (RFC 3030).
   const std::string envelope = "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n";
   all.push_back(
@@ -381,6 +394,15 @@ std::vector<Conversation> conversations() {
        cat({kGreeting, kEhlo, kMailOk, kRcptOk, "501 5.5.4 Syntax: BDAT chunk-size [LAST]\r\n",
             "421 4.7.0 mx.test Error: BDAT syntax, chunk boundary lost\r\n"}),
        {"ended"}});
+}
+
+std::vector<Conversation> conversations() {
+  std::vector<Conversation> all;
+  add_transaction_conversations(all);
+  add_limit_conversations(all);
+  add_option_and_policy_conversations(all);
+  add_smuggling_conversations(all);
+  add_chunking_conversations(all);
   return all;
 }
 
