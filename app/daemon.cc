@@ -40,7 +40,7 @@
 #include "engine/runtime.h"
 #include "injection/api.h"
 #include "injection/committer.h"
-#include "injection/http_listener.h"
+#include "server/http_listener.h"
 #include "injection/injector.h"
 #include "injection/submission.h"
 #include "mailbox/errc.h"
@@ -74,8 +74,8 @@ struct ShardServices {
   std::unique_ptr<injection::SubmissionListener> submission;
   std::unique_ptr<injection::HttpApi> api;
   std::unique_ptr<AdminApi> admin;
-  std::unique_ptr<injection::HttpListener> http;
-  std::unique_ptr<injection::HttpListener> metrics;  // [metrics] listen, when set
+  std::unique_ptr<server::HttpListener> http;
+  std::unique_ptr<server::HttpListener> metrics;  // [metrics] listen, when set
   // The bounce mailbox, on shard 0 only (mailbox_shard): the intake and its SMTP listener.
   std::unique_ptr<mailbox::BounceIntake> intake;
   mailbox::MailStore* mail = nullptr;                     // the store, for its metrics
@@ -1266,7 +1266,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
     if (shard.id().value() == 0) shard.on_stop([&draining] { draining = true; });
     // GET /metrics, on the [metrics] listeners, else beside the admin API.
     auto serve_metrics = [&telemetry, &ready, &draining](const http::Request& request,
-                                                         const injection::Respond& respond) {
+                                                         const server::Respond& respond) {
       if (request.path == "/healthz" || request.path == "/readyz") {
         // Liveness: this shard's loop answers. Readiness: every shard recovered its queue and
         // listens, and no drain has begun (a load balancer should stop sending then).
@@ -1297,7 +1297,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
       return true;
     };
     const bool separate_metrics = !config.metrics_listen.empty();
-    injection::HttpOptions http_options;
+    server::HttpOptions http_options;
     http_options.limits.body_bytes_max = config.http_body_bytes_max;
     http_options.peer_limits = with_shard_cap(http_limits, 1000);
     http_options.peer_counts = &http_peers;
@@ -1308,11 +1308,11 @@ int run_daemon(const Config& config, const std::string& config_path) {
       return head.path.starts_with("/v1/") ? api->authenticates(head, peer)
                                            : admin->authorized(head);
     };
-    mine.http = std::make_unique<injection::HttpListener>(
+    mine.http = std::make_unique<server::HttpListener>(
         shard, http_options,
         [admin = mine.admin.get(), api = mine.api.get(), serve_metrics, separate_metrics](
             http::Request&& request, const engine::SocketAddress& peer,
-            const injection::Respond& respond) {
+            const server::Respond& respond) {
           // /metrics beside the admin API wants its key; a [metrics] listener of its own
           // serves it without one.
           if (!separate_metrics && request.path == "/metrics" && !admin->authorized(request)) {
@@ -1342,16 +1342,16 @@ int run_daemon(const Config& config, const std::string& config_path) {
               .status = 404, .content_type = "text/plain", .body = "no such route\n"});
         });
     if (separate_metrics) {
-      mine.metrics = std::make_unique<injection::HttpListener>(
+      mine.metrics = std::make_unique<server::HttpListener>(
           shard,
-          injection::HttpOptions{
+          server::HttpOptions{
               .peer_limits = with_shard_cap(http_limits, 1000),
               .peer_counts = &metrics_peers,
               // Scrapes carry no body: none larger than the small cap is read here.
               .authenticated = [](const http::Request&,
                                   const engine::SocketAddress&) { return false; }},
           [serve_metrics](http::Request&& request, const engine::SocketAddress& /*peer*/,
-                          const injection::Respond& respond) {
+                          const server::Respond& respond) {
             if (serve_metrics(request, respond)) return;
             respond(http::Response{
                 .status = 404, .content_type = "text/plain", .body = "GET /metrics\n"});
