@@ -14,6 +14,7 @@
 #include "delivery/outcome.h"
 #include "delivery/probe.h"
 #include "injection/probe.h"
+#include "mailbox/bounce_listener.h"
 #include "mailbox/intake.h"
 #include "mailbox/intake_limit.h"
 #include "mailbox/mail_listener.h"
@@ -42,7 +43,7 @@ struct ShardCounts {
   std::uint64_t log_dropped = 0;
   std::uint64_t log_failures = 0;
   // The bounce mailbox (the mailbox shard only; zero elsewhere).
-  injection::Probe bounce_smtp;
+  mailbox::BounceListenerProbe bounce_smtp;
   mailbox::IntakeProbe intake;
   mailbox::MailListenerProbe imap;
   mailbox::MailListenerProbe pop3;
