@@ -16,8 +16,8 @@
 #include "base/strong_id.h"
 #include "engine/limits.h"
 #include "engine/shard.h"
-#include "metrics/registry.h"
 #include "proto/smtp/server_session.h"
+#include "server/probe.h"
 #include "tls/context.h"
 
 namespace mta::server {
@@ -38,17 +38,6 @@ struct SmtpOptions {
   tls::ServerContext* tls = nullptr;
   Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
   std::string name = "submission";  // the listener's name in log lines
-};
-
-// What every listener counts of its connections (a protocol's probe extends it). Plain
-// integers, read on the owning shard.
-struct ListenerProbe {
-  std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_refused = 0;          // over a connection cap, or while stopping
-  std::uint64_t tls_sessions = 0;                 // TLS handshakes completed (STARTTLS or implicit)
-  std::uint64_t tls_resumed = 0;                  // of them, resumed sessions
-  std::uint64_t tls_failures = 0;                 // handshakes failed or timed out
-  metrics::Histogram* session_seconds = nullptr;  // accept to close, when app/ set it
 };
 
 // How a received message went; smtp_reply() says what the client is told.
