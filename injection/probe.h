@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "metrics/registry.h"
-#include "server/smtp_listener.h"
+#include "server/probe.h"
 
 namespace mta::injection {
 

@@ -12,6 +12,7 @@
 
 #include "engine/shard.h"
 #include "mailbox/intake_limit.h"
+#include "server/probe.h"
 #include "server/smtp_listener.h"
 
 namespace mta::mailbox {
