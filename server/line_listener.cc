@@ -137,7 +137,7 @@ void LineConnection::on_closed(int /*error*/) {
 LineListener::LineListener(engine::Shard& shard, LineOptions options, std::string name,
                            std::string refusal, ListenerProbe& probe)
     : shard_(shard),
-      line_options_(std::move(options)),
+      line_options_(options),
       name_(std::move(name)),
       refusal_(std::move(refusal)),
       probe_(probe) {

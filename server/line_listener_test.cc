@@ -58,7 +58,7 @@ class EchoConnection final : public LineConnection {
 class EchoListener final : public LineListener {
  public:
   EchoListener(engine::Shard& shard, LineOptions options)
-      : LineListener(shard, std::move(options), "echo", "GOODBYE ", probe_) {}
+      : LineListener(shard, options, "echo", "GOODBYE ", probe_) {}
   ListenerProbe probe_;
 
  private:

@@ -86,7 +86,7 @@ class FakeHandler final : public SmtpHandler {
 
 class Served {
  public:
-  Served(SmtpOptions options, bool later) : runtime_(test_options(1)) {
+  Served(const SmtpOptions& options, bool later) : runtime_(test_options(1)) {
     auto fd = engine::open_listen_socket(loopback(0));
     EXPECT_TRUE(fd.has_value());
     port_ = engine::local_address(*fd)->port();
