@@ -13,15 +13,17 @@ LineConnection::LineConnection(LineListener& listener, std::uint64_t id)
     : id_(id),
       stream_(*this),
       listener_(listener),
+      opened_(std::chrono::steady_clock::now()),
       deadlines_(
           listener.shard_, listener.line_options_.peer_limits,
           [this](engine::Deadlines::Kind kind) { on_expired(kind); }, &listener.first_commands_) {}
 
-void LineConnection::start(int fd, bool implicit_tls, std::string peer_ip,
+void LineConnection::start(int fd, bool implicit_tls, const engine::SocketAddress& peer,
                            engine::PeerCounts::Ticket&& ticket) {
   const LineOptions& options = listener_.line_options_;
   listener_.shard_.hold();
-  peer_ip_ = std::move(peer_ip);
+  peer_ = peer;
+  peer_ip_ = peer.host();
   ticket_ = std::move(ticket);
   stream_.adopt(listener_.shard_, fd);
   if (implicit_tls) {
@@ -49,16 +51,7 @@ void LineConnection::on_expired(engine::Deadlines::Kind kind) {
     stream_.abort();
     return;
   }
-  switch (kind) {
-    case engine::Deadlines::Kind::command:
-      stream_.write(listener_.refusal_ + "Command timeout exceeded, closing\r\n");
-      break;
-    case engine::Deadlines::Kind::session:
-      stream_.write(listener_.refusal_ + "Session too long, closing\r\n");
-      break;
-    case engine::Deadlines::Kind::evicted:
-      break;
-  }
+  stream_.write(listener_.goodbye_line(kind));
   close();
 }
 
@@ -121,6 +114,9 @@ void LineConnection::on_tls_ready(const Result<void>& result) {
     return;  // the stream closes; on_closed follows
   }
   ++listener_.probe_.tls_sessions;
+  if (const tls::Info* info = stream_.tls_info(); info != nullptr && info->resumed) {
+    ++listener_.probe_.tls_resumed;
+  }
   deadlines_.command_started();  // the session starts over: its first command is timed again
   tls_started();
   drive();
@@ -130,6 +126,9 @@ void LineConnection::on_closed(int /*error*/) {
   open_ = false;
   deadlines_.cancel();
   ticket_ = {};  // the address's place is free now, not when this object goes
+  if (listener_.probe_.session_seconds != nullptr) {
+    listener_.probe_.session_seconds->observe(std::chrono::steady_clock::now() - opened_);
+  }
   listener_.shard_.release();
   listener_.on_closed(id_);
 }
@@ -162,16 +161,26 @@ void LineListener::on_accept(int fd, bool implicit_tls, const engine::SocketAddr
                     shard_.stopping(), &first_commands_);
   if (!admission.admitted()) {
     ++probe_.connections_refused;
-    engine::refuse(fd, refusal_ + (admission.verdict == engine::Admission::Verdict::peer_full
-                                       ? "Too many connections from your address, try later\r\n"
-                                       : "Too many connections, try later\r\n"));
+    engine::refuse(fd, refusal_line(admission.verdict));
     return;
   }
   ++probe_.connections_accepted;
   const std::uint64_t id = next_id_++;
   auto [it, inserted] = connections_.emplace(id, open_connection(id, implicit_tls));
   MTA_ASSERT(inserted);
-  it->second->start(fd, implicit_tls, peer.host(), std::move(admission.ticket));
+  it->second->start(fd, implicit_tls, peer, std::move(admission.ticket));
+}
+
+std::string LineListener::refusal_line(engine::Admission::Verdict verdict) const {
+  return refusal_ + (verdict == engine::Admission::Verdict::peer_full
+                         ? "Too many connections from your address, try later\r\n"
+                         : "Too many connections, try later\r\n");
+}
+
+std::string LineListener::goodbye_line(engine::Deadlines::Kind kind) const {
+  return refusal_ + (kind == engine::Deadlines::Kind::session
+                         ? "Session too long, closing\r\n"
+                         : "Command timeout exceeded, closing\r\n");
 }
 
 void LineListener::on_closed(std::uint64_t id) {

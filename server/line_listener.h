@@ -1,5 +1,5 @@
-// LineListener and LineConnection: the life cycle a line protocol's server (IMAP, POP3) needs,
-// written once. A listener accepts connections (up to peer_limits; more get the protocol's
+// LineListener and LineConnection: the life cycle a line protocol's server (SMTP, IMAP, POP3)
+// needs, written once. A listener accepts connections (up to peer_limits; more get the protocol's
 // refusal), and each connection speaks through a tls::Stream: plaintext with STARTTLS/STLS, or
 // TLS from the first byte (993/995). A connection writes its session's output while the socket
 // keeps up and stops reading while output is backed up or its session waits, so a client that
@@ -44,16 +44,19 @@ class LineConnection : public tls::StreamHandler {
 
   // Adopts the socket and sends the greeting (after the handshake, for implicit TLS). Keeps
   // `ticket` (its place in the per-address count) until the connection closes.
-  // `peer_ip`: the client's address, for the subclass and the log.
-  void start(int fd, bool implicit_tls, std::string peer_ip, engine::PeerCounts::Ticket&& ticket);
-  // The shard stops: neither protocol has a transaction to finish, so the connection closes.
-  void stop() { close(); }
+  void start(int fd, bool implicit_tls, const engine::SocketAddress& peer,
+             engine::PeerCounts::Ticket&& ticket);
+  // The shard stops. By default the connection closes (IMAP and POP3 have no transaction to
+  // finish); SMTP finishes a transaction in flight first.
+  virtual void stop() { close(); }
 
  protected:
   virtual void feed(std::string_view bytes) = 0;
   // Drains the session's events and writes its output (call flush()).
   virtual void drive() = 0;
-  virtual void tls_started() = 0;  // the session's tls_started(), unless it began as TLS
+  // The handshake is done (the counters are counted): the session's tls_started(), unless it
+  // began as TLS.
+  virtual void tls_started() = 0;
   virtual bool input_blocked() const = 0;
   virtual std::string_view pending_output() const = 0;
   virtual void output_taken(std::size_t bytes) = 0;
@@ -65,6 +68,7 @@ class LineConnection : public tls::StreamHandler {
   void close() {
     if (open_) stream_.close();
   }
+  const engine::SocketAddress& peer() const { return peer_; }
   const std::string& peer_ip() const { return peer_ip_; }
 
   const std::uint64_t id_;
@@ -80,10 +84,12 @@ class LineConnection : public tls::StreamHandler {
   void on_expired(engine::Deadlines::Kind kind);
 
   LineListener& listener_;
+  const std::chrono::steady_clock::time_point opened_;
   bool reading_paused_ = false;
   engine::PeerCounts::Ticket ticket_;
   engine::Deadlines deadlines_;
-  std::string peer_ip_;  // the client's address, for the subclass and the log
+  engine::SocketAddress peer_;
+  std::string peer_ip_;  // the client's address without the port, for the subclass and the log
 };
 
 // One per protocol and shard, used only there.
@@ -99,7 +105,8 @@ class LineListener {
   LineListener& operator=(const LineListener&) = delete;
   virtual ~LineListener();
 
-  // Starts accepting on `listen_fd` (this listener owns it). implicit_tls needs options.tls.
+  // Starts accepting on `listen_fd` (this listener owns it; a SO_REUSEPORT socket of this
+  // shard). implicit_tls needs options.tls.
   void listen(int listen_fd, bool implicit_tls = false);
   std::size_t sessions_open() const { return connections_.size(); }
   const std::string& name() const { return name_; }
@@ -109,6 +116,10 @@ class LineListener {
   virtual std::unique_ptr<LineConnection> open_connection(std::uint64_t id, bool implicit_tls) = 0;
   void for_each_connection(const std::function<void(LineConnection&)>& visit);
   LineConnection* find(std::uint64_t id);
+  // What a client is told before the close: over a connection cap (refused at accept), and
+  // past a deadline. By default the refusal prefix and the reason.
+  virtual std::string refusal_line(engine::Admission::Verdict verdict) const;
+  virtual std::string goodbye_line(engine::Deadlines::Kind kind) const;
 
   engine::Shard& shard_;
 

@@ -1,6 +1,6 @@
-// The SMTP listener skeleton of one shard: accepts connections (per-shard and per-address caps,
-// the first-command queue), drives one smtp::ServerSession per connection on a tls::Stream
-// (STARTTLS or implicit TLS), enforces the deadlines and the output cap, and drains on stop.
+// The SMTP listener skeleton of one shard: server::LineListener (accept, per-shard and
+// per-address caps, deadlines, STARTTLS or implicit TLS, the output cap) driving one
+// smtp::ServerSession per connection, and draining on stop.
 // What a server takes, from whom and what becomes of a message is its SmtpHandler's business:
 // submission (injection/) and the bounce intake (mailbox/) plug in here.
 #pragma once
@@ -11,12 +11,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "base/strong_id.h"
 #include "engine/limits.h"
 #include "engine/shard.h"
 #include "proto/smtp/server_session.h"
+#include "server/line_listener.h"
 #include "server/probe.h"
 #include "tls/context.h"
 
@@ -92,43 +92,31 @@ class SmtpHandler {
                           MessageDone done) = 0;
 };
 
-// One per shard, created and used only on that shard's thread. Owns its sessions; each
-// session holds the shard's drain gate while its connection is open, so a stop waits for
-// messages in flight. On stop, idle sessions are told 421 and closed; sessions in the middle
-// of a transaction finish it first. `handler` and `probe` must outlive the listener.
-class SmtpListener {
+// One per shard, created and used only on that shard's thread: server::LineListener's life
+// cycle with an smtp::ServerSession per connection. Each session holds the shard's drain gate
+// while its connection is open, so a stop waits for messages in flight. On stop, idle sessions
+// are told 421 and closed; sessions in the middle of a transaction finish it first. `handler`
+// and `probe` must outlive the listener.
+class SmtpListener final : public LineListener {
  public:
   SmtpListener(engine::Shard& shard, SmtpOptions options, SmtpHandler& handler,
                ListenerProbe& probe);
-  SmtpListener(const SmtpListener&) = delete;
-  SmtpListener& operator=(const SmtpListener&) = delete;
-  ~SmtpListener();
-
-  // Starts accepting on `listen_fd` (a SO_REUSEPORT socket of this shard); takes ownership.
-  // `implicit_tls`: the connection is TLS from its first byte (port 465 style).
-  void listen(int listen_fd, bool implicit_tls = false);
-
-  std::size_t sessions_open() const { return sessions_.size(); }
+  ~SmtpListener() override;
 
  private:
   class Session;
   friend class Session;
 
-  void on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer);
-  void on_session_closed(std::uint64_t session_id);
-  void on_stop();
-  Session* find(std::uint64_t session_id);
+  std::unique_ptr<LineConnection> open_connection(std::uint64_t id, bool implicit_tls) override;
+  std::string refusal_line(engine::Admission::Verdict verdict) const override;
+  std::string goodbye_line(engine::Deadlines::Kind kind) const override;
+  Session* find_session(std::uint64_t session_id);
   // The handler's callbacks: they find the session again by id, which may have gone.
   SmtpHandler::AuthDone auth_done(std::uint64_t session_id);
   SmtpHandler::MessageDone message_done(std::uint64_t session_id);
 
-  engine::Shard& shard_;
-  SmtpOptions options_;
+  const SmtpOptions options_;
   SmtpHandler& handler_;
-  ListenerProbe& probe_;
-  engine::FirstCommandQueue first_commands_;  // before sessions_: outlives their Deadlines
-  std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
-  std::uint64_t next_session_id_ = 1;
 };
 
 }  // namespace mta::server
