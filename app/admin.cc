@@ -287,7 +287,7 @@ bool AdminApi::authorized(const http::Request& request) const {
 }
 
 bool AdminApi::handle(http::Request& request, const engine::SocketAddress& /*peer*/,
-                      const injection::Respond& respond) {
+                      const server::Respond& respond) {
   const std::string_view path = request.path;
   const bool suppression_route =
       path.starts_with(suppressions_prefix) &&
@@ -449,7 +449,7 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& /*pee
 }
 
 void AdminApi::handle_operation(const http::Request& request, std::string_view route, bool text,
-                                const injection::Respond& respond) {
+                                const server::Respond& respond) {
   const auto only = [&](std::string_view method) {
     if (request.method == method) return true;
     http::Response wrong = failure(405, "use " + std::string(method), text);
@@ -530,7 +530,7 @@ void AdminApi::handle_operation(const http::Request& request, std::string_view r
 }
 
 void AdminApi::handle_suppressions(const http::Request& request, std::string_view address,
-                                   bool text, const injection::Respond& respond) {
+                                   bool text, const server::Respond& respond) {
   if (suppressions_ == nullptr) return respond(failure(404, "no bounce mailbox configured", text));
   auto write_entry = [](http::JsonWriter& json, const mailbox::Suppression& entry) {
     json.begin_object();

@@ -30,10 +30,10 @@
 
 #include "delivery/shard_delivery.h"
 #include "engine/shard.h"
-#include "injection/http_listener.h"
 #include "mailbox/store.h"
 #include "queue/query.h"
 #include "queue/store.h"
+#include "server/http_listener.h"
 
 namespace mta::app {
 
@@ -83,15 +83,15 @@ class AdminApi {
   bool authorized(const http::Request& request) const;
 
   bool handle(http::Request& request, const engine::SocketAddress& peer,
-              const injection::Respond& respond);
+              const server::Respond& respond);
 
  private:
   // The suppression routes; `address` is the path after the prefix's '/', or empty.
   void handle_suppressions(const http::Request& request, std::string_view address, bool text,
-                           const injection::Respond& respond);
+                           const server::Respond& respond);
   // The operation routes (status, destinations, reload); `route` is the path after /api/v1.
   void handle_operation(const http::Request& request, std::string_view route, bool text,
-                        const injection::Respond& respond);
+                        const server::Respond& respond);
 
   engine::Shard& shard_;
   queue::Store& store_;

@@ -39,9 +39,9 @@
 #include "engine/listener.h"
 #include "engine/runtime.h"
 #include "injection/api.h"
-#include "injection/http_listener.h"
 #include "injection/injector.h"
 #include "injection/submission.h"
+#include "mailbox/bounce_listener.h"
 #include "mailbox/errc.h"
 #include "mailbox/imap_listener.h"
 #include "mailbox/intake.h"
@@ -54,6 +54,7 @@
 #include "queue/group_commit.h"
 #include "queue/message_id.h"
 #include "queue/rocksdb_store.h"
+#include "server/http_listener.h"
 #include "tls/certificate.h"
 #include "tls/context.h"
 
@@ -74,13 +75,13 @@ struct ShardServices {
   std::unique_ptr<injection::SubmissionListener> submission;
   std::unique_ptr<injection::HttpApi> api;
   std::unique_ptr<AdminApi> admin;
-  std::unique_ptr<injection::HttpListener> http;
-  std::unique_ptr<injection::HttpListener> metrics;  // [metrics] listen, when set
+  std::unique_ptr<server::HttpListener> http;
+  std::unique_ptr<server::HttpListener> metrics;  // [metrics] listen, when set
   // The bounce mailbox, on shard 0 only (mailbox_shard): the intake and its SMTP listener.
   std::unique_ptr<mailbox::BounceIntake> intake;
   mailbox::MailStore* mail = nullptr;                     // the store, for its metrics
   std::unique_ptr<mailbox::IntakeLimiter> bounce_limits;  // per client; outlives bounce_smtp
-  std::unique_ptr<injection::SubmissionListener> bounce_smtp;
+  std::unique_ptr<mailbox::BounceListener> bounce_smtp;
   std::unique_ptr<mailbox::Pop3Listener> pop3;
   std::unique_ptr<mailbox::ImapListener> imap;
   // What the last history expiry (shard 0 only) did; written on the worker, read in its done.
@@ -406,24 +407,24 @@ void expire_history(engine::Shard& shard, queue::Store& spool, ShardServices& mi
 
 // One message for the bounce mailbox, on its shard: the answer the SMTP intake (or the
 // Bouncer) gets. Durable when queued.
-injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& intake,
-                                 std::string_view mail_from,
-                                 const std::vector<std::string>& recipients,
-                                 std::string_view body) {
+server::MessageOutcome store_bounce(engine::Shard& shard, mailbox::BounceIntake& intake,
+                                    std::string_view mail_from,
+                                    const std::vector<std::string>& recipients,
+                                    std::string_view body) {
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(shard.clock().wall_now().time_since_epoch())
           .count();
   auto report = intake.receive(mail_from, recipients, body, now);
   if (!report && report.error().code == mailbox::Errc::over_quota) {
-    return injection::Injected{.status = injection::Injected::Status::refused,
-                               .detail = "message larger than the bounce mailbox"};
+    return server::MessageOutcome{.status = server::MessageOutcome::Status::refused,
+                                  .detail = "message larger than the bounce mailbox"};
   }
   if (!report) {
     log::error("bounce mailbox: cannot store a bounce: " + report.error().message());
-    return injection::Injected{.status = report.error().code == mailbox::Errc::no_space
-                                             ? injection::Injected::Status::no_space
-                                             : injection::Injected::Status::failed,
-                               .detail = "mailbox write failed"};
+    return server::MessageOutcome{.status = report.error().code == mailbox::Errc::no_space
+                                                ? server::MessageOutcome::Status::no_space
+                                                : server::MessageOutcome::Status::failed,
+                                  .detail = "mailbox write failed"};
   }
   const mailbox::BounceRecipient* primary = mailbox::primary_recipient(*report);
   std::string what(mailbox::to_string(report->kind));
@@ -432,8 +433,8 @@ injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& in
             (primary->hard ? " hard " : " soft ") + primary->address;
   }
   if (log::enabled(log::Level::debug)) log::debug("bounce mailbox: stored " + what);
-  return injection::Injected{.status = injection::Injected::Status::queued,
-                             .detail = "stored: " + what};
+  return server::MessageOutcome{.status = server::MessageOutcome::Status::queued,
+                                .detail = "stored: " + what};
 }
 
 // The mailbox's quota and retention, now and every minute until the shard stops: appends
@@ -460,7 +461,7 @@ void store_own_dsn(engine::Shard& from, std::string&& recipient, std::string&& b
     std::string recipient;
     std::string body;
     std::function<void(const Result<void>&)> done;
-    injection::Injected result;
+    server::MessageOutcome result;
   };
   auto own = std::make_shared<Own>(
       Own{.recipient = std::move(recipient), .body = std::move(body), .done = std::move(done)});
@@ -469,9 +470,9 @@ void store_own_dsn(engine::Shard& from, std::string&& recipient, std::string&& b
     ShardServices& its = services[on.id().value()];
     own->result = its.intake != nullptr
                       ? store_bounce(on, *its.intake, "", {own->recipient}, own->body)
-                      : injection::Injected{.status = injection::Injected::Status::failed};
+                      : server::MessageOutcome{.status = server::MessageOutcome::Status::failed};
     post_until_taken(on, origin, [own](engine::Shard&) {
-      if (own->result.status == injection::Injected::Status::queued) return own->done({});
+      if (own->result.status == server::MessageOutcome::Status::queued) return own->done({});
       own->done(unexpected(std::make_error_code(std::errc::io_error), own->result.detail));
     });
   });
@@ -1162,36 +1163,26 @@ int run_daemon(const Config& config, const std::string& config_path) {
                 return find(spool.read_history(id));
               }});
       if (!config.bounce_listen.empty()) {
-        injection::SubmissionOptions intake_options{
-            .smtp = smtp_options,
-            .idle_timeout = config.session_idle_timeout,
-            .peer_limits = with_shard_cap(bounce_limits, 10'000),
-            .peer_counts = &bounce_peers,
-            .tls = mine.tls_server.get(),
-            .tls_handshake_timeout = config.tls_handshake_timeout,
-            .accept_domain = config.bounce_domain};
-        intake_options.smtp.auth_mechanisms.clear();
         // Per client: MAIL is refused (450 4.7.1) over the messages or octets of the last
         // minute; a message's octets count once it is read, stored or not.
         mine.bounce_limits = std::make_unique<mailbox::IntakeLimiter>(
             mailbox::IntakeLimits{.messages_per_minute = config.bounce_messages_per_ip_per_minute,
                                   .bytes_per_minute = config.bounce_bytes_per_ip_per_minute});
-        intake_options.check_client =
-            [&shard, limits = mine.bounce_limits.get()](std::string_view client_ip) {
-              return limits->admit(client_ip, shard.clock().now());
-            };
-        mine.bounce_smtp = std::make_unique<injection::SubmissionListener>(
-            shard,
-            [&shard, intake = mine.intake.get(), limits = mine.bounce_limits.get()](
-                injection::Inbound&& message, injection::TraceFacts* trace,
-                injection::Probe& /*probe*/, const injection::Injector::Done& done) {
-              if (trace != nullptr) {
-                limits->charge(trace->client_ip, message.body.size(), shard.clock().now());
-              }
-              done(store_bounce(shard, *intake, message.mail_from, message.recipients,
-                                message.body));
-            },
-            std::move(intake_options));
+        mine.bounce_smtp = std::make_unique<mailbox::BounceListener>(
+            shard, *mine.bounce_limits,
+            mailbox::BounceListenerOptions{
+                .listener = {.smtp = smtp_options,
+                             .idle_timeout = config.session_idle_timeout,
+                             .peer_limits = with_shard_cap(bounce_limits, 10'000),
+                             .peer_counts = &bounce_peers,
+                             .tls = mine.tls_server.get(),
+                             .tls_handshake_timeout = config.tls_handshake_timeout},
+                .bounce_domain = config.bounce_domain},
+            [&shard, intake = mine.intake.get()](std::string_view mail_from,
+                                                 const std::vector<std::string>& recipients,
+                                                 std::string_view body) {
+              return store_bounce(shard, *intake, mail_from, recipients, body);
+            });
       }
     }
 
@@ -1266,7 +1257,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
     if (shard.id().value() == 0) shard.on_stop([&draining] { draining = true; });
     // GET /metrics, on the [metrics] listeners, else beside the admin API.
     auto serve_metrics = [&telemetry, &ready, &draining](const http::Request& request,
-                                                         const injection::Respond& respond) {
+                                                         const server::Respond& respond) {
       if (request.path == "/healthz" || request.path == "/readyz") {
         // Liveness: this shard's loop answers. Readiness: every shard recovered its queue and
         // listens, and no drain has begun (a load balancer should stop sending then).
@@ -1297,7 +1288,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
       return true;
     };
     const bool separate_metrics = !config.metrics_listen.empty();
-    injection::HttpOptions http_options;
+    server::HttpOptions http_options;
     http_options.limits.body_bytes_max = config.http_body_bytes_max;
     http_options.peer_limits = with_shard_cap(http_limits, 1000);
     http_options.peer_counts = &http_peers;
@@ -1308,11 +1299,11 @@ int run_daemon(const Config& config, const std::string& config_path) {
       return head.path.starts_with("/v1/") ? api->authenticates(head, peer)
                                            : admin->authorized(head);
     };
-    mine.http = std::make_unique<injection::HttpListener>(
+    mine.http = std::make_unique<server::HttpListener>(
         shard, http_options,
         [admin = mine.admin.get(), api = mine.api.get(), serve_metrics, separate_metrics](
             http::Request&& request, const engine::SocketAddress& peer,
-            const injection::Respond& respond) {
+            const server::Respond& respond) {
           // /metrics beside the admin API wants its key; a [metrics] listener of its own
           // serves it without one.
           if (!separate_metrics && request.path == "/metrics" && !admin->authorized(request)) {
@@ -1342,16 +1333,15 @@ int run_daemon(const Config& config, const std::string& config_path) {
               .status = 404, .content_type = "text/plain", .body = "no such route\n"});
         });
     if (separate_metrics) {
-      mine.metrics = std::make_unique<injection::HttpListener>(
+      mine.metrics = std::make_unique<server::HttpListener>(
           shard,
-          injection::HttpOptions{
-              .peer_limits = with_shard_cap(http_limits, 1000),
-              .peer_counts = &metrics_peers,
-              // Scrapes carry no body: none larger than the small cap is read here.
-              .authenticated = [](const http::Request&,
-                                  const engine::SocketAddress&) { return false; }},
+          server::HttpOptions{.peer_limits = with_shard_cap(http_limits, 1000),
+                              .peer_counts = &metrics_peers,
+                              // Scrapes carry no body: none larger than the small cap is read here.
+                              .authenticated = [](const http::Request&,
+                                                  const engine::SocketAddress&) { return false; }},
           [serve_metrics](http::Request&& request, const engine::SocketAddress& /*peer*/,
-                          const injection::Respond& respond) {
+                          const server::Respond& respond) {
             if (serve_metrics(request, respond)) return;
             respond(http::Response{
                 .status = 404, .content_type = "text/plain", .body = "GET /metrics\n"});

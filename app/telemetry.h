@@ -20,6 +20,7 @@
 #include "delivery/probe_metrics.h"
 #include "injection/probe.h"
 #include "injection/probe_metrics.h"
+#include "mailbox/bounce_listener.h"
 #include "mailbox/intake.h"
 #include "mailbox/intake_limit.h"
 #include "mailbox/mail_listener.h"
@@ -52,7 +53,7 @@ struct ShardCounts {
   std::uint64_t log_dropped = 0;
   std::uint64_t log_failures = 0;
   // The bounce mailbox (the mailbox shard only; zero elsewhere).
-  injection::Probe bounce_smtp;
+  mailbox::BounceListenerProbe bounce_smtp;
   mailbox::IntakeProbe intake;
   mailbox::MailListenerProbe imap;
   mailbox::MailListenerProbe pop3;

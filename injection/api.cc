@@ -609,7 +609,7 @@ bool HttpApi::authenticates(const http::Request& head, const engine::SocketAddre
 }
 
 bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
-                     const Respond& respond) {
+                     const server::Respond& respond) {
   if (!request.path.starts_with("/v1/")) return false;
   const auto refuse = [&](ApiError error) { respond(error_response(request, error)); };
   // Who is calling: a bearer key, or (with no keys configured) a loopback client.
@@ -666,7 +666,8 @@ bool HttpApi::handle(http::Request& request, const engine::SocketAddress& peer,
   return true;
 }
 
-void HttpApi::post_messages(http::Request& request, const Caller& caller, const Respond& respond) {
+void HttpApi::post_messages(http::Request& request, const Caller& caller,
+                            const server::Respond& respond) {
   const auto refuse = [&](ApiError error) { respond(error_response(request, error)); };
   const auto type = request.header("Content-Type");
   if (!type || !type->starts_with("application/json")) {
@@ -743,7 +744,7 @@ void HttpApi::post_messages(http::Request& request, const Caller& caller, const 
 }
 
 void HttpApi::get_message(const http::Request& request, std::string_view id_text,
-                          const Respond& respond) {
+                          const server::Respond& respond) {
   auto id = queue::parse_message_id(id_text);
   if (!id) {
     respond(error_response(request, {.status = 404, .message = "no such message"}));

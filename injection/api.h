@@ -16,12 +16,12 @@
 
 #include "engine/address.h"
 #include "engine/shard.h"
-#include "injection/http_listener.h"
 #include "injection/injector.h"
 #include "injection/probe.h"
 #include "injection/rate_limit.h"
 #include "queue/group_commit.h"
 #include "queue/store.h"
+#include "server/http_listener.h"
 
 namespace mta::injection {
 
@@ -51,7 +51,8 @@ class HttpApi {
   HttpApi& operator=(const HttpApi&) = delete;
 
   // Answers `request` when its path is the API's (/v1/...) and returns true; false otherwise.
-  bool handle(http::Request& request, const engine::SocketAddress& peer, const Respond& respond);
+  bool handle(http::Request& request, const engine::SocketAddress& peer,
+              const server::Respond& respond);
   // Whether `head` comes from a caller the API would serve (a configured key, or a loopback
   // client when none is configured): the listener reads a large body only then.
   bool authenticates(const http::Request& head, const engine::SocketAddress& peer) const;
@@ -64,8 +65,9 @@ class HttpApi {
   // The index of the configured key that `authorization` ("Bearer <key>", any case of the
   // scheme) presents; nullopt when it presents none or a wrong one.
   std::optional<std::size_t> presented_key(std::optional<std::string_view> authorization) const;
-  void post_messages(http::Request& request, const Caller& caller, const Respond& respond);
-  void get_message(const http::Request& request, std::string_view id_text, const Respond& respond);
+  void post_messages(http::Request& request, const Caller& caller, const server::Respond& respond);
+  void get_message(const http::Request& request, std::string_view id_text,
+                   const server::Respond& respond);
 
   engine::Shard& shard_;
   Injector& injector_;

@@ -5,21 +5,19 @@
 #include <cstdint>
 
 #include "metrics/registry.h"
+#include "server/probe.h"
 
 namespace mta::injection {
 
-struct Probe {
-  std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_refused = 0;  // over sessions_max, or while stopping
+// The connection counters (accepted, refused, TLS, session_seconds) are server/'s, counted by
+// the listener the path is served by.
+struct Probe : server::ListenerProbe {
   std::uint64_t messages_queued = 0;
   std::uint64_t bytes_queued = 0;
   std::uint64_t store_failures = 0;   // answered 451/452: nothing was acknowledged
   std::uint64_t messages_signed = 0;  // DKIM-signed at acceptance (once, however many parts)
   std::uint64_t signatures = 0;       // DKIM-Signature fields added
   std::uint64_t sign_failures = 0;    // refused: a header block that cannot be signed
-  std::uint64_t tls_sessions = 0;     // TLS handshakes completed (STARTTLS or implicit)
-  std::uint64_t tls_resumed = 0;      // of them, resumed sessions
-  std::uint64_t tls_failures = 0;     // handshakes failed or timed out
   std::uint64_t auth_successes = 0;
   std::uint64_t auth_failures = 0;  // 535: bad credentials
   std::uint64_t auth_refused = 0;   // 454 4.7.0: the client's address is locked out
@@ -28,8 +26,7 @@ struct Probe {
   std::uint64_t bare_line_endings_repaired = 0;  // lone LF or CR made CRLF
   std::uint64_t oversize = 0;                    // HTTP: a message over the size limit (413)
   // Durations, when app/ set them (handles of this shard's metrics registry).
-  metrics::Histogram* session_seconds = nullptr;  // SMTP: accept to close
-  metrics::Histogram* sign_seconds = nullptr;     // DKIM signing of one message
+  metrics::Histogram* sign_seconds = nullptr;  // DKIM signing of one message
 };
 
 }  // namespace mta::injection

@@ -1,21 +1,14 @@
-// The SMTP submission listener of one shard: accepts connections, drives a
-// smtp::ServerSession per connection on the engine, and hands each received message to the
-// shard's Injector (trace, signature, parts, group commit); it answers 250 only once the
-// message is durable. Who may relay and how fast each client may send are decided here.
+// SMTP submission on one shard: the policy plugged into server/'s SMTP listener. Who may relay,
+// AUTH (with the node's throttle) and how fast each client may send are decided here; each
+// received message goes to the shard's Injector (trace, signature, parts, group commit), and
+// the client hears 250 only once the message is durable.
 #pragma once
 
-#include <cstdint>
-#include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
 #include "base/auth_throttle.h"
-#include "dkim/keyring.h"
-#include "engine/connection.h"
 #include "engine/limits.h"
 #include "engine/shard.h"
 #include "injection/access.h"
@@ -23,8 +16,7 @@
 #include "injection/probe.h"
 #include "injection/rate_limit.h"
 #include "proto/smtp/server_session.h"
-#include "queue/message_id.h"
-#include "queue/store.h"
+#include "server/smtp_listener.h"
 #include "tls/context.h"
 
 namespace mta::injection {
@@ -32,16 +24,10 @@ namespace mta::injection {
 struct SubmissionOptions {
   smtp::ServerOptions smtp;
   Clock::Duration idle_timeout = std::chrono::minutes(5);
-  // connections_max (per shard) and connections_per_ip: over either, 421 and close.
-  // command_timeout: the first command line from the greeting, each later line (DATA lines
-  // too) from its first byte; session_max from accept: past either, 421 4.4.2 and close.
-  // output_buffer_max: unsent replies before reading pauses; write_timeout: dropped when the
-  // client takes none of them for that long.
+  // The connection limits, deadlines and TLS of server::SmtpOptions (server/smtp_listener.h).
   engine::ListenerLimits peer_limits{.connections_max = 10'000};
   engine::PeerCounts* peer_counts = nullptr;  // node-wide, shared by the shards; null = none
-  // The server certificate (the shard's own context): STARTTLS is offered when it is set and
-  // smtp.starttls is on; implicit-TLS listeners need it. nullptr = no TLS.
-  tls::ServerContext* tls = nullptr;
+  tls::ServerContext* tls = nullptr;          // STARTTLS and implicit TLS; nullptr = no TLS
   Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
   // Relaying: a client from `trusted` may relay as it is; any other must AUTH first (with
   // `users`, smtp.auth_mechanisms offered), else RCPT gets 554 5.7.1. nullptr = none.
@@ -58,67 +44,50 @@ struct SubmissionOptions {
   // per_shard); over it, MAIL gets 451 4.7.1. Unlimited by default.
   Rate rate_per_ip;
   Rate rate_per_user;
-  // Set: the listener takes mail for this domain only (any other recipient gets 550 5.7.1),
-  // from anyone, without AUTH: the bounce intake on [bounce] listen.
-  std::string accept_domain;
-  // Asked at MAIL (after rate_per_ip) with the client's address: a reply line refuses the
-  // transaction before any data is read (the bounce intake's per-client limits). Empty = none.
-  std::function<std::optional<std::string>(std::string_view client_ip)> check_client;
 };
 
-// One per shard, created and used only on that shard's thread. Owns its sessions; each
-// session holds the shard's drain gate while its connection is open, so a stop waits for
-// messages in flight. On stop, idle sessions are told 421 and closed; sessions in the middle
-// of a transaction finish it first.
-class SubmissionListener {
+// One per shard, created and used only on that shard's thread: submission's policy plugged
+// into a server::SmtpListener, which owns the sessions and their life cycle.
+class SubmissionListener final : public server::SmtpHandler {
  public:
-  // Where a received message goes: the Injector, or (the bounce intake) anything that answers
-  // the same way. `done` may run later, on this shard; queued with no ids answers plain 250.
-  using SubmitFn =
-      std::function<void(Inbound&& message, TraceFacts* trace, Probe& probe, Injector::Done done)>;
-
   SubmissionListener(engine::Shard& shard, Injector& injector, SubmissionOptions options);
-  SubmissionListener(engine::Shard& shard, SubmitFn submit, SubmissionOptions options);
   SubmissionListener(const SubmissionListener&) = delete;
   SubmissionListener& operator=(const SubmissionListener&) = delete;
-  ~SubmissionListener();
+  ~SubmissionListener() override;
 
   // Starts accepting on `listen_fd` (a SO_REUSEPORT socket of this shard); takes ownership.
   // `implicit_tls`: the connection is TLS from its first byte (port 465 style).
-  void listen(int listen_fd, bool implicit_tls = false);
+  void listen(int listen_fd, bool implicit_tls = false) {
+    listener_.listen(listen_fd, implicit_tls);
+  }
 
   const Probe& probe() const { return probe_; }
   Probe& probe() { return probe_; }  // app/ sets its histogram handles
-  std::size_t sessions_open() const { return sessions_.size(); }
+  std::size_t sessions_open() const { return listener_.sessions_open(); }
+
+  // server::SmtpHandler: relay access and rates, AUTH, and the Injector.
+  std::optional<std::string> check_sender(const server::SmtpClient& client) override;
+  std::optional<std::string> check_recipient(const server::SmtpClient& client,
+                                             std::string_view recipient) override;
+  void on_auth(const server::SmtpClient& client, smtp::AuthRequested&& auth,
+               AuthDone done) override;
+  void on_message(const server::SmtpClient& client, smtp::MessageReceived&& message,
+                  MessageDone done) override;
 
  private:
-  class Session;
-  friend class Session;
-
-  void on_accept(int fd, bool implicit_tls, const engine::SocketAddress& peer);
-  // A session's AUTH from `ip`: refused at once when the address is locked out, else checked
-  // on the shard's worker (password hashing is slow on purpose), then answered by
-  // on_auth_checked().
-  void check_auth(std::uint64_t session_id, const std::string& ip, smtp::AuthRequested&& auth);
-  void on_auth_checked(std::uint64_t session_id, const std::string& ip,
-                       std::optional<AuthThrottle::Attempt> attempt, std::string&& user, bool ok);
-  void on_session_closed(std::uint64_t session_id);
-  void on_stop();
-  // Hands one received message to the injector; the session `session_id` gets its reply when
-  // the message is durable (or was refused, or its write failed).
-  void enqueue(std::uint64_t session_id, smtp::MessageReceived&& message);
+  // The password check's verdict: logged, and delayed when wrong.
+  void on_auth_checked(const std::string& ip, std::optional<AuthThrottle::Attempt> attempt,
+                       std::string&& user, bool ok, const AuthDone& done);
   // The 451 for a client over its rate, or nullopt; takes a token when there is one.
   std::optional<std::string> check_rate(std::string_view ip, std::string_view user);
 
   engine::Shard& shard_;
-  SubmitFn submit_;
+  Injector& injector_;
   SubmissionOptions options_;
   RateLimiter per_ip_;
   RateLimiter per_user_;
-  engine::FirstCommandQueue first_commands_;  // before sessions_: outlives their Deadlines
-  std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
-  std::uint64_t next_session_id_ = 1;
-  Probe probe_;
+  Probe probe_;  // before listener_, which counts into it
+  server::SmtpListener listener_;
 };
 
 }  // namespace mta::injection

@@ -1,8 +1,8 @@
 // The HTTP listener of one shard ([http] listen): accepts connections, parses requests with
 // http::RequestParser on the engine and hands each complete request to one handler, which
 // answers now or later (after a store scan or a round trip to other shards) through the
-// Respond it is given. Routes are the handler's business: app/ serves the admin API and,
-// later, the injection API and /metrics behind it.
+// Respond it is given. Routes are the handler's business: app/ serves the admin API, the
+// injection API and /metrics behind it.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,7 @@
 #include "proto/http/request_parser.h"
 #include "proto/http/response.h"
 
-namespace mta::injection {
+namespace mta::server {
 
 struct HttpOptions {
   http::ParserLimits limits;
@@ -79,4 +79,4 @@ class HttpListener {
   bool stopping_ = false;
 };
 
-}  // namespace mta::injection
+}  // namespace mta::server

@@ -3,7 +3,7 @@
 // (Connection: close, an HTTP/1.0 client, a stop, session_max) or go on with the next
 // pipelined request once the output is under its cap. Reading resumes only when the parser
 // says it needs more: never while a request is complete and unanswered.
-#include "injection/http_listener.h"
+#include "server/http_listener.h"
 
 #include <charconv>
 #include <cstdint>
@@ -15,7 +15,7 @@
 #include "base/assert.h"
 #include "engine/connection.h"
 
-namespace mta::injection {
+namespace mta::server {
 
 class HttpListener::Connection final : public engine::ConnectionHandler {
  public:
@@ -251,4 +251,4 @@ void HttpListener::on_stop() {
   for (auto& [id, connection] : connections_) connection->on_stop();
 }
 
-}  // namespace mta::injection
+}  // namespace mta::server

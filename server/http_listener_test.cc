@@ -2,7 +2,7 @@
 // connection, answered at once or later, all in order (the listener once resumed reading while
 // a request was complete and the daemon aborted in the parser); the output cap holding
 // pipelined requests back; 503 over the per-address cap; 408 for a head that trickles.
-#include "injection/http_listener.h"
+#include "server/http_listener.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -19,7 +19,7 @@
 #include "engine/runtime.h"
 #include "engine/test_support.h"
 
-namespace mta::injection {
+namespace mta::server {
 namespace {
 
 using namespace std::chrono_literals;
@@ -212,4 +212,4 @@ TEST(HttpListener, LargeBodyOnlyAfterAuthentication) {
 }
 
 }  // namespace
-}  // namespace mta::injection
+}  // namespace mta::server
