@@ -48,14 +48,14 @@ const void* Table::find(std::string_view key) {
   return table_ == nullptr ? nullptr : as_table(table_)->get(key);
 }
 
-Unexpected<Error> Table::error(std::string_view key, std::string text) const {
+Unexpected<Error> Table::error(std::string_view key, const std::string& text) const {
   const toml::node* node = table_ == nullptr ? nullptr : as_table(table_)->get(key);
-  if (node == nullptr) return error(std::move(text));
-  return document_->error_at(line_of(*node), std::move(text));
+  if (node == nullptr) return error(text);
+  return document_->error_at(line_of(*node), text);
 }
 
-Unexpected<Error> Table::error(std::string text) const {
-  return document_->error_at(table_ == nullptr ? 0 : line_of(*as_table(table_)), std::move(text));
+Unexpected<Error> Table::error(const std::string& text) const {
+  return document_->error_at(table_ == nullptr ? 0 : line_of(*as_table(table_)), text);
 }
 
 Result<void> Table::string(std::string_view key, std::string& out) {
@@ -268,7 +268,7 @@ Result<void> Document::check_sections(const std::set<std::string>& tables,
   return {};
 }
 
-Unexpected<Error> Document::error_at(std::uint32_t line, std::string text) const {
+Unexpected<Error> Document::error_at(std::uint32_t line, const std::string& text) const {
   const std::string at = line == 0 ? file_name_ : file_name_ + ":" + std::to_string(line);
   return invalid(at + ": " + text);
 }

@@ -68,9 +68,9 @@ class Table {
   Result<void> no_unknown_keys() const;
 
   // An error at `key`'s line (the table's when the key is absent): "FILE:LINE: text".
-  Unexpected<Error> error(std::string_view key, std::string text) const;
+  Unexpected<Error> error(std::string_view key, const std::string& text) const;
   // An error at the table's own line.
-  Unexpected<Error> error(std::string text) const;
+  Unexpected<Error> error(const std::string& text) const;
 
  private:
   friend class Document;
@@ -106,7 +106,7 @@ class Document {
                               const std::set<std::string>& arrays) const;
 
   // "FILE:LINE: text", or "FILE: text" for line 0 (no position).
-  Unexpected<Error> error_at(std::uint32_t line, std::string text) const;
+  Unexpected<Error> error_at(std::uint32_t line, const std::string& text) const;
 
  private:
   struct Impl;
