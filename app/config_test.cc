@@ -155,7 +155,7 @@ commit_window = "1ms"
   ASSERT_TRUE(config.has_value()) << config.error().message();
   EXPECT_EQ(config->auth.failures_max, 5u);
   EXPECT_EQ(config->cluster.redis, "10.0.0.5:6379");
-  EXPECT_EQ(config->dns.tries, 3u);
+  EXPECT_EQ(config->dns.resolver.tries, 3);
   EXPECT_EQ(config->http.admin_key, "k");
   EXPECT_EQ(config->dkim.at(0).domain, "example.com");
   EXPECT_EQ(config->delivery.tenants.at(0).name, "acme");
