@@ -690,9 +690,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
   if (relay.empty()) {
     log::info("delivery by MX records; DNS servers: " +
-              (config.dns.servers.empty() ? std::string("/etc/resolv.conf") : [&] {
+              (config.dns.resolver.servers.empty() ? std::string("/etc/resolv.conf") : [&] {
                 std::string list;
-                for (const auto& s : config.dns.servers) {
+                for (const auto& s : config.dns.resolver.servers) {
                   list += (list.empty() ? "" : ", ") + s;
                 }
                 return list;
@@ -974,9 +974,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
     }
     if (!relayed) {
       auto ares = dns::AresResolver::create(dns::AresOptions{
-          .servers = config.dns.servers,
-          .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.dns.timeout),
-          .tries = static_cast<int>(config.dns.tries)});
+          .servers = config.dns.resolver.servers,
+          .timeout =
+              std::chrono::duration_cast<std::chrono::milliseconds>(config.dns.resolver.timeout),
+          .tries = static_cast<int>(config.dns.resolver.tries)});
       if (!ares) {
         // Without a resolver every domain defers (4.4.3) until the next start.
         log::error("dns: " + ares.error().message());
@@ -985,13 +986,13 @@ int run_daemon(const Config& config, const std::string& config_path) {
         mine.dns_poller = std::make_unique<delivery::DnsPoller>(shard, *mine.ares);
         mine.mx = std::make_unique<dns::CachingResolver>(
             *mine.ares, shard.clock(),
-            dns::CacheOptions{
-                .ttl_floor = std::chrono::duration_cast<std::chrono::seconds>(config.dns.ttl_floor),
-                .ttl_ceiling =
-                    std::chrono::duration_cast<std::chrono::seconds>(config.dns.ttl_ceiling)},
-            dns::MxOptions{.prefer_ipv6 = config.dns.prefer_ipv6,
+            dns::CacheOptions{.ttl_floor = std::chrono::duration_cast<std::chrono::seconds>(
+                                  config.dns.cache.ttl_floor),
+                              .ttl_ceiling = std::chrono::duration_cast<std::chrono::seconds>(
+                                  config.dns.cache.ttl_ceiling)},
+            dns::MxOptions{.prefer_ipv6 = config.dns.mx.prefer_ipv6,
                            .negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(
-                               config.dns.negative_ttl)},
+                               config.dns.mx.negative_ttl)},
             dns::seeded_random(std::random_device{}()));
         shard.on_stop([poller = mine.dns_poller.get()] { poller->close(); });
       }
