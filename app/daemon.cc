@@ -481,10 +481,10 @@ void store_own_dsn(engine::Shard& from, std::string&& recipient, std::string&& b
 // The server certificate of [tls], or, with none configured, a self-signed one for the host name,
 // made at the first start in <spool>/tls/ and kept.
 Result<std::pair<std::string, std::string>> server_certificate(const Config& config) {
-  if (!config.tls_certificate.empty()) {
-    return std::make_pair(config.tls_certificate, config.tls_key);
+  if (!config.tls.certificate.empty()) {
+    return std::make_pair(config.tls.certificate, config.tls.key);
   }
-  const std::string dir = config.spool_path + "/tls";
+  const std::string dir = config.spool.path + "/tls";
   std::pair<std::string, std::string> paths{dir + "/cert.pem", dir + "/key.pem"};
   std::error_code ec;
   if (std::filesystem::exists(paths.first, ec) && std::filesystem::exists(paths.second, ec)) {
@@ -492,20 +492,21 @@ Result<std::pair<std::string, std::string>> server_certificate(const Config& con
   }
   std::filesystem::create_directories(dir, ec);
   if (ec) return unexpected(ec, "create " + dir);
-  if (auto made = tls::generate_self_signed(config.hostname, paths.first, paths.second); !made) {
+  if (auto made = tls::generate_self_signed(config.node.hostname, paths.first, paths.second);
+      !made) {
     return unexpected(made.error());
   }
-  log::info("tls: no [tls] certificate configured; made a self-signed one for " + config.hostname +
-            " in " + dir);
+  log::info("tls: no [tls] certificate configured; made a self-signed one for " +
+            config.node.hostname + " in " + dir);
   return paths;
 }
 
 // The [[dkim]] keys, read once at start; a key that cannot be used stops the start.
 Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config) {
-  if (config.dkim_keys.empty()) return std::optional<dkim::KeyRing>();
+  if (config.dkim.empty()) return std::optional<dkim::KeyRing>();
   std::vector<dkim::KeyConfig> keys;
   dkim::KeyRingPolicy policy;
-  for (const auto& key : config.dkim_keys) {
+  for (const auto& key : config.dkim) {
     dkim::KeyConfig entry{.domain = key.domain,
                           .selector = key.selector,
                           .key_path = key.key_path,
@@ -537,27 +538,27 @@ int run_daemon(const Config& config, const std::string& config_path) {
   // First of all: a SIGTERM that arrives while starting (say, right after the listeners are
   // logged) waits for run_until_signal() and stops the daemon cleanly instead of killing it.
   engine::Runtime::block_stop_signals();
-  log::set_level(config.log_level);
+  log::set_level(config.log.level);
   for (const auto& section : config.ignored_sections) {
     log::warning("config section [" + section + "] is not used by this build yet");
   }
 
   auto store = queue::RocksDbStore::open(
-      config.spool_path,
-      {.sync = config.spool_sync, .sync_dispositions = config.spool_sync_dispositions});
+      config.spool.path,
+      {.sync = config.spool.sync, .sync_dispositions = config.spool.sync_dispositions});
   if (!store) {
-    log::error("cannot open spool " + config.spool_path + ": " + store.error().message());
+    log::error("cannot open spool " + config.spool.path + ": " + store.error().message());
     return 1;
   }
-  auto breaker = start_crash_breaker(config.spool_path, **store);
+  auto breaker = start_crash_breaker(config.spool.path, **store);
   if (!breaker) {
     log::error("queue: crash-loop breaker: " + breaker.error().message());
     return 1;
   }
   // The admin API never answers without a key: with no [http] admin_key, the spool's.
   std::string spool_admin_key;
-  if (config.admin_key.empty()) {
-    auto made = use_spool_admin_key(config.spool_path);
+  if (config.http.admin_key.empty()) {
+    auto made = use_spool_admin_key(config.spool.path);
     if (!made) {
       log::error("admin key: " + made.error().message());
       return 1;
@@ -566,37 +567,38 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
 
   auto mail_store = mailbox::MailStore::open(
-      config.spool_path + "/mailbox",
-      {.sync = config.spool_sync,
-       .quota_bytes = config.mailbox_quota_bytes,
-       .retention = std::chrono::duration_cast<std::chrono::seconds>(config.mailbox_retention)});
+      config.spool.path + "/mailbox",
+      {.sync = config.spool.sync,
+       .quota_bytes = config.mailbox.quota_bytes,
+       .retention = std::chrono::duration_cast<std::chrono::seconds>(config.mailbox.retention)});
   if (!mail_store) {
-    log::error("cannot open the bounce mailbox in " + config.spool_path +
+    log::error("cannot open the bounce mailbox in " + config.spool.path +
                "/mailbox: " + mail_store.error().message());
     return 1;
   }
   // The keys that tag VERP return paths and X-Outpost-Ref; a bounce suppresses only when one
   // of them verifies it. Read once: a rotation takes effect at the next start.
   const std::string bounce_key_file =
-      config.bounce_key_file.empty() ? config.spool_path + "/bounce-keys" : config.bounce_key_file;
-  auto bounce_keys = queue::BounceKeys::open(
-      bounce_key_file,
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count(),
-      std::chrono::duration_cast<std::chrono::seconds>(config.max_age + config.bounce_key_grace)
-          .count());
+      config.bounce.key_file.empty() ? config.spool.path + "/bounce-keys" : config.bounce.key_file;
+  auto bounce_keys =
+      queue::BounceKeys::open(bounce_key_file,
+                              std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count(),
+                              std::chrono::duration_cast<std::chrono::seconds>(
+                                  config.queue.retry.max_age + config.bounce.key_grace)
+                                  .count());
   if (!bounce_keys) {
     log::error("bounce keys: " + bounce_keys.error().message());
     return 1;
   }
   std::optional<mailbox::Rules> bounce_rules;
-  if (!config.bounce_rules.empty()) {
-    auto text = read_file(config.bounce_rules);
+  if (!config.bounce.rules.empty()) {
+    auto text = read_file(config.bounce.rules);
     auto parsed =
         text ? mailbox::Rules::parse(*text) : Result<mailbox::Rules>(unexpected(text.error()));
     if (!parsed) {
-      log::error("bounce.rules " + config.bounce_rules + ": " + parsed.error().message());
+      log::error("bounce.rules " + config.bounce.rules + ": " + parsed.error().message());
       return 1;
     }
     bounce_rules = std::move(parsed).value();
@@ -616,27 +618,27 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
   const std::string ticket_keys = (*first_tls)->ticket_keys();
   const tls::ClientOptions verify_options{.verify = tls::Verify::chain_and_name,
-                                          .ca_file = config.tls_ca_file};
+                                          .ca_file = config.delivery.tls_ca_file};
   if (auto verifying = tls::ClientContext::create(verify_options); !verifying) {
     log::error("delivery.tls_ca_file: " + verifying.error().message());
     return 1;
   }
 
   // Checked by the config parser already.
-  const delivery::TlsPolicy tls_default =
-      delivery::parse_tls_policy(config.tls_policy).value_or(delivery::TlsPolicy::opportunistic);
+  const delivery::TlsPolicy tls_default = delivery::parse_tls_policy(config.delivery.tls_policy)
+                                              .value_or(delivery::TlsPolicy::opportunistic);
   std::map<std::string, delivery::TlsPolicy> tls_policies;
-  for (const auto& [domain, policy] : config.tls_policies) {
+  for (const auto& [domain, policy] : config.delivery.tls_policies) {
     tls_policies[domain] = delivery::parse_tls_policy(policy).value_or(tls_default);
   }
 
-  auto trusted = injection::NetworkList::parse(config.trusted_networks);
+  auto trusted = injection::NetworkList::parse(config.submission.trusted_networks);
   if (!trusted) {
     log::error("submission.trusted_networks: " + trusted.error().message());
     return 1;
   }
   injection::Users users;
-  for (const auto& user : config.users) {
+  for (const auto& user : config.submission.users) {
     users.add(user.name, user.password_hash);
     if (!user.tenant.empty()) users.set_tenant(user.name, user.tenant);
   }
@@ -644,14 +646,14 @@ int run_daemon(const Config& config, const std::string& config_path) {
   std::unordered_map<std::string, injection::InjectorOptions::TenantDefaults> tenant_defaults;
   std::vector<delivery::TenantLimits> tenant_limits;
   std::vector<std::string> source_pools;  // a message may name these
-  for (const auto& source : config.sources) {
+  for (const auto& source : config.delivery.sources) {
     if (std::find(source_pools.begin(), source_pools.end(), source.pool) == source_pools.end()) {
       source_pools.push_back(source.pool);
     }
   }
-  for (const auto& tenant : config.tenants) {
+  for (const auto& tenant : config.delivery.tenants) {
     tenant_defaults[tenant.name] = {
-        .traffic_class = injection::parse_traffic_class(tenant.traffic_class)
+        .traffic_class = queue::parse_traffic_class(tenant.traffic_class)
                              .value_or(queue::TrafficClass::transactional),
         .source_pool = tenant.source_pool};
     tenant_limits.push_back({.name = tenant.name,
@@ -672,10 +674,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
   // delivery.relay: one smarthost, or several separated by commas, tried in order.
   std::vector<engine::SocketAddress> relay;
   std::string relay_text;
-  for (std::size_t at = 0; at < config.relay.size();) {
-    std::size_t comma = config.relay.find(',', at);
-    if (comma == std::string::npos) comma = config.relay.size();
-    std::string item = config.relay.substr(at, comma - at);
+  for (std::size_t at = 0; at < config.delivery.relay.size();) {
+    std::size_t comma = config.delivery.relay.find(',', at);
+    if (comma == std::string::npos) comma = config.delivery.relay.size();
+    std::string item = config.delivery.relay.substr(at, comma - at);
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
     at = comma + 1;
@@ -689,9 +691,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
   if (relay.empty()) {
     log::info("delivery by MX records; DNS servers: " +
-              (config.dns_servers.empty() ? std::string("/etc/resolv.conf") : [&] {
+              (config.dns.resolver.servers.empty() ? std::string("/etc/resolv.conf") : [&] {
                 std::string list;
-                for (const auto& s : config.dns_servers) {
+                for (const auto& s : config.dns.resolver.servers) {
                   list += (list.empty() ? "" : ", ") + s;
                 }
                 return list;
@@ -699,12 +701,12 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
 
   std::vector<delivery::Source> sources;
-  for (const auto& source : config.sources) {
+  for (const auto& source : config.delivery.sources) {
     std::shared_ptr<delivery::SourceBudget> budget;
     std::string warmup;
     if (source.warmup_start_day) {
       delivery::WarmupSchedule schedule = delivery::WarmupSchedule::standard();
-      for (const auto& custom : config.warmups) {
+      for (const auto& custom : config.delivery.warmups) {
         if (custom.name == source.warmup) schedule = {.name = custom.name, .daily = custom.daily};
       }
       budget = std::make_shared<delivery::SourceBudget>(schedule, *source.warmup_start_day);
@@ -720,12 +722,12 @@ int run_daemon(const Config& config, const std::string& config_path) {
                        .pool = source.pool,
                        .budget = std::move(budget)});
     log::info("delivery: sending from " + source.address + " as " +
-              (source.ehlo.empty() ? config.hostname : source.ehlo) + ", weight " +
+              (source.ehlo.empty() ? config.node.hostname : source.ehlo) + ", weight " +
               std::to_string(source.weight) + warmup);
   }
 
   std::vector<delivery::ShapingRule> rules;
-  for (const auto& rule : config.shaping) {
+  for (const auto& rule : config.delivery.shaping) {
     delivery::Limits limits;
     if (rule.connections_max > 0) limits.connections_max = rule.connections_max;
     if (rule.messages_per_connection_max > 0) {
@@ -745,42 +747,42 @@ int run_daemon(const Config& config, const std::string& config_path) {
   }
   const delivery::Shaping shaping(std::move(rules));
   delivery::ResponseRules response_rules = delivery::ResponseRules::defaults();
-  if (!config.response_rules.empty()) {
-    auto text = read_file(config.response_rules);
+  if (!config.delivery.response_rules.empty()) {
+    auto text = read_file(config.delivery.response_rules);
     auto parsed = text ? delivery::ResponseRules::parse(*text)
                        : Result<delivery::ResponseRules>(unexpected(text.error()));
     if (!parsed) {
-      log::error("delivery.response_rules " + config.response_rules + ": " +
+      log::error("delivery.response_rules " + config.delivery.response_rules + ": " +
                  parsed.error().message());
       return 1;
     }
     response_rules = std::move(parsed).value();
   }
 
-  engine::RuntimeOptions runtime_options{.shard_count = config.shards,
-                                         .drain_timeout = config.drain_timeout};
+  engine::RuntimeOptions runtime_options{.shard_count = config.node.shards,
+                                         .drain_timeout = config.delivery.drain_timeout};
   engine::Runtime runtime(runtime_options);
   const std::uint32_t shard_count = runtime.shard_count();
-  auto listen_fds = open_listeners(config.submission_listen, shard_count, "submission");
+  auto listen_fds = open_listeners(config.submission.listen, shard_count, "submission");
   if (!listen_fds) {
     log::error(listen_fds.error().message());
     return 1;
   }
-  auto tls_fds = open_listeners(config.submission_tls_listen, shard_count, "submission (TLS)");
+  auto tls_fds = open_listeners(config.submission.tls_listen, shard_count, "submission (TLS)");
   if (!tls_fds) {
     log::error(tls_fds.error().message());
     return 1;
   }
-  auto metrics_fds = open_listeners(config.metrics_listen, shard_count, "metrics");
+  auto metrics_fds = open_listeners(config.metrics.listen, shard_count, "metrics");
   if (!metrics_fds) {
     log::error(metrics_fds.error().message());
     return 1;
   }
-  Telemetry telemetry(shard_count, config.metrics_destinations_max);
+  Telemetry telemetry(shard_count, config.metrics.destinations_max);
   StatusBoard board(shard_count);
   std::unique_ptr<metrics::LineLog> delivery_log;
-  if (!config.delivery_log.empty()) {
-    auto opened = metrics::LineLog::open(config.delivery_log, shard_count);
+  if (!config.log.delivery_log.empty()) {
+    auto opened = metrics::LineLog::open(config.log.delivery_log, shard_count);
     if (!opened) {
       log::error("log.delivery_log: " + opened.error().message());
       return 1;
@@ -788,16 +790,16 @@ int run_daemon(const Config& config, const std::string& config_path) {
     delivery_log = std::move(opened).value();
   }
   std::unique_ptr<cluster::Fleet> fleet;
-  if (!config.cluster_redis.empty()) {
+  if (!config.cluster.redis.empty()) {
     fleet = std::make_unique<cluster::Fleet>(
         cluster::FleetOptions{
-            .redis = config.cluster_redis,
-            .node = config.cluster_node.empty() ? machine_name() : config.cluster_node,
-            .prefix = config.cluster_prefix,
-            .sync_interval = config.cluster_sync_interval,
-            .lease_ttl = config.cluster_lease_ttl,
-            .timeout = config.cluster_timeout,
-            .nodes_expected = config.cluster_nodes_expected},
+            .redis = config.cluster.redis,
+            .node = config.cluster.node.empty() ? machine_name() : config.cluster.node,
+            .prefix = config.cluster.prefix,
+            .sync_interval = config.cluster.sync_interval,
+            .lease_ttl = config.cluster.lease_ttl,
+            .timeout = config.cluster.timeout,
+            .nodes_expected = config.cluster.nodes_expected},
         shard_count);
     // Warm-up counts are the fleet's, kept in Redis for the day: a cap holds across nodes
     // sending from one address and across a restart.
@@ -811,12 +813,12 @@ int run_daemon(const Config& config, const std::string& config_path) {
     }
     fleet->start();
     log::info("fleet: node " + fleet->options().node + ", limits shared through redis " +
-              config.cluster_redis);
+              config.cluster.redis);
   }
   const Observers observers{
       .telemetry = telemetry, .board = board, .log = delivery_log.get(), .fleet = fleet.get()};
   const StatusInfo status_base{.version = OUTPOST_VERSION,
-                               .node = config.hostname,
+                               .node = config.node.hostname,
                                .started_at = std::chrono::system_clock::now(),
                                .shards = shard_count};
   std::atomic<bool> ready{false};     // every shard recovered and listening
@@ -825,13 +827,13 @@ int run_daemon(const Config& config, const std::string& config_path) {
   // signing with the one before until the reload reaches it.
   std::mutex reload_mutex;
   std::deque<std::unique_ptr<dkim::KeyRing>> reloaded_keys;
-  auto http_fds = open_listeners(config.http_listen, shard_count, "http");
+  auto http_fds = open_listeners(config.http.listen, shard_count, "http");
   if (!http_fds) {
     log::error(http_fds.error().message());
     return 1;
   }
   // The mailbox's listeners open on its shard only.
-  auto bounce_fds = open_listeners(config.bounce_listen, 1, "bounce intake (SMTP)");
+  auto bounce_fds = open_listeners(config.bounce.listen, 1, "bounce intake (SMTP)");
   auto pop3_fds = open_listeners(config.pop3.listen, 1, "pop3");
   auto pop3_tls_fds = open_listeners(config.pop3.tls_listen, 1, "pop3 (TLS)");
   auto imap_fds = open_listeners(config.imap.listen, 1, "imap");
@@ -845,17 +847,17 @@ int run_daemon(const Config& config, const std::string& config_path) {
   // Mailbox logins: checked like submission's, with an optional APOP secret.
   injection::Users mailbox_users;
   std::map<std::string, std::string> apop_secrets;
-  for (const auto& user : config.mailbox_users) {
+  for (const auto& user : config.mailbox.users) {
     mailbox_users.add(user.name, user.password_hash);
     if (!user.apop_secret.empty()) apop_secrets[user.name] = user.apop_secret;
   }
   const bool mailbox_served = !config.imap.listen.empty() || !config.imap.tls_listen.empty() ||
                               !config.pop3.listen.empty() || !config.pop3.tls_listen.empty();
-  if (mailbox_served && config.mailbox_users.empty()) {
+  if (mailbox_served && config.mailbox.users.empty()) {
     log::warning("[imap]/[pop3] listen, but no [[mailbox.user]]: nobody can log in");
   }
   // Failed logins of submission, IMAP and POP3 on every shard: one table for the node.
-  AuthThrottle auth_throttle(config.auth_throttle);
+  AuthThrottle auth_throttle(config.auth);
   const mailbox::Logins logins{
       .check_password =
           [&mailbox_users](const std::string& user, const std::string& password) {
@@ -866,7 +868,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
         if (found == apop_secrets.end()) return std::nullopt;
         return found->second;
       },
-      .failure_delay = config.mailbox_auth_failure_delay,
+      .failure_delay = config.mailbox.auth_failure_delay,
       .throttle = &auth_throttle};
 
   // Per-listener limits ([limits] and each section's overrides) and each listener's count of
@@ -896,11 +898,11 @@ int run_daemon(const Config& config, const std::string& config_path) {
     return entry->category;
   };
   const bool relayed = !relay.empty();
-  const queue::RetryPolicy retry{.initial = config.retry_initial,
-                                 .multiplier = config.retry_multiplier,
-                                 .max_delay = config.retry_max_delay,
-                                 .jitter = config.retry_jitter,
-                                 .max_age = config.max_age};
+  const queue::RetryPolicy retry{.initial = config.queue.retry.initial,
+                                 .multiplier = config.queue.retry.multiplier,
+                                 .max_delay = config.queue.retry.max_delay,
+                                 .jitter = config.queue.retry.jitter,
+                                 .max_age = config.queue.retry.max_age};
 
   // A reload (SIGHUP or POST /api/v1/reload), from any thread: reads the config file again and
   // applies what can change while running (log level, admin key, DKIM keys, the TLS
@@ -923,14 +925,14 @@ int run_daemon(const Config& config, const std::string& config_path) {
     }
     // A key taken out of the file falls back to the spool's (made now if the daemon started
     // with a configured one): the admin API never goes without a key.
-    std::string admin_key = fresh.admin_key;
+    std::string admin_key = fresh.http.admin_key;
     if (admin_key.empty() && spool_admin_key.empty()) {
-      auto made = use_spool_admin_key(config.spool_path);  // the spool in use
+      auto made = use_spool_admin_key(config.spool.path);  // the spool in use
       if (!made) return unexpected(made.error().code, "admin key: " + made.error().message());
       spool_admin_key = std::move(made).value();
     }
     if (admin_key.empty()) admin_key = spool_admin_key;
-    log::set_level(fresh.log_level);
+    log::set_level(fresh.log.level);
     if (delivery_log != nullptr) delivery_log->reopen();
     for (std::uint32_t i = 0; i < shard_count; ++i) {
       (void)runtime.post_from_outside(
@@ -973,9 +975,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
     }
     if (!relayed) {
       auto ares = dns::AresResolver::create(dns::AresOptions{
-          .servers = config.dns_servers,
-          .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.dns_timeout),
-          .tries = static_cast<int>(config.dns_tries)});
+          .servers = config.dns.resolver.servers,
+          .timeout =
+              std::chrono::duration_cast<std::chrono::milliseconds>(config.dns.resolver.timeout),
+          .tries = static_cast<int>(config.dns.resolver.tries)});
       if (!ares) {
         // Without a resolver every domain defers (4.4.3) until the next start.
         log::error("dns: " + ares.error().message());
@@ -984,13 +987,13 @@ int run_daemon(const Config& config, const std::string& config_path) {
         mine.dns_poller = std::make_unique<delivery::DnsPoller>(shard, *mine.ares);
         mine.mx = std::make_unique<dns::CachingResolver>(
             *mine.ares, shard.clock(),
-            dns::CacheOptions{
-                .ttl_floor = std::chrono::duration_cast<std::chrono::seconds>(config.dns_ttl_floor),
-                .ttl_ceiling =
-                    std::chrono::duration_cast<std::chrono::seconds>(config.dns_ttl_ceiling)},
-            dns::MxOptions{.prefer_ipv6 = config.dns_prefer_ipv6,
+            dns::CacheOptions{.ttl_floor = std::chrono::duration_cast<std::chrono::seconds>(
+                                  config.dns.cache.ttl_floor),
+                              .ttl_ceiling = std::chrono::duration_cast<std::chrono::seconds>(
+                                  config.dns.cache.ttl_ceiling)},
+            dns::MxOptions{.prefer_ipv6 = config.dns.mx.prefer_ipv6,
                            .negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(
-                               config.dns_negative_ttl)},
+                               config.dns.mx.negative_ttl)},
             dns::seeded_random(std::random_device{}()));
         shard.on_stop([poller = mine.dns_poller.get()] { poller->close(); });
       }
@@ -998,70 +1001,73 @@ int run_daemon(const Config& config, const std::string& config_path) {
     mine.ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
     mine.committer = std::make_unique<queue::GroupCommit>(
         shard, spool,
-        queue::GroupCommitOptions{.window = config.commit_window,
-                                  .batch_messages_max = config.commit_batch_messages_max});
+        queue::GroupCommitOptions{.window = config.spool.commit_window,
+                                  .batch_messages_max = config.spool.commit_batch_messages_max});
     auto on_queued = [&shard, &services](const queue::ScheduledItem& item) {
       hand_over(shard, item, services);
     };
-    mine.delivery = std::make_unique<delivery::ShardDelivery>(
-        shard, spool, *mine.ids,
-        delivery::ShardDeliveryOptions{
-            .destination =
-                {.addresses = relay,
-                 .tls = tls_default,
-                 .tls_handshake_timeout = config.tls_handshake_timeout,
-                 .helo_name = config.hostname,
-                 .sources = sources,
-                 .limits = {.connections_max = config.connections_max,
-                            .messages_per_connection_max = config.messages_per_connection_max,
-                            .recipients_per_message_max = config.recipients_per_message_max,
-                            .connections_per_source_max = config.connections_per_source_max > 0
-                                                              ? config.connections_per_source_max
-                                                              : delivery::Limits::unlimited},
-                 .connect_timeout = config.connect_timeout,
-                 .reply_timeout = config.reply_timeout,
-                 .idle_timeout = config.connection_idle_timeout,
-                 .reconnect_delay = config.reconnect_delay,
-                 .retry = retry},
-            .bounce = {.hostname = config.hostname, .max_age = config.max_age},
-            .resolver = mine.mx.get(),
-            .remote_port = config.remote_port,
-            .hand_off =
-                [&shard, &services](delivery::PoolHandoff&& handoff) {
-                  const ShardId owner =
-                      owner_of(handoff.pool, {}, static_cast<std::uint32_t>(services.size()));
-                  auto moved = std::make_shared<delivery::PoolHandoff>(std::move(handoff));
-                  post_until_taken(shard, owner, [moved, &services](engine::Shard& on) {
-                    services[on.id().value()].delivery->receive(std::move(*moved));
-                  });
-                },
-            .requeue = on_queued,
-            .tls_policies = tls_policies,
-            .tls_client = mine.tls_client.get(),
-            .tls_verify = mine.tls_verify.get(),
-            .suppressed = suppressed,
-            .shaping = shaping,
-            .shard_count = shard_count,
-            .response_rules = &response_rules,
-            .fleet = fleet != nullptr,
-            .fleet_nodes_expected = config.cluster_nodes_expected,
-            .tenants = tenant_limits,
-            .in_flight = breaker->table.get()},
-        on_queued,
-        [&shard, &services, &config, committer = mine.committer.get()](
-            std::vector<queue::Envelope>&& parts, std::string&& body,
-            std::function<void(const Result<void>&)> done) {
-          // A DSN for one of our VERP return paths goes straight into the bounce mailbox, on its
-          // shard; any other DSN is queued for delivery to its sender.
-          if (!config.bounce_domain.empty() && parts.size() == 1 &&
-              parts[0].recipients.size() == 1 &&
-              iequals(domain_of(parts[0].recipients[0].address), config.bounce_domain)) {
-            store_own_dsn(shard, std::move(parts[0].recipients[0].address), std::move(body),
-                          std::move(done), services);
-            return;
-          }
-          committer->submit(std::move(parts), std::move(body), std::move(done));
-        });
+    mine.delivery =
+        std::make_unique<delivery::ShardDelivery>(
+            shard, spool, *mine.ids,
+            delivery::ShardDeliveryOptions{
+                .destination = {.addresses = relay,
+                                .tls = tls_default,
+                                .tls_handshake_timeout = config.tls.handshake_timeout,
+                                .helo_name = config.node.hostname,
+                                .sources = sources,
+                                .limits = {.connections_max = config.delivery.connections_max,
+                                           .messages_per_connection_max =
+                                               config.delivery.messages_per_connection_max,
+                                           .recipients_per_message_max =
+                                               config.delivery.recipients_per_message_max,
+                                           .connections_per_source_max =
+                                               config.delivery.connections_per_source_max > 0
+                                                   ? config.delivery.connections_per_source_max
+                                                   : delivery::Limits::unlimited},
+                                .connect_timeout = config.delivery.connect_timeout,
+                                .reply_timeout = config.delivery.reply_timeout,
+                                .idle_timeout = config.delivery.idle_timeout,
+                                .reconnect_delay = config.delivery.reconnect_delay,
+                                .retry = retry},
+                .bounce = {.hostname = config.node.hostname, .max_age = config.queue.retry.max_age},
+                .resolver = mine.mx.get(),
+                .remote_port = config.delivery.remote_port,
+                .hand_off =
+                    [&shard, &services](delivery::PoolHandoff&& handoff) {
+                      const ShardId owner =
+                          owner_of(handoff.pool, {}, static_cast<std::uint32_t>(services.size()));
+                      auto moved = std::make_shared<delivery::PoolHandoff>(std::move(handoff));
+                      post_until_taken(shard, owner, [moved, &services](engine::Shard& on) {
+                        services[on.id().value()].delivery->receive(std::move(*moved));
+                      });
+                    },
+                .requeue = on_queued,
+                .tls_policies = tls_policies,
+                .tls_client = mine.tls_client.get(),
+                .tls_verify = mine.tls_verify.get(),
+                .suppressed = suppressed,
+                .shaping = shaping,
+                .shard_count = shard_count,
+                .response_rules = &response_rules,
+                .fleet = fleet != nullptr,
+                .fleet_nodes_expected = config.cluster.nodes_expected,
+                .tenants = tenant_limits,
+                .in_flight = breaker->table.get()},
+            on_queued,
+            [&shard, &services, &config, committer = mine.committer.get()](
+                std::vector<queue::Envelope>&& parts, std::string&& body,
+                std::function<void(const Result<void>&)> done) {
+              // A DSN for one of our VERP return paths goes straight into the bounce mailbox, on
+              // its shard; any other DSN is queued for delivery to its sender.
+              if (!config.bounce.domain.empty() && parts.size() == 1 &&
+                  parts[0].recipients.size() == 1 &&
+                  iequals(domain_of(parts[0].recipients[0].address), config.bounce.domain)) {
+                store_own_dsn(shard, std::move(parts[0].recipients[0].address), std::move(body),
+                              std::move(done), services);
+                return;
+              }
+              committer->submit(std::move(parts), std::move(body), std::move(done));
+            });
     mine.delivery->set_on_outcome(
         [observers, index = shard.id().value()](const delivery::RecipientOutcome& outcome) {
           observers.telemetry.count(index, outcome);
@@ -1085,21 +1091,21 @@ int run_daemon(const Config& config, const std::string& config_path) {
                 std::to_string(shard.id().value()));
     }
     smtp::ServerOptions smtp_options;
-    smtp_options.hostname = config.hostname;
-    smtp_options.limits.message_bytes_max = config.message_bytes_max;
-    smtp_options.limits.recipients_max = config.recipients_max;
-    smtp_options.starttls = config.submission_starttls;
-    smtp_options.auth_mechanisms = config.auth_mechanisms;
-    smtp_options.auth_without_tls = config.auth_without_tls;
+    smtp_options.hostname = config.node.hostname;
+    smtp_options.limits.message_bytes_max = config.submission.message_bytes_max;
+    smtp_options.limits.recipients_max = config.submission.recipients_max;
+    smtp_options.starttls = config.submission.starttls;
+    smtp_options.auth_mechanisms = config.submission.auth_mechanisms;
+    smtp_options.auth_without_tls = config.submission.auth_without_tls;
     mine.injector = std::make_unique<injection::Injector>(
         shard, *mine.committer, *mine.ids,
         injection::InjectorOptions{
-            .hostname = config.hostname,
-            .max_age = config.max_age,
+            .hostname = config.node.hostname,
+            .max_age = config.queue.retry.max_age,
             .signing = *signing ? &**signing : nullptr,
-            .verp_domain = config.verp ? config.bounce_domain : std::string(),
-            .verp_prefix = config.verp_prefix,
-            .bounce_keys = config.bounce_domain.empty() ? nullptr : &*bounce_keys,
+            .verp_domain = config.bounce.verp ? config.bounce.domain : std::string(),
+            .verp_prefix = config.bounce.verp_prefix,
+            .bounce_keys = config.bounce.domain.empty() ? nullptr : &*bounce_keys,
             .tenants = tenant_defaults,
             .pools = source_pools},
         [relayed](std::string_view recipient) { return delivery::route(recipient, relayed); },
@@ -1108,21 +1114,22 @@ int run_daemon(const Config& config, const std::string& config_path) {
         });
     mine.submission = std::make_unique<injection::SubmissionListener>(
         shard, *mine.injector,
-        injection::SubmissionOptions{.smtp = smtp_options,
-                                     .idle_timeout = config.session_idle_timeout,
-                                     .peer_limits = with_shard_cap(submission_limits, 10'000),
-                                     .peer_counts = &submission_peers,
-                                     .tls = mine.tls_server.get(),
-                                     .tls_handshake_timeout = config.tls_handshake_timeout,
-                                     .trusted = &*trusted,
-                                     .users = &users,
-                                     .auth_throttle = &auth_throttle,
-                                     .rate_per_ip = config.rate_per_ip.per_shard(shard_count),
-                                     .rate_per_user = config.rate_per_user.per_shard(shard_count)});
+        injection::SubmissionOptions{
+            .smtp = smtp_options,
+            .idle_timeout = config.submission.idle_timeout,
+            .peer_limits = with_shard_cap(submission_limits, 10'000),
+            .peer_counts = &submission_peers,
+            .tls = mine.tls_server.get(),
+            .tls_handshake_timeout = config.tls.handshake_timeout,
+            .trusted = &*trusted,
+            .users = &users,
+            .auth_throttle = &auth_throttle,
+            .rate_per_ip = config.submission.rate_per_ip.per_shard(shard_count),
+            .rate_per_user = config.submission.rate_per_user.per_shard(shard_count)});
     {
-      injection::ApiOptions api_options{.message_bytes_max = config.message_bytes_max,
-                                        .recipients_max = config.recipients_max};
-      for (const auto& key : config.api_keys) {
+      injection::ApiOptions api_options{.message_bytes_max = config.submission.message_bytes_max,
+                                        .recipients_max = config.submission.recipients_max};
+      for (const auto& key : config.http.api_keys) {
         api_options.keys.push_back(injection::ApiKey{.name = key.name,
                                                      .sha256 = key.sha256,
                                                      .rate = key.rate.per_shard(shard_count),
@@ -1138,8 +1145,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
       mine.intake = std::make_unique<mailbox::BounceIntake>(
           mail,
           mailbox::IntakeOptions{
-              .bounce_domain = config.bounce_domain,
-              .verp_prefix = config.verp_prefix,
+              .bounce_domain = config.bounce.domain,
+              .verp_prefix = config.bounce.verp_prefix,
               .rules = bounce_rules ? &*bounce_rules : nullptr,
               .keys = &*bounce_keys,
               // A DSN naming a message by its reference suppresses only recipients the
@@ -1162,22 +1169,22 @@ int run_daemon(const Config& config, const std::string& config_path) {
                 if (auto queued = find(spool.read_message(id))) return queued;
                 return find(spool.read_history(id));
               }});
-      if (!config.bounce_listen.empty()) {
+      if (!config.bounce.listen.empty()) {
         // Per client: MAIL is refused (450 4.7.1) over the messages or octets of the last
         // minute; a message's octets count once it is read, stored or not.
         mine.bounce_limits = std::make_unique<mailbox::IntakeLimiter>(
-            mailbox::IntakeLimits{.messages_per_minute = config.bounce_messages_per_ip_per_minute,
-                                  .bytes_per_minute = config.bounce_bytes_per_ip_per_minute});
+            mailbox::IntakeLimits{.messages_per_minute = config.bounce.messages_per_ip_per_minute,
+                                  .bytes_per_minute = config.bounce.bytes_per_ip_per_minute});
         mine.bounce_smtp = std::make_unique<mailbox::BounceListener>(
             shard, *mine.bounce_limits,
             mailbox::BounceListenerOptions{
                 .listener = {.smtp = smtp_options,
-                             .idle_timeout = config.session_idle_timeout,
+                             .idle_timeout = config.submission.idle_timeout,
                              .peer_limits = with_shard_cap(bounce_limits, 10'000),
                              .peer_counts = &bounce_peers,
                              .tls = mine.tls_server.get(),
-                             .tls_handshake_timeout = config.tls_handshake_timeout},
-                .bounce_domain = config.bounce_domain},
+                             .tls_handshake_timeout = config.tls.handshake_timeout},
+                .bounce_domain = config.bounce.domain},
             [&shard, intake = mine.intake.get()](std::string_view mail_from,
                                                  const std::vector<std::string>& recipients,
                                                  std::string_view body) {
@@ -1189,23 +1196,23 @@ int run_daemon(const Config& config, const std::string& config_path) {
     if (shard.id() == mailbox_shard) {
       mine.pop3 = std::make_unique<mailbox::Pop3Listener>(
           shard, mail, logins,
-          mailbox::MailListenerOptions{.hostname = config.hostname,
+          mailbox::MailListenerOptions{.hostname = config.node.hostname,
                                        .idle_timeout = config.pop3.idle_timeout,
                                        .peer_limits = with_shard_cap(pop3_limits, 1000),
                                        .peer_counts = &pop3_peers,
                                        .tls = mine.tls_server.get(),
-                                       .tls_handshake_timeout = config.tls_handshake_timeout,
+                                       .tls_handshake_timeout = config.tls.handshake_timeout,
                                        .login_without_tls = config.pop3.login_without_tls});
       mine.imap = std::make_unique<mailbox::ImapListener>(
           shard, mail, logins,
-          mailbox::MailListenerOptions{.hostname = config.hostname,
+          mailbox::MailListenerOptions{.hostname = config.node.hostname,
                                        .idle_timeout = config.imap.idle_timeout,
                                        .peer_limits = with_shard_cap(imap_limits, 1000),
                                        .peer_counts = &imap_peers,
                                        .tls = mine.tls_server.get(),
-                                       .tls_handshake_timeout = config.tls_handshake_timeout,
+                                       .tls_handshake_timeout = config.tls.handshake_timeout,
                                        .login_without_tls = config.imap.login_without_tls},
-          config.message_bytes_max);
+          config.submission.message_bytes_max);
     }
 
     {
@@ -1247,7 +1254,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             }};
     mine.admin = std::make_unique<AdminApi>(
         shard, spool, &mail.suppressions(),
-        AdminOptions{.key = config.admin_key.empty() ? spool_admin_key : config.admin_key},
+        AdminOptions{.key =
+                         config.http.admin_key.empty() ? spool_admin_key : config.http.admin_key},
         [&services, relayed](engine::Shard& from, delivery::OperatorAction action,
                              std::vector<queue::ScheduledItem> parts,
                              std::function<void(delivery::ActionCounts)> done) {
@@ -1287,9 +1295,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
       respond(std::move(response));
       return true;
     };
-    const bool separate_metrics = !config.metrics_listen.empty();
+    const bool separate_metrics = !config.metrics.listen.empty();
     server::HttpOptions http_options;
-    http_options.limits.body_bytes_max = config.http_body_bytes_max;
+    http_options.limits.body_bytes_max = config.http.body_bytes_max;
     http_options.peer_limits = with_shard_cap(http_limits, 1000);
     http_options.peer_counts = &http_peers;
     // A large body is read only from a caller that could be served: the API's keys (or
@@ -1351,7 +1359,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
     sync_metrics(shard, mine, observers);
     if (delivery_log != nullptr && shard.id().value() == 0)
       flush_delivery_log(shard, *delivery_log);
-    if (shard.id().value() == 0) expire_history(shard, spool, mine, config.history_retention);
+    if (shard.id().value() == 0) expire_history(shard, spool, mine, config.queue.history_retention);
 
     // Nothing is accepted anywhere before every shard has recovered its part of the queue: a
     // message accepted on one shard and handed to another still recovering would be found
@@ -1390,7 +1398,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
     return 1;
   }
   log::info("outpost running: " + std::to_string(shard_count) + " shards, spool " +
-            config.spool_path + (config.spool_sync ? "" : " (durability none)") +
+            config.spool.path + (config.spool.sync ? "" : " (durability none)") +
             (relayed ? ", relay " + relay_text : ""));
   // SIGHUP: a reload; a failed one keeps everything in use.
   const int signal_number = runtime.run_until_signal([&reload] {
@@ -1400,7 +1408,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
     }
   });
   log::info("stopped on signal " + std::to_string(signal_number) + ", queue kept in " +
-            config.spool_path);
+            config.spool.path);
   services.clear();
   // A clean stop: attempts the drain cut short were not crashes.
   breaker->table->clear_all();

@@ -219,14 +219,14 @@ Result<AdminEndpoint> admin_endpoint(const std::string& config_path, const std::
   auto config = config_path.empty() ? Result<Config>(Config{}) : load_config(config_path);
   if (!config) return unexpected(config.error());
   AdminEndpoint endpoint{.config = std::move(config).value(), .admin = admin, .key = key};
-  if (endpoint.admin.empty() && !endpoint.config.http_listen.empty()) {
-    endpoint.admin = endpoint.config.http_listen.front();
+  if (endpoint.admin.empty() && !endpoint.config.http.listen.empty()) {
+    endpoint.admin = endpoint.config.http.listen.front();
   }
-  if (endpoint.key.empty()) endpoint.key = endpoint.config.admin_key;
+  if (endpoint.key.empty()) endpoint.key = endpoint.config.http.admin_key;
   // No key configured: the one the daemon made in its spool, readable on the same host by
   // whoever may read the spool.
   if (endpoint.key.empty()) {
-    if (auto made = read_admin_key(endpoint.config.spool_path)) endpoint.key = *made;
+    if (auto made = read_admin_key(endpoint.config.spool.path)) endpoint.key = *made;
   }
   if (endpoint.admin.empty()) return endpoint;
   auto address = engine::SocketAddress::parse(endpoint.admin);

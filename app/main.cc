@@ -132,7 +132,7 @@ int run_command(int argc, char** argv) {
     std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
     return 2;
   }
-  if (!log_level.empty() && !mta::log::parse_level(log_level, config->log_level)) {
+  if (!log_level.empty() && !mta::log::parse_level(log_level, config->log.level)) {
     std::fprintf(stderr, "outpost: --log-level must be debug, info, warning or error\n");
     return 2;
   }
@@ -178,8 +178,8 @@ int bounce_keys_command(const std::vector<std::string_view>& args) {
     std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
     return 2;
   }
-  const std::string path = config->bounce_key_file.empty() ? config->spool_path + "/bounce-keys"
-                                                           : config->bounce_key_file;
+  const std::string path = config->bounce.key_file.empty() ? config->spool.path + "/bounce-keys"
+                                                           : config->bounce.key_file;
   auto key =
       mta::queue::BounceKeys::rotate(path, std::chrono::duration_cast<std::chrono::seconds>(
                                                std::chrono::system_clock::now().time_since_epoch())

@@ -73,9 +73,9 @@ struct Options {
 
 // The spool of a stopped daemon, for summary, count and list.
 int read_spool(const Config& config, const Options& options) {
-  auto store = queue::RocksDbStore::open(config.spool_path, {.sync = true});
+  auto store = queue::RocksDbStore::open(config.spool.path, {.sync = true});
   if (!store) {
-    std::fprintf(stderr, "outpost queue: cannot open spool %s: %s\n", config.spool_path.c_str(),
+    std::fprintf(stderr, "outpost queue: cannot open spool %s: %s\n", config.spool.path.c_str(),
                  store.error().message().c_str());
     return 1;
   }

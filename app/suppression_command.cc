@@ -94,10 +94,10 @@ Result<Options> parse_args(std::span<const std::string_view> args) {
 
 // No daemon: the mailbox database directly.
 int offline(const Config& config, const Options& o) {
-  auto store = mailbox::MailStore::open(config.spool_path + "/mailbox", {.sync = true});
+  auto store = mailbox::MailStore::open(config.spool.path + "/mailbox", {.sync = true});
   if (!store) {
     std::fprintf(stderr, "outpost suppression: cannot open %s/mailbox: %s\n",
-                 config.spool_path.c_str(), store.error().message().c_str());
+                 config.spool.path.c_str(), store.error().message().c_str());
     return 1;
   }
   mailbox::Suppressions& list = (*store)->suppressions();

@@ -14,6 +14,21 @@
 #include "base/log.h"
 
 namespace mta {
+
+Result<void> parse_auth_throttle(config::Table& section, AuthThrottleOptions& out) {
+  CONFIG_TRY(section.integer("failures_max", out.failures_max, 1, 1000));
+  CONFIG_TRY(section.duration("failure_window", out.failure_window));
+  CONFIG_TRY(section.duration("lockout", out.lockout));
+  CONFIG_TRY(section.duration("failure_delay_max", out.failure_delay_max));
+  CONFIG_TRY(section.integer("entries_max", out.entries_max, 1, 10'000'000));
+  CONFIG_TRY(section.no_unknown_keys());
+  if (out.failure_window <= Clock::Duration::zero() || out.lockout <= Clock::Duration::zero()) {
+    return section.error(
+        out.failure_window <= Clock::Duration::zero() ? "failure_window" : "lockout",
+        "auth.failure_window and auth.lockout must be longer than zero");
+  }
+  return {};
+}
 namespace {
 
 constexpr std::size_t key_bytes_max = 256;  // longer user names count under their first 256

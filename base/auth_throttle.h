@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/config_reader.h"
+#include "base/result.h"
 
 namespace mta {
 
@@ -33,6 +35,9 @@ struct AuthThrottleOptions {
   // Addresses and accounts tracked (each table); when full, the least recently seen goes.
   std::size_t entries_max = 50'000;
 };
+
+// [auth] of the configuration, read straight into the options (base/config_reader.h).
+Result<void> parse_auth_throttle(config::Table& section, AuthThrottleOptions& out);
 
 // Thread-safe: one mutex, taken once when an attempt starts and once when it ends (logins are
 // rare next to mail; the password hash costs a thousand times more). Memory is bounded by

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/config_reader_for_test.h"
 #include "base/log.h"
 
 namespace mta {
@@ -198,6 +199,39 @@ TEST(LogLevel, NoticeParsesAndSitsBetweenInfoAndWarning) {
   EXPECT_EQ(level, log::Level::notice);
   EXPECT_LT(log::Level::info, log::Level::notice);
   EXPECT_LT(log::Level::notice, log::Level::warning);
+}
+
+// [auth] of the configuration, read straight into AuthThrottleOptions.
+TEST(AuthThrottleConfig, DefaultsKeysAndErrors) {
+  const auto parse = [](std::string_view text) {
+    return config::parse_table_for_test<AuthThrottleOptions>(text, "auth", parse_auth_throttle);
+  };
+  auto defaults = parse("");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->failures_max, 10U);
+  EXPECT_EQ(defaults->failure_window, std::chrono::minutes(10));
+  EXPECT_EQ(defaults->lockout, std::chrono::minutes(10));
+  EXPECT_EQ(defaults->failure_delay_max, std::chrono::seconds(30));
+  auto config = parse(R"(
+[auth]
+failures_max = 5
+failure_window = "1h"
+lockout = "30m"
+failure_delay_max = "10s"
+entries_max = 1000
+)");
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(config->failures_max, 5U);
+  EXPECT_EQ(config->failure_window, std::chrono::hours(1));
+  EXPECT_EQ(config->lockout, std::chrono::minutes(30));
+  EXPECT_EQ(config->failure_delay_max, std::chrono::seconds(10));
+  EXPECT_EQ(config->entries_max, 1000U);
+  for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
+           {"[auth]\nfailures_max = 0\n", "auth.failures_max"},
+           {"[auth]\nlockout = \"0s\"\n", "test.toml:2: auth.failure_window and auth.lockout"},
+           {"[auth]\nlockouts = \"1m\"\n", "unknown key auth.lockouts"}}) {
+    EXPECT_NE(config::error_for_test(parse(text)).find(want), std::string::npos) << text;
+  }
 }
 
 }  // namespace

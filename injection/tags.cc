@@ -50,21 +50,6 @@ std::optional<std::string> set(std::optional<std::string>& slot, std::string val
 
 }  // namespace
 
-bool valid_tag(std::string_view value) {
-  if (value.empty() || value.size() > queue::tag_bytes_max) return false;
-  for (char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) == 0 && c != '.' && c != '_' && c != '-') return false;
-  }
-  return true;
-}
-
-std::optional<queue::TrafficClass> parse_traffic_class(std::string_view text) {
-  if (iequals(text, "transactional")) return queue::TrafficClass::transactional;
-  if (iequals(text, "bulk")) return queue::TrafficClass::bulk;
-  return std::nullopt;
-}
-
 std::optional<std::string> take_tag_fields(std::string& message, Tags& tags) {
   std::size_t at = 0;
   while (at < message.size()) {

@@ -19,11 +19,9 @@ struct Tags {
   std::optional<std::string> pool;                   // X-Outpost-Pool, API "pool"
 };
 
-// A tenant, campaign or pool name: 1 to queue::tag_bytes_max (64) bytes of letters, digits,
-// '.', '_' and '-' (safe in logs, metric labels and the schedule index).
-bool valid_tag(std::string_view value);
-// "transactional" or "bulk" (any case).
-std::optional<queue::TrafficClass> parse_traffic_class(std::string_view text);
+// In queue/envelope.h since the configuration's delivery sections check tags too.
+using queue::parse_traffic_class;
+using queue::valid_tag;
 
 // Removes every X-Outpost-Tenant, -Campaign, -Class and -Pool field (with its folded
 // continuation lines) from the header section of `message` (CRLF or LF lines; field names in

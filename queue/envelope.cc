@@ -2,10 +2,12 @@
 // length-prefixed strings. The decoder treats its input as hostile (a damaged disk is one).
 #include "queue/envelope.h"
 
+#include <cctype>
 #include <chrono>
 #include <string>
 #include <utility>
 
+#include "base/ascii.h"
 #include "base/assert.h"
 #include "queue/errc.h"
 
@@ -97,6 +99,21 @@ Unexpected<Error> corrupt(std::string detail) {
 }
 
 }  // namespace
+
+std::optional<TrafficClass> parse_traffic_class(std::string_view text) {
+  if (iequals(text, "transactional")) return TrafficClass::transactional;
+  if (iequals(text, "bulk")) return TrafficClass::bulk;
+  return std::nullopt;
+}
+
+bool valid_tag(std::string_view value) {
+  if (value.empty() || value.size() > tag_bytes_max) return false;
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) == 0 && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
 
 std::string_view to_string(TrafficClass traffic_class) {
   return traffic_class == TrafficClass::bulk ? "bulk" : "transactional";

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,8 @@ enum class TrafficClass : std::uint8_t {
   bulk = 1,
 };
 std::string_view to_string(TrafficClass traffic_class);
+// "transactional" or "bulk" (any case).
+std::optional<TrafficClass> parse_traffic_class(std::string_view text);
 
 struct Recipient {
   std::string address;
@@ -76,6 +79,10 @@ inline constexpr std::size_t destination_bytes_max = 255;  // a domain name, or 
 inline constexpr std::size_t reply_bytes_max = 64 * 1024;  // last_reply (multi-line replies)
 inline constexpr std::size_t recipients_per_envelope_max = 100'000;
 inline constexpr std::size_t tag_bytes_max = 64;  // tenant, campaign and pool (injection: 64)
+// A tenant, campaign or pool name: 1 to tag_bytes_max bytes of letters, digits, '.', '_' and
+// '-' (safe in logs, metric labels and the schedule index). Checked at intake and in the
+// configuration.
+bool valid_tag(std::string_view value);
 
 // The record format version encode_envelope writes. Decoding an unknown version fails, so a
 // newer format must bump this and keep decoding the older one. Version 1 (before parts)

@@ -1,0 +1,175 @@
+// The configuration reader: each value type, strictness, and errors that name file, line and key.
+#include "base/config_reader.h"
+
+#include <gtest/gtest.h>
+
+#include "base/config_reader_for_test.h"
+#include "base/duration.h"
+
+namespace mta::config {
+namespace {
+
+// Every reader over [s], as a module's parser would call them.
+struct Everything {
+  std::string text = "default";
+  std::uint32_t count = 7;
+  bool flag = false;
+  double ratio = 0.5;
+  Clock::Duration wait = std::chrono::seconds(1);
+  std::optional<std::int64_t> day;
+  std::vector<std::uint64_t> daily;
+  std::vector<std::string> list;
+  std::map<std::string, std::string> map;
+  std::vector<std::string> entries;
+};
+
+Result<void> read_everything(Table& s, Everything& out) {
+  CONFIG_TRY(s.string("text", out.text));
+  CONFIG_TRY(s.integer("count", out.count, 1, 10));
+  CONFIG_TRY(s.boolean("flag", out.flag));
+  CONFIG_TRY(s.number("ratio", out.ratio, 0.0, 1.0));
+  CONFIG_TRY(s.duration("wait", out.wait));
+  CONFIG_TRY(s.date("day", out.day));
+  CONFIG_TRY(s.counts("daily", out.daily));
+  CONFIG_TRY(s.string_list("list", out.list));
+  CONFIG_TRY(s.string_map("map", out.map));
+  CONFIG_TRY(s.each("entry", [&](Table& entry) -> Result<void> {
+    std::string name;
+    CONFIG_TRY(entry.string("name", name));
+    CONFIG_TRY(entry.no_unknown_keys());
+    out.entries.push_back(entry.name() + "=" + name);
+    return {};
+  }));
+  return s.no_unknown_keys();
+}
+
+Result<Everything> parse(std::string_view text) {
+  return parse_table_for_test<Everything>(text, "s", read_everything);
+}
+
+TEST(ConfigReader, AbsentKeysKeepTheirDefaults) {
+  for (const char* text : {"", "[s]\n", "[other]\nx = 1\n"}) {
+    auto got = parse(text);
+    ASSERT_TRUE(got) << got.error().message();
+    EXPECT_EQ(got->text, "default");
+    EXPECT_EQ(got->count, 7u);
+    EXPECT_EQ(got->wait, std::chrono::seconds(1));
+    EXPECT_FALSE(got->day);
+    EXPECT_TRUE(got->entries.empty());
+  }
+}
+
+TEST(ConfigReader, ReadsEveryType) {
+  auto got = parse(R"([s]
+text = "x"
+count = 3
+flag = true
+ratio = 1
+wait = "250ms"
+day = 2026-11-20
+daily = [1, 2]
+list = "one"
+[s.map]
+"Example.COM" = "v"
+[[s.entry]]
+name = "a"
+[[s.entry]]
+name = "b"
+)");
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(got->text, "x");
+  EXPECT_EQ(got->count, 3u);
+  EXPECT_TRUE(got->flag);
+  EXPECT_DOUBLE_EQ(got->ratio, 1.0);
+  EXPECT_EQ(got->wait, std::chrono::milliseconds(250));
+  EXPECT_EQ(got->day, 20777);  // days since 1970-01-01
+  EXPECT_EQ(got->daily, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(got->list, std::vector<std::string>{"one"});
+  EXPECT_EQ(got->map.at("example.com"), "v");  // keys lower-cased
+  EXPECT_EQ(got->entries, (std::vector<std::string>{"s.entry[0]=a", "s.entry[1]=b"}));
+  auto quoted_date = parse("[s]\nday = \"2026-11-20\"\nwait = 7\n");
+  ASSERT_TRUE(quoted_date) << quoted_date.error().message();
+  EXPECT_EQ(quoted_date->day, 20777);
+  EXPECT_EQ(quoted_date->wait, std::chrono::seconds(7));
+}
+
+TEST(ConfigReader, ErrorsNameFileLineAndKey) {
+  struct Case {
+    const char* text;
+    const char* want;  // the whole message after "Invalid argument: "
+  };
+  const Case cases[] = {
+      {"[s]\ntext = 1\n", "test.toml:2: s.text must be a string"},
+      {"[s]\n\ncount = 11\n", "test.toml:3: s.count must be an integer from 1 to 10"},
+      {"[s]\ncount = \"3\"\n", "test.toml:2: s.count must be an integer from 1 to 10"},
+      {"[s]\nflag = \"yes\"\n", "test.toml:2: s.flag must be true or false"},
+      {"[s]\nratio = 2\n", "test.toml:2: s.ratio must be a number from 0.000000 to 1.000000"},
+      {"[s]\nwait = [1]\n", "test.toml:2: s.wait must be a duration such as \"30s\""},
+      {"[s]\nwait = \"3 weeks\"\n", "test.toml:2: s.wait: "},
+      {"[s]\nday = \"2026-02-30\"\n", "test.toml:2: s.day must be a date, e.g. 2026-11-20"},
+      {"[s]\ndaily = [0]\n", "test.toml:2: s.daily must be a list of counts"},
+      {"[s]\nlist = [1]\n", "test.toml:2: s.list must be a list of strings"},
+      {"[s]\nmap = 1\n", "test.toml:2: s.map must be a table of strings"},
+      {"[s.map]\na = \"b\"\nc = 2\n", "test.toml:3: s.map.c must be a string"},
+      {"[s]\nentry = [1]\n", "test.toml:2: s.entry[0] must be a table: [[s.entry]]"},
+      {"[[s.entry]]\nname = \"a\"\nnmae = \"b\"\n", "test.toml:3: unknown key s.entry[0].nmae"},
+      {"[s]\ntext = \"x\"\ntxet = \"y\"\n", "test.toml:3: unknown key s.txet"},
+      {"[s\n", "test.toml:1: "},
+  };
+  for (const auto& c : cases) {
+    const std::string got = error_for_test(parse(c.text));
+    EXPECT_NE(got.find(c.want), std::string::npos) << c.text << " -> " << got;
+  }
+  EXPECT_NE(error_for_test(parse("[s\n")).find("at line 1"), std::string::npos);
+}
+
+TEST(ConfigReader, TopLevelArraysAndSections) {
+  const auto sections = [](std::string_view text) -> Result<std::vector<std::string>> {
+    auto file = Document::parse(text, "f.toml");
+    if (!file) return unexpected(std::move(file).error());
+    std::vector<std::string> names;
+    CONFIG_TRY(file->each("item", [&](Table& entry) -> Result<void> {
+      names.push_back(entry.name());
+      return entry.no_unknown_keys();
+    }));
+    CONFIG_TRY(file->check_sections({"t"}, {"item"}));
+    return names;
+  };
+  auto two = sections("[t]\n[[item]]\n[[item]]\n");
+  ASSERT_TRUE(two) << two.error().message();
+  EXPECT_EQ(*two, (std::vector<std::string>{"item[0]", "item[1]"}));
+  EXPECT_NE(error_for_test(sections("item = 1\n"))
+                .find("f.toml:1: item must be an array of tables: [[item]]"),
+            std::string::npos);
+  EXPECT_NE(error_for_test(sections("[item]\n")).find("item must be an array of tables"),
+            std::string::npos);
+  EXPECT_NE(error_for_test(sections("[[item]]\nx = 1\n")).find("f.toml:2: unknown key item[0].x"),
+            std::string::npos);
+  EXPECT_NE(error_for_test(sections("\n[nonsense]\n")).find("f.toml:2: unknown section [nonsense]"),
+            std::string::npos);
+  EXPECT_NE(error_for_test(sections("t = 1\n")).find("[t] must be a table"), std::string::npos);
+}
+
+TEST(ConfigReader, ErrorsAtATableOrAnAbsentKey) {
+  auto file = Document::parse("a = 1\n\n[s]\nk = 1\n", "f.toml");
+  ASSERT_TRUE(file);
+  Table s = file->table("s");
+  EXPECT_EQ(s.error("k", "bad").error().detail, "f.toml:4: bad");
+  EXPECT_EQ(s.error("missing", "bad").error().detail, "f.toml:3: bad");
+  EXPECT_EQ(file->table("absent").error("k", "bad").error().detail, "f.toml: bad");
+}
+
+TEST(ConfigReader, ReadFile) { EXPECT_FALSE(read_file("/nonexistent/outpost.toml")); }
+
+// Moved from app/config_test.cc: the duration syntax every duration key takes.
+TEST(Config, Durations) {
+  EXPECT_EQ(*parse_duration("5m"), std::chrono::minutes(5));
+  EXPECT_EQ(*parse_duration("1d"), std::chrono::hours(24));
+  EXPECT_EQ(*parse_duration("7"), std::chrono::seconds(7));
+  EXPECT_FALSE(parse_duration("").has_value());
+  EXPECT_FALSE(parse_duration("ms").has_value());
+  EXPECT_FALSE(parse_duration("3 weeks").has_value());
+}
+
+}  // namespace
+}  // namespace mta::config

@@ -1,0 +1,26 @@
+// [[dkim]] of the configuration: the signing keys, each with the role that picks how it is used
+// (see deploy/outpost.toml). Parsed here through base/config_reader.h; the daemon loads the
+// key files into a dkim::KeyRing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/config_reader.h"
+#include "base/result.h"
+
+namespace mta::dkim {
+
+struct SigningKeyConfig {
+  std::string domain;
+  std::string selector;
+  std::string key_path;              // `key`: a PEM file
+  std::string algorithm;             // "" = the key's own; else checked against it
+  std::vector<std::string> headers;  // empty = the default list
+  std::string role = "author";       // "author" | "fallback" | "platform"
+};
+
+// Every [[dkim]] entry of the file, in order.
+Result<void> parse_signing_keys(const config::Document& file, std::vector<SigningKeyConfig>& out);
+
+}  // namespace mta::dkim

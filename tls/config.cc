@@ -1,0 +1,17 @@
+#include "tls/config.h"
+
+namespace mta::tls {
+
+Result<void> parse_server_tls(config::Table& section, ServerTlsConfig& out) {
+  CONFIG_TRY(section.string("certificate", out.certificate));
+  CONFIG_TRY(section.string("key", out.key));
+  CONFIG_TRY(section.duration("handshake_timeout", out.handshake_timeout));
+  CONFIG_TRY(section.no_unknown_keys());
+  if (out.certificate.empty() != out.key.empty()) {
+    return section.error(out.certificate.empty() ? "key" : "certificate",
+                         "tls.certificate and tls.key go together (both empty: self-signed)");
+  }
+  return {};
+}
+
+}  // namespace mta::tls

@@ -1,0 +1,34 @@
+// [tls]: the server certificate's paths go together.
+#include "tls/config.h"
+
+#include <gtest/gtest.h>
+
+#include "base/config_reader_for_test.h"
+
+namespace mta::tls {
+namespace {
+
+Result<ServerTlsConfig> parse(std::string_view text) {
+  return config::parse_table_for_test<ServerTlsConfig>(text, "tls", parse_server_tls);
+}
+
+TEST(TlsConfig, CertificateAndKeyGoTogether) {
+  auto both = parse(
+      "[tls]\ncertificate = \"/etc/outpost/cert.pem\"\nkey = \"/etc/outpost/key.pem\"\n"
+      "handshake_timeout = \"5s\"\n");
+  ASSERT_TRUE(both) << both.error().message();
+  EXPECT_EQ(both->certificate, "/etc/outpost/cert.pem");
+  EXPECT_EQ(both->key, "/etc/outpost/key.pem");
+  EXPECT_EQ(both->handshake_timeout, std::chrono::seconds(5));
+  auto none = parse("");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->handshake_timeout, std::chrono::seconds(30));
+  for (const char* text : {"[tls]\ncertificate = \"c.pem\"\n", "[tls]\nkey = \"k.pem\"\n"}) {
+    EXPECT_NE(config::error_for_test(parse(text)).find("test.toml:2: tls.certificate and tls.key"),
+              std::string::npos)
+        << text;
+  }
+}
+
+}  // namespace
+}  // namespace mta::tls
