@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "cluster/fleet.h"
 #include "delivery/dns_poller.h"
+#include "delivery/router.h"
 #include "delivery/scheduler.h"
 #include "dkim/keyring.h"
 #include "dns/ares_resolver.h"
@@ -102,18 +103,6 @@ std::string_view domain_of(std::string_view address) {
   return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
 }
 
-// The shard that delivers a part. A domain (or MX) destination belongs to one shard, chosen by
-// hash, so its connections and limits are in one place. The relay is one destination for
-// everything: owned by one shard, all delivery would run on one core, so its parts stay with
-// the shard that accepted them (the shard bits of the message id; modulo, should the shard
-// count have changed since) and every shard keeps its own relay pool.
-ShardId owner_of(const std::string& destination, queue::PartKey key, std::uint32_t shard_count) {
-  if (destination == delivery::relay_destination) {
-    return ShardId(queue::message_id_shard(key.message).value() % shard_count);
-  }
-  return ShardId(static_cast<std::uint32_t>(std::hash<std::string>{}(destination) % shard_count));
-}
-
 // One listening socket per (address, shard), all bound to the same port. For port 0 the first
 // socket picks the port and the others follow it.
 Result<std::vector<std::vector<int>>> open_listeners(const std::vector<std::string>& addresses,
@@ -144,117 +133,6 @@ Result<std::vector<std::vector<int>>> open_listeners(const std::vector<std::stri
     }
   }
   return fds;
-}
-
-// Posts `task` to shard `to`, trying again every millisecond while the channel is full.
-void post_until_taken(engine::Shard& shard, ShardId to, const engine::Shard::Message& task) {
-  if (shard.post(to, task)) return;
-  shard.schedule(std::chrono::milliseconds(1),
-                 [&shard, to, task] { post_until_taken(shard, to, task); });
-}
-
-// Gives a durable part to the shard that owns its destination. A full channel only delays
-// it: the part is durable, so trying again shortly loses nothing.
-void hand_over(engine::Shard& shard, const queue::ScheduledItem& item,
-               std::vector<ShardServices>& services) {
-  const ShardId owner =
-      owner_of(item.destination, item.key, static_cast<std::uint32_t>(services.size()));
-  post_until_taken(shard, owner, [item, &services](engine::Shard& on) {
-    services[on.id().value()].delivery->add(item);
-  });
-}
-
-using Results = std::vector<delivery::ActionResult>;
-using ShardApply =
-    std::function<Results(delivery::Scheduler&, const std::vector<queue::ScheduledItem>&)>;
-
-// Runs `apply` on the shards `targets` names for each part (every shard when `everywhere`),
-// and gives `done`, on `from`, one result per part: the first that found it.
-void scatter(engine::Shard& from, const std::vector<queue::ScheduledItem>& parts,
-             const std::vector<std::uint32_t>& targets, bool everywhere, const ShardApply& apply,
-             std::function<void(Results)> done, std::vector<ShardServices>& services) {
-  const auto shard_count = static_cast<std::uint32_t>(services.size());
-  std::vector<std::vector<queue::ScheduledItem>> by_shard(shard_count);
-  std::vector<std::vector<std::size_t>> indexes(shard_count);
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    for (std::uint32_t shard = 0; shard < shard_count; ++shard) {
-      if (!everywhere && shard != targets[i]) continue;
-      by_shard[shard].push_back(parts[i]);
-      indexes[shard].push_back(i);
-    }
-  }
-  struct Gather {  // touched on `from` only
-    Results results;
-    std::size_t waiting = 0;
-    std::function<void(Results)> done;
-  };
-  auto gather = std::make_shared<Gather>();
-  gather->results.assign(parts.size(), delivery::ActionResult::not_found);
-  gather->done = std::move(done);
-  for (const auto& list : by_shard) gather->waiting += list.empty() ? 0 : 1;
-  if (gather->waiting == 0) {
-    gather->done(std::move(gather->results));
-    return;
-  }
-  const ShardId origin = from.id();
-  for (std::uint32_t shard = 0; shard < shard_count; ++shard) {
-    if (by_shard[shard].empty()) continue;
-    post_until_taken(from, ShardId(shard),
-                     [apply, list = std::move(by_shard[shard]), mine = std::move(indexes[shard]),
-                      gather, origin, &services](engine::Shard& on) {
-                       Results found = apply(*services[on.id().value()].delivery, list);
-                       post_until_taken(on, origin, [gather, mine, found](engine::Shard&) {
-                         for (std::size_t k = 0; k < mine.size(); ++k) {
-                           if (found[k] != delivery::ActionResult::not_found) {
-                             gather->results[mine[k]] = found[k];
-                           }
-                         }
-                         if (--gather->waiting == 0) gather->done(std::move(gather->results));
-                       });
-                     });
-  }
-}
-
-// An operator action: the shard owning each part's destination applies it; parts it does not
-// hold may be at the pool of their MX hosts (being delivered), on any shard, so those are
-// asked for there. The counts reach `done` on `from`.
-void apply_on_owners(engine::Shard& from, delivery::OperatorAction action,
-                     std::vector<queue::ScheduledItem> parts,
-                     std::function<void(delivery::ActionCounts)> done, bool pools,
-                     std::vector<ShardServices>& services) {
-  const auto shard_count = static_cast<std::uint32_t>(services.size());
-  std::vector<std::uint32_t> owners;
-  owners.reserve(parts.size());
-  for (const auto& part : parts) {
-    owners.push_back(owner_of(part.destination, part.key, shard_count).value());
-  }
-  auto shared = std::make_shared<std::vector<queue::ScheduledItem>>(std::move(parts));
-  scatter(
-      from, *shared, owners, false,
-      [action](delivery::Scheduler& on, const std::vector<queue::ScheduledItem>& list) {
-        return on.apply(action, list);
-      },
-      [&from, action, shared, done = std::move(done), pools, &services](Results results) {
-        std::vector<queue::ScheduledItem> missing;
-        std::vector<std::size_t> where;
-        for (std::size_t i = 0; i < results.size(); ++i) {
-          if (results[i] != delivery::ActionResult::not_found) continue;
-          missing.push_back((*shared)[i]);
-          where.push_back(i);
-        }
-        if (!pools || missing.empty()) return done(delivery::count(results));
-        scatter(
-            from, missing, {}, true,
-            [action](delivery::Scheduler& on, const std::vector<queue::ScheduledItem>& list) {
-              return on.apply_in_pools(action, list);
-            },
-            [results, where, done](Results found) mutable {
-              for (std::size_t k = 0; k < where.size(); ++k) results[where[k]] = found[k];
-              done(delivery::count(results));
-            },
-            services);
-      },
-      services);
 }
 
 // Where the shards report what they do: metrics, the status page, the delivery log.
@@ -361,25 +239,6 @@ void flush_delivery_log(engine::Shard& shard, metrics::LineLog& log) {
   });
 }
 
-// Runs `task` on every shard, then `done(results)` on `from`'s thread.
-void on_every_shard(engine::Shard& from, std::uint32_t shard_count,
-                    std::function<bool(engine::Shard&)> task, std::function<void(bool)> done) {
-  struct Gather {
-    std::atomic<std::uint32_t> left;
-    std::atomic<bool> any{false};
-  };
-  auto gather = std::make_shared<Gather>();
-  gather->left = shard_count;
-  const ShardId home = from.id();
-  for (std::uint32_t i = 0; i < shard_count; ++i) {
-    post_until_taken(from, ShardId(i), [gather, task, done, home](engine::Shard& on) {
-      if (task(on)) gather->any = true;
-      if (gather->left.fetch_sub(1) != 1) return;
-      post_until_taken(on, home, [gather, done](engine::Shard&) { done(gather->any.load()); });
-    });
-  }
-}
-
 // Drops the final states of parts of messages accepted more than `retention` ago (the status
 // API's history), now and every five minutes until the shard stops. Runs on shard 0's worker:
 // one DeleteRange over ids below the cut, so the reactor never waits for it.
@@ -465,12 +324,12 @@ void store_own_dsn(engine::Shard& from, std::string&& recipient, std::string&& b
   auto own = std::make_shared<Own>(
       Own{.recipient = std::move(recipient), .body = std::move(body), .done = std::move(done)});
   const ShardId origin = from.id();
-  post_until_taken(from, mailbox_shard, [own, origin, &services](engine::Shard& on) {
+  from.post_until_taken(mailbox_shard, [own, origin, &services](engine::Shard& on) {
     ShardServices& its = services[on.id().value()];
     own->result = its.intake != nullptr
                       ? store_bounce(on, *its.intake, "", {own->recipient}, own->body)
                       : injection::Injected{.status = injection::Injected::Status::failed};
-    post_until_taken(on, origin, [own](engine::Shard&) {
+    on.post_until_taken(origin, [own](engine::Shard&) {
       if (own->result.status == injection::Injected::Status::queued) return own->done({});
       own->done(unexpected(std::make_error_code(std::errc::io_error), own->result.detail));
     });
@@ -952,6 +811,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
     return what;
   };
 
+  // Where each part, pool hand-off and operator action goes: the shards' schedulers attach
+  // as they start.
+  delivery::Router router(delivery::RouterOptions{.shard_count = shard_count, .pools = !relayed});
   auto recovering = std::make_shared<std::atomic<std::uint32_t>>(shard_count);
   auto started = runtime.start([&](engine::Shard& shard) {
     ShardServices& mine = services[shard.id().value()];
@@ -999,8 +861,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
         shard, spool,
         injection::CommitOptions{.window = config.commit_window,
                                  .batch_messages_max = config.commit_batch_messages_max});
-    auto on_queued = [&shard, &services](const queue::ScheduledItem& item) {
-      hand_over(shard, item, services);
+    auto on_queued = [&shard, &router](const queue::ScheduledItem& item) {
+      router.hand_over(shard, item);
     };
     mine.delivery = std::make_unique<delivery::Scheduler>(
         shard, spool, *mine.ids,
@@ -1026,13 +888,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
             .resolver = mine.mx.get(),
             .remote_port = config.remote_port,
             .hand_off =
-                [&shard, &services](delivery::PoolHandoff&& handoff) {
-                  const ShardId owner =
-                      owner_of(handoff.pool, {}, static_cast<std::uint32_t>(services.size()));
-                  auto moved = std::make_shared<delivery::PoolHandoff>(std::move(handoff));
-                  post_until_taken(shard, owner, [moved, &services](engine::Shard& on) {
-                    services[on.id().value()].delivery->receive(std::move(*moved));
-                  });
+                [&shard, &router](delivery::PoolHandoff&& handoff) {
+                  router.hand_off(shard, std::move(handoff));
                 },
             .requeue = on_queued,
             .tls_policies = tls_policies,
@@ -1061,6 +918,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
           }
           committer->submit(std::move(parts), std::move(body), std::move(done));
         });
+    router.attach(shard.id(), *mine.delivery);
     mine.delivery->set_on_outcome(
         [observers, index = shard.id().value()](const delivery::RecipientOutcome& outcome) {
           observers.telemetry.count(index, outcome);
@@ -1074,9 +932,8 @@ int run_daemon(const Config& config, const std::string& config_path) {
       mine.delivery->suspend(destination, queue::quarantined_due);
     }
     if (fleet != nullptr) sync_fleet(shard, *mine.delivery, *fleet);
-    auto recovered = mine.delivery->recover([&shard, shard_count](const queue::ScheduledItem& i) {
-      return owner_of(i.destination, i.key, shard_count) == shard.id();
-    });
+    auto recovered = mine.delivery->recover(
+        [&shard, &router](const queue::ScheduledItem& i) { return router.owner(i) == shard.id(); });
     if (!recovered) {
       log::error("queue recovery failed: " + recovered.error().message());
     } else if (*recovered > 0) {
@@ -1233,20 +1090,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
               return board.render_json(info, shard.clock().wall_now());
             },
         .suspend =
-            [&services, shard_count](engine::Shard& from, std::string destination,
-                                     std::optional<Clock::WallTime> until,
-                                     std::function<void(bool)> done) {
-              on_every_shard(
-                  from, shard_count,
-                  [&services, destination, until](engine::Shard& on) {
-                    delivery::Scheduler& scheduler = *services[on.id().value()].delivery;
-                    if (until) {
-                      scheduler.suspend(destination, *until);
-                      return true;
-                    }
-                    return scheduler.resume(destination);
-                  },
-                  std::move(done));
+            [&router](engine::Shard& from, std::string destination,
+                      std::optional<Clock::WallTime> until, std::function<void(bool)> done) {
+              router.suspend(from, std::move(destination), until, std::move(done));
             },
         .reload =
             [&reload](engine::Shard& from, std::function<void(Result<std::string>)> done) {
@@ -1257,10 +1103,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
     mine.admin = std::make_unique<AdminApi>(
         shard, spool, &mail.suppressions(),
         AdminOptions{.key = config.admin_key.empty() ? spool_admin_key : config.admin_key},
-        [&services, relayed](engine::Shard& from, delivery::OperatorAction action,
-                             std::vector<queue::ScheduledItem> parts,
-                             std::function<void(delivery::ActionCounts)> done) {
-          apply_on_owners(from, action, std::move(parts), std::move(done), !relayed, services);
+        [&router](engine::Shard& from, delivery::OperatorAction action,
+                  std::vector<queue::ScheduledItem> parts,
+                  std::function<void(delivery::ActionCounts)> done) {
+          router.apply_on_owners(from, action, std::move(parts), std::move(done));
         },
         std::move(hooks));
     if (shard.id().value() == 0) shard.on_stop([&draining] { draining = true; });
@@ -1369,7 +1215,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
     // every shard's listeners.
     if (recovering->fetch_sub(1) == 1) {
       for (std::uint32_t i = 0; i < shard_count; ++i) {
-        post_until_taken(shard, ShardId(i), [&](engine::Shard& on) {
+        shard.post_until_taken(ShardId(i), [&](engine::Shard& on) {
           ShardServices& its = services[on.id().value()];
           for (int fd : (*listen_fds)[on.id().value()]) its.submission->listen(fd);
           if (its.tls_server != nullptr) {
