@@ -1,0 +1,160 @@
+// A shard's bounce mailbox (on mailbox_shard only): the intake and its SMTP listener, and the
+// POP3 and IMAP listeners over the store.
+#include "app/daemon/daemon.h"
+#include "base/envelope_address.h"
+#include "base/log.h"
+#include "mailbox/errc.h"
+
+namespace mta::app {
+namespace {
+
+// One message for the bounce mailbox, on its shard: the answer the SMTP intake (or the
+// Bouncer) gets. Durable when queued.
+injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& intake,
+                                 std::string_view mail_from,
+                                 const std::vector<std::string>& recipients,
+                                 std::string_view body) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(shard.clock().wall_now().time_since_epoch())
+          .count();
+  auto report = intake.receive(mail_from, recipients, body, now);
+  if (!report && report.error().code == mailbox::Errc::over_quota) {
+    return injection::Injected{.status = injection::Injected::Status::refused,
+                               .detail = "message larger than the bounce mailbox"};
+  }
+  if (!report) {
+    log::error("bounce mailbox: cannot store a bounce: " + report.error().message());
+    return injection::Injected{.status = report.error().code == mailbox::Errc::no_space
+                                             ? injection::Injected::Status::no_space
+                                             : injection::Injected::Status::failed,
+                               .detail = "mailbox write failed"};
+  }
+  const mailbox::BounceRecipient* primary = mailbox::primary_recipient(*report);
+  std::string what(mailbox::to_string(report->kind));
+  if (primary != nullptr) {
+    what += " " + std::string(mailbox::to_string(primary->category)) +
+            (primary->hard ? " hard " : " soft ") + primary->address;
+  }
+  if (log::enabled(log::Level::debug)) log::debug("bounce mailbox: stored " + what);
+  return injection::Injected{.status = injection::Injected::Status::queued,
+                             .detail = "stored: " + what};
+}
+
+}  // namespace
+
+// A DSN delivery made for one of our VERP return paths: stored by the mailbox shard, and
+// `done` told on `from` (the Bouncer keeps the part until then).
+void store_own_dsn(engine::Shard& from, std::string&& recipient, std::string&& body,
+                   std::function<void(const Result<void>&)> done,
+                   std::vector<ShardServices>& services) {
+  struct Own {
+    std::string recipient;
+    std::string body;
+    std::function<void(const Result<void>&)> done;
+    injection::Injected result;
+  };
+  auto own = std::make_shared<Own>(
+      Own{.recipient = std::move(recipient), .body = std::move(body), .done = std::move(done)});
+  const ShardId origin = from.id();
+  from.post_until_taken(mailbox_shard, [own, origin, &services](engine::Shard& on) {
+    ShardServices& its = services[on.id().value()];
+    own->result = its.intake != nullptr
+                      ? store_bounce(on, *its.intake, "", {own->recipient}, own->body)
+                      : injection::Injected{.status = injection::Injected::Status::failed};
+    on.post_until_taken(origin, [own](engine::Shard&) {
+      if (own->result.status == injection::Injected::Status::queued) return own->done({});
+      own->done(unexpected(std::make_error_code(std::errc::io_error), own->result.detail));
+    });
+  });
+}
+
+// A DSN naming a message by its reference suppresses only recipients the queue (or its
+// history) says that message had.
+std::function<std::optional<std::string>(MessageId, std::string_view)> recipient_in(
+    queue::Store& spool) {
+  return [&spool](MessageId id, std::string_view address) -> std::optional<std::string> {
+    const std::string key = suppression_key(address);
+    const auto find =
+        [&key](const Result<std::vector<queue::Envelope>>& parts) -> std::optional<std::string> {
+      if (!parts) return std::nullopt;
+      for (const queue::Envelope& part : *parts) {
+        for (const queue::Recipient& recipient : part.recipients) {
+          if (suppression_key(recipient.address) == key) return recipient.address;
+        }
+      }
+      return std::nullopt;
+    };
+    if (auto queued = find(spool.read_message(id))) return queued;
+    return find(spool.read_history(id));
+  };
+}
+
+void Daemon::start_mailbox(engine::Shard& shard, ShardServices& mine) {
+  const Config& config = config_;
+  mailbox::MailStore& mail = *stores_->mail;
+  mine.mail = &mail;
+  expire_mailbox(shard, mail);
+  mine.intake = std::make_unique<mailbox::BounceIntake>(
+      mail,
+      mailbox::IntakeOptions{.bounce_domain = config.bounce_domain,
+                             .verp_prefix = config.verp_prefix,
+                             .rules = stores_->bounce_rules ? &*stores_->bounce_rules : nullptr,
+                             .keys = &*stores_->bounce_keys,
+                             .recipient_of = recipient_in(*stores_->spool)});
+  if (config.bounce_listen.empty()) return;
+  injection::SubmissionOptions intake_options{
+      .smtp = submission_smtp_options(config),
+      .idle_timeout = config.session_idle_timeout,
+      .peer_limits = with_shard_cap(access_->bounce_limits, 10'000),
+      .peer_counts = &access_->bounce_peers,
+      .tls = mine.tls_server.get(),
+      .tls_handshake_timeout = config.tls_handshake_timeout,
+      .accept_domain = config.bounce_domain};
+  intake_options.smtp.auth_mechanisms.clear();
+  // Per client: MAIL is refused (450 4.7.1) over the messages or octets of the last
+  // minute; a message's octets count once it is read, stored or not.
+  mine.bounce_limits = std::make_unique<mailbox::IntakeLimiter>(
+      mailbox::IntakeLimits{.messages_per_minute = config.bounce_messages_per_ip_per_minute,
+                            .bytes_per_minute = config.bounce_bytes_per_ip_per_minute});
+  intake_options.check_client = [&shard,
+                                 limits = mine.bounce_limits.get()](std::string_view client_ip) {
+    return limits->admit(client_ip, shard.clock().now());
+  };
+  mine.bounce_smtp = std::make_unique<injection::SubmissionListener>(
+      shard,
+      [&shard, intake = mine.intake.get(), limits = mine.bounce_limits.get()](
+          injection::Inbound&& message, injection::TraceFacts* trace, injection::Probe& /*probe*/,
+          const injection::Injector::Done& done) {
+        if (trace != nullptr) {
+          limits->charge(trace->client_ip, message.body.size(), shard.clock().now());
+        }
+        done(store_bounce(shard, *intake, message.mail_from, message.recipients, message.body));
+      },
+      std::move(intake_options));
+}
+
+void Daemon::start_mail_access(engine::Shard& shard, ShardServices& mine) {
+  const Config& config = config_;
+  mailbox::MailStore& mail = *stores_->mail;
+  mine.pop3 = std::make_unique<mailbox::Pop3Listener>(
+      shard, mail, access_->logins,
+      mailbox::MailListenerOptions{.hostname = config.hostname,
+                                   .idle_timeout = config.pop3.idle_timeout,
+                                   .peer_limits = with_shard_cap(access_->pop3_limits, 1000),
+                                   .peer_counts = &access_->pop3_peers,
+                                   .tls = mine.tls_server.get(),
+                                   .tls_handshake_timeout = config.tls_handshake_timeout,
+                                   .login_without_tls = config.pop3.login_without_tls});
+  mine.imap = std::make_unique<mailbox::ImapListener>(
+      shard, mail, access_->logins,
+      mailbox::MailListenerOptions{.hostname = config.hostname,
+                                   .idle_timeout = config.imap.idle_timeout,
+                                   .peer_limits = with_shard_cap(access_->imap_limits, 1000),
+                                   .peer_counts = &access_->imap_peers,
+                                   .tls = mine.tls_server.get(),
+                                   .tls_handshake_timeout = config.tls_handshake_timeout,
+                                   .login_without_tls = config.imap.login_without_tls},
+      config.message_bytes_max);
+}
+
+}  // namespace mta::app
