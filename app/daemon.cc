@@ -40,6 +40,7 @@ bool Daemon::start_shards() {
   };
   reloader_ = std::make_unique<Reloader>(config_, config_path_, stores_->spool_admin_key, *runtime_,
                                          services_, reporting_->delivery_log.get());
+  own_dsns_ = std::make_unique<mailbox::OwnDsns>(mailbox_shard);
   router_ = std::make_unique<delivery::Router>(
       delivery::RouterOptions{.shard_count = shard_count_, .pools = !settings_->relayed()});
   recovering_ = shard_count_;

@@ -54,6 +54,14 @@ struct IntakeProbe {
   std::array<std::uint64_t, kCategoryCount> by_category{};  // recipients, by Category
 };
 
+// What BounceIntake::store did, for whoever sent the message: stored (durable); refused (larger
+// than the whole mailbox: do not try again); no_space or failed (nothing stored: try later).
+struct StoreResult {
+  enum class Status : std::uint8_t { stored, refused, no_space, failed };
+  Status status = Status::failed;
+  std::string detail;  // "stored: <kind> <category> hard|soft <address>", or why not
+};
+
 // Used on the mailbox shard only (it writes the MailStore).
 class BounceIntake {
  public:
@@ -64,6 +72,11 @@ class BounceIntake {
   Result<BounceReport> receive(std::string_view mail_from,
                                const std::vector<std::string>& recipients, std::string_view body,
                                std::int64_t now_seconds);
+
+  // receive(), logged (a write failure as an error, what was stored at debug level), and
+  // summed up for the sender: the answer of the bounce SMTP intake or of an own DSN.
+  StoreResult store(std::string_view mail_from, const std::vector<std::string>& recipients,
+                    std::string_view body, std::int64_t now_seconds);
 
   const IntakeProbe& probe() const { return probe_; }
   std::size_t suppressions_size() const { return store_.suppressions().size(); }

@@ -106,6 +106,24 @@ TEST_F(IntakeTest, HardBounceIsAnnotatedStoredAndSuppressed) {
   EXPECT_EQ(intake_->probe().by_kind[static_cast<std::size_t>(BounceKind::dsn)], 1u);
 }
 
+TEST_F(IntakeTest, StoreSumsUpWhatWasStoredForTheSender) {
+  const std::string body =
+      tagged(sample("postfix_dsn_user_unknown.eml"), 0x19a2b3c4d5e, "ann@example.com");
+  const StoreResult stored =
+      intake_->store("", {verp(0x19a2b3c4d5e, "ann@example.com")}, body, 1700000000);
+  EXPECT_EQ(stored.status, StoreResult::Status::stored);
+  EXPECT_EQ(stored.detail, "stored: dsn invalid_recipient hard ann@example.com");
+
+  // Larger than the whole mailbox: refused, not to be tried again.
+  intake_.reset();
+  store_.reset();
+  store_ = MailStore::open(dir_ + "/small", {.sync = false, .quota_bytes = 100}).value();
+  intake_ = std::make_unique<BounceIntake>(*store_, IntakeOptions{});
+  const StoreResult refused = intake_->store("", {"x@bounces.outpost.example"}, body, 1700000000);
+  EXPECT_EQ(refused.status, StoreResult::Status::refused);
+  EXPECT_EQ(refused.detail, "message larger than the bounce mailbox");
+}
+
 TEST_F(IntakeTest, SoftBouncesDelaysAndRepliesSuppressNobody) {
   for (const char* name : {"postfix_dsn_mailbox_full.eml", "postfix_dsn_delayed.eml",
                            "ooo_outlook_english.eml", "not_bounce_human_reply.eml"}) {

@@ -39,6 +39,7 @@
 #include "injection/injector.h"
 #include "mailbox/bounce_rules.h"
 #include "mailbox/logins.h"
+#include "mailbox/own_dsns.h"
 #include "mailbox/store.h"
 #include "metrics/line_log.h"
 #include "queue/bounce_keys.h"
@@ -169,6 +170,8 @@ class Daemon {
   // and a hash lookup).
   delivery::SuppressedFn suppressed_;
   std::unique_ptr<Reloader> reloader_;
+  // Own DSNs, from any shard's bouncer to the intake on mailbox_shard.
+  std::unique_ptr<mailbox::OwnDsns> own_dsns_;
   // Where each part, pool hand-off and operator action goes: the shards' schedulers attach
   // as they start.
   std::unique_ptr<delivery::Router> router_;
@@ -181,15 +184,6 @@ Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config);
 // Duties started with a shard's services (duties.cc). Fleet mode: the shard's claims to the
 // fleet and its standing back to its dispatchers, every sync interval until the shard stops.
 void sync_fleet(engine::Shard& shard, delivery::Scheduler& delivery, cluster::Fleet& fleet);
-// The mailbox's quota and retention, now and every minute until the shard stops.
-void expire_mailbox(engine::Shard& shard, mailbox::MailStore& mail);
-
-// The bounce mailbox (shard_mailbox.cc). A DSN delivery made for one of our VERP return paths:
-// stored by the mailbox shard, and `done` told on `from` (the Bouncer keeps the part until
-// then).
-void store_own_dsn(engine::Shard& from, std::string&& recipient, std::string&& body,
-                   std::function<void(const Result<void>&)> done,
-                   std::vector<ShardServices>& services);
 
 // SMTP options of submission, and of the bounce intake without AUTH (shard_injection.cc).
 smtp::ServerOptions submission_smtp_options(const Config& config);

@@ -125,21 +125,6 @@ void sync_fleet(engine::Shard& shard, delivery::Scheduler& delivery, cluster::Fl
                  [&shard, &delivery, &fleet] { sync_fleet(shard, delivery, fleet); });
 }
 
-// The mailbox's quota and retention, now and every minute until the shard stops: appends
-// expire what they need room for, this catches up with time (retention) and with a quota
-// lowered while the daemon was down.
-void expire_mailbox(engine::Shard& shard, mailbox::MailStore& mail) {
-  if (auto expired = mail.expire(); !expired) {
-    log::error("bounce mailbox: cannot expire old messages: " + expired.error().message());
-  } else if (*expired > 0) {
-    log::info("bounce mailbox: expired " + std::to_string(*expired) +
-              " messages (quota or retention), " + std::to_string(mail.message_count()) +
-              " left, " + std::to_string(mail.bytes()) + " octets");
-  }
-  if (shard.stopping()) return;
-  shard.schedule(std::chrono::minutes(1), [&shard, &mail] { expire_mailbox(shard, mail); });
-}
-
 void Daemon::start_duties(engine::Shard& shard, ShardServices& mine) {
   // Once a second the shard's probes are copied into its metrics registry.
   sync_metrics(shard, mine, *reporting_);

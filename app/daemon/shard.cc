@@ -3,19 +3,10 @@
 #include <random>
 
 #include "app/daemon/daemon.h"
-#include "base/ascii.h"
 #include "base/log.h"
+#include "delivery/dsn_routes.h"
 
 namespace mta::app {
-namespace {
-
-// The domain of an address, or "".
-std::string_view domain_of(std::string_view address) {
-  const auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
-}
-
-}  // namespace
 
 void Daemon::start_shard(engine::Shard& shard) {
   ShardServices& mine = services_[shard.id().value()];
@@ -136,20 +127,19 @@ void Daemon::start_delivery(engine::Shard& shard, ShardServices& mine) {
       [&shard, router = router_.get()](const queue::ScheduledItem& item) {
         router->hand_over(shard, item);
       },
-      [this, &shard, committer = mine.committer.get()](
-          std::vector<queue::Envelope>&& parts, std::string&& body,
-          std::function<void(const Result<void>&)> done) {
-        // A DSN for one of our VERP return paths goes straight into the bounce mailbox, on its
-        // shard; any other DSN is queued for delivery to its sender.
-        if (!config_.bounce_domain.empty() && parts.size() == 1 &&
-            parts[0].recipients.size() == 1 &&
-            iequals(domain_of(parts[0].recipients[0].address), config_.bounce_domain)) {
-          store_own_dsn(shard, std::move(parts[0].recipients[0].address), std::move(body),
-                        std::move(done), services_);
-          return;
-        }
-        committer->submit(std::move(parts), std::move(body), std::move(done));
-      });
+      delivery::route_dsns(delivery::DsnRoutes{
+          .bounce_domain = config_.bounce_domain,
+          .own =
+              [&shard, own = own_dsns_.get()](std::string recipient, std::string body,
+                                              std::function<void(const Result<void>&)> done) {
+                own->store(shard, std::move(recipient), std::move(body), std::move(done));
+              },
+          .commit =
+              [committer = mine.committer.get()](std::vector<queue::Envelope>&& parts,
+                                                 std::string&& body,
+                                                 std::function<void(const Result<void>&)> done) {
+                committer->submit(std::move(parts), std::move(body), std::move(done));
+              }}));
   router_->attach(shard.id(), *mine.delivery);
   mine.delivery->set_on_outcome([reporting = reporting_.get(), index = shard.id().value()](
                                     const delivery::RecipientOutcome& outcome) {

@@ -2,14 +2,12 @@
 // POP3 and IMAP listeners over the store.
 #include "app/daemon/daemon.h"
 #include "base/envelope_address.h"
-#include "base/log.h"
-#include "mailbox/errc.h"
 
 namespace mta::app {
 namespace {
 
-// One message for the bounce mailbox, on its shard: the answer the SMTP intake (or the
-// Bouncer) gets. Durable when queued.
+// One message for the bounce mailbox, on its shard: the answer the SMTP intake gets. Durable
+// when queued.
 injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& intake,
                                  std::string_view mail_from,
                                  const std::vector<std::string>& recipients,
@@ -17,55 +15,19 @@ injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& in
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(shard.clock().wall_now().time_since_epoch())
           .count();
-  auto report = intake.receive(mail_from, recipients, body, now);
-  if (!report && report.error().code == mailbox::Errc::over_quota) {
-    return injection::Injected{.status = injection::Injected::Status::refused,
-                               .detail = "message larger than the bounce mailbox"};
+  mailbox::StoreResult stored = intake.store(mail_from, recipients, body, now);
+  using Status = injection::Injected::Status;
+  switch (stored.status) {
+    case mailbox::StoreResult::Status::stored:
+      return injection::Injected{.status = Status::queued, .detail = std::move(stored.detail)};
+    case mailbox::StoreResult::Status::refused:
+      return injection::Injected{.status = Status::refused, .detail = std::move(stored.detail)};
+    case mailbox::StoreResult::Status::no_space:
+      return injection::Injected{.status = Status::no_space, .detail = std::move(stored.detail)};
+    case mailbox::StoreResult::Status::failed:
+      break;
   }
-  if (!report) {
-    log::error("bounce mailbox: cannot store a bounce: " + report.error().message());
-    return injection::Injected{.status = report.error().code == mailbox::Errc::no_space
-                                             ? injection::Injected::Status::no_space
-                                             : injection::Injected::Status::failed,
-                               .detail = "mailbox write failed"};
-  }
-  const mailbox::BounceRecipient* primary = mailbox::primary_recipient(*report);
-  std::string what(mailbox::to_string(report->kind));
-  if (primary != nullptr) {
-    what += " " + std::string(mailbox::to_string(primary->category)) +
-            (primary->hard ? " hard " : " soft ") + primary->address;
-  }
-  if (log::enabled(log::Level::debug)) log::debug("bounce mailbox: stored " + what);
-  return injection::Injected{.status = injection::Injected::Status::queued,
-                             .detail = "stored: " + what};
-}
-
-}  // namespace
-
-// A DSN delivery made for one of our VERP return paths: stored by the mailbox shard, and
-// `done` told on `from` (the Bouncer keeps the part until then).
-void store_own_dsn(engine::Shard& from, std::string&& recipient, std::string&& body,
-                   std::function<void(const Result<void>&)> done,
-                   std::vector<ShardServices>& services) {
-  struct Own {
-    std::string recipient;
-    std::string body;
-    std::function<void(const Result<void>&)> done;
-    injection::Injected result;
-  };
-  auto own = std::make_shared<Own>(
-      Own{.recipient = std::move(recipient), .body = std::move(body), .done = std::move(done)});
-  const ShardId origin = from.id();
-  from.post_until_taken(mailbox_shard, [own, origin, &services](engine::Shard& on) {
-    ShardServices& its = services[on.id().value()];
-    own->result = its.intake != nullptr
-                      ? store_bounce(on, *its.intake, "", {own->recipient}, own->body)
-                      : injection::Injected{.status = injection::Injected::Status::failed};
-    on.post_until_taken(origin, [own](engine::Shard&) {
-      if (own->result.status == injection::Injected::Status::queued) return own->done({});
-      own->done(unexpected(std::make_error_code(std::errc::io_error), own->result.detail));
-    });
-  });
+  return injection::Injected{.status = Status::failed, .detail = std::move(stored.detail)};
 }
 
 // A DSN naming a message by its reference suppresses only recipients the queue (or its
@@ -89,11 +51,13 @@ std::function<std::optional<std::string>(MessageId, std::string_view)> recipient
   };
 }
 
+}  // namespace
+
 void Daemon::start_mailbox(engine::Shard& shard, ShardServices& mine) {
   const Config& config = config_;
   mailbox::MailStore& mail = *stores_->mail;
   mine.mail = &mail;
-  expire_mailbox(shard, mail);
+  mailbox::expire_every_minute(shard, mail);
   mine.intake = std::make_unique<mailbox::BounceIntake>(
       mail,
       mailbox::IntakeOptions{.bounce_domain = config.bounce_domain,
@@ -101,6 +65,7 @@ void Daemon::start_mailbox(engine::Shard& shard, ShardServices& mine) {
                              .rules = stores_->bounce_rules ? &*stores_->bounce_rules : nullptr,
                              .keys = &*stores_->bounce_keys,
                              .recipient_of = recipient_in(*stores_->spool)});
+  own_dsns_->attach(*mine.intake);
   if (config.bounce_listen.empty()) return;
   injection::SubmissionOptions intake_options{
       .smtp = submission_smtp_options(config),
