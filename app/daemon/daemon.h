@@ -30,6 +30,7 @@
 #include "app/telemetry.h"
 #include "base/auth_throttle.h"
 #include "cluster/fleet.h"
+#include "delivery/observers.h"
 #include "delivery/router.h"
 #include "delivery/scheduler.h"
 #include "dkim/keyring.h"
@@ -85,14 +86,33 @@ struct Settings {
   bool relayed() const { return !relay.empty(); }
 };
 
+// Telemetry's counts of each delivery outcome, as an observer of the outcomes.
+class TelemetryCounts final : public delivery::OutcomeObserver {
+ public:
+  explicit TelemetryCounts(Telemetry& telemetry) : telemetry_(telemetry) {}
+  void on_outcome(std::uint32_t shard, const delivery::RecipientOutcome& outcome) override {
+    telemetry_.count(shard, outcome);
+  }
+
+ private:
+  Telemetry& telemetry_;
+};
+
 // Where the shards report what they do: metrics, the status page, the delivery log, the fleet.
 struct Reporting {
   Reporting(std::uint32_t shard_count, std::size_t destinations_max)
       : telemetry(shard_count, destinations_max), board(shard_count) {}
   Telemetry telemetry;
+  TelemetryCounts counts{telemetry};
   StatusBoard board;
-  std::unique_ptr<metrics::LineLog> delivery_log;  // [log] delivery_log, when set
-  std::unique_ptr<cluster::Fleet> fleet;           // [cluster] redis, when set
+  std::unique_ptr<metrics::LineLog> delivery_log;           // [log] delivery_log, when set
+  std::unique_ptr<delivery::DeliveryLogWriter> log_writer;  // with delivery_log
+  std::unique_ptr<cluster::Fleet> fleet;                    // [cluster] redis, when set
+
+  // What each outcome on a shard is told to, in order: metrics, the status board, the log.
+  std::vector<delivery::OutcomeObserver*> outcome_observers() {
+    return {&counts, &board, log_writer.get()};
+  }
 };
 
 // One listening socket per (address, shard); the mailbox's on its shard only.

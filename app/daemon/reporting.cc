@@ -55,6 +55,8 @@ bool Daemon::start_reporting() {
       return false;
     }
     reporting_->delivery_log = std::move(opened).value();
+    reporting_->log_writer =
+        std::make_unique<delivery::DeliveryLogWriter>(*reporting_->delivery_log);
   }
   if (!config_.cluster_redis.empty()) {
     reporting_->fleet = start_fleet(config_, shard_count_, settings_->sources);

@@ -141,14 +141,8 @@ void Daemon::start_delivery(engine::Shard& shard, ShardServices& mine) {
                 committer->submit(std::move(parts), std::move(body), std::move(done));
               }}));
   router_->attach(shard.id(), *mine.delivery);
-  mine.delivery->set_on_outcome([reporting = reporting_.get(), index = shard.id().value()](
-                                    const delivery::RecipientOutcome& outcome) {
-    reporting->telemetry.count(index, outcome);
-    reporting->board.note(outcome);
-    if (reporting->delivery_log != nullptr) {
-      (void)reporting->delivery_log->append(index, delivery::delivery_log_line(outcome));
-    }
-  });
+  mine.delivery->set_on_outcome(
+      delivery::tell_observers(shard.id().value(), reporting_->outcome_observers()));
   // Held by the crash-loop breaker until an operator resumes it.
   for (const std::string& destination : stores_->breaker.held_destinations) {
     mine.delivery->suspend(destination, queue::quarantined_due);
