@@ -69,8 +69,8 @@ void Router::invoke_on(engine::Shard& from, ShardId to, std::function<void(Route
                         [this, task = std::move(task)](engine::Shard& on) { task(target(on)); });
 }
 
-void Router::invoke_on_all(engine::Shard& from, std::function<bool(RouteTarget&)> task,
-                           std::function<void(bool)> done) {
+void Router::invoke_on_all(engine::Shard& from, const std::function<bool(RouteTarget&)>& task,
+                           const std::function<void(bool)>& done) {
   struct Gather {
     std::atomic<std::uint32_t> left;
     std::atomic<bool> any{false};
@@ -112,7 +112,7 @@ void Router::suspend(engine::Shard& from, std::string destination,
 }
 
 void Router::scatter(engine::Shard& from, const std::vector<queue::ScheduledItem>& parts,
-                     const std::vector<std::uint32_t>& targets, Apply apply,
+                     const std::vector<std::uint32_t>& targets, const Apply& apply,
                      std::function<void(Results)> done) {
   const std::uint32_t shard_count = options_.shard_count;
   std::vector<std::vector<queue::ScheduledItem>> by_shard(shard_count);

@@ -74,8 +74,8 @@ class Router {
   // Runs `task` on shard `to` with its target; a full channel only delays it.
   void invoke_on(engine::Shard& from, ShardId to, std::function<void(RouteTarget&)> task);
   // Runs `task` on every shard, then `done(any task returned true)` on `from`.
-  void invoke_on_all(engine::Shard& from, std::function<bool(RouteTarget&)> task,
-                     std::function<void(bool)> done);
+  void invoke_on_all(engine::Shard& from, const std::function<bool(RouteTarget&)>& task,
+                     const std::function<void(bool)>& done);
 
   // Gives a durable part (accepted, recovered, requeued or retried) to the shard that owns its
   // destination.
@@ -99,7 +99,7 @@ class Router {
   // Runs `apply` on the shard `targets` names for each part (every shard when targets is
   // empty), and gives `done`, on `from`, one result per part: the first that found it.
   void scatter(engine::Shard& from, const std::vector<queue::ScheduledItem>& parts,
-               const std::vector<std::uint32_t>& targets, Apply apply,
+               const std::vector<std::uint32_t>& targets, const Apply& apply,
                std::function<void(Results)> done);
   void ask_pools(engine::Shard& from, OperatorAction action,
                  const std::vector<queue::ScheduledItem>& parts, Results results,

@@ -83,26 +83,27 @@ injection::HttpHandler http_routes(AdminApi* admin, injection::HttpApi* api, Ser
 }  // namespace
 
 void Daemon::start_admin(engine::Shard& shard, ShardServices& mine) {
-  AdminHooks hooks{.status =
-                       [this, &shard] {
-                         StatusInfo info = status_base_;
-                         info.ready = ready_.load();
-                         info.draining = draining_.load();
-                         return reporting_->board.render_json(info, shard.clock().wall_now());
-                       },
-                   .suspend =
-                       [router = router_.get()](engine::Shard& from, std::string destination,
-                                                std::optional<Clock::WallTime> until,
-                                                std::function<void(bool)> done) {
-                         router->suspend(from, std::move(destination), until, std::move(done));
-                       },
-                   .reload =
-                       [reloader = reloader_.get()](engine::Shard& from,
-                                                    std::function<void(Result<std::string>)> done) {
-                         auto result = std::make_shared<Result<std::string>>(std::string());
-                         from.offload([result, reloader] { *result = reloader->reload(); },
-                                      [result, done] { done(std::move(*result)); });
-                       }};
+  AdminHooks hooks{
+      .status =
+          [this, &shard] {
+            StatusInfo info = status_base_;
+            info.ready = ready_.load();
+            info.draining = draining_.load();
+            return reporting_->board.render_json(info, shard.clock().wall_now());
+          },
+      .suspend =
+          [router = router_.get()](engine::Shard& from, std::string destination,
+                                   std::optional<Clock::WallTime> until,
+                                   std::function<void(bool)> done) {
+            router->suspend(from, std::move(destination), until, std::move(done));
+          },
+      .reload =
+          [reloader = reloader_.get()](engine::Shard& from,
+                                       const std::function<void(Result<std::string>)>& done) {
+            auto result = std::make_shared<Result<std::string>>(std::string());
+            from.offload([result, reloader] { *result = reloader->reload(); },
+                         [result, done] { done(std::move(*result)); });
+          }};
   mine.admin = std::make_unique<AdminApi>(
       shard, *stores_->spool, &stores_->mail->suppressions(),
       AdminOptions{.key = config_.admin_key.empty() ? stores_->spool_admin_key : config_.admin_key},
