@@ -173,6 +173,25 @@ std::string annotation(const BounceReport& report, Trust trust) {
 BounceIntake::BounceIntake(MailStore& store, IntakeOptions options)
     : store_(store), options_(std::move(options)) {}
 
+std::function<std::optional<std::string>(MessageId id, std::string_view address)>
+recipient_in_queue(queue::Store& store) {
+  return [&store](MessageId id, std::string_view address) -> std::optional<std::string> {
+    const std::string key = suppression_key(address);
+    const auto find =
+        [&key](const Result<std::vector<queue::Envelope>>& parts) -> std::optional<std::string> {
+      if (!parts) return std::nullopt;
+      for (const queue::Envelope& part : *parts) {
+        for (const queue::Recipient& recipient : part.recipients) {
+          if (suppression_key(recipient.address) == key) return recipient.address;
+        }
+      }
+      return std::nullopt;
+    };
+    if (auto queued = find(store.read_message(id))) return queued;
+    return find(store.read_history(id));
+  };
+}
+
 StoreResult BounceIntake::store(std::string_view mail_from,
                                 const std::vector<std::string>& recipients, std::string_view body,
                                 std::int64_t now_seconds) {

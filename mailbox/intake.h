@@ -21,6 +21,7 @@
 #include "mailbox/bounce.h"
 #include "mailbox/store.h"
 #include "queue/bounce_keys.h"
+#include "queue/store.h"
 
 namespace mta::mailbox {
 
@@ -37,6 +38,10 @@ struct IntakeOptions {
   // history expired). Unset: no message is known.
   std::function<std::optional<std::string>(MessageId id, std::string_view address)> recipient_of;
 };
+
+// IntakeOptions::recipient_of over the queue: the message's parts as queued, else its history.
+std::function<std::optional<std::string>(MessageId id, std::string_view address)>
+recipient_in_queue(queue::Store& store);
 
 // Why a bounce may or may not suppress: it came to a VERP address whose tag verified, or its
 // returned header carried a verified X-Outpost-Ref naming a message that went to every

@@ -1,7 +1,6 @@
 // A shard's bounce mailbox (on mailbox_shard only): the intake and its SMTP listener, and the
 // POP3 and IMAP listeners over the store.
 #include "app/daemon/daemon.h"
-#include "base/envelope_address.h"
 
 namespace mta::app {
 namespace {
@@ -30,27 +29,6 @@ injection::Injected store_bounce(engine::Shard& shard, mailbox::BounceIntake& in
   return injection::Injected{.status = Status::failed, .detail = std::move(stored.detail)};
 }
 
-// A DSN naming a message by its reference suppresses only recipients the queue (or its
-// history) says that message had.
-std::function<std::optional<std::string>(MessageId, std::string_view)> recipient_in(
-    queue::Store& spool) {
-  return [&spool](MessageId id, std::string_view address) -> std::optional<std::string> {
-    const std::string key = suppression_key(address);
-    const auto find =
-        [&key](const Result<std::vector<queue::Envelope>>& parts) -> std::optional<std::string> {
-      if (!parts) return std::nullopt;
-      for (const queue::Envelope& part : *parts) {
-        for (const queue::Recipient& recipient : part.recipients) {
-          if (suppression_key(recipient.address) == key) return recipient.address;
-        }
-      }
-      return std::nullopt;
-    };
-    if (auto queued = find(spool.read_message(id))) return queued;
-    return find(spool.read_history(id));
-  };
-}
-
 }  // namespace
 
 void Daemon::start_mailbox(engine::Shard& shard, ShardServices& mine) {
@@ -64,7 +42,7 @@ void Daemon::start_mailbox(engine::Shard& shard, ShardServices& mine) {
                              .verp_prefix = config.verp_prefix,
                              .rules = stores_->bounce_rules ? &*stores_->bounce_rules : nullptr,
                              .keys = &*stores_->bounce_keys,
-                             .recipient_of = recipient_in(*stores_->spool)});
+                             .recipient_of = mailbox::recipient_in_queue(*stores_->spool)});
   own_dsns_->attach(*mine.intake);
   if (config.bounce_listen.empty()) return;
   injection::SubmissionOptions intake_options{
