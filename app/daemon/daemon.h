@@ -1,14 +1,16 @@
-// The daemon of `outpost run`, as named phases (run_daemon in app/daemon.cc calls them in
-// order): read settings and open stores, start reporting, open listeners, start shards (each
-// shard's services, one function per service), open the listeners once every shard has
-// recovered, run until a signal, drain. Its members are declared in the order the phases build
-// them, so destruction unwinds start-up in reverse.
+// The daemon of `outpost run`, as named phases that Daemon::run (app/daemon.cc) calls in
+// order: open stores, read settings, open listeners, start reporting, open the HTTP and
+// mailbox listeners, set up access, start shards (each shard's services, one function per
+// service; the last shard to recover makes every shard listen), serve until a signal, drain.
+// Its members are declared in the order the phases build them, so destruction unwinds
+// start-up in reverse.
 //
 // Files: stores.cc (spool, breaker, admin key, mailbox, bounce keys, certificates), settings.cc
 // (what the config says, checked: TLS policies, networks, users, tenants, DKIM keys, relay,
-// sources, shaping, response rules), reporting.cc (metrics, status board, delivery log, fleet),
-// listeners.cc (sockets, and listening once recovered), access.cc (listener limits, per-client
-// counts, logins), shard_*.cc (one shard's services), duties.cc (periodic work), reload.cc.
+// sources, shaping, response rules), listeners.cc (sockets, and listening once recovered),
+// reporting.cc (metrics, status board, delivery log, fleet), access.cc (listener limits,
+// per-client counts, logins), shard.cc and shard_*.cc (one shard's services), duties.cc
+// (periodic work), reload.cc (Reloader).
 #pragma once
 
 #include <atomic>
