@@ -269,6 +269,134 @@ std::string suppression_line(const mailbox::Suppression& entry) {
          (entry.reason.empty() ? "" : " " + entry.reason);
 }
 
+namespace {
+
+// GET /summary: counts by destination, gathered by the scan.
+void scan_summary(Scan& scan, bool text, const server::Respond& respond) {
+  auto summary = std::make_shared<queue::QueueSummary>();
+  scan.visit = [summary](queue::Envelope&& e) { summary->add(e); };
+  scan.done = [summary, respond, text](Scan& done) {
+    if (done.failure) return respond(failure(500, done.failure->message(), text));
+    if (text) return respond(text_response(200, summary_text(*summary)));
+    http::JsonWriter json;
+    json.begin_object();
+    write_counts(json, summary->total);
+    json.key("destinations");
+    json.begin_array();
+    for (const auto& [destination, counts] : summary->by_destination) {
+      json.begin_object();
+      json.key("destination");
+      json.value(destination);
+      write_counts(json, counts);
+      json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+    respond(json_response(200, json.take()));
+  };
+}
+
+// GET /messages (up to `limit_max` parts) or /messages/ID (every part of one message). False
+// when the answer is already given (a bad id).
+bool scan_messages(Scan& scan, std::string_view route, std::size_t limit_max, bool text,
+                   const server::Respond& respond) {
+  const bool one = route != "/messages";
+  if (one) {
+    auto id = queue::parse_message_id(route.substr(std::string_view("/messages/").size()));
+    if (!id) {
+      respond(failure(400, id.error().detail, text));
+      return false;
+    }
+    scan.filter.id = *id;
+    // Ids grow with time: start the scan at the message instead of the beginning.
+    scan.from = queue::PartKey{*id, 0};
+  }
+  auto parts = std::make_shared<std::vector<queue::Envelope>>();
+  const std::size_t limit = one ? SIZE_MAX : limit_max;
+  scan.visit = [parts, limit](queue::Envelope&& e) {
+    if (parts->size() < limit) parts->push_back(std::move(e));
+  };
+  scan.done = [parts, respond, text, one](Scan& done) {
+    if (done.failure) return respond(failure(500, done.failure->message(), text));
+    if (one && parts->empty()) return respond(failure(404, "no such message in the queue", text));
+    if (text) {
+      std::string out;
+      for (const auto& e : *parts) out += one ? part_details(e) : queue_line(e) + "\n";
+      return respond(text_response(200, std::move(out)));
+    }
+    http::JsonWriter json;
+    json.begin_object();
+    json.key("matched");
+    json.value(done.matched);
+    json.key("parts");
+    json.begin_array();
+    for (const auto& e : *parts) write_part(json, e);
+    json.end_array();
+    json.end_object();
+    respond(json_response(200, json.take()));
+  };
+  return true;
+}
+
+// POST /retry, /delete or /bounce: the matched parts go to `apply` once the scan ends (the
+// AdminApi, owner of `apply`, lives as long as the shard). False when the answer is already
+// given (wrong method, no filter).
+bool scan_for_action(engine::Shard& shard, const ApplyFn& apply, const http::Request& request,
+                     std::string_view route, const Query& query, bool text, Scan& scan,
+                     const server::Respond& respond) {
+  if (request.method != "POST") {
+    http::Response wrong = failure(405, "use POST", text);
+    wrong.allow = "POST";
+    respond(std::move(wrong));
+    return false;
+  }
+  const auto action = route == "/retry"    ? delivery::OperatorAction::retry
+                      : route == "/delete" ? delivery::OperatorAction::remove
+                                           : delivery::OperatorAction::bounce;
+  if (action != delivery::OperatorAction::retry && query.filter.empty() && !query.all) {
+    respond(
+        failure(400, "name the parts (id, destination, sender, recipient) or pass all=1", text));
+    return false;
+  }
+  auto items = std::make_shared<std::vector<queue::ScheduledItem>>();
+  scan.visit = [items](queue::Envelope&& e) {
+    items->push_back(queue::ScheduledItem{
+        .due = {}, .key = {.message = e.id, .part = e.part}, .destination = e.destination});
+  };
+  const std::string name(route.substr(1));
+  scan.done = [&shard, &apply, items, respond, text, action, name](Scan& done) {
+    if (done.failure) return respond(failure(500, done.failure->message(), text));
+    const std::uint64_t matched = done.matched;
+    apply(shard, action, std::move(*items),
+          [respond, text, name, matched](delivery::ActionCounts counts) {
+            if (text) {
+              return respond(
+                  text_response(200, name + ": matched " + std::to_string(matched) + ", applied " +
+                                         std::to_string(counts.applied) + ", in flight " +
+                                         std::to_string(counts.in_flight) + ", not found " +
+                                         std::to_string(counts.not_found) + "\n"));
+            }
+            http::JsonWriter json;
+            json.begin_object();
+            json.key("action");
+            json.value(name);
+            json.key("matched");
+            json.value(matched);
+            json.key("applied");
+            json.value(counts.applied);
+            json.key("in_flight");
+            json.value(counts.in_flight);
+            json.key("not_found");
+            json.value(counts.not_found);
+            json.end_object();
+            respond(json_response(200, json.take()));
+          });
+  };
+  return true;
+}
+
+}  // namespace
+
 AdminApi::AdminApi(engine::Shard& shard, queue::Store& store, mailbox::Suppressions* suppressions,
                    AdminOptions options, ApplyFn apply, AdminHooks hooks)
     : shard_(shard),
@@ -334,112 +462,13 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& /*pee
   }
 
   if (route == "/summary") {
-    auto summary = std::make_shared<queue::QueueSummary>();
-    scan->visit = [summary](queue::Envelope&& e) { summary->add(e); };
-    scan->done = [summary, respond, text](Scan& done) {
-      if (done.failure) return respond(failure(500, done.failure->message(), text));
-      if (text) return respond(text_response(200, summary_text(*summary)));
-      http::JsonWriter json;
-      json.begin_object();
-      write_counts(json, summary->total);
-      json.key("destinations");
-      json.begin_array();
-      for (const auto& [destination, counts] : summary->by_destination) {
-        json.begin_object();
-        json.key("destination");
-        json.value(destination);
-        write_counts(json, counts);
-        json.end_object();
-      }
-      json.end_array();
-      json.end_object();
-      respond(json_response(200, json.take()));
-    };
+    scan_summary(*scan, text, respond);
   } else if (route == "/messages" || route.starts_with("/messages/")) {
-    const bool one = route != "/messages";
-    if (one) {
-      auto id = queue::parse_message_id(route.substr(std::string_view("/messages/").size()));
-      if (!id) {
-        respond(failure(400, id.error().detail, text));
-        return true;
-      }
-      scan->filter.id = *id;
-      // Ids grow with time: start the scan at the message instead of the beginning.
-      scan->from = queue::PartKey{*id, 0};
-    }
-    auto parts = std::make_shared<std::vector<queue::Envelope>>();
-    const std::size_t limit = one ? SIZE_MAX : query->limit;
-    scan->visit = [parts, limit](queue::Envelope&& e) {
-      if (parts->size() < limit) parts->push_back(std::move(e));
-    };
-    scan->done = [parts, respond, text, one](Scan& done) {
-      if (done.failure) return respond(failure(500, done.failure->message(), text));
-      if (one && parts->empty()) return respond(failure(404, "no such message in the queue", text));
-      if (text) {
-        std::string out;
-        for (const auto& e : *parts) out += one ? part_details(e) : queue_line(e) + "\n";
-        return respond(text_response(200, std::move(out)));
-      }
-      http::JsonWriter json;
-      json.begin_object();
-      json.key("matched");
-      json.value(done.matched);
-      json.key("parts");
-      json.begin_array();
-      for (const auto& e : *parts) write_part(json, e);
-      json.end_array();
-      json.end_object();
-      respond(json_response(200, json.take()));
-    };
+    if (!scan_messages(*scan, route, query->limit, text, respond)) return true;
   } else if (route == "/retry" || route == "/delete" || route == "/bounce") {
-    if (request.method != "POST") {
-      http::Response wrong = failure(405, "use POST", text);
-      wrong.allow = "POST";
-      respond(std::move(wrong));
+    if (!scan_for_action(shard_, apply_, request, route, *query, text, *scan, respond)) {
       return true;
     }
-    const auto action = route == "/retry"    ? delivery::OperatorAction::retry
-                        : route == "/delete" ? delivery::OperatorAction::remove
-                                             : delivery::OperatorAction::bounce;
-    if (action != delivery::OperatorAction::retry && query->filter.empty() && !query->all) {
-      respond(
-          failure(400, "name the parts (id, destination, sender, recipient) or pass all=1", text));
-      return true;
-    }
-    auto items = std::make_shared<std::vector<queue::ScheduledItem>>();
-    scan->visit = [items](queue::Envelope&& e) {
-      items->push_back(queue::ScheduledItem{
-          .due = {}, .key = {.message = e.id, .part = e.part}, .destination = e.destination});
-    };
-    const std::string name(route.substr(1));
-    scan->done = [this, items, respond, text, action, name](Scan& done) {
-      if (done.failure) return respond(failure(500, done.failure->message(), text));
-      const std::uint64_t matched = done.matched;
-      apply_(shard_, action, std::move(*items),
-             [respond, text, name, matched](delivery::ActionCounts counts) {
-               if (text) {
-                 return respond(text_response(
-                     200, name + ": matched " + std::to_string(matched) + ", applied " +
-                              std::to_string(counts.applied) + ", in flight " +
-                              std::to_string(counts.in_flight) + ", not found " +
-                              std::to_string(counts.not_found) + "\n"));
-               }
-               http::JsonWriter json;
-               json.begin_object();
-               json.key("action");
-               json.value(name);
-               json.key("matched");
-               json.value(matched);
-               json.key("applied");
-               json.value(counts.applied);
-               json.key("in_flight");
-               json.value(counts.in_flight);
-               json.key("not_found");
-               json.value(counts.not_found);
-               json.end_object();
-               respond(json_response(200, json.take()));
-             });
-    };
   } else {
     respond(failure(404, "no such route", text));
     return true;

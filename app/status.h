@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "delivery/observers.h"
 #include "delivery/outcome.h"
 #include "mailbox/bounce_rules.h"
 
@@ -45,7 +46,8 @@ struct StatusInfo {
   bool draining = false;
 };
 
-class StatusBoard {
+// Observes every shard's delivery outcomes (the recent lists) and takes their totals.
+class StatusBoard final : public delivery::OutcomeObserver {
  public:
   explicit StatusBoard(std::uint32_t shard_count, std::size_t recent_max = 20);
 
@@ -56,6 +58,9 @@ class StatusBoard {
   void sample(Clock::WallTime now);
   // Any shard: a deferral or bounce for the recent lists (other outcomes are ignored).
   void note(const delivery::RecipientOutcome& outcome);
+  void on_outcome(std::uint32_t /*shard*/, const delivery::RecipientOutcome& outcome) override {
+    note(outcome);
+  }
 
   // The JSON of GET /api/v1/status (app/status_page.html reads it).
   std::string render_json(const StatusInfo& info, Clock::WallTime now) const;

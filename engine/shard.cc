@@ -421,6 +421,11 @@ bool Shard::post(ShardId to, Message task) {
   return true;
 }
 
+void Shard::post_until_taken(ShardId to, const Message& task) {
+  if (post(to, task)) return;
+  schedule(std::chrono::milliseconds(1), [this, to, task] { post_until_taken(to, task); });
+}
+
 bool Shard::post_from_outside(Message task) {
   {
     std::lock_guard lock(outside_mutex_);

@@ -75,6 +75,10 @@ class Shard final : public Executor {
   // a timer; the task was taken by value and is dropped, so build it again). A message to a
   // shard whose loop has already exited is never run.
   bool post(ShardId to, Message task);
+  // post(), tried again every millisecond while the channel is full: for a message that must
+  // arrive (its effect is durable elsewhere, so a short delay loses nothing). Keeps order
+  // only while the channel has room.
+  void post_until_taken(ShardId to, const Message& task);
 
   // Drain gate. Hooks run once, on this shard, when the stop is seen (after the shard has
   // closed its listeners). A hook registered after that runs at the end of the turn.

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -159,6 +160,32 @@ TEST(Shard, PostReportsFullChannel) {
   EXPECT_EQ(accepted, want);
   EXPECT_EQ(ran, want);
   EXPECT_TRUE(retry_accepted);
+}
+
+TEST(Shard, PostUntilTakenRetriesAFullChannel) {
+  RuntimeOptions options = test_options(1);
+  options.channel_capacity = 4;
+  Runtime runtime(options);
+  std::vector<int> ran;
+  Signal done;
+  ASSERT_TRUE(runtime
+                  .start([&](Shard& shard) {
+                    // Posting to ourselves: the channel holds 4 until this task ends; the
+                    // rest wait on timers and still arrive.
+                    for (int i = 0; i < 10; ++i) {
+                      shard.post_until_taken(shard.id(), [&, i](Shard&) {
+                        ran.push_back(i);
+                        if (ran.size() == 10) done.notify();
+                      });
+                    }
+                  })
+                  .has_value());
+  ASSERT_TRUE(done.wait());
+  runtime.request_stop();
+  runtime.wait();
+  ASSERT_EQ(ran.size(), 10u);
+  std::sort(ran.begin(), ran.end());
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(ran[i], i);
 }
 
 TEST(Runtime, PostFromOutsideRunsOnEachShard) {

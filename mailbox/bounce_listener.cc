@@ -3,6 +3,7 @@
 // octets are charged to the client, stored or not, and the store's answer is the reply.
 #include "mailbox/bounce_listener.h"
 
+#include <chrono>
 #include <utility>
 
 #include "base/ascii.h"
@@ -35,7 +36,34 @@ BounceListener::BounceListener(engine::Shard& shard, IntakeLimiter& limits,
       store_(std::move(store)),
       listener_(shard, without_auth(std::move(options.listener)), *this, probe_) {}
 
+BounceListener::BounceListener(engine::Shard& shard, IntakeLimiter& limits,
+                               BounceListenerOptions options, BounceIntake& intake)
+    : BounceListener(
+          shard, limits, std::move(options),
+          [&shard, &intake](std::string_view mail_from, const std::vector<std::string>& recipients,
+                            std::string_view body) {
+            const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 shard.clock().wall_now().time_since_epoch())
+                                 .count();
+            return outcome_of(intake.store(mail_from, recipients, body, now));
+          }) {}
+
 BounceListener::~BounceListener() = default;
+
+server::MessageOutcome outcome_of(StoreResult&& stored) {
+  using Status = server::MessageOutcome::Status;
+  switch (stored.status) {
+    case StoreResult::Status::stored:
+      return {.status = Status::queued, .detail = std::move(stored.detail)};
+    case StoreResult::Status::refused:
+      return {.status = Status::refused, .detail = std::move(stored.detail)};
+    case StoreResult::Status::no_space:
+      return {.status = Status::no_space, .detail = std::move(stored.detail)};
+    case StoreResult::Status::failed:
+      break;
+  }
+  return {.status = Status::failed, .detail = std::move(stored.detail)};
+}
 
 std::optional<std::string> BounceListener::check_sender(const server::SmtpClient& client) {
   // Per client: MAIL is refused (450 4.7.1) over the messages or octets of the last minute.

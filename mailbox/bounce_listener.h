@@ -11,11 +11,15 @@
 #include <vector>
 
 #include "engine/shard.h"
+#include "mailbox/intake.h"
 #include "mailbox/intake_limit.h"
 #include "server/probe.h"
 #include "server/smtp_listener.h"
 
 namespace mta::mailbox {
+
+// The SMTP answer for what storing a message in the mailbox gave: stored is durable (250).
+server::MessageOutcome outcome_of(StoreResult&& stored);
 
 struct BounceListenerOptions {
   // Connection limits, deadlines and TLS; the SASL mechanisms are dropped (no logins here).
@@ -43,6 +47,9 @@ class BounceListener final : public server::SmtpHandler {
   // `limits` must outlive the listener.
   BounceListener(engine::Shard& shard, IntakeLimiter& limits, BounceListenerOptions options,
                  StoreFn store);
+  // Stores into `intake` (which must outlive the listener), on this shard's wall clock.
+  BounceListener(engine::Shard& shard, IntakeLimiter& limits, BounceListenerOptions options,
+                 BounceIntake& intake);
   BounceListener(const BounceListener&) = delete;
   BounceListener& operator=(const BounceListener&) = delete;
   ~BounceListener() override;

@@ -9,7 +9,9 @@
 
 #include "base/ascii.h"
 #include "base/envelope_address.h"
+#include "base/log.h"
 #include "base/strong_id.h"
+#include "mailbox/errc.h"
 #include "proto/mime/header.h"
 #include "proto/mime/structure.h"
 
@@ -170,6 +172,50 @@ std::string annotation(const BounceReport& report, Trust trust) {
 
 BounceIntake::BounceIntake(MailStore& store, IntakeOptions options)
     : store_(store), options_(std::move(options)) {}
+
+std::function<std::optional<std::string>(MessageId id, std::string_view address)>
+recipient_in_queue(queue::Store& store) {
+  return [&store](MessageId id, std::string_view address) -> std::optional<std::string> {
+    const std::string key = suppression_key(address);
+    const auto find =
+        [&key](const Result<std::vector<queue::Envelope>>& parts) -> std::optional<std::string> {
+      if (!parts) return std::nullopt;
+      for (const queue::Envelope& part : *parts) {
+        for (const queue::Recipient& recipient : part.recipients) {
+          if (suppression_key(recipient.address) == key) return recipient.address;
+        }
+      }
+      return std::nullopt;
+    };
+    if (auto queued = find(store.read_message(id))) return queued;
+    return find(store.read_history(id));
+  };
+}
+
+StoreResult BounceIntake::store(std::string_view mail_from,
+                                const std::vector<std::string>& recipients, std::string_view body,
+                                std::int64_t now_seconds) {
+  auto report = receive(mail_from, recipients, body, now_seconds);
+  if (!report && report.error().code == Errc::over_quota) {
+    return StoreResult{.status = StoreResult::Status::refused,
+                       .detail = "message larger than the bounce mailbox"};
+  }
+  if (!report) {
+    log::error("bounce mailbox: cannot store a bounce: " + report.error().message());
+    return StoreResult{.status = report.error().code == Errc::no_space
+                                     ? StoreResult::Status::no_space
+                                     : StoreResult::Status::failed,
+                       .detail = "mailbox write failed"};
+  }
+  const BounceRecipient* primary = primary_recipient(*report);
+  std::string what(to_string(report->kind));
+  if (primary != nullptr) {
+    what += " " + std::string(to_string(primary->category)) +
+            (primary->hard ? " hard " : " soft ") + primary->address;
+  }
+  if (log::enabled(log::Level::debug)) log::debug("bounce mailbox: stored " + what);
+  return StoreResult{.status = StoreResult::Status::stored, .detail = "stored: " + what};
+}
 
 Result<BounceReport> BounceIntake::receive(std::string_view mail_from,
                                            const std::vector<std::string>& recipients,

@@ -21,6 +21,7 @@
 #include "mailbox/bounce.h"
 #include "mailbox/store.h"
 #include "queue/bounce_keys.h"
+#include "queue/store.h"
 
 namespace mta::mailbox {
 
@@ -38,6 +39,10 @@ struct IntakeOptions {
   std::function<std::optional<std::string>(MessageId id, std::string_view address)> recipient_of;
 };
 
+// IntakeOptions::recipient_of over the queue: the message's parts as queued, else its history.
+std::function<std::optional<std::string>(MessageId id, std::string_view address)>
+recipient_in_queue(queue::Store& store);
+
 // Why a bounce may or may not suppress: it came to a VERP address whose tag verified, or its
 // returned header carried a verified X-Outpost-Ref naming a message that went to every
 // recipient it reports, or neither.
@@ -54,6 +59,14 @@ struct IntakeProbe {
   std::array<std::uint64_t, kCategoryCount> by_category{};  // recipients, by Category
 };
 
+// What BounceIntake::store did, for whoever sent the message: stored (durable); refused (larger
+// than the whole mailbox: do not try again); no_space or failed (nothing stored: try later).
+struct StoreResult {
+  enum class Status : std::uint8_t { stored, refused, no_space, failed };
+  Status status = Status::failed;
+  std::string detail;  // "stored: <kind> <category> hard|soft <address>", or why not
+};
+
 // Used on the mailbox shard only (it writes the MailStore).
 class BounceIntake {
  public:
@@ -64,6 +77,11 @@ class BounceIntake {
   Result<BounceReport> receive(std::string_view mail_from,
                                const std::vector<std::string>& recipients, std::string_view body,
                                std::int64_t now_seconds);
+
+  // receive(), logged (a write failure as an error, what was stored at debug level), and
+  // summed up for the sender: the answer of the bounce SMTP intake or of an own DSN.
+  StoreResult store(std::string_view mail_from, const std::vector<std::string>& recipients,
+                    std::string_view body, std::int64_t now_seconds);
 
   const IntakeProbe& probe() const { return probe_; }
   std::size_t suppressions_size() const { return store_.suppressions().size(); }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/envelope_address.h"
+#include "queue/memory_store.h"
 
 namespace mta::mailbox {
 namespace {
@@ -104,6 +105,44 @@ TEST_F(IntakeTest, HardBounceIsAnnotatedStoredAndSuppressed) {
   EXPECT_EQ(entry->added_at, 1700000000);
   EXPECT_EQ(intake_->probe().suppressions_added, 1u);
   EXPECT_EQ(intake_->probe().by_kind[static_cast<std::size_t>(BounceKind::dsn)], 1u);
+}
+
+TEST_F(IntakeTest, StoreSumsUpWhatWasStoredForTheSender) {
+  const std::string body =
+      tagged(sample("postfix_dsn_user_unknown.eml"), 0x19a2b3c4d5e, "ann@example.com");
+  const StoreResult stored =
+      intake_->store("", {verp(0x19a2b3c4d5e, "ann@example.com")}, body, 1700000000);
+  EXPECT_EQ(stored.status, StoreResult::Status::stored);
+  EXPECT_EQ(stored.detail, "stored: dsn invalid_recipient hard ann@example.com");
+
+  // Larger than the whole mailbox: refused, not to be tried again.
+  intake_.reset();
+  store_.reset();
+  store_ = MailStore::open(dir_ + "/small", {.sync = false, .quota_bytes = 100}).value();
+  intake_ = std::make_unique<BounceIntake>(*store_, IntakeOptions{});
+  const StoreResult refused = intake_->store("", {"x@bounces.outpost.example"}, body, 1700000000);
+  EXPECT_EQ(refused.status, StoreResult::Status::refused);
+  EXPECT_EQ(refused.detail, "message larger than the bounce mailbox");
+}
+
+TEST(RecipientInQueue, FindsTheQueuedRecipientThenTheHistory) {
+  queue::MemoryStore store;
+  std::vector<queue::Envelope> parts(1);
+  parts[0].id = MessageId(42);
+  parts[0].destination = "example.com";
+  parts[0].recipients.resize(2);
+  parts[0].recipients[0].address = "Ann@Example.com";
+  parts[0].recipients[1].address = "bob@example.com";
+  const queue::MessageWrite write{parts, "body"};
+  ASSERT_TRUE(store.write_batch({&write, 1}).has_value());
+  const auto recipient_of = recipient_in_queue(store);
+  EXPECT_EQ(recipient_of(MessageId(42), "ann@example.com"), "Ann@Example.com");
+  EXPECT_EQ(recipient_of(MessageId(42), "carl@example.com"), std::nullopt);
+  EXPECT_EQ(recipient_of(MessageId(43), "ann@example.com"), std::nullopt);
+  // Delivered and removed: its history still knows.
+  queue::Envelope done = parts[0];
+  ASSERT_TRUE(store.remove_part({.message = MessageId(42), .part = 0}, &done).has_value());
+  EXPECT_EQ(recipient_of(MessageId(42), "bob@example.com"), "bob@example.com");
 }
 
 TEST_F(IntakeTest, SoftBouncesDelaysAndRepliesSuppressNobody) {

@@ -1,0 +1,170 @@
+// Phase: start one shard, on its thread, service by service (TLS, DNS, delivery, injection,
+// mailbox, admin and HTTP, duties); the last shard to recover opens every shard's listeners.
+#include <random>
+
+#include "app/daemon/daemon.h"
+#include "base/log.h"
+#include "delivery/dsn_routes.h"
+
+namespace mta::app {
+
+void Daemon::start_shard(engine::Shard& shard) {
+  ShardServices& mine = services_[shard.id().value()];
+  start_tls(mine);
+  if (!settings_->relayed()) start_dns(shard, mine);
+  start_delivery(shard, mine);
+  recover(shard, mine);
+  start_injection(shard, mine);
+  if (shard.id() == mailbox_shard) {
+    start_mailbox(shard, mine);
+    start_mail_access(shard, mine);
+  }
+  start_admin(shard, mine);
+  start_http(shard, mine);
+  start_duties(shard, mine);
+  listen_when_recovered(shard);
+}
+
+// This shard's server certificate (same ticket keys on every shard) and its outbound
+// contexts. Checked on the main thread already; a failure here is a file changed in between.
+void Daemon::start_tls(ShardServices& mine) {
+  const Stores& stores = *stores_;
+  if (auto server = tls::ServerContext::load(stores.certificate.first, stores.certificate.second)) {
+    mine.tls_server = std::move(server).value();
+    if (auto keys = mine.tls_server->set_ticket_keys(stores.ticket_keys); !keys) {
+      log::warning("tls: ticket keys: " + keys.error().message());
+    }
+  } else {
+    log::error("tls: " + server.error().message());
+  }
+  if (auto client = tls::ClientContext::create(tls::ClientOptions{})) {
+    mine.tls_client = std::move(client).value();
+  }
+  if (auto client = tls::ClientContext::create(stores.verify_options)) {
+    mine.tls_verify = std::move(client).value();
+  }
+}
+
+// MX resolution (no relay): c-ares polled on the shard's ring, and the shard's cache.
+void Daemon::start_dns(engine::Shard& shard, ShardServices& mine) {
+  auto ares = dns::AresResolver::create(dns::AresOptions{
+      .servers = config_.dns.resolver.servers,
+      .timeout =
+          std::chrono::duration_cast<std::chrono::milliseconds>(config_.dns.resolver.timeout),
+      .tries = static_cast<int>(config_.dns.resolver.tries)});
+  if (!ares) {
+    // Without a resolver every domain defers (4.4.3) until the next start.
+    log::error("dns: " + ares.error().message());
+    return;
+  }
+  mine.ares = std::move(ares).value();
+  mine.dns_poller = std::make_unique<delivery::DnsPoller>(shard, *mine.ares);
+  mine.mx = std::make_unique<dns::CachingResolver>(
+      *mine.ares, shard.clock(),
+      dns::CacheOptions{.ttl_floor = std::chrono::duration_cast<std::chrono::seconds>(
+                            config_.dns.cache.ttl_floor),
+                        .ttl_ceiling = std::chrono::duration_cast<std::chrono::seconds>(
+                            config_.dns.cache.ttl_ceiling)},
+      dns::MxOptions{.prefer_ipv6 = config_.dns.mx.prefer_ipv6,
+                     .negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(
+                         config_.dns.mx.negative_ttl)},
+      dns::seeded_random(std::random_device{}()));
+  shard.on_stop([poller = mine.dns_poller.get()] { poller->close(); });
+}
+
+delivery::ShardDeliveryOptions Daemon::scheduler_options(engine::Shard& shard,
+                                                         ShardServices& mine) {
+  const Settings& settings = *settings_;
+  const Config& config = config_;
+  return delivery::ShardDeliveryOptions{
+      .destination =
+          {.addresses = settings.relay,
+           .tls = settings.tls_default,
+           .tls_handshake_timeout = config.tls.handshake_timeout,
+           .helo_name = config.node.hostname,
+           .sources = settings.sources,
+           .limits = {.connections_max = config.delivery.connections_max,
+                      .messages_per_connection_max = config.delivery.messages_per_connection_max,
+                      .recipients_per_message_max = config.delivery.recipients_per_message_max,
+                      .connections_per_source_max = config.delivery.connections_per_source_max > 0
+                                                        ? config.delivery.connections_per_source_max
+                                                        : delivery::Limits::unlimited},
+           .connect_timeout = config.delivery.connect_timeout,
+           .reply_timeout = config.delivery.reply_timeout,
+           .idle_timeout = config.delivery.idle_timeout,
+           .reconnect_delay = config.delivery.reconnect_delay,
+           .retry = settings.retry},
+      .bounce = {.hostname = config.node.hostname, .max_age = config.queue.retry.max_age},
+      .resolver = mine.mx.get(),
+      .remote_port = config.delivery.remote_port,
+      .hand_off =
+          [&shard, router = router_.get()](delivery::PoolHandoff&& handoff) {
+            router->hand_off(shard, std::move(handoff));
+          },
+      .requeue = [&shard, router = router_.get()](
+                     const queue::ScheduledItem& item) { router->hand_over(shard, item); },
+      .tls_policies = settings.tls_policies,
+      .tls_client = mine.tls_client.get(),
+      .tls_verify = mine.tls_verify.get(),
+      .suppressed = suppressed_,
+      .shaping = settings.shaping,
+      .shard_count = shard_count_,
+      .response_rules = &settings.response_rules,
+      .fleet = reporting_->fleet != nullptr,
+      .fleet_nodes_expected = config.cluster.nodes_expected,
+      .tenants = settings.tenant_limits,
+      .in_flight = stores_->breaker.table.get()};
+}
+
+// The shard's ids, group commit and delivery; delivery attaches to the router, reports its
+// outcomes, and starts with what the crash-loop breaker holds suspended.
+void Daemon::start_delivery(engine::Shard& shard, ShardServices& mine) {
+  queue::Store& spool = *stores_->spool;
+  mine.ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
+  mine.committer = std::make_unique<queue::GroupCommit>(
+      shard, spool,
+      queue::GroupCommitOptions{.window = config_.spool.commit_window,
+                                .batch_messages_max = config_.spool.commit_batch_messages_max});
+  mine.delivery = std::make_unique<delivery::ShardDelivery>(
+      shard, spool, *mine.ids, scheduler_options(shard, mine),
+      [&shard, router = router_.get()](const queue::ScheduledItem& item) {
+        router->hand_over(shard, item);
+      },
+      delivery::route_dsns(delivery::DsnRoutes{
+          .bounce_domain = config_.bounce.domain,
+          .own =
+              [&shard, own = own_dsns_.get()](std::string recipient, std::string body,
+                                              std::function<void(const Result<void>&)> done) {
+                own->store(shard, std::move(recipient), std::move(body), std::move(done));
+              },
+          .commit =
+              [committer = mine.committer.get()](std::vector<queue::Envelope>&& parts,
+                                                 std::string&& body,
+                                                 std::function<void(const Result<void>&)> done) {
+                committer->submit(std::move(parts), std::move(body), std::move(done));
+              }}));
+  router_->attach(shard.id(), *mine.delivery);
+  mine.delivery->set_on_outcome(
+      delivery::tell_observers(shard.id().value(), reporting_->outcome_observers()));
+  // Held by the crash-loop breaker until an operator resumes it.
+  for (const std::string& destination : stores_->breaker.held_destinations) {
+    mine.delivery->suspend(destination, queue::quarantined_due);
+  }
+  if (reporting_->fleet != nullptr) sync_fleet(shard, *mine.delivery, *reporting_->fleet);
+}
+
+// The parts of the schedule index this shard owns.
+void Daemon::recover(engine::Shard& shard, ShardServices& mine) {
+  auto recovered =
+      mine.delivery->recover([&shard, router = router_.get()](const queue::ScheduledItem& i) {
+        return router->owner(i) == shard.id();
+      });
+  if (!recovered) {
+    log::error("queue recovery failed: " + recovered.error().message());
+  } else if (*recovered > 0) {
+    log::info("recovered " + std::to_string(*recovered) + " queued parts on shard " +
+              std::to_string(shard.id().value()));
+  }
+}
+
+}  // namespace mta::app
