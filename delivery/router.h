@@ -82,6 +82,13 @@ class Router {
   void hand_over(engine::Shard& from, const queue::ScheduledItem& item);
   // Gives a domain's due parts to the shard that owns its MX pool.
   void hand_off(engine::Shard& from, PoolHandoff&& handoff);
+  // hand_over and hand_off from `from`, as the functions a shard's delivery is given.
+  std::function<void(const queue::ScheduledItem&)> hand_over_from(engine::Shard& from) {
+    return [this, &from](const queue::ScheduledItem& item) { hand_over(from, item); };
+  }
+  std::function<void(PoolHandoff&&)> hand_off_from(engine::Shard& from) {
+    return [this, &from](PoolHandoff&& handoff) { hand_off(from, std::move(handoff)); };
+  }
   // An operator action: the shard owning each part's destination applies it; parts it does
   // not hold may be at the pool of their MX hosts (being delivered), on any shard, so with
   // pools those are asked for there. The counts reach `done` on `from`.

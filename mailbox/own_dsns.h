@@ -25,6 +25,14 @@ class OwnDsns {
   // when nothing was stored: the bouncer keeps the part and bounces it again later).
   void store(engine::Shard& from, std::string recipient, std::string body,
              std::function<void(const Result<void>&)> done);
+  // store() from `from`, as a function (what delivery's DSN routes take).
+  std::function<void(std::string, std::string, std::function<void(const Result<void>&)>)>
+  store_from(engine::Shard& from) {
+    return [this, &from](std::string recipient, std::string body,
+                         std::function<void(const Result<void>&)> done) {
+      store(from, std::move(recipient), std::move(body), std::move(done));
+    };
+  }
 
  private:
   const ShardId mailbox_shard_;

@@ -56,6 +56,12 @@ class GroupCommit {
   };
 
   void submit(std::vector<Envelope>&& parts, std::string&& body, Done done);
+  // submit() as a function (what delivery's bouncer takes for its DSNs).
+  std::function<void(std::vector<Envelope>&&, std::string&&, Done)> submitter() {
+    return [this](std::vector<Envelope>&& parts, std::string&& body, Done done) {
+      submit(std::move(parts), std::move(body), std::move(done));
+    };
+  }
   // Every message of `messages` in the same batch, so they are stored all or none, with one
   // `done` (an HTTP bulk request is answered once, for all of its messages). A group larger
   // than batch_messages_max or batch_bytes_max is written alone, in one batch all the same.

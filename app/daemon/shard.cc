@@ -97,12 +97,8 @@ delivery::ShardDeliveryOptions Daemon::scheduler_options(engine::Shard& shard,
       .bounce = {.hostname = config.node.hostname, .max_age = config.queue.retry.max_age},
       .resolver = mine.mx.get(),
       .remote_port = config.delivery.remote_port,
-      .hand_off =
-          [&shard, router = router_.get()](delivery::PoolHandoff&& handoff) {
-            router->hand_off(shard, std::move(handoff));
-          },
-      .requeue = [&shard, router = router_.get()](
-                     const queue::ScheduledItem& item) { router->hand_over(shard, item); },
+      .hand_off = router_->hand_off_from(shard),
+      .requeue = router_->hand_over_from(shard),
       .tls_policies = settings.tls_policies,
       .tls_client = mine.tls_client.get(),
       .tls_verify = mine.tls_verify.get(),
@@ -126,23 +122,10 @@ void Daemon::start_delivery(engine::Shard& shard, ShardServices& mine) {
       queue::GroupCommitOptions{.window = config_.spool.commit_window,
                                 .batch_messages_max = config_.spool.commit_batch_messages_max});
   mine.delivery = std::make_unique<delivery::ShardDelivery>(
-      shard, spool, *mine.ids, scheduler_options(shard, mine),
-      [&shard, router = router_.get()](const queue::ScheduledItem& item) {
-        router->hand_over(shard, item);
-      },
-      delivery::route_dsns(delivery::DsnRoutes{
-          .bounce_domain = config_.bounce.domain,
-          .own =
-              [&shard, own = own_dsns_.get()](std::string recipient, std::string body,
-                                              std::function<void(const Result<void>&)> done) {
-                own->store(shard, std::move(recipient), std::move(body), std::move(done));
-              },
-          .commit =
-              [committer = mine.committer.get()](std::vector<queue::Envelope>&& parts,
-                                                 std::string&& body,
-                                                 std::function<void(const Result<void>&)> done) {
-                committer->submit(std::move(parts), std::move(body), std::move(done));
-              }}));
+      shard, spool, *mine.ids, scheduler_options(shard, mine), router_->hand_over_from(shard),
+      delivery::route_dsns(delivery::DsnRoutes{.bounce_domain = config_.bounce.domain,
+                                               .own = own_dsns_->store_from(shard),
+                                               .commit = mine.committer->submitter()}));
   router_->attach(shard.id(), *mine.delivery);
   mine.delivery->set_on_outcome(
       delivery::tell_observers(shard.id().value(), reporting_->outcome_observers()));
