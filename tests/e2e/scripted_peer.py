@@ -69,6 +69,7 @@ class ScriptedPeer:
 
     def _session(self, conn, number, peer="?"):
         f = conn.makefile("rwb")
+        open_counted = True
         with self.lock:
             self.open_now += 1
             self.open_max = max(self.open_max, self.open_now)
@@ -129,6 +130,11 @@ class ScriptedPeer:
                 elif verb == b"NOOP":
                     out.append(b"250 2.0.0 Ok")
                 elif verb == b"QUIT":
+                    # The session ends here for the count: the client counts its connection
+                    # closed on our 221, so decrementing after it races the client's next
+                    # connection (seen as one too many on a loaded machine).
+                    self._closed(peer)
+                    open_counted = False
                     f.write(b"221 2.0.0 Bye\r\n")
                     f.flush()
                     return
@@ -140,9 +146,13 @@ class ScriptedPeer:
             return
         finally:
             conn.close()
-            with self.lock:
-                self.open_now -= 1
-                self.open_by_peer[peer] -= 1
+            if open_counted:
+                self._closed(peer)
+
+    def _closed(self, peer):
+        with self.lock:
+            self.open_now -= 1
+            self.open_by_peer[peer] -= 1
 
     def received(self):
         with self.lock:
