@@ -72,44 +72,19 @@ void Daemon::start_dns(engine::Shard& shard, ShardServices& mine) {
   shard.on_stop([poller = mine.dns_poller.get()] { poller->close(); });
 }
 
-delivery::ShardDeliveryOptions Daemon::scheduler_options(engine::Shard& shard,
-                                                         ShardServices& mine) {
-  const Settings& settings = *settings_;
-  const Config& config = config_;
-  return delivery::ShardDeliveryOptions{
-      .destination =
-          {.addresses = settings.relay,
-           .tls = settings.tls_default,
-           .tls_handshake_timeout = config.tls.handshake_timeout,
-           .helo_name = config.node.hostname,
-           .sources = settings.sources,
-           .limits = {.connections_max = config.delivery.connections_max,
-                      .messages_per_connection_max = config.delivery.messages_per_connection_max,
-                      .recipients_per_message_max = config.delivery.recipients_per_message_max,
-                      .connections_per_source_max = config.delivery.connections_per_source_max > 0
-                                                        ? config.delivery.connections_per_source_max
-                                                        : delivery::Limits::unlimited},
-           .connect_timeout = config.delivery.connect_timeout,
-           .reply_timeout = config.delivery.reply_timeout,
-           .idle_timeout = config.delivery.idle_timeout,
-           .reconnect_delay = config.delivery.reconnect_delay,
-           .retry = settings.retry},
-      .bounce = {.hostname = config.node.hostname, .max_age = config.queue.retry.max_age},
-      .links = {.resolver = mine.mx.get(),
-                .remote_port = config.delivery.remote_port,
-                .hand_off = router_->hand_off_from(shard),
-                .requeue = router_->hand_over_from(shard),
-                .tls_client = mine.tls_client.get(),
-                .tls_verify = mine.tls_verify.get(),
-                .suppressed = suppressed_,
-                .response_rules = &settings.response_rules,
-                .in_flight = stores_->breaker.table.get()},
-      .tls_policies = settings.tls_policies,
-      .shaping = settings.shaping,
-      .shard_count = shard_count_,
-      .fleet = reporting_->fleet != nullptr,
-      .fleet_nodes_expected = config.cluster.nodes_expected,
-      .tenants = settings.tenant_limits};
+// What the sections say (converted once, in read_settings), with this shard's resolver, TLS
+// contexts, router functions, suppression list and crash-loop marks.
+delivery::ShardDeliveryOptions Daemon::delivery_options(engine::Shard& shard, ShardServices& mine) {
+  delivery::ShardDeliveryOptions options = settings_->delivery.shard_options(shard_count_);
+  options.links.resolver = mine.mx.get();
+  options.links.hand_off = router_->hand_off_from(shard);
+  options.links.requeue = router_->hand_over_from(shard);
+  options.links.tls_client = mine.tls_client.get();
+  options.links.tls_verify = mine.tls_verify.get();
+  options.links.suppressed = suppressed_;
+  options.links.in_flight = stores_->breaker.table.get();
+  options.fleet = reporting_->fleet != nullptr;
+  return options;
 }
 
 // The shard's ids, group commit and delivery; delivery attaches to the router, reports its
@@ -122,7 +97,7 @@ void Daemon::start_delivery(engine::Shard& shard, ShardServices& mine) {
       queue::GroupCommitOptions{.window = config_.spool.commit_window,
                                 .batch_messages_max = config_.spool.commit_batch_messages_max});
   mine.delivery = std::make_unique<delivery::ShardDelivery>(
-      shard, spool, *mine.ids, scheduler_options(shard, mine), router_->hand_over_from(shard),
+      shard, spool, *mine.ids, delivery_options(shard, mine), router_->hand_over_from(shard),
       delivery::route_dsns(delivery::DsnRoutes{.bounce_domain = config_.bounce.domain,
                                                .own = own_dsns_->store_from(shard),
                                                .commit = mine.committer->submitter()}));
