@@ -47,11 +47,7 @@ void Daemon::start_tls(ShardServices& mine) {
 
 // MX resolution (no relay): c-ares polled on the shard's ring, and the shard's cache.
 void Daemon::start_dns(engine::Shard& shard, ShardServices& mine) {
-  auto ares = dns::AresResolver::create(dns::AresOptions{
-      .servers = config_.dns.resolver.servers,
-      .timeout =
-          std::chrono::duration_cast<std::chrono::milliseconds>(config_.dns.resolver.timeout),
-      .tries = static_cast<int>(config_.dns.resolver.tries)});
+  auto ares = dns::AresResolver::create(config_.dns.resolver);
   if (!ares) {
     // Without a resolver every domain defers (4.4.3) until the next start.
     log::error("dns: " + ares.error().message());
@@ -59,16 +55,9 @@ void Daemon::start_dns(engine::Shard& shard, ShardServices& mine) {
   }
   mine.ares = std::move(ares).value();
   mine.dns_poller = std::make_unique<delivery::DnsPoller>(shard, *mine.ares);
-  mine.mx = std::make_unique<dns::CachingResolver>(
-      *mine.ares, shard.clock(),
-      dns::CacheOptions{.ttl_floor = std::chrono::duration_cast<std::chrono::seconds>(
-                            config_.dns.cache.ttl_floor),
-                        .ttl_ceiling = std::chrono::duration_cast<std::chrono::seconds>(
-                            config_.dns.cache.ttl_ceiling)},
-      dns::MxOptions{.prefer_ipv6 = config_.dns.mx.prefer_ipv6,
-                     .negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(
-                         config_.dns.mx.negative_ttl)},
-      dns::seeded_random(std::random_device{}()));
+  mine.mx = std::make_unique<dns::CachingResolver>(*mine.ares, shard.clock(), config_.dns.cache,
+                                                   config_.dns.mx,
+                                                   dns::seeded_random(std::random_device{}()));
   shard.on_stop([poller = mine.dns_poller.get()] { poller->close(); });
 }
 
