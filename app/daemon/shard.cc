@@ -81,10 +81,8 @@ delivery::ShardDeliveryOptions Daemon::delivery_options(engine::Shard& shard, Sh
 void Daemon::start_delivery(engine::Shard& shard, ShardServices& mine) {
   queue::Store& spool = *stores_->spool;
   mine.ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
-  mine.committer = std::make_unique<queue::GroupCommit>(
-      shard, spool,
-      queue::GroupCommitOptions{.window = config_.spool.commit_window,
-                                .batch_messages_max = config_.spool.commit_batch_messages_max});
+  mine.committer = std::make_unique<queue::GroupCommit>(shard, spool,
+                                                        queue::group_commit_options(config_.spool));
   mine.delivery = std::make_unique<delivery::ShardDelivery>(
       shard, spool, *mine.ids, delivery_options(shard, mine), router_->hand_over_from(shard),
       delivery::route_dsns(delivery::DsnRoutes{.bounce_domain = config_.bounce.domain,
