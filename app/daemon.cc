@@ -57,7 +57,7 @@ bool Daemon::start_shards() {
 int Daemon::serve_until_signal() {
   log::info("outpost running: " + std::to_string(shard_count_) + " shards, spool " +
             config_.spool.path + (config_.spool.sync ? "" : " (durability none)") +
-            (settings_->relayed() ? ", relay " + settings_->relay_text : ""));
+            (settings_->relayed() ? ", relay " + settings_->delivery.relay_text : ""));
   const int signal_number = runtime_->run_until_signal([this] {
     log::info("SIGHUP: reloading");
     if (auto reloaded = reloader_->reload(); !reloaded) {

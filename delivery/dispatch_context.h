@@ -1,6 +1,6 @@
-// What the dispatchers of one shard share: the shard, the queue's store, the bouncer, the MX
-// resolver, the hooks app/ sets (hand-off to pools, requeue, suppression, outcomes), the TLS
-// client contexts, response rules, tenants, the crash-loop breaker's table and the counters.
+// What the dispatchers of one shard share: the shard, the queue's store, the bouncer, the links
+// out of delivery that app/ gives (resolver, hooks, TLS contexts, response rules, the
+// crash-loop breaker's table), the outcome hook, tenants and the counters.
 #pragma once
 
 #include <cstdint>
@@ -26,10 +26,11 @@ namespace mta::delivery {
 
 using SuppressedFn = std::function<std::optional<std::string>(std::string_view address)>;
 
-struct DispatchContext {
-  engine::Shard& shard;
-  queue::Store& store;
-  Bouncer& bouncer;
+// What a shard's delivery reaches outside itself: the MX resolver, the hooks app/ sets
+// (hand-off to pools, requeue, suppression), the TLS client contexts, the response rules and
+// the crash-loop breaker's table. Given once in ShardDeliveryOptions::links; the dispatchers
+// read them there, through DispatchContext::links.
+struct DispatchLinks {
   // MX resolution for domain destinations (the shard's cache); nullptr = no MX delivery.
   dns::MxResolver* resolver = nullptr;
   std::uint16_t remote_port = 25;  // dialled on MX hosts
@@ -45,18 +46,25 @@ struct DispatchContext {
   // The suppression list (app/ passes the mailbox's, which every shard may read): why a
   // recipient must not be mailed, or nullopt. Unset: nobody is suppressed.
   SuppressedFn suppressed;
+  // Replies that make a destination back off (suspend, throttle); nullptr: none do.
+  const ResponseRules* response_rules = nullptr;
+  // The crash-loop breaker's marks (queue/inflight_table.h): each connection marks the part it
+  // attempts in a slot of its own. nullptr: attempts are not marked.
+  queue::InFlightTable* in_flight = nullptr;
+};
+
+struct DispatchContext {
+  engine::Shard& shard;
+  queue::Store& store;
+  Bouncer& bouncer;
+  const DispatchLinks& links;  // the ShardDeliveryOptions' own
   // Told every recipient outcome as it is recorded (the delivery log, per-destination
   // metrics); unset: nobody is told.
   OutcomeFn on_outcome;
-  // Replies that make a destination back off (suspend, throttle); nullptr: none do.
-  const ResponseRules* response_rules = nullptr;
   std::mt19937_64 random;
   Probe probe;
   // Tenant names and [[tenant]] rate caps of this shard (every destination's parts count).
   Tenants tenants;
-  // The crash-loop breaker's marks (queue/inflight_table.h): each connection marks the part it
-  // attempts in a slot of its own. nullptr: attempts are not marked.
-  queue::InFlightTable* in_flight = nullptr;
 };
 
 }  // namespace mta::delivery

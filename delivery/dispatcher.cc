@@ -121,7 +121,7 @@ void Dispatcher::hand_ready_to_pool() {
                                         .pool = context_.tenants.pool_name(part.pool)});
   }
   context_.probe.handed_to_pools += handoff.parts.size();
-  context_.hand_off(std::move(handoff));
+  context_.links.hand_off(std::move(handoff));
 }
 
 double Dispatcher::unit_random() {
@@ -149,11 +149,11 @@ void Dispatcher::arm_due_timer() {
   });
 }
 
-bool Dispatcher::uses_mx() const { return context_.resolver != nullptr && options_.mx; }
+bool Dispatcher::uses_mx() const { return context_.links.resolver != nullptr && options_.mx; }
 
 void Dispatcher::resolve() {
   resolving_ = true;
-  context_.resolver->resolve_mx(destination_, [this](const dns::MxResult& result) {
+  context_.links.resolver->resolve_mx(destination_, [this](const dns::MxResult& result) {
     resolving_ = false;
     on_resolved(result);
   });
@@ -168,7 +168,7 @@ void Dispatcher::on_resolved(const dns::MxResult& result) {
     std::vector<std::string> names;
     for (const auto& host : result.hosts) {
       for (const auto& address : host.addresses) {
-        const std::string port = std::to_string(context_.remote_port);
+        const std::string port = std::to_string(context_.links.remote_port);
         const std::string text = address.family == dns::Family::ipv6
                                      ? "[" + address.ip + "]:" + port
                                      : address.ip + ":" + port;
@@ -221,7 +221,7 @@ void Dispatcher::pump() {
     fail_ready("4.4.3 no route to " + destination_ + ": no relay and no DNS resolver", false);
     return;
   }
-  if (uses_mx() && context_.hand_off) {
+  if (uses_mx() && context_.links.hand_off) {
     if (!ready_.empty()) hand_ready_to_pool();
     return;
   }
@@ -347,7 +347,7 @@ Dispatcher::PartStart Dispatcher::start_part(Connection& connection, const Ready
     record(*envelope, tried, expire(*envelope));
     return PartStart::settled;
   }
-  if (context_.suppressed) drop_suppressed(*envelope, tried);
+  if (context_.links.suppressed) drop_suppressed(*envelope, tried);
   if (tried.empty()) {
     record(*envelope, {}, Outcome{});
     return PartStart::settled;

@@ -45,12 +45,12 @@ struct DestinationOptions {
   Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
   Clock::Duration tls_fallback_period = std::chrono::hours(1);
   // The destination is a domain whose addresses come from its MX records (DispatchContext's
-  // resolver), refreshed when their TTL runs out. With DispatchContext::hand_off set, the domain
+  // resolver), refreshed when their TTL runs out. With DispatchLinks::hand_off set, the domain
   // only routes: what is due goes to the pool of its MX host set, which delivers it.
   bool mx = false;
   // The destination is the pool of one MX host set, shared by every domain whose MX records
   // name exactly those hosts: one set of connections and limits for all of them. Its addresses
-  // come with each hand-off; what it defers goes back to the part's domain (DispatchContext::
+  // come with each hand-off; what it defers goes back to the part's domain (DispatchLinks::
   // requeue), where the schedule and the route are kept.
   bool pool = false;
   std::string helo_name = "outpost.localhost";
@@ -103,7 +103,7 @@ class Dispatcher {
   // since the last call: what it claims from the fleet.
   std::size_t take_connections_wanted(std::size_t most);
   // A domain that hands what is due to its pool: it holds no connections of its own.
-  bool routes_only() const { return uses_mx() && static_cast<bool>(context_.hand_off); }
+  bool routes_only() const { return uses_mx() && static_cast<bool>(context_.links.hand_off); }
 
   const std::string& destination() const { return destination_; }
   bool is_pool() const { return options_.pool; }

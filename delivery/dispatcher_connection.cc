@@ -48,7 +48,7 @@ void Dispatcher::Connection::on_connected(int error) {
 void Dispatcher::Connection::on_closed(int error) {
   driver_.on_closed(error);  // settles a part in flight (on_failure unmarks it)
   if (slot_) {
-    owner_.context_.in_flight->release(*slot_);
+    owner_.context_.links.in_flight->release(*slot_);
     slot_.reset();
   }
   owner_.context_.shard.release();
@@ -58,8 +58,9 @@ void Dispatcher::Connection::on_closed(int error) {
 ConnectionSettings Dispatcher::Connection::settings(const Dispatcher& owner,
                                                     std::size_t address_index,
                                                     const Source* source) {
-  const bool starttls = wants_starttls(owner.options_.tls, owner.context_.tls_client != nullptr,
-                                       owner.plaintext_only(address_index));
+  const bool starttls =
+      wants_starttls(owner.options_.tls, owner.context_.links.tls_client != nullptr,
+                     owner.plaintext_only(address_index));
   return ConnectionSettings{
       .address_index = address_index,
       .address = owner.options_.addresses[address_index].to_string(),
@@ -76,7 +77,7 @@ ConnectionSettings Dispatcher::Connection::settings(const Dispatcher& owner,
 Result<void> Dispatcher::Connection::start_tls() {
   const DispatchContext& context = owner_.context_;
   tls::ClientContext* tls_context =
-      client_context_for(owner_.options_.tls, context.tls_client, context.tls_verify);
+      client_context_for(owner_.options_.tls, context.links.tls_client, context.links.tls_verify);
   if (tls_context == nullptr) {
     return unexpected(std::make_error_code(std::errc::not_supported), "no TLS context");
   }
@@ -134,14 +135,14 @@ void Dispatcher::Connection::on_connection_failed(std::size_t address_index,
 }
 
 void Dispatcher::Connection::mark(queue::PartKey key) {
-  queue::InFlightTable* table = owner_.context_.in_flight;
+  queue::InFlightTable* table = owner_.context_.links.in_flight;
   if (table == nullptr) return;
   if (!slot_) slot_ = table->acquire();
   if (slot_) table->mark(*slot_, key);
 }
 
 void Dispatcher::Connection::unmark() {
-  if (slot_) owner_.context_.in_flight->clear(*slot_);
+  if (slot_) owner_.context_.links.in_flight->clear(*slot_);
 }
 
 // The dispatcher's side: which source a new connection goes out from, and what a connection

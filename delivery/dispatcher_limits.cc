@@ -46,9 +46,9 @@ std::size_t Dispatcher::take_connections_wanted(std::size_t most) {
 }
 
 void Dispatcher::react(const smtp::Reply& reply) {
-  if (context_.response_rules == nullptr || reply.code < 400) return;
+  if (context_.links.response_rules == nullptr || reply.code < 400) return;
   const std::string text = reply.to_string();
-  const ResponseRule* rule = context_.response_rules->match(reply.code, text);
+  const ResponseRule* rule = context_.links.response_rules->match(reply.code, text);
   if (rule == nullptr) return;
   const ResponseAction& action = rule->action;
   if (action.suspend > Clock::Duration::zero()) {

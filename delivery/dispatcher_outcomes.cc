@@ -16,7 +16,7 @@ namespace mta::delivery {
 void Dispatcher::drop_suppressed(queue::Envelope& envelope, std::vector<std::size_t>& tried) {
   std::erase_if(tried, [this, &envelope](std::size_t index) {
     queue::Recipient& recipient = envelope.recipients[index];
-    auto why = context_.suppressed(recipient.address);
+    auto why = context_.links.suppressed(recipient.address);
     if (!why) return false;
     recipient.state = queue::RecipientState::suppressed;
     recipient.last_reply = "550 5.7.1 Not attempted: recipient suppressed (" + *why + ")";
@@ -132,13 +132,13 @@ void Dispatcher::settle(queue::Envelope& envelope, NextStep step) {
 
 void Dispatcher::reschedule(const queue::Envelope& envelope, Clock::WallTime due) {
   const queue::PartKey key{.message = envelope.id, .part = envelope.part};
-  if (options_.pool && context_.requeue) {
-    context_.requeue(queue::ScheduledItem{.due = due,
-                                          .key = key,
-                                          .destination = envelope.destination,
-                                          .tenant = envelope.tenant,
-                                          .traffic_class = envelope.traffic_class,
-                                          .pool = envelope.pool});
+  if (options_.pool && context_.links.requeue) {
+    context_.links.requeue(queue::ScheduledItem{.due = due,
+                                                .key = key,
+                                                .destination = envelope.destination,
+                                                .tenant = envelope.tenant,
+                                                .traffic_class = envelope.traffic_class,
+                                                .pool = envelope.pool});
     return;
   }
   schedule_.add(due, key,

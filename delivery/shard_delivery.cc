@@ -29,18 +29,11 @@ ShardDelivery::ShardDelivery(engine::Shard& shard, queue::Store& store,
       context_{.shard = shard,
                .store = store,
                .bouncer = bouncer_,
-               .resolver = options_.resolver,
-               .remote_port = options_.remote_port,
-               .hand_off = options_.hand_off,
-               .requeue = options_.requeue,
-               .tls_client = options_.tls_client,
-               .tls_verify = options_.tls_verify,
-               .suppressed = options_.suppressed,
-               .response_rules = options_.response_rules,
+               .links = options_.links,
+               .on_outcome = {},
                .random = std::mt19937_64(std::random_device{}()),
                .probe = {},
-               .tenants = {},
-               .in_flight = options_.in_flight} {
+               .tenants = {}} {
   fleet_standing_.nodes = std::max<std::uint32_t>(1, options_.fleet_nodes_expected);
   context_.tenants.configure(options_.tenants);
   std::vector<std::string> pools;

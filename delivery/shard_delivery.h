@@ -31,21 +31,14 @@ std::string route(std::string_view recipient, bool relay);
 struct ShardDeliveryOptions {
   DestinationOptions destination;  // addresses: the relay, when there is one
   BounceOptions bounce;
-  dns::MxResolver* resolver = nullptr;  // MX delivery for domains when there is no relay
-  std::uint16_t remote_port = 25;
-  // Pools shared by domains with the same MX hosts (DispatchContext::hand_off and requeue).
-  std::function<void(PoolHandoff&&)> hand_off;
-  std::function<void(const queue::ScheduledItem&)> requeue;
+  // The resolver, hooks and contexts the dispatchers use (DispatchContext::links).
+  DispatchLinks links;
   // STARTTLS: destination.tls for every destination but the domains named here.
   std::map<std::string, TlsPolicy> tls_policies;
-  tls::ClientContext* tls_client = nullptr;  // see DispatchContext
-  tls::ClientContext* tls_verify = nullptr;
-  SuppressedFn suppressed;  // see DispatchContext
   // [[shaping]] rules over destination.limits; the relay, which every shard delivers to, gets
   // its 1/shard_count share of the node's limits.
   Shaping shaping;
   std::uint32_t shard_count = 1;
-  const ResponseRules* response_rules = nullptr;  // see DispatchContext
   // Fleet mode ([cluster] redis): connections and rates shared with the other nodes through
   // fleet_claims() and apply_fleet(); until the first standing, local limits for a fleet of
   // fleet_nodes_expected.
@@ -53,7 +46,6 @@ struct ShardDeliveryOptions {
   std::uint32_t fleet_nodes_expected = 1;
   // [[tenant]] rate caps for the whole node; each shard takes its 1/shard_count share.
   std::vector<TenantLimits> tenants;
-  queue::InFlightTable* in_flight = nullptr;  // see DispatchContext
 };
 
 // One per shard, used on its thread.
@@ -64,6 +56,9 @@ class ShardDelivery {
 
   ShardDelivery(engine::Shard& shard, queue::Store& store, queue::MessageIdGenerator& ids,
                 ShardDeliveryOptions options, QueuedFn on_bounce_queued, CommitFn commit);
+  // The dispatchers hold its context, which refers to its options: it stays where it is.
+  ShardDelivery(const ShardDelivery&) = delete;
+  ShardDelivery& operator=(const ShardDelivery&) = delete;
 
   void add(const queue::ScheduledItem& item);
   // Due parts for a pool this shard owns (from a domain's dispatcher on any shard).

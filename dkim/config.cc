@@ -33,4 +33,28 @@ Result<void> parse_signing_keys(const config::Document& file, std::vector<Signin
   return file.each("dkim", [&](config::Table& entry) { return parse_key(entry, out); });
 }
 
+Result<std::optional<KeyRing>> load_signing_keys(const std::vector<SigningKeyConfig>& keys) {
+  if (keys.empty()) return std::optional<KeyRing>();
+  std::vector<KeyConfig> loaded;
+  KeyRingPolicy policy;
+  for (const auto& key : keys) {
+    KeyConfig entry{.domain = key.domain,
+                    .selector = key.selector,
+                    .key_path = key.key_path,
+                    .algorithm = std::nullopt,
+                    .headers = key.headers};
+    if (!key.algorithm.empty()) {
+      auto algorithm = parse_algorithm(key.algorithm);
+      if (!algorithm) return unexpected(algorithm.error());
+      entry.algorithm = *algorithm;
+    }
+    if (key.role == "fallback") policy.fallback_domain = key.domain;
+    if (key.role == "platform") policy.platform_domain = key.domain;
+    loaded.push_back(std::move(entry));
+  }
+  auto ring = load_keys(loaded, policy);
+  if (!ring) return unexpected(ring.error());
+  return std::optional<KeyRing>(std::move(ring).value());
+}
+
 }  // namespace mta::dkim

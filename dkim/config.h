@@ -3,11 +3,13 @@
 // key files into a dkim::KeyRing.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/config_reader.h"
 #include "base/result.h"
+#include "dkim/keyring.h"
 
 namespace mta::dkim {
 
@@ -22,5 +24,10 @@ struct SigningKeyConfig {
 
 // Every [[dkim]] entry of the file, in order.
 Result<void> parse_signing_keys(const config::Document& file, std::vector<SigningKeyConfig>& out);
+
+// The [[dkim]] keys, read from their files once (at start, and on reload): none configured =
+// nullopt (mail goes out unsigned). A key that cannot be used is an error naming it, so a start
+// stops and a reload keeps the old ring. `role` sets the ring's fallback and platform domains.
+Result<std::optional<KeyRing>> load_signing_keys(const std::vector<SigningKeyConfig>& keys);
 
 }  // namespace mta::dkim

@@ -3,7 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "base/config_reader_for_test.h"
+#include "dkim/test_keys_for_test.h"
 
 namespace mta::dkim {
 namespace {
@@ -50,6 +56,39 @@ TEST(DkimConfig, ErrorsNameTheKey) {
             "dkim[0].selecter"}}) {
     EXPECT_NE(config::error_for_test(parse(text)).find(want), std::string::npos) << text;
   }
+}
+
+TEST(DkimConfig, NoKeysNoRing) {
+  auto ring = load_signing_keys({});
+  ASSERT_TRUE(ring.has_value()) << ring.error().message();
+  EXPECT_FALSE(ring->has_value());
+}
+
+TEST(DkimConfig, LoadsTheRingWithItsRoles) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("dkim_config_test." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "ed.pem", std::ios::binary) << rfc8463_ed25519_key_for_test().to_pem();
+  const std::string key = (dir / "ed.pem").string();
+  const Keys keys = {
+      {.domain = "a.example", .selector = "s", .key_path = key, .algorithm = "ed25519-sha256"},
+      {.domain = "esp.example", .selector = "p", .key_path = key, .role = "platform"},
+      {.domain = "fall.example", .selector = "f", .key_path = key, .role = "fallback"}};
+  auto ring = load_signing_keys(keys);
+  ASSERT_TRUE(ring.has_value()) << ring.error().message();
+  ASSERT_TRUE(ring->has_value());
+  EXPECT_EQ((*ring)->signers().size(), 3U);
+  EXPECT_EQ((*ring)->policy().platform_domain, "esp.example");
+  EXPECT_EQ((*ring)->policy().fallback_domain, "fall.example");
+  // A key whose algorithm is not its own stops the load.
+  EXPECT_FALSE(
+      load_signing_keys(
+          {{.domain = "a.example", .selector = "s", .key_path = key, .algorithm = "rsa-sha256"}})
+          .has_value());
+  EXPECT_FALSE(
+      load_signing_keys({{.domain = "a.example", .selector = "s", .key_path = key + ".missing"}})
+          .has_value());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

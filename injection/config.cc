@@ -116,4 +116,13 @@ Result<void> parse_http(config::Table& section, HttpConfig& out) {
   return section.no_unknown_keys();
 }
 
+Users load_users(const std::vector<SubmissionUser>& users) {
+  Users loaded;
+  for (const auto& user : users) {
+    loaded.add(user.name, user.password_hash);
+    if (!user.tenant.empty()) loaded.set_tenant(user.name, user.tenant);
+  }
+  return loaded;
+}
+
 }  // namespace mta::injection

@@ -14,6 +14,7 @@
 #include "base/config_reader.h"
 #include "base/result.h"
 #include "engine/config.h"
+#include "injection/access.h"
 #include "injection/rate_limit.h"
 
 namespace mta::injection {
@@ -64,5 +65,9 @@ struct HttpConfig {
 
 Result<void> parse_submission(config::Table& section, SubmissionConfig& out);
 Result<void> parse_http(config::Table& section, HttpConfig& out);
+
+// [[submission.user]] as the logins submission checks, each bound to its tenant when it names
+// one.
+Users load_users(const std::vector<SubmissionUser>& users);
 
 }  // namespace mta::injection

@@ -91,5 +91,18 @@ tenant = "shop.eu"
             std::string::npos);
 }
 
+TEST(InjectionConfig, UsersLogInAndKeepTheirTenant) {
+  auto hash = hash_password("s3cret");
+  ASSERT_TRUE(hash.has_value()) << hash.error().message();
+  const Users users = load_users({{.name = "ann", .password_hash = *hash, .tenant = "acme"},
+                                  {.name = "bob", .password_hash = *hash}});
+  EXPECT_TRUE(users.check_password("ann", "s3cret"));
+  EXPECT_TRUE(users.check_password("bob", "s3cret"));
+  EXPECT_FALSE(users.check_password("bob", "wrong"));
+  EXPECT_FALSE(users.check_password("eve", "s3cret"));
+  EXPECT_EQ(users.tenant_of("ann"), "acme");
+  EXPECT_EQ(users.tenant_of("bob"), "");
+}
+
 }  // namespace
 }  // namespace mta::injection

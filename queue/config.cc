@@ -32,4 +32,9 @@ Result<void> parse_queue(config::Table& section, QueueConfig& out) {
   return {};
 }
 
+GroupCommitOptions group_commit_options(const SpoolConfig& spool) {
+  return GroupCommitOptions{.window = spool.commit_window,
+                            .batch_messages_max = spool.commit_batch_messages_max};
+}
+
 }  // namespace mta::queue

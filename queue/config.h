@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/config_reader.h"
 #include "base/result.h"
+#include "queue/group_commit.h"
 #include "queue/retry_schedule.h"
 
 namespace mta::queue {
@@ -33,5 +34,8 @@ struct QueueConfig {
 
 Result<void> parse_spool(config::Table& section, SpoolConfig& out);
 Result<void> parse_queue(config::Table& section, QueueConfig& out);
+
+// [spool] commit_window and commit_batch_messages_max as a shard's group commit takes them.
+GroupCommitOptions group_commit_options(const SpoolConfig& spool);
 
 }  // namespace mta::queue

@@ -55,5 +55,14 @@ TEST(QueueConfig, ErrorsNameTheKey) {
             std::string::npos);
 }
 
+TEST(QueueConfig, SpoolGivesTheGroupCommitItsWindowAndBatch) {
+  auto parsed = spool("[spool]\ncommit_window = \"2ms\"\ncommit_batch_messages_max = 64\n");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message();
+  const GroupCommitOptions options = group_commit_options(*parsed);
+  EXPECT_EQ(options.window, std::chrono::milliseconds(2));
+  EXPECT_EQ(options.batch_messages_max, 64U);
+  EXPECT_EQ(options.batch_bytes_max, GroupCommitOptions{}.batch_bytes_max);
+}
+
 }  // namespace
 }  // namespace mta::queue

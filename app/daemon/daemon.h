@@ -6,10 +6,10 @@
 // start-up in reverse.
 //
 // Files: stores.cc (spool, breaker, admin key, mailbox, bounce keys, certificates), settings.cc
-// (what the config says, checked: TLS policies, networks, users, tenants, DKIM keys, relay,
-// sources, shaping, response rules), listeners.cc (sockets, and listening once recovered),
-// reporting.cc (metrics, status board, delivery log, fleet), access.cc (listener limits,
-// per-client counts, logins), shard.cc and shard_*.cc (one shard's services), duties.cc
+// (what the config says, converted by each module: networks, users, tenants, DKIM keys, and
+// delivery's relay, sources, shaping, response rules), listeners.cc (sockets, and listening once
+// recovered), reporting.cc (metrics, status board, delivery log, fleet), access.cc (listener
+// limits, per-client counts, logins), shard.cc and shard_*.cc (one shard's services), duties.cc
 // (periodic work), reload.cc (Reloader).
 #pragma once
 
@@ -34,6 +34,7 @@
 #include "cluster/fleet.h"
 #include "delivery/observers.h"
 #include "delivery/router.h"
+#include "delivery/settings.h"
 #include "delivery/shard_delivery.h"
 #include "dkim/keyring.h"
 #include "engine/limits.h"
@@ -71,21 +72,12 @@ struct Stores {
 
 // What the config says for the data path, checked and in the form the modules take.
 struct Settings {
-  delivery::TlsPolicy tls_default = delivery::TlsPolicy::opportunistic;
-  std::map<std::string, delivery::TlsPolicy> tls_policies;
   std::optional<injection::NetworkList> trusted;
   injection::Users users;
   std::unordered_map<std::string, injection::InjectorOptions::TenantDefaults> tenant_defaults;
-  std::vector<delivery::TenantLimits> tenant_limits;
-  std::vector<std::string> source_pools;  // a message may name these
   std::optional<dkim::KeyRing> signing;
-  std::vector<engine::SocketAddress> relay;
-  std::string relay_text;
-  std::vector<delivery::Source> sources;
-  delivery::Shaping shaping;
-  delivery::ResponseRules response_rules = delivery::ResponseRules::defaults();
-  queue::RetryPolicy retry;
-  bool relayed() const { return !relay.empty(); }
+  delivery::DeliverySettings delivery;  // relay, sources, shaping, tenants' caps, rules
+  bool relayed() const { return delivery.relayed(); }
 };
 
 // Telemetry's counts of each delivery outcome, as an observer of the outcomes.
@@ -162,7 +154,7 @@ class Daemon {
   void start_shard(engine::Shard& shard);
   void start_tls(ShardServices& mine);
   void start_dns(engine::Shard& shard, ShardServices& mine);
-  delivery::ShardDeliveryOptions scheduler_options(engine::Shard& shard, ShardServices& mine);
+  delivery::ShardDeliveryOptions delivery_options(engine::Shard& shard, ShardServices& mine);
   void start_delivery(engine::Shard& shard, ShardServices& mine);
   void recover(engine::Shard& shard, ShardServices& mine);
   void start_injection(engine::Shard& shard, ShardServices& mine);
@@ -199,9 +191,6 @@ class Daemon {
   std::unique_ptr<delivery::Router> router_;
   std::atomic<std::uint32_t> recovering_{0};
 };
-
-// The [[dkim]] keys; a key that cannot be used stops the start (and fails a reload).
-Result<std::optional<dkim::KeyRing>> load_signing_keys(const Config& config);
 
 // Duties started with a shard's services (duties.cc). Fleet mode: the shard's claims to the
 // fleet and its standing back to its dispatchers, every sync interval until the shard stops.

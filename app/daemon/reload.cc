@@ -5,6 +5,7 @@
 #include "app/admin_key.h"
 #include "app/daemon/daemon.h"
 #include "base/log.h"
+#include "dkim/config.h"
 
 namespace mta::app {
 
@@ -26,7 +27,7 @@ Result<std::string> Reloader::reload() {
     if (!loaded) return unexpected(loaded.error().code, "config: " + loaded.error().message());
     fresh = std::move(loaded).value();
   }
-  auto keys = load_signing_keys(fresh);
+  auto keys = dkim::load_signing_keys(fresh.dkim);
   if (!keys) return unexpected(keys.error().code, "dkim: " + keys.error().message());
   const dkim::KeyRing* signing = nullptr;
   if (*keys) {

@@ -59,7 +59,8 @@ bool Daemon::start_reporting() {
         std::make_unique<delivery::DeliveryLogWriter>(*reporting_->delivery_log);
   }
   if (!config_.cluster.redis.empty()) {
-    reporting_->fleet = start_fleet(config_, shard_count_, settings_->sources);
+    reporting_->fleet =
+        start_fleet(config_, shard_count_, settings_->delivery.options.destination.sources);
   }
   status_base_ = StatusInfo{.version = OUTPOST_VERSION,
                             .node = config_.node.hostname,

@@ -47,11 +47,7 @@ void Daemon::start_tls(ShardServices& mine) {
 
 // MX resolution (no relay): c-ares polled on the shard's ring, and the shard's cache.
 void Daemon::start_dns(engine::Shard& shard, ShardServices& mine) {
-  auto ares = dns::AresResolver::create(dns::AresOptions{
-      .servers = config_.dns.resolver.servers,
-      .timeout =
-          std::chrono::duration_cast<std::chrono::milliseconds>(config_.dns.resolver.timeout),
-      .tries = static_cast<int>(config_.dns.resolver.tries)});
+  auto ares = dns::AresResolver::create(config_.dns.resolver);
   if (!ares) {
     // Without a resolver every domain defers (4.4.3) until the next start.
     log::error("dns: " + ares.error().message());
@@ -59,57 +55,25 @@ void Daemon::start_dns(engine::Shard& shard, ShardServices& mine) {
   }
   mine.ares = std::move(ares).value();
   mine.dns_poller = std::make_unique<delivery::DnsPoller>(shard, *mine.ares);
-  mine.mx = std::make_unique<dns::CachingResolver>(
-      *mine.ares, shard.clock(),
-      dns::CacheOptions{.ttl_floor = std::chrono::duration_cast<std::chrono::seconds>(
-                            config_.dns.cache.ttl_floor),
-                        .ttl_ceiling = std::chrono::duration_cast<std::chrono::seconds>(
-                            config_.dns.cache.ttl_ceiling)},
-      dns::MxOptions{.prefer_ipv6 = config_.dns.mx.prefer_ipv6,
-                     .negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(
-                         config_.dns.mx.negative_ttl)},
-      dns::seeded_random(std::random_device{}()));
+  mine.mx = std::make_unique<dns::CachingResolver>(*mine.ares, shard.clock(), config_.dns.cache,
+                                                   config_.dns.mx,
+                                                   dns::seeded_random(std::random_device{}()));
   shard.on_stop([poller = mine.dns_poller.get()] { poller->close(); });
 }
 
-delivery::ShardDeliveryOptions Daemon::scheduler_options(engine::Shard& shard,
-                                                         ShardServices& mine) {
-  const Settings& settings = *settings_;
-  const Config& config = config_;
-  return delivery::ShardDeliveryOptions{
-      .destination =
-          {.addresses = settings.relay,
-           .tls = settings.tls_default,
-           .tls_handshake_timeout = config.tls.handshake_timeout,
-           .helo_name = config.node.hostname,
-           .sources = settings.sources,
-           .limits = {.connections_max = config.delivery.connections_max,
-                      .messages_per_connection_max = config.delivery.messages_per_connection_max,
-                      .recipients_per_message_max = config.delivery.recipients_per_message_max,
-                      .connections_per_source_max = config.delivery.connections_per_source_max > 0
-                                                        ? config.delivery.connections_per_source_max
-                                                        : delivery::Limits::unlimited},
-           .connect_timeout = config.delivery.connect_timeout,
-           .reply_timeout = config.delivery.reply_timeout,
-           .idle_timeout = config.delivery.idle_timeout,
-           .reconnect_delay = config.delivery.reconnect_delay,
-           .retry = settings.retry},
-      .bounce = {.hostname = config.node.hostname, .max_age = config.queue.retry.max_age},
-      .resolver = mine.mx.get(),
-      .remote_port = config.delivery.remote_port,
-      .hand_off = router_->hand_off_from(shard),
-      .requeue = router_->hand_over_from(shard),
-      .tls_policies = settings.tls_policies,
-      .tls_client = mine.tls_client.get(),
-      .tls_verify = mine.tls_verify.get(),
-      .suppressed = suppressed_,
-      .shaping = settings.shaping,
-      .shard_count = shard_count_,
-      .response_rules = &settings.response_rules,
-      .fleet = reporting_->fleet != nullptr,
-      .fleet_nodes_expected = config.cluster.nodes_expected,
-      .tenants = settings.tenant_limits,
-      .in_flight = stores_->breaker.table.get()};
+// What the sections say (converted once, in read_settings), with this shard's resolver, TLS
+// contexts, router functions, suppression list and crash-loop marks.
+delivery::ShardDeliveryOptions Daemon::delivery_options(engine::Shard& shard, ShardServices& mine) {
+  delivery::ShardDeliveryOptions options = settings_->delivery.shard_options(shard_count_);
+  options.links.resolver = mine.mx.get();
+  options.links.hand_off = router_->hand_off_from(shard);
+  options.links.requeue = router_->hand_over_from(shard);
+  options.links.tls_client = mine.tls_client.get();
+  options.links.tls_verify = mine.tls_verify.get();
+  options.links.suppressed = suppressed_;
+  options.links.in_flight = stores_->breaker.table.get();
+  options.fleet = reporting_->fleet != nullptr;
+  return options;
 }
 
 // The shard's ids, group commit and delivery; delivery attaches to the router, reports its
@@ -117,12 +81,10 @@ delivery::ShardDeliveryOptions Daemon::scheduler_options(engine::Shard& shard,
 void Daemon::start_delivery(engine::Shard& shard, ShardServices& mine) {
   queue::Store& spool = *stores_->spool;
   mine.ids = std::make_unique<queue::MessageIdGenerator>(shard.id(), shard.clock());
-  mine.committer = std::make_unique<queue::GroupCommit>(
-      shard, spool,
-      queue::GroupCommitOptions{.window = config_.spool.commit_window,
-                                .batch_messages_max = config_.spool.commit_batch_messages_max});
+  mine.committer = std::make_unique<queue::GroupCommit>(shard, spool,
+                                                        queue::group_commit_options(config_.spool));
   mine.delivery = std::make_unique<delivery::ShardDelivery>(
-      shard, spool, *mine.ids, scheduler_options(shard, mine), router_->hand_over_from(shard),
+      shard, spool, *mine.ids, delivery_options(shard, mine), router_->hand_over_from(shard),
       delivery::route_dsns(delivery::DsnRoutes{.bounce_domain = config_.bounce.domain,
                                                .own = own_dsns_->store_from(shard),
                                                .commit = mine.committer->submitter()}));

@@ -28,7 +28,7 @@ void Daemon::start_injection(engine::Shard& shard, ShardServices& mine) {
           .verp_prefix = config.bounce.verp_prefix,
           .bounce_keys = config.bounce.domain.empty() ? nullptr : &*stores_->bounce_keys,
           .tenants = settings.tenant_defaults,
-          .pools = settings.source_pools},
+          .pools = settings.delivery.source_pools},
       [relayed = settings.relayed()](std::string_view recipient) {
         return delivery::route(recipient, relayed);
       },
