@@ -35,28 +35,37 @@ void Daemon::start_mailbox(engine::Shard& shard, ShardServices& mine) {
       *mine.intake);
 }
 
+namespace {
+
+// One mailbox listener's options: its section ([imap] or [pop3]), its limits and per-address
+// counts, the shard's certificate.
+mailbox::MailListenerOptions mail_listener_options(const Config& config,
+                                                   const mailbox::MailListenConfig& section,
+                                                   const engine::ListenerLimits& limits,
+                                                   engine::PeerCounts& peers,
+                                                   tls::ServerContext* tls) {
+  return mailbox::MailListenerOptions{.hostname = config.node.hostname,
+                                      .idle_timeout = section.idle_timeout,
+                                      .peer_limits = with_shard_cap(limits, 1000),
+                                      .peer_counts = &peers,
+                                      .tls = tls,
+                                      .tls_handshake_timeout = config.tls.handshake_timeout,
+                                      .login_without_tls = section.login_without_tls};
+}
+
+}  // namespace
+
 void Daemon::start_mail_access(engine::Shard& shard, ShardServices& mine) {
-  const Config& config = config_;
   mailbox::MailStore& mail = *stores_->mail;
   mine.pop3 = std::make_unique<mailbox::Pop3Listener>(
       shard, mail, access_->logins,
-      mailbox::MailListenerOptions{.hostname = config.node.hostname,
-                                   .idle_timeout = config.pop3.idle_timeout,
-                                   .peer_limits = with_shard_cap(access_->pop3_limits, 1000),
-                                   .peer_counts = &access_->pop3_peers,
-                                   .tls = mine.tls_server.get(),
-                                   .tls_handshake_timeout = config.tls.handshake_timeout,
-                                   .login_without_tls = config.pop3.login_without_tls});
+      mail_listener_options(config_, config_.pop3, access_->pop3_limits, access_->pop3_peers,
+                            mine.tls_server.get()));
   mine.imap = std::make_unique<mailbox::ImapListener>(
       shard, mail, access_->logins,
-      mailbox::MailListenerOptions{.hostname = config.node.hostname,
-                                   .idle_timeout = config.imap.idle_timeout,
-                                   .peer_limits = with_shard_cap(access_->imap_limits, 1000),
-                                   .peer_counts = &access_->imap_peers,
-                                   .tls = mine.tls_server.get(),
-                                   .tls_handshake_timeout = config.tls.handshake_timeout,
-                                   .login_without_tls = config.imap.login_without_tls},
-      config.submission.message_bytes_max);
+      mail_listener_options(config_, config_.imap, access_->imap_limits, access_->imap_peers,
+                            mine.tls_server.get()),
+      config_.submission.message_bytes_max);
 }
 
 }  // namespace mta::app
