@@ -94,9 +94,11 @@ void Telemetry::sync(std::uint32_t shard, const ShardCounts& now) {
   fleet_.publish(s.fleet, now.fleet, now.fleet_on);
 }
 
-void Telemetry::count(std::uint32_t shard, const delivery::RecipientOutcome& outcome) {
-  MTA_ASSERT(shard < shards_.size());
-  delivery::OutcomeMetrics::count(shards_[shard]->outcomes, outcome);
+std::vector<delivery::OutcomeMetrics::Shard*> Telemetry::outcome_shards() {
+  std::vector<delivery::OutcomeMetrics::Shard*> out;
+  out.reserve(shards_.size());
+  for (auto& shard : shards_) out.push_back(&shard->outcomes);
+  return out;
 }
 
 Telemetry::Durations Telemetry::durations(std::uint32_t shard) {

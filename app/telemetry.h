@@ -79,9 +79,9 @@ class Telemetry {
 
   // On shard `shard`'s thread only: moves its registry up to `now`.
   void sync(std::uint32_t shard, const ShardCounts& now);
-  // On shard `shard`'s thread: one recipient outcome (deliveries by destination and by
-  // tenant, and the accept-to-final-disposition histogram).
-  void count(std::uint32_t shard, const delivery::RecipientOutcome& outcome);
+  // Each shard's outcome families (deliveries by destination and by tenant, the
+  // accept-to-final-disposition histogram), for delivery::OutcomeCounter.
+  std::vector<delivery::OutcomeMetrics::Shard*> outcome_shards();
   // The histogram handles of shard `shard`, for its probes (injection, committer).
   struct Durations {
     metrics::Histogram* smtp_session = nullptr;

@@ -5,7 +5,10 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
+#include "delivery/observers.h"
 #include "delivery/outcome.h"
 #include "metrics/probe_counters.h"
 
@@ -31,6 +34,21 @@ class OutcomeMetrics {
   metrics::BoundedCounterFamily by_destination_{};
   metrics::BoundedCounterFamily by_tenant_{};
   metrics::HistogramFamily duration_{};
+};
+
+// Counts each outcome into its shard's bound families: an observer of every shard's delivery
+// (observers.h), so outcomes reach their metrics without passing through app/.
+class OutcomeCounter final : public OutcomeObserver {
+ public:
+  // By shard index; each stays bound for the daemon's life.
+  explicit OutcomeCounter(std::vector<OutcomeMetrics::Shard*> shards)
+      : shards_(std::move(shards)) {}
+  void on_outcome(std::uint32_t shard, const RecipientOutcome& outcome) override {
+    if (shard < shards_.size()) OutcomeMetrics::count(*shards_[shard], outcome);
+  }
+
+ private:
+  std::vector<OutcomeMetrics::Shard*> shards_;
 };
 
 }  // namespace mta::delivery

@@ -80,24 +80,12 @@ struct Settings {
   bool relayed() const { return delivery.relayed(); }
 };
 
-// Telemetry's counts of each delivery outcome, as an observer of the outcomes.
-class TelemetryCounts final : public delivery::OutcomeObserver {
- public:
-  explicit TelemetryCounts(Telemetry& telemetry) : telemetry_(telemetry) {}
-  void on_outcome(std::uint32_t shard, const delivery::RecipientOutcome& outcome) override {
-    telemetry_.count(shard, outcome);
-  }
-
- private:
-  Telemetry& telemetry_;
-};
-
 // Where the shards report what they do: metrics, the status page, the delivery log, the fleet.
 struct Reporting {
   Reporting(std::uint32_t shard_count, std::size_t destinations_max)
       : telemetry(shard_count, destinations_max), board(shard_count) {}
   Telemetry telemetry;
-  TelemetryCounts counts{telemetry};
+  delivery::OutcomeCounter counts{telemetry.outcome_shards()};
   StatusBoard board;
   std::unique_ptr<metrics::LineLog> delivery_log;           // [log] delivery_log, when set
   std::unique_ptr<delivery::DeliveryLogWriter> log_writer;  // with delivery_log
