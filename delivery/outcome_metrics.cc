@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "metrics/buckets.h"
+
 namespace mta::delivery {
 namespace {
 
@@ -49,7 +51,7 @@ OutcomeMetrics::OutcomeMetrics(metrics::Catalog& catalog, std::size_t destinatio
       {"outpost_delivery_duration_seconds",
        "From acceptance to a recipient's final disposition (delivered, bounced, suppressed).",
        {}},
-      {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400, 432000});
+      metrics::queue_time_buckets());
 }
 
 OutcomeMetrics::Shard OutcomeMetrics::bind(metrics::Registry& registry) const {

@@ -1,5 +1,7 @@
 #include "injection/probe_metrics.h"
 
+#include "metrics/buckets.h"
+
 namespace mta::injection {
 
 using metrics::declare_counter;
@@ -11,13 +13,13 @@ ProbeMetrics::ProbeMetrics(metrics::Catalog& catalog) {
   session_seconds_ = metrics::declare_histogram(
       catalog,
       {"outpost_smtp_session_duration_seconds", "Inbound SMTP sessions, from accept to close.", {}},
-      metrics::exponential_buckets(0.001, 4, 12));
+      metrics::session_buckets());
   sign_seconds_ =
       metrics::declare_histogram(catalog,
                                  {"outpost_dkim_sign_seconds",
                                   "DKIM signing of one message at acceptance (every signature).",
                                   {}},
-                                 metrics::exponential_buckets(0.00005, 2, 14));
+                                 metrics::local_work_buckets());
 }
 
 // Messages and bytes accepted, refusals, authentication and connections, by listener.

@@ -1,5 +1,7 @@
 #include "queue/store_metrics.h"
 
+#include "metrics/buckets.h"
+
 namespace mta::queue {
 
 StoreMetrics::StoreMetrics(metrics::Catalog& catalog) {
@@ -14,7 +16,7 @@ StoreMetrics::StoreMetrics(metrics::Catalog& catalog) {
       {"outpost_queue_commit_seconds",
        "One group commit: the synced queue write of a batch of accepted messages.",
        {}},
-      metrics::exponential_buckets(0.0001, 2, 16));
+      metrics::local_work_buckets());
 }
 
 StoreMetrics::Shard StoreMetrics::bind(metrics::Registry& registry) const {
