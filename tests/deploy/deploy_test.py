@@ -101,6 +101,7 @@ NOT_BUILD_PACKAGES = {
     "postfix", "swaks", "curl", "openssl", "fetchmail", "isync", "unbound", "prometheus",
     "python3-dkim", "opendkim", "opendkim-tools", "libmail-dkim-perl", "chromium", "systemd",
     "python3-yaml", "strace", "logrotate", "redis-server", "redis-tools", "fail2ban",
+    "python3-jsonschema",
 }
 # Libraries every Debian image has (libc6, libstdc++6, libgcc-s1).
 BASE_LIBRARIES = re.compile(
