@@ -127,7 +127,11 @@ void Dispatcher::Connection::on_failure(queue::Envelope& envelope,
 void Dispatcher::Connection::on_connection_failed(std::size_t address_index,
                                                   const std::string& reason, const Hop& hop,
                                                   bool tls_fallback) {
-  log::warning(owner_.destination_ + ": " + reason);
+  // One line per destination and kind of failure (its enhanced code: connect, TLS, policy),
+  // then one a minute with the count: an unreachable MX fails every attempt.
+  log::warning_limited(
+      "connection " + owner_.destination_ + " " + reason.substr(0, reason.find(' ')),
+      owner_.destination_ + ": " + reason);
   if (tls_fallback) {
     owner_.on_tls_fallback(address_index);
   } else {
