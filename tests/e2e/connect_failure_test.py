@@ -1,6 +1,6 @@
 """An MX that refuses connections (a host in the test's DNS zone pointing at a closed loopback
 port): each deferral's delivery log line names the MX host and the address dialled (they were
-null). Run as: connect_failure_test.py --outpost PATH."""
+null), and the daemon warns about that failure once, not once per attempt. Run as: connect_failure_test.py --outpost PATH."""
 import json
 import os
 import re
@@ -14,7 +14,7 @@ OUTPOST = None
 
 
 class ConnectFailureTest(DaemonTest):
-    def test_an_unreachable_mx_is_named_in_the_delivery_log(self):
+    def test_an_unreachable_mx_is_named_in_the_log_and_warned_about_once(self):
         closed = free_port()  # nothing listens there: every connect is refused
         dns = DnsServer(self.workdir, [
             "dead.test. 300 IN MX 10 mx.dead.test.",
@@ -48,6 +48,11 @@ class ConnectFailureTest(DaemonTest):
             self.assertEqual(line["address"], f"127.0.0.1:{closed}", line)
             self.assertEqual(line["enhanced_code"], "4.4.1", line)
             self.assertIn(f"connect to 127.0.0.1:{closed}", line["reply"])
+        # The same failure, attempt after attempt: one warning line (the next, with the count
+        # of the others, would come a minute later).
+        warnings = [line for line in outpost.output().splitlines()
+                    if "[warning]" in line and f"connect to 127.0.0.1:{closed}" in line]
+        self.assertEqual(len(warnings), 1, warnings)
         self.assertEqual(outpost.stop(), 0)
 
 
