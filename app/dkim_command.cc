@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/ascii.h"
+#include "base/duration.h"
 #include "dkim/message.h"
 #include "dkim/signer.h"
 #include "dkim/verifier.h"
@@ -69,7 +70,7 @@ added. The output is CRLF.
   --headers h1:h2:...         fields to sign (default: RFC 6376 section 5.4 list); From is
                               always over-signed
   --timestamp N               t= in seconds since the epoch (default: now)
-  --expire-after SECONDS      add x= = t= + SECONDS
+  --expire-after D            add x= = t= + D (30d, 12h; a bare number is seconds)
 )";
 
 constexpr std::string_view verify_usage =
@@ -344,9 +345,11 @@ int sign(std::span<const std::string_view> args) {
     now = std::chrono::system_clock::time_point(std::chrono::seconds(*value));
   }
   if (auto text = options.get("--expire-after")) {
-    const auto value = parse_seconds(*text);
-    if (!value || *value == 0) return usage_error(sign_usage, "--expire-after must be seconds > 0");
-    config.expire_after = std::chrono::seconds(*value);
+    const auto value = parse_duration_option(*text, std::chrono::seconds(1));
+    if (!value || *value < std::chrono::seconds(1)) {
+      return usage_error(sign_usage, "--expire-after takes a duration of 1s or more, e.g. 30d");
+    }
+    config.expire_after = std::chrono::duration_cast<std::chrono::seconds>(*value);
   }
   const std::string message = dkim::normalize_for_transmission(read_stdin());
   auto field = dkim::sign(config, message, now);

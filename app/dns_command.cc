@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/duration.h"
 #include "delivery/dispatcher.h"
 #include "dns/ares_resolver.h"
 #include "dns/caching_resolver.h"
@@ -34,7 +35,8 @@ dialling order and the TTL, or the decision: bounce (5.1.10 null MX, 5.1.2 no su
 Options:
   --server IP[:PORT]  ask this DNS server (repeatable; default: /etc/resolv.conf)
   --prefer-ipv6       dial each host's IPv6 addresses first (default: IPv4 first)
-  --timeout MS        per-try timeout in milliseconds (default 2000; 2 tries)
+  --timeout D         per-try timeout, 1ms to 60s (default 2s; 2 tries); a bare number is
+                      milliseconds, as it was before this option took 500ms or 2s
   --json              print one JSON object instead of text
 )";
 
@@ -116,13 +118,12 @@ int dns_command(std::span<const std::string_view> args) {
     if (arg == "--server" && i + 1 < args.size()) {
       ares_options.servers.emplace_back(args[++i]);
     } else if (arg == "--timeout" && i + 1 < args.size()) {
-      const std::string text(args[++i]);
-      char* end = nullptr;
-      const long ms = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || ms < 1 || ms > 60000) {
-        return usage_error("--timeout wants milliseconds between 1 and 60000");
+      const auto timeout = parse_duration_option(args[++i], std::chrono::milliseconds(1));
+      if (!timeout || *timeout < std::chrono::milliseconds(1) ||
+          *timeout > std::chrono::seconds(60)) {
+        return usage_error("--timeout takes a duration from 1ms to 60s, e.g. 500ms or 2s");
       }
-      ares_options.timeout = std::chrono::milliseconds(ms);
+      ares_options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
     } else if (arg == "--prefer-ipv6") {
       mx_options.prefer_ipv6 = true;
     } else if (arg == "--json") {

@@ -1,7 +1,4 @@
 // The `outpost` command line: one binary, one subcommand per job (ARCHITECTURE.md).
-#include <sys/random.h>
-
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -15,10 +12,9 @@
 #include "app/dkim_command.h"
 #include "app/dns_command.h"
 #include "app/inject_command.h"
+#include "app/passwd_command.h"
 #include "app/queue_command.h"
 #include "app/suppression_command.h"
-#include "injection/access.h"
-#include "injection/api.h"
 #include "queue/bounce_keys.h"
 
 namespace {
@@ -36,8 +32,8 @@ Commands:
   bench    load generator and sink
   inject   send a message file or stdin through the HTTP injection API
   bounce-keys  rotate the keys that tag VERP return paths and X-Outpost-Ref
-  passwd   read a password on standard input, print its hash for [[submission.user]];
-           --api-key makes an HTTP API key for [[http.api_key]]
+  passwd   read a password (twice, without echo, on a terminal), print its hash for
+           [[submission.user]]; --api-key makes an HTTP API key for [[http.api_key]]
 
 `outpost COMMAND --help` describes each command.
 )";
@@ -58,54 +54,6 @@ Options:
 mta::Result<mta::app::Config> config_from(const std::string& path) {
   return path.empty() ? mta::Result<mta::app::Config>(mta::app::Config{})
                       : mta::app::load_config(path);
-}
-
-// `outpost passwd`: one line from stdin (the password, without its line end) -> a yescrypt hash.
-// `outpost passwd --api-key`: a new random API key, and the digest [[http.api_key]] keeps.
-int passwd_command(const std::vector<std::string_view>& args) {
-  if (args.size() == 1 && args[0] == "--api-key") {
-    std::array<unsigned char, 24> random{};
-    if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size())) {
-      std::fputs("outpost passwd: no random bytes\n", stderr);
-      return 1;
-    }
-    std::string key = "op_";
-    for (unsigned char byte : random) {
-      static constexpr char hex[] = "0123456789abcdef";
-      key += hex[byte >> 4];
-      key += hex[byte & 15];
-    }
-    std::printf("key = \"%s\"         # give this to the client; it is not stored\n", key.c_str());
-    std::printf("key_sha256 = \"%s\"  # for [[http.api_key]]\n",
-                mta::injection::api_key_digest_hex(key).c_str());
-    return 0;
-  }
-  if (!args.empty()) {
-    std::fputs(
-        "Usage: outpost passwd < password-file\n"
-        "       outpost passwd --api-key\n"
-        "Prints the yescrypt hash of the password on standard input, for\n"
-        "[[submission.user]] password_hash in the configuration; with --api-key, makes a\n"
-        "new HTTP API key and prints it with its key_sha256 for [[http.api_key]].\n",
-        args[0] == "--help" ? stdout : stderr);
-    return args[0] == "--help" ? 0 : 2;
-  }
-  std::string password;
-  for (int c = std::getchar(); c != EOF && c != '\n'; c = std::getchar()) {
-    password.push_back(static_cast<char>(c));
-  }
-  if (!password.empty() && password.back() == '\r') password.pop_back();
-  if (password.empty()) {
-    std::fputs("outpost passwd: empty password\n", stderr);
-    return 1;
-  }
-  auto hash = mta::injection::hash_password(password);
-  if (!hash) {
-    std::fprintf(stderr, "outpost passwd: %s\n", hash.error().message().c_str());
-    return 1;
-  }
-  std::printf("%s\n", hash->c_str());
-  return 0;
 }
 
 int run_command(int argc, char** argv) {
@@ -217,7 +165,7 @@ int main(int argc, char** argv) {
   if (command == "bench") return mta::app::bench_command(args);
   if (command == "inject") return mta::app::inject_command(args);
   if (command == "bounce-keys") return bounce_keys_command(args);
-  if (command == "passwd") return passwd_command(args);
+  if (command == "passwd") return mta::app::passwd_command(args);
   std::fprintf(stderr, "outpost: unknown command %s\n%s", argv[1], usage.data());
   return 2;
 }

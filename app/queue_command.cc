@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "app/admin.h"
 #include "app/config.h"
 #include "app/http_client.h"
+#include "base/duration.h"
 #include "engine/address.h"
 #include "queue/query.h"
 #include "queue/rocksdb_store.h"
@@ -34,7 +36,7 @@ Actions:
   delete         delete the selected parts without a DSN (needs a filter or --all)
   bounce         return the selected parts to their senders with a DSN (needs a filter or --all)
   suspend DEST   start no new deliveries to DEST (a domain, or "relay") until resumed, or for
-                 --for SECONDS; in-flight ones finish
+                 --for D; in-flight ones finish
   resume DEST    deliver to DEST again at once
 
 Filters (every one given must match):
@@ -49,7 +51,8 @@ Options:
   --admin HOST:PORT the admin API's address, overriding the configuration
   --key KEY         the admin key, overriding the configuration
   --limit N         at most N parts for `list` (default 1000)
-  --for SECONDS     with suspend: lift the suspension by itself after this long
+  --for D           with suspend: lift the suspension by itself after D (30m, 2h, 1d; a
+                    bare number is seconds)
   --all             with delete or bounce: every part in the queue
   --json            print the API's JSON answer instead of text
 
@@ -150,6 +153,13 @@ Result<Options> parse_args(std::span<const std::string_view> args) {
     return bad(o.action + " needs a destination");
   }
   if (!o.for_seconds.empty() && o.action != "suspend") return bad("--for goes with suspend");
+  if (!o.for_seconds.empty()) {  // the admin API takes whole seconds
+    const auto lasting = parse_duration_option(o.for_seconds, std::chrono::seconds(1));
+    if (!lasting || *lasting < std::chrono::seconds(1)) {
+      return bad("--for takes a duration of 1s or more, e.g. 30m or 2h");
+    }
+    o.for_seconds = std::to_string(std::chrono::ceil<std::chrono::seconds>(*lasting).count());
+  }
   if (!o.id.empty()) {
     auto id = queue::parse_message_id(o.id);
     if (!id) return bad("--id: " + id.error().detail);

@@ -1,8 +1,10 @@
 #include "base/duration.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <system_error>
 
@@ -27,6 +29,22 @@ Result<Clock::Duration> parse_duration(std::string_view text) {
   if (unit == "h") return duration_cast<Clock::Duration>(hours(number));
   if (unit == "d") return duration_cast<Clock::Duration>(hours(24 * number));
   return bad("unknown duration unit in \"" + std::string(text) + "\"");
+}
+
+Result<Clock::Duration> parse_duration_option(std::string_view text, Clock::Duration bare_unit) {
+  const bool bare = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                 [](char c) { return c >= '0' && c <= '9'; });
+  if (!bare) return parse_duration(text);
+  std::uint64_t number = 0;
+  const auto [rest, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  const auto most =
+      static_cast<std::uint64_t>(std::numeric_limits<Clock::Duration::rep>::max() /
+                                 std::max<Clock::Duration::rep>(1, bare_unit.count()));
+  if (ec != std::errc() || number > most) {
+    return unexpected(std::make_error_code(std::errc::invalid_argument),
+                      "\"" + std::string(text) + "\" is too long a duration");
+  }
+  return bare_unit * static_cast<Clock::Duration::rep>(number);
 }
 
 }  // namespace mta

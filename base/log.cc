@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <utility>
 
 namespace mta::log {
 namespace {
@@ -87,5 +88,99 @@ void write(Level at, std::string_view text) {
   line.push_back('\n');
   (void)!::write(STDERR_FILENO, line.data(), line.size());
 }
+
+RepeatLimiter::RepeatLimiter(const Clock& clock, Options options, Sink sink)
+    : clock_(clock), options_(options), sink_(std::move(sink)) {}
+
+void RepeatLimiter::emit(Kind& kind, Clock::TimePoint now, std::string_view text) {
+  if (kind.held == 0) {
+    sink_(kind.level, text);
+  } else {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - kind.written);
+    std::string line(text);
+    line.append(" (")
+        .append(std::to_string(kind.held))
+        .append(" more like this in the last ")
+        .append(std::to_string(seconds.count()))
+        .append("s)");
+    sink_(kind.level, line);
+  }
+  kind.written = now;
+  kind.ever_written = true;
+  kind.held = 0;
+  kind.last.clear();
+}
+
+RepeatLimiter::Kind& RepeatLimiter::find_or_add(std::string_view key, Clock::TimePoint now) {
+  std::string name(key);
+  if (auto found = kinds_.find(name); found != kinds_.end()) return found->second;
+  if (kinds_.size() >= options_.keys_max) {
+    // Forget the kinds whose interval is over and that held nothing back (a kind that comes
+    // back after that is new again, rightly written at once).
+    std::erase_if(kinds_, [&](const auto& entry) {
+      return entry.second.held == 0 && now - entry.second.written >= options_.interval;
+    });
+    if (kinds_.size() >= options_.keys_max) return overflow_;
+  }
+  return kinds_.emplace(std::move(name), Kind{}).first->second;
+}
+
+void RepeatLimiter::write(Level at, std::string_view key, std::string_view text) {
+  const Clock::TimePoint now = clock_.now();
+  const std::lock_guard lock(mutex_);
+  Kind& kind = find_or_add(key, now);
+  kind.level = at;
+  if (!kind.ever_written || now - kind.written >= options_.interval) {
+    emit(kind, now, text);
+    return;
+  }
+  ++kind.held;
+  kind.last.assign(text.substr(0, options_.text_bytes_max));
+}
+
+void RepeatLimiter::flush() {
+  const Clock::TimePoint now = clock_.now();
+  const std::lock_guard lock(mutex_);
+  const auto due = [&](const Kind& kind) { return now - kind.written >= options_.interval; };
+  for (auto entry = kinds_.begin(); entry != kinds_.end();) {
+    Kind& kind = entry->second;
+    if (!due(kind)) {
+      ++entry;
+    } else if (kind.held == 0) {
+      entry = kinds_.erase(entry);
+    } else {
+      const std::string last = std::move(kind.last);
+      emit(kind, now, last);
+      ++entry;
+    }
+  }
+  if (overflow_.held > 0 && due(overflow_)) {
+    const std::string last = std::move(overflow_.last);
+    emit(overflow_, now, last);
+  }
+}
+
+std::size_t RepeatLimiter::kinds_for_test() const {
+  const std::lock_guard lock(mutex_);
+  return kinds_.size();
+}
+
+namespace {
+
+RepeatLimiter& process_limiter() {
+  static const RealClock clock;
+  static RepeatLimiter limiter(clock, RepeatLimiter::Options{},
+                               [](Level at, std::string_view text) { write(at, text); });
+  return limiter;
+}
+
+}  // namespace
+
+void limited(Level at, std::string_view key, std::string_view text) {
+  if (at < level()) return;
+  process_limiter().write(at, key, text);
+}
+
+void flush_limited() { process_limiter().flush(); }
 
 }  // namespace mta::log

@@ -98,7 +98,7 @@ void ConnectionDriver::on_closed(int error) {
     busy_ = false;
     owner_.on_failure(envelope_, tried_, failure_, hop(), false);
   }
-  if (!ready_) owner_.on_connection_failed(settings_.address_index, failure_, tls_fallback_);
+  if (!ready_) owner_.on_connection_failed(settings_.address_index, failure_, hop(), tls_fallback_);
 }
 
 void ConnectionDriver::take_next() {

@@ -72,10 +72,11 @@ class ConnectionOwner {
                           const std::string& reason, const Hop& hop, bool permanent) = 0;
   // A reply that may match a response rule (suspend, throttle).
   virtual void react(const smtp::Reply& reply) = 0;
-  // The connection closed before its session was ready; `tls_fallback`: an opportunistic
+  // The connection closed before its session was ready; `hop`: the host and address it was
+  // to, for the outcomes of the parts that wait on it; `tls_fallback`: an opportunistic
   // handshake failed, so the address is tried again in plaintext rather than counted failed.
   virtual void on_connection_failed(std::size_t address_index, const std::string& reason,
-                                    bool tls_fallback) = 0;
+                                    const Hop& hop, bool tls_fallback) = 0;
 };
 
 struct ConnectionSettings {

@@ -233,9 +233,10 @@ class Scene final : public Transport, public ConnectionOwner {
     MTA_ASSERT(reason[0] == '4' || reason[0] == '5');
   }
   void react(const mta::smtp::Reply& reply) override { MTA_ASSERT(reply.code >= 200); }
-  void on_connection_failed(std::size_t address_index, const std::string& reason,
+  void on_connection_failed(std::size_t address_index, const std::string& reason, const Hop& hop,
                             bool tls_fallback) override {
     MTA_ASSERT(address_index == 0);
+    MTA_ASSERT(hop.address == "192.0.2.1:25");
     MTA_ASSERT(!reason.empty());
     MTA_ASSERT(!tls_fallback || policy_ == TlsPolicy::opportunistic);
     ++failed_reports_;

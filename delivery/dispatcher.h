@@ -167,8 +167,8 @@ class Dispatcher {
   // An operator's retry of a quarantined part: due now in the store, its crashes forgotten.
   void release(queue::PartKey key);
   double unit_random();
-  // A connection to addresses[index] failed before its session was ready.
-  void on_connection_failed(std::size_t index, const std::string& reason);
+  // A connection to addresses[index] (`hop`) failed before its session was ready.
+  void on_connection_failed(std::size_t index, const std::string& reason, const Hop& hop);
   // An opportunistic TLS handshake with addresses[index] failed: plaintext there for a while.
   void on_tls_fallback(std::size_t index);
   bool plaintext_only(std::size_t index) const;
@@ -185,8 +185,8 @@ class Dispatcher {
   std::size_t connections_from(const Source& source) const;
   void on_connection_ready(std::size_t index);
   // Defers (or, `permanent`, bounces) every part waiting for a connection with `reason` (an
-  // enhanced code and text).
-  void fail_ready(const std::string& reason, bool permanent);
+  // enhanced code and text); `hop`: the host and address last tried, when there was one.
+  void fail_ready(const std::string& reason, bool permanent, const Hop* hop = nullptr);
   void on_connection_closed(std::uint64_t connection_id);
   void on_stop();
 

@@ -125,12 +125,17 @@ void Dispatcher::Connection::on_failure(queue::Envelope& envelope,
 }
 
 void Dispatcher::Connection::on_connection_failed(std::size_t address_index,
-                                                  const std::string& reason, bool tls_fallback) {
-  log::warning(owner_.destination_ + ": " + reason);
+                                                  const std::string& reason, const Hop& hop,
+                                                  bool tls_fallback) {
+  // One line per destination and kind of failure (its enhanced code: connect, TLS, policy),
+  // then one a minute with the count: an unreachable MX fails every attempt.
+  log::warning_limited(
+      "connection " + owner_.destination_ + " " + reason.substr(0, reason.find(' ')),
+      owner_.destination_ + ": " + reason);
   if (tls_fallback) {
     owner_.on_tls_fallback(address_index);
   } else {
-    owner_.on_connection_failed(address_index, reason);
+    owner_.on_connection_failed(address_index, reason, hop);
   }
 }
 
@@ -195,7 +200,8 @@ void Dispatcher::on_connection_ready(std::size_t index) {
   failed_in_round_.assign(options_.addresses.size(), false);
 }
 
-void Dispatcher::on_connection_failed(std::size_t index, const std::string& reason) {
+void Dispatcher::on_connection_failed(std::size_t index, const std::string& reason,
+                                      const Hop& hop) {
   ++context_.probe.connection_failures;
   failed_in_round_.resize(options_.addresses.size(), false);
   if (index < failed_in_round_.size()) failed_in_round_[index] = true;  // else: re-resolved
@@ -215,7 +221,7 @@ void Dispatcher::on_connection_failed(std::size_t index, const std::string& reas
   // in memory until a connection works.
   const bool any_up = std::any_of(connections_.begin(), connections_.end(),
                                   [](const auto& entry) { return entry.second->ready(); });
-  if (!any_up) fail_ready(reason, false);
+  if (!any_up) fail_ready(reason, false, &hop);
 }
 
 void Dispatcher::on_tls_fallback(std::size_t index) {

@@ -69,7 +69,7 @@ class Dispatcher::Connection final : public tls::StreamHandler,
   void on_failure(queue::Envelope& envelope, const std::vector<std::size_t>& tried,
                   const std::string& reason, const Hop& hop, bool permanent) override;
   void react(const smtp::Reply& reply) override { owner_.react(reply); }
-  void on_connection_failed(std::size_t address_index, const std::string& reason,
+  void on_connection_failed(std::size_t address_index, const std::string& reason, const Hop& hop,
                             bool tls_fallback) override;
 
   // This connection's slot (taken at the first mark) names `key`.

@@ -63,13 +63,15 @@ void Dispatcher::react(const smtp::Reply& reply) {
   }
   if (action.throttles()) {
     ++context_.probe.shaping_throttles;
-    log::warning(
+    // Every matching reply throttles again: one line per rule, then one a minute.
+    log::warning_limited(
+        "throttle " + destination_ + " " + rule->name,
         destination_ + ": \"" + text + "\" matched shaping rule " + rule->name + ": throttled" +
-        (action.connections > 0 ? " to " + std::to_string(action.connections) + " connections"
-                                : std::string()) +
-        (action.messages_per_second > 0
-             ? ", " + std::to_string(action.messages_per_second) + " messages/s"
-             : std::string()));
+            (action.connections > 0 ? " to " + std::to_string(action.connections) + " connections"
+                                    : std::string()) +
+            (action.messages_per_second > 0
+                 ? ", " + std::to_string(action.messages_per_second) + " messages/s"
+                 : std::string()));
     throttle(action);
   }
 }

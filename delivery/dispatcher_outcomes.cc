@@ -154,7 +154,7 @@ void Dispatcher::remove_now(queue::PartKey key, const queue::Envelope* final_sta
   }
 }
 
-void Dispatcher::fail_ready(const std::string& reason, bool permanent) {
+void Dispatcher::fail_ready(const std::string& reason, bool permanent, const Hop* hop) {
   while (const std::optional<ReadyPart> next = ready_.pop()) {
     auto envelope = context_.store.read_envelope(next->key);
     if (!envelope) continue;  // deleted meanwhile
@@ -163,7 +163,8 @@ void Dispatcher::fail_ready(const std::string& reason, bool permanent) {
     record(*envelope, tried,
            permanent ? apply_permanent_failure(*envelope, tried, reason, now, options_.retry,
                                                unit_random())
-                     : apply_failure(*envelope, tried, reason, now, options_.retry, unit_random()));
+                     : apply_failure(*envelope, tried, reason, now, options_.retry, unit_random()),
+           hop);
   }
 }
 

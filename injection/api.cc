@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/concat.h"
 #include "base/envelope_address.h"
 #include "base/log.h"
 #include "base/rfc3339.h"
@@ -417,6 +418,16 @@ class RequestReader {
     return std::nullopt;
   }
 
+  // A placeholder the recipient `field` ("recipients[3]") has no value for, in neither
+  // substitutions, and the template gives no default: the whole request is refused, since a
+  // misspelt name would otherwise go out empty to every recipient.
+  static ApiError unknown_placeholder(const std::string& field, const std::string& name,
+                                      const std::string& where) {
+    return bad(field,
+               concat({field, ": unknown placeholder {{", name, "}} in ", where,
+                       ": no substitution of that name and no default ({{", name, "|...}})"}));
+  }
+
   std::optional<ApiError> read_bulk(std::vector<Inbound>& out) const {
     for (std::string_view field : {"to", "cc", "bcc", "envelope"}) {
       if (root_.find(field) != nullptr) {
@@ -445,6 +456,7 @@ class RequestReader {
     struct Part {
       Target target;
       mime::Template parsed;
+      std::string field;  // "subject", "headers.X-Offer", ...
     };
     std::vector<Part> parts;
     auto compile = [&](Target target, const std::string& field) -> std::optional<ApiError> {
@@ -452,7 +464,7 @@ class RequestReader {
       if (text.find("{{") == std::string::npos) return std::nullopt;
       auto parsed = mime::Template::parse(text);
       if (!parsed) return bad(field, "bad template: " + parsed.error().detail);
-      parts.push_back(Part{std::move(target), std::move(*parsed)});
+      parts.push_back(Part{std::move(target), std::move(*parsed), field});
       return std::nullopt;
     };
     if (auto error =
@@ -502,7 +514,11 @@ class RequestReader {
         return std::nullopt;
       };
       mime::Composition one = c;
-      for (const Part& part : parts) part.target(one) = part.parsed.render(lookup);
+      for (const Part& part : parts) {
+        auto rendered = part.parsed.render(lookup);
+        if (!rendered) return unknown_placeholder(field, rendered.error().detail, part.field);
+        part.target(one) = std::move(*rendered);
+      }
       one.to = {to->as_string()};
       if (auto error = compose_into(std::move(one), from_address, {address}, field, out)) {
         return error;

@@ -2,7 +2,8 @@
 // sink's reply mix shows in the blaster's reply codes, added latency shows in its
 // percentiles, a target that refuses connections ends the blast instead of hanging it, and
 // over STARTTLS or implicit TLS every connection is a TLS session and reconnects resume. A
-// sink with CHUNKING counts what arrives by BDAT apart from DATA.
+// sink with CHUNKING counts what arrives by BDAT apart from DATA. The sink's live line and
+// its summary count the same things.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -114,6 +115,32 @@ TEST(Loadgen, ReplyMixShowsInReplyCodes) {
   EXPECT_NEAR(100.0 * static_cast<double>(code(554)) / 1600, 10, 3);
   EXPECT_NEAR(100.0 * static_cast<double>(code(421)) / 1600, 5, 2);
   EXPECT_EQ(got.distinct_message_ids, got.totals.messages);
+}
+
+// bench sink's live line said "rejected 0" while its summary said thousands were refused at
+// RCPT: both now come from the same totals, counted as they happen, in the same words.
+TEST(Loadgen, LiveLineAndSummaryCountTheSameThings) {
+  auto sink = start_sink("rcpt4xx=10,rcpt5xx=10,data4xx=5,data5xx=5");
+  BlastOptions options = blast_options(*sink, 1000);
+  options.recipients_per_message = 2;
+  (void)blast(options);
+  const SinkTotals live = sink->totals();  // what the live line reads, before the stop
+  const SinkReport got = sink->stop();
+  const std::uint64_t refused = got.recipients_refused_temporary + got.recipients_refused_permanent;
+  const std::uint64_t rejected = got.rejected_temporary + got.rejected_permanent + got.disconnects;
+  ASSERT_GT(refused, 0u);
+  ASSERT_GT(rejected, 0u);
+  EXPECT_EQ(live.recipients_refused, refused);
+  EXPECT_EQ(live.rejected, rejected);
+  EXPECT_EQ(got.totals.recipients_refused, refused);
+  const std::string line = progress_line(SecondSample{.second = 3}, live);
+  const std::string summary = format_text(got);
+  for (const std::string& words : {std::to_string(got.totals.messages) + " accepted",
+                                   std::to_string(rejected) + " rejected after DATA",
+                                   std::to_string(refused) + " refused at RCPT"}) {
+    EXPECT_NE(line.find(words), std::string::npos) << words << " not in: " << line;
+    EXPECT_NE(summary.find(words), std::string::npos) << words << " not in: " << summary;
+  }
 }
 
 TEST(Loadgen, AddedLatencyShowsInPercentiles) {

@@ -62,6 +62,7 @@ struct alignas(64) SinkCounters {
   std::atomic<std::uint64_t> recipients{0};
   std::atomic<std::uint64_t> bytes{0};
   std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> recipients_refused{0};
   std::atomic<std::int64_t> first_message_ns{0};  // steady clock; 0 = none yet
   std::atomic<std::int64_t> last_message_ns{0};
 
@@ -367,9 +368,11 @@ std::optional<std::string> Sink::ShardState::check_recipient(std::string_view re
       return std::nullopt;
     case RcptVerdict::temporary:
       ++recipients_refused_temporary_;
+      SinkCounters::bump(counters_.recipients_refused);
       return concat({"450 4.2.1 <", recipient, ">: bench sink: mailbox busy"});
     case RcptVerdict::permanent:
       ++recipients_refused_permanent_;
+      SinkCounters::bump(counters_.recipients_refused);
       return concat({"550 5.1.1 <", recipient, ">: bench sink: user unknown"});
   }
   return std::nullopt;
@@ -528,6 +531,7 @@ SinkTotals Sink::totals() const {
     sum.recipients += c.recipients.load(std::memory_order_relaxed);
     sum.bytes += c.bytes.load(std::memory_order_relaxed);
     sum.rejected += c.rejected.load(std::memory_order_relaxed);
+    sum.recipients_refused += c.recipients_refused.load(std::memory_order_relaxed);
   }
   sum.connections_open = shared_->connections_open.load(std::memory_order_relaxed);
   return sum;
@@ -611,16 +615,7 @@ Result<SinkReport> run_sink(const SinkOptions& options, const SinkRunOptions& ru
       series.push_back(sample_between(previous, totals, series.size() + 1));
       previous = totals;
       if (run.progress) {
-        const SecondSample& s = series.back();
-        std::fprintf(stderr,
-                     "\r\033[K%4llus  %llu messages/s  %llu recipients/s  total %llu  "
-                     "rejected %llu  connections %llu",
-                     static_cast<unsigned long long>(s.second),
-                     static_cast<unsigned long long>(s.messages),
-                     static_cast<unsigned long long>(s.recipients),
-                     static_cast<unsigned long long>(totals.messages),
-                     static_cast<unsigned long long>(totals.rejected),
-                     static_cast<unsigned long long>(s.connections));
+        std::fprintf(stderr, "\r\033[K%s", progress_line(series.back(), totals).c_str());
       }
     }
   }
@@ -648,13 +643,26 @@ Result<SinkReport> run_sink(const SinkOptions& options, const SinkRunOptions& ru
   return report;
 }
 
+// The live line and the summary name the same counts (SinkTotals) with the same words:
+// messages accepted, messages rejected after DATA, recipients refused at RCPT.
+std::string progress_line(const SecondSample& second, const SinkTotals& totals) {
+  char line[256];
+  const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::snprintf(line, sizeof line,
+                "%4llus  %llu messages/s  %llu recipients/s  messages: %llu accepted, %llu "
+                "rejected after DATA  recipients: %llu refused at RCPT  connections: %llu open",
+                u(second.second), u(second.messages), u(second.recipients), u(totals.messages),
+                u(totals.rejected), u(totals.recipients_refused), u(totals.connections_open));
+  return line;
+}
+
 std::string format_text(const SinkReport& report) {
   std::string out;
   char line[256];
   const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
   std::snprintf(line, sizeof line,
                 "messages: %llu accepted (%llu by BDAT), %llu distinct Message-IDs, "
-                "%llu DKIM-signed, %llu rejected (451 %llu, 554 %llu, 421 %llu)\n",
+                "%llu DKIM-signed, %llu rejected after DATA (451 %llu, 554 %llu, 421 %llu)\n",
                 u(report.totals.messages), u(report.messages_bdat), u(report.distinct_message_ids),
                 u(report.messages_dkim_signed), u(report.totals.rejected),
                 u(report.rejected_temporary), u(report.rejected_permanent), u(report.disconnects));
@@ -669,8 +677,8 @@ std::string format_text(const SinkReport& report) {
                 "recipients: %llu accepted in %zu domains, %llu refused at RCPT (450 %llu, "
                 "550 %llu)\n",
                 u(report.totals.recipients), report.recipients_per_domain.size(),
-                u(report.recipients_refused_temporary + report.recipients_refused_permanent),
-                u(report.recipients_refused_temporary), u(report.recipients_refused_permanent));
+                u(report.totals.recipients_refused), u(report.recipients_refused_temporary),
+                u(report.recipients_refused_permanent));
   out += line;
   std::snprintf(line, sizeof line, "bytes: %llu accepted\n", u(report.totals.bytes));
   out += line;

@@ -47,10 +47,11 @@ struct SinkOptions {
 
 // Counters readable from any thread while the sink runs.
 struct SinkTotals {
-  std::uint64_t messages = 0;    // accepted (250 after DATA)
-  std::uint64_t recipients = 0;  // of accepted messages
-  std::uint64_t bytes = 0;       // of accepted messages, as received (unstuffed)
-  std::uint64_t rejected = 0;    // messages answered 4xx, 5xx or 421 after DATA
+  std::uint64_t messages = 0;            // accepted (250 after DATA)
+  std::uint64_t recipients = 0;          // of accepted messages
+  std::uint64_t bytes = 0;               // of accepted messages, as received (unstuffed)
+  std::uint64_t rejected = 0;            // messages answered 4xx, 5xx or 421 after DATA
+  std::uint64_t recipients_refused = 0;  // recipients answered 450 or 550 at RCPT
   std::uint64_t connections_open = 0;
 };
 
@@ -126,6 +127,10 @@ struct SinkRunOptions {
 Result<SinkReport> run_sink(const SinkOptions& options, const SinkRunOptions& run);
 
 std::string format_text(const SinkReport& report);
+// The live line run_sink redraws on stderr each second: `second`'s rates, then the run's
+// totals named as format_text names them ("messages: N accepted, N rejected after DATA
+// recipients: N refused at RCPT").
+std::string progress_line(const SecondSample& second, const SinkTotals& totals);
 std::string format_json(const SinkReport& report, const SinkOptions& options);
 
 }  // namespace mta::loadgen

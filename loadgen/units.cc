@@ -81,6 +81,8 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     nanos_per_unit = 60e9;
   } else if (unit == "h") {
     nanos_per_unit = 3600e9;
+  } else if (unit == "d") {
+    nanos_per_unit = 86400e9;
   } else {
     return unexpected(Errc::invalid_argument, concat({"unknown duration unit: ", text}));
   }

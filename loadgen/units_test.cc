@@ -50,7 +50,8 @@ TEST(Units, Durations) {
       {"1h", true, 1h},       {"250us", true, 250us},
       {"1.5s", true, 1500ms}, {"0", true, 0s},
       {"", false, 0s},        {"s", false, 0s},
-      {"5d", false, 0s},      {"1.s", false, 0s},
+      {"5d", true, 120h},     {"1.s", false, 0s},
+      {"5w", false, 0s},      {"5 s", false, 0s},
       {"-1s", false, 0s},     {"99999999999h", false, 0s},
   };
   for (const Case& c : cases) {

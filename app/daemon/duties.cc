@@ -111,6 +111,16 @@ void expire_history(engine::Shard& shard, queue::Store& spool, ShardServices& mi
       });
 }
 
+// Writes the counts of repeated warnings held back (log::warning_limited) every five seconds,
+// so a failure that stopped still gets its count, until the shard stops.
+void flush_repeated_warnings(engine::Shard& shard) {
+  if (shard.stopping()) return;
+  shard.schedule(std::chrono::seconds(5), [&shard] {
+    log::flush_limited();
+    flush_repeated_warnings(shard);
+  });
+}
+
 }  // namespace
 
 // Fleet mode: the shard's claims to the fleet and its standing back to its dispatchers, every
@@ -132,6 +142,7 @@ void Daemon::start_duties(engine::Shard& shard, ShardServices& mine) {
     flush_delivery_log(shard, *reporting_->delivery_log);
   if (shard.id().value() == 0) {
     expire_history(shard, *stores_->spool, mine, config_.queue.history_retention);
+    flush_repeated_warnings(shard);
   }
 }
 

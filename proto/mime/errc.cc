@@ -33,6 +33,8 @@ class MimeCategory final : public std::error_category {
         return "header value cannot be folded";
       case Errc::template_syntax:
         return "template syntax error";
+      case Errc::template_value_missing:
+        return "unknown placeholder";
     }
     return "unknown mime error " + std::to_string(value);
   }

@@ -19,6 +19,8 @@ enum class Errc {
   bad_message_id = 8,    // a Message-ID that is not "<...>"
   line_too_long = 9,     // a header value with an unbreakable run longer than a line
   template_syntax = 10,  // "{{" without "}}", or an invalid placeholder name
+  // A placeholder with no value and no default (the detail is its name).
+  template_value_missing = 11,
 };
 
 const std::error_category& error_category() noexcept;

@@ -374,6 +374,10 @@ class DkimTest(unittest.TestCase):
                              ["--timestamp", "1700000000", "--expire-after", "60"])
         self.assertIn(b"t=1700000000;", expiring)
         self.assertIn(b"x=1700000060;", expiring)
+        for duration, seconds in [("90s", 90), ("2h", 7200), ("1d", 86400)]:  # 60s-style too
+            signed = self.sign(corpus()["tabs"], "ed25519-sha256", "relaxed/relaxed",
+                               ["--timestamp", "1700000000", "--expire-after", duration])
+            self.assertIn(b"x=%d;" % (1700000000 + seconds), signed)
         out = self.run_outpost(["verify", "--key-record", self.records["ed25519-sha256"]],
                                expiring)
         self.assertEqual(out.returncode, 1)

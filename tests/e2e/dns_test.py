@@ -118,14 +118,17 @@ class DnsCommandTest(unittest.TestCase):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
             silent.bind(("127.0.0.1", 0))
             address = "127.0.0.1:%d" % silent.getsockname()[1]
-            got = self.mx("order.test", "--timeout", "200", server=address)
-        self.assertEqual(got["decision"], "defer")
-        self.assertEqual(got["status"], "4.4.3")
-        self.assertIn("timeout", got["reason"])
+            # 60s-style like every other duration; a bare number is milliseconds, as it was.
+            for timeout in ("200ms", "200"):
+                got = self.mx("order.test", "--timeout", timeout, server=address)
+                self.assertEqual(got["decision"], "defer")
+                self.assertEqual(got["status"], "4.4.3")
+                self.assertIn("timeout", got["reason"])
 
     def test_usage_errors(self):
         for args in (["lookup", "x.test"], ["mx"], ["mx", "x.test", "--bogus"],
-                     ["mx", "x.test", "--timeout", "soon"]):
+                     ["mx", "x.test", "--timeout", "soon"], ["mx", "x.test", "--timeout", "2x"],
+                     ["mx", "x.test", "--timeout", "0s"], ["mx", "x.test", "--timeout", "61s"]):
             with self.subTest(args=args):
                 result = self.outpost(*args, server=False)
                 self.assertEqual(result.returncode, 2)
@@ -133,6 +136,7 @@ class DnsCommandTest(unittest.TestCase):
         result = self.outpost("mx", "x.test", server="not-an-ip")
         self.assertEqual(result.returncode, 2)
         self.assertIn("bad DNS server address", result.stderr)
+        self.assertEqual(self.mx("implicit.test", "--timeout", "2s")["decision"], "deliver")
         self.assertEqual(self.outpost("--help", server=False).returncode, 0)
 
 

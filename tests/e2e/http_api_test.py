@@ -196,6 +196,40 @@ class HttpApiTest(DaemonTest):
         self.assertEqual(seen, set(range(count)))
         self.assertEqual(self.outpost.stop(), 0)
 
+    def test_unknown_placeholder_is_refused_unless_it_has_a_default(self):
+        recipients = [{"to": "r0@example.net", "substitutions": {"name": "Ann"}},
+                      {"to": "r1@example.net", "substitutions": {"name": "Bob"}},
+                      {"to": "r2@example.net", "substitutions": {"nme": "Cy"}}]
+        template = {"from": "news@example.com", "substitutions": {"shop": "Outpost"},
+                    "recipients": recipients}
+        status, _, body = self.curl("POST", "/v1/messages", {
+            **template, "subject": "Hi {{name}}", "text": "Hello {{name}} from {{shop}}\n"})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["field"], "recipients[2]")
+        self.assertIn("recipients[2]: unknown placeholder {{name}} in subject",
+                      body["error"]["message"])
+        status, _, body = self.curl("POST", "/v1/messages", {
+            **template, "subject": "Hi", "text": "Hello {{name}}, {{ offer }}\n"})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["field"], "recipients[0]")  # the first recipient
+        self.assertIn("unknown placeholder {{offer}} in text", body["error"]["message"])
+        # With defaults: a recipient without the value gets the template's default.
+        status, _, body = self.curl("POST", "/v1/messages", {
+            **template, "subject": "Hi {{name|there}}",
+            "text": "Hello {{ name | there }} from {{shop|us}}.{{note|}}\n"})
+        self.assertEqual(status, 202, body)
+        self.assertEqual(len(body["messages"]), 3)
+        wait_until(lambda: len(self.sink.files()) >= 3, 60, 0.1, "three messages")
+        self.wait_queue_empty(60)
+        got = {m["To"].addresses[0].addr_spec: m for m in self.sink_messages()}
+        self.assertEqual(len(got), 3)  # the refused requests stored nothing
+        self.assertEqual({a: str(m["Subject"]) for a, m in got.items()},
+                         {"r0@example.net": "Hi Ann", "r1@example.net": "Hi Bob",
+                          "r2@example.net": "Hi there"})
+        self.assertIn("Hello there from Outpost.",
+                      got["r2@example.net"].get_body(("plain",)).get_content())
+        self.assertEqual(self.outpost.stop(), 0)
+
     def test_errors_name_the_field_and_store_nothing(self):
         structured = {"from": "a@example.com", "to": ["b@example.net"], "subject": "s",
                       "text": "t"}

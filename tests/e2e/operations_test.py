@@ -3,6 +3,7 @@ its reopening on SIGHUP after a logrotate-style move, /healthz and /readyz, susp
 resuming a destination through the admin API, reloading the config (admin key, log level) over
 the API and with SIGHUP while mail flows, with nothing lost, and the admin key on every route.
 Run as: operations_test.py --outpost PATH."""
+import datetime
 import json
 import os
 import signal
@@ -200,6 +201,15 @@ class OperationsTest(DaemonTest):
         self.assertEqual(code, 1)
         self.assertIn("404", err)
         self.assertEqual(outpost.admin("suspend", check=False)[0], 2)
+        # --for takes durations like every option (a bare number is seconds, as it was).
+        for lasting, seconds in [("90m", 5400), ("2h", 7200), ("45", 45)]:
+            answer = outpost.admin("suspend", "relay", "--for", lasting, "--json")
+            until = datetime.datetime.fromisoformat(
+                json.loads(answer)["suspended_until"].replace("Z", "+00:00"))
+            left = (until - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+            self.assertTrue(seconds - 60 < left <= seconds + 1, (lasting, left))
+        for bad in ("soon", "0s", "2x"):
+            self.assertEqual(outpost.admin("suspend", "relay", "--for", bad, check=False)[0], 2)
         self.assertEqual(outpost.stop(), 0)
 
     def test_every_operation_route_wants_the_key(self):
