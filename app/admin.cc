@@ -466,30 +466,48 @@ void AdminApi::handle_operation(const http::Request& request, std::string_view r
     }
     until = shard_.clock().wall_now() + std::chrono::seconds(seconds);
   }
-  hooks_.suspend(shard_, destination, until, [respond, text, destination, until](bool found) {
+  const bool for_given = request.query_param("for").has_value();
+  hooks_.suspend(shard_, destination, until, [=, this](bool found) {
     if (!until && !found) {
       return respond(failure(404, destination + " is not suspended", text));
     }
-    if (text) {
-      return respond(text_response(
-          200, destination +
-                   (until ? " suspended until " + rfc3339(*until) : std::string(" resumed")) +
-                   "\n"));
-    }
-    http::JsonWriter json;
-    json.begin_object();
-    json.key("destination");
-    json.value(destination);
-    json.key("suspended");
-    json.value(until.has_value());
-    json.key("suspended_until");
-    if (until) {
-      json.value(rfc3339(*until));
-    } else {
-      json.value(nullptr);
-    }
-    json.end_object();
-    respond(json_response(200, json.take()));
+    // The answer says how many parts are queued for it (a scan of the queue, as `summary`
+    // does): a suspension of a name nothing is queued for, such as a recipient domain while
+    // everything goes to the relay, would otherwise look like it took effect.
+    auto scan = std::make_shared<Scan>();
+    scan->filter.destination = destination;
+    scan->visit = [](queue::Envelope&&) {};
+    scan->done = [respond, text, destination, until, for_given](Scan& done) {
+      const std::uint64_t queued = done.failure ? 0 : done.matched;
+      if (text) {
+        const std::string state = !until      ? " resumed"
+                                  : for_given ? " suspended until " + rfc3339(*until)
+                                              : std::string(" suspended until resumed");
+        const std::string parts =
+            queued == 0 ? "; nothing is queued for it (outpost queue summary lists the "
+                          "destinations)"
+                        : "; " + std::to_string(queued) + (queued == 1 ? " part" : " parts") +
+                              " queued for it";
+        return respond(text_response(200, destination + state + parts + "\n"));
+      }
+      http::JsonWriter json;
+      json.begin_object();
+      json.key("destination");
+      json.value(destination);
+      json.key("suspended");
+      json.value(until.has_value());
+      json.key("suspended_until");
+      if (until) {
+        json.value(rfc3339(*until));
+      } else {
+        json.value(nullptr);
+      }
+      json.key("queued_parts");
+      json.value(queued);
+      json.end_object();
+      respond(json_response(200, json.take()));
+    };
+    run_slice(shard_, store_, options_.scan_slice, scan);
   });
 }
 

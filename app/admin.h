@@ -14,7 +14,9 @@
 // Operations:
 //   GET  /api/v1/status                       the live status (app/status.h; GET / shows it)
 //   POST /api/v1/destinations/NAME/suspend    no new transactions to NAME (for=SECONDS, default
-//                                            until resumed); in-flight ones finish
+//                                            until resumed); in-flight ones finish. Both
+//                                            answer with the parts queued for NAME
+//                                            (queued_parts), 0 for a name nothing goes to
 //   POST /api/v1/destinations/NAME/resume     deliver again at once (404 if it was not suspended)
 //   POST /api/v1/reload                       what SIGHUP does: config, keys, certificates, logs
 // format=text answers in the plain lines the command-line clients print; JSON otherwise.
