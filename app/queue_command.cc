@@ -247,6 +247,15 @@ int queue_command(std::span<const std::string_view> args) {
   }
   if (answer.status != 200) {
     std::fprintf(stderr, "outpost queue: %d %s", answer.status, answer.body.c_str());
+    if (answer.status == 401 && key.empty()) {
+      // The usual cause: run from another directory than the daemon, so the relative spool
+      // path of the default configuration finds no admin.key.
+      std::fprintf(stderr,
+                   "outpost queue: no admin key: [http] admin_key is empty and %s/admin.key is "
+                   "not readable from here; run where the daemon runs, or give --config or "
+                   "--key\n",
+                   config.spool.path.c_str());
+    }
     return 1;
   }
   if (action == "count") {
