@@ -112,7 +112,7 @@ def commands(lines):
     return out
 
 
-def bash_for(number, command, expected, workdir):
+def bash_for(number, command, expected):
     """The bash lines that run one README command as the test's rules say."""
     quoted = shlex.quote(command)
     say = f'echo "@@CMD {number}: "{quoted}'
@@ -184,7 +184,7 @@ class ReadmeTest(unittest.TestCase):
                     path = os.path.join(work, f"block{number}.py")
                     with open(path, "w") as f:
                         f.write("\n".join(lines) + "\n")
-                    script += bash_for(number, f"python3 {path}", [], work)
+                    script += bash_for(number, f"python3 {path}", [])
                     continue
                 self.assertEqual(language, "sh")
                 for command, expected in commands(lines):
@@ -192,7 +192,7 @@ class ReadmeTest(unittest.TestCase):
                     command = command.replace("/tmp/sink", sink)
                     if os.geteuid() != 0:
                         command = command.replace("-u nobody ", "")
-                    script += bash_for(number, command, expected, work)
+                    script += bash_for(number, command, expected)
             script += 'echo "@@DONE"\n'
             with open(os.path.join(work, "walkthrough.sh"), "w") as f:
                 f.write(script)
