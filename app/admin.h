@@ -2,7 +2,8 @@
 // (`outpost queue ...` is its command-line client). Routes, all under /api/v1/queue:
 //   GET  summary             parts and recipients per state, per destination
 //   GET  messages            the parts a filter selects (limit=N, default 1000)
-//   GET  messages/ID         one message, every part
+//   GET  messages/ID         one message, every part: queued, or finished (from the history,
+//                            app/queue_show.h); 404 when neither holds it
 //   POST retry|delete|bounce the parts a filter selects (delete and bounce need a filter, or
 //                            all=1)
 // Filters are query parameters: id, destination, sender ("@domain", "<>"), recipient.
