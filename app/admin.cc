@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "app/queue_show.h"
 #include "base/ascii.h"
 #include "base/log.h"
 #include "base/rfc3339.h"
@@ -178,65 +179,6 @@ void write_counts(http::JsonWriter& json, const queue::QueueCounts& counts) {
   }
 }
 
-void write_part(http::JsonWriter& json, const queue::Envelope& e) {
-  json.begin_object();
-  json.key("id");
-  json.value(to_hex(e.id));
-  json.key("part");
-  json.value(std::uint64_t{e.part});
-  json.key("destination");
-  json.value(e.destination);
-  json.key("sender");
-  json.value(e.mail_from);
-  json.key("received_at");
-  json.value(rfc3339(e.received_at));
-  json.key("next_attempt_at");
-  json.value(rfc3339(e.next_attempt_at));
-  // Held by the crash-loop breaker (next_attempt_at then says 2255): retry releases it.
-  json.key("quarantined");
-  json.value(queue::is_quarantined(e));
-  json.key("expires_at");
-  json.value(rfc3339(e.expires_at));
-  json.key("attempts");
-  json.value(std::uint64_t{e.attempts});
-  json.key("body_bytes");
-  json.value(e.body_bytes);
-  json.key("recipients");
-  json.begin_array();
-  for (const auto& r : e.recipients) {
-    json.begin_object();
-    json.key("address");
-    json.value(r.address);
-    json.key("state");
-    json.value(queue::name_of(r.state));
-    json.key("attempts");
-    json.value(std::uint64_t{r.attempts});
-    json.key("last_reply");
-    json.value(r.last_reply);
-    json.end_object();
-  }
-  json.end_array();
-  json.end_object();
-}
-
-std::string part_details(const queue::Envelope& e) {
-  std::string out =
-      to_hex(e.id) + "." + std::to_string(e.part) + " to " + e.destination + " from <" +
-      e.mail_from + ">\n  received " + rfc3339(e.received_at) +
-      (queue::is_quarantined(e) ? std::string(", quarantined (in flight at " +
-                                              std::to_string(queue::crashes_before_quarantine) +
-                                              " crashes; retry releases it)")
-                                : ", next attempt " + rfc3339(e.next_attempt_at)) +
-      ", expires " + rfc3339(e.expires_at) + ", " + std::to_string(e.attempts) + " attempts, " +
-      std::to_string(e.body_bytes) + " body bytes\n";
-  for (const auto& r : e.recipients) {
-    out += "  <" + r.address + "> " + std::string(queue::name_of(r.state)) + " after " +
-           std::to_string(r.attempts) + " attempts" +
-           (r.last_reply.empty() ? std::string() : ": " + r.last_reply) + "\n";
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string queue_line(const queue::Envelope& e) {
@@ -296,32 +238,17 @@ void scan_summary(Scan& scan, bool text, const server::Respond& respond) {
   };
 }
 
-// GET /messages (up to `limit_max` parts) or /messages/ID (every part of one message). False
-// when the answer is already given (a bad id).
-bool scan_messages(Scan& scan, std::string_view route, std::size_t limit_max, bool text,
-                   const server::Respond& respond) {
-  const bool one = route != "/messages";
-  if (one) {
-    auto id = queue::parse_message_id(route.substr(std::string_view("/messages/").size()));
-    if (!id) {
-      respond(failure(400, id.error().detail, text));
-      return false;
-    }
-    scan.filter.id = *id;
-    // Ids grow with time: start the scan at the message instead of the beginning.
-    scan.from = queue::PartKey{*id, 0};
-  }
+// GET /messages: up to `limit_max` parts (one message: show_message, app/queue_show.h).
+void scan_messages(Scan& scan, std::size_t limit_max, bool text, const server::Respond& respond) {
   auto parts = std::make_shared<std::vector<queue::Envelope>>();
-  const std::size_t limit = one ? SIZE_MAX : limit_max;
-  scan.visit = [parts, limit](queue::Envelope&& e) {
-    if (parts->size() < limit) parts->push_back(std::move(e));
+  scan.visit = [parts, limit_max](queue::Envelope&& e) {
+    if (parts->size() < limit_max) parts->push_back(std::move(e));
   };
-  scan.done = [parts, respond, text, one](Scan& done) {
+  scan.done = [parts, respond, text](Scan& done) {
     if (done.failure) return respond(failure(500, done.failure->message(), text));
-    if (one && parts->empty()) return respond(failure(404, "no such message in the queue", text));
     if (text) {
       std::string out;
-      for (const auto& e : *parts) out += one ? part_details(e) : queue_line(e) + "\n";
+      for (const auto& e : *parts) out += queue_line(e) + "\n";
       return respond(text_response(200, std::move(out)));
     }
     http::JsonWriter json;
@@ -330,12 +257,11 @@ bool scan_messages(Scan& scan, std::string_view route, std::size_t limit_max, bo
     json.value(done.matched);
     json.key("parts");
     json.begin_array();
-    for (const auto& e : *parts) write_part(json, e);
+    for (const auto& e : *parts) write_part_json(json, e);
     json.end_array();
     json.end_object();
     respond(json_response(200, json.take()));
   };
-  return true;
 }
 
 // POST /retry, /delete or /bounce: the matched parts go to `apply` once the scan ends (the
@@ -463,8 +389,17 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& /*pee
 
   if (route == "/summary") {
     scan_summary(*scan, text, respond);
-  } else if (route == "/messages" || route.starts_with("/messages/")) {
-    if (!scan_messages(*scan, route, query->limit, text, respond)) return true;
+  } else if (route.starts_with("/messages/")) {
+    // One message, queued or finished: its parts and its history, not a scan.
+    auto id = queue::parse_message_id(route.substr(std::string_view("/messages/").size()));
+    if (id) {
+      show_message(shard_, store_, *id, text, respond);
+    } else {
+      respond(failure(400, id.error().detail, text));
+    }
+    return true;
+  } else if (route == "/messages") {
+    scan_messages(*scan, query->limit, text, respond);
   } else if (route == "/retry" || route == "/delete" || route == "/bounce") {
     if (!scan_for_action(shard_, apply_, request, route, *query, text, *scan, respond)) {
       return true;
@@ -531,30 +466,48 @@ void AdminApi::handle_operation(const http::Request& request, std::string_view r
     }
     until = shard_.clock().wall_now() + std::chrono::seconds(seconds);
   }
-  hooks_.suspend(shard_, destination, until, [respond, text, destination, until](bool found) {
+  const bool for_given = request.query_param("for").has_value();
+  hooks_.suspend(shard_, destination, until, [=, this](bool found) {
     if (!until && !found) {
       return respond(failure(404, destination + " is not suspended", text));
     }
-    if (text) {
-      return respond(text_response(
-          200, destination +
-                   (until ? " suspended until " + rfc3339(*until) : std::string(" resumed")) +
-                   "\n"));
-    }
-    http::JsonWriter json;
-    json.begin_object();
-    json.key("destination");
-    json.value(destination);
-    json.key("suspended");
-    json.value(until.has_value());
-    json.key("suspended_until");
-    if (until) {
-      json.value(rfc3339(*until));
-    } else {
-      json.value(nullptr);
-    }
-    json.end_object();
-    respond(json_response(200, json.take()));
+    // The answer says how many parts are queued for it (a scan of the queue, as `summary`
+    // does): a suspension of a name nothing is queued for, such as a recipient domain while
+    // everything goes to the relay, would otherwise look like it took effect.
+    auto scan = std::make_shared<Scan>();
+    scan->filter.destination = destination;
+    scan->visit = [](queue::Envelope&&) {};
+    scan->done = [respond, text, destination, until, for_given](Scan& done) {
+      const std::uint64_t queued = done.failure ? 0 : done.matched;
+      if (text) {
+        const std::string state = !until      ? " resumed"
+                                  : for_given ? " suspended until " + rfc3339(*until)
+                                              : std::string(" suspended until resumed");
+        const std::string parts =
+            queued == 0 ? "; nothing is queued for it (outpost queue summary lists the "
+                          "destinations)"
+                        : "; " + std::to_string(queued) + (queued == 1 ? " part" : " parts") +
+                              " queued for it";
+        return respond(text_response(200, destination + state + parts + "\n"));
+      }
+      http::JsonWriter json;
+      json.begin_object();
+      json.key("destination");
+      json.value(destination);
+      json.key("suspended");
+      json.value(until.has_value());
+      json.key("suspended_until");
+      if (until) {
+        json.value(rfc3339(*until));
+      } else {
+        json.value(nullptr);
+      }
+      json.key("queued_parts");
+      json.value(queued);
+      json.end_object();
+      respond(json_response(200, json.take()));
+    };
+    run_slice(shard_, store_, options_.scan_slice, scan);
   });
 }
 

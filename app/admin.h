@@ -2,7 +2,8 @@
 // (`outpost queue ...` is its command-line client). Routes, all under /api/v1/queue:
 //   GET  summary             parts and recipients per state, per destination
 //   GET  messages            the parts a filter selects (limit=N, default 1000)
-//   GET  messages/ID         one message, every part
+//   GET  messages/ID         one message, every part: queued, or finished (from the history,
+//                            app/queue_show.h); 404 when neither holds it
 //   POST retry|delete|bounce the parts a filter selects (delete and bounce need a filter, or
 //                            all=1)
 // Filters are query parameters: id, destination, sender ("@domain", "<>"), recipient.
@@ -14,7 +15,9 @@
 // Operations:
 //   GET  /api/v1/status                       the live status (app/status.h; GET / shows it)
 //   POST /api/v1/destinations/NAME/suspend    no new transactions to NAME (for=SECONDS, default
-//                                            until resumed); in-flight ones finish
+//                                            until resumed); in-flight ones finish. Both
+//                                            answer with the parts queued for NAME
+//                                            (queued_parts), 0 for a name nothing goes to
 //   POST /api/v1/destinations/NAME/resume     deliver again at once (404 if it was not suspended)
 //   POST /api/v1/reload                       what SIGHUP does: config, keys, certificates, logs
 // format=text answers in the plain lines the command-line clients print; JSON otherwise.

@@ -15,6 +15,7 @@
 #include "app/admin.h"
 #include "app/config.h"
 #include "app/http_client.h"
+#include "app/queue_show.h"
 #include "base/duration.h"
 #include "engine/address.h"
 #include "queue/query.h"
@@ -31,7 +32,9 @@ Actions:
   list           one line per part: id.part, destination, sender, recipients with their
                  state and attempts, and "quarantined" for a part the crash-loop breaker holds
                  (in flight at 3 crashes of the daemon: never tried until retried)
-  show ID        every part of one message, with each recipient's last reply
+  show ID        every part of one message, with each recipient's status and last reply,
+                 also once it is finished (delivered, bounced, suppressed, expired), for
+                 [queue] history_retention (7 days by default)
   retry          try the selected parts now (a quarantined part too: it is released)
   delete         delete the selected parts without a DSN (needs a filter or --all)
   bounce         return the selected parts to their senders with a DSN (needs a filter or --all)
@@ -56,8 +59,8 @@ Options:
   --all             with delete or bounce: every part in the queue
   --json            print the API's JSON answer instead of text
 
-The daemon answers every action. When none is reachable, summary, count and list read the
-spool directly (RocksDB lets one process open it: the daemon must be stopped).
+The daemon answers every action. When none is reachable, summary, count, list and show read
+the spool directly (RocksDB lets one process open it: the daemon must be stopped).
 )";
 
 struct Options {
@@ -74,13 +77,29 @@ struct Options {
   queue::QueueFilter filter;
 };
 
-// The spool of a stopped daemon, for summary, count and list.
+// The spool of a stopped daemon, for summary, count, list and show.
 int read_spool(const Config& config, const Options& options) {
   auto store = queue::RocksDbStore::open(config.spool.path, {.sync = true});
   if (!store) {
     std::fprintf(stderr, "outpost queue: cannot open spool %s: %s\n", config.spool.path.c_str(),
                  store.error().message().c_str());
     return 1;
+  }
+  if (options.action == "show") {
+    auto parts = queue::read_message_parts(**store, *options.filter.id);
+    if (!parts) {
+      std::fprintf(stderr, "outpost queue: %s\n", parts.error().message().c_str());
+      return 1;
+    }
+    if (parts->empty()) {
+      std::fprintf(stderr, "outpost queue: no such message in the queue or its history: %s\n",
+                   options.id.c_str());
+      return 1;
+    }
+    const std::string out =
+        options.json ? message_json(*options.filter.id, *parts) + "\n" : message_text(*parts);
+    std::fputs(out.c_str(), stdout);
+    return 0;
   }
   queue::QueueSummary summary;
   auto scanned = (*store)->for_each_envelope([&](queue::Envelope&& envelope) {
@@ -189,8 +208,8 @@ int queue_command(std::span<const std::string_view> args) {
   }
   const Config& config = endpoint->config;
   const std::string& key = endpoint->key;
-  const bool read_only =
-      options->action == "summary" || options->action == "count" || options->action == "list";
+  const bool read_only = options->action == "summary" || options->action == "count" ||
+                         options->action == "list" || options->action == "show";
   if (endpoint->bad_address) {
     std::fprintf(stderr, "outpost queue: admin address \"%s\" is not a numeric host:port\n",
                  endpoint->admin.c_str());
@@ -225,8 +244,8 @@ int queue_command(std::span<const std::string_view> args) {
 
   HttpAnswer answer;
   std::string error;
-  const Reach reach = admin_request(address, read_only || action == "show" ? "GET" : "POST", target,
-                                    key, answer, error);
+  const Reach reach =
+      admin_request(address, read_only ? "GET" : "POST", target, key, answer, error);
   if (reach == Reach::unreachable && read_only) {
     std::fprintf(stderr, "outpost queue: no daemon at %s; reading the spool\n",
                  address.to_string().c_str());
@@ -238,6 +257,15 @@ int queue_command(std::span<const std::string_view> args) {
   }
   if (answer.status != 200) {
     std::fprintf(stderr, "outpost queue: %d %s", answer.status, answer.body.c_str());
+    if (answer.status == 401 && key.empty()) {
+      // The usual cause: run from another directory than the daemon, so the relative spool
+      // path of the default configuration finds no admin.key.
+      std::fprintf(stderr,
+                   "outpost queue: no admin key: [http] admin_key is empty and %s/admin.key is "
+                   "not readable from here; run where the daemon runs, or give --config or "
+                   "--key\n",
+                   config.spool.path.c_str());
+    }
     return 1;
   }
   if (action == "count") {

@@ -139,7 +139,7 @@ Outcome expire(queue::Envelope& envelope) {
     auto& recipient = envelope.recipients[i];
     if (is_final(recipient.state)) continue;
     recipient.last_reply =
-        "4.4.7 delivery time expired" +
+        std::string(queue::expired_reply) +
         (recipient.last_reply.empty() ? std::string() : "; last reply: " + recipient.last_reply);
     bounce(envelope, i, outcome);
   }

@@ -26,6 +26,10 @@ enum class RecipientState : std::uint8_t {
   suppressed = 4,
 };
 
+// How a recipient's last reply starts when it bounced because its time in the queue ran out
+// ([queue] max_age): delivery writes it, operators' views read such a recipient as "expired".
+inline constexpr std::string_view expired_reply = "4.4.7 delivery time expired";
+
 // How a message is scheduled against others of its tenant's and other tenants': transactional
 // parts (receipts, password resets) go before bulk ones (newsletters) waiting for the same
 // connections. Untagged mail is transactional unless its tenant's configuration says otherwise.

@@ -175,6 +175,15 @@ class OperationsTest(DaemonTest):
         rows = {r["destination"]: r for r in json.loads(body)["queue"]["destinations"]}
         self.assertTrue(rows["relay"]["suspended"], rows)
         self.assertEqual(rows["relay"]["parts"], 5)
+        # Suspending again answers with what waits for it; a name nothing goes to, none.
+        status, body, _ = http(port, "/api/v1/destinations/relay/suspend", "POST")
+        self.assertEqual(json.loads(body)["queued_parts"], 5, body)
+        status, body, _ = http(port, "/api/v1/destinations/example.net/suspend", "POST")
+        self.assertEqual(json.loads(body)["queued_parts"], 0, body)
+        self.assertEqual(outpost.admin("suspend", "example.net"),
+                         "example.net suspended until resumed; nothing is queued for it (outpost "
+                         "queue summary lists the destinations)\n")
+        self.assertRegex(outpost.admin("resume", "example.net"), r"^example.net resumed; nothing")
         status, body, _ = http(port, "/api/v1/destinations/relay/resume", "POST")
         self.assertEqual(status, 200, body)
         wait_until(lambda: len(peer.messages) == 5, 10, 0.1, "the five after resume")
@@ -191,11 +200,14 @@ class OperationsTest(DaemonTest):
         self.assertEqual(len(peer.messages), 5)
         wait_until(lambda: len(peer.messages) == 6, 10, 0.1, "delivery after the suspension")
         # The same through `outpost queue suspend|resume`.
-        self.assertRegex(outpost.admin("suspend", "relay"), r"^relay suspended until \d{4}-")
+        self.assertRegex(outpost.admin("suspend", "relay"), r"^relay suspended until resumed; ")
         self.send(outpost, ["ok@example.net"], tag="cli")
         time.sleep(0.8)
         self.assertEqual(len(peer.messages), 6)
-        self.assertEqual(outpost.admin("resume", "relay"), "relay resumed\n")
+        # Timed, with the message waiting: the date it lifts, and the part counted.
+        self.assertRegex(outpost.admin("suspend", "relay", "--for", "60"),
+                         r"^relay suspended until \d{4}-\S+; 1 part queued for it\n$")
+        self.assertRegex(outpost.admin("resume", "relay"), r"^relay resumed; ")
         wait_until(lambda: len(peer.messages) == 7, 10, 0.1, "delivery after the CLI resume")
         code, _, err = outpost.admin("resume", "relay", check=False)
         self.assertEqual(code, 1)
