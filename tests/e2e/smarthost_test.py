@@ -25,14 +25,14 @@ USER = "relayuser@" + REALM
 PASSWORD = "correct horse"
 
 
-def sasl_setup(etc):
-    """Cyrus SASL for smtpd: PLAIN and LOGIN checked against a sasldb in the config dir."""
+def sasl_setup(etc, mechanisms="PLAIN LOGIN"):
+    """Cyrus SASL for smtpd: `mechanisms` checked against a sasldb in the config dir."""
     db = os.path.join(etc, "sasldb2")
     # Debian's Postfix reads the SASL application's config from <config_directory>/sasl/.
     os.makedirs(os.path.join(etc, "sasl"))
     with open(os.path.join(etc, "sasl", "smtpd.conf"), "w") as f:
         f.write(f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {db}\n"
-                "mech_list: PLAIN LOGIN\n")
+                f"mech_list: {mechanisms}\n")
     subprocess.run(["saslpasswd2", "-p", "-c", "-f", db, "-u", REALM, "relayuser"],
                    input=PASSWORD.encode(), check=True, capture_output=True)
     os.chmod(db, 0o644)  # smtpd reads it as the postfix user; a test directory
@@ -43,7 +43,7 @@ def sasl_setup(etc):
 
 class SmarthostTest(DaemonTest):
 
-    def smarthost(self, tls="may", ca=None):
+    def smarthost(self, tls="may", ca=None, mechanisms="PLAIN LOGIN"):
         """Postfix wanting AUTH on `port` (STARTTLS when tls != "none") and on `smtps_port`
         (implicit TLS); relays to a sink only for authenticated clients."""
         self.port, self.smtps_port = free_port(), free_port()
@@ -61,7 +61,8 @@ class SmarthostTest(DaemonTest):
                          "-o smtpd_tls_wrappermode=yes\n")
         self.postfix = self.started(PostfixServer(
             self.workdir, SMARTHOST, self.port, self.sink.port, tls, *cert,
-            main_cf=main_cf, master_cf=master_cf, before_start=sasl_setup))
+            main_cf=main_cf, master_cf=master_cf,
+            before_start=lambda etc: sasl_setup(etc, mechanisms)))
         self.dns = self.started(DnsServer(self.workdir, [
             f"{NAME}. 300 IN A {SMARTHOST}",
             f"relay.test.example. 300 IN MX 10 {NAME}."]))
@@ -155,6 +156,16 @@ class SmarthostTest(DaemonTest):
                             outpost, "relayed over SMTPS")
         self.assertRegex(self.postfix.log(), r"sasl_method=PLAIN, sasl_username=" + re.escape(USER))
         self.assertRegex(outpost.output(), r"<a@example\.net>: 250 .*\[tls TLSv1\.[23] ")
+        self.assertEqual(outpost.stop(), 0)
+
+    def test_auth_login_when_the_server_offers_only_login(self):
+        self.smarthost("may", mechanisms="LOGIN")
+        outpost = self.outpost(
+            {"relay": f'"[{NAME}]:{self.port}"', "relay_user": f'"{USER}"',
+             "relay_password": f'"{PASSWORD}"'})
+        self.send(outpost, "login", ["a@example.net"])
+        self.wait_delivered(self.sink, {"<login-0@outpost.test>"}, outpost, "relayed with LOGIN")
+        self.assertRegex(self.postfix.log(), r"sasl_method=LOGIN, sasl_username=" + re.escape(USER))
         self.assertEqual(outpost.stop(), 0)
 
     def test_wrong_password_defers_and_names_the_host(self):
