@@ -52,7 +52,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   static const std::set<std::string> tables = {
       "node",    "log",    "spool",   "submission", "delivery", "queue",   "http",   "dns", "tls",
       "metrics", "bounce", "mailbox", "imap",       "pop3",     "cluster", "limits", "auth"};
-  static const std::set<std::string> arrays = {"dkim", "shaping", "tenant", "warmup"};
+  static const std::set<std::string> arrays = {"dkim", "route", "shaping", "tenant", "warmup"};
   CONFIG_TRY(file->check_sections(tables, arrays));
   return config;
 }

@@ -1,6 +1,9 @@
 #include "delivery/config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "base/ascii.h"
@@ -46,6 +49,116 @@ Result<void> parse_source(config::Table& entry, std::vector<SourceConfig>& out) 
   return {};
 }
 
+// The secret of `prefix`password, password_env or password_file (one of them, with
+// `prefix`user), read now.
+Result<void> parse_auth(config::Table& table, const std::string& prefix, SmarthostAuthConfig& out) {
+  std::string env;
+  std::string file;
+  bool has_password = false;
+  CONFIG_TRY(table.string(prefix + "user", out.user));
+  std::string inline_password = "\x01";  // unset marker: an empty password is still one
+  CONFIG_TRY(table.string(prefix + "password", inline_password));
+  CONFIG_TRY(table.string(prefix + "password_env", env));
+  CONFIG_TRY(table.string(prefix + "password_file", file));
+  CONFIG_TRY(table.boolean(prefix + "auth_insecure", out.insecure));
+  const int sources = (inline_password != "\x01") + !env.empty() + !file.empty();
+  const std::string name = table.name() + "." + prefix;
+  if (sources > 1) {
+    return table.error(prefix + "password", name + "password, " + name + "password_env and " +
+                                                name + "password_file: give one of them");
+  }
+  has_password = sources == 1;
+  if (has_password != !out.user.empty()) {
+    return table.error(prefix + "user", name + "user and a password (" + name + "password, " +
+                                            name + "password_env or " + name +
+                                            "password_file) go together");
+  }
+  if (inline_password != "\x01") out.password = inline_password;
+  if (!env.empty()) {
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) {
+      return table.error(prefix + "password_env",
+                         name + "password_env: the environment variable " + env + " is not set");
+    }
+    out.password = value;
+  }
+  if (!file.empty()) {
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0) {
+      return table.error(prefix + "password_file",
+                         name + "password_file " + file + ": cannot be read");
+    }
+    if ((info.st_mode & S_IROTH) != 0) {
+      return table.error(
+          prefix + "password_file",
+          name + "password_file " + file + " is readable by every user: chmod o-r it (600 or 640)");
+    }
+    auto text = config::read_file(file);
+    if (!text) {
+      return table.error(prefix + "password_file",
+                         name + "password_file " + file + ": " + text.error().message());
+    }
+    std::string secret = text->substr(0, text->find_first_of("\r\n"));
+    out.password = std::move(secret);
+  }
+  return {};
+}
+
+// `key` (a smarthost list) with `tls_key` ("starttls" or "implicit") and the AUTH keys.
+Result<void> parse_smarthost(config::Table& table, const std::string& key,
+                             const std::string& auth_prefix, SmarthostConfig& out) {
+  std::string connect = "starttls";
+  CONFIG_TRY(table.string(key, out.text));
+  CONFIG_TRY(table.string("relay_tls", connect));
+  CONFIG_TRY(parse_auth(table, auth_prefix, out.auth));
+  auto hosts = parse_smarthosts(out.text);
+  if (!hosts) {
+    return table.error(key, table.name() + "." + key + ": " + hosts.error().detail);
+  }
+  out.hosts = std::move(hosts).value();
+  if (connect != "starttls" && connect != "implicit") {
+    return table.error("relay_tls",
+                       table.name() + ".relay_tls must be \"starttls\" or \"implicit\"");
+  }
+  out.implicit_tls = out.hosts.implicit_tls || connect == "implicit";
+  if (out.hosts.hosts.empty() && !out.auth.user.empty()) {
+    return table.error(auth_prefix + "user",
+                       table.name() + "." + auth_prefix + "user: AUTH needs a " + key);
+  }
+  return {};
+}
+
+Result<void> parse_route(config::Table& entry, DeliveryConfig& out) {
+  RouteConfig route;
+  CONFIG_TRY(entry.string("domain", route.domain));
+  CONFIG_TRY(entry.string("tls", route.tls_policy));
+  CONFIG_TRY(parse_smarthost(entry, "relay", "", route.relay));
+  CONFIG_TRY(entry.no_unknown_keys());
+  const std::string& name = entry.name();
+  route.domain = ascii_lowercase(route.domain);
+  if (!valid_route_pattern(route.domain)) {
+    return entry.error("domain", name +
+                                     ".domain must be a domain (\"corp.example\") or a "
+                                     "suffix of subdomains (\".corp.example\")");
+  }
+  if (route.relay.hosts.hosts.empty()) {
+    return entry.error(name + " needs relay, the smarthost its domain's mail goes to");
+  }
+  if (!route.tls_policy.empty() && !known_policy(route.tls_policy)) {
+    return entry.error(
+        "tls", name + ".tls must be \"none\", \"opportunistic\", \"required\" or \"verify\"");
+  }
+  if (route.relay.implicit_tls && route.tls_policy == "none") {
+    return entry.error("tls", name + ": implicit TLS (smtps://) with tls = \"none\"");
+  }
+  if (std::any_of(out.routes.begin(), out.routes.end(),
+                  [&](const RouteConfig& r) { return r.domain == route.domain; })) {
+    return entry.error("domain", name + ": domain " + route.domain + " has a route already");
+  }
+  out.routes.push_back(std::move(route));
+  return {};
+}
+
 Result<void> check_tls_policies(config::Table& section, const DeliveryConfig& out) {
   if (!known_policy(out.tls_policy)) {
     return section.error(
@@ -62,7 +175,8 @@ Result<void> check_tls_policies(config::Table& section, const DeliveryConfig& ou
 }
 
 Result<void> parse_section(config::Table& section, DeliveryConfig& out) {
-  CONFIG_TRY(section.string("relay", out.relay));
+  CONFIG_TRY(parse_smarthost(section, "relay", "relay_", out.smarthost));
+  out.relay = out.smarthost.text;
   CONFIG_TRY(section.integer("remote_port", out.remote_port, 1, 65535));
   CONFIG_TRY(section.integer("connections_max", out.connections_max, 1, 10'000));
   CONFIG_TRY(section.integer("messages_per_connection_max", out.messages_per_connection_max, 1,
@@ -86,6 +200,9 @@ Result<void> parse_section(config::Table& section, DeliveryConfig& out) {
   for (const auto& source : out.sources) pools.insert(source.pool);
   if (pools.size() > 127) return section.error("source", "delivery.source: more than 127 pools");
   CONFIG_TRY(section.no_unknown_keys());
+  if (out.smarthost.implicit_tls && out.tls_policy == "none") {
+    return section.error("tls", "delivery: implicit TLS (smtps://) with tls = \"none\"");
+  }
   return check_tls_policies(section, out);
 }
 
@@ -184,7 +301,8 @@ Result<void> parse_delivery(const config::Document& file, DeliveryConfig& out) {
   CONFIG_TRY(
       file.each("warmup", [&](config::Table& entry) { return parse_warmup(entry, out.warmups); }));
   CONFIG_TRY(check_source_warmups(file, out));
-  return file.each("tenant", [&](config::Table& entry) { return parse_tenant(entry, out); });
+  CONFIG_TRY(file.each("tenant", [&](config::Table& entry) { return parse_tenant(entry, out); }));
+  return file.each("route", [&](config::Table& entry) { return parse_route(entry, out); });
 }
 
 }  // namespace mta::delivery

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/config_reader.h"
 #include "base/result.h"
+#include "delivery/smarthost.h"
 #include "engine/address.h"
 
 namespace mta::delivery {
@@ -65,8 +66,37 @@ struct TenantConfig {
   std::string source_pool;  // its messages' pool when they name none: a source's pool
 };
 
+// SMTP AUTH toward a smarthost (RFC 4954: PLAIN, else LOGIN, as its EHLO offers). The secret
+// comes from exactly one of password, password_env (an environment variable) or
+// password_file (its first line; the file must not be readable by every user), read once when
+// the configuration is. Only over TLS unless auth_insecure.
+struct SmarthostAuthConfig {
+  std::string user;  // empty: no AUTH
+  std::string password;
+  bool insecure = false;
+};
+
+// A smarthost with how to reach it: the [delivery] relay, or a [[route]]'s.
+struct SmarthostConfig {
+  std::string text;  // as written, for the log
+  SmarthostList hosts;
+  bool implicit_tls = false;  // smtps:// or relay_tls = "implicit"
+  SmarthostAuthConfig auth;
+};
+
+// [[route]]: mail for `domain` ("corp.example") or its subdomains (".corp.example") goes to
+// `relay`, over its own connections, with its own TLS policy and AUTH. The most specific
+// route wins; domains no route names go to [delivery] relay, or by MX.
+struct RouteConfig {
+  std::string domain;      // the pattern, lower-cased
+  std::string tls_policy;  // empty: [delivery] tls
+  SmarthostConfig relay;
+};
+
 struct DeliveryConfig {
-  std::string relay;  // "host:port"; empty = MX delivery
+  std::string relay;          // the smarthost list as written (smarthost.h); empty = MX delivery
+  SmarthostConfig smarthost;  // relay parsed, with relay_tls and the relay_* AUTH keys
+  std::vector<RouteConfig> routes;
   std::uint16_t remote_port = 25;
   std::uint32_t connections_max = 8;
   std::uint32_t messages_per_connection_max = 1000;
@@ -93,7 +123,8 @@ struct DeliveryConfig {
   std::vector<TenantConfig> tenants;
 };
 
-// [delivery] (with [[delivery.source]]), then [[shaping]], [[warmup]] and [[tenant]].
+// [delivery] (with [[delivery.source]]), then [[shaping]], [[warmup]], [[tenant]] and
+// [[route]].
 Result<void> parse_delivery(const config::Document& file, DeliveryConfig& out);
 
 }  // namespace mta::delivery

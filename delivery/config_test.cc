@@ -3,6 +3,10 @@
 #include "delivery/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include "base/config_reader_for_test.h"
 
@@ -181,6 +185,106 @@ pool = "marketing"
            {"[[delivery.source]]\naddress = \"192.0.2.1\"\npool = \"a b\"\n",
             "delivery.source[0].pool"},
            {"[tenant]\nname = \"a\"\n", "[[tenant]]"}}) {
+    EXPECT_NE(error(text).find(want), std::string::npos) << text << " -> " << error(text);
+  }
+}
+
+TEST(DeliveryConfig, SmarthostByNameWithAuth) {
+  ::setenv("OUTPOST_TEST_RELAY_SECRET", "from-env", 1);
+  auto config = parse(
+      "[delivery]\nrelay = \"smtps://[smtp.example.net]\"\nrelay_user = \"me\"\n"
+      "relay_password_env = \"OUTPOST_TEST_RELAY_SECRET\"\n");
+  ASSERT_TRUE(config) << config.error().message();
+  EXPECT_EQ(config->relay, "smtps://[smtp.example.net]");
+  ASSERT_EQ(config->smarthost.hosts.hosts.size(), 1U);
+  EXPECT_EQ(config->smarthost.hosts.hosts[0].port, 465);
+  EXPECT_TRUE(config->smarthost.implicit_tls);
+  EXPECT_EQ(config->smarthost.auth.user, "me");
+  EXPECT_EQ(config->smarthost.auth.password, "from-env");
+  EXPECT_FALSE(config->smarthost.auth.insecure);
+
+  auto keyed = parse(
+      "[delivery]\nrelay = \"[smtp.example.net]:2465\"\nrelay_tls = \"implicit\"\n"
+      "relay_user = \"me\"\nrelay_password = \"inline\"\nrelay_auth_insecure = true\n");
+  ASSERT_TRUE(keyed) << keyed.error().message();
+  EXPECT_TRUE(keyed->smarthost.implicit_tls);
+  EXPECT_EQ(keyed->smarthost.auth.password, "inline");
+  EXPECT_TRUE(keyed->smarthost.auth.insecure);
+}
+
+TEST(DeliveryConfig, PasswordFile) {
+  const std::string path = ::testing::TempDir() + "/outpost_relay_secret";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("s3cret\n", f);
+    std::fclose(f);
+  }
+  ::chmod(path.c_str(), 0600);
+  const std::string text =
+      "[delivery]\nrelay = \"[smtp.example.net]:587\"\nrelay_user = \"me\"\n"
+      "relay_password_file = \"" +
+      path + "\"\n";
+  auto config = parse(text);
+  ASSERT_TRUE(config) << config.error().message();
+  EXPECT_EQ(config->smarthost.auth.password, "s3cret");  // the trailing newline stripped
+  ::chmod(path.c_str(), 0644);
+  EXPECT_NE(
+      error(text).find(":4: delivery.relay_password_file " + path + " is readable by every user"),
+      std::string::npos)
+      << error(text);
+  std::remove(path.c_str());
+  EXPECT_NE(error(text).find("cannot be read"), std::string::npos) << error(text);
+}
+
+TEST(DeliveryConfig, Routes) {
+  auto config = parse(
+      "[delivery]\nrelay = \"192.0.2.1:25\"\n"
+      "[[route]]\ndomain = \"Corp.Example\"\nrelay = \"10.0.0.5:25\"\n"
+      "[[route]]\ndomain = \".corp.example\"\nrelay = \"[relay.corp.example]:587\"\n"
+      "tls = \"verify\"\nuser = \"u\"\npassword = \"p\"\n");
+  ASSERT_TRUE(config) << config.error().message();
+  ASSERT_EQ(config->routes.size(), 2U);
+  EXPECT_EQ(config->routes[0].domain, "corp.example");
+  EXPECT_TRUE(config->routes[0].relay.hosts.numeric());
+  EXPECT_EQ(config->routes[1].domain, ".corp.example");
+  EXPECT_EQ(config->routes[1].tls_policy, "verify");
+  EXPECT_EQ(config->routes[1].relay.auth.user, "u");
+  EXPECT_EQ(config->routes[1].relay.auth.password, "p");
+}
+
+TEST(DeliveryConfig, BadSmarthostsAndRoutesAreRefusedAtTheirLine) {
+  ::unsetenv("OUTPOST_TEST_NO_SUCH_VARIABLE");
+  for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
+           {"[delivery]\n\nrelay = \"smtp.example.net:99999\"\n",
+            ":3: delivery.relay: \"smtp.example.net:99999\" has no valid port"},
+           {"[delivery]\nrelay = \"2001:db8::1:25\"\n", ":2: delivery.relay: "},
+           {"[delivery]\nrelay = \"smtps://a.example, b.example\"\n", "mixes smtps://"},
+           {"[delivery]\nrelay = \"a.example\"\nrelay_tls = \"always\"\n",
+            ":3: delivery.relay_tls must be"},
+           {"[delivery]\nrelay = \"smtps://a.example\"\ntls = \"none\"\n",
+            "implicit TLS (smtps://) with tls = \"none\""},
+           {"[delivery]\nrelay = \"a.example\"\nrelay_user = \"u\"\n", "go together"},
+           {"[delivery]\nrelay = \"a.example\"\nrelay_password = \"p\"\n", "go together"},
+           {"[delivery]\nrelay = \"a.example\"\nrelay_user = \"u\"\nrelay_password = \"p\"\n"
+            "relay_password_env = \"X\"\n",
+            "give one of them"},
+           {"[delivery]\nrelay = \"a.example\"\nrelay_user = \"u\"\n"
+            "relay_password_env = \"OUTPOST_TEST_NO_SUCH_VARIABLE\"\n",
+            ":4: delivery.relay_password_env: the environment variable "
+            "OUTPOST_TEST_NO_SUCH_VARIABLE is not set"},
+           {"[delivery]\nrelay_user = \"u\"\nrelay_password = \"p\"\n", "AUTH needs a relay"},
+           {"[[route]]\ndomain = \"corp.example\"\n", "route[0] needs relay"},
+           {"[[route]]\nrelay = \"10.0.0.5:25\"\n", "route[0].domain must be"},
+           {"[[route]]\ndomain = \"*.corp.example\"\nrelay = \"10.0.0.5:25\"\n",
+            ":2: route[0].domain must be"},
+           {"[[route]]\ndomain = \"corp.example\"\nrelay = \"10.0.0.5:25\"\ntls = \"maybe\"\n",
+            ":4: route[0].tls must be"},
+           {"[[route]]\ndomain = \"corp.example\"\nrelay = \"10.0.0.5:25\"\nrelay_user = \"u\"\n",
+            "route[0].relay_user"},
+           {"[[route]]\ndomain = \"a.example\"\nrelay = \"10.0.0.5:25\"\n"
+            "[[route]]\ndomain = \"A.example\"\nrelay = \"10.0.0.6:25\"\n",
+            "has a route already"}}) {
     EXPECT_NE(error(text).find(want), std::string::npos) << text << " -> " << error(text);
   }
 }

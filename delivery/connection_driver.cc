@@ -48,6 +48,15 @@ void ConnectionDriver::on_connected(int error) {
     return;
   }
   open_ = true;
+  if (settings_.session.implicit_tls) {
+    // SMTPS: the handshake comes first; the greeting is read over TLS.
+    if (Result<void> started = transport_.start_tls(); !started) {
+      failure_ = "4.7.5 TLS with " + settings_.address + ": " + started.error().message();
+      close();
+      return;
+    }
+    tls_requested_ = true;
+  }
 }
 
 void ConnectionDriver::on_data(Buffer& input) {
@@ -67,8 +76,9 @@ void ConnectionDriver::on_tls_ready(const Result<void>& result) {
   if (!result) {
     ++probe_.tls_failures;
     failure_ = "4.7.5 TLS with " + describe() + " failed: " + result.error().message();
-    // Opportunistic: this address is tried again at once, in plaintext (as Postfix does).
-    tls_fallback_ = settings_.tls == TlsPolicy::opportunistic;
+    // Opportunistic: this address is tried again at once, in plaintext (as Postfix does);
+    // never on a port that speaks only TLS.
+    tls_fallback_ = settings_.tls == TlsPolicy::opportunistic && !settings_.session.implicit_tls;
     return;  // the stream closes; on_closed follows
   }
   const tls::Info* info = transport_.tls_info();
@@ -78,6 +88,10 @@ void ConnectionDriver::on_tls_ready(const Result<void>& result) {
     if (info->verified) ++probe_.tls_verified;
   }
   if (!open_ || closing_) return;
+  if (settings_.session.implicit_tls) {
+    flush();  // nothing yet: the session waits for the greeting
+    return;
+  }
   session_.tls_started();
   drive();
 }
@@ -170,8 +184,12 @@ void ConnectionDriver::drive() {
       react_to(*result);
       owner_.on_transaction(envelope_, tried_, *result, hop());
     } else if (auto* failed = std::get_if<smtp::SessionFailed>(&*event)) {
-      if (failed->reply.code != 0) owner_.react(failed->reply);
-      failure_ = "4.4.2 " + settings_.address + ": " + failed->reason;
+      if (failed->reply.code != 0 && !failed->auth) owner_.react(failed->reply);
+      // Authentication is the sender's business, never the recipients': a 535 defers (4.7.8),
+      // it does not bounce, and names the host that refused.
+      failure_ = failed->auth
+                     ? "4.7.8 authentication failed at " + describe() + ": " + failed->reason
+                     : "4.4.2 " + settings_.address + ": " + failed->reason;
       if (failed->reply.code != 0) failure_ += " (" + failed->reply.to_string() + ")";
       close();
       return;

@@ -33,6 +33,8 @@ using SuppressedFn = std::function<std::optional<std::string>(std::string_view a
 struct DispatchLinks {
   // MX resolution for domain destinations (the shard's cache); nullptr = no MX delivery.
   dns::MxResolver* resolver = nullptr;
+  // A and AAAA of smarthosts named in brackets ([smtp.example.net]:587); nullptr: none.
+  dns::Resolver* hosts = nullptr;
   std::uint16_t remote_port = 25;  // dialled on MX hosts
   // Set by app/ to share connections between domains with the same MX hosts: moves a hand-off
   // to the shard that owns the pool. Unset, each domain delivers from its own dispatcher.

@@ -201,6 +201,31 @@ void Dispatcher::on_resolved(const dns::MxResult& result) {
   fail_ready(reason, true);
 }
 
+void Dispatcher::resolve_smarthosts() {
+  resolving_ = true;
+  delivery::resolve_smarthosts(options_.smarthosts, context_.links.resolver, context_.links.hosts,
+                               [this](const SmarthostRoute& route) {
+                                 resolving_ = false;
+                                 on_smarthosts_resolved(route);
+                               });
+}
+
+void Dispatcher::on_smarthosts_resolved(const SmarthostRoute& route) {
+  const Clock::TimePoint now = context_.shard.clock().now();
+  route_expires_ = now + std::max<Clock::Duration>(route.ttl, std::chrono::seconds(1));
+  if (route.addresses.empty()) {
+    options_.addresses.clear();
+    take_due();
+    fail_ready("4.4.3 " + destination_ + ": " + route.error, false);
+    return;
+  }
+  options_.addresses = route.addresses;
+  options_.names = route.names;
+  cursor_ = 0;
+  failed_in_round_.assign(options_.addresses.size(), false);
+  pump();
+}
+
 void Dispatcher::pump() {
   if (stopping_) return;
   take_due();
@@ -214,6 +239,11 @@ void Dispatcher::pump() {
   if (uses_mx() && !ready_.empty() &&
       (options_.addresses.empty() || context_.shard.clock().now() >= route_expires_)) {
     if (!resolving_) resolve();
+    return;
+  }
+  if (!options_.smarthosts.hosts.empty() &&
+      (options_.addresses.empty() || context_.shard.clock().now() >= route_expires_)) {
+    if (!ready_.empty() && !resolving_) resolve_smarthosts();
     return;
   }
   if (options_.addresses.empty()) {

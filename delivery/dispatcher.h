@@ -22,6 +22,7 @@
 #include "delivery/pool_handoff.h"
 #include "delivery/ready_queue.h"
 #include "delivery/shaping.h"
+#include "delivery/smarthost.h"
 #include "delivery/source.h"
 #include "delivery/tls_policy.h"
 #include "engine/address.h"
@@ -42,6 +43,18 @@ struct DestinationOptions {
   // cache key. Empty or shorter: the address itself.
   std::vector<std::string> names;
   TlsPolicy tls = TlsPolicy::opportunistic;
+  // A smarthost named by host name (the relay, a route): its addresses come from the shard's
+  // resolvers (DispatchLinks::resolver for a bare name's MX, DispatchLinks::hosts for a
+  // [name]'s A/AAAA), in the list's order, asked again when their TTL runs out; a lookup that
+  // finds nothing defers what is due (4.4.3). No hosts: `addresses` are given.
+  SmarthostList smarthosts;
+  // SMTPS: TLS from the first byte (no STARTTLS), under `tls`'s verification.
+  bool implicit_tls = false;
+  // SMTP AUTH toward a smarthost (empty user: none); only over TLS unless auth_without_tls.
+  // A refusal (535) defers what is due with 4.7.8, naming the host.
+  std::string auth_user;
+  std::string auth_password;
+  bool auth_without_tls = false;
   Clock::Duration tls_handshake_timeout = std::chrono::seconds(30);
   Clock::Duration tls_fallback_period = std::chrono::hours(1);
   // The destination is a domain whose addresses come from its MX records (DispatchContext's
@@ -128,6 +141,9 @@ class Dispatcher {
   bool uses_mx() const;
   void resolve();
   void on_resolved(const dns::MxResult& result);
+  // A smarthost by name: its addresses from DNS, then deliver (or defer what is due).
+  void resolve_smarthosts();
+  void on_smarthosts_resolved(const SmarthostRoute& route);
   void arm_due_timer();
   void take_due();
   // A routing domain: what is due goes to its pool.

@@ -71,7 +71,11 @@ ConnectionSettings Dispatcher::Connection::settings(const Dispatcher& owner,
       .session = smtp::ClientOptions{.helo_name = source != nullptr && !source->helo_name.empty()
                                                       ? source->helo_name
                                                       : owner.options_.helo_name,
-                                     .starttls = starttls}};
+                                     .starttls = starttls,
+                                     .auth_user = owner.options_.auth_user,
+                                     .auth_password = owner.options_.auth_password,
+                                     .auth_without_tls = owner.options_.auth_without_tls,
+                                     .implicit_tls = owner.options_.implicit_tls}};
 }
 
 Result<void> Dispatcher::Connection::start_tls() {

@@ -146,6 +146,61 @@ std::vector<TenantLimits> load_tenant_limits(const std::vector<TenantConfig>& te
   return limits;
 }
 
+DestinationOptions smarthost_options(DestinationOptions base, const SmarthostConfig& smarthost) {
+  if (smarthost.hosts.numeric()) {
+    base.addresses = smarthost.hosts.addresses();
+    base.smarthosts = {};
+  } else {
+    base.addresses.clear();
+    base.smarthosts = smarthost.hosts;
+  }
+  base.names.clear();
+  base.implicit_tls = smarthost.implicit_tls;
+  base.auth_user = smarthost.auth.user;
+  base.auth_password = smarthost.auth.password;
+  base.auth_without_tls = smarthost.auth.insecure;
+  return base;
+}
+
+namespace {
+
+std::string smarthost_words(const SmarthostConfig& smarthost, TlsPolicy policy) {
+  return smarthost.text + (smarthost.implicit_tls ? ", implicit TLS" : "") + ", TLS " +
+         std::string(to_string(policy)) +
+         (smarthost.auth.user.empty() ? std::string()
+                                      : ", AUTH as " + smarthost.auth.user +
+                                            (smarthost.auth.insecure ? " (also without TLS)" : ""));
+}
+
+}  // namespace
+
+std::vector<RouteOptions> load_routes(const DeliveryConfig& config,
+                                      const DestinationOptions& base) {
+  std::vector<RouteOptions> routes;
+  for (const RouteConfig& route : config.routes) {
+    DestinationOptions options = smarthost_options(base, route.relay);
+    options.mx = false;
+    if (!route.tls_policy.empty()) {
+      options.tls = parse_tls_policy(route.tls_policy).value_or(options.tls);
+    }
+    log::info(
+        "delivery: mail for " +
+        (route.domain.starts_with('.') ? "subdomains of " + route.domain.substr(1) : route.domain) +
+        " goes to " + smarthost_words(route.relay, options.tls));
+    routes.push_back(
+        {.destination = route_destination(route.domain), .options = std::move(options)});
+  }
+  return routes;
+}
+
+bool DeliverySettings::needs_dns() const {
+  if (!relayed()) return true;
+  if (!options.destination.smarthosts.hosts.empty()) return true;
+  return std::any_of(options.routes.begin(), options.routes.end(), [](const RouteOptions& route) {
+    return !route.options.smarthosts.hosts.empty();
+  });
+}
+
 ShardDeliveryOptions DeliverySettings::shard_options(std::uint32_t shard_count) const {
   ShardDeliveryOptions shard = options;
   shard.links.response_rules = &response_rules;
@@ -162,14 +217,38 @@ std::optional<DeliverySettings> load_delivery_settings(const DeliveryConfig& con
       pools.push_back(source.pool);
     }
   }
-  auto relay = parse_relay(config.relay);
-  if (!relay) return std::nullopt;
-  for (const auto& address : *relay) {
-    settings.relay_text += (settings.relay_text.empty() ? "" : ", ") + address.to_string();
+  SmarthostConfig smarthost = config.smarthost;
+  if (smarthost.text != config.relay) {  // set without parse_delivery (tests, tools)
+    auto hosts = parse_smarthosts(config.relay);
+    if (!hosts) {
+      log::error("delivery.relay: " + hosts.error().detail);
+      return std::nullopt;
+    }
+    smarthost.text = config.relay;
+    smarthost.hosts = std::move(hosts).value();
+    smarthost.implicit_tls = smarthost.implicit_tls || smarthost.hosts.implicit_tls;
   }
-  settings.options.destination.addresses = std::move(relay).value();
-  if (!settings.relayed()) log_mx_delivery(others.dns);
-  settings.options.destination.sources = load_sources(config, others.hostname);
+  DestinationOptions& destination = settings.options.destination;
+  destination.sources = load_sources(config, others.hostname);
+  // Routes share the defaults (sources included), with their own smarthost.
+  settings.options.routes = load_routes(config, destination);
+  destination = smarthost_options(std::move(destination), smarthost);
+  std::vector<std::string> patterns;
+  for (const RouteConfig& route : config.routes) patterns.push_back(route.domain);
+  settings.options.routing = Routing(std::move(patterns), settings.relayed());
+  if (!settings.relayed()) {
+    log_mx_delivery(others.dns);
+  } else if (smarthost.hosts.numeric()) {
+    for (const auto& address : destination.addresses) {
+      settings.relay_text += (settings.relay_text.empty() ? "" : ", ") + address.to_string();
+    }
+  } else {
+    settings.relay_text = smarthost.text;
+  }
+  if (settings.relayed()) {
+    log::info("delivery: every other domain goes to " +
+              smarthost_words(smarthost, destination.tls));
+  }
   if (!config.response_rules.empty()) {
     auto text = config::read_file(config.response_rules);
     auto parsed =

@@ -37,7 +37,13 @@ struct DeliverySettings {
   std::string relay_text;                 // "host:port, ..." for the start-up line
   std::vector<std::string> source_pools;  // the pools of the sources: a message may name these
 
-  bool relayed() const { return !options.destination.addresses.empty(); }
+  bool relayed() const {
+    return !options.destination.addresses.empty() || !options.destination.smarthosts.hosts.empty();
+  }
+  // Whether a shard needs its resolvers: MX delivery, or a smarthost named by host name.
+  bool needs_dns() const;
+  // Where a recipient's mail goes (the destination of its queue entry).
+  const Routing& routing() const { return options.routing; }
   // A shard's options: links.response_rules set, nothing else of links.
   ShardDeliveryOptions shard_options(std::uint32_t shard_count) const;
 };
@@ -52,6 +58,11 @@ std::optional<DeliverySettings> load_delivery_settings(const DeliveryConfig& con
 std::optional<std::vector<engine::SocketAddress>> parse_relay(const std::string& relay);
 // [[delivery.source]] with their [[warmup]] budgets (as of now), each logged.
 std::vector<Source> load_sources(const DeliveryConfig& config, const std::string& hostname);
+// A smarthost's connection settings over `base` (the defaults): where (numeric addresses, or
+// host names to resolve), implicit TLS, AUTH.
+DestinationOptions smarthost_options(DestinationOptions base, const SmarthostConfig& smarthost);
+// [[route]]s: each its destination and options over `base`, logged.
+std::vector<RouteOptions> load_routes(const DeliveryConfig& config, const DestinationOptions& base);
 // [[shaping]]: unset values (0) set no limit.
 Shaping load_shaping(const std::vector<ShapingRuleConfig>& rules);
 // [[tenant]] caps, one shared bucket per cap for the node.

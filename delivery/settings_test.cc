@@ -115,10 +115,49 @@ TEST(DeliverySettings, WarmingSourceGetsABudget) {
   EXPECT_EQ(sources[0].budget->cap(std::chrono::system_clock::now()), 5U);
 }
 
+TEST(DeliverySettings, SmarthostByNameAndRoutes) {
+  Others others;
+  DeliveryConfig config;
+  config.relay = "smtps://[smtp.example.net]";
+  config.smarthost.auth = {.user = "u", .password = "p"};
+  config.routes.push_back({.domain = ".corp.example",
+                           .tls_policy = "verify",
+                           .relay = {.text = "10.0.0.5:25",
+                                     .hosts = parse_smarthosts("10.0.0.5:25").value(),
+                                     .implicit_tls = false,
+                                     .auth = {}}});
+  auto settings = load_delivery_settings(config, others.sections());
+  ASSERT_TRUE(settings.has_value());
+  EXPECT_TRUE(settings->relayed());
+  EXPECT_TRUE(settings->needs_dns());  // the relay is a name
+  EXPECT_EQ(settings->relay_text, "smtps://[smtp.example.net]");
+  const ShardDeliveryOptions options = settings->shard_options(2);
+  EXPECT_TRUE(options.destination.addresses.empty());
+  ASSERT_EQ(options.destination.smarthosts.hosts.size(), 1U);
+  EXPECT_EQ(options.destination.smarthosts.hosts[0].port, 465);
+  EXPECT_TRUE(options.destination.implicit_tls);
+  EXPECT_EQ(options.destination.auth_user, "u");
+  EXPECT_EQ(options.destination.auth_password, "p");
+  ASSERT_EQ(options.routes.size(), 1U);
+  EXPECT_EQ(options.routes[0].destination, "route:.corp.example");
+  EXPECT_EQ(options.routes[0].options.tls, TlsPolicy::verify);
+  EXPECT_EQ(options.routes[0].options.addresses.size(), 1U);
+  EXPECT_TRUE(options.routes[0].options.auth_user.empty());  // its own AUTH: none
+  EXPECT_FALSE(options.routes[0].options.implicit_tls);
+  EXPECT_EQ(options.routing.destination("a@eu.corp.example"), "route:.corp.example");
+  EXPECT_EQ(options.routing.destination("a@example.org"), "relay");
+
+  DeliveryConfig numeric;
+  numeric.relay = "192.0.2.1:25";
+  auto plain = load_delivery_settings(numeric, others.sections());
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->needs_dns());
+}
+
 TEST(DeliverySettings, BadRelayOrRulesFileStopsTheStart) {
   Others others;
   DeliveryConfig bad_relay;
-  bad_relay.relay = "relay.example:25";
+  bad_relay.relay = "relay.example:99999";
   EXPECT_FALSE(load_delivery_settings(bad_relay, others.sections()).has_value());
   DeliveryConfig missing_rules;
   missing_rules.response_rules = "/nonexistent/response_rules.conf";

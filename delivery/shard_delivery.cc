@@ -22,9 +22,7 @@ ShardDelivery::ShardDelivery(engine::Shard& shard, queue::Store& store,
     : options_(std::move(options)),
       bouncer_(
           shard, store, ids, options_.bounce,
-          [relay = !options_.destination.addresses.empty()](std::string_view r) {
-            return route(r, relay);
-          },
+          [routing = options_.routing](std::string_view r) { return routing.destination(r); },
           std::move(on_bounce_queued), std::move(commit)),
       context_{.shard = shard,
                .store = store,
@@ -45,8 +43,17 @@ Dispatcher& ShardDelivery::dispatcher_for(const std::string& destination) {
   auto found = dispatchers_.find(destination);
   if (found != dispatchers_.end()) return *found->second;
   DestinationOptions options = options_.destination;
+  const auto route =
+      std::find_if(options_.routes.begin(), options_.routes.end(),
+                   [&](const RouteOptions& r) { return r.destination == destination; });
   if (destination == relay_destination) {
     options.limits = options.limits.per_shard(options_.shard_count);
+  } else if (route != options_.routes.end()) {
+    options = route->options;  // its own smarthost, owned by one shard like a domain
+  } else if (destination.starts_with(route_prefix)) {
+    // A route's parts from before the route was removed from the configuration: no route.
+    options.addresses.clear();
+    options.smarthosts = {};
   } else {
     options.limits = options_.shaping.limits_for(options.limits, destination, {});
     options.addresses.clear();

@@ -28,8 +28,18 @@ namespace mta::delivery {
 inline constexpr std::string_view relay_destination = "relay";
 std::string route(std::string_view recipient, bool relay);
 
+// A [[route]]: the destination its domains' mail goes to ("route:" and its pattern), with its
+// own smarthost, TLS and AUTH; the rest of its options are the defaults'.
+struct RouteOptions {
+  std::string destination;
+  DestinationOptions options;
+};
+
 struct ShardDeliveryOptions {
-  DestinationOptions destination;  // addresses: the relay, when there is one
+  DestinationOptions destination;  // addresses or smarthosts: the relay, when there is one
+  // Where each recipient's mail goes: a route's destination, the relay, or its domain.
+  Routing routing;
+  std::vector<RouteOptions> routes;
   BounceOptions bounce;
   // The resolver, hooks and contexts the dispatchers use (DispatchContext::links).
   DispatchLinks links;

@@ -11,7 +11,7 @@ namespace mta::app {
 void Daemon::start_shard(engine::Shard& shard) {
   ShardServices& mine = services_[shard.id().value()];
   start_tls(mine);
-  if (!settings_->relayed()) start_dns(shard, mine);
+  if (settings_->delivery.needs_dns()) start_dns(shard, mine);
   start_delivery(shard, mine);
   recover(shard, mine);
   start_injection(shard, mine);
@@ -45,7 +45,8 @@ void Daemon::start_tls(ShardServices& mine) {
   }
 }
 
-// MX resolution (no relay): c-ares polled on the shard's ring, and the shard's cache.
+// MX resolution (no relay) and smarthosts by name: c-ares polled on the shard's ring, and the
+// shard's cache.
 void Daemon::start_dns(engine::Shard& shard, ShardServices& mine) {
   auto ares = dns::AresResolver::create(config_.dns.resolver);
   if (!ares) {
@@ -66,6 +67,7 @@ void Daemon::start_dns(engine::Shard& shard, ShardServices& mine) {
 delivery::ShardDeliveryOptions Daemon::delivery_options(engine::Shard& shard, ShardServices& mine) {
   delivery::ShardDeliveryOptions options = settings_->delivery.shard_options(shard_count_);
   options.links.resolver = mine.mx.get();
+  options.links.hosts = mine.ares.get();
   options.links.hand_off = router_->hand_off_from(shard);
   options.links.requeue = router_->hand_over_from(shard);
   options.links.tls_client = mine.tls_client.get();

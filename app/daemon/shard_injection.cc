@@ -29,8 +29,8 @@ void Daemon::start_injection(engine::Shard& shard, ShardServices& mine) {
           .bounce_keys = config.bounce.domain.empty() ? nullptr : &*stores_->bounce_keys,
           .tenants = settings.tenant_defaults,
           .pools = settings.delivery.source_pools},
-      [relayed = settings.relayed()](std::string_view recipient) {
-        return delivery::route(recipient, relayed);
+      [routing = settings.delivery.routing()](std::string_view recipient) {
+        return routing.destination(recipient);
       },
       [&shard, router = router_.get()](const std::vector<queue::ScheduledItem>& parts) {
         for (const auto& part : parts) router->hand_over(shard, part);

@@ -4,6 +4,7 @@
 #include "proto/smtp/client_session.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "base/assert.h"
@@ -35,6 +36,25 @@ bool needs_smtputf8(const Envelope& envelope, std::string_view message) {
     if (has_8bit(rcpt)) return true;
   }
   return has_8bit(header_section(message));
+}
+
+// RFC 4648 §4 with padding: SASL's encoding of credentials (RFC 4954 §4).
+std::string base64(std::string_view bytes) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t group = 0;
+    for (std::size_t j = 0; j < 3; ++j) {
+      group = (group << 8) | (j < n ? static_cast<unsigned char>(bytes[i + j]) : 0U);
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+      out += j <= n ? alphabet[(group >> (18 - 6 * j)) & 0x3f] : '=';
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -91,7 +111,7 @@ bool ClientSession::can_answer(Command command, const Reply& reply) {
 }
 
 ClientSession::ClientSession(ClientOptions options)
-    : options_(std::move(options)), parser_(options_.reply_limits) {
+    : options_(std::move(options)), parser_(options_.reply_limits), tls_(options_.implicit_tls) {
   MTA_ASSERT(!options_.helo_name.empty());
   MTA_ASSERT(!has_line_break(options_.helo_name));
   pending_.push_back({Command::greeting});
@@ -277,21 +297,52 @@ void ClientSession::on_starttls(Reply reply) {
 }
 
 void ClientSession::authenticate_or_ready() {
-  if (options_.auth_plain.empty()) return become_ready();
   const auto& offered = capabilities_.auth_mechanisms;
-  if (std::find(offered.begin(), offered.end(), "PLAIN") == offered.end()) {
-    return fail(Reply{}, "AUTH PLAIN is not offered");
+  const auto offers = [&offered](std::string_view mechanism) {
+    return std::find(offered.begin(), offered.end(), mechanism) != offered.end();
+  };
+  if (!options_.auth_plain.empty()) {
+    if (!offers("PLAIN")) return fail_auth(Reply{}, "AUTH PLAIN is not offered");
+    state_ = State::auth;
+    send(Command::auth, "AUTH PLAIN " + options_.auth_plain + "\r\n");
+    return;
+  }
+  if (options_.auth_user.empty()) return become_ready();
+  if (!tls_ && !options_.auth_without_tls) {
+    return fail_auth(Reply{}, "AUTH not sent: the connection is not encrypted");
   }
   state_ = State::auth;
-  send(Command::auth, "AUTH PLAIN " + options_.auth_plain + "\r\n");
+  if (offers("PLAIN")) {
+    login_step_ = -1;
+    const std::string credentials =
+        std::string(1, '\0') + options_.auth_user + std::string(1, '\0') + options_.auth_password;
+    send(Command::auth, "AUTH PLAIN " + base64(credentials) + "\r\n");
+  } else if (offers("LOGIN")) {
+    login_step_ = 0;
+    send(Command::auth, "AUTH LOGIN\r\n");
+  } else {
+    fail_auth(Reply{}, "the server offers neither AUTH PLAIN nor AUTH LOGIN");
+  }
 }
 
 void ClientSession::on_auth(Reply reply) {
+  // AUTH LOGIN: a 334 asks for the user name, then for the password (RFC 4954 §4).
+  if (reply.code == 334 && login_step_ >= 0 && login_step_ < 2) {
+    const std::string& answer = login_step_ == 0 ? options_.auth_user : options_.auth_password;
+    ++login_step_;
+    send(Command::auth, base64(answer) + "\r\n");
+    return;
+  }
   if (reply.code != 235) {
-    fail(std::move(reply), "AUTH rejected");
+    fail_auth(std::move(reply), "AUTH rejected");
     return;
   }
   become_ready();
+}
+
+void ClientSession::fail_auth(Reply reply, std::string reason) {
+  fail(std::move(reply), std::move(reason));
+  if (auto* failed = std::get_if<SessionFailed>(&events_.back())) failed->auth = true;
 }
 
 void ClientSession::tls_started() {

@@ -35,6 +35,15 @@ struct ClientOptions {
   // Base64 of "\0user\0password": after EHLO (and STARTTLS, when used) the session says AUTH
   // PLAIN (RFC 4954, 4616) and is ready only after 235. Empty = no AUTH.
   std::string auth_plain;
+  // A user and password (auth_plain empty): AUTH PLAIN when the server's EHLO offers it, else
+  // AUTH LOGIN; neither offered fails the session. Only over TLS (STARTTLS or implicit) unless
+  // auth_without_tls: in plaintext the session fails instead of sending the secret.
+  std::string auth_user;
+  std::string auth_password;
+  bool auth_without_tls = false;
+  // The connection is TLS from its first byte (SMTPS, RFC 8314 §3.3): tls() from the start,
+  // STARTTLS never sent.
+  bool implicit_tls = false;
 };
 
 // Events, in the order they happen.
@@ -68,6 +77,7 @@ struct TransactionResult {  // the end of one message
 struct SessionFailed {
   Reply reply;
   std::string reason;
+  bool auth = false;  // AUTH failed (rejected, not offered, or refused in plaintext)
 };
 struct SessionClosed {};  // QUIT answered
 using SessionEvent = std::variant<SessionReady, RecipientResult, TransactionResult, SessionFailed,
@@ -148,7 +158,7 @@ class ClientSession {
     helo,
     starttls,  // STARTTLS sent, waiting for its reply
     tls_wait,  // 220 received, waiting for tls_started()
-    auth,      // AUTH PLAIN sent
+    auth,      // AUTH sent (PLAIN, or a step of LOGIN)
     ready,
     transaction,
     quitting,
@@ -172,6 +182,7 @@ class ClientSession {
   // AUTH when asked for (ClientOptions::auth_plain), else ready.
   void authenticate_or_ready();
   void on_auth(Reply reply);
+  void fail_auth(Reply reply, std::string reason);
   void on_rset(const Reply& reply);
   void on_mail(Reply reply);
   void on_rcpt(std::size_t index, Reply reply);
@@ -195,6 +206,7 @@ class ClientSession {
   std::size_t discarded_bytes_ = 0;
   bool pipelining_ = false;
   bool quit_requested_ = false;
+  int login_step_ = -1;  // AUTH LOGIN: the 334s answered so far; -1 under PLAIN
   std::size_t transactions_begun_ = 0;
   std::optional<detail::ClientTransaction> transaction_;
   std::deque<Pending> pending_;  // commands sent (or queued to send) awaiting replies, in order

@@ -506,6 +506,57 @@ void add_mail_parameter_conversations(std::vector<Conversation>& out) {
                  ClientOptions{"mta1.example.net", {}, true}});
 }
 
+// A user and password: PLAIN when offered, else LOGIN; never in plaintext unless allowed.
+void add_credential_conversations(std::vector<Conversation>& out) {
+  const std::string ehlo_tls = "250-mx\r\n250 STARTTLS\r\n";
+  const ClientOptions login{
+      .starttls = true, .auth_user = "u", .auth_password = "p"};  // "u" dQ==, "p" cA==
+  out.push_back({"credentials_prefer_plain",
+                 {Server{kGreeting}, Server{ehlo_tls}, Server{"220 go\r\n"}, TlsUp{},
+                  Server{"250-mx\r\n250 AUTH LOGIN PLAIN\r\n"}, Server{"235 2.7.0 ok\r\n"}},
+                 {kEhlo, "STARTTLS\r\n", kEhlo, "AUTH PLAIN AHUAcA==\r\n"},
+                 {"starttls", "ready pipelining=0 tls"},
+                 login});
+  out.push_back({"credentials_use_login_when_plain_is_not_offered",
+                 {Server{kGreeting}, Server{ehlo_tls}, Server{"220 go\r\n"}, TlsUp{},
+                  Server{"250-mx\r\n250 AUTH LOGIN\r\n"}, Server{"334 VXNlcm5hbWU6\r\n"},
+                  Server{"334 UGFzc3dvcmQ6\r\n"}, Server{"235 2.7.0 ok\r\n"}},
+                 {kEhlo, "STARTTLS\r\n", kEhlo, "AUTH LOGIN\r\n", "dQ==\r\n", "cA==\r\n"},
+                 {"starttls", "ready pipelining=0 tls"},
+                 login});
+  out.push_back({"credentials_login_rejected",
+                 {Server{kGreeting}, Server{ehlo_tls}, Server{"220 go\r\n"}, TlsUp{},
+                  Server{"250-mx\r\n250 AUTH LOGIN\r\n"}, Server{"334 VXNlcm5hbWU6\r\n"},
+                  Server{"334 UGFzc3dvcmQ6\r\n"}, Server{"535 5.7.8 no\r\n"}},
+                 {kEhlo, "STARTTLS\r\n", kEhlo, "AUTH LOGIN\r\n", "dQ==\r\n", "cA==\r\n"},
+                 {"starttls", "failed 535 5.7.8 no: AUTH rejected"},
+                 login});
+  out.push_back({"credentials_never_sent_in_plaintext",
+                 {Server{kGreeting}, Server{"250-mx\r\n250 AUTH PLAIN LOGIN\r\n"}},
+                 {kEhlo},
+                 {"failed 0: AUTH not sent: the connection is not encrypted"},
+                 ClientOptions{.auth_user = "u", .auth_password = "p"}});
+  out.push_back(
+      {"credentials_in_plaintext_when_allowed",
+       {Server{kGreeting}, Server{"250-mx\r\n250 AUTH PLAIN\r\n"}, Server{"235 2.7.0 ok\r\n"}},
+       {kEhlo, "AUTH PLAIN AHUAcA==\r\n"},
+       {"ready pipelining=0"},
+       ClientOptions{.auth_user = "u", .auth_password = "p", .auth_without_tls = true}});
+  out.push_back(
+      {"credentials_over_implicit_tls_without_starttls",
+       {Server{kGreeting}, Server{"250-mx\r\n250 AUTH PLAIN\r\n"}, Server{"235 2.7.0 ok\r\n"}},
+       {kEhlo, "AUTH PLAIN AHUAcA==\r\n"},
+       {"ready pipelining=0 tls"},
+       ClientOptions{
+           .starttls = true, .auth_user = "u", .auth_password = "p", .implicit_tls = true}});
+  out.push_back({"credentials_with_no_mechanism_in_common",
+                 {Server{kGreeting}, Server{ehlo_tls}, Server{"220 go\r\n"}, TlsUp{},
+                  Server{"250-mx\r\n250 AUTH CRAM-MD5\r\n"}},
+                 {kEhlo, "STARTTLS\r\n", kEhlo},
+                 {"starttls", "failed 0: the server offers neither AUTH PLAIN nor AUTH LOGIN"},
+                 login});
+}
+
 void add_tls_and_auth_conversations(std::vector<Conversation>& out) {
   // RFC 3207. The server's EHLO after TLS no longer offers STARTTLS.
   const ClientOptions tls{.starttls = true};
@@ -568,6 +619,7 @@ void add_tls_and_auth_conversations(std::vector<Conversation>& out) {
                  {kEhlo},
                  {"failed 0: AUTH PLAIN is not offered"},
                  ClientOptions{.auth_plain = "AHUAcA=="}});
+  add_credential_conversations(out);
 }
 
 std::vector<Conversation> conversations() {

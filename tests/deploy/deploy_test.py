@@ -103,6 +103,8 @@ NOT_BUILD_PACKAGES = {
     "python3-yaml", "strace", "logrotate", "redis-server", "redis-tools", "fail2ban",
     "python3-jsonschema",
 }
+# The smarthost e2e test's SASL server (tests/e2e/smarthost_test.py).
+NOT_BUILD_PACKAGES |= {"sasl2-bin", "libsasl2-modules", "libsasl2-modules-db"}
 # Libraries every Debian image has (libc6, libstdc++6, libgcc-s1).
 BASE_LIBRARIES = re.compile(
     r"^(linux-vdso|linux-gate|ld-linux.*|libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s)"

@@ -48,7 +48,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 
 class PostfixServer:
-    def __init__(self, workdir, address, port, sink_port, tls="may", cert=None, key=None):
+    def __init__(self, workdir, address, port, sink_port, tls="may", cert=None, key=None,
+                 main_cf="", master_cf="", before_start=None):
+        """main_cf: lines appended to main.cf (a later line wins); master_cf: more services;
+        before_start(etc_dir): called once the config directory is written."""
         self.dir = os.path.join(workdir, f"postfix-{address}")
         self.address, self.port = address, port
         etc = self.etc = os.path.join(self.dir, "etc")
@@ -82,9 +85,11 @@ biff = no
 smtpd_peername_lookup = no
 in_flow_delay = 0
 smtp_tls_security_level = none
-{tls_lines}""")
+{tls_lines}{main_cf}""")
         with open(os.path.join(etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(listen=f"{address}:{port}"))
+            f.write(MASTER_CF.format(listen=f"{address}:{port}") + master_cf)
+        if before_start:
+            before_start(etc)
         subprocess.run([POSTFIX, "-c", etc, "check"], check=True, capture_output=True)
         out = subprocess.run([POSTFIX, "-c", etc, "start"], capture_output=True, text=True)
         if out.returncode != 0:
