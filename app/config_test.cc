@@ -88,7 +88,7 @@ TEST(Config, ErrorsNameTheKey) {
       {"[delivery]\nconnect_timeout = \"5 parsecs\"\n", "delivery.connect_timeout"},
       {"[queue]\nretry_jitter = 2\n", "queue.retry_jitter"},
       {"[nonsense]\n", "nonsense"},
-      {"[node\n", "at line"},
+      {"[node\n", "test:1: TOML syntax error"},
       {"[log]\nlevel = \"loud\"\n", "log.level"},
       {"[http]\nadmin_kee = \"k\"\n", "http.admin_kee"},
       {"[queue]\nretry_initial = \"1h\"\nretry_max_delay = \"2s\"\n", "queue.retry_max_delay"},
@@ -114,10 +114,11 @@ TEST(Config, ErrorsGiveTheFileAndLine) {
   auto config =
       parse_config("[node]\nhostname = \"x\"\n\n[log]\nlevle = \"debug\"\n", "outpost.toml");
   ASSERT_FALSE(config.has_value());
-  EXPECT_EQ(config.error().detail, "outpost.toml:5: unknown key log.levle");
+  EXPECT_EQ(config.error().detail,
+            "outpost.toml:5: log.levle: unknown key (did you mean log.level?)");
   auto section = parse_config("[[tenant]]\nname = \"a\"\n[[tenant]]\nname = \"a\"\n", "t.toml");
   ASSERT_FALSE(section.has_value());
-  EXPECT_EQ(section.error().detail, "t.toml:4: tenant[1]: tenant a is configured twice");
+  EXPECT_EQ(section.error().detail, "t.toml:4: tenant[1].name: tenant a is configured twice");
   auto missing = load_config("/nonexistent/outpost.toml");
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message().find("cannot read config file"), std::string::npos);

@@ -12,16 +12,14 @@ Result<void> parse_key(config::Table& entry, std::vector<SigningKeyConfig>& out)
   CONFIG_TRY(entry.string_list("headers", key.headers));
   CONFIG_TRY(entry.string("role", key.role));
   CONFIG_TRY(entry.no_unknown_keys());
-  const std::string& name = entry.name();
   if (key.domain.empty() || key.selector.empty() || key.key_path.empty()) {
-    return entry.error(name + " needs domain, selector and key");
+    return entry.error("needs domain, selector and key");
   }
   if (key.algorithm != "" && key.algorithm != "rsa-sha256" && key.algorithm != "ed25519-sha256") {
-    return entry.error("algorithm",
-                       name + ".algorithm must be \"rsa-sha256\" or \"ed25519-sha256\"");
+    return entry.error("algorithm", "must be \"rsa-sha256\" or \"ed25519-sha256\"");
   }
   if (key.role != "author" && key.role != "fallback" && key.role != "platform") {
-    return entry.error("role", name + ".role must be \"author\", \"fallback\" or \"platform\"");
+    return entry.error("role", "must be \"author\", \"fallback\" or \"platform\"");
   }
   out.push_back(std::move(key));
   return {};

@@ -47,13 +47,13 @@ TEST(DkimConfig, ErrorsNameTheKey) {
   for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
            {"[dkim]\ndomain = \"a\"\n", "[[dkim]]"},
            {"[[dkim]]\ndomain = \"a.example\"\nselector = \"s\"\n",
-            "test.toml:1: dkim[0] needs domain, selector and key"},
+            "test.toml:1: dkim[0]: needs domain, selector and key"},
            {"[[dkim]]\ndomain = \"a\"\nselector = \"s\"\nkey = \"k\"\nrole = \"boss\"\n",
             "test.toml:5: dkim[0].role"},
            {"[[dkim]]\ndomain = \"a\"\nselector = \"s\"\nkey = \"k\"\nalgorithm = \"rsa\"\n",
             "dkim[0].algorithm"},
            {"[[dkim]]\ndomain = \"a\"\nselector = \"s\"\nkey = \"k\"\nselecter = \"t\"\n",
-            "dkim[0].selecter"}}) {
+            "test.toml:5: dkim[0].selecter: unknown key (did you mean dkim[0].selector?)"}}) {
     EXPECT_NE(config::error_for_test(parse(text)).find(want), std::string::npos) << text;
   }
 }
