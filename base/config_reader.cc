@@ -2,11 +2,13 @@
 // they are caught here and turned into a Result, so the rest of the program sees no exceptions.
 #include "base/config_reader.h"
 
+#include <fcntl.h>
 #include <toml++/toml.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "base/duration.h"
@@ -404,13 +406,24 @@ Unexpected<Error> Document::error_at(std::uint32_t line, std::string_view key,
 }
 
 Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) {
-    return unexpected(std::make_error_code(std::errc::no_such_file_or_directory), "cannot read");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return unexpected(std::error_code(errno, std::generic_category()), "cannot read " + path);
+  std::string text;
+  char chunk[16384];
+  for (;;) {
+    const ssize_t got = ::read(fd, chunk, sizeof chunk);
+    if (got == 0) break;
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      return unexpected(std::error_code(error, std::generic_category()), "cannot read " + path);
+    }
+    text.append(chunk, static_cast<std::size_t>(got));
   }
-  return text.str();
+  ::close(fd);
+  return text;
 }
 
 }  // namespace mta::config

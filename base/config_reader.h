@@ -174,7 +174,8 @@ class Document {
   Locations locations_;
 };
 
-// The whole of a file (config, rule files); fails with no_such_file_or_directory.
+// The whole of a file (config, rule files); fails with the system's error (ENOENT, EACCES,
+// EISDIR) and "cannot read PATH".
 Result<std::string> read_file(const std::string& path);
 
 }  // namespace mta::config
