@@ -18,6 +18,7 @@
 #include "app/inject_command.h"
 #include "app/queue_command.h"
 #include "app/suppression_command.h"
+#include "app/version.h"
 #include "injection/access.h"
 #include "injection/api.h"
 #include "queue/bounce_keys.h"
@@ -39,6 +40,7 @@ Commands:
   bounce-keys  rotate the keys that tag VERP return paths and X-Outpost-Ref
   passwd   read a password on standard input, print its hash for [[submission.user]];
            --api-key makes an HTTP API key for [[http.api_key]]
+  version  the version, git revision, build type and TLS library (also --version)
 
 `outpost COMMAND --help` describes each command.
 )";
@@ -222,6 +224,10 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string_view command = argv[1];
+  if (command == "--version" || command == "version") {
+    std::fputs(mta::app::version_text().c_str(), stdout);
+    return 0;
+  }
   if (command == "run") return run_command(argc, argv);
   if (command == "queue") {
     const std::vector<std::string_view> args(argv + 2, argv + argc);
