@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -86,6 +87,42 @@ std::string_view drop_prefix(std::string_view text, std::string_view prefix) {
   text.remove_prefix(prefix.size() + 1);
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   return text;
+}
+
+std::string_view trimmed(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+}
+
+// The key a syntax error at `line` (from 1) of `text` is about, as Table names it ("log.level",
+// "dkim[1].key"): the bare key of a `key = value` line, under the last table header before
+// it; "" for a header line or anything else. A best guess from the raw text, the parse having
+// failed.
+std::string key_at_line(std::string_view text, std::uint32_t line) {
+  constexpr std::string_view bare_key_chars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.";
+  std::string table;
+  std::map<std::string, std::size_t, std::less<>> arrays;  // [[name]] headers so far
+  for (std::uint32_t number = 1; number <= line && !text.empty(); ++number) {
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    const std::string_view current = trimmed(text.substr(0, end));
+    text.remove_prefix(std::min(end + 1, text.size()));
+    const std::string_view header = trimmed(current.substr(0, current.find('#')));
+    if (header.starts_with("[[") && header.ends_with("]]")) {
+      const std::string name(trimmed(header.substr(2, header.size() - 4)));
+      table = name + "[" + std::to_string(arrays[name]++) + "]";
+    } else if (header.starts_with("[") && header.ends_with("]")) {
+      table = std::string(trimmed(header.substr(1, header.size() - 2)));
+    } else if (number == line) {
+      const std::size_t key_end =
+          std::min(current.find_first_not_of(bare_key_chars), current.size());
+      if (key_end == 0 || !trimmed(current.substr(key_end)).starts_with("=")) return "";
+      const std::string key(current.substr(0, key_end));
+      return table.empty() ? key : table + "." + key;
+    }
+  }
+  return "";
 }
 
 // The table holding `key`: "a.b[0]" for "a.b[0].c", "a.b" for "a.b[0]", "" for "a".
@@ -181,7 +218,8 @@ Result<void> Table::integer64(std::string_view key, std::optional<std::int64_t>&
 
 Result<void> Table::boolean(std::string_view key, bool& out) {
   if (const auto* node = as_node(find(key))) {
-    auto value = node->value<bool>();
+    // Exact types: toml++'s value<T>() would turn 1 into true and true into 1.
+    auto value = node->is_boolean() ? node->value<bool>() : std::nullopt;
     if (!value) return error(key, "must be true or false, not " + kind_of(*node));
     out = *value;
   }
@@ -204,10 +242,10 @@ Result<void> Table::duration(std::string_view key, Clock::Duration& out) {
   const auto* node = as_node(find(key));
   if (node == nullptr) return {};
   std::string text;
-  if (auto s = node->value<std::string>()) {
-    text = *s;
-  } else if (auto i = node->value<std::int64_t>()) {
-    text = std::to_string(*i);
+  if (node->is_string()) {
+    text = *node->value<std::string>();
+  } else if (node->is_integer()) {
+    text = std::to_string(*node->value<std::int64_t>());
   } else {
     return error(key, "must be a duration such as \"30s\" or \"5m\", not " + kind_of(*node));
   }
@@ -342,7 +380,7 @@ Result<Document> Document::parse(std::string_view text, std::string_view file_na
     }
     const toml::source_position at = error.source().begin;
     return located_error(
-        file_name, at.line, "",
+        file_name, at.line, key_at_line(text, at.line),
         what + " at column " + std::to_string(at.column) + ": " + std::string(description));
   }
   return Document(std::move(impl), std::string(file_name));

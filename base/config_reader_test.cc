@@ -106,6 +106,15 @@ TEST(ConfigReader, ErrorsNameFileLineAndKey) {
       {"[s]\ncount = 3.0\n",
        "test.toml:2: s.count: must be an integer from 1 to 10, not a fractional number"},
       {"[s]\nflag = \"yes\"\n", "test.toml:2: s.flag: must be true or false, not a string"},
+      // Exact types: toml++ alone would read 1 as true and true as 1.
+      {"[s]\nflag = 1\n", "test.toml:2: s.flag: must be true or false, not an integer"},
+      {"[s]\ncount = true\n",
+       "test.toml:2: s.count: must be an integer from 1 to 10, not true or false"},
+      {"[s]\nwait = true\n",
+       "test.toml:2: s.wait: must be a duration such as \"30s\" or \"5m\", not true or false"},
+      {"[s]\nratio = true\n",
+       "test.toml:2: s.ratio: must be a number from 0 to 1, not true or false"},
+      {"[s]\ndaily = [true]\n", "test.toml:2: s.daily: must be a list of counts"},
       {"[s]\nratio = 2\n", "test.toml:2: s.ratio: must be a number from 0 to 1, not 2"},
       {"[s]\nratio = \"half\"\n",
        "test.toml:2: s.ratio: must be a number from 0 to 1, not a string"},
@@ -130,10 +139,15 @@ TEST(ConfigReader, ErrorsNameFileLineAndKey) {
       {"[s]\ntext = \"x\"\ntxet = \"y\"\n",
        "test.toml:3: s.txet: unknown key (did you mean s.text?)"},
       {"[s]\nnothing_like_it = 1\n", "test.toml:2: s.nothing_like_it: unknown key"},
+      // Syntax errors name the key of their line when there is one.
       {"[s\n", "test.toml:1: TOML syntax error in table header at column 3: "},
       {"[s]\ntext = \"a\"\ntext = \"b\"\n",
-       "test.toml:3: TOML syntax error in key-value pair at column 8: cannot redefine existing "
-       "string 'text'"},
+       "test.toml:3: s.text: TOML syntax error in key-value pair at column 8: cannot redefine "
+       "existing string 'text'"},
+      {"[s]  # comment\n  count = ten\n", "test.toml:2: s.count: TOML syntax error in "},
+      {"[[s.entry]]\n[[s.entry]]\nname = \"a\nx = 1\n", "test.toml:3: s.entry[1].name: TOML "},
+      {"text = 1\n[s]\nflag = yes please\n", "test.toml:3: s.flag: TOML syntax error"},
+      {"top = 1 2\n", "test.toml:1: top: TOML syntax error"},
   };
   for (const auto& c : cases) {
     auto got = parse(c.text);
