@@ -158,9 +158,9 @@ Result<void> read_delivery(const Config& config, Settings& settings) {
   return {};
 }
 
-// MX delivery's resolver, made as each shard will make it (and dropped): its servers parse.
-Result<void> check_resolver(const Config& config, const Settings& settings) {
-  if (settings.relayed()) return {};
+// The resolver, made as each shard makes it (and dropped): its servers parse. Checked with a
+// relay too: a wrong [dns] is wrong whether or not this start uses it.
+Result<void> check_resolver(const Config& config) {
   auto resolver = dns::AresResolver::create(config.dns.resolver);
   if (!resolver) return config.locations.error("dns.servers", resolver.error().message());
   return {};
@@ -176,8 +176,8 @@ Result<std::unique_ptr<Settings>> check_settings(const Config& config) {
   CONFIG_TRY(read_signing(config, *settings));
   CONFIG_TRY(read_rules_files(config, *settings));
   CONFIG_TRY(check_delivery_log(config));
+  CONFIG_TRY(check_resolver(config));
   CONFIG_TRY(read_delivery(config, *settings));
-  CONFIG_TRY(check_resolver(config, *settings));
   return settings;
 }
 
