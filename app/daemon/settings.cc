@@ -4,10 +4,6 @@
 // rules (mailbox), the response rules, relay, sources, shaping and tenants' caps (delivery), the
 // DNS servers (dns). `run --check-config` runs exactly this, so it refuses what `run` refuses.
 // Every error names the file, line and key through Config::locations.
-#include <unistd.h>
-
-#include <filesystem>
-
 #include "app/daemon/daemon.h"
 #include "base/log.h"
 #include "dkim/config.h"
@@ -129,22 +125,6 @@ Result<void> read_rules_files(const Config& config, Settings& settings) {
   return {};
 }
 
-// The delivery log is opened once the runtime exists; its directory must be there and writable.
-Result<void> check_delivery_log(const Config& config) {
-  const std::string& path = config.log.delivery_log;
-  if (path.empty()) return {};
-  std::error_code ec;
-  const bool exists = std::filesystem::exists(path, ec);
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  if (::access(exists ? path.c_str() : dir.c_str(), W_OK) != 0) {
-    return config.locations.error(
-        "log.delivery_log",
-        "cannot write " + path + ": " + std::error_code(errno, std::generic_category()).message());
-  }
-  return {};
-}
-
 // delivery::load_delivery_settings logs what it refuses: the error carries no more text.
 Result<void> read_delivery(const Config& config, Settings& settings) {
   auto delivery = delivery::load_delivery_settings(
@@ -175,7 +155,6 @@ Result<std::unique_ptr<Settings>> check_settings(const Config& config) {
   CONFIG_TRY(read_tls(config, *settings));
   CONFIG_TRY(read_signing(config, *settings));
   CONFIG_TRY(read_rules_files(config, *settings));
-  CONFIG_TRY(check_delivery_log(config));
   CONFIG_TRY(check_resolver(config));
   CONFIG_TRY(read_delivery(config, *settings));
   return settings;

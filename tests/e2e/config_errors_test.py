@@ -97,8 +97,6 @@ CASES = [
      {"response.rules": "suspend when the moon is full\n"}),
     ("unreadable CA file", '[delivery]\ntls_ca_file = "{dir}/ca.pem"\n', 2,
      "delivery.tls_ca_file", "{dir}/ca.pem", {"ca.pem": "garbage\n"}),
-    ("delivery log directory missing", '[log]\ndelivery_log = "{dir}/no/such/dir/d.jsonl"\n', 2,
-     "log.delivery_log", "cannot write", {}),
     ("DNS server not an address", '[dns]\nservers = ["dns.example"]\n', 2, "dns.servers",
      "dns.example", {}),
     ("[delivery] source not an array of tables", '[delivery]\nsource = 1\n', 2,
