@@ -119,7 +119,7 @@ std::string key_at_line(std::string_view text, std::uint32_t line) {
           std::min(current.find_first_not_of(bare_key_chars), current.size());
       if (key_end == 0 || !trimmed(current.substr(key_end)).starts_with("=")) return "";
       const std::string key(current.substr(0, key_end));
-      return table.empty() ? key : table + "." + key;
+      return table.empty() ? key : table.append(".").append(key);
     }
   }
   return "";
