@@ -45,7 +45,8 @@ Commands:
 `outpost COMMAND --help` describes each command.
 )";
 
-constexpr std::string_view run_usage = R"(Usage: outpost run [--config FILE] [--log-level LEVEL]
+constexpr std::string_view run_usage =
+    R"(Usage: outpost run [--config FILE] [--log-level LEVEL] [--check-config]
 
 Runs the daemon until SIGTERM or SIGINT, then stops accepting, drains sessions and
 deliveries in flight, and exits 0. Without --config every key takes its default: SMTP

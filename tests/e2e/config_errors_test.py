@@ -265,7 +265,8 @@ class CommandLineTest(unittest.TestCase):
             fields = dict(line.split(": ", 1) for line in lines[1:])
             self.assertEqual(set(fields), {"revision", "build", "tls"})
             self.assertRegex(fields["revision"], r"^([0-9a-f]{7,40}(-dirty)?|unknown|\S+)$")
-            self.assertIn(fields["build"], {"Release", "Debug", "RelWithDebInfo", "MinSizeRel"})
+            self.assertIn(fields["build"],
+                          {"Release", "Debug", "RelWithDebInfo", "MinSizeRel", "none"})
             self.assertRegex(fields["tls"], r"^(BoringSSL|OpenSSL \d+\.\d+)")
 
 
