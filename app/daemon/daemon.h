@@ -96,7 +96,7 @@ struct Settings {
 
 // Checks and converts the config as `run` does before it opens the spool, binds a socket or
 // sends mail; `run --check-config` calls it alone, so both refuse a file alike. An error names
-// the file, line and key (Config::locations); one with no detail was logged where it happened.
+// the file, line and key (Config::locations); delivery's settings log their own reason first.
 Result<std::unique_ptr<Settings>> check_settings(const Config& config);
 
 // Where the shards report what they do: metrics, the status page, the delivery log, the fleet.

@@ -125,7 +125,7 @@ Result<void> read_rules_files(const Config& config, Settings& settings) {
   return {};
 }
 
-// delivery::load_delivery_settings logs what it refuses: the error carries no more text.
+// delivery::load_delivery_settings logs what it refuses; the error adds where [delivery] is.
 Result<void> read_delivery(const Config& config, Settings& settings) {
   auto delivery = delivery::load_delivery_settings(
       config.delivery, delivery::OtherSections{.hostname = config.node.hostname,
@@ -133,7 +133,7 @@ Result<void> read_delivery(const Config& config, Settings& settings) {
                                                .queue = config.queue,
                                                .cluster = config.cluster,
                                                .dns = config.dns});
-  if (!delivery) return unexpected(std::make_error_code(std::errc::invalid_argument));
+  if (!delivery) return config.locations.error("delivery", "refused (the reason is logged above)");
   settings.delivery = std::move(delivery).value();
   return {};
 }
