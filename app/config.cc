@@ -2,6 +2,7 @@
 // sections have always been checked, so a file with one mistake gets the same error as before.
 #include "app/config.h"
 
+#include <cstdio>
 #include <set>
 #include <system_error>
 
@@ -54,13 +55,22 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       "metrics", "bounce", "mailbox", "imap",       "pop3",     "cluster", "limits", "auth"};
   static const std::set<std::string> arrays = {"dkim", "route", "shaping", "tenant", "warmup"};
   CONFIG_TRY(file->check_sections(tables, arrays));
+  config.locations = file->locations();
   return config;
 }
 
 Result<Config> load_config(const std::string& path) {
   auto text = read_file(path);
-  if (!text) return unexpected(text.error().code, "cannot read config file " + path);
+  if (!text) {
+    return unexpected(text.error().code,
+                      "cannot read config file " + path + ": " + text.error().code.message());
+  }
   return parse_config(*text, path);
+}
+
+void report_config_error(const Error& error) {
+  if (error.detail.empty()) return;
+  std::fprintf(stderr, "outpost: %s\n", error.detail.c_str());
 }
 
 engine::ListenerLimits Config::listener_limits(Listener listener) const {

@@ -65,6 +65,10 @@ struct Config {
   // Sections the design names whose features have not landed yet: accepted, reported.
   std::vector<std::string> ignored_sections;
 
+  // Where each key was in the file, so the checks made after parsing (check_settings in
+  // app/daemon/settings.cc: addresses, key and certificate files, rules files) name its line.
+  config::Locations locations;
+
   enum class Listener { submission, http, bounce, imap, pop3 };
   // A listener's limits: its section's value, else [limits]', else the listener's default.
   // Defaults: 50 connections per IP for SMTP and HTTP, 20 for IMAP and POP3; command_timeout
@@ -76,6 +80,14 @@ using config::read_file;  // base/config_reader.h: the whole of a file (config, 
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
 Result<Config> load_config(const std::string& path);
+
+// The exit code of a configuration that `outpost run` refuses and `run --check-config`
+// reports (and of a command line either refuses): stable, for scripts.
+inline constexpr int exit_config_error = 2;
+
+// Prints a configuration error for the operator: "outpost: FILE:LINE: KEY: problem" on
+// stderr. An error with no detail was logged where it happened and prints nothing more.
+void report_config_error(const Error& error);
 
 using mta::parse_duration;  // base/duration.h: "250ms", "30s", "5m", "2h", "1d"
 

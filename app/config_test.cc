@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace mta::app {
 namespace {
@@ -88,7 +92,7 @@ TEST(Config, ErrorsNameTheKey) {
       {"[delivery]\nconnect_timeout = \"5 parsecs\"\n", "delivery.connect_timeout"},
       {"[queue]\nretry_jitter = 2\n", "queue.retry_jitter"},
       {"[nonsense]\n", "nonsense"},
-      {"[node\n", "at line"},
+      {"[node\n", "test:1: TOML syntax error"},
       {"[log]\nlevel = \"loud\"\n", "log.level"},
       {"[http]\nadmin_kee = \"k\"\n", "http.admin_kee"},
       {"[queue]\nretry_initial = \"1h\"\nretry_max_delay = \"2s\"\n", "queue.retry_max_delay"},
@@ -114,10 +118,17 @@ TEST(Config, ErrorsGiveTheFileAndLine) {
   auto config =
       parse_config("[node]\nhostname = \"x\"\n\n[log]\nlevle = \"debug\"\n", "outpost.toml");
   ASSERT_FALSE(config.has_value());
-  EXPECT_EQ(config.error().detail, "outpost.toml:5: unknown key log.levle");
+  EXPECT_EQ(config.error().detail,
+            "outpost.toml:5: log.levle: unknown key (did you mean log.level?)");
   auto section = parse_config("[[tenant]]\nname = \"a\"\n[[tenant]]\nname = \"a\"\n", "t.toml");
   ASSERT_FALSE(section.has_value());
-  EXPECT_EQ(section.error().detail, "t.toml:4: tenant[1]: tenant a is configured twice");
+  EXPECT_EQ(section.error().detail, "t.toml:4: tenant[1].name: tenant a is configured twice");
+  // The lines stay with the config, for the checks made after parsing.
+  auto parsed =
+      parse_config("[node]\nhostname = \"x\"\n\n[submission]\nlisten = [\"a\"]\n", "o.toml");
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->locations.error("submission.listen", "bad").error().detail,
+            "o.toml:5: submission.listen: bad");
   auto missing = load_config("/nonexistent/outpost.toml");
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message().find("cannot read config file"), std::string::npos);
@@ -172,6 +183,51 @@ TEST(Config, TheSampleConfigurationsParse) {
     auto config = load_config(std::string(OUTPOST_SOURCE_DIR) + "/deploy/" + name);
     EXPECT_TRUE(config.has_value()) << name << ": " << config.error().message();
   }
+}
+
+// Every duration of the sample configuration takes the "60s" style in any unit and a bare
+// number of seconds, and refuses anything else naming its file, line and key: each is read by
+// config::Table::duration.
+TEST(Config, EveryDurationTakesUnitsAndSeconds) {
+  auto text = read_file(std::string(OUTPOST_SOURCE_DIR) + "/deploy/outpost.toml");
+  ASSERT_TRUE(text.has_value());
+  std::vector<std::string> lines;
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const std::regex header(R"(^\[\[?([a-z0-9_.]+)\]\]?)");
+  const std::regex duration(R"(^([a-z_]+) = "([0-9]+)(ms|s|m|h|d)\"(.*)$)");
+  const std::map<std::string, long> seconds_per = {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+  std::string section;
+  int found = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::smatch match;
+    if (std::regex_search(lines[i], match, header)) section = match[1];
+    if (!std::regex_match(lines[i], match, duration)) continue;
+    ++found;
+    const std::string key = section + "." + std::string(match[1]);
+    const auto with = [&](const std::string& value) {
+      std::vector<std::string> changed = lines;
+      changed[i] = std::string(match[1]) + " = " + value + std::string(match[4]);
+      std::string joined;
+      for (const auto& line : changed) joined += line + "\n";
+      return parse_config(joined, "sample.toml");
+    };
+    const long number = std::stol(match[2]);
+    if (match[3] != "ms") {  // "500ms" has no other spelling
+      const long seconds = number * seconds_per.at(match[3]);
+      for (const std::string& value :
+           {"\"" + std::to_string(seconds) + "s\"", std::to_string(seconds)}) {
+        auto same = with(value);
+        EXPECT_TRUE(same.has_value()) << key << " = " << value << ": " << same.error().message();
+      }
+    }
+    auto refused = with("\"60 parsecs\"");
+    ASSERT_FALSE(refused.has_value()) << key;
+    EXPECT_TRUE(refused.error().detail.starts_with("sample.toml:" + std::to_string(i + 1) + ": " +
+                                                   key + ": "))
+        << refused.error().detail;
+  }
+  EXPECT_GE(found, 25);
 }
 
 TEST(Config, LimitsAndTheirOverrides) {

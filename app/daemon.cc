@@ -5,6 +5,8 @@
 // its name hashes to. The phases that build all this are in app/daemon/ (daemon.h lists them).
 #include "app/daemon.h"
 
+#include <cstdio>
+
 #include "app/daemon/daemon.h"
 #include "base/log.h"
 
@@ -20,7 +22,8 @@ int Daemon::run() {
   for (const auto& section : config_.ignored_sections) {
     log::warning("config section [" + section + "] is not used by this build yet");
   }
-  if (!open_stores() || !read_settings()) return 1;
+  if (!read_settings()) return exit_config_error;
+  if (!open_stores()) return 1;
   runtime_ = std::make_unique<engine::Runtime>(engine::RuntimeOptions{
       .shard_count = config_.node.shards, .drain_timeout = config_.delivery.drain_timeout});
   shard_count_ = runtime_->shard_count();
@@ -69,6 +72,17 @@ int Daemon::serve_until_signal() {
   services_.clear();
   // A clean stop: attempts the drain cut short were not crashes.
   stores_->breaker.table->clear_all();
+  return 0;
+}
+
+int check_config(const Config& config) {
+  log::set_level(config.log.level);
+  auto settings = check_settings(config);
+  if (!settings) {
+    report_config_error(settings.error());
+    return exit_config_error;
+  }
+  std::puts("config ok");
   return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "app/passwd_command.h"
 #include "app/queue_command.h"
 #include "app/suppression_command.h"
+#include "app/version.h"
 #include "queue/bounce_keys.h"
 
 namespace {
@@ -34,11 +36,13 @@ Commands:
   bounce-keys  rotate the keys that tag VERP return paths and X-Outpost-Ref
   passwd   read a password (twice, without echo, on a terminal), print its hash for
            [[submission.user]]; --api-key makes an HTTP API key for [[http.api_key]]
+  version  the version, git revision, build type and TLS library (also --version)
 
 `outpost COMMAND --help` describes each command.
 )";
 
-constexpr std::string_view run_usage = R"(Usage: outpost run [--config FILE] [--log-level LEVEL]
+constexpr std::string_view run_usage =
+    R"(Usage: outpost run [--config FILE] [--log-level LEVEL] [--check-config]
 
 Runs the daemon until SIGTERM or SIGINT, then stops accepting, drains sessions and
 deliveries in flight, and exits 0. Without --config every key takes its default: SMTP
@@ -46,14 +50,32 @@ submission on 127.0.0.1:2525, spool under ./var/spool. See deploy/outpost.toml f
 
 Options:
   --config FILE       TOML configuration file
-  --log-level LEVEL   debug, info, warning or error (overrides [log] level)
-  --check-config      parse the configuration, report errors, and exit
+  --log-level LEVEL   debug, info, notice, warning or error (overrides [log] level)
+  --check-config      run every check `run` makes before it opens the spool, binds a socket
+                      or sends mail (the file's keys and types, listen addresses, key,
+                      certificate and rules files, the relay), print "config ok", and exit
+
+Exit status: 0 after a clean stop (or "config ok"); 2 when the command line or the
+configuration is refused, with one line "outpost: FILE:LINE: KEY: problem" on stderr, the
+same for `run` and `run --check-config`; 1 when start-up failed after the configuration was
+accepted (the spool cannot be opened, an address is in use).
 )";
 
 // Loads the config named by --config (or the defaults); shared by the subcommands.
 mta::Result<mta::app::Config> config_from(const std::string& path) {
   return path.empty() ? mta::Result<mta::app::Config>(mta::app::Config{})
                       : mta::app::load_config(path);
+}
+
+// An option that takes a value, at argv[i]: the value (moving i past it), or nullopt with the
+// error printed when there is none.
+std::optional<std::string> option_value(int argc, char** argv, int& i, std::string_view what) {
+  if (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--")) {
+    std::fprintf(stderr, "outpost run: %s needs %.*s\n", argv[i], static_cast<int>(what.size()),
+                 what.data());
+    return std::nullopt;
+  }
+  return std::string(argv[++i]);
 }
 
 int run_command(int argc, char** argv) {
@@ -66,28 +88,29 @@ int run_command(int argc, char** argv) {
       std::fputs(run_usage.data(), stdout);
       return 0;
     }
-    if ((arg == "--config" || arg == "--log-level") && i + 1 < argc) {
-      (arg == "--config" ? config_path : log_level) = argv[++i];
+    if (arg == "--config" || arg == "--log-level") {
+      auto value = option_value(argc, argv, i, arg == "--config" ? "a file" : "a level");
+      if (!value) return mta::app::exit_config_error;
+      (arg == "--config" ? config_path : log_level) = std::move(*value);
     } else if (arg == "--check-config") {
       check_only = true;
     } else {
       std::fprintf(stderr, "outpost run: unknown argument %s\n%s", argv[i], run_usage.data());
-      return 2;
+      return mta::app::exit_config_error;
     }
   }
   auto config = config_from(config_path);
   if (!config) {
-    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
-    return 2;
+    mta::app::report_config_error(config.error());
+    return mta::app::exit_config_error;
   }
   if (!log_level.empty() && !mta::log::parse_level(log_level, config->log.level)) {
-    std::fprintf(stderr, "outpost: --log-level must be debug, info, warning or error\n");
-    return 2;
+    std::fprintf(stderr,
+                 "outpost: --log-level must be debug, info, notice, warning or error, not %s\n",
+                 log_level.c_str());
+    return mta::app::exit_config_error;
   }
-  if (check_only) {
-    std::puts("config ok");
-    return 0;
-  }
+  if (check_only) return mta::app::check_config(*config);
   return mta::app::run_daemon(*config, config_path);
 }
 
@@ -123,8 +146,8 @@ int bounce_keys_command(const std::vector<std::string_view>& args) {
   }
   auto config = config_from(config_path);
   if (!config) {
-    std::fprintf(stderr, "outpost: config: %s\n", config.error().message().c_str());
-    return 2;
+    mta::app::report_config_error(config.error());
+    return mta::app::exit_config_error;
   }
   const std::string path = config->bounce.key_file.empty() ? config->spool.path + "/bounce-keys"
                                                            : config->bounce.key_file;
@@ -150,6 +173,10 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string_view command = argv[1];
+  if (command == "--version" || command == "version") {
+    std::fputs(mta::app::version_text().c_str(), stdout);
+    return 0;
+  }
   if (command == "run") return run_command(argc, argv);
   if (command == "queue") {
     const std::vector<std::string_view> args(argv + 2, argv + argc);

@@ -22,10 +22,11 @@ Result<void> parse_auth_throttle(config::Table& section, AuthThrottleOptions& ou
   CONFIG_TRY(section.duration("failure_delay_max", out.failure_delay_max));
   CONFIG_TRY(section.integer("entries_max", out.entries_max, 1, 10'000'000));
   CONFIG_TRY(section.no_unknown_keys());
-  if (out.failure_window <= Clock::Duration::zero() || out.lockout <= Clock::Duration::zero()) {
-    return section.error(
-        out.failure_window <= Clock::Duration::zero() ? "failure_window" : "lockout",
-        "auth.failure_window and auth.lockout must be longer than zero");
+  if (out.failure_window <= Clock::Duration::zero()) {
+    return section.error("failure_window", "must be longer than zero");
+  }
+  if (out.lockout <= Clock::Duration::zero()) {
+    return section.error("lockout", "must be longer than zero");
   }
   return {};
 }

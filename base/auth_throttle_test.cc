@@ -228,8 +228,9 @@ entries_max = 1000
   EXPECT_EQ(config->entries_max, 1000U);
   for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
            {"[auth]\nfailures_max = 0\n", "auth.failures_max"},
-           {"[auth]\nlockout = \"0s\"\n", "test.toml:2: auth.failure_window and auth.lockout"},
-           {"[auth]\nlockouts = \"1m\"\n", "unknown key auth.lockouts"}}) {
+           {"[auth]\nlockout = \"0s\"\n", "test.toml:2: auth.lockout: must be longer than zero"},
+           {"[auth]\nlockouts = \"1m\"\n",
+            "test.toml:2: auth.lockouts: unknown key (did you mean auth.lockout?)"}}) {
     EXPECT_NE(config::error_for_test(parse(text)).find(want), std::string::npos) << text;
   }
 }

@@ -1,8 +1,9 @@
 // Reads the operator's TOML configuration for the modules that own its sections: each module
 // parses its own [section] through a config::Table, and app/ only composes them. Every value
-// keeps the file and line it came from, so an error reads "FILE:LINE: what is wrong". Reading
-// is strict: a key that no parser asked for is an error naming it, and so is a value of the
-// wrong type. toml++ stays inside config_reader.cc.
+// keeps the file and line it came from, so every error reads "FILE:LINE: KEY: problem", and
+// the lines outlive the parse (config::Locations) for the checks made later. Reading is
+// strict: a key that no parser asked for is an error naming it, with the closest known key as
+// a suggestion, and so is a value of the wrong type. toml++ stays inside config_reader.cc.
 #pragma once
 
 #include <chrono>
@@ -30,6 +31,31 @@ namespace mta::config {
   } while (false)
 
 class Document;
+
+// Where each key of one file is: its line, by dotted name ("log.level", "dkim[0].key",
+// "delivery.source[1].address"), kept after the file is parsed so that checks made later (a
+// listen address that does not parse, a key file that cannot be read) name the line too.
+// Default-constructed: no file (the built-in defaults), errors name the key alone.
+class Locations {
+ public:
+  const std::string& file_name() const { return file_name_; }
+  // The line of `key`, else of the nearest table holding it ("dkim[0]", "dkim"); 0: unknown.
+  std::uint32_t line(std::string_view key) const;
+  // "FILE:LINE: key: text", as Table::error gives it.
+  Unexpected<Error> error(std::string_view key, std::string_view text) const;
+
+ private:
+  friend class Document;
+  std::string file_name_;
+  std::map<std::string, std::uint32_t, std::less<>> lines_;
+};
+
+// The one form of every configuration error: "FILE:LINE: KEY: problem", with "FILE:" alone
+// when the line is unknown (0) and neither when there is no file. `text` says what is wrong
+// ("must be a string, not an integer"); a leading repetition of the key or of its table's
+// name ("log.level must be ...") is dropped, so older messages come out in the same form.
+Unexpected<Error> located_error(std::string_view file_name, std::uint32_t line,
+                                std::string_view key, std::string_view text);
 
 // One table of the file: a [section], or one entry of a [[section]] array. Reads key by key,
 // remembering which keys were asked for so no_unknown_keys() can name the rest. Every reader
@@ -61,19 +87,47 @@ class Table {
   // A table of string values, keys lower-cased: [section.key] "name" = "value".
   Result<void> string_map(std::string_view key, std::map<std::string, std::string>& out);
   // [[section.key]]: calls `read` with each entry, a Table named "section.key[i]". Fails when
-  // the value or an entry is not a table, naming [[section.key]].
+  // the value is not an array of tables (`key = 1`, a single [section.key]), naming
+  // [[section.key]].
   Result<void> each(std::string_view key, const std::function<Result<void>(Table&)>& read);
 
-  // Fails naming the first key of this table that no reader above asked for.
+  // Fails naming the first key of this table that no reader above asked for, with the closest
+  // key they did ask for when one is near: "log.levle: unknown key (did you mean log.level?)".
   Result<void> no_unknown_keys() const;
 
-  // An error at `key`'s line (the table's when the key is absent): "FILE:LINE: text".
+  // An error about `key`, at its line (the table's when the key is absent):
+  // "FILE:LINE: name.key: text" (located_error).
   Unexpected<Error> error(std::string_view key, const std::string& text) const;
-  // An error at the table's own line.
+  // An error about the table itself, at its own line: "FILE:LINE: name: text".
   Unexpected<Error> error(const std::string& text) const;
 
  private:
   friend class Document;
+
+  // Where each key of one file is: its line, by dotted name ("log.level", "dkim[0].key",
+  // "delivery.source[1].address"), kept after the file is parsed so that checks made later (a
+  // listen address that does not parse, a key file that cannot be read) name the line too.
+  // Default-constructed: no file (the built-in defaults), errors name the key alone.
+  class Locations {
+   public:
+    const std::string& file_name() const { return file_name_; }
+    // The line of `key`, else of the nearest table holding it ("dkim[0]", "dkim"); 0: unknown.
+    std::uint32_t line(std::string_view key) const;
+    // "FILE:LINE: key: text", as Table::error gives it.
+    Unexpected<Error> error(std::string_view key, std::string_view text) const;
+
+   private:
+    friend class Document;
+    std::string file_name_;
+    std::map<std::string, std::uint32_t, std::less<>> lines_;
+  };
+
+  // The one form of every configuration error: "FILE:LINE: KEY: problem", with "FILE:" alone
+  // when the line is unknown (0) and neither when there is no file. `text` says what is wrong
+  // ("must be a string, not an integer"); a leading repetition of the key or of its table's
+  // name ("log.level must be ...") is dropped, so older messages come out in the same form.
+  Unexpected<Error> located_error(std::string_view file_name, std::uint32_t line,
+                                  std::string_view key, std::string_view text);
   Table(const Document* document, const void* table, std::string name);
   const void* find(std::string_view key);  // a toml::node*, marking the key as known
   Result<void> integer64(std::string_view key, std::optional<std::int64_t>& out, std::int64_t min,
@@ -101,21 +155,27 @@ class Document {
   Table table(std::string_view name) const;
   // [[name]] at the top level: calls `read` with each entry, a Table named "name[i]".
   Result<void> each(std::string_view name, const std::function<Result<void>(Table&)>& read) const;
-  // Every top-level name must be in `tables` (a [table]) or `arrays` ([[array]] of tables).
+  // Every top-level name must be in `tables` (a [table]) or `arrays` ([[array]] of tables); an
+  // unknown one is an error suggesting the closest known name.
   Result<void> check_sections(const std::set<std::string>& tables,
                               const std::set<std::string>& arrays) const;
 
-  // "FILE:LINE: text", or "FILE: text" for line 0 (no position).
-  Unexpected<Error> error_at(std::uint32_t line, const std::string& text) const;
+  // Every key's line, for checks made after parsing.
+  const Locations& locations() const { return locations_; }
+
+  // "FILE:LINE: key: text" (located_error).
+  Unexpected<Error> error_at(std::uint32_t line, std::string_view key, std::string_view text) const;
 
  private:
   struct Impl;
   Document(std::unique_ptr<Impl> impl, std::string file_name);
   std::unique_ptr<Impl> impl_;
   std::string file_name_;
+  Locations locations_;
 };
 
-// The whole of a file (config, rule files); fails with no_such_file_or_directory.
+// The whole of a file (config, rule files); fails with the system's error (ENOENT, EACCES,
+// EISDIR) and "cannot read PATH".
 Result<std::string> read_file(const std::string& path);
 
 }  // namespace mta::config

@@ -13,14 +13,15 @@ Result<void> parse_cluster(config::Table& section, FleetOptions& out) {
   CONFIG_TRY(section.duration("timeout", out.timeout));
   CONFIG_TRY(section.integer("nodes_expected", out.nodes_expected, 1, 10'000));
   CONFIG_TRY(section.no_unknown_keys());
-  if (out.sync_interval < std::chrono::milliseconds(50) || out.lease_ttl < 2 * out.sync_interval) {
-    return section.error(
-        "sync_interval",
-        "cluster.sync_interval must be at least 50ms and cluster.lease_ttl at least twice it");
+  if (out.sync_interval < std::chrono::milliseconds(50)) {
+    return section.error("sync_interval", "must be at least 50ms");
   }
-  if (out.prefix.empty() || out.node.find(' ') != std::string::npos) {
-    return section.error(out.prefix.empty() ? "prefix" : "node",
-                         "cluster.prefix must not be empty, cluster.node must have no spaces");
+  if (out.lease_ttl < 2 * out.sync_interval) {
+    return section.error("lease_ttl", "must be at least twice cluster.sync_interval");
+  }
+  if (out.prefix.empty()) return section.error("prefix", "must not be empty");
+  if (out.node.find(' ') != std::string::npos) {
+    return section.error("node", "must have no spaces");
   }
   return {};
 }

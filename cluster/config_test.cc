@@ -29,7 +29,7 @@ TEST(ClusterConfig, Cluster) {
   EXPECT_NE(error("[cluster]\nsync_interval = \"1s\"\nlease_ttl = \"1s\"\n").find("twice"),
             std::string::npos);
   EXPECT_NE(error("[cluster]\nnode = \"a b\"\n").find("no spaces"), std::string::npos);
-  EXPECT_NE(error("[cluster]\nprefix = \"\"\n").find("cluster.prefix must not be empty"),
+  EXPECT_NE(error("[cluster]\nprefix = \"\"\n").find("cluster.prefix: must not be empty"),
             std::string::npos);
   EXPECT_NE(error("[cluster]\nnodes = 2\n").find("nodes"), std::string::npos);
 }

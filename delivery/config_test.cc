@@ -134,7 +134,7 @@ daily = [10, 20, 40]
   const std::string source = "[[delivery.source]]\naddress = \"192.0.2.1\"\n";
   EXPECT_NE(error(source + "warmup = \"default\"\n").find("go together"), std::string::npos);
   EXPECT_NE(error(source + "warmup = \"x\"\nwarmup_start = 2026-01-01\n")
-                .find("test.toml:3: delivery.source[0].warmup x is neither"),
+                .find("test.toml:3: delivery.source[0].warmup: x is neither"),
             std::string::npos);
   EXPECT_NE(error(source + "warmup = \"default\"\nwarmup_start = \"2026-02-30\"\n")
                 .find("must be a date"),
@@ -181,7 +181,7 @@ pool = "marketing"
            {"[[tenant]]\nname = \"a\"\nmessages_per_second = -1\n",
             "tenant[0].messages_per_second"},
            {"[[tenant]]\nname = \"a\"\n[[tenant]]\nname = \"a\"\n", "configured twice"},
-           {"[[tenant]]\nname = \"a\"\nsource_pool = \"x\"\n", "tenant[0].source_pool x"},
+           {"[[tenant]]\nname = \"a\"\nsource_pool = \"x\"\n", "tenant[0].source_pool: x"},
            {"[[delivery.source]]\naddress = \"192.0.2.1\"\npool = \"a b\"\n",
             "delivery.source[0].pool"},
            {"[tenant]\nname = \"a\"\n", "[[tenant]]"}}) {

@@ -26,8 +26,10 @@ struct SigningKeyConfig {
 Result<void> parse_signing_keys(const config::Document& file, std::vector<SigningKeyConfig>& out);
 
 // The [[dkim]] keys, read from their files once (at start, and on reload): none configured =
-// nullopt (mail goes out unsigned). A key that cannot be used is an error naming it, so a start
-// stops and a reload keeps the old ring. `role` sets the ring's fallback and platform domains.
-Result<std::optional<KeyRing>> load_signing_keys(const std::vector<SigningKeyConfig>& keys);
+// nullopt (mail goes out unsigned). A key that cannot be used is an error at its entry's `key`
+// line in `locations` ("FILE:LINE: dkim[1].key: ..."), so a start stops and a reload keeps the
+// old ring. `role` sets the ring's fallback and platform domains.
+Result<std::optional<KeyRing>> load_signing_keys(const std::vector<SigningKeyConfig>& keys,
+                                                 const config::Locations& locations);
 
 }  // namespace mta::dkim

@@ -39,7 +39,8 @@ TEST(DnsConfig, DefaultsEveryKeyAndErrors) {
   EXPECT_EQ(cut->cache.ttl_floor, std::chrono::seconds(1));  // truncated to whole seconds
   EXPECT_NE(config::error_for_test(parse("[dns]\ntries = 0\n")).find("dns.tries"),
             std::string::npos);
-  EXPECT_NE(config::error_for_test(parse("[dns]\nserver = \"x\"\n")).find("unknown key dns.server"),
+  EXPECT_NE(config::error_for_test(parse("[dns]\nserver = \"x\"\n"))
+                .find("dns.server: unknown key (did you mean dns.servers?)"),
             std::string::npos);
 }
 

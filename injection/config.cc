@@ -13,10 +13,7 @@ Result<void> read_rate(config::Table& section, std::string_view key, Rate& out) 
   CONFIG_TRY(section.string(key, text));
   if (text.empty()) return {};
   auto parsed = parse_rate(text);
-  if (!parsed) {
-    return section.error(key,
-                         section.name() + "." + std::string(key) + ": " + parsed.error().detail);
-  }
+  if (!parsed) return section.error(key, parsed.error().detail);
   out = *parsed;
   return {};
 }
@@ -28,12 +25,10 @@ Result<void> parse_user(config::Table& entry, std::vector<SubmissionUser>& out) 
   CONFIG_TRY(entry.string("tenant", user.tenant));
   CONFIG_TRY(entry.no_unknown_keys());
   if (user.name.empty() || !user.password_hash.starts_with("$")) {
-    return entry.error(entry.name() +
-                       " needs a name and a crypt(3) password_hash (outpost passwd)");
+    return entry.error("needs a name and a crypt(3) password_hash (outpost passwd)");
   }
   if (!user.tenant.empty() && !queue::valid_tag(user.tenant)) {
-    return entry.error("tenant",
-                       entry.name() + ".tenant must be 1 to 64 letters, digits, '.', '_' or '-'");
+    return entry.error("tenant", "must be 1 to 64 letters, digits, '.', '_' or '-'");
   }
   out.push_back(std::move(user));
   return {};
@@ -43,7 +38,7 @@ Result<void> parse_mechanisms(config::Table& section, std::vector<std::string>& 
   for (auto& mechanism : mechanisms) {
     for (char& c : mechanism) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (mechanism != "PLAIN" && mechanism != "LOGIN") {
-      return section.error("auth", "submission.auth: \"" + mechanism + "\" is not PLAIN or LOGIN");
+      return section.error("auth", "\"" + mechanism + "\" is not PLAIN or LOGIN");
     }
   }
   return {};
@@ -72,13 +67,12 @@ Result<void> parse_api_key(config::Table& entry, std::vector<ApiKeyConfig>& out)
   CONFIG_TRY(entry.string("tenant", key.tenant));
   CONFIG_TRY(entry.no_unknown_keys());
   if (!key.tenant.empty() && !queue::valid_tag(key.tenant)) {
-    return entry.error("tenant",
-                       entry.name() + ".tenant must be 1 to 64 letters, digits, '.', '_' or '-'");
+    return entry.error("tenant", "must be 1 to 64 letters, digits, '.', '_' or '-'");
   }
-  if (key.name.empty() || !decode_digest(digest, key.sha256)) {
-    return entry.error("key_sha256", entry.name() +
-                                         " needs a name and key_sha256, 64 lower-case hex digits "
-                                         "(outpost passwd --api-key)");
+  if (key.name.empty()) return entry.error("needs a name and key_sha256");
+  if (!decode_digest(digest, key.sha256)) {
+    return entry.error("key_sha256",
+                       "must be 64 lower-case hex digits (outpost passwd --api-key makes a key)");
   }
   out.push_back(std::move(key));
   return {};

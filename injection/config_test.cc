@@ -56,7 +56,7 @@ TEST(InjectionConfig, SubmissionErrors) {
            {"[submission]\nauth = [\"CRAM-MD5\"]\n", "test.toml:2: submission.auth"},
            {"[[submission.user]]\nname = \"x\"\npassword_hash = \"plain\"\n", "submission.user[0]"},
            {"[[submission.user]]\nname = \"x\"\npassword_hash = \"$y$a\"\napop_secret = \"s\"\n",
-            "unknown key submission.user[0].apop_secret"},
+            "submission.user[0].apop_secret: unknown key"},
            {"[[submission.user]]\nname = \"x\"\npassword_hash = '$y$a'\ntenant = \"a:b\"\n",
             "submission.user[0].tenant"},
            {"[submission]\nrate_per_ip = \"fast\"\n", "submission.rate_per_ip"}}) {

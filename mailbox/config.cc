@@ -10,8 +10,7 @@ Result<void> parse_user(config::Table& entry, std::vector<MailboxUser>& out) {
   CONFIG_TRY(entry.string("apop_secret", user.apop_secret));
   CONFIG_TRY(entry.no_unknown_keys());
   if (user.name.empty() || !user.password_hash.starts_with("$")) {
-    return entry.error(entry.name() +
-                       " needs a name and a crypt(3) password_hash (outpost passwd)");
+    return entry.error("needs a name and a crypt(3) password_hash (outpost passwd)");
   }
   out.push_back(std::move(user));
   return {};
@@ -34,12 +33,10 @@ Result<void> parse_bounce(config::Table& section, BounceConfig& out) {
   CONFIG_TRY(engine::parse_limit_overrides(section, out.limits));
   CONFIG_TRY(section.no_unknown_keys());
   if (!out.listen.empty() && out.domain.empty()) {
-    return section.error("listen",
-                         "bounce.listen needs bounce.domain: the intake takes mail for it only");
+    return section.error("listen", "needs bounce.domain: the intake takes mail for it only");
   }
   if (out.verp_prefix.empty() || out.verp_prefix.find_first_of("+@= \"\t") != std::string::npos) {
-    return section.error("verp_prefix",
-                         "bounce.verp_prefix must be a non-empty local part without + = @");
+    return section.error("verp_prefix", "must be a non-empty local part without + = @");
   }
   return {};
 }

@@ -45,13 +45,13 @@ TEST(MailboxConfig, BounceMailbox) {
   EXPECT_EQ(pop3->idle_timeout, std::chrono::minutes(1));
 
   EXPECT_NE(error_for_test(bounce("[bounce]\nlisten = \"127.0.0.1:2526\"\n"))
-                .find("test.toml:2: bounce.listen needs bounce.domain"),
+                .find("test.toml:2: bounce.listen: needs bounce.domain"),
             std::string::npos);
   EXPECT_NE(error_for_test(bounce("[bounce]\nverp_prefix = \"a+b\"\n")).find("bounce.verp_prefix"),
             std::string::npos);
   EXPECT_NE(error_for_test(listen("[imap]\nlisten = 143\n", "imap")).find("imap.listen"),
             std::string::npos);
-  EXPECT_NE(error_for_test(listen("[pop3]\nstls = true\n", "pop3")).find("unknown key pop3.stls"),
+  EXPECT_NE(error_for_test(listen("[pop3]\nstls = true\n", "pop3")).find("pop3.stls: unknown key"),
             std::string::npos);
   EXPECT_FALSE(listen("[pop3]\ncommand_timeout = \"forever\"\n", "pop3"));
   EXPECT_NE(error_for_test(mailbox("[[mailbox.user]]\nname = \"x\"\npassword_hash = '$y$a'\n"

@@ -7,7 +7,8 @@ Result<void> parse_log(config::Table& section, LogConfig& out) {
   CONFIG_TRY(section.string("level", level));
   CONFIG_TRY(section.string("delivery_log", out.delivery_log));
   if (!log::parse_level(level, out.level)) {
-    return section.error("level", "log.level must be debug, info, notice, warning or error");
+    return section.error("level",
+                         "must be debug, info, notice, warning or error, not \"" + level + "\"");
   }
   return section.no_unknown_keys();
 }

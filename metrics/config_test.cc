@@ -30,7 +30,8 @@ TEST(MetricsConfig, LogLevelsAndTheDeliveryLog) {
   for (const auto& [text, want] : std::vector<std::pair<const char*, const char*>>{
            {"[log]\nlevel = \"notices\"\n", "debug, info, notice, warning or error"},
            {"[log]\nlevel = \"loud\"\n", "test.toml:2: log.level"},
-           {"[log]\nlevle = \"info\"\n", "unknown key log.levle"}}) {
+           {"[log]\nlevle = \"info\"\n",
+            "test.toml:2: log.levle: unknown key (did you mean log.level?)"}}) {
     EXPECT_NE(config::error_for_test(log_section(text)).find(want), std::string::npos) << text;
   }
 }

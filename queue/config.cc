@@ -7,7 +7,7 @@ Result<void> parse_spool(config::Table& section, SpoolConfig& out) {
   std::string durability = "sync";
   CONFIG_TRY(section.string("durability", durability));
   if (durability != "sync" && durability != "none") {
-    return section.error("durability", "spool.durability must be \"sync\" or \"none\"");
+    return section.error("durability", "must be \"sync\" or \"none\"");
   }
   out.sync = durability == "sync";
   CONFIG_TRY(section.boolean("sync_dispositions", out.sync_dispositions));
@@ -26,8 +26,7 @@ Result<void> parse_queue(config::Table& section, QueueConfig& out) {
   CONFIG_TRY(section.duration("history_retention", out.history_retention));
   CONFIG_TRY(section.no_unknown_keys());
   if (out.retry.max_delay < out.retry.initial) {
-    return section.error("retry_max_delay",
-                         "queue.retry_max_delay must not be shorter than queue.retry_initial");
+    return section.error("retry_max_delay", "must not be shorter than queue.retry_initial");
   }
   return {};
 }

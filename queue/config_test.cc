@@ -51,7 +51,7 @@ TEST(QueueConfig, ErrorsNameTheKey) {
   EXPECT_NE(error_for_test(queue("[queue]\nretry_initial = \"1h\"\nretry_max_delay = \"2s\"\n"))
                 .find("test.toml:3: queue.retry_max_delay"),
             std::string::npos);
-  EXPECT_NE(error_for_test(queue("[queue]\nretries = 3\n")).find("unknown key queue.retries"),
+  EXPECT_NE(error_for_test(queue("[queue]\nretries = 3\n")).find("queue.retries: unknown key"),
             std::string::npos);
 }
 

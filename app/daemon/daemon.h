@@ -1,13 +1,15 @@
 // The daemon of `outpost run`, as named phases that Daemon::run (app/daemon.cc) calls in
-// order: open stores, read settings, open listeners, start reporting, open the HTTP and
+// order: read settings (check_settings, which `run --check-config` runs alone), open stores,
+// open listeners, start reporting, open the HTTP and
 // mailbox listeners, set up access, start shards (each shard's services, one function per
 // service; the last shard to recover makes every shard listen), serve until a signal, drain.
 // Its members are declared in the order the phases build them, so destruction unwinds
 // start-up in reverse.
 //
-// Files: stores.cc (spool, breaker, admin key, mailbox, bounce keys, certificates), settings.cc
-// (what the config says, converted by each module: networks, users, tenants, DKIM keys, and
-// delivery's relay, sources, shaping, response rules), listeners.cc (sockets, and listening once
+// Files: settings.cc (what the config says, checked and converted by each module: listen
+// addresses, networks, users, tenants, DKIM keys, the TLS certificate and CA file, bounce and
+// response rules, and delivery's relay, sources, shaping), stores.cc (spool, breaker, admin key,
+// mailbox, bounce keys, the self-signed certificate), listeners.cc (sockets, and listening once
 // recovered), reporting.cc (metrics, status board, delivery log, fleet), access.cc (listener
 // limits, per-client counts, logins), shard.cc and shard_*.cc (one shard's services), duties.cc
 // (periodic work), reload.cc (Reloader).
@@ -37,6 +39,7 @@
 #include "delivery/settings.h"
 #include "delivery/shard_delivery.h"
 #include "dkim/keyring.h"
+#include "engine/address.h"
 #include "engine/limits.h"
 #include "engine/runtime.h"
 #include "injection/access.h"
@@ -64,21 +67,37 @@ struct Stores {
   std::string spool_admin_key;  // with no [http] admin_key, the spool's
   std::unique_ptr<mailbox::MailStore> mail;
   std::optional<queue::BounceKeys> bounce_keys;
-  std::optional<mailbox::Rules> bounce_rules;
   std::pair<std::string, std::string> certificate;  // chain and key paths
   std::string ticket_keys;                          // the same on every shard
-  tls::ClientOptions verify_options;
 };
 
-// What the config says for the data path, checked and in the form the modules take.
+// Every listening address of the config, parsed: opened by the listeners phase.
+struct ListenAddresses {
+  std::vector<engine::SocketAddress> submission, submission_tls, metrics, http;
+  std::vector<engine::SocketAddress> bounce, pop3, pop3_tls, imap, imap_tls;
+};
+
+// What the config says, checked and in the form the modules take: everything `run` reads
+// before it opens the spool or binds a socket (check_settings).
 struct Settings {
+  ListenAddresses listen;
   std::optional<injection::NetworkList> trusted;
   injection::Users users;
   std::unordered_map<std::string, injection::InjectorOptions::TenantDefaults> tenant_defaults;
   std::optional<dkim::KeyRing> signing;
+  // [tls] certificate and key, loaded once (nullptr when none is configured: the stores phase
+  // makes a self-signed one in the spool).
+  std::unique_ptr<tls::ServerContext> configured_tls;
+  tls::ClientOptions verify_options;  // verified delivery, with [delivery] tls_ca_file
+  std::optional<mailbox::Rules> bounce_rules;
   delivery::DeliverySettings delivery;  // relay, sources, shaping, tenants' caps, rules
   bool relayed() const { return delivery.relayed(); }
 };
+
+// Checks and converts the config as `run` does before it opens the spool, binds a socket or
+// sends mail; `run --check-config` calls it alone, so both refuse a file alike. An error names
+// the file, line and key (Config::locations); delivery's settings log their own reason first.
+Result<std::unique_ptr<Settings>> check_settings(const Config& config);
 
 // Where the shards report what they do: metrics, the status page, the delivery log, the fleet.
 struct Reporting {
@@ -129,9 +148,10 @@ class Daemon {
   int run();
 
  private:
-  // Phases; false: start-up failed (logged), exit code 1.
-  bool open_stores();
+  // Phases; false: start-up failed (logged), exit code 1; read_settings: the config is refused
+  // (reported), exit_config_error.
   bool read_settings();
+  bool open_stores();
   bool open_listeners();
   bool start_reporting();
   bool open_node_listeners();
@@ -157,8 +177,8 @@ class Daemon {
 
   const Config& config_;
   const std::string config_path_;
-  std::unique_ptr<Stores> stores_;
   std::unique_ptr<Settings> settings_;
+  std::unique_ptr<Stores> stores_;
   std::unique_ptr<engine::Runtime> runtime_;
   std::uint32_t shard_count_ = 0;
   ListenFds fds_;

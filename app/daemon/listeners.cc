@@ -11,29 +11,29 @@ namespace mta::app {
 namespace {
 
 // One listening socket per (address, shard), all bound to the same port. For port 0 the first
-// socket picks the port and the others follow it.
-Result<ShardFds> open_sockets(const std::vector<std::string>& addresses, std::uint32_t shard_count,
-                              std::string_view what) {
+// socket picks the port and the others follow it. The addresses were parsed by read_settings.
+Result<ShardFds> open_sockets(const std::vector<engine::SocketAddress>& addresses,
+                              std::uint32_t shard_count, std::string_view what) {
   ShardFds fds(shard_count);
-  for (const auto& text : addresses) {
-    auto address = engine::SocketAddress::parse(text);
-    if (!address) return unexpected(address.error().code, "listen address " + text);
-    if (address->port() != 0) {
-      if (auto free = engine::check_port_free(*address); !free) {
+  for (const engine::SocketAddress& configured : addresses) {
+    const std::string text = configured.to_string();
+    engine::SocketAddress address = configured;
+    if (address.port() != 0) {
+      if (auto free = engine::check_port_free(address); !free) {
         return unexpected(free.error().code,
                           "cannot listen on " + text + ": " + free.error().detail);
       }
     }
     for (std::uint32_t shard = 0; shard < shard_count; ++shard) {
-      auto fd = engine::open_listen_socket(*address);
+      auto fd = engine::open_listen_socket(address);
       if (!fd)
         return unexpected(fd.error().code,
                           "cannot listen on " + text + ": " + fd.error().message());
       if (shard == 0) {
         auto bound = engine::local_address(*fd);
         if (!bound) return unexpected(bound.error());
-        *address = *bound;
-        log::info(std::string(what) + " listening on " + address->to_string());
+        address = *bound;
+        log::info(std::string(what) + " listening on " + address.to_string());
       }
       fds[shard].push_back(*fd);
     }
@@ -42,8 +42,8 @@ Result<ShardFds> open_sockets(const std::vector<std::string>& addresses, std::ui
 }
 
 // Opens into `into`; false (logged) on failure.
-bool open_into(ShardFds& into, const std::vector<std::string>& addresses, std::uint32_t shard_count,
-               std::string_view what) {
+bool open_into(ShardFds& into, const std::vector<engine::SocketAddress>& addresses,
+               std::uint32_t shard_count, std::string_view what) {
   auto fds = open_sockets(addresses, shard_count, what);
   if (!fds) {
     log::error(fds.error().message());
@@ -56,26 +56,27 @@ bool open_into(ShardFds& into, const std::vector<std::string>& addresses, std::u
 }  // namespace
 
 bool Daemon::open_listeners() {
-  return open_into(fds_.submission, config_.submission.listen, shard_count_, "submission") &&
-         open_into(fds_.submission_tls, config_.submission.tls_listen, shard_count_,
-                   "submission (TLS)") &&
-         open_into(fds_.metrics, config_.metrics.listen, shard_count_, "metrics");
+  const ListenAddresses& listen = settings_->listen;
+  return open_into(fds_.submission, listen.submission, shard_count_, "submission") &&
+         open_into(fds_.submission_tls, listen.submission_tls, shard_count_, "submission (TLS)") &&
+         open_into(fds_.metrics, listen.metrics, shard_count_, "metrics");
 }
 
 bool Daemon::open_node_listeners() {
-  if (!open_into(fds_.http, config_.http.listen, shard_count_, "http")) return false;
+  const ListenAddresses& listen = settings_->listen;
+  if (!open_into(fds_.http, listen.http, shard_count_, "http")) return false;
   // The mailbox's listeners open on its shard only. Every socket is opened before the first
   // failure is reported.
   struct Wanted {
     ShardFds& into;
-    const std::vector<std::string>& addresses;
+    const std::vector<engine::SocketAddress>& addresses;
     std::string_view what;
   };
-  const Wanted wanted[] = {{fds_.bounce, config_.bounce.listen, "bounce intake (SMTP)"},
-                           {fds_.pop3, config_.pop3.listen, "pop3"},
-                           {fds_.pop3_tls, config_.pop3.tls_listen, "pop3 (TLS)"},
-                           {fds_.imap, config_.imap.listen, "imap"},
-                           {fds_.imap_tls, config_.imap.tls_listen, "imap (TLS)"}};
+  const Wanted wanted[] = {{fds_.bounce, listen.bounce, "bounce intake (SMTP)"},
+                           {fds_.pop3, listen.pop3, "pop3"},
+                           {fds_.pop3_tls, listen.pop3_tls, "pop3 (TLS)"},
+                           {fds_.imap, listen.imap, "imap"},
+                           {fds_.imap_tls, listen.imap_tls, "imap (TLS)"}};
   std::optional<Error> first_failure;
   for (const Wanted& one : wanted) {
     auto fds = open_sockets(one.addresses, 1, one.what);

@@ -24,11 +24,11 @@ Result<std::string> Reloader::reload() {
   Config fresh = config_;
   if (!config_path_.empty()) {
     auto loaded = load_config(config_path_);
-    if (!loaded) return unexpected(loaded.error().code, "config: " + loaded.error().message());
+    if (!loaded) return unexpected(loaded.error());
     fresh = std::move(loaded).value();
   }
-  auto keys = dkim::load_signing_keys(fresh.dkim);
-  if (!keys) return unexpected(keys.error().code, "dkim: " + keys.error().message());
+  auto keys = dkim::load_signing_keys(fresh.dkim, fresh.locations);
+  if (!keys) return unexpected(keys.error());
   const dkim::KeyRing* signing = nullptr;
   if (*keys) {
     reloaded_keys_.push_back(std::make_unique<dkim::KeyRing>(std::move(**keys)));

@@ -40,7 +40,7 @@ void Daemon::start_tls(ShardServices& mine) {
   if (auto client = tls::ClientContext::create(tls::ClientOptions{})) {
     mine.tls_client = std::move(client).value();
   }
-  if (auto client = tls::ClientContext::create(stores.verify_options)) {
+  if (auto client = tls::ClientContext::create(settings_->verify_options)) {
     mine.tls_verify = std::move(client).value();
   }
 }

@@ -12,7 +12,7 @@ void Daemon::start_mailbox(engine::Shard& shard, ShardServices& mine) {
       mail,
       mailbox::IntakeOptions{.bounce_domain = config.bounce.domain,
                              .verp_prefix = config.bounce.verp_prefix,
-                             .rules = stores_->bounce_rules ? &*stores_->bounce_rules : nullptr,
+                             .rules = settings_->bounce_rules ? &*settings_->bounce_rules : nullptr,
                              .keys = &*stores_->bounce_keys,
                              .recipient_of = mailbox::recipient_in_queue(*stores_->spool)});
   own_dsns_->attach(*mine.intake);

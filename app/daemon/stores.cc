@@ -1,5 +1,6 @@
 // Phase: open what is on disk (the spool, the crash-loop breaker, the admin key, the bounce
-// mailbox, the bounce keys and rules) and check the TLS certificates.
+// mailbox, the bounce keys) and the server certificate (the configured one, checked by
+// read_settings, or a self-signed one kept in the spool).
 #include <chrono>
 #include <filesystem>
 
@@ -11,12 +12,9 @@
 namespace mta::app {
 namespace {
 
-// The server certificate of [tls], or, with none configured, a self-signed one for the host name,
-// made at the first start in <spool>/tls/ and kept.
-Result<std::pair<std::string, std::string>> server_certificate(const Config& config) {
-  if (!config.tls.certificate.empty()) {
-    return std::make_pair(config.tls.certificate, config.tls.key);
-  }
+// With no [tls] certificate configured, a self-signed one for the host name, made at the first
+// start in <spool>/tls/ and kept.
+Result<std::pair<std::string, std::string>> self_signed_certificate(const Config& config) {
   const std::string dir = config.spool.path + "/tls";
   std::pair<std::string, std::string> paths{dir + "/cert.pem", dir + "/key.pem"};
   std::error_code ec;
@@ -62,9 +60,9 @@ bool open_spool(const Config& config, Stores& stores) {
   return true;
 }
 
-// The bounce mailbox, the keys that tag VERP return paths and X-Outpost-Ref (a bounce
+// The bounce mailbox, and the keys that tag VERP return paths and X-Outpost-Ref (a bounce
 // suppresses only when one of them verifies it; read once: a rotation takes effect at the
-// next start), and the bounce rules.
+// next start).
 bool open_mailbox(const Config& config, Stores& stores) {
   auto mail_store = mailbox::MailStore::open(
       config.spool.path + "/mailbox",
@@ -92,24 +90,19 @@ bool open_mailbox(const Config& config, Stores& stores) {
     return false;
   }
   stores.bounce_keys.emplace(std::move(bounce_keys).value());
-  if (!config.bounce.rules.empty()) {
-    auto text = read_file(config.bounce.rules);
-    auto parsed =
-        text ? mailbox::Rules::parse(*text) : Result<mailbox::Rules>(unexpected(text.error()));
-    if (!parsed) {
-      log::error("bounce.rules " + config.bounce.rules + ": " + parsed.error().message());
-      return false;
-    }
-    stores.bounce_rules = std::move(parsed).value();
-  }
   return true;
 }
 
-// The server certificate, loaded once here to refuse a bad one before anything listens and to
-// give every shard the same session ticket keys (a client resumes on whichever shard accepts
-// it), and the CA file of verified delivery.
-bool check_certificates(const Config& config, Stores& stores) {
-  auto certificate = server_certificate(config);
+// The server certificate, loaded once (the configured one by read_settings) to refuse a bad
+// one before anything listens and to give every shard the same session ticket keys (a client
+// resumes on whichever shard accepts it).
+bool use_certificate(const Config& config, const Settings& settings, Stores& stores) {
+  if (settings.configured_tls != nullptr) {
+    stores.certificate = {config.tls.certificate, config.tls.key};
+    stores.ticket_keys = settings.configured_tls->ticket_keys();
+    return true;
+  }
+  auto certificate = self_signed_certificate(config);
   if (!certificate) {
     log::error("tls: " + certificate.error().message());
     return false;
@@ -121,12 +114,6 @@ bool check_certificates(const Config& config, Stores& stores) {
     return false;
   }
   stores.ticket_keys = (*first_tls)->ticket_keys();
-  stores.verify_options = tls::ClientOptions{.verify = tls::Verify::chain_and_name,
-                                             .ca_file = config.delivery.tls_ca_file};
-  if (auto verifying = tls::ClientContext::create(stores.verify_options); !verifying) {
-    log::error("delivery.tls_ca_file: " + verifying.error().message());
-    return false;
-  }
   return true;
 }
 
@@ -135,7 +122,7 @@ bool check_certificates(const Config& config, Stores& stores) {
 bool Daemon::open_stores() {
   stores_ = std::make_unique<Stores>();
   return open_spool(config_, *stores_) && open_mailbox(config_, *stores_) &&
-         check_certificates(config_, *stores_);
+         use_certificate(config_, *settings_, *stores_);
 }
 
 }  // namespace mta::app

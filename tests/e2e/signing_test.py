@@ -139,8 +139,8 @@ class SigningTest(DaemonTest):
         broken.proc = subprocess.Popen([OUTPOST, "run", "--config", broken.config],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         output, _ = broken.proc.communicate(timeout=30)
-        self.assertEqual(broken.proc.returncode, 1)
-        self.assertIn(b"dkim", output)
+        self.assertEqual(broken.proc.returncode, 2)  # a refused configuration
+        self.assertIn(b"dkim[0].key", output)
         self.assertIn(b"/nonexistent/key.pem", output)
 
 
