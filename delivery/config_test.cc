@@ -230,7 +230,7 @@ TEST(DeliveryConfig, PasswordFile) {
   EXPECT_EQ(config->smarthost.auth.password, "s3cret");  // the trailing newline stripped
   ::chmod(path.c_str(), 0644);
   EXPECT_NE(
-      error(text).find(":4: delivery.relay_password_file " + path + " is readable by every user"),
+      error(text).find(":4: delivery.relay_password_file: " + path + " is readable by every user"),
       std::string::npos)
       << error(text);
   std::remove(path.c_str());
@@ -261,7 +261,7 @@ TEST(DeliveryConfig, BadSmarthostsAndRoutesAreRefusedAtTheirLine) {
            {"[delivery]\nrelay = \"2001:db8::1:25\"\n", ":2: delivery.relay: "},
            {"[delivery]\nrelay = \"smtps://a.example, b.example\"\n", "mixes smtps://"},
            {"[delivery]\nrelay = \"a.example\"\nrelay_tls = \"always\"\n",
-            ":3: delivery.relay_tls must be"},
+            ":3: delivery.relay_tls: must be"},
            {"[delivery]\nrelay = \"smtps://a.example\"\ntls = \"none\"\n",
             "implicit TLS (smtps://) with tls = \"none\""},
            {"[delivery]\nrelay = \"a.example\"\nrelay_user = \"u\"\n", "go together"},
@@ -274,12 +274,12 @@ TEST(DeliveryConfig, BadSmarthostsAndRoutesAreRefusedAtTheirLine) {
             ":4: delivery.relay_password_env: the environment variable "
             "OUTPOST_TEST_NO_SUCH_VARIABLE is not set"},
            {"[delivery]\nrelay_user = \"u\"\nrelay_password = \"p\"\n", "AUTH needs a relay"},
-           {"[[route]]\ndomain = \"corp.example\"\n", "route[0] needs relay"},
-           {"[[route]]\nrelay = \"10.0.0.5:25\"\n", "route[0].domain must be"},
+           {"[[route]]\ndomain = \"corp.example\"\n", "route[0]: needs relay"},
+           {"[[route]]\nrelay = \"10.0.0.5:25\"\n", "route[0].domain: must be"},
            {"[[route]]\ndomain = \"*.corp.example\"\nrelay = \"10.0.0.5:25\"\n",
-            ":2: route[0].domain must be"},
+            ":2: route[0].domain: must be"},
            {"[[route]]\ndomain = \"corp.example\"\nrelay = \"10.0.0.5:25\"\ntls = \"maybe\"\n",
-            ":4: route[0].tls must be"},
+            ":4: route[0].tls: must be"},
            {"[[route]]\ndomain = \"corp.example\"\nrelay = \"10.0.0.5:25\"\nrelay_user = \"u\"\n",
             "route[0].relay_user"},
            {"[[route]]\ndomain = \"a.example\"\nrelay = \"10.0.0.5:25\"\n"
