@@ -64,14 +64,19 @@ Result<void> parse_auth(config::Table& table, const std::string& prefix, Smartho
   const int sources = (inline_password != "\x01") + !env.empty() + !file.empty();
   const std::string name = table.name() + "." + prefix;
   if (sources > 1) {
-    return table.error(prefix + "password", name + "password, " + name + "password_env and " +
-                                                name + "password_file: give one of them");
+    return table.error(prefix + "password", "give only one of " + name + "password, " + name +
+                                                "password_env and " + name + "password_file");
   }
   has_password = sources == 1;
-  if (has_password != !out.user.empty()) {
-    return table.error(prefix + "user", name + "user and a password (" + name + "password, " +
-                                            name + "password_env or " + name +
-                                            "password_file) go together");
+  if (has_password && out.user.empty()) {
+    const std::string given = inline_password != "\x01" ? "password"
+                              : !env.empty()            ? "password_env"
+                                                        : "password_file";
+    return table.error(prefix + given, "needs " + name + "user too (AUTH takes both)");
+  }
+  if (!has_password && !out.user.empty()) {
+    return table.error(prefix + "user", "needs a password too (" + name + "password, " + name +
+                                            "password_env or " + name + "password_file)");
   }
   if (inline_password != "\x01") out.password = inline_password;
   if (!env.empty()) {

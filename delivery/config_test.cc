@@ -264,11 +264,13 @@ TEST(DeliveryConfig, BadSmarthostsAndRoutesAreRefusedAtTheirLine) {
             ":3: delivery.relay_tls: must be"},
            {"[delivery]\nrelay = \"smtps://a.example\"\ntls = \"none\"\n",
             "implicit TLS (smtps://) with tls = \"none\""},
-           {"[delivery]\nrelay = \"a.example\"\nrelay_user = \"u\"\n", "go together"},
-           {"[delivery]\nrelay = \"a.example\"\nrelay_password = \"p\"\n", "go together"},
+           {"[delivery]\nrelay = \"a.example\"\nrelay_user = \"u\"\n",
+            ":3: delivery.relay_user: needs a password too"},
+           {"[delivery]\nrelay = \"a.example\"\nrelay_password = \"p\"\n",
+            ":3: delivery.relay_password: needs delivery.relay_user too"},
            {"[delivery]\nrelay = \"a.example\"\nrelay_user = \"u\"\nrelay_password = \"p\"\n"
             "relay_password_env = \"X\"\n",
-            "give one of them"},
+            "give only one of"},
            {"[delivery]\nrelay = \"a.example\"\nrelay_user = \"u\"\n"
             "relay_password_env = \"OUTPOST_TEST_NO_SUCH_VARIABLE\"\n",
             ":4: delivery.relay_password_env: the environment variable "
