@@ -203,8 +203,8 @@ int queue_command(std::span<const std::string_view> args) {
   }
   auto endpoint = admin_endpoint(options->config_path, options->admin, options->key);
   if (!endpoint) {
-    std::fprintf(stderr, "outpost: config: %s\n", endpoint.error().message().c_str());
-    return 2;
+    report_config_error(endpoint.error());
+    return exit_config_error;
   }
   const Config& config = endpoint->config;
   const std::string& key = endpoint->key;

@@ -165,8 +165,8 @@ int suppression_command(std::span<const std::string_view> args) {
   }
   auto endpoint = admin_endpoint(options->config_path, options->admin, options->key);
   if (!endpoint) {
-    std::fprintf(stderr, "outpost: config: %s\n", endpoint.error().message().c_str());
-    return 2;
+    report_config_error(endpoint.error());
+    return exit_config_error;
   }
   if (endpoint->bad_address) {
     std::fprintf(stderr, "outpost suppression: admin address \"%s\" is not a numeric host:port\n",
