@@ -80,11 +80,10 @@ struct Row {
 // with nothing left at home gets a row of its own), so its connections read where its mail
 // goes. Returns the domains' rows with the pools' counts added.
 std::map<std::string, Row> attribute_pools(
-    std::map<std::string, delivery::DestinationView> merged) {
+    const std::map<std::string, delivery::DestinationView>& merged) {
   std::map<std::string, Row> rows;
-  for (auto& [name, view] : merged) {
-    const std::uint64_t own = view.connections;
-    rows.emplace(name, Row{.view = std::move(view), .connections = own});
+  for (const auto& [name, view] : merged) {
+    rows.emplace(name, Row{.view = view, .connections = view.connections});
   }
   std::vector<std::tuple<std::string, std::string, std::uint64_t>> carried;  // pool, domain, n
   for (const auto& [name, row] : rows) {
@@ -268,7 +267,7 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
   std::uint64_t parts = 0;
   for (const auto& [name, view] : merged) parts += view.parts;
   std::vector<Row> rows;
-  for (auto& [name, row] : attribute_pools(std::move(merged))) {
+  for (auto& [name, row] : attribute_pools(merged)) {
     if (auto found = activity.find(name); found != activity.end()) row.activity = found->second;
     rows.push_back(std::move(row));
   }
