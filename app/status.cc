@@ -124,8 +124,8 @@ std::pair<std::string, std::string> state_of(const Row& row, Clock::WallTime now
   if (row.view.parts > 0 && row.view.next_attempt && *row.view.next_attempt > now) {
     return {"waiting", row.activity.last_error.empty() ? "not due yet" : "retry after an error"};
   }
-  if (row.connections > 0) return {"delivering", ""};
   if (row.view.parts > 0) return {"due", ""};
+  if (row.connections > 0) return {"idle", "connections open"};
   return {"idle", ""};
 }
 

@@ -145,8 +145,12 @@ class ConsoleTest(DaemonTest):
                 return d
         return None
 
-    def shot(self, console, name):
-        path = os.path.join(self.workdir, f"console-{name}.png")
+    def shot(self, console, name, scroll_to=None):
+        """A screenshot of the viewport (scrolled to the element `scroll_to`, or the top)."""
+        self.driver.execute_script(
+            "const e = arguments[0] && document.getElementById(arguments[0]);"
+            "if (e) e.scrollIntoView(); else window.scrollTo(0, 0);", scroll_to)
+        path = os.path.join(self.workdir, f"console-{name}{'-' + scroll_to if scroll_to else ''}.png")
         width, height, rows = console.screenshot(path)
         if os.environ.get("CONSOLE_SHOTS"):
             os.makedirs(os.environ["CONSOLE_SHOTS"], exist_ok=True)
@@ -253,6 +257,7 @@ class ConsoleTest(DaemonTest):
         self.assertRegex(console.text("rate-window"), r"^\(over the last \d+s\)$",
                          self.status()["rates"])
         self.shot(console, "wide")
+        self.shot(console, "wide", "queue-heading")
 
         # The hour is the daemon's: a reload draws it again at once.
         self.driver.refresh()
@@ -267,6 +272,8 @@ class ConsoleTest(DaemonTest):
         self.check_groups(console)
         self.check_chart(console)
         self.shot(console, "narrow")
+        self.shot(console, "narrow", "queue-heading")
+        self.shot(console, "narrow", "errors-heading")
 
         # Suspend from the page, with the key it holds.
         console.resize(SIZES["wide"])
