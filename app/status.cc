@@ -70,6 +70,7 @@ std::map<std::string, delivery::DestinationView> merge(
 struct Row {
   delivery::DestinationView view;
   delivery::DestinationActivityView activity;
+  std::string suspended_by;  // a suspension's reason
   // Its own connections; a domain routed through a pool: the pool's busy connections carrying
   // its mail now (where its traffic is), and all the pool's open ones.
   std::uint64_t connections = 0;
@@ -117,7 +118,7 @@ std::map<std::string, Row> attribute_pools(
 // The state a person acts on, and why.
 std::pair<std::string, std::string> state_of(const Row& row, Clock::WallTime now) {
   if (row.view.suspended_until && *row.view.suspended_until > now) {
-    return {"suspended", "operator"};
+    return {"suspended", row.suspended_by.empty() ? "response rule" : row.suspended_by};
   }
   if (row.view.throttled) return {"throttled", "response rule"};
   if (row.view.in_flight > 0) return {"delivering", ""};
@@ -226,6 +227,24 @@ void StatusBoard::publish(std::uint32_t shard, const StatusTotals& totals,
   queues_.at(shard) = std::move(destinations);
 }
 
+void StatusBoard::note_suspension(const std::string& destination,
+                                  std::optional<Clock::WallTime> until, std::string reason) {
+  constexpr std::size_t kSuspensionsMax = 10'000;
+  std::lock_guard lock(mutex_);
+  if (!until) {
+    suspensions_.erase(destination);
+    return;
+  }
+  if (suspensions_.size() >= kSuspensionsMax && !suspensions_.contains(destination)) {
+    // The one that ends first goes (it is the likeliest to be over).
+    auto first = std::min_element(
+        suspensions_.begin(), suspensions_.end(),
+        [](const auto& a, const auto& b) { return a.second.first < b.second.first; });
+    suspensions_.erase(first);
+  }
+  suspensions_[destination] = {*until, std::move(reason)};
+}
+
 void StatusBoard::sample(Clock::WallTime now) {
   std::lock_guard lock(mutex_);
   StatusTotals sum;
@@ -244,7 +263,9 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
   std::optional<Sample> last;
   std::map<std::string, delivery::DestinationView> merged;
   Throughput::Series hour;
+  std::map<std::string, std::pair<Clock::WallTime, std::string>> suspensions;
   {
+    suspensions = suspensions_;
     std::lock_guard lock(mutex_);
     for (const auto& totals : totals_) sum += totals;
     if (!history_.empty()) {
@@ -269,6 +290,13 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
   std::vector<Row> rows;
   for (auto& [name, row] : attribute_pools(merged)) {
     if (auto found = activity.find(name); found != activity.end()) row.activity = found->second;
+    // Told of a suspension that ends when the destination's does (a response rule's later one
+    // would end later): its reason.
+    if (auto told = suspensions.find(name);
+        told != suspensions.end() && row.view.suspended_until &&
+        told->second.first + std::chrono::seconds(1) >= *row.view.suspended_until) {
+      row.suspended_by = told->second.second;
+    }
     rows.push_back(std::move(row));
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -56,6 +57,10 @@ class StatusBoard final : public delivery::OutcomeObserver {
                std::vector<delivery::DestinationView> destinations);
   // Shard 0, once a second after publishing: appends the sum to the rate history and the hour.
   void sample(Clock::WallTime now);
+  // Who suspended a destination (the operator, the crash-loop breaker), told by whoever does it;
+  // `until` nullopt: resumed. A suspension the board was not told of is a response rule's.
+  void note_suspension(const std::string& destination, std::optional<Clock::WallTime> until,
+                       std::string reason);
   // Any shard: every outcome (the observers keep what they need of it).
   void on_outcome(std::uint32_t shard, const delivery::RecipientOutcome& outcome) override {
     errors_.on_outcome(shard, outcome);
@@ -78,6 +83,7 @@ class StatusBoard final : public delivery::OutcomeObserver {
   std::vector<std::vector<delivery::DestinationView>> queues_;  // by shard
   std::deque<Sample> history_;                                  // a minute, oldest first
   Throughput hour_;
+  std::map<std::string, std::pair<Clock::WallTime, std::string>> suspensions_;  // until, reason
 };
 
 }  // namespace mta::app

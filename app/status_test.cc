@@ -65,11 +65,15 @@ TEST(StatusBoard, ADomainCountsThePoolConnectionsCarryingItsMailOnAnyShard) {
 
 TEST(StatusBoard, StatesSayWhy) {
   StatusBoard board(1);
-  board.publish(
-      0, {},
-      {{.destination = "held.test", .kind = "domain", .parts = 1, .suspended_until = at(100)},
-       {.destination = "slowed.test", .kind = "domain", .parts = 1, .throttled = true},
-       {.destination = "later.test", .kind = "domain", .parts = 1, .next_attempt = at(500)}});
+  board.note_suspension("held.test", at(100), "operator");
+  board.note_suspension("resumed.test", at(100), "operator");
+  board.note_suspension("resumed.test", std::nullopt, "operator");
+  board.publish(0, {},
+                {{.destination = "held.test", .parts = 1, .suspended_until = at(100)},
+                 {.destination = "ruled.test", .parts = 1, .suspended_until = at(200)},
+                 {.destination = "resumed.test", .parts = 1, .suspended_until = at(300)},
+                 {.destination = "slowed.test", .parts = 1, .throttled = true},
+                 {.destination = "later.test", .parts = 1, .next_attempt = at(500)}});
   auto status = http::parse_json(board.render_json({}, at(10)));
   ASSERT_TRUE(status);
   const auto state = [&](const char* name) {
@@ -77,6 +81,9 @@ TEST(StatusBoard, StatesSayWhy) {
     return row.find("state")->as_string() + "/" + row.find("state_reason")->as_string();
   };
   EXPECT_EQ(state("held.test"), "suspended/operator");
+  // Suspended without the board being told: a response rule's.
+  EXPECT_EQ(state("ruled.test"), "suspended/response rule");
+  EXPECT_EQ(state("resumed.test"), "suspended/response rule");
   EXPECT_EQ(state("slowed.test"), "throttled/response rule");
   EXPECT_EQ(state("later.test"), "waiting/not due yet");
 }
