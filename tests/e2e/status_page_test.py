@@ -323,7 +323,8 @@ def check_api(test, base_url, key):
     for series in ("received", "delivered", "deferred", "bounced"):
         test.assertEqual(len(hour[series]), 360, series)
     span = rfc3339(test, hour["end"]) - rfc3339(test, hour["start"])
-    test.assertGreater(span.total_seconds(), 3590)
+    # 359 whole buckets and the current one, begun up to 10 s ago.
+    test.assertGreaterEqual(span.total_seconds(), 3590)
     test.assertLessEqual(span.total_seconds(), 3600)
     for c in status["bounce_categories"]:
         test.assertLessEqual({"category", "count"}, set(c))
@@ -357,8 +358,11 @@ def check_console(test, base_url, key, workdir):
         test.assertRegex(dom.text(f"{what}-rate"), r"^\d+(\.\d)?$")
     for what in ("received", "delivered", "deferred", "bounced", "suppressed"):
         test.assertEqual(digits(dom.text(f"total-{what}")), str(status["totals"][what]), what)
-    test.assertEqual([(row[0].split()[0], row[1]) for row in dom.rows("queue-table")],
-                     [(d["destination"], str(d["parts"])) for d in status["queue"]["destinations"]])
+    # Rows with parts (a row of idle connections only comes and goes with the idle timeout).
+    test.assertEqual([(row[0].split()[0], row[1]) for row in dom.rows("queue-table")
+                      if row[1] != "0"],
+                     [(d["destination"], str(d["parts"])) for d in status["queue"]["destinations"]
+                      if d["parts"]])
     test.assertEqual(dom.shown("queue-table-empty"), not status["queue"]["destinations"])
     test.assertEqual([(row[0], row[1], row[3], digits(row[4])) for row in dom.rows("errors")],
                      [(g["destination"], g["outcome"], " ".join(g["reply"].split()),
