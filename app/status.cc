@@ -20,6 +20,7 @@ constexpr std::size_t kHistoryMax = 61;  // a minute of one-second samples
 constexpr auto kRateWindow = std::chrono::seconds(10);
 constexpr std::size_t kDestinationsMax = 50;
 constexpr std::size_t kErrorGroupsMax = 100;
+constexpr std::size_t kRecentMax = 20;
 
 double seconds_between(Clock::WallTime from, Clock::WallTime to) {
   return std::chrono::duration<double>(to - from).count();
@@ -227,6 +228,19 @@ void StatusBoard::publish(std::uint32_t shard, const StatusTotals& totals,
   queues_.at(shard) = std::move(destinations);
 }
 
+void StatusBoard::note(const delivery::RecipientOutcome& outcome) {
+  const auto state = outcome.recipient.state;
+  if (state != queue::RecipientState::deferred && state != queue::RecipientState::bounced) return;
+  Event event{.at = outcome.at,
+              .destination = outcome.envelope.destination,
+              .recipient = outcome.recipient.address,
+              .reply = outcome.recipient.last_reply.substr(0, 512)};
+  std::lock_guard lock(mutex_);
+  auto& list = state == queue::RecipientState::deferred ? deferrals_ : bounces_;
+  list.push_front(std::move(event));
+  if (list.size() > kRecentMax) list.pop_back();
+}
+
 void StatusBoard::note_suspension(const std::string& destination,
                                   std::optional<Clock::WallTime> until, std::string reason) {
   constexpr std::size_t kSuspensionsMax = 10'000;
@@ -264,8 +278,12 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
   std::map<std::string, delivery::DestinationView> merged;
   Throughput::Series hour;
   std::map<std::string, std::pair<Clock::WallTime, std::string>> suspensions;
+  std::vector<Event> deferrals;
+  std::vector<Event> bounces;
   {
     suspensions = suspensions_;
+    deferrals.assign(deferrals_.begin(), deferrals_.end());
+    bounces.assign(bounces_.begin(), bounces_.end());
     std::lock_guard lock(mutex_);
     for (const auto& totals : totals_) sum += totals;
     if (!history_.empty()) {
@@ -349,6 +367,21 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
   json.end_object();
 
   write_error_groups(json, errors_.snapshot(kErrorGroupsMax));
+  const auto events = [&json](const char* key, const std::vector<Event>& list) {
+    json.key(key);
+    json.begin_array();
+    for (const auto& event : list) {
+      json.begin_object();
+      json.member("time", rfc3339(event.at));
+      json.member("destination", event.destination);
+      json.member("recipient", event.recipient);
+      json.member("reply", event.reply);
+      json.end_object();
+    }
+    json.end_array();
+  };
+  events("recent_deferrals", deferrals);
+  events("recent_bounces", bounces);
   write_throughput(json, hour, now);
 
   json.key("bounce_categories");

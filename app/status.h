@@ -65,12 +65,23 @@ class StatusBoard final : public delivery::OutcomeObserver {
   void on_outcome(std::uint32_t shard, const delivery::RecipientOutcome& outcome) override {
     errors_.on_outcome(shard, outcome);
     activity_.on_outcome(shard, outcome);
+    note(outcome);
   }
 
   // The JSON of GET /api/v1/status (app/status_page.html reads it).
   std::string render_json(const StatusInfo& info, Clock::WallTime now) const;
 
  private:
+  // The last 20 deferrals and bounces one by one (recent_deferrals, recent_bounces): kept for
+  // API clients that read them; the console shows the groups.
+  struct Event {
+    Clock::WallTime at;
+    std::string destination;
+    std::string recipient;
+    std::string reply;
+  };
+  void note(const delivery::RecipientOutcome& outcome);
+
   struct Sample {
     Clock::WallTime at;
     StatusTotals totals;
@@ -83,6 +94,8 @@ class StatusBoard final : public delivery::OutcomeObserver {
   std::vector<std::vector<delivery::DestinationView>> queues_;  // by shard
   std::deque<Sample> history_;                                  // a minute, oldest first
   Throughput hour_;
+  std::deque<Event> deferrals_;  // newest first
+  std::deque<Event> bounces_;
   std::map<std::string, std::pair<Clock::WallTime, std::string>> suspensions_;  // until, reason
 };
 

@@ -40,7 +40,8 @@ KEY = "console-s3cret"
 TITLE = "Outpost live console"
 SENDER = "news@example.com"
 STATUS_KEYS = {"version", "node", "started_at", "uptime_seconds", "shards", "ready", "draining",
-               "rates", "totals", "queue", "error_groups", "throughput", "bounce_categories"}
+               "rates", "totals", "queue", "error_groups", "throughput", "bounce_categories",
+               "recent_deferrals", "recent_bounces"}
 DESTINATION_KEYS = {"destination", "kind", "pool", "parts", "in_flight", "recipients_waiting",
                     "connections", "connections_max", "delivered_per_second",
                     "oldest_received_at", "oldest_age_seconds", "next_attempt_at", "state",
@@ -310,6 +311,13 @@ def check_api(test, base_url, key):
                 rfc3339(test, d[key])
     parts = [d["parts"] for d in status["queue"]["destinations"]]
     test.assertEqual(parts, sorted(parts, reverse=True), "destinations by parts, most first")
+    # The last 20 one by one, for API clients (the page shows the groups).
+    for name in ("recent_deferrals", "recent_bounces"):
+        test.assertLessEqual(len(status[name]), 20)
+        for e in status[name]:
+            test.assertLessEqual({"time", "destination", "recipient", "reply"}, set(e))
+        times = [rfc3339(test, e["time"]) for e in status[name]]
+        test.assertEqual(times, sorted(times, reverse=True), f"{name} newest first")
     test.assertLessEqual(len(status["error_groups"]), 100)
     for g in status["error_groups"]:
         test.assertLessEqual(GROUP_KEYS, set(g))
@@ -495,6 +503,9 @@ class StatusPageTest(DaemonTest):
         for d in domains:
             self.assertIsNotNone(d["next_attempt_at"])
             self.assertIsNotNone(d["oldest_received_at"])
+        self.assertEqual(sorted(e["recipient"] for e in status["recent_deferrals"]),
+                         ["defer1@picky.test", "defer2@picky.test", "defer3@picky.test",
+                          "defer4@later.test"])
         # Three identical deferrals of picky.test are one group; later.test has its own.
         groups = {(g["destination"], g["outcome"], g["enhanced_code"], g["reply"]): g["count"]
                   for g in status["error_groups"]}
