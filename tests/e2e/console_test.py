@@ -39,6 +39,7 @@ except ImportError:  # Debian's python3-selenium, under another interpreter's pa
 if webdriver is not None:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import StaleElementReferenceException
 
 OUTPOST = None
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -67,7 +68,13 @@ class Page:
         self.driver = driver
 
     def text(self, element_id):
-        return " ".join(self.driver.find_element(By.ID, element_id).text.split())
+        """An element's text as shown, read in one script (the page redraws as it polls)."""
+        text = self.driver.execute_script(
+            "const e = document.getElementById(arguments[0]);"
+            "return e ? (e.innerText ?? e.textContent) : null;", element_id)
+        if text is None:
+            raise AssertionError(f"no element id={element_id!r} on the page")
+        return " ".join(text.split())
 
     def rows(self, table_id):
         """Each tbody row's cell texts (textContent: a narrow screen's labels are CSS)."""
@@ -160,6 +167,19 @@ class ConsoleTest(DaemonTest):
         self.assertGreater(ink, 0.02, f"the {name} screenshot is (nearly) blank")
         self.assertLess(ink, 0.9, f"the {name} screenshot is (nearly) one colour")
 
+    def click(self, selector):
+        """Clicks the one element `selector` finds. The page redraws its tables every 2 s, so
+        an element found just before may be replaced by the time it is clicked: find again."""
+        for _ in range(5):
+            found = self.driver.find_elements(By.CSS_SELECTOR, selector)
+            self.assertEqual(len(found), 1, selector)
+            try:
+                found[0].click()
+                return
+            except StaleElementReferenceException:
+                continue
+        self.fail(f"{selector} was replaced five times in a row")
+
     def workload(self):
         """30 to the sink, 6 deferred at picky.test, 1 at later.test, 2 bounced at other.test;
         then 6 to slow.test, held by the slow peer."""
@@ -203,21 +223,23 @@ class ConsoleTest(DaemonTest):
         """Axes labelled with units, a time axis over the last hour, the workload counted."""
         self.assertEqual(console.text("x-axis-label"), "time (local), last 60 min")
         self.assertEqual(console.text("y-axis-label"), "msgs/min")
-        ticks = [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".time-tick")]
+        # Read in one script: the chart is redrawn at every poll.
+        ticks, y_ticks, points = self.driver.execute_script(
+            "const texts = (s) => [...document.querySelectorAll(s)].map((e) => e.textContent);"
+            "const line = document.querySelectorAll('polyline.series.delivered');"
+            "return [texts('text.time-tick'), texts('text.tick:not(.time-tick)'),"
+            "        [...line].map((e) => e.getAttribute('points'))];")
         self.assertGreaterEqual(len(ticks), 5, ticks)
         minutes = [int(t[:2]) * 60 + int(t[3:5]) for t in ticks]
         span = (minutes[-1] - minutes[0]) % (24 * 60)
         self.assertGreaterEqual(span, 40, ticks)
         self.assertLessEqual(span, 60, ticks)
-        y_ticks = [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "text.tick")
-                   if "time-tick" not in e.get_attribute("class")]
         self.assertIn("0", y_ticks)
         delivered = re.search(r"([\d,]+) delivered", console.text("chart-span"))
         self.assertIsNotNone(delivered, console.text("chart-span"))
         self.assertGreaterEqual(int(delivered.group(1).replace(",", "")), 30)
-        lines = self.driver.find_elements(By.CSS_SELECTOR, "polyline.series.delivered")
-        self.assertEqual(len(lines), 1)
-        self.assertEqual(len(lines[0].get_attribute("points").split()), 360)
+        self.assertEqual(len(points), 1)
+        self.assertEqual(len(points[0].split()), 360)
 
     def check_cross_origin_refused(self):
         """A POST from elsewhere suspends nothing, key or not."""
@@ -277,10 +299,7 @@ class ConsoleTest(DaemonTest):
 
         # Suspend from the page, with the key it holds.
         console.resize(SIZES["wide"])
-        buttons = self.driver.find_elements(
-            By.CSS_SELECTOR, 'button[data-destination="picky.test"][data-action="suspend"]')
-        self.assertEqual(len(buttons), 1)
-        buttons[0].click()
+        self.click('button[data-destination="picky.test"][data-action="suspend"]')
         wait_until(lambda: console.text("action-status").startswith("picky.test suspended"), 10,
                    0.2, "the page to report the suspension")
         # The shards publish once a second.
