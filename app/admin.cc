@@ -43,6 +43,26 @@ bool same_key(std::string_view a, std::string_view b) {
   return differ == 0;
 }
 
+// A browser names the page a request comes from (Origin, Sec-Fetch-Site). The admin API
+// answers only pages of its own origin: a page elsewhere cannot act with a key its user has
+// typed into the console (the key rides in a header, never a cookie, so a cross-site form
+// carries none; this refuses the rest, and no CORS header is ever sent). Clients that are not
+// browsers (curl, `outpost queue`) send neither header.
+bool cross_origin(const http::Request& request) {
+  if (auto site = request.header("Sec-Fetch-Site");
+      site && *site != "same-origin" && *site != "none") {
+    return true;
+  }
+  const auto origin = request.header("Origin");
+  if (!origin) return false;
+  const auto host = request.header("Host");
+  if (!host || host->empty()) return true;
+  const std::string_view o = *origin;
+  const std::size_t scheme = o.find("://");
+  return scheme == std::string_view::npos ||
+         ascii_lowercase(o.substr(scheme + 3)) != ascii_lowercase(*host);
+}
+
 http::Response text_response(int status, std::string body) {
   http::Response response;
   response.status = status;
@@ -354,6 +374,10 @@ bool AdminApi::handle(http::Request& request, const engine::SocketAddress& /*pee
   auto query = queue_route ? parse_query(request, options_.list_limit_max) : Result<Query>(Query{});
   const bool text = queue_route ? query && query->text : request.query_param("format") == "text";
 
+  if (cross_origin(request)) {
+    respond(failure(403, "cross-origin request refused", text));
+    return true;
+  }
   if (!authorized(request)) {
     http::Response denied = failure(401, "admin key required", text);
     denied.bearer_challenge = true;

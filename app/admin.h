@@ -22,7 +22,10 @@
 //   POST /api/v1/reload                       what SIGHUP does: config, keys, certificates, logs
 // format=text answers in the plain lines the command-line clients print; JSON otherwise.
 // Every route needs "Authorization: Bearer KEY": [http] admin_key, or without one the key the
-// daemon made in the spool (app/admin_key.h). With an empty key nothing is served.
+// daemon made in the spool (app/admin_key.h). With an empty key nothing is served. A request a
+// browser sends from another origin (an Origin header not naming this Host, or Sec-Fetch-Site
+// other than same-origin) is refused with 403, and no CORS header is sent: the console at `/`
+// acts (suspend, resume, retry) only from its own page.
 #pragma once
 
 #include <cstdint>

@@ -1,18 +1,25 @@
-// StatusBoard: what the live status page (`GET /`) and `GET /api/v1/status` show, kept current
-// by the shards without stopping them: each shard publishes its totals and destinations once a
-// second (sync_metrics), deferrals and bounces arrive as they are recorded, and shard 0 keeps a
-// minute of totals for the rates. A request renders from the board alone, on any thread.
+// StatusBoard: what the live console (`GET /`) and `GET /api/v1/status` show, kept current by
+// the shards without stopping them: each shard publishes its totals and destinations once a
+// second (sync_metrics, delivery::destination_views), every outcome reaches the board's
+// observers as it is recorded (delivery::ErrorGroups for the grouped deferrals and bounces,
+// delivery::DestinationActivity for each destination's rate, waiting recipients and last error),
+// and shard 0 keeps a minute of totals for the rates now and an hour in 10 s buckets for the
+// chart (Throughput). A request renders from the board alone, on any thread.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "app/throughput.h"
 #include "base/clock.h"
+#include "delivery/destination_view.h"
+#include "delivery/error_groups.h"
 #include "delivery/observers.h"
 #include "delivery/outcome.h"
 #include "mailbox/bounce_rules.h"
@@ -30,13 +37,6 @@ struct StatusTotals {
   StatusTotals& operator+=(const StatusTotals& other);
 };
 
-struct DestinationStatus {
-  std::string destination;
-  std::uint64_t parts = 0;
-  std::uint64_t connections = 0;
-  std::optional<Clock::WallTime> suspended_until;
-};
-
 struct StatusInfo {
   std::string version;
   std::string node;
@@ -46,19 +46,25 @@ struct StatusInfo {
   bool draining = false;
 };
 
-// Observes every shard's delivery outcomes (the recent lists) and takes their totals.
+// Observes every shard's delivery outcomes (grouped errors, per-destination activity) and takes
+// their totals.
 class StatusBoard final : public delivery::OutcomeObserver {
  public:
-  explicit StatusBoard(std::uint32_t shard_count, std::size_t recent_max = 20);
+  explicit StatusBoard(std::uint32_t shard_count);
 
-  // Shard `shard`, once a second: its totals and its destinations with parts or connections.
+  // Shard `shard`, once a second: its totals and its destinations with something to show.
   void publish(std::uint32_t shard, const StatusTotals& totals,
-               std::vector<DestinationStatus> destinations);
-  // Shard 0, once a second after publishing: appends the sum to the rate history.
+               std::vector<delivery::DestinationView> destinations);
+  // Shard 0, once a second after publishing: appends the sum to the rate history and the hour.
   void sample(Clock::WallTime now);
-  // Any shard: a deferral or bounce for the recent lists (other outcomes are ignored).
-  void note(const delivery::RecipientOutcome& outcome);
-  void on_outcome(std::uint32_t /*shard*/, const delivery::RecipientOutcome& outcome) override {
+  // Who suspended a destination (the operator, the crash-loop breaker), told by whoever does it;
+  // `until` nullopt: resumed. A suspension the board was not told of is a response rule's.
+  void note_suspension(const std::string& destination, std::optional<Clock::WallTime> until,
+                       std::string reason);
+  // Any shard: every outcome (the observers keep what they need of it).
+  void on_outcome(std::uint32_t shard, const delivery::RecipientOutcome& outcome) override {
+    errors_.on_outcome(shard, outcome);
+    activity_.on_outcome(shard, outcome);
     note(outcome);
   }
 
@@ -66,24 +72,31 @@ class StatusBoard final : public delivery::OutcomeObserver {
   std::string render_json(const StatusInfo& info, Clock::WallTime now) const;
 
  private:
+  // The last 20 deferrals and bounces one by one (recent_deferrals, recent_bounces): kept for
+  // API clients that read them; the console shows the groups.
   struct Event {
     Clock::WallTime at;
     std::string destination;
     std::string recipient;
     std::string reply;
   };
+  void note(const delivery::RecipientOutcome& outcome);
+
   struct Sample {
     Clock::WallTime at;
     StatusTotals totals;
   };
 
-  const std::size_t recent_max_;
+  delivery::ErrorGroups errors_;
+  delivery::DestinationActivity activity_;
   mutable std::mutex mutex_;
-  std::vector<StatusTotals> totals_;                    // by shard
-  std::vector<std::vector<DestinationStatus>> queues_;  // by shard
-  std::deque<Sample> history_;                          // a minute, oldest first
-  std::deque<Event> deferrals_;                         // newest first
+  std::vector<StatusTotals> totals_;                            // by shard
+  std::vector<std::vector<delivery::DestinationView>> queues_;  // by shard
+  std::deque<Sample> history_;                                  // a minute, oldest first
+  Throughput hour_;
+  std::deque<Event> deferrals_;  // newest first
   std::deque<Event> bounces_;
+  std::map<std::string, std::pair<Clock::WallTime, std::string>> suspensions_;  // until, reason
 };
 
 }  // namespace mta::app

@@ -113,6 +113,8 @@ class ConnectionDriver {
   bool carries(queue::PartKey key) const {
     return busy_ && envelope_.id == key.message && envelope_.part == key.part;
   }
+  // The part in a transaction now, or nullptr (the console's per-destination view).
+  const queue::Envelope* in_flight() const { return busy_ ? &envelope_ : nullptr; }
   const ConnectionSettings& settings() const { return settings_; }
 
   // Events.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -127,6 +128,15 @@ class Dispatcher {
   std::size_t ready_count() const { return ready_.size(); }  // due, no connection yet
   std::size_t busy_count() const;                            // in a transaction now
   std::size_t connection_count() const { return connections_.size(); }
+  // Read-only views for the status page (delivery/destination_view.h): a routing domain's
+  // current pool ("" before its MX answer or without pools), the earliest due time of the
+  // parts waiting, and whether a response rule's throttle is in force.
+  const std::string& pool() const { return pool_; }
+  std::optional<Clock::WallTime> next_due() const { return schedule_.next_due(); }
+  bool throttled() const { return limits_.throttled(); }
+  // The part each busy connection carries (a pool's are its domains'); defined with the views
+  // in delivery/destination_view.cc.
+  void for_each_in_flight(const std::function<void(const queue::Envelope&)>& fn) const;
 
  private:
   class Connection;

@@ -31,6 +31,7 @@ class Dispatcher::Connection final : public tls::StreamHandler,
   bool carries(queue::PartKey key) const { return driver_.carries(key); }
   bool ready() const { return driver_.ready(); }
   bool busy() const { return driver_.busy(); }
+  const queue::Envelope* in_flight() const { return driver_.in_flight(); }
   // Whether a part of `pool` may go on this connection.
   bool carries_pool(PoolIndex pool) const { return pool == 0 || !pool_ || *pool_ == pool; }
   bool from(const Source& source) const { return source_ == &source; }

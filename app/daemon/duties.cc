@@ -6,6 +6,7 @@
 
 #include "app/daemon/daemon.h"
 #include "base/log.h"
+#include "delivery/destination_view.h"
 #include "queue/message_id.h"
 
 namespace mta::app {
@@ -22,7 +23,7 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, Reporting& observer
     counts.bounce = mine.delivery->bounce_probe();
     counts.parts_scheduled = mine.delivery->scheduled_count();
   }
-  std::vector<DestinationStatus> destinations;
+  std::vector<delivery::DestinationView> destinations;
   if (mine.delivery != nullptr) {
     mine.delivery->for_each_dispatcher([&](const delivery::Dispatcher& d) {
       counts.parts_waiting += d.waiting_count();
@@ -31,15 +32,10 @@ void sync_metrics(engine::Shard& shard, ShardServices& mine, Reporting& observer
       counts.parts_quarantined += d.quarantined_count();
       if (d.connection_count() > 0)
         counts.connections.emplace_back(d.destination(), d.connection_count());
-      // Pools carry their domains' parts for a moment only: the domains are the rows (a
-      // pool's connections show in outpost_connections_open).
-      if (!d.is_pool() && (d.scheduled_count() + d.connection_count() > 0 || d.suspended_until())) {
-        destinations.push_back({.destination = d.destination(),
-                                .parts = d.scheduled_count() + d.busy_count(),
-                                .connections = d.connection_count(),
-                                .suspended_until = d.suspended_until()});
-      }
     });
+    // Domains, pools and the relay alike: the board shows a routing domain its pool's
+    // connections.
+    destinations = delivery::destination_views(*mine.delivery);
   }
   if (observers.delivery_log != nullptr && shard.id().value() == 0) {
     counts.log_lines = observers.delivery_log->lines_written();

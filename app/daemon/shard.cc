@@ -96,6 +96,7 @@ void Daemon::start_delivery(engine::Shard& shard, ShardServices& mine) {
   // Held by the crash-loop breaker until an operator resumes it.
   for (const std::string& destination : stores_->breaker.held_destinations) {
     mine.delivery->suspend(destination, queue::quarantined_due);
+    reporting_->board.note_suspension(destination, queue::quarantined_due, "crash-loop breaker");
   }
   if (reporting_->fleet != nullptr) sync_fleet(shard, *mine.delivery, *reporting_->fleet);
 }

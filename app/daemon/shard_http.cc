@@ -92,9 +92,10 @@ void Daemon::start_admin(engine::Shard& shard, ShardServices& mine) {
             return reporting_->board.render_json(info, shard.clock().wall_now());
           },
       .suspend =
-          [router = router_.get()](engine::Shard& from, std::string destination,
-                                   std::optional<Clock::WallTime> until,
-                                   std::function<void(bool)> done) {
+          [router = router_.get(), board = &reporting_->board](
+              engine::Shard& from, std::string destination, std::optional<Clock::WallTime> until,
+              std::function<void(bool)> done) {
+            board->note_suspension(destination, until, "operator");
             router->suspend(from, std::move(destination), until, std::move(done));
           },
       .reload =
