@@ -105,6 +105,8 @@ NOT_BUILD_PACKAGES = {
 }
 # The smarthost e2e test's SASL server (tests/e2e/smarthost_test.py).
 NOT_BUILD_PACKAGES |= {"sasl2-bin", "libsasl2-modules", "libsasl2-modules-db"}
+# The console test drives Debian's Chromium through Selenium (tests/e2e/console_test.py).
+NOT_BUILD_PACKAGES |= {"python3-selenium", "chromium-driver"}
 # Libraries every Debian image has (libc6, libstdc++6, libgcc-s1).
 BASE_LIBRARIES = re.compile(
     r"^(linux-vdso|linux-gate|ld-linux.*|libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s)"
