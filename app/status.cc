@@ -281,10 +281,10 @@ std::string StatusBoard::render_json(const StatusInfo& info, Clock::WallTime now
   std::vector<Event> deferrals;
   std::vector<Event> bounces;
   {
+    std::lock_guard lock(mutex_);
     suspensions = suspensions_;
     deferrals.assign(deferrals_.begin(), deferrals_.end());
     bounces.assign(bounces_.begin(), bounces_.end());
-    std::lock_guard lock(mutex_);
     for (const auto& totals : totals_) sum += totals;
     if (!history_.empty()) {
       last = history_.back();

@@ -10,7 +10,12 @@
   must not answer "no such route" or 405; where the daemon answers 405 to a method the file
   does not list, its Allow header must list only documented methods.
 - Every answer seen (JSON bodies, text bodies with a schema, status codes, content types)
-  validates against the file's responses.
+  validates against the file's responses; the objects the file closes (additionalProperties:
+  false: the status, its destinations, error groups and throughput, a queued part) must have
+  no member it does not describe, so a field added to the code fails here until documented.
+  The answers include a status with a destination and an error group, a finished (bounced)
+  message read from the history, and the 403 of a browser's cross-origin request on every
+  POST route.
 Run as: openapi_test.py --outpost PATH."""
 import json
 import os
@@ -218,9 +223,10 @@ class ServedTest(DaemonTest):
         self.base = f"http://127.0.0.1:{self.outpost.http_port}"
         self.seen = []  # (method, template, status)
 
-    def request(self, method, target, key=True):
+    def request(self, method, target, key=True, extra=None):
         """One request; returns (status, headers, body text)."""
         headers = {"Authorization": f"Bearer {self.key}"} if key else {}
+        headers.update(extra or {})
         request = urllib.request.Request(self.base + target, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -235,9 +241,10 @@ class ServedTest(DaemonTest):
                 return template, item[method.lower()]
         return None, None
 
-    def check(self, method, target, want=None, key=True):
-        """Requests `target` and validates the answer against the file; returns the body."""
-        status, headers, body = self.request(method, target, key)
+    def check(self, method, target, want=None, key=True, extra=None):
+        """Requests `target` (with the `extra` headers) and validates the answer against the
+        file; returns the body."""
+        status, headers, body = self.request(method, target, key, extra)
         what = f"{method} {target} -> {status} {body[:200]!r}"
         self.assertFalse(status == 404 and body.strip() in ("no such route",
                                                             '{"error":"no such route"}'), what)
@@ -272,11 +279,14 @@ class ServedTest(DaemonTest):
 
     def test_every_documented_route_answers_as_documented(self):
         self.queue_messages(2)
-        wait_until(lambda: json.loads(self.request("GET", "/api/v1/status")[2])
-                   ["recent_deferrals"], 30, 0.2, "a deferral")
+        # The shards publish their destinations once a second: wait for a row too.
+        wait_until(lambda: (lambda s: s["error_groups"] and s["queue"]["destinations"])(
+            json.loads(self.request("GET", "/api/v1/status")[2])), 30, 0.2,
+            "a deferral and a destination in the status")
         listed = json.loads(self.check("GET", "/api/v1/queue/messages", 200))
         self.assertEqual(listed["matched"], 2)
         message_id = listed["parts"][0]["id"]
+        finished_id = listed["parts"][1]["id"]
 
         self.check("GET", "/healthz", 200, key=False)
         self.check("GET", "/readyz", 200, key=False)
@@ -285,7 +295,10 @@ class ServedTest(DaemonTest):
         self.check("GET", "/metrics", 401, key=False)
         self.check("GET", "/", 200, key=False)
         self.check("GET", "/index.html", 200, key=False)
-        self.check("GET", "/api/v1/status", 200)
+        status = json.loads(self.check("GET", "/api/v1/status", 200))
+        # The rows and groups the schema describes are there to be validated.
+        self.assertTrue(status["queue"]["destinations"], status["queue"])
+        self.assertTrue(status["error_groups"], status)
         self.check("GET", "/api/v1/status", 401, key=False)
         self.check("POST", "/api/v1/reload", 200)
         self.check("POST", "/api/v1/destinations/example.invalid/suspend?for=60", 200)
@@ -299,6 +312,7 @@ class ServedTest(DaemonTest):
         self.check("GET", f"/api/v1/queue/messages/{message_id}", 200)
         self.check("GET", f"/api/v1/queue/messages/{message_id}?format=text", 200)
         self.check("GET", "/api/v1/queue/messages/ffffffffffffffff", 404)
+        self.check_finished_message(finished_id)
         self.check("POST", f"/api/v1/queue/retry?id={message_id}", 200)
         self.check("POST", "/api/v1/queue/delete", 400)  # no filter, no all=1
         self.check("POST", "/api/v1/queue/delete?id=0000000000000001", 200)
@@ -321,6 +335,45 @@ class ServedTest(DaemonTest):
                     self.assertIn((method, template), asked,
                                   f"{method.upper()} {template} is documented but untested")
         self.assertEqual([s for s in self.seen if s[2] == 405], [])
+        self.assertEqual(self.outpost.stop(), 0)
+
+    def check_finished_message(self, message_id):
+        """Bounces a queued message, then reads it back from the history."""
+        bounced = json.loads(self.check("POST", f"/api/v1/queue/bounce?id={message_id}", 200))
+        self.assertEqual(bounced["matched"], 1, bounced)
+
+        def finished():
+            status, _, body = self.request("GET", f"/api/v1/queue/messages/{message_id}")
+            return status == 200 and all(p["finished"] for p in json.loads(body)["parts"])
+
+        wait_until(finished, 30, 0.2, f"{message_id} in the history")
+        shown = json.loads(self.check("GET", f"/api/v1/queue/messages/{message_id}", 200))
+        self.assertEqual(shown["id"], message_id)
+        self.assertEqual([r["state"] for p in shown["parts"] for r in p["recipients"]],
+                         ["bounced"], shown)
+        self.check("GET", f"/api/v1/queue/messages/{message_id}?format=text", 200)
+
+    def test_cross_origin_requests_are_refused(self):
+        # A page elsewhere, in a browser that holds the key: each POST route refuses it with
+        # the documented 403, by Origin or by Sec-Fetch-Site, and does nothing.
+        foreign = [{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                   {"Origin": f"http://127.0.0.1:{self.outpost.http_port + 1}"},
+                   {"Sec-Fetch-Site": "same-site", "Origin": self.base}]
+        posts = ["/api/v1/reload", "/api/v1/destinations/example.invalid/suspend",
+                 "/api/v1/destinations/example.invalid/resume", "/api/v1/queue/retry",
+                 "/api/v1/queue/delete?all=1", "/api/v1/queue/bounce?all=1",
+                 "/api/v1/suppressions/someone@example.net?reason=x"]
+        for i, target in enumerate(posts):
+            with self.subTest(target):
+                self.check("POST", target, 403, extra=foreign[i % len(foreign)])
+        self.check("PUT", "/api/v1/suppressions/someone@example.net", 403, extra=foreign[0])
+        self.check("GET", "/api/v1/status", 403, key=False, extra=foreign[1])
+        self.check("GET", "/api/v1/queue/summary?format=text", 403, extra=foreign[0])
+        # Nothing happened; and the page's own origin (as a browser sends it) is served.
+        same = {"Origin": self.base, "Sec-Fetch-Site": "same-origin"}
+        self.check("GET", "/api/v1/suppressions/someone@example.net", 404, extra=same)
+        status = json.loads(self.check("GET", "/api/v1/status", 200, extra=same))
+        self.assertFalse([d for d in status["queue"]["destinations"] if d["suspended"]], status)
         self.assertEqual(self.outpost.stop(), 0)
 
     def test_undocumented_methods_are_refused(self):
