@@ -103,31 +103,6 @@ class Table {
 
  private:
   friend class Document;
-
-  // Where each key of one file is: its line, by dotted name ("log.level", "dkim[0].key",
-  // "delivery.source[1].address"), kept after the file is parsed so that checks made later (a
-  // listen address that does not parse, a key file that cannot be read) name the line too.
-  // Default-constructed: no file (the built-in defaults), errors name the key alone.
-  class Locations {
-   public:
-    const std::string& file_name() const { return file_name_; }
-    // The line of `key`, else of the nearest table holding it ("dkim[0]", "dkim"); 0: unknown.
-    std::uint32_t line(std::string_view key) const;
-    // "FILE:LINE: key: text", as Table::error gives it.
-    Unexpected<Error> error(std::string_view key, std::string_view text) const;
-
-   private:
-    friend class Document;
-    std::string file_name_;
-    std::map<std::string, std::uint32_t, std::less<>> lines_;
-  };
-
-  // The one form of every configuration error: "FILE:LINE: KEY: problem", with "FILE:" alone
-  // when the line is unknown (0) and neither when there is no file. `text` says what is wrong
-  // ("must be a string, not an integer"); a leading repetition of the key or of its table's
-  // name ("log.level must be ...") is dropped, so older messages come out in the same form.
-  Unexpected<Error> located_error(std::string_view file_name, std::uint32_t line,
-                                  std::string_view key, std::string_view text);
   Table(const Document* document, const void* table, std::string name);
   const void* find(std::string_view key);  // a toml::node*, marking the key as known
   Result<void> integer64(std::string_view key, std::optional<std::int64_t>& out, std::int64_t min,
