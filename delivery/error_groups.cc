@@ -78,7 +78,14 @@ std::string normalize_reply(std::string_view text) {
     // A trailing '.' or '-' ends the sentence, not the word ("queued as 4F3A.").
     std::size_t kept = word.size();
     while (kept > 0 && (word[kept - 1] == '.' || word[kept - 1] == '-')) --kept;
-    out += placeholder(word.substr(0, kept));
+    const std::string_view shown = placeholder(word.substr(0, kept));
+    // An address in angle brackets reads <address>, not <<address>>.
+    if (shown == "<address>" && kept == word.size() && !out.empty() && out.back() == '<' &&
+        end < text.size() && text[end] == '>') {
+      out.pop_back();
+      ++end;
+    }
+    out += shown;
     out += word.substr(kept);
     i = end;
   }

@@ -13,7 +13,9 @@ Clock::WallTime at(int seconds) {
 }
 
 TEST(NormalizeReply, ReplacesWhatVariesPerRecipientOrMessage) {
-  EXPECT_EQ(normalize_reply("<ann@example.com>: user unknown"), "<<address>>: user unknown");
+  EXPECT_EQ(normalize_reply("<ann@example.com>: user unknown"), "<address>: user unknown");
+  EXPECT_EQ(normalize_reply("ann@example.com unknown"), "<address> unknown");
+  EXPECT_EQ(normalize_reply("<ann@example.com unknown"), "<<address> unknown");  // unclosed
   EXPECT_EQ(normalize_reply("try again in 300 seconds"), "try again in <n> seconds");
   EXPECT_EQ(normalize_reply("Ok: queued as 4F3A2B1C0D."), "Ok: queued as <id>.");
   EXPECT_EQ(normalize_reply("mx.example.net [192.0.2.17] refused"),
@@ -50,7 +52,7 @@ TEST(ErrorGroups, IdenticalDeferralsOfADestinationAreOneGroupWithACount) {
   EXPECT_EQ(snapshot[0].count, 20u);
   EXPECT_EQ(snapshot[0].code, 451);
   EXPECT_EQ(snapshot[0].enhanced, "4.3.2");
-  EXPECT_EQ(snapshot[0].text, "<<address>> try again later");
+  EXPECT_EQ(snapshot[0].text, "<address> try again later");
   EXPECT_EQ(snapshot[0].first_seen, at(0));
   EXPECT_EQ(snapshot[0].last_seen, at(19));
   EXPECT_EQ(snapshot[0].example, "451 4.3.2 <user19@picky.test> try again later");

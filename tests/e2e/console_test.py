@@ -215,7 +215,7 @@ class ConsoleTest(DaemonTest):
         rows = [row[:5] for row in console.rows("errors")]
         self.assertIn(["picky.test", "deferred", "451 4.3.2", "try again later", "6"], rows)
         self.assertIn(["later.test", "deferred", "451 4.3.2", "try again later", "1"], rows)
-        self.assertIn(["other.test", "bounced", "550 5.1.1", "<<address>>: user unknown", "2"],
+        self.assertIn(["other.test", "bounced", "550 5.1.1", "<address>: user unknown", "2"],
                       rows)
         self.assertEqual(sum(1 for row in rows if row[0] == "picky.test"), 1, rows)
 
