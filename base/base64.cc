@@ -5,6 +5,38 @@
 
 namespace mta {
 
+namespace {
+
+constexpr std::string_view base64_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t v = (static_cast<std::uint8_t>(bytes[i]) << 16) |
+                            (static_cast<std::uint8_t>(bytes[i + 1]) << 8) |
+                            static_cast<std::uint8_t>(bytes[i + 2]);
+    out.push_back(base64_alphabet[(v >> 18) & 63]);
+    out.push_back(base64_alphabet[(v >> 12) & 63]);
+    out.push_back(base64_alphabet[(v >> 6) & 63]);
+    out.push_back(base64_alphabet[v & 63]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t v = static_cast<std::uint8_t>(bytes[i]) << 16;
+    if (rest == 2) v |= static_cast<std::uint8_t>(bytes[i + 1]) << 8;
+    out.push_back(base64_alphabet[(v >> 18) & 63]);
+    out.push_back(base64_alphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? base64_alphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
 std::optional<std::string> base64_decode_strict(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
   std::string out;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <utility>
 
 #include "base/base64.h"
 #include "base/buffer.h"
@@ -117,6 +118,19 @@ TEST(Base64, StrictDecodeTakesOnlyPaddedBase64) {
     EXPECT_EQ(base64_decode_strict(c.in), c.want) << c.in;
   }
   static_assert(base64_value('A') == 0 && base64_value('/') == 63 && base64_value('=') == -1);
+}
+
+TEST(Base64, EncodeGivesRfc4648VectorsAndRoundTrips) {
+  const std::pair<std::string_view, std::string_view> vectors[] = {{"", ""},
+                                                                   {"f", "Zg=="},
+                                                                   {"fo", "Zm8="},
+                                                                   {"foo", "Zm9v"},
+                                                                   {"foob", "Zm9vYg=="},
+                                                                   {"fooba", "Zm9vYmE="},
+                                                                   {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) EXPECT_EQ(base64_encode(plain), encoded) << plain;
+  const std::string credentials("\0app\0s3cret\xff", 12);
+  EXPECT_EQ(base64_decode_strict(base64_encode(credentials)), credentials);
 }
 
 }  // namespace

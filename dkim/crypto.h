@@ -12,6 +12,7 @@
 
 #include <openssl/ossl_typ.h>
 
+#include "base/base64.h"
 #include "base/result.h"
 
 namespace mta::dkim {
@@ -101,7 +102,7 @@ Digest sha256(std::string_view bytes);
 
 // RFC 4648 base64 without line breaks. decode skips whitespace and fails on anything else
 // that is not in the alphabet or on bad padding.
-std::string base64_encode(std::string_view bytes);
+using mta::base64_encode;  // base/base64.h
 Result<std::string> base64_decode(std::string_view text);
 
 }  // namespace mta::dkim

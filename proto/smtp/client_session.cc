@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "base/base64.h"
 #include "proto/smtp/dot_stuffing.h"
 #include "proto/smtp/errc.h"
 
@@ -36,25 +37,6 @@ bool needs_smtputf8(const Envelope& envelope, std::string_view message) {
     if (has_8bit(rcpt)) return true;
   }
   return has_8bit(header_section(message));
-}
-
-// RFC 4648 §4 with padding: SASL's encoding of credentials (RFC 4954 §4).
-std::string base64(std::string_view bytes) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
-    std::uint32_t group = 0;
-    for (std::size_t j = 0; j < 3; ++j) {
-      group = (group << 8) | (j < n ? static_cast<unsigned char>(bytes[i + j]) : 0U);
-    }
-    for (std::size_t j = 0; j < 4; ++j) {
-      out += j <= n ? alphabet[(group >> (18 - 6 * j)) & 0x3f] : '=';
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -316,7 +298,7 @@ void ClientSession::authenticate_or_ready() {
     login_step_ = -1;
     const std::string credentials =
         std::string(1, '\0') + options_.auth_user + std::string(1, '\0') + options_.auth_password;
-    send(Command::auth, "AUTH PLAIN " + base64(credentials) + "\r\n");
+    send(Command::auth, "AUTH PLAIN " + base64_encode(credentials) + "\r\n");
   } else if (offers("LOGIN")) {
     login_step_ = 0;
     send(Command::auth, "AUTH LOGIN\r\n");
@@ -330,7 +312,7 @@ void ClientSession::on_auth(Reply reply) {
   if (reply.code == 334 && login_step_ >= 0 && login_step_ < 2) {
     const std::string& answer = login_step_ == 0 ? options_.auth_user : options_.auth_password;
     ++login_step_;
-    send(Command::auth, base64(answer) + "\r\n");
+    send(Command::auth, base64_encode(answer) + "\r\n");
     return;
   }
   if (reply.code != 235) {
